@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { resolveConfig } from '../config';
+import type { ImportSummary } from '../dataset/import-folder';
+import type { DatasetDetails } from '../db/datasets';
+import { openDb } from '../db/pool';
+import { readServerState } from '../db/server-state';
+import { MlDb } from '../mldb';
+import type { Output } from '../ui/output';
+import type { CommandContext } from './context';
+import * as db from './db';
+import * as importCmd from './import';
+import * as show from './show';
+
+/** The sample dataset shipped with mldb: 28×28 MNIST digits, one folder per label. */
+export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', 'datasets', 'digits');
+export const DEMO_TABLE = 'demo_digits';
+
+export interface DemoResult {
+  server: string;
+  import: ImportSummary;
+  details: DatasetDetails;
+}
+
+/**
+ * The two-command quick start: make sure a server answers (the configured one, else a local
+ * one started here), import the shipped sample into `demo_digits`, and show it.
+ */
+export async function run(ctx: CommandContext): Promise<DemoResult> {
+  let config = ctx.config();
+  let server = `${config.host}:${config.port} (${config.source})`;
+  if (config.source === 'default' && !readServerState(config.projectDir)) {
+    const reachable = await openDb(config).then((d) => d.close().then(() => true), () => false);
+    if (!reachable) {
+      ctx.out.note('no database configured or answering: starting a local one (mldb db start)');
+      const started = await db.start(ctx);
+      config = resolveConfig({ table: DEMO_TABLE });
+      server = `local ${path.basename(started.server.binary)} on ${started.server.host}:${started.server.port}`;
+    }
+  }
+  const mldb = new MlDb({ config: { ...config, table: DEMO_TABLE } });
+  try {
+    const innerCtx: CommandContext = { ...ctx, config: () => mldb.config, mldb: () => mldb };
+    const summary = await importCmd.run(innerCtx, SAMPLE_DIR, { table: DEMO_TABLE, create: true });
+    const details = await mldb.describe(DEMO_TABLE);
+    return { server, import: summary, details };
+  } finally {
+    await mldb.close();
+  }
+}
+
+export function print(r: DemoResult, out: Output): void {
+  out.line(`database: ${r.server}`);
+  importCmd.print(r.import, out);
+  out.line();
+  show.print(r.details, out);
+  out.line();
+  out.line(`try: mldb rows ${DEMO_TABLE} --label 7 --limit 5`);
+}

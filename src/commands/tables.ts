@@ -1,0 +1,27 @@
+import type { DatasetSummary } from '../db/datasets';
+import type { Output } from '../ui/output';
+import { renderTable } from '../ui/table';
+import { formatBytes, formatCount } from '../ui/terminal';
+import type { CommandContext } from './context';
+
+export async function run(ctx: CommandContext): Promise<{ tables: DatasetSummary[] }> {
+  return { tables: await ctx.mldb().listTables() };
+}
+
+export function shapeText(s: { height: number; width: number; channels: number } | null): string {
+  return s ? `${s.height}x${s.width}x${s.channels}` : '-';
+}
+
+export function print({ tables }: { tables: DatasetSummary[] }, out: Output): void {
+  if (tables.length === 0) {
+    out.line('no dataset tables yet: mldb create-table, then mldb import DIR');
+    return;
+  }
+  out.line(
+    renderTable(
+      ['table', 'rows', 'labels', 'shape', 'size', 'created'],
+      tables.map((t) => [t.name, formatCount(t.rows), t.labels, shapeText(t.shape), formatBytes(t.bytes), t.createdAt.toISOString().slice(0, 19).replace('T', ' ')]),
+      ['left', 'right', 'right', 'left', 'right', 'left'],
+    ),
+  );
+}

@@ -1,0 +1,193 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseError, NotFoundError } from '../errors';
+
+/**
+ * Runs a private MySQL-compatible server from the mysqld/mariadbd binary on this machine:
+ * loopback only, its own data directory, no password (MariaDB: grant tables skipped; MySQL:
+ * --initialize-insecure). It is for development and tests, never for shared data.
+ */
+
+const BINARY_NAMES = ['mariadbd', 'mysqld'];
+const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/libexec', '/usr/local/mysql/bin', '/opt/homebrew/bin'];
+export const INSTALL_HINT =
+  'install a server (Debian/Ubuntu: apt-get install mariadb-server-core; macOS: brew install mariadb), or set MLDB_URL';
+
+export function findServerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_DIRS];
+  for (const name of BINARY_NAMES) {
+    for (const dir of dirs) {
+      const candidate = path.join(dir, name);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        return candidate;
+      } catch {
+        /* keep looking */
+      }
+    }
+  }
+  return undefined;
+}
+
+export function requireServerBinary(): string {
+  const bin = findServerBinary();
+  if (!bin) throw new NotFoundError('no MySQL or MariaDB server binary (mariadbd/mysqld) found', INSTALL_HINT);
+  return bin;
+}
+
+export function serverVersion(binary: string): string {
+  const out = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  return (out.stdout || out.stderr || '').trim();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  binary?: string;
+  dataDir: string;
+  port?: number;
+  /** Keep running after this process exits (for `mldb db start`). */
+  detached?: boolean;
+  maxAllowedPacket?: string;
+}
+
+export interface RunningServer {
+  pid: number;
+  host: string;
+  port: number;
+  user: string;
+  binary: string;
+  version: string;
+  dataDir: string;
+  process: ChildProcess;
+}
+
+/** Unix sockets are limited to ~107 bytes, so the socket lives in tmpdir under a short hash. */
+function socketPath(dataDir: string): string {
+  const h = crypto.createHash('sha1').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
+  return path.join(os.tmpdir(), `mldb-${h}.sock`);
+}
+
+function initializeMysql(binary: string, dataDir: string): void {
+  const isEmpty = fs.readdirSync(dataDir).filter((f) => f !== 'server.log').length === 0;
+  if (!isEmpty) return;
+  const args = ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`];
+  if (process.getuid?.() === 0) args.push('--user=root');
+  const r = spawnSync(binary, args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new DatabaseError(`could not initialize a MySQL data directory in ${dataDir}`, (r.stderr || '').trim().split('\n').pop());
+  }
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const binary = opts.binary ?? requireServerBinary();
+  const version = serverVersion(binary);
+  const isMariaDb = /mariadb/i.test(version);
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  if (!isMariaDb) initializeMysql(binary, opts.dataDir);
+  const port = opts.port ?? (await freePort());
+  const logFile = path.join(opts.dataDir, 'server.log');
+  const args = [
+    '--no-defaults',
+    `--datadir=${opts.dataDir}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${socketPath(opts.dataDir)}`,
+    `--pid-file=${path.join(opts.dataDir, 'server.pid')}`,
+    `--log-error=${logFile}`,
+    `--max-allowed-packet=${opts.maxAllowedPacket ?? '64M'}`,
+    // A development server: losing the last second of commits on a power cut is acceptable.
+    '--innodb-flush-log-at-trx-commit=2',
+    '--skip-name-resolve',
+    '--character-set-server=utf8mb4',
+  ];
+  if (isMariaDb) args.push('--skip-grant-tables');
+  if (process.getuid?.() === 0) args.push('--user=root');
+
+  const child = spawn(binary, args, {
+    detached: opts.detached ?? false,
+    stdio: 'ignore',
+  });
+  if (opts.detached) child.unref();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.once('error', () => undefined);
+
+  const ready = await waitForPort(port, 30_000, exited);
+  if (!ready) {
+    child.kill('SIGKILL');
+    const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+    throw new DatabaseError(`the local server (${path.basename(binary)}) did not start`, log || `see ${logFile}`);
+  }
+  return {
+    pid: child.pid!,
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    binary,
+    version,
+    dataDir: opts.dataDir,
+    process: child,
+  };
+}
+
+/** Polls until the server accepts a MySQL handshake, or it exits, or time runs out. */
+async function waitForPort(port: number, timeoutMs: number, exited: Promise<number | null>): Promise<boolean> {
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !dead) {
+    if (await handshakes(port)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+function handshakes(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.once('data', () => done(true));
+    sock.once('error', () => done(false));
+    sock.setTimeout(1000, () => done(false));
+  });
+}
+
+/** Stops a server by pid and waits (up to 30 s) for it to finish writing. */
+export async function stopServer(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
