@@ -113,10 +113,11 @@ export async function toShape(img: DecodedImage, shape: ImageShape): Promise<Uin
   const pixels = img.width * img.height;
   const converted = shape.channels === 1 ? rgbToGray(img.rgb, pixels) : img.rgb;
   if (img.width === shape.width && img.height === shape.height) return converted;
-  const resized = await sharp(converted, { raw: { width: img.width, height: img.height, channels: shape.channels } })
-    .resize(shape.width, shape.height, { fit: 'fill' })
-    .raw()
-    .toBuffer();
+  let pipeline = sharp(converted, { raw: { width: img.width, height: img.height, channels: shape.channels } })
+    .resize(shape.width, shape.height, { fit: 'fill' });
+  // sharp would otherwise hand back 3 channels for a 1-channel input.
+  if (shape.channels === 1) pipeline = pipeline.toColourspace('b-w');
+  const resized = await pipeline.raw().toBuffer();
   return new Uint8Array(resized.buffer, resized.byteOffset, resized.byteLength);
 }
 

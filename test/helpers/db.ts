@@ -1,0 +1,39 @@
+import crypto from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { parseUrl, resolveConfig, type MldbConfig } from '../../src/config';
+import { MlDb } from '../../src/mldb';
+
+/** The server URL the global setup chose, with a database name of our own. */
+export function testUrl(database: string): string {
+  const base = process.env.MLDB_TEST_URL;
+  if (!base) throw new Error('MLDB_TEST_URL is not set: the jest global setup did not run');
+  const u = new URL(base);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * A fresh database per test file, dropped by `cleanup()`: tests never see each other's tables.
+ */
+export function freshDatabase(): { name: string; url: string; config: (table?: string) => MldbConfig; mldb: (table?: string) => MlDb; cleanup: () => Promise<void> } {
+  const name = `mldb_t_${crypto.randomBytes(5).toString('hex')}`;
+  const url = testUrl(name);
+  const opened: MlDb[] = [];
+  return {
+    name,
+    url,
+    config: (table) => resolveConfig({ url, table }, {}, '/nonexistent-cwd-for-tests'),
+    mldb: (table) => {
+      const m = new MlDb({ config: resolveConfig({ url, table }, {}, '/nonexistent-cwd-for-tests') });
+      opened.push(m);
+      return m;
+    },
+    cleanup: async () => {
+      await Promise.all(opened.map((m) => m.close()));
+      const p = parseUrl(url);
+      const conn = await mysql.createConnection({ host: p.host, port: p.port, user: p.user, password: p.password ?? '' });
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+
+/** The original 20×20 digits, beside the repository (CI has ../shared), if present. */
+export const FILEDATA = path.resolve(__dirname, '..', '..', '..', 'shared', 'filedata');
+export const SAMPLE_DIGITS = path.resolve(__dirname, '..', '..', 'datasets', 'digits');
+
+export function tempDir(prefix = 'mldb-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A deterministic gray PNG whose pixels encode `seed`, so every file has distinct content. */
+export function grayPng(width: number, height: number, seed: number): Buffer {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  const data = Buffer.alloc(width * height);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = x & 0xff;
+  }
+  png.data = data;
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+}
+
+export function rgbPng(width: number, height: number, seed: number): Buffer {
+  const png = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) {
+    png.data[i * 4] = (i * 7 + seed) & 0xff;
+    png.data[i * 4 + 1] = (i * 13 + seed * 3) & 0xff;
+    png.data[i * 4 + 2] = (i * 29 + seed * 5) & 0xff;
+    png.data[i * 4 + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
+
+/** Writes DIR/<label>/img-<i>.png for each label: a small labeled folder of distinct images. */
+export function makeLabeledFolder(labels: Record<string, number>, size = 8, dir = tempDir()): string {
+  let seed = 1;
+  for (const [label, count] of Object.entries(labels)) {
+    fs.mkdirSync(path.join(dir, label), { recursive: true });
+    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(dir, label, `img-${i}.png`), grayPng(size, size, seed++));
+  }
+  return dir;
+}
+
+/** ../shared/filedata when present; otherwise a generated 10-label folder of 20×20 PNGs. */
+export function digitsFolder(): string {
+  if (fs.existsSync(FILEDATA)) return FILEDATA;
+  return makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 30])), 20);
+}

@@ -1,0 +1,9 @@
+import fs from 'node:fs';
+import { stopServer } from '../../src/db/local-server';
+
+export default async function globalTeardown(): Promise<void> {
+  const pid = Number(process.env.MLDB_TEST_SERVER_PID);
+  const dir = process.env.MLDB_TEST_SERVER_DIR;
+  if (pid) await stopServer(pid);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}

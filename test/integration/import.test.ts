@@ -1,0 +1,121 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeToShape } from '../../src/images/decode';
+import { digitsFolder, grayPng, makeLabeledFolder, tempDir } from '../helpers/fixtures';
+import { freshDatabase } from '../helpers/db';
+
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+
+function sha(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function distinctHashes(dir: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.add(sha(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('import', () => {
+  const digits = digitsFolder();
+
+  test('imports every distinct image once, stores decoded pixels, and a re-import adds nothing', async () => {
+    const m = db.mldb('digits');
+    const first = await m.insertFolder(digits, { create: true });
+    const expected = distinctHashes(digits).size;
+    expect(first.imported).toBe(expected);
+    expect(first.rejected).toEqual([]);
+    expect(first.shape).toEqual({ height: 20, width: 20, channels: 1 });
+    expect(first.shapeFromFirstImage).toBe(true);
+
+    const again = await m.insertFolder(digits);
+    expect(again).toMatchObject({ imported: 0, alreadyPresent: expected });
+
+    const details = await m.describe();
+    expect(details.rows).toBe(expected);
+    expect(details.labels.map((l) => l.label)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const test = details.labels.reduce((s, l) => s + l.test, 0);
+    expect(test / expected).toBeGreaterThan(0.05);
+    expect(test / expected).toBeLessThan(0.15);
+
+    // The stored pixels are exactly the decoded original at the dataset's shape.
+    const conn = await m.connection();
+    const rows = await conn.query<{ original: Buffer; pixels: Buffer }>('SELECT original, pixels FROM digits ORDER BY id LIMIT 5');
+    for (const r of rows) {
+      expect(r.pixels.length).toBe(400);
+      expect(Buffer.from(await decodeToShape(r.original, { height: 20, width: 20, channels: 1 }))).toEqual(r.pixels);
+    }
+  });
+
+  test('export then re-import into a new table gives the same hashes', async () => {
+    const m = db.mldb('digits');
+    const out = tempDir();
+    const exported = await m.exportTable(out);
+    const details = await m.describe();
+    expect(exported.written).toBe(details.rows);
+    const copy = await m.insertFolder(out, { table: 'digits_copy', create: true });
+    expect(copy.imported).toBe(details.rows);
+    const conn = await m.connection();
+    const a = await conn.query<{ h: string }>('SELECT HEX(sha256) AS h, label, split FROM digits ORDER BY sha256');
+    const b = await conn.query<{ h: string }>('SELECT HEX(sha256) AS h, label, split FROM digits_copy ORDER BY sha256');
+    expect(b).toEqual(a);
+  });
+
+  test('labels with spaces and non-ASCII names round-trip exactly', async () => {
+    const labels = ['two words', 'Ünïcödé', '猫', 'A', 'a'];
+    const dir = makeLabeledFolder(Object.fromEntries(labels.map((l) => [l, 2])));
+    const m = db.mldb('labels');
+    await m.insertFolder(dir, { create: true });
+    const stored = (await m.describe()).labels.map((l) => l.label).sort();
+    expect(stored).toEqual([...labels].sort());
+    const out = tempDir();
+    await m.exportTable(out);
+    expect(fs.readdirSync(out).sort()).toEqual([...labels].sort());
+    expect((await m.rows(undefined, { label: '猫' })).length).toBe(2);
+  });
+
+  test('bad files are skipped with their reasons and every good file is stored', async () => {
+    const dir = makeLabeledFolder({ good: 5 }, 16);
+    const bad = path.join(dir, 'bad');
+    fs.mkdirSync(bad);
+    fs.writeFileSync(path.join(bad, 'empty.png'), '');
+    fs.writeFileSync(path.join(bad, 'text.png'), 'this is not an image');
+    fs.writeFileSync(path.join(bad, 'truncated.png'), grayPng(64, 64, 99).subarray(0, 100));
+    fs.writeFileSync(path.join(bad, 'unreadable.png'), grayPng(16, 16, 123));
+    fs.chmodSync(path.join(bad, 'unreadable.png'), 0o000);
+    fs.symlinkSync(bad, path.join(bad, 'loop'));
+    const m = db.mldb('with_bad');
+    // Noise does not compress: a file over half of max_allowed_packet cannot be sent in one row.
+    const packet = await (await m.connection()).maxAllowedPacket();
+    const side = Math.ceil(Math.sqrt(packet * 0.6));
+    fs.writeFileSync(path.join(bad, 'huge.png'), noisePng(side));
+
+    const summary = await m.insertFolder(dir, { create: true, shape: { height: 16, width: 16, channels: 1 } });
+    const reasons = Object.fromEntries(summary.rejected.map((r) => [path.basename(r.path), r.reason]));
+    expect(reasons['empty.png']).toMatch(/empty/);
+    expect(reasons['text.png']).toMatch(/not a supported image/);
+    expect(reasons['truncated.png']).toMatch(/corrupt PNG/);
+    expect(reasons['loop']).toMatch(/symlink loop/);
+    expect(reasons['huge.png']).toMatch(/too large for the server/);
+    if (process.getuid?.() !== 0) expect(reasons['unreadable.png']).toMatch(/cannot read/);
+    expect(summary.imported).toBe(5 + (process.getuid?.() === 0 ? 1 : 0));
+    expect((await m.describe()).rows).toBe(summary.imported);
+  });
+});
+
+function noisePng(side: number): Buffer {
+  const { PNG } = require('pngjs') as typeof import('pngjs');
+  const png = new PNG({ width: side, height: side, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  png.data = crypto.randomBytes(side * side);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, deflateLevel: 1 });
+}

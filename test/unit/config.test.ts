@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { maskUrl, resolveConfig } from '../../src/config';
+import { UsageError } from '../../src/errors';
+import { tempDir } from '../helpers/fixtures';
+
+describe('resolveConfig', () => {
+  const cwd = tempDir();
+  afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
+
+  test('defaults when nothing is set', () => {
+    const c = resolveConfig({}, {}, cwd);
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 3306, user: 'root', database: 'mldb', table: 'images', source: 'default' });
+  });
+
+  test('flags > environment > .env > defaults', () => {
+    fs.writeFileSync(path.join(cwd, '.env'), 'MLDB_URL=mysql://dot:dotpw@dothost:1111/dotdb\nMLDB_TABLE=dot_table\n');
+    const fromDotenv = resolveConfig({}, {}, cwd);
+    expect(fromDotenv).toMatchObject({ host: 'dothost', port: 1111, user: 'dot', database: 'dotdb', table: 'dot_table', source: 'dotenv' });
+
+    const env = { MLDB_URL: 'mysql://envu:envpw@envhost:2222/envdb', MLDB_TABLE: 'env_table' };
+    const fromEnv = resolveConfig({}, env, cwd);
+    expect(fromEnv).toMatchObject({ host: 'envhost', port: 2222, user: 'envu', database: 'envdb', table: 'env_table', source: 'env' });
+
+    const fromFlags = resolveConfig({ url: 'mysql://flagu@flaghost:3333/flagdb', table: 'flag_table' }, env, cwd);
+    expect(fromFlags).toMatchObject({ host: 'flaghost', port: 3333, user: 'flagu', database: 'flagdb', table: 'flag_table', source: 'flag' });
+    fs.rmSync(path.join(cwd, '.env'));
+  });
+
+  test('individual variables override parts of the URL', () => {
+    const c = resolveConfig({}, { MLDB_URL: 'mysql://u:p@h:1234/db', MLDB_PORT: '4321', MLDB_DATABASE: 'other' }, cwd);
+    expect(c).toMatchObject({ host: 'h', port: 4321, user: 'u', database: 'other' });
+  });
+
+  test('the password never shows in JSON, String() or inspect', () => {
+    const c = resolveConfig({ url: 'mysql://u:s3cr%40t-pw@h:1/db' }, {}, cwd);
+    expect(c.password.reveal()).toBe('s3cr@t-pw');
+    expect(JSON.stringify(c)).not.toContain('s3cr');
+    expect(inspect(c, { depth: 5 })).not.toContain('s3cr');
+    expect(String(c.password)).toBe('***');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test('bad URLs and ports are usage errors that do not echo the password', () => {
+    expect(() => resolveConfig({ url: 'postgres://u:hunter22@h/db' }, {}, cwd)).toThrow(UsageError);
+    expect(() => resolveConfig({}, { MLDB_PORT: 'abc' }, cwd)).toThrow(/invalid port/);
+    try {
+      resolveConfig({ url: 'mysql://u:hunter22@h:notaport/db' }, {}, cwd);
+      throw new Error('expected a failure');
+    } catch (e) {
+      expect(String((e as Error).message)).not.toContain('hunter22');
+    }
+    expect(maskUrl('mysql://u:hunter22@h/db')).toBe('mysql://u:***@h/db');
+  });
+});

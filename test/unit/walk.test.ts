@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { walkLabeledFolder } from '../../src/dataset/walk';
+import { NotFoundError } from '../../src/errors';
+import { tempDir } from '../helpers/fixtures';
+
+describe('walkLabeledFolder', () => {
+  test('finds nested files under labels, skips hidden ones, rejects loose files and loops', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'cat', 'sub', 'deeper'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'dog'));
+    fs.writeFileSync(path.join(dir, 'cat', 'a.png'), 'x');
+    fs.writeFileSync(path.join(dir, 'cat', 'sub', 'deeper', 'b.png'), 'x');
+    fs.writeFileSync(path.join(dir, 'cat', '.DS_Store'), 'x');
+    fs.writeFileSync(path.join(dir, 'loose.png'), 'x');
+    fs.symlinkSync(path.join(dir, 'cat'), path.join(dir, 'cat', 'sub', 'loop'));
+    fs.symlinkSync(path.join(dir, 'missing'), path.join(dir, 'dog', 'dangling.png'));
+    const { files, rejected } = walkLabeledFolder(dir);
+    expect(files.map((f) => f.relative)).toEqual(['cat/a.png', 'cat/sub/deeper/b.png']);
+    expect(files.every((f) => f.label === 'cat')).toBe(true);
+    const reasons = rejected.map((r) => `${path.relative(dir, r.path)}: ${r.reason}`);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^loose.png: not inside a label folder/),
+        expect.stringMatching(/^cat\/sub\/loop: symlink loop/),
+        expect.stringMatching(/^dog\/dangling.png: broken symlink/),
+      ]),
+    );
+  });
+
+  test('a missing directory is a NotFoundError', () => {
+    expect(() => walkLabeledFolder('/nonexistent/mldb')).toThrow(NotFoundError);
+  });
+});
