@@ -6,7 +6,7 @@ export function renderTable(head: string[], rows: Array<Array<string | number>>,
   const table = new Table({
     head,
     style: isInteractive(process.stdout) ? { head: ['cyan'] } : { head: [], border: [] },
-    colAligns: align,
+    colAligns: align ?? [],
     // One rule under the header only: row separators double the height of long listings.
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
