@@ -1,0 +1,76 @@
+import { tf } from './tf';
+import { registerKernel, unregisterKernel, getKernel } from '@tensorflow/tfjs';
+import { UsageError } from '../errors';
+import { fastConvGradKernels } from './kernels/conv2d-grads';
+import { registerCpuFallbacks } from './kernels/cpu-fallback';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+export interface ActiveBackend {
+  name: BackendName;
+  /** Why this backend, for the line the CLI prints. */
+  reason: string;
+}
+
+let wasmPatched = false;
+
+/** Fast convolution gradients for wasm, then a cpu fallback for every kernel it still lacks. */
+export function patchWasmKernels(): void {
+  if (wasmPatched) return;
+  const fast = fastConvGradKernels('wasm');
+  for (const k of fast) {
+    if (getKernel(k.kernelName, 'wasm')) unregisterKernel(k.kernelName, 'wasm');
+    registerKernel(k);
+  }
+  registerCpuFallbacks('wasm', new Set(fast.map((k) => k.kernelName)));
+  wasmPatched = true;
+}
+
+function tryTensorflow(): boolean {
+  try {
+    require('@tensorflow/tfjs-node');
+    return tf.findBackend('tensorflow') !== undefined || tf.engine().registryFactory.tensorflow !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  if (name === 'wasm') {
+    require('@tensorflow/tfjs-backend-wasm');
+    
+    patchWasmKernels();
+  }
+
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * tensorflow (native, via the optional @tensorflow/tfjs-node) when it loads, else wasm, else
+ * cpu. An explicit choice that cannot load is an error rather than a silent downgrade.
+ */
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<ActiveBackend> {
+  if (!(BACKENDS as readonly string[]).includes(choice)) {
+    throw new UsageError(`unknown backend "${choice}"`, `use one of ${BACKENDS.join(', ')}`);
+  }
+  if (choice === 'tensorflow' || choice === 'auto') {
+    if (tryTensorflow() && (await activate('tensorflow'))) return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };
+    if (choice === 'tensorflow') {
+      throw new UsageError('the tensorflow backend is not available', 'install @tensorflow/tfjs-node (needs network access at install), or use --backend wasm');
+    }
+  }
+  if (choice === 'wasm' || choice === 'auto') {
+    if (await activate('wasm')) {
+      return { name: 'wasm', reason: choice === 'auto' ? '@tensorflow/tfjs-node is not installed; wasm (XNNPACK) is the fastest available' : 'requested' };
+    }
+    if (choice === 'wasm') throw new UsageError('the wasm backend failed to initialise', 'use --backend cpu');
+  }
+  await activate('cpu');
+  return { name: 'cpu', reason: choice === 'auto' ? 'neither tensorflow nor wasm could load' : 'requested' };
+}
