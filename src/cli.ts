@@ -147,6 +147,35 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('models')
+    .description('list the named architectures with their parameter counts')
+    .option('--size <N|HxW>', 'input size', '20')
+    .option('--channels <1|3>', 'input channels', '1')
+    .option('--classes <N>', 'number of classes', '10')
+    .action(async (opts, cmd) => {
+      const m = await import('./commands/models.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
+    });
+
+  program
+    .command('train')
+    .description('train a named architecture on the train split of a table and save it')
+    .option('--model <name>', 'architecture (see `mldb models`)')
+    .option('--optimizer <name>', 'sgd|momentum|rmsprop|adagrad|adadelta|adam|adamax', 'adam')
+    .option('--learning-rate <R>', 'learning rate', '0.001')
+    .option('--epochs <N>', 'epochs', '10')
+    .option('--batch-size <B>', 'batch size', '64')
+    .option('--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', '0.1')
+    .option('--seed <S>', 'seed for initialisation, hold-out and shuffles', '1')
+    .option('--patience <P>', 'stop after P epochs without a better val_loss (0: never)', '0')
+    .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .action(async (opts, cmd) => {
+      const m = await import('./commands/train.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
+    });
+
+  program
     .command('demo')
     .description('start a server if needed, import the shipped sample digits, and show them')
     .action(async (_opts, cmd) => {
