@@ -8,8 +8,11 @@ import { digitsFolder } from '../helpers/fixtures';
 const db = freshDatabase();
 afterAll(() => db.cleanup());
 
+// One pool for all the polling: a new one per poll would exhaust the server's connections.
+const probe = db.mldb();
+
 async function rowCount(): Promise<number> {
-  const conn = await db.mldb().connection();
+  const conn = await probe.connection();
   const [r] = await conn.query<{ n: number }>('SELECT COUNT(*) AS n FROM digits').catch(() => [{ n: 0 }]);
   return Number(r.n);
 }
@@ -35,7 +38,7 @@ test('an import killed with SIGKILL leaves whole batches; re-running finishes wi
   expect(afterKill).toBeGreaterThan(0);
   expect(afterKill).toBeLessThan(distinct); // the kill really landed half-way
 
-  const conn = await db.mldb().connection();
+  const conn = await probe.connection();
   const [bad] = await conn.query<{ n: number }>('SELECT COUNT(*) AS n FROM digits WHERE LENGTH(pixels) <> 1024 OR LENGTH(original) = 0');
   expect(Number(bad.n)).toBe(0);
 
