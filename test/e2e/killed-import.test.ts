@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { walkLabeledFolder } from '../../src/dataset/walk';
 import { freshDatabase } from '../helpers/db';
 import { mldb, mldbAsync } from '../helpers/cli';
-import { digitsFolder } from '../helpers/fixtures';
+import { FILEDATA, makeLabeledFolder } from '../helpers/fixtures';
 
 const db = freshDatabase();
 afterAll(() => db.cleanup());
@@ -18,7 +18,8 @@ async function rowCount(): Promise<number> {
 }
 
 test('an import killed with SIGKILL leaves whole batches; re-running finishes without duplicates', async () => {
-  const dir = digitsFolder();
+  // Enough files for several batches: the shared digits, or 4,000 generated ones.
+  const dir = fs.existsSync(FILEDATA) ? FILEDATA : makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 400])), 20);
   const env = { MLDB_URL: db.url };
   const distinct = new Set(walkLabeledFolder(dir).files.map((f) => crypto.createHash('sha256').update(fs.readFileSync(f.path)).digest('hex'))).size;
 
