@@ -170,17 +170,45 @@ export function buildProgram(): Command {
     .option('--patience <P>', 'stop after P epochs without a better val_loss (0: never)', '0')
     .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
     .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)')
     .action(async (opts, cmd) => {
       const m = await import('./commands/train.js');
       await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
     });
 
   program
+    .command('evaluate')
+    .description('measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix')
+    .option('--model <dir>', 'the model folder written by `mldb train`')
+    .option('--split <split>', 'train, validation or test', 'test')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)')
+    .addHelpText('after', '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.')
+    .action(async (opts, cmd) => {
+      const m = await import('./commands/evaluate.js');
+      const { setting } = await import('./config.js');
+      const explicit = cmd.optsWithGlobals().table ?? setting('MLDB_TABLE');
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts, explicit), print: m.print });
+    });
+
+  program
+    .command('predict <images...>')
+    .description('classify image files with a saved model: label, confidence and the top k')
+    .option('--model <dir>', 'the model folder written by `mldb train`')
+    .option('--top <k>', 'how many labels to list per image', '3')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .action(async (images, opts, cmd) => {
+      const m = await import('./commands/predict.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, images, opts), print: m.print, exitCode: m.exitCode });
+    });
+
+  program
     .command('demo')
-    .description('start a server if needed, import the shipped sample digits, and show them')
-    .action(async (_opts, cmd) => {
+    .description('start a server if needed, import the shipped sample digits, train simple_cnn on them and evaluate it')
+    .option('--no-train', 'only import and show the sample')
+    .action(async (opts, cmd) => {
       const m = await import('./commands/demo.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx), print: m.print });
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
     });
 
   return program;

@@ -80,8 +80,8 @@ export class ThresholdError extends MldbError {
 
 /** Ctrl-C or SIGTERM. */
 export class InterruptedError extends MldbError {
-  constructor(message = 'interrupted') {
-    super(message, EXIT.INTERRUPTED);
+  constructor(message = 'interrupted', hint?: string) {
+    super(message, EXIT.INTERRUPTED, hint);
   }
 }
 

@@ -3,6 +3,8 @@ import {
   createDataset,
   describeDataset,
   dropDataset,
+  getDataset,
+  requireShape,
   listDatasets,
   listRows,
   type CreateDatasetOptions,
@@ -15,6 +17,37 @@ import {
 import { openDb, type Db } from './db/pool';
 import { exportFolder, type ExportSummary } from './dataset/export-folder';
 import { importFolder, type ImportOptions, type ImportSummary } from './dataset/import-folder';
+import type { Split } from './db/schema';
+import type { tf } from './ml/tf';
+import type { TrainReport, TrainRunOptions } from './ml/training-run';
+import type { EvaluationReport } from './ml/evaluate';
+import type { Prediction, PredictionFailure } from './ml/predict';
+
+/** TensorFlow.js loads only when a method needs it: dataset work stays fast to start. */
+const ml = {
+  tf: () => (require('./ml/tf') as typeof import('./ml/tf')).tf,
+  pixels: () => require('./data/read-pixels') as typeof import('./data/read-pixels'),
+  train: () => require('./ml/train') as typeof import('./ml/train'),
+  run: () => require('./ml/training-run') as typeof import('./ml/training-run'),
+  artifacts: () => require('./ml/artifacts') as typeof import('./ml/artifacts'),
+  evaluate: () => require('./ml/evaluate') as typeof import('./ml/evaluate'),
+  predict: () => require('./ml/predict') as typeof import('./ml/predict'),
+  backend: () => require('./ml/backend') as typeof import('./ml/backend'),
+};
+
+/** Rows as tensors (the original's DrawData2Numpy). The caller disposes `xs` and `ys`. */
+export interface DrawnTensors {
+  /** N × H × W × C, floats in [0, 1]. */
+  xs: tf.Tensor4D;
+  /** N × classes, one-hot in the order of `labels`. */
+  ys: tf.Tensor2D;
+  /** Every label of the table, in class-index order. */
+  labels: string[];
+  /** Row ids, in the order of xs. */
+  ids: number[];
+}
+
+export type TrainMethodOptions = Omit<TrainRunOptions, 'table' | 'database'> & { table?: string };
 
 export interface MlDbOptions extends ConfigOverrides {
   /** A fully resolved configuration; when given, the other options are ignored. */
@@ -92,6 +125,59 @@ export class MlDb {
   async exportTable(dir: string, options: Omit<RowFilter, 'afterId' | 'limit'> & { table?: string } = {}): Promise<ExportSummary> {
     const { table = this.config.table, ...filter } = options;
     return exportFolder(await this.connection(), table, dir, filter);
+  }
+
+  /**
+   * Rows → tensors without decoding anything (the original's DrawData2Numpy): the stored pixels
+   * of one split (default train) scaled to [0, 1], with one-hot labels.
+   */
+  async drawTensors(name = this.config.table, filter: { split?: Split; label?: string } = {}): Promise<DrawnTensors> {
+    const db = await this.connection();
+    const shape = requireShape(await getDataset(db, name));
+    const labels = await ml.train().tableLabels(db, name);
+    const m = await ml.pixels().readPixelMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });
+    const tfjs = ml.tf();
+    const classIndex = new Map(labels.map((l, i) => [l, i]));
+    const ys = new Float32Array(m.count * labels.length);
+    m.labels.forEach((l, i) => (ys[i * labels.length + classIndex.get(l)!] = 1));
+    return {
+      xs: tfjs.tensor4d(m.xs, [m.count, shape.height, shape.width, shape.channels]),
+      ys: tfjs.tensor2d(ys, [m.count, labels.length]),
+      labels,
+      ids: m.ids,
+    };
+  }
+
+  /**
+   * Trains a named architecture on a table (the original's ChoseModel), evaluates it on the test
+   * split and saves it with its metadata. The backend is chosen as `backend` says (default auto).
+   */
+  async train(options: TrainMethodOptions): Promise<TrainReport> {
+    const { table = this.config.table, ...rest } = options;
+    return ml.run().trainAndSave(await this.connection(), { ...rest, table, database: this.config.database });
+  }
+
+  /** A saved model against one split (default test) of a table: loss, accuracy, per class, confusion. */
+  async evaluate(modelDir: string, options: { table?: string; split?: Split; memoryBudget?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {}): Promise<EvaluationReport> {
+    await ml.backend().selectBackend(options.backend ?? 'auto');
+    const saved = await ml.artifacts().loadSavedModel(modelDir);
+    try {
+      const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      return await ml.evaluate().evaluateClassifier(await this.connection(), ml.evaluate().classifierOf(saved), table, options.split ?? 'test', options.memoryBudget);
+    } finally {
+      saved.model.dispose();
+    }
+  }
+
+  /** Classifies image files with a saved model; unreadable files are listed in `failures`. */
+  async predict(modelDir: string, files: string[], options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+    await ml.backend().selectBackend(options.backend ?? 'auto');
+    const saved = await ml.artifacts().loadSavedModel(modelDir);
+    try {
+      return await ml.predict().predictFiles(saved, files, { top: options.top });
+    } finally {
+      saved.model.dispose();
+    }
   }
 
   /** Closes the pool. The object can be used again afterwards; it reconnects on demand. */

@@ -10,22 +10,34 @@ import type { CommandContext } from './context';
 import * as db from './db';
 import * as importCmd from './import';
 import * as show from './show';
+import * as train from './train';
+import type { TrainReport } from '../ml/training-run';
 
 /** The sample dataset shipped with mldb: 28×28 MNIST digits, one folder per label. */
 export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', 'datasets', 'digits');
 export const DEMO_TABLE = 'demo_digits';
+/**
+ * simple_cnn on 489 training images: small batches give batch normalisation's moving averages
+ * (momentum 0.99) enough updates to settle; 12 epochs take about a minute on 2 cores with wasm.
+ */
+export const DEMO_TRAINING = { model: 'simple_cnn', epochs: '12', batchSize: '16', seed: '1' };
 
 export interface DemoResult {
   server: string;
   import: ImportSummary;
   details: DatasetDetails;
+  training: TrainReport | null;
+}
+
+export interface DemoFlags {
+  train?: boolean;
 }
 
 /**
  * The two-command quick start: make sure a server answers (the configured one, else a local
  * one started here), import the shipped sample into `demo_digits`, and show it.
  */
-export async function run(ctx: CommandContext): Promise<DemoResult> {
+export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<DemoResult> {
   let config = ctx.config();
   let server = `${config.host}:${config.port} (${config.source})`;
   if (config.source === 'default' && !readServerState(config.projectDir)) {
@@ -42,7 +54,12 @@ export async function run(ctx: CommandContext): Promise<DemoResult> {
     const innerCtx: CommandContext = { ...ctx, config: () => mldb.config, mldb: () => mldb };
     const summary = await importCmd.run(innerCtx, SAMPLE_DIR, { table: DEMO_TABLE, create: true });
     const details = await mldb.describe(DEMO_TABLE);
-    return { server, import: summary, details };
+    let training: TrainReport | null = null;
+    if (flags.train !== false) {
+      ctx.out.note(`training ${DEMO_TRAINING.model} for ${DEMO_TRAINING.epochs} epochs on ${DEMO_TABLE} (about a minute on 2 cores)`);
+      training = await train.run(innerCtx, { ...DEMO_TRAINING, save: path.join('models', `${DEMO_TABLE}-${DEMO_TRAINING.model}`) });
+    }
+    return { server, import: summary, details, training };
   } finally {
     await mldb.close();
   }
@@ -54,5 +71,11 @@ export function print(r: DemoResult, out: Output): void {
   out.line();
   show.print(r.details, out);
   out.line();
+  if (r.training) {
+    train.print(r.training, out);
+    out.line();
+    const seven = path.join(path.relative(process.cwd(), SAMPLE_DIR) || '.', '7', 'mnist-7-0000.png');
+    out.line(`try: mldb predict --model ${train.shortPath(r.training.savedTo!)} ${seven}`);
+  }
   out.line(`try: mldb rows ${DEMO_TABLE} --label 7 --limit 5`);
 }

@@ -1,8 +1,14 @@
 import path from 'node:path';
-import { UsageError } from '../errors';
+import { resolveMemoryBudget } from '../data/memory-budget';
+import { InterruptedError, UsageError } from '../errors';
+import type { TrainReport } from '../ml/training-run';
+import type { BatchProgress, EpochMetrics } from '../ml/train';
+import { watchInterrupts } from '../ui/interrupt';
 import type { Output } from '../ui/output';
-import { formatCount, formatDuration } from '../ui/terminal';
+import { createProgress } from '../ui/progress';
+import { formatBytes, formatCount, formatDuration } from '../ui/terminal';
 import type { CommandContext } from './context';
+import * as evaluate from './evaluate';
 import { parseNumber, parsePositiveInt } from './options';
 
 export interface TrainFlags {
@@ -16,81 +22,96 @@ export interface TrainFlags {
   patience?: string;
   save?: string;
   backend?: string;
+  memoryBudget?: string;
 }
 
-export interface TrainSummary {
-  table: string;
-  model: string;
-  backend: string;
-  savedTo: string;
-  labels: string[];
-  epochs: Array<{ epoch: number; loss: number; accuracy: number; valLoss: number | null; valAccuracy: number | null; seconds: number; samplesPerSecond: number }>;
-  stoppedEarly: boolean;
-  split: { train: number; validation: number };
-  fingerprint: { rows: number; sha256: string };
-  hyperparameters: Record<string, unknown>;
+export function epochLine(e: EpochMetrics, epochs: number): string {
+  return (
+    `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}` +
+    (e.valLoss !== null ? ` val_loss ${e.valLoss.toFixed(4)} val_accuracy ${e.valAccuracy!.toFixed(4)}` : '') +
+    ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}`
+  );
 }
 
-export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainSummary> {
+export function batchLine(p: BatchProgress): string {
+  return (
+    `epoch ${p.epoch}/${p.epochs} · ${formatCount(p.done)}/${formatCount(p.samples)} · loss ${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(4)}` +
+    ` · ${formatCount(p.samplesPerSecond)} samples/s · ETA ${formatDuration(p.etaSeconds)}`
+  );
+}
+
+export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainReport> {
   if (!flags.model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
-  const table = ctx.config().table;
-  // TensorFlow is loaded only here, never by the dataset commands.
-  const { trainModel } = await import('../ml/train.js');
-  const { saveModel } = await import('../ml/artifacts.js');
-  const db = await ctx.mldb().connection();
-  const result = await trainModel(db, {
-    table,
+  const options = {
     model: flags.model,
     optimizer: flags.optimizer as never,
-    learningRate: parseNumber('--learning-rate', flags.learningRate, { min: 0 }),
+    learningRate: parseNumber('--learning-rate', flags.learningRate, { min: Number.MIN_VALUE }),
     epochs: parsePositiveInt('--epochs', flags.epochs),
     batchSize: parsePositiveInt('--batch-size', flags.batchSize),
     validationSplit: parseNumber('--validation-split', flags.validationSplit, { min: 0, max: 0.99 }),
     seed: parsePositiveInt('--seed', flags.seed, { min: 0 }),
     patience: parsePositiveInt('--patience', flags.patience, { min: 0 }),
     backend: (flags.backend ?? 'auto') as never,
-    onBackend: (name, reason) => ctx.out.note(`backend: ${name} (${reason})`),
-    onEpoch: (e) => {
-      if (ctx.out.json) return;
-      ctx.out.note(
-        `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}` +
-          (e.valLoss !== null ? ` val_loss ${e.valLoss.toFixed(4)} val_accuracy ${e.valAccuracy!.toFixed(4)}` : '') +
-          ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}`,
-      );
-    },
-  });
-  const dir = flags.save ?? path.join('models', `${table}-${result.model.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const last = result.epochs[result.epochs.length - 1];
-  const savedTo = await saveModel(result.model, dir, {
-    labels: result.labels,
-    inputShape: result.inputShape,
-    preprocessing: { scale: 1 / 255, channels: result.inputShape[2], resize: 'fill' },
-    dataset: { table, fingerprint: result.fingerprint },
-    architecture: flags.model.toLowerCase(),
-    hyperparameters: result.hyperparameters,
-    metrics: last,
-    backend: result.backend,
-    versions: { mldb: require('../../package.json').version, tfjs: (await import('../ml/tf.js')).tf.version.tfjs },
-    createdAt: new Date().toISOString(),
-  });
-  result.model.dispose();
-  return {
-    table,
-    model: flags.model.toLowerCase(),
-    backend: result.backend,
-    savedTo,
-    labels: result.labels,
-    epochs: result.epochs,
-    stoppedEarly: result.stoppedEarly,
-    split: result.split,
-    fingerprint: result.fingerprint,
-    hyperparameters: result.hyperparameters,
+    memoryBudget: resolveMemoryBudget(flags.memoryBudget),
+    save: flags.save,
   };
+  const mldb = ctx.mldb();
+  const progress = await createProgress('reading rows', { quiet: ctx.out.json });
+  // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
+  const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
+  const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
+  let epochs = 0;
+  let report: TrainReport;
+  try {
+    report = await mldb.train({
+      ...options,
+      table: ctx.config().table,
+      shouldStop: () => stop.requested,
+      onData: (d) =>
+        say(
+          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+            (d.streaming ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})` : ', in memory'),
+        ),
+      onBackend: (name, reason) => say(`backend: ${name} (${reason})`),
+      onBatch: (p) => {
+        epochs = p.epochs;
+        progress.update(batchLine(p));
+      },
+      onEpoch: (e) => say(epochLine(e, epochs)),
+      onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
+    });
+  } catch (err) {
+    progress.clear();
+    throw err;
+  } finally {
+    stop.dispose();
+  }
+  if (report.stopReason === 'interrupted') {
+    progress.clear();
+    throw new InterruptedError(`training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete epoch(s); no model was saved`, 'run again to train from the start');
+  }
+  progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
+  return report;
 }
 
-export function print(s: TrainSummary, out: Output): void {
-  const last = s.epochs[s.epochs.length - 1];
-  out.line(`trained ${s.model} on ${s.table} (${s.split.train} train / ${s.split.validation} validation rows, ${s.epochs.length} epochs${s.stoppedEarly ? ', stopped early' : ''}, ${s.backend})`);
-  out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`);
-  out.line(`saved to ${s.savedTo}`);
+/** A path relative to the working directory when it lies inside it: shorter to copy. */
+export function shortPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+export function print(r: TrainReport, out: Output): void {
+  const last = r.epochs[r.epochs.length - 1];
+  out.line(
+    `trained ${r.model} on ${r.table}: ${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
+      `${r.epochs.length} epoch(s)${r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : ''}, ${r.backend} backend`,
+  );
+  out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`);
+  if (r.test) {
+    out.line(`test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ${formatCount(r.test.count)} rows (macro F1 ${r.test.macro.f1.toFixed(4)})`);
+  } else {
+    out.line('test: the table has no test rows (import with --test-fraction above 0 to measure)');
+  }
+  out.line(`saved to ${shortPath(r.savedTo!)}`);
+  if (r.test) out.line(`details: mldb evaluate --model ${evaluate.quote(shortPath(r.savedTo!))} --table ${r.table}`);
 }

@@ -8,6 +8,8 @@ import { InvalidDataError } from '../errors';
 /** Rows per keyset page: large enough to amortise round trips, small enough to stay streaming. */
 export const PAGE_ROWS = 2000;
 
+export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
+
 export interface PixelRow {
   id: number;
   label: string;
@@ -17,16 +19,17 @@ export interface PixelRow {
 }
 
 /**
- * Reads the stored pixels of (filtered) rows in id order by keyset paging: `WHERE id > ? ORDER BY
- * id LIMIT n`, never OFFSET, so each page costs the same however deep it is. No image is decoded.
+ * Reads `columns` of (filtered) rows in id order by keyset paging: `WHERE id > ? ORDER BY id
+ * LIMIT n`, never OFFSET, so each page costs the same however deep it is. No image is decoded.
  */
-export async function* pixelPages(db: Db, table: string, filter: Omit<RowFilter, 'afterId' | 'limit'> = {}, pageRows = PAGE_ROWS, ids?: { min: number; max: number }): AsyncGenerator<PixelRow[]> {
+export async function* keysetPages<T extends { id: number }>(db: Db, table: string, columns: readonly string[], filter: PixelFilter = {}, pageRows = PAGE_ROWS, ids?: { min: number; max: number }): AsyncGenerator<T[]> {
   let afterId = ids ? ids.min - 1 : 0;
+  const select = columns.map(escapeId).join(', ');
   for (;;) {
     const { sql, params } = whereClause({ ...filter, afterId });
     const bound = ids ? `${sql ? ' AND' : ' WHERE'} id <= ?` : '';
-    const rows = await db.query<PixelRow>(
-      `SELECT id, label, split, sha256, pixels FROM ${escapeId(table)} ${sql}${bound} ORDER BY id LIMIT ?`,
+    const rows = await db.query<T>(
+      `SELECT ${select} FROM ${escapeId(table)} ${sql}${bound} ORDER BY id LIMIT ?`,
       [...params, ...(ids ? [ids.max] : []), pageRows],
     );
     if (rows.length === 0) return;
@@ -36,18 +39,52 @@ export async function* pixelPages(db: Db, table: string, filter: Omit<RowFilter,
   }
 }
 
-export interface PixelMatrix {
-  /** N × H × W × C floats in [0, 1]. */
-  xs: Float32Array;
-  labels: string[];
+/** Stored pixels with their identity, page by page. */
+export function pixelPages(db: Db, table: string, filter: PixelFilter = {}, pageRows = PAGE_ROWS, ids?: { min: number; max: number }): AsyncGenerator<PixelRow[]> {
+  return keysetPages<PixelRow>(db, table, ['id', 'label', 'split', 'sha256', 'pixels'], filter, pageRows, ids);
+}
+
+/** Which rows, without their pixels: what streaming needs to plan an epoch. */
+export interface RowIndex {
   ids: number[];
+  labels: string[];
   /** Content hashes in row order: the fingerprint of exactly the rows used. */
   hashes: Buffer[];
   count: number;
 }
 
+export interface PixelMatrix extends RowIndex {
+  /** N × H × W × C floats in [0, 1]. */
+  xs: Float32Array;
+}
+
+export function checkPixelLength(table: string, id: number, pixels: Buffer, per: number): void {
+  if (pixels.length !== per) {
+    throw new InvalidDataError(`row ${id} of "${table}" has ${pixels.length} pixel bytes, expected ${per}`, 'the table is damaged: re-import it');
+  }
+}
+
+/** Scales stored bytes to floats in [0, 1] at `out[offset…]`: the only preprocessing training does. */
+export function scalePixels(pixels: Uint8Array, out: Float32Array, offset: number): void {
+  for (let k = 0; k < pixels.length; k++) out[offset + k] = pixels[k] / 255;
+}
+
+/** Ids, labels and hashes of the (filtered) rows, by keyset paging, without the BLOBs. */
+export async function readRowIndex(db: Db, table: string, filter: PixelFilter): Promise<RowIndex> {
+  const index: RowIndex = { ids: [], labels: [], hashes: [], count: 0 };
+  for await (const page of keysetPages<{ id: number; label: string; sha256: Buffer }>(db, table, ['id', 'label', 'sha256'], filter, 20000)) {
+    for (const row of page) {
+      index.ids.push(Number(row.id));
+      index.labels.push(row.label);
+      index.hashes.push(row.sha256);
+    }
+  }
+  index.count = index.ids.length;
+  return index;
+}
+
 /** The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data. */
-export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, filter: Omit<RowFilter, 'afterId' | 'limit'>): Promise<PixelMatrix> {
+export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, filter: PixelFilter): Promise<PixelMatrix> {
   const { sql, params } = whereClause(filter);
   const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
   const per = shape.height * shape.width * shape.channels;
@@ -60,12 +97,8 @@ export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, 
   for await (const page of pixelPages(db, table, filter)) {
     for (const row of page) {
       if (i >= count) break; // rows added after the COUNT: ignore, the matrix is a snapshot
-      if (row.pixels.length !== per) {
-        throw new InvalidDataError(`row ${row.id} of "${table}" has ${row.pixels.length} pixel bytes, expected ${per}`, 'the table is damaged: re-import it');
-      }
-      const base = i * per;
-      const px = row.pixels;
-      for (let k = 0; k < per; k++) xs[base + k] = px[k] / 255;
+      checkPixelLength(table, row.id, row.pixels, per);
+      scalePixels(row.pixels, xs, i * per);
       labels.push(row.label);
       ids.push(Number(row.id));
       hashes.push(row.sha256);

@@ -1,29 +1,77 @@
 import crypto from 'node:crypto';
 import { compareLabels, getDataset, requireShape, type ImageShape } from '../db/datasets';
+import { escapeId } from '../db/identifiers';
 import type { Db } from '../db/pool';
-import { readPixelMatrix, type PixelMatrix } from '../data/read-pixels';
+import type { RowIndex } from '../data/read-pixels';
+import { openSampleSource, type SampleSource } from '../data/samples';
+import { defaultMemoryBudget } from '../data/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
 import { getArchitecture } from './architectures/registry';
 import { selectBackend, type BackendChoice } from './backend';
+import { evaluateSource } from './evaluate';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
-export interface TrainOptions {
+export interface Hyperparameters {
+  optimizer: OptimizerName;
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  validationSplit: number;
+  seed: number;
+  patience: number;
+}
+
+export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
+  optimizer: 'adam',
+  learningRate: 0.001,
+  epochs: 10,
+  batchSize: 64,
+  validationSplit: 0.1,
+  seed: 1,
+  patience: 0,
+};
+
+export interface TrainOptions extends Partial<Hyperparameters> {
   table: string;
   model: string;
-  optimizer?: OptimizerName;
-  learningRate?: number;
-  epochs?: number;
-  batchSize?: number;
-  validationSplit?: number;
-  seed?: number;
-  patience?: number;
   backend?: BackendChoice;
-  onEpoch?: (e: EpochMetrics) => void;
+  /** Bytes the training data's tensors may take before it is streamed (default: a quarter of RAM). */
+  memoryBudget?: number;
   onBackend?: (name: string, reason: string) => void;
+  onData?: (info: DataPlan) => void;
+  onBatch?: (progress: BatchProgress) => void;
+  onEpoch?: (metrics: EpochMetrics) => void;
+  /** Polled between batches: true stops training after the current batch (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+export interface DataPlan {
+  train: number;
+  validation: number;
+  /** "held-out": a seeded share of the train split; "split": the rows imported as validation. */
+  validationFrom: 'held-out' | 'split';
+  streaming: boolean;
+  /** Rows per database read when streaming. */
+  chunkRows: number;
+  memoryBudget: number;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  /** Samples trained so far in this epoch, of `samples`. */
+  done: number;
+  samples: number;
+  /** Running means over this epoch. */
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
+  /** Seconds until the last epoch ends at the pace so far (validation included). */
+  etaSeconds: number;
 }
 
 export interface EpochMetrics {
@@ -36,16 +84,19 @@ export interface EpochMetrics {
   samplesPerSecond: number;
 }
 
+export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
+
 export interface TrainResult {
   model: tf.LayersModel;
   labels: string[];
   inputShape: [number, number, number];
   epochs: EpochMetrics[];
-  stoppedEarly: boolean;
+  stopReason: StopReason;
   backend: string;
   fingerprint: { rows: number; sha256: string };
-  split: { train: number; validation: number };
-  hyperparameters: Required<Omit<TrainOptions, 'onEpoch' | 'onBackend' | 'table' | 'model' | 'backend'>>;
+  split: { train: number; validation: number; validationFrom: DataPlan['validationFrom'] };
+  streaming: boolean;
+  hyperparameters: Hyperparameters;
 }
 
 function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
@@ -57,158 +108,210 @@ function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
     case 'adadelta': return tf.train.adadelta(lr);
     case 'adam': return tf.train.adam(lr);
     case 'adamax': return tf.train.adamax(lr);
-    default: throw new UsageError(`unknown optimizer "${name}"`, `use one of ${OPTIMIZERS.join(', ')}`);
   }
 }
 
 /** Labels in class-index order: every label of the table, numbers sorted as numbers. */
 export async function tableLabels(db: Db, table: string): Promise<string[]> {
-  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM \`${table}\``);
+  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)}`);
   return rows.map((r) => r.label).sort(compareLabels);
 }
 
 /** The fingerprint of exactly the rows used: count and a hash over ids and content hashes. */
-export function fingerprint(m: PixelMatrix): { rows: number; sha256: string } {
+export function fingerprint(...indexes: RowIndex[]): { rows: number; sha256: string } {
   const h = crypto.createHash('sha256');
-  for (let i = 0; i < m.count; i++) {
-    h.update(String(m.ids[i]));
-    h.update(m.hashes[i]);
+  let rows = 0;
+  for (const index of indexes) {
+    for (let i = 0; i < index.count; i++) {
+      h.update(String(index.ids[i]));
+      h.update(index.hashes[i]);
+    }
+    rows += index.count;
   }
-  return { rows: m.count, sha256: h.digest('hex') };
+  return { rows, sha256: h.digest('hex') };
 }
 
-function batchTensors(m: PixelMatrix, idx: ArrayLike<number>, from: number, to: number, shape: ImageShape, classIndex: Map<string, number>, numClasses: number) {
-  const per = shape.height * shape.width * shape.channels;
-  const n = to - from;
-  const xs = new Float32Array(n * per);
-  const ys = new Float32Array(n * numClasses);
-  for (let i = 0; i < n; i++) {
-    const r = idx[from + i];
-    xs.set(m.xs.subarray(r * per, (r + 1) * per), i * per);
-    ys[i * numClasses + classIndex.get(m.labels[r])!] = 1;
+export function validateHyperparameters(opts: Partial<Hyperparameters>): Hyperparameters {
+  const hp = { ...DEFAULT_HYPERPARAMETERS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && k in DEFAULT_HYPERPARAMETERS)) } as Hyperparameters;
+  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer)) throw new UsageError(`unknown optimizer "${hp.optimizer}"`, `use one of ${OPTIMIZERS.join(', ')}`);
+  if (!(hp.learningRate > 0 && Number.isFinite(hp.learningRate))) throw new UsageError(`--learning-rate must be above 0, got ${hp.learningRate}`, 'try 0.001');
+  if (!Number.isInteger(hp.epochs) || hp.epochs < 1) throw new UsageError(`--epochs must be at least 1, got ${hp.epochs}`);
+  if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1) throw new UsageError(`--batch-size must be at least 1, got ${hp.batchSize}`, 'try 64');
+  if (!(hp.validationSplit >= 0 && hp.validationSplit < 1)) throw new UsageError(`--validation-split must be at least 0 and below 1, got ${hp.validationSplit}`);
+  if (!Number.isInteger(hp.seed) || hp.seed < 0) throw new UsageError(`--seed must be a whole number, got ${hp.seed}`);
+  if (!Number.isInteger(hp.patience) || hp.patience < 0) throw new UsageError(`--patience must be a whole number, got ${hp.patience}`);
+  return hp;
+}
+
+interface Plan {
+  shape: ImageShape;
+  labels: string[];
+  trainSource: SampleSource;
+  trainPositions: Uint32Array;
+  valSource: SampleSource;
+  valPositions: Uint32Array;
+  info: DataPlan;
+}
+
+/**
+ * Which rows train and which validate. Rows imported into the validation split validate, when
+ * there are any; otherwise a seeded shuffle of the train split holds `validationSplit` out.
+ * The test split is never read here.
+ */
+async function planData(db: Db, table: string, hp: Hyperparameters, budget: number, random: () => number): Promise<Plan> {
+  const dataset = await getDataset(db, table);
+  const shape = requireShape(dataset);
+  const labels = await tableLabels(db, table);
+  if (labels.length < 2) throw new InvalidDataError(`table "${table}" has ${labels.length} label(s); training needs at least 2`, 'import images of at least two labels');
+  const counts = new Map((await db.query<{ split: string; n: number }>(`SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`)).map((r) => [r.split, Number(r.n)]));
+  const nTrainSplit = counts.get('train') ?? 0;
+  const nValSplit = counts.get('validation') ?? 0;
+  const total = nTrainSplit + nValSplit;
+  if (nTrainSplit === 0) throw new InvalidDataError(`table "${table}" has no rows in the train split`, `import images first: mldb import DIR --table ${table}`);
+  const share = (n: number) => Math.floor((budget * n) / Math.max(total, 1));
+  const trainSource = await openSampleSource(db, table, shape, { split: 'train' }, { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize });
+  const all = seededPermutation(trainSource.index.count, random);
+  let valSource = trainSource;
+  let valPositions: Uint32Array;
+  let trainPositions: Uint32Array;
+  let validationFrom: DataPlan['validationFrom'] = 'held-out';
+  if (nValSplit > 0) {
+    valSource = await openSampleSource(db, table, shape, { split: 'validation' }, { memoryBudget: share(nValSplit), batchSize: hp.batchSize });
+    valPositions = Uint32Array.from(valSource.index.ids.keys());
+    trainPositions = all;
+    validationFrom = 'split';
+  } else {
+    const nVal = Math.round(trainSource.index.count * hp.validationSplit);
+    if (hp.validationSplit > 0 && (nVal < 1 || nVal >= trainSource.index.count)) {
+      throw new InvalidDataError(`table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ${hp.validationSplit}`, 'import more images, or lower --validation-split (0 trains without validation)');
+    }
+    valPositions = all.slice(0, nVal);
+    trainPositions = all.slice(nVal);
+  }
+  if (hp.batchSize > trainPositions.length) {
+    throw new UsageError(`--batch-size ${hp.batchSize} is larger than the ${trainPositions.length} training rows`, `use at most ${trainPositions.length}`);
   }
   return {
-    x: tf.tensor4d(xs, [n, shape.height, shape.width, shape.channels]),
-    y: tf.tensor2d(ys, [n, numClasses]),
+    shape,
+    labels,
+    trainSource,
+    trainPositions,
+    valSource,
+    valPositions,
+    info: {
+      train: trainPositions.length,
+      validation: valPositions.length,
+      validationFrom,
+      streaming: trainSource.streaming || valSource.streaming,
+      chunkRows: trainSource.chunkRows,
+      memoryBudget: budget,
+    },
   };
-}
-
-/** Loss and accuracy over rows `idx`, in batches, leaking nothing. */
-export function evaluateRows(model: tf.LayersModel, m: PixelMatrix, idx: ArrayLike<number>, shape: ImageShape, classIndex: Map<string, number>, numClasses: number, batchSize: number): { loss: number; accuracy: number } {
-  let loss = 0;
-  let correct = 0;
-  for (let from = 0; from < idx.length; from += batchSize) {
-    const to = Math.min(idx.length, from + batchSize);
-    const { x, y } = batchTensors(m, idx, from, to, shape, classIndex, numClasses);
-    const [l, c] = tf.tidy(() => {
-      const p = model.predict(x) as tf.Tensor2D;
-      const ce = tf.losses.softmaxCrossEntropy(y, tf.log(tf.clipByValue(p, 1e-7, 1)), undefined, undefined, tf.Reduction.SUM);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), tf.argMax(y, 1)), 'float32'));
-      return [ce.dataSync()[0], hits.dataSync()[0]];
-    });
-    // softmaxCrossEntropy applies a softmax to logits; log-probabilities keep it exact.
-    loss += l;
-    correct += c;
-    x.dispose();
-    y.dispose();
-  }
-  return { loss: loss / Math.max(idx.length, 1), accuracy: correct / Math.max(idx.length, 1) };
 }
 
 /**
  * The original's ChoseModel, done properly: rows of the train split (never test) → a seeded
- * hold-out for validation → a named architecture trained with a seeded shuffle, early stopping
- * on val_loss, and no tensor leaked across epochs.
+ * hold-out for validation → a named architecture trained with a seeded shuffle (tfjs's own
+ * uses Math.random), early stopping on val_loss, and no tensor leaked across epochs.
  */
 export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
-  const hp = {
-    optimizer: opts.optimizer ?? 'adam',
-    learningRate: opts.learningRate ?? 0.001,
-    epochs: opts.epochs ?? 10,
-    batchSize: opts.batchSize ?? 64,
-    validationSplit: opts.validationSplit ?? 0.1,
-    seed: opts.seed ?? 1,
-    patience: opts.patience ?? 0,
-  };
+  const hp = validateHyperparameters(opts);
   const arch = getArchitecture(opts.model);
-  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer)) throw new UsageError(`unknown optimizer "${hp.optimizer}"`, `use one of ${OPTIMIZERS.join(', ')}`);
-  if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1) throw new UsageError(`--batch-size must be at least 1, got ${hp.batchSize}`);
-  if (!(hp.validationSplit >= 0 && hp.validationSplit < 1)) throw new UsageError(`--validation-split must be at least 0 and below 1, got ${hp.validationSplit}`);
-  const dataset = await getDataset(db, opts.table);
-  const shape = requireShape(dataset);
-  const labels = await tableLabels(db, opts.table);
-  if (labels.length < 2) throw new InvalidDataError(`table "${opts.table}" has ${labels.length} label(s); training needs at least 2`, 'import images of at least two labels');
-  const data = await readPixelMatrix(db, opts.table, shape, { split: 'train' });
-  const nVal = Math.round(data.count * hp.validationSplit);
-  const nTrain = data.count - nVal;
-  if (nTrain < 1 || (hp.validationSplit > 0 && nVal < 1)) {
-    throw new InvalidDataError(`table "${opts.table}" has ${data.count} training rows: too few for a validation split of ${hp.validationSplit}`, 'import more images, or lower --validation-split');
-  }
-  if (hp.batchSize > nTrain) throw new UsageError(`--batch-size ${hp.batchSize} is larger than the ${nTrain} training rows`, `use at most ${nTrain}`);
-
+  const random = mulberry32(hp.seed);
+  const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random);
+  opts.onData?.(plan.info);
   const backend = await selectBackend(opts.backend ?? 'auto');
   opts.onBackend?.(backend.name, backend.reason);
-  const random = mulberry32(hp.seed);
-  const order = seededPermutation(data.count, random);
-  const valIdx = order.subarray(0, nVal);
-  const trainIdx = order.slice(nVal);
-  const classIndex = new Map(labels.map((l, i) => [l, i]));
-  const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
 
+  const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
+  const classIndex = new Map(labels.map((l, i) => [l, i]));
+  const trainClass = (p: number) => classIndex.get(trainSource.index.labels[p])!;
+  const valClass = (p: number) => classIndex.get(valSource.index.labels[p])!;
+  const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
   const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
   model.compile({ optimizer: makeOptimizer(hp.optimizer, hp.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
   const epochs: EpochMetrics[] = [];
   let best = Infinity;
   let sinceBest = 0;
-  let stoppedEarly = false;
-  for (let epoch = 1; epoch <= hp.epochs; epoch++) {
-    const started = performance.now();
-    const perm = seededPermutation(trainIdx.length, random);
-    let lossSum = 0;
-    let accSum = 0;
-    for (let from = 0; from < trainIdx.length; from += hp.batchSize) {
-      const to = Math.min(trainIdx.length, from + hp.batchSize);
-      const batchIdx = Array.from(perm.subarray(from, to), (p) => trainIdx[p]);
-      const { x, y } = batchTensors(data, batchIdx, 0, batchIdx.length, shape, classIndex, labels.length);
-      const [l, a] = (await model.trainOnBatch(x, y)) as number[];
-      x.dispose();
-      y.dispose();
-      lossSum += l * batchIdx.length;
-      accSum += a * batchIdx.length;
-    }
-    const val = nVal > 0 ? evaluateRows(model, data, valIdx, shape, classIndex, labels.length, 256) : null;
-    const seconds = (performance.now() - started) / 1000;
-    const metrics: EpochMetrics = {
-      epoch,
-      loss: lossSum / trainIdx.length,
-      accuracy: accSum / trainIdx.length,
-      valLoss: val?.loss ?? null,
-      valAccuracy: val?.accuracy ?? null,
-      seconds,
-      samplesPerSecond: trainIdx.length / seconds,
-    };
-    epochs.push(metrics);
-    opts.onEpoch?.(metrics);
-    if (hp.patience > 0 && val) {
-      if (val.loss < best - 1e-6) {
-        best = val.loss;
-        sinceBest = 0;
-      } else if (++sinceBest >= hp.patience) {
-        stoppedEarly = true;
-        break;
+  let stopReason: StopReason = 'completed';
+  const runStart = performance.now();
+  let samplesSoFar = 0;
+  const nTrain = trainPositions.length;
+  try {
+    for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
+      const started = performance.now();
+      const perm = seededPermutation(nTrain, random);
+      const order = perm.map((p) => trainPositions[p]);
+      let lossSum = 0;
+      let accSum = 0;
+      let done = 0;
+      for await (const batch of trainSource.batches(order, hp.batchSize)) {
+        const n = batch.positions.length;
+        const ys = new Float32Array(n * labels.length);
+        for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
+        const x = tf.tensor4d(batch.xs, [n, ...inputShape]);
+        const y = tf.tensor2d(ys, [n, labels.length]);
+        try {
+          const [l, a] = (await model.trainOnBatch(x, y)) as number[];
+          lossSum += l * n;
+          accSum += a * n;
+        } finally {
+          tf.dispose([x, y]);
+        }
+        done += n;
+        samplesSoFar += n;
+        // trainOnBatch settles in microtasks only: without a macrotask turn, signals (Ctrl-C),
+        // spinner frames and database reads would wait until training ends.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (opts.onBatch) {
+          const rate = samplesSoFar / ((performance.now() - runStart) / 1000);
+          opts.onBatch({ epoch, epochs: hp.epochs, done, samples: nTrain, loss: lossSum / done, accuracy: accSum / done, samplesPerSecond: rate, etaSeconds: ((hp.epochs - epoch) * nTrain + nTrain - done) / rate });
+        }
+        if (opts.shouldStop?.()) {
+          stopReason = 'interrupted';
+          break;
+        }
+      }
+      if (stopReason === 'interrupted') break; // a partial epoch is not an epoch: it is not recorded
+      const trainSeconds = (performance.now() - started) / 1000;
+      const val = valPositions.length > 0 ? await evaluateSource(model, valSource, valPositions, valClass, labels.length) : null;
+      const metrics: EpochMetrics = {
+        epoch,
+        loss: lossSum / nTrain,
+        accuracy: accSum / nTrain,
+        valLoss: val?.loss ?? null,
+        valAccuracy: val?.accuracy ?? null,
+        seconds: (performance.now() - started) / 1000,
+        samplesPerSecond: nTrain / trainSeconds,
+      };
+      epochs.push(metrics);
+      opts.onEpoch?.(metrics);
+      if (opts.shouldStop?.()) stopReason = 'interrupted';
+      else if (hp.patience > 0 && val) {
+        if (val.loss < best - 1e-6) {
+          best = val.loss;
+          sinceBest = 0;
+        } else if (++sinceBest >= hp.patience) {
+          stopReason = 'early-stopping';
+        }
       }
     }
+  } catch (err) {
+    model.optimizer?.dispose();
+    model.dispose();
+    throw err;
   }
   return {
     model,
     labels,
     inputShape,
     epochs,
-    stoppedEarly,
+    stopReason,
     backend: backend.name,
-    fingerprint: fingerprint(data),
-    split: { train: trainIdx.length, validation: nVal },
-    hyperparameters: hp as TrainResult['hyperparameters'],
+    fingerprint: valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
+    split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
+    streaming: plan.info.streaming,
+    hyperparameters: hp,
   };
 }

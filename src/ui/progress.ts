@@ -5,6 +5,8 @@ export interface Progress {
   update(text: string): void;
   succeed(text: string): void;
   fail(text?: string): void;
+  /** Removes the spinner without a final line (the error that follows says it all). */
+  clear(): void;
   /** Prints a line without disturbing the spinner. */
   log(text: string): void;
 }
@@ -18,7 +20,7 @@ const PLAIN_INTERVAL_MS = 5000;
  */
 export async function createProgress(initial: string, options: { quiet?: boolean } = {}): Promise<Progress> {
   if (options.quiet) {
-    return { update() {}, succeed() {}, fail() {}, log() {} };
+    return { update() {}, succeed() {}, fail() {}, clear() {}, log() {} };
   }
   if (isInteractive()) {
     const { default: ora } = await import('ora');
@@ -27,6 +29,7 @@ export async function createProgress(initial: string, options: { quiet?: boolean
       update: (text) => void (spinner.text = text),
       succeed: (text) => void spinner.succeed(text),
       fail: (text) => void spinner.fail(text),
+      clear: () => void spinner.stop(),
       log: (text) => {
         spinner.clear();
         process.stderr.write(text + '\n');
@@ -48,6 +51,7 @@ export async function createProgress(initial: string, options: { quiet?: boolean
     },
     succeed: (text) => write(text),
     fail: (text) => write(text ?? pending),
+    clear: () => {},
     log: (text) => write(text),
   };
 }

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import type { ImageShape } from '../db/datasets';
+import { decodeToShape } from '../images/decode';
+import type { SavedModel } from './artifacts';
+import { tf } from './tf';
+
+export interface Prediction {
+  file: string;
+  label: string;
+  confidence: number;
+  /** The k most probable labels, most probable first. */
+  top: Array<{ label: string; probability: number }>;
+}
+
+export interface PredictionFailure {
+  file: string;
+  error: string;
+}
+
+/** An image file → the model's input, exactly as training saw it: resized, gray or RGB, scaled. */
+export async function preprocess(bytes: Uint8Array, saved: SavedModel): Promise<Float32Array> {
+  const [height, width, channels] = saved.metadata.inputShape;
+  const shape: ImageShape = { height, width, channels: channels as 1 | 3 };
+  const pixels = await decodeToShape(bytes, shape);
+  const scale = saved.metadata.preprocessing?.scale ?? 1 / 255;
+  const xs = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) xs[i] = pixels[i] * scale;
+  return xs;
+}
+
+/** The top `k` (label, probability) pairs of one probability row. */
+export function topK(probs: ArrayLike<number>, labels: string[], k: number): Array<{ label: string; probability: number }> {
+  return Array.from(probs, (p, i) => ({ label: labels[i], probability: p }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, Math.max(1, Math.min(k, labels.length)));
+}
+
+/**
+ * Classifies image files. Unreadable or undecodable files are reported one by one and do not
+ * stop the others. Images are batched so that a thousand files cost a few forward passes.
+ */
+export async function predictFiles(saved: SavedModel, files: string[], { top = 3, batchSize = 256 } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+  const { labels, inputShape } = saved.metadata;
+  const per = inputShape[0] * inputShape[1] * inputShape[2];
+  const predictions: Prediction[] = [];
+  const failures: PredictionFailure[] = [];
+  for (let from = 0; from < files.length; from += batchSize) {
+    const ready: Array<{ file: string; xs: Float32Array }> = [];
+    for (const file of files.slice(from, from + batchSize)) {
+      try {
+        ready.push({ file, xs: await preprocess(fs.readFileSync(file), saved) });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder' : e.code ? e.code : e.message;
+        failures.push({ file, error: why });
+      }
+    }
+    if (ready.length === 0) continue;
+    const batch = new Float32Array(ready.length * per);
+    ready.forEach((r, i) => batch.set(r.xs, i * per));
+    const probs = tf.tidy(() => (saved.model.predict(tf.tensor4d(batch, [ready.length, ...inputShape])) as tf.Tensor).dataSync());
+    ready.forEach((r, i) => {
+      const row = probs.subarray(i * labels.length, (i + 1) * labels.length);
+      const ranked = topK(row, labels, top);
+      predictions.push({ file: r.file, label: ranked[0].label, confidence: ranked[0].probability, top: ranked });
+    });
+  }
+  return { predictions, failures };
+}

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { freshDatabase } from '../helpers/db';
+import { mldb, mldbAsync } from '../helpers/cli';
+import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+const env = () => ({ MLDB_URL: db.url, MLDB_TABLE: 'digits' });
+const work = tempDir();
+const modelDir = path.join(work, 'model');
+
+beforeAll(() => {
+  expect(mldb(['import', SAMPLE_DIGITS, '--create', '--table', 'digits'], { MLDB_URL: db.url }).code).toBe(0);
+});
+
+describe('train → evaluate → predict from the command line', () => {
+  test('train --json: one document on stdout; epoch lines and the backend on stderr', () => {
+    const r = mldb(['train', '--model', 'lenet5', '--epochs', '3', '--batch-size', '32', '--backend', 'wasm', '--save', modelDir, '--json'], env());
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ table: 'digits', model: 'lenet5', backend: 'wasm', stopReason: 'completed', savedTo: modelDir, split: { validationFrom: 'held-out' } });
+    expect(doc.epochs).toHaveLength(3);
+    expect(doc.test.accuracy).toBeGreaterThan(0.3);
+    expect(r.stderr).toMatch(/backend: wasm/);
+    expect(r.stderr).toMatch(/epoch 3\/3: loss \d/);
+    // Not the tfjs banner that asks for the node backend: mldb says what it picked.
+    expect(r.stderr).not.toMatch(/Hi there/);
+    expect(fs.readdirSync(modelDir).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+  });
+
+  test('train prints a summary; plain progress lines when not a terminal', () => {
+    const r = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'm2')], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/trained lenet5 on digits: \d+ train \/ \d+ validation rows, 1 epoch\(s\), wasm backend/);
+    expect(r.stdout).toMatch(/test: loss [\d.]+ accuracy [\d.]+ on \d+ rows/);
+    expect(r.stdout).toMatch(/saved to .*m2/);
+    expect(r.stderr).not.toMatch(/\x1b\[/); // no spinner or colour codes in a log
+  });
+
+  test('evaluate prints per-class scores and a confusion matrix; --json has them all', () => {
+    const text = mldb(['evaluate', '--model', modelDir], { MLDB_URL: db.url });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/on digits \(test split\): \d+ rows · loss [\d.]+ · accuracy [\d.]+/);
+    expect(text.stdout).toMatch(/precision/);
+    expect(text.stdout).toMatch(/confusion matrix/);
+    const json = mldb(['evaluate', '--model', modelDir, '--json', '--split', 'train'], { MLDB_URL: db.url });
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({ table: 'digits', split: 'train', labels: expect.any(Array), confusion: expect.any(Array), classes: expect.any(Array) });
+    expect(doc.classes[0]).toEqual({ label: '0', support: expect.any(Number), precision: expect.any(Number), recall: expect.any(Number), f1: expect.any(Number) });
+  });
+
+  test('predict: a table of predictions; unreadable files are named and exit 6; none readable exits 5', () => {
+    const seven = path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0]);
+    const ok = mldb(['predict', '--model', modelDir, seven, '--json'], {});
+    expect(ok.code).toBe(0);
+    const doc = JSON.parse(ok.stdout);
+    expect(doc.predictions[0]).toMatchObject({ file: seven, label: expect.any(String), confidence: expect.any(Number) });
+    expect(doc.predictions[0].top).toHaveLength(3);
+    const some = mldb(['predict', '--model', modelDir, seven, '/nonexistent.png'], {});
+    expect(some.code).toBe(6);
+    expect(some.stdout).toContain(seven);
+    expect(some.stderr.trim()).toBe('mldb: cannot read /nonexistent.png: no such file');
+    const none = mldb(['predict', '--model', modelDir, '/nonexistent.png'], {});
+    expect(none.code).toBe(5);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('bad input: each a one-line error with a fix and its exit code', () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['train'], 2, /--model is required/],
+      [['train', '--model', 'alexnet'], 2, /unknown model "alexnet".*simple_cnn/],
+      [['train', '--model', 'lenet5', '--batch-size', '0'], 2, /invalid --batch-size "0"/],
+      [['train', '--model', 'lenet5', '--batch-size', '100000'], 2, /larger than the \d+ training rows/],
+      [['train', '--model', 'lenet5', '--optimizer', 'adamw'], 2, /unknown optimizer "adamw".*adam/],
+      [['train', '--model', 'lenet5', '--memory-budget', 'lots'], 2, /invalid --memory-budget/],
+      [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],
+      [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
+      [['predict', '--model', modelDir], 2, /missing required argument|no images/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = mldb(args, env());
+      expect({ args, code: r.code }).toEqual({ args, code });
+      // Commander's own usage errors add a pointer to --help.
+      expect(r.stderr.trim().split('\n').filter((l) => l !== '(run with --help for usage)')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  test('Ctrl-C stops after the current batch: exit 130, one line, and no model saved', async () => {
+    const target = path.join(work, 'interrupted');
+    const child = mldbAsync(['train', '--model', 'lenet5', '--epochs', '500', '--backend', 'wasm', '--save', target], env());
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/epoch 1\/500:/.test(stderr)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/mldb: training interrupted by SIGINT after \d+ complete epoch\(s\); no model was saved/);
+    expect(fs.existsSync(target)).toBe(false);
+    expect(fs.readdirSync(work).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+});
