@@ -1,4 +1,5 @@
 import type { tf as TF } from '../tf';
+import { mulberry32 } from '../seeded';
 import type { Seeds } from './types';
 
 type Tf = typeof TF;
@@ -63,8 +64,38 @@ export function relu(tf: Tf, x: Sym, name: string): Sym {
   return tf.layers.activation({ activation: 'relu', name }).apply(x) as Sym;
 }
 
+type DropoutConstructor = new (args: { rate: number; seed?: number; name?: string }) => TF.layers.Layer;
+const fresh = new WeakMap<object, DropoutConstructor>();
+
+/**
+ * tfjs's Dropout, given a seed, restarts its generator from that seed on every call: the same
+ * units are dropped in every batch, for ever. This subclass draws a new seed per call from a
+ * seeded stream — a fresh mask each batch, the same sequence for the same seed — and serialises
+ * as a plain `Dropout`, so stock tfjs loads the saved model.
+ */
+function seededDropoutClass(tf: Tf): DropoutConstructor {
+  const cached = fresh.get(tf);
+  if (cached) return cached;
+  const Base = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as new (args: object) => TF.layers.Layer & { seed?: number };
+  class FreshMaskDropout extends Base {
+    static className = 'Dropout';
+    readonly #next: () => number;
+    constructor(args: { rate: number; seed?: number; name?: string }) {
+      super(args);
+      this.#next = mulberry32(args.seed ?? 0);
+    }
+    override call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor | TF.Tensor[] {
+      if (kwargs?.training) this.seed = Math.floor(this.#next() * 2 ** 31);
+      return super.call(inputs, kwargs);
+    }
+  }
+  fresh.set(tf, FreshMaskDropout);
+  return FreshMaskDropout;
+}
+
 export function dropout(tf: Tf, seeds: Seeds, x: Sym, rate: number, name: string): Sym {
-  return tf.layers.dropout({ rate, seed: seeds.take(), name }).apply(x) as Sym;
+  const Dropout = seededDropoutClass(tf);
+  return new Dropout({ rate, seed: seeds.take(), name }).apply(x) as Sym;
 }
 
 /** conv(num_classes) → global average pool → softmax: the head of the Keras originals. */
