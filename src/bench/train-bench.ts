@@ -1,0 +1,81 @@
+import { MlDb } from '../mldb';
+import { ARCHITECTURES } from '../ml/architectures/registry';
+import { selectBackend, type BackendName } from '../ml/backend';
+import { tf } from '../ml/tf';
+import { renderTable } from '../ui/table';
+import { median } from './server';
+
+/** PyTorch 1.13 (Debian's python3-torch), 2 threads, simple_cnn at 20×20, batch 64, on this kind of machine. */
+export const NATIVE_REFERENCE_SAMPLES_PER_S = 2400;
+const BATCH = 64;
+
+/** Trains `arch` on real rows for at least `minSeconds` (and `minBatches`), after a warm-up batch. */
+async function samplesPerSecond(arch: string, xsAll: Float32Array, ysAll: Float32Array, shape: [number, number, number], classes: number, minBatches: number, minSeconds: number): Promise<number> {
+  const model = ARCHITECTURES.get(arch)!.build(tf, { inputShape: shape, numClasses: classes, seed: 1 });
+  model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const per = shape[0] * shape[1] * shape[2];
+  const available = Math.floor(xsAll.length / per / BATCH);
+  const batch = (i: number) => {
+    const b = i % available;
+    return [tf.tensor4d(xsAll.subarray(b * BATCH * per, (b + 1) * BATCH * per), [BATCH, ...shape]), tf.tensor2d(ysAll.subarray(b * BATCH * classes, (b + 1) * BATCH * classes), [BATCH, classes])];
+  };
+  const step = async (i: number) => {
+    const [x, y] = batch(i);
+    await model.trainOnBatch(x, y);
+    tf.dispose([x, y]);
+  };
+  await step(0); // warm-up: kernel compilation, weight upload
+  const times: number[] = [];
+  const start = performance.now();
+  for (let i = 1; times.length < minBatches || performance.now() - start < minSeconds * 1000; i++) {
+    const t = performance.now();
+    await step(i);
+    times.push(performance.now() - t);
+  }
+  model.optimizer.dispose();
+  model.dispose();
+  return (BATCH * 1000) / median(times);
+}
+
+/**
+ * Training samples/s per architecture per backend at 20×20×1, batch 64, on the rows of filedata.
+ * The pure-JS cpu backend is the baseline measured in the same run.
+ */
+export async function trainSpeedBench(url: string, dataDir: string, archs = [...ARCHITECTURES.keys()]): Promise<void> {
+  const mldb = new MlDb({ url, table: 'bench_train' });
+  try {
+    await mldb.insertFolder(dataDir, { create: true });
+    const drawn = await mldb.drawTensors('bench_train');
+    const xs = drawn.xs.dataSync() as Float32Array;
+    const ys = drawn.ys.dataSync() as Float32Array;
+    const shape = drawn.xs.shape.slice(1) as [number, number, number];
+    tf.dispose([drawn.xs, drawn.ys]);
+    const backends: BackendName[] = ['cpu', 'wasm'];
+    try {
+      require.resolve('@tensorflow/tfjs-node');
+      backends.push('tensorflow');
+    } catch {
+      console.log('(tensorflow backend not installed: measured cpu and wasm)');
+    }
+    const results = new Map<string, Partial<Record<BackendName, number>>>();
+    for (const backend of backends) {
+      await selectBackend(backend);
+      for (const arch of archs) {
+        const slow = backend === 'cpu';
+        const sps = await samplesPerSecond(arch, xs, ys, shape, drawn.labels.length, slow ? 2 : 5, slow ? 5 : 10);
+        results.set(arch, { ...results.get(arch), [backend]: sps });
+        console.log(`  ${arch} on ${backend}: ${sps.toFixed(1)} samples/s`);
+      }
+    }
+    const rows = archs.map((a) => {
+      const r = results.get(a)!;
+      return [a, r.cpu!.toFixed(1), r.wasm!.toFixed(1), `${(r.wasm! / r.cpu!).toFixed(1)}×`, ...(r.tensorflow ? [r.tensorflow.toFixed(1)] : []), `${(r.wasm! / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}×`];
+    });
+    console.log(`\ntraining samples/s at ${shape.join('×')}, batch ${BATCH} (median batch time after a warm-up batch)`);
+    console.log(renderTable(['architecture', 'cpu (baseline)', 'wasm', 'wasm / cpu', ...(backends.includes('tensorflow') ? ['tensorflow'] : []), `wasm / native ref ${NATIVE_REFERENCE_SAMPLES_PER_S}`], rows));
+    const sc = results.get('simple_cnn');
+    if (sc?.wasm) console.log(`simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ${sc.wasm >= 250 ? 'met' : 'NOT met'}`);
+  } finally {
+    await mldb.close();
+  }
+}
