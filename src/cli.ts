@@ -171,9 +171,45 @@ export function buildProgram(): Command {
     .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
     .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
     .option('--memory-budget <size>', 'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)')
+    .option('--name <name>', 'a name for the run record')
+    .option('--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`)
+    .option('--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)')
     .action(async (opts, cmd) => {
       const m = await import('./commands/train.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode });
+    });
+
+  program
+    .command('runs [action] [ids...]')
+    .description('the recorded training runs: `runs` lists, `runs show ID`, `runs compare ID ID…`')
+    .option('--model <name>', 'only runs of this architecture')
+    .option('--status <status>', 'only running, completed, failed or interrupted runs')
+    .option('--experiment <name>', 'only runs of this experiment')
+    .option('--limit <N>', 'at most N runs', '20')
+    .addHelpText('after', '\n--table T (a global option) lists only the runs on table T.')
+    .action(async (action, ids, opts, cmd) => {
+      const m = await import('./commands/runs.js');
+      const table = cmd.optsWithGlobals().table;
+      await execute(cmd, { run: (ctx) => m.run(ctx, action, ids, { ...opts, table }), print: m.print });
+    });
+
+  program
+    .command('experiment <plan>')
+    .description('train every combination of a grid (JSON or YAML plan), record each, print a leaderboard; resumable')
+    .option('--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the best test accuracy ends below A`)
+    .option('--dry-run', 'list the combinations and which are already done, train nothing')
+    .action(async (plan, opts, cmd) => {
+      const m = await import('./commands/experiment.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, plan, opts), print: m.print, exitCode: m.exitCode });
+    });
+
+  program
+    .command('report <id>')
+    .description('PNG plots (curves, confusion matrix, misclassified images) and an index.html for one run')
+    .option('--out <dir>', 'where to write (default: reports/run-<id>)')
+    .action(async (id, opts, cmd) => {
+      const m = await import('./commands/report.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, id, opts), print: m.print });
     });
 
   program

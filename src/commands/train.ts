@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { resolveMemoryBudget } from '../data/memory-budget';
-import { InterruptedError, UsageError } from '../errors';
+import { EXIT, InterruptedError, UsageError } from '../errors';
+import { openTensorBoard, type EpochLogger } from '../ml/tensorboard';
 import type { TrainReport } from '../ml/training-run';
+import type { TrainMethodOptions } from '../mldb';
 import type { BatchProgress, EpochMetrics } from '../ml/train';
 import { watchInterrupts } from '../ui/interrupt';
 import type { Output } from '../ui/output';
@@ -23,6 +25,9 @@ export interface TrainFlags {
   save?: string;
   backend?: string;
   memoryBudget?: string;
+  name?: string;
+  minAccuracy?: string;
+  tensorboard?: string;
 }
 
 export function epochLine(e: EpochMetrics, epochs: number): string {
@@ -40,8 +45,77 @@ export function batchLine(p: BatchProgress): string {
   );
 }
 
-export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainReport> {
+/** The result of `mldb train`: the run, and the threshold it was held to. */
+export type TrainOutcome = TrainReport & { minAccuracy: number | null; belowThreshold: boolean };
+
+/** Test accuracy, or validation accuracy when the table has no test rows. */
+export function gatedAccuracy(r: TrainReport): { value: number | null; on: 'test' | 'validation' | null } {
+  if (r.test) return { value: r.test.accuracy, on: 'test' };
+  const last = r.epochs[r.epochs.length - 1];
+  return last?.valAccuracy != null ? { value: last.valAccuracy, on: 'validation' } : { value: null, on: null };
+}
+
+/**
+ * One training run with what a person or a CI log wants to see: data plan, backend, a line per
+ * epoch, progress within epochs, Ctrl-C handling (InterruptedError after recording), TensorBoard.
+ */
+export async function trainWithProgress(ctx: CommandContext, options: TrainMethodOptions, tensorboard?: string): Promise<TrainReport> {
+  const mldb = ctx.mldb();
+  const progress = await createProgress('reading rows', { quiet: ctx.out.json });
+  // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
+  const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
+  const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
+  let epochs = 0;
+  let board: EpochLogger | undefined;
+  let report: TrainReport;
+  try {
+    report = await mldb.train({
+      ...options,
+      shouldStop: () => stop.requested,
+      onData: (d) =>
+        say(
+          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+            (d.streaming ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})` : ', in memory'),
+        ),
+      onBackend: (name, reason) => {
+        say(`backend: ${name} (${reason})`);
+        if (tensorboard) {
+          const tb = openTensorBoard(tensorboard, name);
+          if ('unavailable' in tb) say(`note: ${tb.unavailable}`);
+          else board = tb;
+        }
+      },
+      onBatch: (p) => {
+        epochs = p.epochs;
+        progress.update(batchLine(p));
+      },
+      onEpoch: (e) => {
+        say(epochLine(e, epochs));
+        board?.epoch(e);
+      },
+      onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
+    });
+  } catch (err) {
+    progress.clear();
+    throw err;
+  } finally {
+    stop.dispose();
+    board?.close();
+  }
+  if (report.stopReason === 'interrupted') {
+    progress.clear();
+    throw new InterruptedError(
+      `training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete epoch(s)${report.runId ? ` (run ${report.runId}, recorded as interrupted)` : ''}; no model was saved`,
+      'run again to train from the start',
+    );
+  }
+  progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
+  return report;
+}
+
+export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainOutcome> {
   if (!flags.model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
+  const minAccuracy = parseNumber('--min-accuracy', flags.minAccuracy, { min: 0 }) ?? null;
   const options = {
     model: flags.model,
     optimizer: flags.optimizer as never,
@@ -54,44 +128,23 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     backend: (flags.backend ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
     save: flags.save,
+    record: { name: flags.name ?? null },
   };
-  const mldb = ctx.mldb();
-  const progress = await createProgress('reading rows', { quiet: ctx.out.json });
-  // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
-  const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
-  const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
-  let epochs = 0;
-  let report: TrainReport;
-  try {
-    report = await mldb.train({
-      ...options,
-      table: ctx.config().table,
-      shouldStop: () => stop.requested,
-      onData: (d) =>
-        say(
-          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
-            (d.streaming ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})` : ', in memory'),
-        ),
-      onBackend: (name, reason) => say(`backend: ${name} (${reason})`),
-      onBatch: (p) => {
-        epochs = p.epochs;
-        progress.update(batchLine(p));
-      },
-      onEpoch: (e) => say(epochLine(e, epochs)),
-      onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
-    });
-  } catch (err) {
-    progress.clear();
-    throw err;
-  } finally {
-    stop.dispose();
+  const report = await trainWithProgress(ctx, { ...options, table: ctx.config().table }, flags.tensorboard);
+  const gate = gatedAccuracy(report);
+  const belowThreshold = minAccuracy !== null && (gate.value === null || gate.value < minAccuracy);
+  if (belowThreshold) {
+    ctx.out.note(
+      gate.value === null
+        ? `mldb: no test or validation accuracy to hold to --min-accuracy ${minAccuracy}: import with --test-fraction above 0`
+        : `mldb: ${gate.on} accuracy ${gate.value.toFixed(4)} is below --min-accuracy ${minAccuracy} (run ${report.runId} recorded; exit ${EXIT.BELOW_THRESHOLD})`,
+    );
   }
-  if (report.stopReason === 'interrupted') {
-    progress.clear();
-    throw new InterruptedError(`training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete epoch(s); no model was saved`, 'run again to train from the start');
-  }
-  progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
-  return report;
+  return { ...report, minAccuracy, belowThreshold };
+}
+
+export function exitCode(r: TrainOutcome): number {
+  return r.belowThreshold ? EXIT.BELOW_THRESHOLD : EXIT.OK;
 }
 
 /** A path relative to the working directory when it lies inside it: shorter to copy. */
@@ -103,7 +156,7 @@ export function shortPath(p: string): string {
 export function print(r: TrainReport, out: Output): void {
   const last = r.epochs[r.epochs.length - 1];
   out.line(
-    `trained ${r.model} on ${r.table}: ${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
+    `${r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : ''}trained ${r.model} on ${r.table}: ${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
       `${r.epochs.length} epoch(s)${r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : ''}, ${r.backend} backend`,
   );
   out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`);

@@ -22,6 +22,8 @@ export interface ModelMetadata {
   backend: string;
   versions: { mldb: string; tfjs: string };
   createdAt: string;
+  /** The run in mldb_runs that produced it. */
+  runId?: number;
 }
 
 export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];

@@ -58,6 +58,8 @@ export interface DataPlan {
   /** Rows per database read when streaming. */
   chunkRows: number;
   memoryBudget: number;
+  /** Count and hash of exactly the rows used (train and validation). */
+  fingerprint: { rows: number; sha256: string };
 }
 
 export interface BatchProgress {
@@ -205,6 +207,7 @@ async function planData(db: Db, table: string, hp: Hyperparameters, budget: numb
       streaming: trainSource.streaming || valSource.streaming,
       chunkRows: trainSource.chunkRows,
       memoryBudget: budget,
+      fingerprint: valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
     },
   };
 }
@@ -309,7 +312,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     epochs,
     stopReason,
     backend: backend.name,
-    fingerprint: valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
+    fingerprint: plan.info.fingerprint,
     split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
     streaming: plan.info.streaming,
     hyperparameters: hp,

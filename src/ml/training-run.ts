@@ -4,7 +4,10 @@ import { escapeId } from '../db/identifiers';
 import { MLDB_VERSION } from '../version';
 import { saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
-import { trainModel, type EpochMetrics, type Hyperparameters, type StopReason, type TrainOptions } from './train';
+import { getDataset } from '../db/datasets';
+import { getArchitecture } from './architectures/registry';
+import { RunRecorder, type RecordLabels } from './run-recorder';
+import { trainModel, validateHyperparameters, type EpochMetrics, type Hyperparameters, type StopReason, type TrainOptions, type TrainResult } from './train';
 import { tf } from './tf';
 
 export interface TrainRunOptions extends TrainOptions {
@@ -13,9 +16,14 @@ export interface TrainRunOptions extends TrainOptions {
   /** Database name, recorded in the metadata. */
   database?: string;
   onTestStart?: (rows: number) => void;
+  /** Record the run in mldb_runs (default), with an optional name; false records nothing. */
+  record?: RecordLabels | false;
 }
 
 export interface TrainReport {
+  /** The run's id in mldb_runs; null when not recorded. */
+  runId: number | null;
+  name: string | null;
   table: string;
   model: string;
   backend: string;
@@ -43,11 +51,40 @@ export function defaultModelDir(table: string, model: string, when = new Date())
  */
 export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<TrainReport> {
   const model = opts.model.toLowerCase();
-  const result = await trainModel(db, opts);
+  // Everything a user can get wrong is checked before a run is recorded.
+  const hyperparameters = validateHyperparameters(opts);
+  getArchitecture(model);
+  await getDataset(db, opts.table);
+  const labels = opts.record === false ? undefined : (opts.record ?? {});
+  const recorder = labels === undefined ? null : await RunRecorder.start(db, { ...labels, dataset: opts.table, architecture: model, hyperparameters: { ...hyperparameters, backend: opts.backend ?? 'auto', memoryBudget: opts.memoryBudget ?? null } });
+  let result: TrainResult;
+  try {
+    result = await trainModel(db, {
+      ...opts,
+      onData: (d) => {
+        recorder?.data({ fingerprint: d.fingerprint, split: { train: d.train, validation: d.validation } });
+        opts.onData?.(d);
+      },
+      onBackend: (name, reason) => {
+        recorder?.data({ backend: name });
+        opts.onBackend?.(name, reason);
+      },
+      onEpoch: (e) => {
+        recorder?.epoch(e);
+        opts.onEpoch?.(e);
+      },
+    });
+  } catch (err) {
+    await recorder?.finish('failed', { error: err }).catch(() => undefined);
+    throw err;
+  }
   try {
     const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(opts.table)} WHERE split = 'test'`);
     const testRows = Number(n);
+    recorder?.data({ split: { ...result.split, test: testRows } });
     const report: TrainReport = {
+      runId: recorder?.id ?? null,
+      name: labels ? (labels.name ?? null) : null,
       table: opts.table,
       model,
       backend: result.backend,
@@ -62,7 +99,10 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       epochs: result.epochs,
       test: null,
     };
-    if (result.stopReason === 'interrupted' || result.epochs.length === 0) return report;
+    if (result.stopReason === 'interrupted' || result.epochs.length === 0) {
+      await recorder?.finish('interrupted');
+      return report;
+    }
     if (testRows > 0) {
       opts.onTestStart?.(testRows);
       report.test = await evaluateClassifier(db, { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape }, opts.table, 'test', opts.memoryBudget);
@@ -90,9 +130,18 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       backend: result.backend,
       versions: { mldb: MLDB_VERSION, tfjs: tf.version.tfjs },
       createdAt: new Date().toISOString(),
+      ...(recorder && { runId: recorder.id }),
     };
     report.savedTo = await saveModel(result.model, opts.save ?? defaultModelDir(opts.table, model), metadata);
+    const t = report.test;
+    await recorder?.finish('completed', {
+      test: t && { loss: t.loss, accuracy: t.accuracy, details: { count: t.count, labels: t.labels, classes: t.classes, macro: t.macro, confusion: t.confusion, mistakes: t.mistakes } },
+      modelDir: report.savedTo,
+    });
     return report;
+  } catch (err) {
+    await recorder?.finish('failed', { error: err }).catch(() => undefined);
+    throw err;
   } finally {
     result.model.optimizer?.dispose();
     result.model.dispose();

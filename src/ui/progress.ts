@@ -22,7 +22,8 @@ export async function createProgress(initial: string, options: { quiet?: boolean
   if (options.quiet) {
     return { update() {}, succeed() {}, fail() {}, clear() {}, log() {} };
   }
-  if (isInteractive()) {
+  // A spinner only when a person watches both streams: `mldb … | jq` gets plain lines.
+  if (isInteractive(process.stderr) && isInteractive(process.stdout)) {
     const { default: ora } = await import('ora');
     const spinner = ora({ text: initial, stream: process.stderr }).start();
     return {

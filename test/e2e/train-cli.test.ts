@@ -103,8 +103,12 @@ describe('train → evaluate → predict from the command line', () => {
     });
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).toMatch(/mldb: training interrupted by SIGINT after \d+ complete epoch\(s\); no model was saved/);
+    expect(stderr).toMatch(/mldb: training interrupted by SIGINT after \d+ complete epoch\(s\) \(run \d+, recorded as interrupted\); no model was saved/);
     expect(fs.existsSync(target)).toBe(false);
     expect(fs.readdirSync(work).filter((f) => f.includes('partial'))).toEqual([]);
+    const [run] = JSON.parse(mldb(['runs', '--status', 'interrupted', '--json'], env()).stdout).runs;
+    expect(run).toMatchObject({ status: 'interrupted', architecture: 'lenet5', modelDir: null });
+    expect(run.epochsDone).toBeGreaterThanOrEqual(1);
+    expect(stderr).toContain(`run ${run.id}, recorded as interrupted`);
   });
 });

@@ -1,0 +1,120 @@
+import { getRun, listRuns, validateStatus, type RunDetails, type RunRecord } from '../db/runs';
+import { UsageError } from '../errors';
+import type { Output } from '../ui/output';
+import { renderTable } from '../ui/table';
+import { formatDuration } from '../ui/terminal';
+import type { CommandContext } from './context';
+import { parsePositiveInt } from './options';
+
+export interface RunsFlags {
+  table?: string;
+  model?: string;
+  status?: string;
+  experiment?: string;
+  limit?: string;
+}
+
+export type RunsResult = { action: 'list'; runs: RunRecord[] } | { action: 'show'; run: RunDetails } | { action: 'compare'; runs: RunDetails[]; differing: string[] };
+
+export function parseRunId(text: string): number {
+  const id = parsePositiveInt('run id', text, { min: 1 });
+  if (id === undefined) throw new UsageError('a run id is required', 'list runs with `mldb runs`');
+  return id;
+}
+
+export async function run(ctx: CommandContext, action: string | undefined, ids: string[], flags: RunsFlags): Promise<RunsResult> {
+  const db = await ctx.mldb().connection();
+  if (action === undefined || action === 'list') {
+    if (ids.length) throw new UsageError(`unexpected argument "${ids[0]}"`, 'use `mldb runs show ID` or `mldb runs compare ID ID…`');
+    validateStatus(flags.status);
+    const limit = parsePositiveInt('--limit', flags.limit, { min: 1, max: 100000 }) ?? 20;
+    return { action: 'list', runs: await listRuns(db, { dataset: flags.table, architecture: flags.model, status: flags.status, experiment: flags.experiment, limit }) };
+  }
+  if (action === 'show') {
+    if (ids.length !== 1) throw new UsageError('`mldb runs show` takes one run id', 'e.g. mldb runs show 12');
+    return { action: 'show', run: await getRun(db, parseRunId(ids[0])) };
+  }
+  if (action === 'compare') {
+    if (ids.length < 2) throw new UsageError('`mldb runs compare` takes two or more run ids', 'e.g. mldb runs compare 12 13');
+    const runs: RunDetails[] = [];
+    for (const id of ids) runs.push(await getRun(db, parseRunId(id)));
+    return { action: 'compare', runs, differing: differingSettings(runs) };
+  }
+  throw new UsageError(`unknown action "${action}"`, 'use `mldb runs`, `mldb runs show ID` or `mldb runs compare ID ID…`');
+}
+
+/** What a run was trained with, flattened for comparison. */
+export function settingsOf(r: RunRecord): Record<string, string> {
+  const s: Record<string, string> = { table: r.dataset, architecture: r.architecture };
+  for (const [k, v] of Object.entries(r.hyperparameters)) s[k] = v === null || v === undefined ? '-' : String(v);
+  s['backend used'] = r.backend ?? '-';
+  s['data fingerprint'] = r.fingerprint ? `${r.fingerprint.rows} rows ${r.fingerprint.sha256.slice(0, 12)}` : '-';
+  s['mldb'] = r.versions.mldb;
+  s['tfjs'] = r.versions.tfjs;
+  return s;
+}
+
+export function differingSettings(runs: RunRecord[]): string[] {
+  const all = runs.map(settingsOf);
+  const keys = [...new Set(all.flatMap((s) => Object.keys(s)))];
+  return keys.filter((k) => new Set(all.map((s) => s[k] ?? '-')).size > 1);
+}
+
+const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(4));
+
+function printList(runs: RunRecord[], out: Output): void {
+  if (runs.length === 0) {
+    out.line('no runs recorded yet: `mldb train --model NAME` records one');
+    return;
+  }
+  out.line(
+    renderTable(
+      ['id', 'name', 'table', 'model', 'status', 'epochs', 'val acc', 'test acc', 'started', 'took'],
+      runs.map((r) => [r.id, r.name ?? r.experiment ?? '', r.dataset, r.architecture, r.status, r.epochsDone, f4(r.final?.valAccuracy), f4(r.test?.accuracy), r.startedAt.replace('T', ' ').slice(0, 19), r.seconds === null ? '-' : formatDuration(r.seconds)]),
+      ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right'],
+    ),
+  );
+}
+
+function printShow(r: RunDetails, out: Output): void {
+  out.line(`run ${r.id}${r.name ? ` "${r.name}"` : ''}${r.experiment ? ` (experiment ${r.experiment})` : ''}: ${r.status}`);
+  out.line(`${r.architecture} on ${r.dataset}${r.split ? ` · ${r.split.train} train / ${r.split.validation} validation / ${r.split.test} test rows` : ''}${r.fingerprint ? ` · data ${r.fingerprint.sha256.slice(0, 16)}` : ''}`);
+  out.line(`started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt} (${formatDuration(r.seconds!)})` : ''} on ${r.host}, backend ${r.backend ?? '-'}, mldb ${r.versions.mldb}, tfjs ${r.versions.tfjs}`);
+  out.line(`hyperparameters: ${Object.entries(r.hyperparameters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (r.test) out.line(`test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}${r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''}`);
+  if (r.modelDir) out.line(`model: ${r.modelDir}`);
+  if (r.error) out.line(`error: ${r.error}`);
+  if (r.epochs.length) {
+    out.line(
+      renderTable(
+        ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds', 'samples/s'],
+        r.epochs.map((e) => [e.epoch, f4(e.loss), f4(e.accuracy), f4(e.valLoss), f4(e.valAccuracy), e.seconds.toFixed(1), Math.round(e.samplesPerSecond)]),
+        ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ),
+    );
+  }
+}
+
+function printCompare(runs: RunDetails[], differing: string[], out: Output): void {
+  const settings = runs.map(settingsOf);
+  const rows: Array<Array<string | number>> = [
+    ['name', ...runs.map((r) => r.name ?? '')],
+    ['status', ...runs.map((r) => r.status)],
+    ...differing.map((k) => [k, ...settings.map((s) => s[k] ?? '-')]),
+    ['epochs done', ...runs.map((r) => r.epochsDone)],
+    ['final loss', ...runs.map((r) => f4(r.final?.loss))],
+    ['final val_accuracy', ...runs.map((r) => f4(r.final?.valAccuracy))],
+    ['test loss', ...runs.map((r) => f4(r.test?.loss))],
+    ['test accuracy', ...runs.map((r) => f4(r.test?.accuracy))],
+    ['test macro F1', ...runs.map((r) => f4(r.testDetails?.macro.f1))],
+    ['time', ...runs.map((r) => (r.seconds === null ? '-' : formatDuration(r.seconds)))],
+  ];
+  out.line(renderTable(['', ...runs.map((r) => `run ${r.id}`)], rows, ['left', ...runs.map(() => 'right' as const)]));
+  out.line(differing.length ? `differing settings: ${differing.join(', ')}` : 'same settings (only the outcome differs)');
+}
+
+export function print(r: RunsResult, out: Output): void {
+  if (r.action === 'list') printList(r.runs, out);
+  else if (r.action === 'show') printShow(r.run, out);
+  else printCompare(r.runs, r.differing, out);
+}

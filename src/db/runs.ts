@@ -1,0 +1,283 @@
+import { escapeId } from './identifiers';
+import type { Db } from './pool';
+import { UsageError, NotFoundError } from '../errors';
+
+/** Every training run, one row each; its epochs in RUN_EPOCHS. Created on first use. */
+export const RUNS_TABLE = 'mldb_runs';
+export const RUN_EPOCHS_TABLE = 'mldb_run_epochs';
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+const CREATE_RUNS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUNS_TABLE)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name VARCHAR(191) NULL,
+  experiment VARCHAR(191) NULL,
+  plan_key CHAR(64) NULL,
+  dataset VARCHAR(64) NOT NULL,
+  architecture VARCHAR(64) NOT NULL,
+  status ENUM('running','completed','failed','interrupted') NOT NULL,
+  hyperparameters TEXT NOT NULL,
+  seed INT UNSIGNED NOT NULL,
+  backend VARCHAR(16) NULL,
+  mldb_version VARCHAR(32) NOT NULL,
+  tfjs_version VARCHAR(32) NOT NULL,
+  host VARCHAR(255) NOT NULL,
+  fingerprint_rows INT UNSIGNED NULL,
+  fingerprint_sha256 CHAR(64) NULL,
+  split_train INT UNSIGNED NULL,
+  split_validation INT UNSIGNED NULL,
+  split_test INT UNSIGNED NULL,
+  epochs_done INT UNSIGNED NOT NULL DEFAULT 0,
+  final_loss DOUBLE NULL,
+  final_accuracy DOUBLE NULL,
+  final_val_loss DOUBLE NULL,
+  final_val_accuracy DOUBLE NULL,
+  test_loss DOUBLE NULL,
+  test_accuracy DOUBLE NULL,
+  test_details MEDIUMTEXT NULL,
+  model_dir VARCHAR(1024) NULL,
+  error TEXT NULL,
+  started_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  ended_at TIMESTAMP(3) NULL,
+  KEY ix_dataset (dataset),
+  KEY ix_status (status),
+  KEY ix_plan_key (plan_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+const CREATE_RUN_EPOCHS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_EPOCHS_TABLE)} (
+  run_id BIGINT UNSIGNED NOT NULL,
+  epoch INT UNSIGNED NOT NULL,
+  loss DOUBLE NOT NULL,
+  accuracy DOUBLE NOT NULL,
+  val_loss DOUBLE NULL,
+  val_accuracy DOUBLE NULL,
+  seconds DOUBLE NOT NULL,
+  samples_per_second DOUBLE NOT NULL,
+  PRIMARY KEY (run_id, epoch)
+) ENGINE=InnoDB`;
+
+export async function ensureRunTables(db: Db): Promise<void> {
+  await db.run(CREATE_RUNS);
+  await db.run(CREATE_RUN_EPOCHS);
+}
+
+export interface RunStart {
+  name: string | null;
+  experiment: string | null;
+  planKey: string | null;
+  dataset: string;
+  architecture: string;
+  hyperparameters: Record<string, unknown> & { seed: number };
+  mldbVersion: string;
+  tfjsVersion: string;
+  host: string;
+}
+
+export interface EpochRow {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface TestDetails {
+  count: number;
+  labels: string[];
+  classes: Array<{ label: string; support: number; precision: number; recall: number; f1: number }>;
+  macro: { precision: number; recall: number; f1: number };
+  confusion: number[][];
+  mistakes: Array<{ id: number; label: string; predicted: string; confidence: number }>;
+}
+
+export interface RunRecord {
+  id: number;
+  name: string | null;
+  experiment: string | null;
+  dataset: string;
+  architecture: string;
+  status: RunStatus;
+  hyperparameters: Record<string, unknown>;
+  seed: number;
+  backend: string | null;
+  versions: { mldb: string; tfjs: string };
+  host: string;
+  fingerprint: { rows: number; sha256: string } | null;
+  split: { train: number; validation: number; test: number } | null;
+  epochsDone: number;
+  final: { loss: number; accuracy: number; valLoss: number | null; valAccuracy: number | null } | null;
+  test: { loss: number; accuracy: number } | null;
+  modelDir: string | null;
+  error: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  seconds: number | null;
+}
+
+export interface RunDetails extends RunRecord {
+  epochs: EpochRow[];
+  testDetails: TestDetails | null;
+}
+
+/** Finite numbers only: MySQL DOUBLE has no NaN or Infinity. */
+const num = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
+
+export async function createRun(db: Db, r: RunStart): Promise<number> {
+  await ensureRunTables(db);
+  const { insertId } = await db.run(
+    `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status, hyperparameters, seed, mldb_version, tfjs_version, host)
+     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
+    [r.name, r.experiment, r.planKey, r.dataset, r.architecture, JSON.stringify(r.hyperparameters), r.hyperparameters.seed, r.mldbVersion, r.tfjsVersion, r.host],
+  );
+  return insertId;
+}
+
+export async function setRunData(db: Db, id: number, d: { backend?: string; fingerprint?: { rows: number; sha256: string }; split?: { train: number; validation: number; test?: number } }): Promise<void> {
+  const sets: string[] = [];
+  const params: unknown[] = [];
+  if (d.backend) sets.push('backend = ?') && params.push(d.backend);
+  if (d.fingerprint) sets.push('fingerprint_rows = ?', 'fingerprint_sha256 = ?') && params.push(d.fingerprint.rows, d.fingerprint.sha256);
+  if (d.split) {
+    sets.push('split_train = ?', 'split_validation = ?') && params.push(d.split.train, d.split.validation);
+    if (d.split.test !== undefined) sets.push('split_test = ?') && params.push(d.split.test);
+  }
+  if (sets.length) await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
+}
+
+/** Epoch rows in one multi-row INSERT (idempotent: a re-sent epoch overwrites itself). */
+export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Promise<void> {
+  if (epochs.length === 0) return;
+  const values = epochs.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const params = epochs.flatMap((e) => [id, e.epoch, num(e.loss) ?? 0, num(e.accuracy) ?? 0, num(e.valLoss), num(e.valAccuracy), e.seconds, e.samplesPerSecond]);
+  await db.run(
+    `INSERT INTO ${escapeId(RUN_EPOCHS_TABLE)} (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second) VALUES ${values}
+     ON DUPLICATE KEY UPDATE loss = VALUES(loss), accuracy = VALUES(accuracy), val_loss = VALUES(val_loss), val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second)`,
+    params,
+  );
+  const last = epochs[epochs.length - 1];
+  await db.run(
+    `UPDATE ${escapeId(RUNS_TABLE)} SET epochs_done = GREATEST(epochs_done, ?), final_loss = ?, final_accuracy = ?, final_val_loss = ?, final_val_accuracy = ? WHERE id = ?`,
+    [last.epoch, num(last.loss), num(last.accuracy), num(last.valLoss), num(last.valAccuracy), id],
+  );
+}
+
+export async function finishRun(db: Db, id: number, f: { status: Exclude<RunStatus, 'running'>; test?: { loss: number; accuracy: number; details: TestDetails } | null; modelDir?: string | null; error?: string | null }): Promise<void> {
+  await db.run(
+    `UPDATE ${escapeId(RUNS_TABLE)} SET status = ?, test_loss = ?, test_accuracy = ?, test_details = ?, model_dir = ?, error = ?, ended_at = CURRENT_TIMESTAMP(3) WHERE id = ?`,
+    [f.status, num(f.test?.loss), num(f.test?.accuracy), f.test ? JSON.stringify(f.test.details) : null, f.modelDir ?? null, f.error ?? null, id],
+  );
+}
+
+interface RunRow {
+  id: number;
+  name: string | null;
+  experiment: string | null;
+  dataset: string;
+  architecture: string;
+  status: RunStatus;
+  hyperparameters: string;
+  seed: number;
+  backend: string | null;
+  mldb_version: string;
+  tfjs_version: string;
+  host: string;
+  fingerprint_rows: number | null;
+  fingerprint_sha256: string | null;
+  split_train: number | null;
+  split_validation: number | null;
+  split_test: number | null;
+  epochs_done: number;
+  final_loss: number | null;
+  final_accuracy: number | null;
+  final_val_loss: number | null;
+  final_val_accuracy: number | null;
+  test_loss: number | null;
+  test_accuracy: number | null;
+  test_details?: string | null;
+  model_dir: string | null;
+  error: string | null;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    experiment: r.experiment,
+    dataset: r.dataset,
+    architecture: r.architecture,
+    status: r.status,
+    hyperparameters: JSON.parse(r.hyperparameters),
+    seed: Number(r.seed),
+    backend: r.backend,
+    versions: { mldb: r.mldb_version, tfjs: r.tfjs_version },
+    host: r.host,
+    fingerprint: r.fingerprint_sha256 ? { rows: Number(r.fingerprint_rows), sha256: r.fingerprint_sha256 } : null,
+    split: r.split_train !== null ? { train: Number(r.split_train), validation: Number(r.split_validation), test: Number(r.split_test ?? 0) } : null,
+    epochsDone: Number(r.epochs_done),
+    final: r.final_loss !== null ? { loss: r.final_loss, accuracy: r.final_accuracy!, valLoss: r.final_val_loss, valAccuracy: r.final_val_accuracy } : null,
+    test: r.test_accuracy !== null ? { loss: r.test_loss!, accuracy: r.test_accuracy } : null,
+    modelDir: r.model_dir,
+    error: r.error,
+    startedAt: r.started_at.toISOString(),
+    endedAt: r.ended_at ? r.ended_at.toISOString() : null,
+    seconds: r.ended_at ? (r.ended_at.getTime() - r.started_at.getTime()) / 1000 : null,
+  };
+}
+
+export interface RunFilter {
+  dataset?: string;
+  architecture?: string;
+  status?: string;
+  experiment?: string;
+  limit?: number;
+}
+
+export function validateStatus(s: string | undefined): RunStatus | undefined {
+  if (s === undefined) return undefined;
+  if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new UsageError(`unknown status "${s}"`, `use one of ${RUN_STATUSES.join(', ')}`);
+  return s as RunStatus;
+}
+
+const SUMMARY_COLUMNS = 'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, model_dir, error, started_at, ended_at';
+
+/** Runs, newest first. */
+export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
+  await ensureRunTables(db);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.dataset) where.push('dataset = ?') && params.push(f.dataset);
+  if (f.architecture) where.push('architecture = ?') && params.push(f.architecture.toLowerCase());
+  if (f.status) where.push('status = ?') && params.push(validateStatus(f.status));
+  if (f.experiment) where.push('experiment = ?') && params.push(f.experiment);
+  const rows = await db.query<RunRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    [...params, f.limit ?? 20],
+  );
+  return rows.map(toRecord);
+}
+
+export async function getRun(db: Db, id: number): Promise<RunDetails> {
+  await ensureRunTables(db);
+  const rows = await db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`, [id]);
+  if (rows.length === 0) throw new NotFoundError(`no run ${id}`, 'list runs with `mldb runs`');
+  const epochs = await db.query<{ epoch: number; loss: number; accuracy: number; val_loss: number | null; val_accuracy: number | null; seconds: number; samples_per_second: number }>(
+    `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second FROM ${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
+    [id],
+  );
+  return {
+    ...toRecord(rows[0]),
+    epochs: epochs.map((e) => ({ epoch: Number(e.epoch), loss: e.loss, accuracy: e.accuracy, valLoss: e.val_loss, valAccuracy: e.val_accuracy, seconds: e.seconds, samplesPerSecond: e.samples_per_second })),
+    testDetails: rows[0].test_details ? JSON.parse(rows[0].test_details) : null,
+  };
+}
+
+/** The newest completed run of a plan combination, if any: what makes experiments resumable. */
+export async function completedRunForPlanKey(db: Db, planKey: string): Promise<RunRecord | undefined> {
+  await ensureRunTables(db);
+  const rows = await db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} WHERE plan_key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`, [planKey]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}

@@ -1,0 +1,125 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { InvalidDataError, NotFoundError, UsageError } from '../errors';
+import { validateTableName } from '../db/identifiers';
+import { getArchitecture } from './architectures/registry';
+import { BACKENDS, type BackendChoice } from './backend';
+import { DEFAULT_HYPERPARAMETERS, validateHyperparameters, type OptimizerName } from './train';
+
+/** One cell of the grid: what varies between the runs of an experiment. */
+export interface Combination {
+  model: string;
+  optimizer: OptimizerName;
+  learningRate: number;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+}
+
+export interface ExperimentPlan {
+  name: string;
+  table: string;
+  combinations: Combination[];
+  /** Settings shared by every run. */
+  validationSplit: number;
+  patience: number;
+  backend: BackendChoice;
+  /** Models go to <save>/<combination>. */
+  save: string;
+}
+
+const GRID_KEYS: Record<string, keyof Combination> = {
+  model: 'model', models: 'model', architecture: 'model', architectures: 'model',
+  optimizer: 'optimizer', optimizers: 'optimizer',
+  learningRate: 'learningRate', learningRates: 'learningRate', learning_rate: 'learningRate', learning_rates: 'learningRate', lr: 'learningRate',
+  batchSize: 'batchSize', batchSizes: 'batchSize', batch_size: 'batchSize', batch_sizes: 'batchSize',
+  epochs: 'epochs',
+  seed: 'seed', seeds: 'seed',
+};
+const TOP_KEYS = ['name', 'table', 'grid', 'validationSplit', 'validation_split', 'patience', 'backend', 'save'];
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [v];
+}
+
+/** Reads and checks a plan (JSON, or YAML by extension or when it is not JSON). */
+export function readPlan(file: string): ExperimentPlan {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new NotFoundError(`no plan file at "${file}"`, 'pass a JSON or YAML file with a table and a grid (see README: Experiments)');
+  }
+  let raw: unknown;
+  try {
+    raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (e) {
+    try {
+      raw = YAML.parse(text); // YAML is a superset of JSON: a .plan file in either works
+    } catch {
+      throw new InvalidDataError(`plan "${file}" is neither valid JSON nor YAML: ${(e as Error).message.split('\n')[0]}`, 'fix the syntax');
+    }
+  }
+  return parsePlan(raw, path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
+}
+
+export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidDataError('a plan must be an object with "table" and "grid"', 'see README: Experiments');
+  const p = raw as Record<string, unknown>;
+  const unknownTop = Object.keys(p).filter((k) => !TOP_KEYS.includes(k));
+  if (unknownTop.length) throw new InvalidDataError(`unknown plan key "${unknownTop[0]}"`, `use ${TOP_KEYS.filter((k) => !k.includes('_')).join(', ')}`);
+  if (typeof p.table !== 'string') throw new InvalidDataError('the plan names no table', 'add "table": "<dataset table>"');
+  validateTableName(p.table);
+  const grid = (p.grid ?? {}) as Record<string, unknown>;
+  if (typeof grid !== 'object' || Array.isArray(grid)) throw new InvalidDataError('"grid" must be an object of lists', 'e.g. "grid": { "model": ["lenet5"], "learningRate": [0.001, 0.01] }');
+  const axes: Partial<Record<keyof Combination, unknown[]>> = {};
+  for (const [k, v] of Object.entries(grid)) {
+    const key = GRID_KEYS[k];
+    if (!key) throw new InvalidDataError(`unknown grid key "${k}"`, 'use model, optimizer, learningRate, batchSize, epochs, seed');
+    if (axes[key]) throw new InvalidDataError(`grid key "${k}" repeats "${key}"`, 'give each setting once');
+    axes[key] = list(v);
+    if (axes[key]!.length === 0) throw new InvalidDataError(`grid "${k}" is empty`, 'give at least one value');
+  }
+  if (!axes.model) throw new InvalidDataError('the grid names no model', 'add "model": ["simple_cnn", …]');
+  const values = {
+    model: axes.model.map((m) => getArchitecture(String(m)).name),
+    optimizer: (axes.optimizer ?? [DEFAULT_HYPERPARAMETERS.optimizer]) as OptimizerName[],
+    learningRate: (axes.learningRate ?? [DEFAULT_HYPERPARAMETERS.learningRate]).map(Number),
+    batchSize: (axes.batchSize ?? [DEFAULT_HYPERPARAMETERS.batchSize]).map(Number),
+    epochs: (axes.epochs ?? [DEFAULT_HYPERPARAMETERS.epochs]).map(Number),
+    seed: (axes.seed ?? [DEFAULT_HYPERPARAMETERS.seed]).map(Number),
+  };
+  const validationSplit = Number(p.validationSplit ?? p.validation_split ?? DEFAULT_HYPERPARAMETERS.validationSplit);
+  const patience = Number(p.patience ?? DEFAULT_HYPERPARAMETERS.patience);
+  const backend = String(p.backend ?? 'auto') as BackendChoice;
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`unknown backend "${backend}" in the plan`, `use one of ${BACKENDS.join(', ')}`);
+  const combinations: Combination[] = [];
+  for (const model of values.model)
+    for (const optimizer of values.optimizer)
+      for (const learningRate of values.learningRate)
+        for (const batchSize of values.batchSize)
+          for (const epochs of values.epochs)
+            for (const seed of values.seed) {
+              const c = { model, optimizer, learningRate, batchSize, epochs, seed };
+              validateHyperparameters({ ...c, validationSplit, patience }); // one clear error before anything trains
+              combinations.push(c);
+            }
+  const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;
+  return { name, table: p.table, combinations, validationSplit, patience, backend, save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')) };
+}
+
+/** "lenet5-adam-lr0.001-b64-e5-s1": a readable, file-safe name for one combination. */
+export function combinationLabel(c: Combination): string {
+  return `${c.model}-${c.optimizer}-lr${c.learningRate}-b${c.batchSize}-e${c.epochs}-s${c.seed}`;
+}
+
+/**
+ * What identifies a combination across re-runs: the table, the combination and the shared
+ * settings. A completed run with this key means the combination is done.
+ */
+export function planKey(plan: ExperimentPlan, c: Combination): string {
+  const identity = { table: plan.table, ...c, validationSplit: plan.validationSplit, patience: plan.patience };
+  return crypto.createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}

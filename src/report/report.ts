@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { getDataset } from '../db/datasets';
+import { escapeId } from '../db/identifiers';
+import type { Db } from '../db/pool';
+import { getRun, type RunDetails } from '../db/runs';
+import { confusionHeatmap, escapeXml, lineChart, svgDocument, text } from './svg';
+
+export const CHART_SIZE = { width: 800, height: 500 };
+export const CONFUSION_SIZE = 800;
+const TILE = 84;
+const GRID_COLUMNS = 6;
+const CELL = { width: 128, height: 136 };
+const MAX_MISTAKES = 36;
+
+export interface ReportFile {
+  file: string;
+  width: number;
+  height: number;
+  what: string;
+}
+
+export interface ReportResult {
+  runId: number;
+  dir: string;
+  index: string;
+  images: ReportFile[];
+  notes: string[];
+}
+
+async function writePng(svg: string, file: string): Promise<{ width: number; height: number }> {
+  const info = await sharp(Buffer.from(svg)).png().toFile(file);
+  return { width: info.width, height: info.height };
+}
+
+/** The misclassified test rows as captioned tiles: what the model got wrong, at a glance. */
+async function mistakesGrid(db: Db, run: RunDetails, file: string, notes: string[]): Promise<{ width: number; height: number }> {
+  const mistakes = (run.testDetails?.mistakes ?? []).slice(0, MAX_MISTAKES);
+  const width = GRID_COLUMNS * CELL.width + 32;
+  const rows = Math.max(1, Math.ceil(mistakes.length / GRID_COLUMNS));
+  const height = 70 + rows * CELL.height;
+  const title = mistakes.length
+    ? `Misclassified test images (${mistakes.length}${(run.testDetails?.mistakes.length ?? 0) > mistakes.length ? ' most confident' : ''} of ${run.testDetails!.count - run.testDetails!.confusion.reduce((a, r, i) => a + r[i], 0)})`
+    : 'Misclassified test images';
+  const body = [text(width / 2, 34, title, { size: 20, anchor: 'middle', weight: 'bold' })];
+  const tiles: sharp.OverlayOptions[] = [];
+  let pixels = new Map<number, Buffer>();
+  let shape: { height: number; width: number; channels: number } | null = null;
+  if (mistakes.length) {
+    try {
+      shape = (await getDataset(db, run.dataset)).shape;
+      const rowsRead = await db.query<{ id: number; pixels: Buffer }>(`SELECT id, pixels FROM ${escapeId(run.dataset)} WHERE id IN (?)`, [mistakes.map((m) => m.id)]);
+      pixels = new Map(rowsRead.map((r) => [Number(r.id), r.pixels]));
+    } catch {
+      notes.push(`table "${run.dataset}" is gone: the misclassified images cannot be shown`);
+    }
+  } else {
+    body.push(text(width / 2, 100, run.testDetails ? 'none: every test image was classified correctly' : 'no test metrics recorded for this run', { size: 16, anchor: 'middle' }));
+  }
+  for (const [i, m] of mistakes.entries()) {
+    const x = 16 + (i % GRID_COLUMNS) * CELL.width;
+    const y = 56 + Math.floor(i / GRID_COLUMNS) * CELL.height;
+    const px = pixels.get(m.id);
+    if (px && shape) {
+      const tile = await sharp(px, { raw: { width: shape.width, height: shape.height, channels: shape.channels as 1 | 3 } })
+        .resize(TILE, TILE, { kernel: 'nearest', fit: 'contain', background: '#ffffff' })
+        .png()
+        .toBuffer();
+      tiles.push({ input: tile, left: x + (CELL.width - TILE) / 2, top: y + 4 });
+      body.push(`<rect x="${x + (CELL.width - TILE) / 2 - 1}" y="${y + 3}" width="${TILE + 2}" height="${TILE + 2}" fill="none" stroke="#999"/>`);
+    } else {
+      body.push(text(x + CELL.width / 2, y + 48, `row ${m.id} gone`, { size: 12, anchor: 'middle', fill: '#888' }));
+    }
+    body.push(text(x + CELL.width / 2, y + TILE + 24, `true ${m.label} → ${m.predicted}`, { size: 13, anchor: 'middle', weight: 'bold' }));
+    body.push(text(x + CELL.width / 2, y + TILE + 41, `p=${m.confidence.toFixed(2)} · row ${m.id}`, { size: 11, anchor: 'middle', fill: '#555' }));
+  }
+  const info = await sharp(Buffer.from(svgDocument(width, height, body))).composite(tiles).png().toFile(file);
+  return { width: info.width, height: info.height };
+}
+
+const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
+
+function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
+  const e = escapeXml;
+  const rows: Array<[string, string]> = [
+    ['status', run.status],
+    ['table', run.dataset],
+    ['architecture', run.architecture],
+    ...Object.entries(run.hyperparameters).map(([k, v]) => [k, String(v)] as [string, string]),
+    ['backend', run.backend ?? '–'],
+    ['data', run.fingerprint ? `${run.fingerprint.rows} rows, sha256 ${run.fingerprint.sha256}` : '–'],
+    ['split', run.split ? `${run.split.train} train / ${run.split.validation} validation / ${run.split.test} test` : '–'],
+    ['epochs done', String(run.epochsDone)],
+    ['final', run.final ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, val_accuracy ${f4(run.final.valAccuracy)}` : '–'],
+    ['test', run.test ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}${run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : ''}` : '–'],
+    ['model', run.modelDir ?? '–'],
+    ['started', run.startedAt],
+    ['ended', run.endedAt ?? '–'],
+    ['host', run.host],
+    ['versions', `mldb ${run.versions.mldb}, tfjs ${run.versions.tfjs}`],
+    ...(run.error ? [['error', run.error] as [string, string]] : []),
+  ];
+  const classes = run.testDetails?.classes ?? [];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mldb run ${run.id}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:860px;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%;border:1px solid #eee;margin:.5em 0}</style>
+</head><body>
+<h1>Run ${run.id}${run.name ? ` — ${e(run.name)}` : ''}</h1>
+<table>${rows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`).join('')}</table>
+${notes.map((n) => `<p><em>${e(n)}</em></p>`).join('')}
+${images.map((i) => `<h2>${e(i.what)}</h2><img src="${e(i.file)}" width="${i.width}" height="${i.height}" alt="${e(i.what)}">`).join('\n')}
+${classes.length ? `<h2>Per class (test split)</h2><table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>${classes.map((c) => `<tr><td>${e(c.label)}</td><td class="n">${f4(c.precision)}</td><td class="n">${f4(c.recall)}</td><td class="n">${f4(c.f1)}</td><td class="n">${c.support}</td></tr>`).join('')}</table>` : ''}
+${run.epochs.length ? `<h2>Epochs</h2><table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th><th>seconds</th></tr>${run.epochs.map((p) => `<tr><td class="n">${p.epoch}</td><td class="n">${f4(p.loss)}</td><td class="n">${f4(p.accuracy)}</td><td class="n">${f4(p.valLoss)}</td><td class="n">${f4(p.valAccuracy)}</td><td class="n">${p.seconds.toFixed(1)}</td></tr>`).join('')}</table>` : ''}
+</body></html>
+`;
+}
+
+/**
+ * Loss and accuracy curves, a confusion-matrix heatmap and a grid of misclassified test images as
+ * PNGs (SVG rendered by sharp: no browser), and an index.html that shows them with the run.
+ */
+export async function writeReport(db: Db, runId: number, dir: string): Promise<ReportResult> {
+  const run = await getRun(db, runId);
+  const out = path.resolve(dir);
+  fs.mkdirSync(out, { recursive: true });
+  const images: ReportFile[] = [];
+  const notes: string[] = [];
+  const add = async (file: string, what: string, make: (target: string) => Promise<{ width: number; height: number }>) => {
+    const size = await make(path.join(out, file));
+    images.push({ file, what, ...size });
+  };
+  const ep = run.epochs;
+  await add('loss.png', 'Loss per epoch', (f) =>
+    writePng(lineChart({ title: `Run ${run.id}: loss (${run.architecture} on ${run.dataset})`, xLabel: 'epoch', yLabel: 'categorical cross-entropy', ...CHART_SIZE, series: [
+      { name: 'train loss', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.loss]) },
+      { name: 'val_loss', color: '#d1491f', dashed: true, points: ep.filter((e) => e.valLoss !== null).map((e) => [e.epoch, e.valLoss!]) },
+    ] }), f),
+  );
+  await add('accuracy.png', 'Accuracy per epoch', (f) =>
+    writePng(lineChart({ title: `Run ${run.id}: accuracy (${run.architecture} on ${run.dataset})`, xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1], legend: 'bottom', ...CHART_SIZE, series: [
+      { name: 'train accuracy', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.accuracy]) },
+      { name: 'val_accuracy', color: '#d1491f', dashed: true, points: ep.filter((e) => e.valAccuracy !== null).map((e) => [e.epoch, e.valAccuracy!]) },
+    ] }), f),
+  );
+  if (ep.length === 0) notes.push('no epoch was completed: the curves are empty');
+  if (run.testDetails) {
+    const d = run.testDetails;
+    await add('confusion.png', 'Confusion matrix (test split)', (f) => writePng(confusionHeatmap({ title: `Run ${run.id}: confusion matrix, test accuracy ${f4(run.test?.accuracy)}`, labels: d.labels, matrix: d.confusion, size: CONFUSION_SIZE }), f));
+  } else {
+    notes.push('no test metrics were recorded (no test rows, or the run did not complete): no confusion matrix');
+  }
+  await add('mistakes.png', 'Misclassified test images', (f) => mistakesGrid(db, run, f, notes));
+  const index = path.join(out, 'index.html');
+  fs.writeFileSync(index, html(run, images, notes));
+  return { runId: run.id, dir: out, index, images, notes };
+}

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { freshDatabase } from '../helpers/db';
+import { mldb } from '../helpers/cli';
+import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+const env = () => ({ MLDB_URL: db.url });
+const work = tempDir();
+
+beforeAll(() => {
+  // A tiny table: 200 of the sample digits.
+  const dir = path.join(work, 'tiny');
+  for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 20)) fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
+  }
+  expect(mldb(['import', dir, '--create', '--table', 'tiny', '--test-fraction', '0.2'], env()).code).toBe(0);
+});
+
+describe('experiments, run records and reports from the command line', () => {
+  const plan = path.join(work, 'plan.yaml');
+  fs.writeFileSync(plan, ['name: two-lrs', 'table: tiny', 'backend: wasm', `save: ${path.join(work, 'models')}`, 'grid:', '  model: [lenet5]', '  learningRate: [0.001, 0.01]', '  epochs: 2', '  batchSize: 16', ''].join('\n'));
+  let runIds: number[] = [];
+
+  test('a two-combination plan trains and records both, and prints a leaderboard as JSON', () => {
+    const r = mldb(['experiment', plan, '--json'], env(), work);
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ name: 'two-lrs', table: 'tiny', trained: 2, skipped: 0, failed: 0, belowThreshold: false });
+    expect(doc.leaderboard).toHaveLength(2);
+    expect(doc.leaderboard.map((e: { learningRate: number }) => e.learningRate).sort()).toEqual([0.001, 0.01]);
+    expect(doc.leaderboard[0].testAccuracy).toBeGreaterThanOrEqual(doc.leaderboard[1].testAccuracy);
+    runIds = doc.leaderboard.map((e: { runId: number }) => e.runId);
+
+    const runs = JSON.parse(mldb(['runs', '--json', '--experiment', 'two-lrs'], env()).stdout);
+    expect(runs.runs).toHaveLength(2);
+    for (const run of runs.runs) {
+      expect(run).toMatchObject({ experiment: 'two-lrs', dataset: 'tiny', architecture: 'lenet5', status: 'completed', epochsDone: 2, backend: 'wasm' });
+      expect(run.hyperparameters).toMatchObject({ epochs: 2, batchSize: 16, optimizer: 'adam' });
+      expect(run.fingerprint.rows).toBe(run.split.train + run.split.validation);
+      expect(fs.existsSync(path.join(run.modelDir, 'model.json'))).toBe(true);
+    }
+    const shown = JSON.parse(mldb(['runs', 'show', String(runIds[0]), '--json'], env()).stdout);
+    expect(shown.run.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2]);
+    const compared = JSON.parse(mldb(['runs', 'compare', ...runIds.map(String), '--json'], env()).stdout);
+    expect(compared.differing).toEqual(['learningRate']);
+    expect(mldb(['runs', 'compare', ...runIds.map(String)], env()).stdout).toMatch(/differing settings: learningRate/);
+  });
+
+  test('running the plan again skips both combinations; --dry-run trains nothing', () => {
+    const again = mldb(['experiment', plan, '--json'], env(), work);
+    expect(again.code).toBe(0);
+    const doc = JSON.parse(again.stdout);
+    expect(doc).toMatchObject({ trained: 0, skipped: 2 });
+    expect(doc.leaderboard.map((e: { runId: number }) => e.runId).sort()).toEqual([...runIds].sort());
+    expect(JSON.parse(mldb(['runs', '--json'], env()).stdout).runs).toHaveLength(2);
+    expect(mldb(['experiment', plan, '--dry-run'], env(), work).stderr).toMatch(/done before \(run \d+\), skipped/);
+  });
+
+  test('--min-accuracy above what is reached exits 7, after recording the run', () => {
+    const r = mldb(['train', '--table', 'tiny', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'gate'), '--min-accuracy', '1.01', '--json'], env());
+    expect(r.code).toBe(7);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ belowThreshold: true, minAccuracy: 1.01 });
+    expect(r.stderr).toMatch(/test accuracy [\d.]+ is below --min-accuracy 1.01/);
+    const run = JSON.parse(mldb(['runs', 'show', String(doc.runId), '--json'], env()).stdout).run;
+    expect(run.status).toBe('completed');
+    expect(mldb(['experiment', plan, '--min-accuracy', '1.01'], env(), work).code).toBe(7);
+    expect(mldb(['experiment', plan, '--min-accuracy', '0'], env(), work).code).toBe(0);
+  });
+
+  test('report: readable PNGs of the documented sizes and an index.html that shows them', async () => {
+    const out = path.join(work, 'report');
+    const r = mldb(['report', String(runIds[0]), '--out', out, '--json'], env());
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.images.map((i: { file: string }) => i.file)).toEqual(['loss.png', 'accuracy.png', 'confusion.png', 'mistakes.png']);
+    const sizes: Record<string, [number, number]> = { 'loss.png': [800, 500], 'accuracy.png': [800, 500], 'confusion.png': [800, 800] };
+    for (const img of doc.images) {
+      const meta = await sharp(path.join(out, img.file)).metadata();
+      expect(meta.format).toBe('png');
+      expect([meta.width, meta.height]).toEqual([img.width, img.height]);
+      if (sizes[img.file]) expect([meta.width, meta.height]).toEqual(sizes[img.file]);
+      // Not blank: a chart has ink on it.
+      const stats = await sharp(path.join(out, img.file)).stats();
+      expect(stats.channels[0].min).toBeLessThan(100);
+    }
+    expect((await sharp(path.join(out, 'mistakes.png')).metadata()).width).toBe(800);
+    const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
+    for (const f of ['loss.png', 'accuracy.png', 'confusion.png', 'mistakes.png']) expect(html).toContain(`src="${f}"`);
+    expect(html).toContain(`Run ${runIds[0]}`);
+  });
+
+  test('bad input: a missing plan, a plan with an unknown key, an unknown run', () => {
+    const bad = path.join(work, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ table: 'tiny', grid: { model: ['lenet5'], momentum: [0.9] } }));
+    const cases: Array<[string[], number, RegExp]> = [
+      [['experiment', path.join(work, 'nope.yaml')], 4, /no plan file/],
+      [['experiment', bad], 5, /unknown grid key "momentum"/],
+      [['runs', 'show', '999999'], 4, /no run 999999/],
+      [['runs', 'show', 'abc'], 2, /invalid run id/],
+      [['runs', '--status', 'done'], 2, /unknown status "done"/],
+      [['report', '999999'], 4, /no run 999999/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = mldb(args, env(), work);
+      expect({ args, code: r.code }).toEqual({ args, code });
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
