@@ -3,6 +3,7 @@ import { registerKernel, unregisterKernel, getKernel } from '@tensorflow/tfjs';
 import { UsageError } from '../errors';
 import { fastConvGradKernels } from './kernels/conv2d-grads';
 import { registerCpuFallbacks } from './kernels/cpu-fallback';
+import { installBatchNormGradient } from './kernels/batchnorm-grad';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -59,6 +60,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Act
   if (!(BACKENDS as readonly string[]).includes(choice)) {
     throw new UsageError(`unknown backend "${choice}"`, `use one of ${BACKENDS.join(', ')}`);
   }
+  installBatchNormGradient(); // a gradient, not a kernel: faster on every backend
   if (choice === 'tensorflow' || choice === 'auto') {
     if (tryTensorflow() && (await activate('tensorflow'))) return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };
     if (choice === 'tensorflow') {
