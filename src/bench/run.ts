@@ -11,6 +11,10 @@ import { benchServer, filedataDir } from './server';
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
   const server = await benchServer();
+  // A benchmark stopped with Ctrl-C or kill still removes its throwaway server.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void server.stop().finally(() => process.exit(130)));
+  }
   try {
     if (which === 'import' || which === 'all') {
       console.log('\n== import and extraction ==');

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { getDataset } from '../db/datasets';
 import { completedRunForPlanKey } from '../db/runs';
 import { EXIT, isMldbError, InterruptedError } from '../errors';
 import { combinationLabel, planKey, readPlan, type Combination } from '../ml/experiment-plan';
@@ -48,6 +49,7 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   const plan = readPlan(planFile);
   const mldb = ctx.mldb();
   const db = await mldb.connection();
+  await getDataset(db, plan.table); // a missing table is one error up front, not N failed runs
   const memoryBudget = resolveMemoryBudget();
   const entries: ExperimentEntry[] = [];
   let failureExitCode: number | null = null;

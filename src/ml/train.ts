@@ -3,6 +3,7 @@ import { compareLabels, getDataset, requireShape, type ImageShape } from '../db/
 import { escapeId } from '../db/identifiers';
 import type { Db } from '../db/pool';
 import type { RowIndex } from '../data/read-pixels';
+import type { EpochRow } from '../db/runs';
 import { openSampleSource, type SampleSource } from '../data/samples';
 import { defaultMemoryBudget } from '../data/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
@@ -76,15 +77,8 @@ export interface BatchProgress {
   etaSeconds: number;
 }
 
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  seconds: number;
-  samplesPerSecond: number;
-}
+/** One epoch's figures: the shape run records store (db/runs.ts). */
+export type EpochMetrics = EpochRow;
 
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
 

@@ -98,8 +98,11 @@ describe('experiments, run records and reports from the command line', () => {
   test('bad input: a missing plan, a plan with an unknown key, an unknown run', () => {
     const bad = path.join(work, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ table: 'tiny', grid: { model: ['lenet5'], momentum: [0.9] } }));
+    const noTable = path.join(work, 'no-table.json');
+    fs.writeFileSync(noTable, JSON.stringify({ table: 'absent', grid: { model: 'lenet5' } }));
     const cases: Array<[string[], number, RegExp]> = [
       [['experiment', path.join(work, 'nope.yaml')], 4, /no plan file/],
+      [['experiment', noTable], 4, /absent/],
       [['experiment', bad], 5, /unknown grid key "momentum"/],
       [['runs', 'show', '999999'], 4, /no run 999999/],
       [['runs', 'show', 'abc'], 2, /invalid run id/],

@@ -1,0 +1,41 @@
+import { combinationLabel, parsePlan, planKey } from '../../src/ml/experiment-plan';
+
+describe('experiment plans', () => {
+  test('the grid expands to every combination, in order, with the defaults of mldb train', () => {
+    const plan = parsePlan({ table: 'digits', grid: { models: ['LeNet5', 'simple_cnn'], learning_rate: [0.001, 0.01], seeds: 3 } }, 'sweep');
+    expect(plan.name).toBe('sweep');
+    expect(plan.combinations).toEqual([
+      { model: 'lenet5', optimizer: 'adam', learningRate: 0.001, batchSize: 64, epochs: 10, seed: 3 },
+      { model: 'lenet5', optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 10, seed: 3 },
+      { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.001, batchSize: 64, epochs: 10, seed: 3 },
+      { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 10, seed: 3 },
+    ]);
+    expect(plan).toMatchObject({ validationSplit: 0.1, patience: 0, backend: 'auto', save: 'models/experiments/sweep' });
+    expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');
+  });
+
+  test('a combination keeps its key across re-runs and plan names, and changes with any setting', () => {
+    const a = parsePlan({ table: 'digits', grid: { model: 'lenet5' } }, 'one');
+    const b = parsePlan({ name: 'renamed', table: 'digits', grid: { model: ['lenet5'] } }, 'two');
+    expect(planKey(a, a.combinations[0])).toBe(planKey(b, b.combinations[0]));
+    const other = parsePlan({ table: 'digits', grid: { model: 'lenet5' }, patience: 2 }, 'one');
+    expect(planKey(other, other.combinations[0])).not.toBe(planKey(a, a.combinations[0]));
+    const otherTable = parsePlan({ table: 'faces', grid: { model: 'lenet5' } }, 'one');
+    expect(planKey(otherTable, otherTable.combinations[0])).not.toBe(planKey(a, a.combinations[0]));
+  });
+
+  test.each([
+    [{ grid: { model: ['lenet5'] } }, /names no table/],
+    [{ table: 'digits' }, /names no model/],
+    [{ table: 'digits', grid: { model: ['alexnet'] } }, /unknown model "alexnet"/],
+    [{ table: 'digits', grid: { model: ['lenet5'], dropout: [0.5] } }, /unknown grid key "dropout"/],
+    [{ table: 'digits', grid: { model: ['lenet5'], batchSize: [0] } }, /--batch-size/],
+    [{ table: 'digits', grid: { model: ['lenet5'], optimizer: ['adamw'] } }, /unknown optimizer "adamw"/],
+    [{ table: 'digits', grid: { model: [] } }, /is empty/],
+    [{ table: 'drop table x', grid: { model: ['lenet5'] } }, /invalid table name/],
+    [{ table: 'digits', grid: { model: ['lenet5'] }, epochs: 3 }, /unknown plan key "epochs"/],
+    [[1, 2], /must be an object/],
+  ])('refuses %j', (raw, message) => {
+    expect(() => parsePlan(raw, 'x')).toThrow(message);
+  });
+});
