@@ -180,6 +180,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('evaluate')
+    .description('measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix')
+    .option('--model <dir>', 'the model folder written by `mldb train`')
+    .option('--split <split>', 'train, validation or test', 'test')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)')
+    .addHelpText('after', '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.')
+    .action(async (opts, cmd) => {
+      const m = await import('./commands/evaluate.js');
+      const { setting } = await import('./config.js');
+      const explicit = cmd.optsWithGlobals().table ?? setting('MLDB_TABLE');
+      await execute(cmd, { run: (ctx) => m.run(ctx, opts, explicit), print: m.print });
+    });
+
+  program
+    .command('predict <images...>')
+    .description('classify image files with a saved model: label, confidence and the top k')
+    .option('--model <dir>', 'the model folder written by `mldb train`')
+    .option('--top <k>', 'how many labels to list per image', '3')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .action(async (images, opts, cmd) => {
+      const m = await import('./commands/predict.js');
+      await execute(cmd, { run: (ctx) => m.run(ctx, images, opts), print: m.print, exitCode: m.exitCode });
+    });
+
+  program
     .command('runs [action] [ids...]')
     .description('the recorded training runs: `runs` lists, `runs show ID`, `runs compare ID ID…`')
     .option('--model <name>', 'only runs of this architecture')
@@ -210,32 +236,6 @@ export function buildProgram(): Command {
     .action(async (id, opts, cmd) => {
       const m = await import('./commands/report.js');
       await execute(cmd, { run: (ctx) => m.run(ctx, id, opts), print: m.print });
-    });
-
-  program
-    .command('evaluate')
-    .description('measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix')
-    .option('--model <dir>', 'the model folder written by `mldb train`')
-    .option('--split <split>', 'train, validation or test', 'test')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)')
-    .addHelpText('after', '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.')
-    .action(async (opts, cmd) => {
-      const m = await import('./commands/evaluate.js');
-      const { setting } = await import('./config.js');
-      const explicit = cmd.optsWithGlobals().table ?? setting('MLDB_TABLE');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts, explicit), print: m.print });
-    });
-
-  program
-    .command('predict <images...>')
-    .description('classify image files with a saved model: label, confidence and the top k')
-    .option('--model <dir>', 'the model folder written by `mldb train`')
-    .option('--top <k>', 'how many labels to list per image', '3')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .action(async (images, opts, cmd) => {
-      const m = await import('./commands/predict.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, images, opts), print: m.print, exitCode: m.exitCode });
     });
 
   program

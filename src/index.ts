@@ -1,9 +1,17 @@
 /** mldb as a library: `import { MlDb } from 'mldb'`. */
 export { MlDb, type MlDbOptions } from './mldb';
 export { resolveConfig, type MldbConfig, type ConfigOverrides } from './config';
-export { EXIT, MldbError, UsageError, DatabaseError, NotFoundError, InvalidDataError } from './errors';
+export { EXIT, MldbError, UsageError, DatabaseError, NotFoundError, InvalidDataError, InterruptedError, ThresholdError } from './errors';
 export type { Dataset, DatasetDetails, DatasetSummary, ImageShape, RowFilter, RowSummary } from './db/datasets';
 export type { ImportOptions, ImportProgress, ImportSummary } from './dataset/import-folder';
 export type { ExportSummary } from './dataset/export-folder';
 export type { Rejection } from './dataset/walk';
 export type { Split } from './db/schema';
+export type { DrawnTensors, TrainMethodOptions } from './mldb';
+export type { TrainReport } from './ml/training-run';
+export type { EpochMetrics, BatchProgress, DataPlan, Hyperparameters, StopReason } from './ml/train';
+export type { EvaluationReport } from './ml/evaluate';
+export type { ClassMetrics } from './ml/metrics';
+export type { Prediction, PredictionFailure } from './ml/predict';
+export type { ModelMetadata } from './ml/artifacts';
+export type { RunRecord, RunDetails, RunStatus } from './db/runs';

@@ -18,6 +18,8 @@ import { openDb, type Db } from './db/pool';
 import { exportFolder, type ExportSummary } from './dataset/export-folder';
 import { importFolder, type ImportOptions, type ImportSummary } from './dataset/import-folder';
 import type { Split } from './db/schema';
+import { getRun, listRuns, type RunDetails, type RunFilter, type RunRecord } from './db/runs';
+import type { ReportResult } from './report/report';
 import type { tf } from './ml/tf';
 import type { TrainReport, TrainRunOptions } from './ml/training-run';
 import type { EvaluationReport } from './ml/evaluate';
@@ -178,6 +180,22 @@ export class MlDb {
     } finally {
       saved.model.dispose();
     }
+  }
+
+  /** Recorded training runs, newest first (see `mldb runs`). */
+  async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
+    return listRuns(await this.connection(), filter);
+  }
+
+  /** One run with its epochs and test details. */
+  async run(id: number): Promise<RunDetails> {
+    return getRun(await this.connection(), id);
+  }
+
+  /** Writes a run's report (PNG plots and index.html) to `dir`. */
+  async report(id: number, dir: string): Promise<ReportResult> {
+    const { writeReport } = require('./report/report') as typeof import('./report/report');
+    return writeReport(await this.connection(), id, dir);
   }
 
   /** Closes the pool. The object can be used again afterwards; it reconnects on demand. */

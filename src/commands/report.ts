@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { writeReport, type ReportResult } from '../report/report';
+import type { ReportResult } from '../report/report';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 import { parseRunId } from './runs';
 
 export async function run(ctx: CommandContext, id: string, flags: { out?: string }): Promise<ReportResult> {
   const runId = parseRunId(id);
-  const result = await writeReport(await ctx.mldb().connection(), runId, flags.out ?? path.join('reports', `run-${runId}`));
+  const result = await ctx.mldb().report(runId, flags.out ?? path.join('reports', `run-${runId}`));
   for (const n of result.notes) ctx.out.note(`note: ${n}`);
   return result;
 }

@@ -1,4 +1,4 @@
-import { getRun, listRuns, validateStatus, type RunDetails, type RunRecord } from '../db/runs';
+import { validateStatus, type RunDetails, type RunRecord } from '../db/runs';
 import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
@@ -23,21 +23,21 @@ export function parseRunId(text: string): number {
 }
 
 export async function run(ctx: CommandContext, action: string | undefined, ids: string[], flags: RunsFlags): Promise<RunsResult> {
-  const db = await ctx.mldb().connection();
+  const mldb = ctx.mldb();
   if (action === undefined || action === 'list') {
     if (ids.length) throw new UsageError(`unexpected argument "${ids[0]}"`, 'use `mldb runs show ID` or `mldb runs compare ID ID…`');
     validateStatus(flags.status);
     const limit = parsePositiveInt('--limit', flags.limit, { min: 1, max: 100000 }) ?? 20;
-    return { action: 'list', runs: await listRuns(db, { dataset: flags.table, architecture: flags.model, status: flags.status, experiment: flags.experiment, limit }) };
+    return { action: 'list', runs: await mldb.runs({ dataset: flags.table, architecture: flags.model, status: flags.status, experiment: flags.experiment, limit }) };
   }
   if (action === 'show') {
     if (ids.length !== 1) throw new UsageError('`mldb runs show` takes one run id', 'e.g. mldb runs show 12');
-    return { action: 'show', run: await getRun(db, parseRunId(ids[0])) };
+    return { action: 'show', run: await mldb.run(parseRunId(ids[0])) };
   }
   if (action === 'compare') {
     if (ids.length < 2) throw new UsageError('`mldb runs compare` takes two or more run ids', 'e.g. mldb runs compare 12 13');
     const runs: RunDetails[] = [];
-    for (const id of ids) runs.push(await getRun(db, parseRunId(id)));
+    for (const id of ids) runs.push(await mldb.run(parseRunId(id)));
     return { action: 'compare', runs, differing: differingSettings(runs) };
   }
   throw new UsageError(`unknown action "${action}"`, 'use `mldb runs`, `mldb runs show ID` or `mldb runs compare ID ID…`');
