@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidDataError, NotFoundError } from '../errors';
+import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import { tf } from './tf';
 
 /** What mldb writes beside model.json: enough to evaluate, predict and reproduce. */
@@ -29,11 +29,26 @@ export interface ModelMetadata {
 export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];
 
 /**
+ * A model may replace a folder only if that folder is itself a saved model (or empty): `--save .`
+ * must never delete the working directory. Checked before training and again before writing.
+ */
+export function checkSaveTarget(dir: string): void {
+  const target = path.resolve(dir);
+  if (!fs.existsSync(target)) return;
+  if (!fs.statSync(target).isDirectory()) throw new UsageError(`--save "${dir}" is a file`, 'choose a new folder for the model');
+  const foreign = fs.readdirSync(target).filter((f) => !MODEL_FILES.includes(f));
+  if (foreign.length > 0) {
+    throw new UsageError(`--save "${dir}" already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`, 'choose a new folder: only a previous model folder is replaced');
+  }
+}
+
+/**
  * Saves a LayersModel as the standard tfjs files (model.json + weights.bin, loadable by stock
  * tf.loadLayersModel) plus metadata.json, without tfjs-node's file:// handler. Files are written
  * to a temporary folder and renamed into place, so a killed save leaves nothing half-written.
  */
 export async function saveModel(model: tf.LayersModel, dir: string, metadata: ModelMetadata | Record<string, unknown>): Promise<string> {
+  checkSaveTarget(dir);
   const target = path.resolve(dir);
   const tmp = `${target}.partial-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });

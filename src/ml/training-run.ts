@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Db } from '../db/pool';
 import { escapeId } from '../db/identifiers';
 import { MLDB_VERSION } from '../version';
-import { saveModel, type ModelMetadata } from './artifacts';
+import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { getDataset } from '../db/datasets';
 import { getArchitecture } from './architectures/registry';
@@ -55,6 +55,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   const hyperparameters = validateHyperparameters(opts);
   getArchitecture(model);
   await getDataset(db, opts.table);
+  if (opts.save) checkSaveTarget(opts.save);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
   const recorder = labels === undefined ? null : await RunRecorder.start(db, { ...labels, dataset: opts.table, architecture: model, hyperparameters: { ...hyperparameters, backend: opts.backend ?? 'auto', memoryBudget: opts.memoryBudget ?? null } });
   let result: TrainResult;

@@ -79,6 +79,8 @@ describe('train → evaluate → predict from the command line', () => {
       [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],
       [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
       [['predict', '--model', modelDir], 2, /missing required argument|no images/],
+      [['train', '--model', 'lenet5', '--save', work], 2, /already holds other files/],
+      [['train', '--model', 'lenet5', '--save', path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0])], 2, /is a file/],
     ];
     for (const [args, code, message] of cases) {
       const r = mldb(args, env());
@@ -88,6 +90,16 @@ describe('train → evaluate → predict from the command line', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  test('--save over an earlier model replaces it; over any other folder it is refused and nothing is deleted', () => {
+    const again = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', modelDir, '--json'], env());
+    expect(again.code).toBe(0);
+    expect(fs.readdirSync(modelDir).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    expect(JSON.parse(fs.readFileSync(path.join(modelDir, 'metadata.json'), 'utf8')).runId).toBe(JSON.parse(again.stdout).runId);
+    const before = fs.readdirSync(work).sort();
+    expect(mldb(['train', '--model', 'lenet5', '--save', '.'], env(), work).code).toBe(2);
+    expect(fs.readdirSync(work).sort()).toEqual(before);
   });
 
   test('Ctrl-C stops after the current batch: exit 130, one line, and no model saved', async () => {
