@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { escapeId } from './identifiers';
 import type { Db } from './pool';
 import { UsageError, NotFoundError } from '../errors';
@@ -22,6 +23,7 @@ const CREATE_RUNS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUNS_TABLE)} (
   mldb_version VARCHAR(32) NOT NULL,
   tfjs_version VARCHAR(32) NOT NULL,
   host VARCHAR(255) NOT NULL,
+  pid INT UNSIGNED NULL,
   fingerprint_rows INT UNSIGNED NULL,
   fingerprint_sha256 CHAR(64) NULL,
   split_train INT UNSIGNED NULL,
@@ -71,6 +73,7 @@ export interface RunStart {
   mldbVersion: string;
   tfjsVersion: string;
   host: string;
+  pid: number;
 }
 
 export interface EpochRow {
@@ -127,9 +130,9 @@ const num = (x: number | null | undefined) => (x === null || x === undefined || 
 export async function createRun(db: Db, r: RunStart): Promise<number> {
   await ensureRunTables(db);
   const { insertId } = await db.run(
-    `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status, hyperparameters, seed, mldb_version, tfjs_version, host)
-     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
-    [r.name, r.experiment, r.planKey, r.dataset, r.architecture, JSON.stringify(r.hyperparameters), r.hyperparameters.seed, r.mldbVersion, r.tfjsVersion, r.host],
+    `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status, hyperparameters, seed, mldb_version, tfjs_version, host, pid)
+     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+    [r.name, r.experiment, r.planKey, r.dataset, r.architecture, JSON.stringify(r.hyperparameters), r.hyperparameters.seed, r.mldbVersion, r.tfjsVersion, r.host, r.pid],
   );
   return insertId;
 }
@@ -244,9 +247,38 @@ export function validateStatus(s: string | undefined): RunStatus | undefined {
 
 const SUMMARY_COLUMNS = 'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, model_dir, error, started_at, ended_at';
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/**
+ * A run whose process was killed (SIGKILL, power loss) cannot record its end. Runs still
+ * `running` on this host whose process is gone are settled as `interrupted`, with a reason, so
+ * that listings tell the truth. Runs of other hosts are left as they are: they cannot be checked.
+ */
+export async function settleOrphanRuns(db: Db): Promise<number> {
+  const running = await db.query<{ id: number; pid: number | null }>(`SELECT id, pid FROM ${escapeId(RUNS_TABLE)} WHERE status = 'running' AND host = ?`, [os.hostname()]);
+  let settled = 0;
+  for (const r of running) {
+    if (r.pid === null || processAlive(Number(r.pid))) continue;
+    await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`, [
+      `the training process (pid ${r.pid}) ended without recording its end: it was killed or the machine stopped`,
+      r.id,
+    ]);
+    settled++;
+  }
+  return settled;
+}
+
 /** Runs, newest first. */
 export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
   await ensureRunTables(db);
+  await settleOrphanRuns(db);
   const where: string[] = [];
   const params: unknown[] = [];
   if (f.dataset) where.push('dataset = ?') && params.push(f.dataset);
@@ -262,6 +294,7 @@ export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> 
 
 export async function getRun(db: Db, id: number): Promise<RunDetails> {
   await ensureRunTables(db);
+  await settleOrphanRuns(db);
   const rows = await db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`, [id]);
   if (rows.length === 0) throw new NotFoundError(`no run ${id}`, 'list runs with `mldb runs`');
   const epochs = await db.query<{ epoch: number; loss: number; accuracy: number; val_loss: number | null; val_accuracy: number | null; seconds: number; samples_per_second: number }>(

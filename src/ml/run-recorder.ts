@@ -40,6 +40,7 @@ export class RunRecorder {
       mldbVersion: MLDB_VERSION,
       tfjsVersion: tf.version.tfjs,
       host: os.hostname(),
+      pid: process.pid,
     });
     return new RunRecorder(db, id);
   }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getRun, listRuns } from '../../src/db/runs';
+import { spawnSync } from 'node:child_process';
+import { createRun, getRun, listRuns } from '../../src/db/runs';
 import { MlDb } from '../../src/mldb';
 import { resolveConfig } from '../../src/config';
 import { freshDatabase } from '../helpers/db';
@@ -85,6 +86,20 @@ describe('run records', () => {
     expect(await listRuns(conn, { architecture: 'simple_cnn' })).toEqual([]);
     expect(await listRuns(conn, { dataset: 'other' })).toEqual([]);
     await expect(listRuns(conn, { status: 'done' })).rejects.toThrow(/unknown status/);
+  });
+
+  test('a run whose process was killed is settled as interrupted when runs are next read', async () => {
+    const conn = await db.mldb().connection();
+    const child = spawnSync(process.execPath, ['-e', '0']); // a pid that has certainly ended
+    const id = await createRun(conn, { name: 'killed', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: os.hostname(), pid: child.pid! });
+    const live = await createRun(conn, { name: 'alive', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: os.hostname(), pid: process.pid });
+    const elsewhere = await createRun(conn, { name: 'remote', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: 'another-host', pid: child.pid! });
+    const runs = await listRuns(conn, { limit: 1000 });
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    expect(byId.get(id)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/ended without recording its end/) });
+    expect(byId.get(live)!.status).toBe('running');
+    expect(byId.get(elsewhere)!.status).toBe('running');
+    await conn.run('DELETE FROM mldb_runs WHERE id IN (?, ?, ?)', [id, live, elsewhere]);
   });
 
   test('the password never reaches a run record', async () => {
