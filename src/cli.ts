@@ -171,6 +171,7 @@ export function buildProgram(): Command {
     .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
     .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
     .option('--memory-budget <size>', 'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)')
+    .option('--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', '1')
     .option('--name <name>', 'a name for the run record')
     .option('--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`)
     .option('--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)')

@@ -77,6 +77,7 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
         validationSplit: plan.validationSplit,
         patience: plan.patience,
         backend: plan.backend,
+        workers: plan.workers,
         memoryBudget,
         save: path.join(plan.save, label),
         record: { name: `${plan.name}/${label}`, experiment: plan.name, planKey: key },

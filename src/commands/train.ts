@@ -25,6 +25,7 @@ export interface TrainFlags {
   save?: string;
   backend?: string;
   memoryBudget?: string;
+  workers?: string;
   name?: string;
   minAccuracy?: string;
   tensorboard?: string;
@@ -75,6 +76,7 @@ export async function trainWithProgress(ctx: CommandContext, options: TrainMetho
       onData: (d) =>
         say(
           `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+            (options.workers && options.workers > 1 ? `, batches split over ${options.workers} threads` : '') +
             (d.streaming ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})` : ', in memory'),
         ),
       onBackend: (name, reason) => {
@@ -127,6 +129,7 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     patience: parsePositiveInt('--patience', flags.patience, { min: 0 }),
     backend: (flags.backend ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
+    workers: parsePositiveInt('--workers', flags.workers, { min: 1, max: 64 }),
     save: flags.save,
     record: { name: flags.name ?? null },
   };

@@ -26,6 +26,8 @@ export interface ExperimentPlan {
   validationSplit: number;
   patience: number;
   backend: BackendChoice;
+  /** Threads per batch (data-parallel); not part of a combination's identity. */
+  workers: number;
   /** Models go to <save>/<combination>. */
   save: string;
 }
@@ -38,7 +40,7 @@ const GRID_KEYS: Record<string, keyof Combination> = {
   epochs: 'epochs',
   seed: 'seed', seeds: 'seed',
 };
-const TOP_KEYS = ['name', 'table', 'grid', 'validationSplit', 'validation_split', 'patience', 'backend', 'save'];
+const TOP_KEYS = ['name', 'table', 'grid', 'validationSplit', 'validation_split', 'patience', 'backend', 'workers', 'save'];
 
 function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];
@@ -95,6 +97,8 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   const patience = Number(p.patience ?? DEFAULT_HYPERPARAMETERS.patience);
   const backend = String(p.backend ?? 'auto') as BackendChoice;
   if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`unknown backend "${backend}" in the plan`, `use one of ${BACKENDS.join(', ')}`);
+  const workers = Number(p.workers ?? 1);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`"workers" must be a whole number from 1 to 64, got ${String(p.workers)}`);
   const combinations: Combination[] = [];
   for (const model of values.model)
     for (const optimizer of values.optimizer)
@@ -107,7 +111,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
               combinations.push(c);
             }
   const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;
-  return { name, table: p.table, combinations, validationSplit, patience, backend, save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')) };
+  return { name, table: p.table, combinations, validationSplit, patience, backend, workers, save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')) };
 }
 
 /** "lenet5-adam-lr0.001-b64-e5-s1": a readable, file-safe name for one combination. */

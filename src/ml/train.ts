@@ -12,9 +12,10 @@ import { selectBackend, type BackendChoice } from './backend';
 import { evaluateSource } from './evaluate';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
+import { makeOptimizer, OPTIMIZERS, type OptimizerName } from './optimizers';
+import { dataParallelStepper, localStepper } from './parallel/data-parallel';
 
-export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
+export { OPTIMIZERS, type OptimizerName } from './optimizers';
 
 export interface Hyperparameters {
   optimizer: OptimizerName;
@@ -42,6 +43,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   backend?: BackendChoice;
   /** Bytes the training data's tensors may take before it is streamed (default: a quarter of RAM). */
   memoryBudget?: number;
+  /** Threads that share each batch (data-parallel, one core each); 1 trains on the main thread. */
+  workers?: number;
   onBackend?: (name: string, reason: string) => void;
   onData?: (info: DataPlan) => void;
   onBatch?: (progress: BatchProgress) => void;
@@ -92,20 +95,10 @@ export interface TrainResult {
   fingerprint: { rows: number; sha256: string };
   split: { train: number; validation: number; validationFrom: DataPlan['validationFrom'] };
   streaming: boolean;
+  workers: number;
   hyperparameters: Hyperparameters;
 }
 
-function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
-  switch (name) {
-    case 'sgd': return tf.train.sgd(lr);
-    case 'momentum': return tf.train.momentum(lr, 0.9);
-    case 'rmsprop': return tf.train.rmsprop(lr);
-    case 'adagrad': return tf.train.adagrad(lr);
-    case 'adadelta': return tf.train.adadelta(lr);
-    case 'adam': return tf.train.adam(lr);
-    case 'adamax': return tf.train.adamax(lr);
-  }
-}
 
 /** Labels in class-index order: every label of the table, numbers sorted as numbers. */
 export async function tableLabels(db: Db, table: string): Promise<string[]> {
@@ -228,6 +221,12 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
   model.compile({ optimizer: makeOptimizer(hp.optimizer, hp.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, got ${workers}`);
+  const stepper =
+    workers > 1
+      ? await dataParallelStepper(model, { architecture: arch.name, seed: hp.seed, optimizer: hp.optimizer, learningRate: hp.learningRate, backend: backend.name, workers })
+      : localStepper(model);
   const epochs: EpochMetrics[] = [];
   let best = Infinity;
   let sinceBest = 0;
@@ -247,15 +246,9 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         const n = batch.positions.length;
         const ys = new Float32Array(n * labels.length);
         for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
-        const x = tf.tensor4d(batch.xs, [n, ...inputShape]);
-        const y = tf.tensor2d(ys, [n, labels.length]);
-        try {
-          const [l, a] = (await model.trainOnBatch(x, y)) as number[];
-          lossSum += l * n;
-          accSum += a * n;
-        } finally {
-          tf.dispose([x, y]);
-        }
+        const { loss: l, accuracy: a } = await stepper.step(batch.xs, ys, n);
+        lossSum += l * n;
+        accSum += a * n;
         done += n;
         samplesSoFar += n;
         // trainOnBatch settles in microtasks only: without a macrotask turn, signals (Ctrl-C),
@@ -298,6 +291,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     model.optimizer?.dispose();
     model.dispose();
     throw err;
+  } finally {
+    await stepper.close();
   }
   return {
     model,
@@ -309,6 +304,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     fingerprint: plan.info.fingerprint,
     split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
     streaming: plan.info.streaming,
+    workers,
     hyperparameters: hp,
   };
 }

@@ -34,6 +34,8 @@ export interface TrainReport {
   inputShape: [number, number, number];
   split: { train: number; validation: number; test: number; validationFrom: 'held-out' | 'split' };
   streaming: boolean;
+  /** Threads each batch was split over. */
+  workers: number;
   fingerprint: { rows: number; sha256: string };
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];
@@ -57,7 +59,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   await getDataset(db, opts.table);
   if (opts.save) checkSaveTarget(opts.save);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
-  const recorder = labels === undefined ? null : await RunRecorder.start(db, { ...labels, dataset: opts.table, architecture: model, hyperparameters: { ...hyperparameters, backend: opts.backend ?? 'auto', memoryBudget: opts.memoryBudget ?? null } });
+  const recorder = labels === undefined ? null : await RunRecorder.start(db, { ...labels, dataset: opts.table, architecture: model, hyperparameters: { ...hyperparameters, backend: opts.backend ?? 'auto', workers: opts.workers ?? 1, memoryBudget: opts.memoryBudget ?? null } });
   let result: TrainResult;
   try {
     result = await trainModel(db, {
@@ -95,6 +97,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       inputShape: result.inputShape,
       split: { ...result.split, test: testRows },
       streaming: result.streaming,
+      workers: result.workers,
       fingerprint: result.fingerprint,
       hyperparameters: result.hyperparameters,
       epochs: result.epochs,
@@ -117,7 +120,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: 1 / 255 },
       dataset: { table: opts.table, database: opts.database ?? '', fingerprint: result.fingerprint },
       architecture: model,
-      hyperparameters: { ...result.hyperparameters },
+      hyperparameters: { ...result.hyperparameters, workers: result.workers },
       split: { train: report.split.train, validation: report.split.validation, test: testRows },
       epochs: result.epochs,
       metrics: {

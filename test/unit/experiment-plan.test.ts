@@ -10,7 +10,7 @@ describe('experiment plans', () => {
       { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.001, batchSize: 64, epochs: 10, seed: 3 },
       { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 10, seed: 3 },
     ]);
-    expect(plan).toMatchObject({ validationSplit: 0.1, patience: 0, backend: 'auto', save: 'models/experiments/sweep' });
+    expect(plan).toMatchObject({ validationSplit: 0.1, patience: 0, backend: 'auto', workers: 1, save: 'models/experiments/sweep' });
     expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');
   });
 
@@ -35,6 +35,7 @@ describe('experiment plans', () => {
     [{ table: 'drop table x', grid: { model: ['lenet5'] } }, /invalid table name/],
     [{ table: 'digits', grid: { model: ['lenet5'] }, epochs: 3 }, /unknown plan key "epochs"/],
     [[1, 2], /must be an object/],
+    [{ table: 'digits', grid: { model: ['lenet5'] }, workers: 0 }, /"workers" must be/],
   ])('refuses %j', (raw, message) => {
     expect(() => parsePlan(raw, 'x')).toThrow(message);
   });

@@ -64,6 +64,15 @@ export function relu(tf: Tf, x: Sym, name: string): Sym {
   return tf.layers.activation({ activation: 'relu', name }).apply(x) as Sym;
 }
 
+/**
+ * Replicas of one model in data-parallel training must not draw the same dropout masks: each
+ * sets its own salt before building (0, the default, is the single-process stream).
+ */
+let dropoutSalt = 0;
+export function setDropoutSalt(salt: number): void {
+  dropoutSalt = salt;
+}
+
 type DropoutConstructor = new (args: { rate: number; seed?: number; name?: string }) => TF.layers.Layer;
 const fresh = new WeakMap<object, DropoutConstructor>();
 
@@ -82,7 +91,7 @@ function seededDropoutClass(tf: Tf): DropoutConstructor {
     readonly #next: () => number;
     constructor(args: { rate: number; seed?: number; name?: string }) {
       super(args);
-      this.#next = mulberry32(args.seed ?? 0);
+      this.#next = mulberry32(((args.seed ?? 0) ^ Math.imul(dropoutSalt, 0x9e3779b1)) >>> 0);
     }
     override call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor | TF.Tensor[] {
       if (kwargs?.training) this.seed = Math.floor(this.#next() * 2 ** 31);

@@ -1,0 +1,17 @@
+import { tf } from './tf';
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** The original's optimizer names; momentum is SGD with Keras' usual 0.9. */
+export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
+  switch (name) {
+    case 'sgd': return tf.train.sgd(lr);
+    case 'momentum': return tf.train.momentum(lr, 0.9);
+    case 'rmsprop': return tf.train.rmsprop(lr);
+    case 'adagrad': return tf.train.adagrad(lr);
+    case 'adadelta': return tf.train.adadelta(lr);
+    case 'adam': return tf.train.adam(lr);
+    case 'adamax': return tf.train.adamax(lr);
+  }
+}

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { MldbError, EXIT } from '../../errors';
+import type { BackendName } from '../backend';
+import type { OptimizerName } from '../optimizers';
+import { tf } from '../tf';
+import type { FromWorker, ReplicaSpec, ToWorker } from './messages';
+import { applyGradients, averageGradients, computeGradients } from './replica';
+
+/** One training step on a batch: what the trainer needs, whoever computes it. */
+export interface Stepper {
+  step(xs: Float32Array, ys: Float32Array, n: number): Promise<{ loss: number; accuracy: number }>;
+  close(): Promise<void>;
+}
+
+/** The model trains itself: LayersModel.trainOnBatch on the main thread. */
+export function localStepper(model: tf.LayersModel): Stepper {
+  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  const numClasses = model.outputs[0].shape[1] as number;
+  return {
+    async step(xs, ys, n) {
+      const x = tf.tensor(xs, [n, ...inputShape]);
+      const y = tf.tensor2d(ys, [n, numClasses]);
+      try {
+        const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
+        return { loss, accuracy };
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    async close() {},
+  };
+}
+
+/** dist/ml/parallel/worker.js; from the TypeScript sources (tests) the built copy beside them. */
+function workerFile(): string {
+  const here = path.join(__dirname, 'worker.js');
+  if (fs.existsSync(here)) return here;
+  const built = path.resolve(__dirname, '..', '..', '..', 'dist', 'ml', 'parallel', 'worker.js');
+  if (fs.existsSync(built)) return built;
+  throw new MldbError('the training worker is not built', EXIT.INTERNAL, 'run `npm run build`');
+}
+
+class Replica {
+  private readonly worker: Worker;
+  private pending?: { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
+  private failure?: Error;
+
+  constructor() {
+    this.worker = new Worker(workerFile());
+    this.worker.on('message', (m: FromWorker) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (m.type === 'error') p?.reject(new Error(`training worker: ${m.message}`)) ?? (this.failure = new Error(m.message));
+      else p?.resolve(m);
+    });
+    this.worker.on('error', (e) => {
+      this.failure = e;
+      this.pending?.reject(e);
+    });
+  }
+
+  post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(msg, transfer);
+  }
+
+  request(msg: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      try {
+        this.post(msg, transfer);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    await new Promise((resolve) => this.worker.once('exit', resolve));
+  }
+}
+
+export interface ParallelOptions {
+  architecture: string;
+  seed: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  backend: BackendName;
+  /** Replicas in all, the main thread included: 2 uses two cores. */
+  workers: number;
+}
+
+/**
+ * Synchronous data-parallel training: each batch is split between the main thread's model and
+ * `workers - 1` worker threads, each on its own core; their gradients are averaged (weighted by
+ * share) and every replica applies the same update with its own identical optimizer, so the
+ * weights never drift apart. The main thread's model is the one that is saved; its batch-norm
+ * moving statistics come from its own share of each batch.
+ */
+export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOptions): Promise<Stepper> {
+  const optimizer = model.optimizer;
+  const spec = (salt: number): ReplicaSpec => ({
+    architecture: o.architecture,
+    inputShape: model.inputs[0].shape.slice(1) as [number, number, number],
+    numClasses: model.outputs[0].shape[1] as number,
+    seed: o.seed,
+    optimizer: o.optimizer,
+    learningRate: o.learningRate,
+    backend: o.backend,
+    salt,
+  });
+  const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const replicas = Array.from({ length: o.workers - 1 }, () => new Replica());
+  try {
+    await Promise.all(replicas.map((r, i) => r.request({ type: 'init', spec: spec(i + 1), weights: weights.map((w) => new Float32Array(w)) })));
+  } catch (e) {
+    await Promise.all(replicas.map((r) => r.close().catch(() => undefined)));
+    throw e;
+  }
+  const inputSize = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const numClasses = model.outputs[0].shape[1] as number;
+  return {
+    async step(xs, ys, n) {
+      // Shares as even as the batch allows; the main thread takes the first.
+      const shares = Array.from({ length: o.workers }, (_, i) => Math.floor((n * (i + 1)) / o.workers) - Math.floor((n * i) / o.workers));
+      const starts = shares.map((_, i) => shares.slice(0, i).reduce((a, b) => a + b, 0));
+      const remote = replicas.map((r, i) => {
+        const k = i + 1;
+        const m = shares[k];
+        if (m === 0) return Promise.resolve(null);
+        const xPart = xs.slice(starts[k] * inputSize, (starts[k] + m) * inputSize);
+        const yPart = ys.slice(starts[k] * numClasses, (starts[k] + m) * numClasses);
+        return r.request({ type: 'step', xs: xPart, ys: yPart, n: m }, [xPart.buffer, yPart.buffer]).then((res) => ({ res, n: m }));
+      });
+      const local = computeGradients(model, xs.subarray(0, shares[0] * inputSize), ys.subarray(0, shares[0] * numClasses), shares[0]);
+      const parts = [{ grads: local.grads, n: shares[0], loss: local.loss, accuracy: local.accuracy }];
+      for (const p of await Promise.all(remote)) {
+        if (p && p.res.type === 'grads') parts.push({ grads: p.res.grads, n: p.n, loss: p.res.loss, accuracy: p.res.accuracy });
+      }
+      const averaged = averageGradients(parts);
+      // Every replica applies the same update; posting is ordered before the next step.
+      replicas.forEach((r) => r.post({ type: 'apply', grads: averaged.map((g) => new Float32Array(g)) }));
+      applyGradients(model, optimizer, averaged);
+      const weight = (f: (p: (typeof parts)[number]) => number) => parts.reduce((a, p) => a + f(p) * p.n, 0) / n;
+      return { loss: weight((p) => p.loss), accuracy: weight((p) => p.accuracy) };
+    },
+    async close() {
+      await Promise.all(replicas.map((r) => r.close()));
+    },
+  };
+}

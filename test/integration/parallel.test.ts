@@ -1,0 +1,66 @@
+import { tf } from '../../src/ml/tf';
+import { ARCHITECTURES } from '../../src/ml/architectures/registry';
+import { selectBackend } from '../../src/ml/backend';
+import { dataParallelStepper, localStepper } from '../../src/ml/parallel/data-parallel';
+import { trainModel } from '../../src/ml/train';
+import { freshDatabase } from '../helpers/db';
+import { SAMPLE_DIGITS } from '../helpers/fixtures';
+
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+
+function lenet() {
+  const m = ARCHITECTURES.get('lenet5')!.build(tf, { inputShape: [28, 28, 1], numClasses: 10, seed: 4 });
+  // Plain SGD: the update is linear in the gradient, so equal gradients give equal weights (Adam's
+  // normalisation would magnify float rounding in near-zero gradients).
+  m.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return m;
+}
+
+function batch(n: number, seed: number) {
+  const xs = Float32Array.from({ length: n * 784 }, (_, i) => ((i * 7919 + seed * 104729) % 1000) / 1000);
+  const ys = new Float32Array(n * 10);
+  for (let i = 0; i < n; i++) ys[i * 10 + ((i + seed) % 10)] = 1;
+  return { xs, ys };
+}
+
+test('two replicas on two threads take exactly the step one model takes on the whole batch', async () => {
+  await selectBackend('wasm');
+  const single = lenet();
+  const parallel = lenet();
+  const before = tf.memory().numTensors;
+  const a = localStepper(single);
+  const b = await dataParallelStepper(parallel, { architecture: 'lenet5', seed: 4, optimizer: 'sgd', learningRate: 0.1, backend: 'wasm', workers: 2 });
+  try {
+    for (let step = 0; step < 3; step++) {
+      const { xs, ys } = batch(37, step); // odd: the shares are 18 and 19
+      const ra = await a.step(xs, ys, 37);
+      const rb = await b.step(xs, ys, 37);
+      expect(rb.loss).toBeCloseTo(ra.loss, 4);
+      expect(rb.accuracy).toBeCloseTo(ra.accuracy, 6);
+    }
+    const wa = single.getWeights().map((w) => Array.from(w.dataSync()));
+    const wb = parallel.getWeights().map((w) => Array.from(w.dataSync()));
+    wa.forEach((w, k) => w.forEach((v, i) => expect(Math.abs(wb[k][i] - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)))));
+  } finally {
+    await b.close();
+  }
+  expect(tf.memory().numTensors).toBe(before);
+  for (const m of [single, parallel]) {
+    m.optimizer.dispose();
+    m.dispose();
+  }
+});
+
+test('trainModel with --workers 2 learns, records its workers, and a bad count is refused', async () => {
+  const m = db.mldb('digits');
+  await m.insertFolder(SAMPLE_DIGITS, { create: true });
+  const conn = await m.connection();
+  const r = await trainModel(conn, { table: 'digits', model: 'simpler_cnn', epochs: 3, batchSize: 32, backend: 'wasm', workers: 2 });
+  expect(r.workers).toBe(2);
+  expect(r.epochs[2].loss).toBeLessThan(r.epochs[0].loss);
+  expect(r.epochs[2].valAccuracy!).toBeGreaterThan(0.3);
+  r.model.optimizer.dispose();
+  r.model.dispose();
+  await expect(trainModel(conn, { table: 'digits', model: 'lenet5', workers: 0 })).rejects.toThrow(/--workers/);
+});
