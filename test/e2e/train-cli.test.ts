@@ -76,6 +76,7 @@ describe('train → evaluate → predict from the command line', () => {
       [['train', '--model', 'lenet5', '--batch-size', '100000'], 2, /larger than the \d+ training rows/],
       [['train', '--model', 'lenet5', '--optimizer', 'adamw'], 2, /unknown optimizer "adamw".*adam/],
       [['train', '--model', 'lenet5', '--memory-budget', 'lots'], 2, /invalid --memory-budget/],
+      [['train', '--model', 'lenet5', '--workers', '0'], 2, /invalid --workers "0"/],
       [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],
       [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
       [['predict', '--model', modelDir], 2, /missing required argument|no images/],
