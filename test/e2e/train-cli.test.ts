@@ -69,6 +69,8 @@ describe('train → evaluate → predict from the command line', () => {
   });
 
   test('bad input: each a one-line error with a fix and its exit code', () => {
+    const occupied = tempDir();
+    fs.writeFileSync(path.join(occupied, 'notes.txt'), 'not a model');
     const cases: Array<[string[], number, RegExp]> = [
       [['train'], 2, /--model is required/],
       [['train', '--model', 'alexnet'], 2, /unknown model "alexnet".*simple_cnn/],
@@ -80,7 +82,7 @@ describe('train → evaluate → predict from the command line', () => {
       [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],
       [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
       [['predict', '--model', modelDir], 2, /missing required argument|no images/],
-      [['train', '--model', 'lenet5', '--save', work], 2, /already holds other files/],
+      [['train', '--model', 'lenet5', '--save', occupied], 2, /already holds other files/],
       [['train', '--model', 'lenet5', '--save', path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0])], 2, /is a file/],
     ];
     for (const [args, code, message] of cases) {
