@@ -64,3 +64,19 @@ test('trainModel with --workers 2 learns, records its workers, and a bad count i
   r.model.dispose();
   await expect(trainModel(conn, { table: 'digits', model: 'lenet5', workers: 0 })).rejects.toThrow(/--workers/);
 });
+
+test('a worker that fails reports one clear error instead of hanging', async () => {
+  await selectBackend('wasm');
+  const model = lenet();
+  const stepper = await dataParallelStepper(model, { architecture: 'lenet5', seed: 4, optimizer: 'sgd', learningRate: 0.1, backend: 'wasm', workers: 2 });
+  try {
+    const { xs, ys } = batch(8, 1);
+    await stepper.step(xs, ys, 8);
+    // Pixels for 4 samples but n = 8: the worker's share is empty and its tensor cannot be built.
+    await expect(stepper.step(xs.slice(0, 4 * 784), ys, 8)).rejects.toThrow(/a training worker failed/);
+  } finally {
+    await stepper.close();
+    model.optimizer.dispose();
+    model.dispose();
+  }
+});

@@ -52,12 +52,21 @@ class Replica {
     this.worker.on('message', (m: FromWorker) => {
       const p = this.pending;
       this.pending = undefined;
-      if (m.type === 'error') p?.reject(new Error(`training worker: ${m.message}`)) ?? (this.failure = new Error(m.message));
-      else p?.resolve(m);
+      if (m.type === 'error') {
+        const e = new MldbError(`a training worker failed: ${m.message}`, EXIT.INTERNAL);
+        if (p) p.reject(e);
+        else this.failure = e; // an 'apply' failed: the next step reports it
+      } else p?.resolve(m);
     });
     this.worker.on('error', (e) => {
       this.failure = e;
       this.pending?.reject(e);
+    });
+    // A worker that dies without an error event (killed, out of memory) must not leave a step waiting.
+    this.worker.on('exit', (code) => {
+      this.failure ??= new MldbError(`a training worker stopped (exit code ${code})`, EXIT.INTERNAL, 'run again, or train with --workers 1');
+      this.pending?.reject(this.failure);
+      this.pending = undefined;
     });
   }
 
@@ -78,8 +87,11 @@ class Replica {
   }
 
   async close(): Promise<void> {
+    if (this.failure) return; // already gone
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.failure = new MldbError('the training worker was closed', EXIT.INTERNAL);
     this.worker.postMessage({ type: 'close' } satisfies ToWorker);
-    await new Promise((resolve) => this.worker.once('exit', resolve));
+    await exited;
   }
 }
 
