@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MldbError, EXIT } from '../../errors';
+import { workerFile } from '../../worker-file';
 import type { BackendName } from '../backend';
 import type { OptimizerName } from '../optimizers';
 import { tf } from '../tf';
@@ -33,22 +32,13 @@ export function localStepper(model: tf.LayersModel): Stepper {
   };
 }
 
-/** dist/ml/parallel/worker.js; from the TypeScript sources (tests) the built copy beside them. */
-function workerFile(): string {
-  const here = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(here)) return here;
-  const built = path.resolve(__dirname, '..', '..', '..', 'dist', 'ml', 'parallel', 'worker.js');
-  if (fs.existsSync(built)) return built;
-  throw new MldbError('the training worker is not built', EXIT.INTERNAL, 'run `npm run build`');
-}
-
 class Replica {
   private readonly worker: Worker;
   private pending?: { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
   private failure?: Error;
 
   constructor() {
-    this.worker = new Worker(workerFile());
+    this.worker = new Worker(workerFile(__dirname, 'worker.js'));
     this.worker.on('message', (m: FromWorker) => {
       const p = this.pending;
       this.pending = undefined;
