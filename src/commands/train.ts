@@ -31,11 +31,13 @@ export interface TrainFlags {
   tensorboard?: string;
 }
 
-export function epochLine(e: EpochMetrics, epochs: number): string {
+/** One line per epoch; `etaSeconds` (time left for the remaining epochs) when any remain. */
+export function epochLine(e: EpochMetrics, epochs: number, etaSeconds?: number): string {
   return (
     `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}` +
     (e.valLoss !== null ? ` val_loss ${e.valLoss.toFixed(4)} val_accuracy ${e.valAccuracy!.toFixed(4)}` : '') +
-    ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}`
+    ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}` +
+    (etaSeconds !== undefined && e.epoch < epochs ? ` · ETA ${formatDuration(etaSeconds)}` : '')
   );
 }
 
@@ -66,7 +68,8 @@ export async function trainWithProgress(ctx: CommandContext, options: TrainMetho
   // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
   const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
   const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
-  let epochs = 0;
+  let epochs = options.epochs ?? 10;
+  let spent = 0;
   let board: EpochLogger | undefined;
   let report: TrainReport;
   try {
@@ -92,7 +95,8 @@ export async function trainWithProgress(ctx: CommandContext, options: TrainMetho
         progress.update(batchLine(p));
       },
       onEpoch: (e) => {
-        say(epochLine(e, epochs));
+        spent += e.seconds;
+        say(epochLine(e, epochs, (spent / e.epoch) * (epochs - e.epoch)));
         board?.epoch(e);
       },
       onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
