@@ -13,7 +13,7 @@ import { evaluateSource } from './evaluate';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { makeOptimizer, OPTIMIZERS, type OptimizerName } from './optimizers';
-import { dataParallelStepper, localStepper } from './parallel/data-parallel';
+import { dataParallelStepper, localStepper, type Stepper } from './parallel/data-parallel';
 
 export { OPTIMIZERS, type OptimizerName } from './optimizers';
 
@@ -223,10 +223,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
 
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, got ${workers}`);
-  const stepper =
-    workers > 1
-      ? await dataParallelStepper(model, { architecture: arch.name, seed: hp.seed, optimizer: hp.optimizer, learningRate: hp.learningRate, backend: backend.name, workers })
-      : localStepper(model);
+  let stepper: Stepper | undefined;
   const epochs: EpochMetrics[] = [];
   let best = Infinity;
   let sinceBest = 0;
@@ -235,6 +232,10 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   let samplesSoFar = 0;
   const nTrain = trainPositions.length;
   try {
+    stepper =
+      workers > 1
+        ? await dataParallelStepper(model, { architecture: arch.name, seed: hp.seed, optimizer: hp.optimizer, learningRate: hp.learningRate, backend: backend.name, workers })
+        : localStepper(model);
     for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
       const started = performance.now();
       const perm = seededPermutation(nTrain, random);
@@ -292,7 +293,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     model.dispose();
     throw err;
   } finally {
-    await stepper.close();
+    await stepper?.close();
   }
   return {
     model,
