@@ -64,7 +64,13 @@ export function checkPixelLength(table: string, id: number, pixels: Buffer, per:
   }
 }
 
-/** Scales stored bytes to floats in [0, 1] at `out[offset…]`: the only preprocessing training does. */
+/** What scalePixels multiplies by, as recorded in a model's metadata. */
+export const PIXEL_SCALE = 1 / 255;
+
+/**
+ * Scales stored bytes to floats in [0, 1] at `out[offset…]`: the only preprocessing training does,
+ * and the one predict applies to a decoded file (x / 255, not x × (1/255): they differ in the last bit).
+ */
 export function scalePixels(pixels: Uint8Array, out: Float32Array, offset: number): void {
   for (let k = 0; k < pixels.length; k++) out[offset + k] = pixels[k] / 255;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { ImageShape } from '../db/datasets';
+import { scalePixels } from '../data/read-pixels';
 import { decodeToShape } from '../images/decode';
 import type { SavedModel } from './artifacts';
 import { tf } from './tf';
@@ -22,9 +23,9 @@ export async function preprocess(bytes: Uint8Array, saved: SavedModel): Promise<
   const [height, width, channels] = saved.metadata.inputShape;
   const shape: ImageShape = { height, width, channels: channels as 1 | 3 };
   const pixels = await decodeToShape(bytes, shape);
-  const scale = saved.metadata.preprocessing?.scale ?? 1 / 255;
+  // The very function training reads rows with: the same floats, bit for bit.
   const xs = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) xs[i] = pixels[i] * scale;
+  scalePixels(pixels, xs, 0);
   return xs;
 }
 

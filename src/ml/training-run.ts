@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Db } from '../db/pool';
 import { escapeId } from '../db/identifiers';
+import { PIXEL_SCALE } from '../data/read-pixels';
 import { MLDB_VERSION } from '../version';
 import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
@@ -117,7 +118,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       formatVersion: 1,
       labels: result.labels,
       inputShape: result.inputShape,
-      preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: 1 / 255 },
+      preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: PIXEL_SCALE },
       dataset: { table: opts.table, database: opts.database ?? '', fingerprint: result.fingerprint },
       architecture: model,
       hyperparameters: { ...result.hyperparameters, workers: result.workers },
