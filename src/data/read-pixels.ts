@@ -89,12 +89,20 @@ export async function readRowIndex(db: Db, table: string, filter: PixelFilter): 
   return index;
 }
 
-/** The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data. */
-export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, filter: PixelFilter): Promise<PixelMatrix> {
+/** How many (filtered) rows there are. */
+export async function countRows(db: Db, table: string, filter: PixelFilter): Promise<number> {
   const { sql, params } = whereClause(filter);
   const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
+  return Number(n);
+}
+
+/**
+ * The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data.
+ * `knownCount` saves the COUNT when the caller has just made it.
+ */
+export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, filter: PixelFilter, knownCount?: number): Promise<PixelMatrix> {
   const per = shape.height * shape.width * shape.channels;
-  const count = Number(n);
+  const count = knownCount ?? (await countRows(db, table, filter));
   const xs = new Float32Array(count * per);
   const labels: string[] = [];
   const ids: number[] = [];

@@ -1,8 +1,8 @@
-import { whereClause, type ImageShape } from '../db/datasets';
+import type { ImageShape } from '../db/datasets';
 import { escapeId } from '../db/identifiers';
 import type { Db } from '../db/pool';
 import { InvalidDataError } from '../errors';
-import { checkPixelLength, readPixelMatrix, readRowIndex, scalePixels, type PixelFilter, type PixelMatrix, type RowIndex } from './read-pixels';
+import { checkPixelLength, countRows, readPixelMatrix, readRowIndex, scalePixels, type PixelFilter, type PixelMatrix, type RowIndex } from './read-pixels';
 
 /** A batch of samples: floats N×H×W×C in [0, 1], and which rows (positions in the index) they are. */
 export interface SampleBatch {
@@ -108,10 +108,9 @@ export interface SourceOptions {
  * two (the one training and the one being read) fit it.
  */
 export async function openSampleSource(db: Db, table: string, shape: ImageShape, filter: PixelFilter, opts: SourceOptions): Promise<SampleSource> {
-  const { sql, params } = whereClause(filter);
-  const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
-  if (Number(n) * bytesPerSample(shape) <= opts.memoryBudget) {
-    return new MemorySource(await readPixelMatrix(db, table, shape, filter), shape);
+  const count = await countRows(db, table, filter);
+  if (count * bytesPerSample(shape) <= opts.memoryBudget) {
+    return new MemorySource(await readPixelMatrix(db, table, shape, filter, count), shape);
   }
   const index = await readRowIndex(db, table, filter);
   const chunkRows = Math.max(opts.batchSize, Math.floor(opts.memoryBudget / 2 / bytesPerSample(shape)));

@@ -58,9 +58,14 @@ const CREATE_RUN_EPOCHS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_EPOCHS_TABL
   PRIMARY KEY (run_id, epoch)
 ) ENGINE=InnoDB`;
 
+/** Pools that have created the tables already: an experiment asks many times per run. */
+const ensured = new WeakSet<Db>();
+
 export async function ensureRunTables(db: Db): Promise<void> {
+  if (ensured.has(db)) return;
   await db.run(CREATE_RUNS);
   await db.run(CREATE_RUN_EPOCHS);
+  ensured.add(db);
 }
 
 export interface RunStart {

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Db } from '../db/pool';
-import { escapeId } from '../db/identifiers';
-import { PIXEL_SCALE } from '../data/read-pixels';
+import { countRows, PIXEL_SCALE } from '../data/read-pixels';
 import { MLDB_VERSION } from '../version';
 import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
@@ -83,8 +82,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     throw err;
   }
   try {
-    const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(opts.table)} WHERE split = 'test'`);
-    const testRows = Number(n);
+    const testRows = await countRows(db, opts.table, { split: 'test' });
     recorder?.data({ split: { ...result.split, test: testRows } });
     const report: TrainReport = {
       runId: recorder?.id ?? null,
