@@ -6,6 +6,7 @@ import { openDb } from '../db/pool';
 import { readServerState } from '../db/server-state';
 import { MlDb } from '../mldb';
 import type { Output } from '../ui/output';
+import { shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
 import * as db from './db';
 import * as importCmd from './import';
@@ -75,7 +76,7 @@ export function print(r: DemoResult, out: Output): void {
     train.print(r.training, out);
     out.line();
     const seven = path.join(path.relative(process.cwd(), SAMPLE_DIR) || '.', '7', 'mnist-7-0000.png');
-    out.line(`try: mldb predict --model ${train.shortPath(r.training.savedTo!)} ${seven}`);
+    out.line(`try: mldb predict --model ${shortPath(r.training.savedTo!)} ${seven}`);
   }
   out.line(`try: mldb rows ${DEMO_TABLE} --label 7 --limit 5`);
 }

@@ -14,11 +14,6 @@ export interface EvaluateFlags {
   memoryBudget?: string;
 }
 
-/** A path as a shell argument: quoted only when it needs to be. */
-export function quote(p: string): string {
-  return /^[\w./:@+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
  * --table given (flag or MLDB_TABLE) wins; otherwise the table the model was trained on.
  * The CLI passes `explicitTable` only when the user chose one.

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { resolveMemoryBudget } from '../data/memory-budget';
 import { EXIT, InterruptedError, UsageError } from '../errors';
 import { openTensorBoard, type EpochLogger } from '../ml/tensorboard';
@@ -8,9 +7,8 @@ import type { BatchProgress, EpochMetrics } from '../ml/train';
 import { watchInterrupts } from '../ui/interrupt';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
-import { formatBytes, formatCount, formatDuration } from '../ui/terminal';
+import { formatBytes, formatCount, formatDuration, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
-import * as evaluate from './evaluate';
 import { parseNumber, parsePositiveInt } from './options';
 
 export interface TrainFlags {
@@ -154,12 +152,6 @@ export function exitCode(r: TrainOutcome): number {
   return r.belowThreshold ? EXIT.BELOW_THRESHOLD : EXIT.OK;
 }
 
-/** A path relative to the working directory when it lies inside it: shorter to copy. */
-export function shortPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-}
-
 export function print(r: TrainReport, out: Output): void {
   const last = r.epochs[r.epochs.length - 1];
   out.line(
@@ -173,5 +165,5 @@ export function print(r: TrainReport, out: Output): void {
     out.line('test: the table has no test rows (import with --test-fraction above 0 to measure)');
   }
   out.line(`saved to ${shortPath(r.savedTo!)}`);
-  if (r.test) out.line(`details: mldb evaluate --model ${evaluate.quote(shortPath(r.savedTo!))} --table ${r.table}`);
+  if (r.test) out.line(`details: mldb evaluate --model ${quote(shortPath(r.savedTo!))} --table ${r.table}`);
 }

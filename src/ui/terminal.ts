@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * Whether to draw spinners and colour. Never when stdout/stderr is not a terminal, when CI is
  * set, or when NO_COLOR is set: logs and `--json` consumers get plain text.
@@ -29,4 +31,15 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds % 60);
   if (m < 60) return `${m}m${String(s).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** A path relative to the working directory when it lies inside it: shorter to copy. */
+export function shortPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** A path as a shell argument: quoted only when it needs to be. */
+export function quote(p: string): string {
+  return /^[\w./:@+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }

@@ -26,6 +26,11 @@ function assertNhwc(attrs: ConvAttrs): void {
   if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') throw new Error('only NHWC convolutions are supported on this backend');
 }
 
+function assertUndilated(attrs: ConvAttrs): void {
+  const [dh, dw] = pair(attrs.dilations);
+  if (dh !== 1 || dw !== 1) throw new Error('depthwise gradient with dilation > 1 is not supported');
+}
+
 /** dW for a regular conv: x [B,H,W,Ci], dy [B,oh,ow,Co] → [kh,kw,Ci,Co]. */
 export function conv2dBackpropFilter(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -71,8 +76,7 @@ export function depthwiseBackpropFilter(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-    const dil = pair(a.dilations);
-    if (dil[0] !== 1 || dil[1] !== 1) throw new Error('depthwise gradient with dilation > 1 is not supported');
+    assertUndilated(a);
     const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, true);
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const [b, , , c] = x.shape;
@@ -94,8 +98,7 @@ export function depthwiseBackpropInput(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    const dil = pair(a.dilations);
-    if (dil[0] !== 1 || dil[1] !== 1) throw new Error('depthwise gradient with dilation > 1 is not supported');
+    assertUndilated(a);
     const info = backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, true);
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const [kh, kw, c, m] = filter.shape;
