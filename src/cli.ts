@@ -55,8 +55,8 @@ export function buildProgram(): Command {
   program
     .command('create-table [name]')
     .description('create a dataset table (name defaults to --table / MLDB_TABLE / "images")')
-    .option('--size <N|HxW>', 'image size every image is stored at (default: the first image\'s)')
-    .option('--channels <1|3>', 'grayscale (1) or RGB (3) (default: the first image\'s)')
+    .option('--size <N|HxW>', "image size every image is stored at (default: the first image's)")
+    .option('--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)")
     .option('--test-fraction <F>', 'fraction of images assigned to the test split', '0.1')
     .option('--validation-fraction <F>', 'fraction assigned to the validation split', '0')
     .action(async (name, opts, cmd) => {
@@ -170,10 +170,16 @@ export function buildProgram(): Command {
     .option('--patience <P>', 'stop after P epochs without a better val_loss (0: never)', '0')
     .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
     .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)')
+    .option(
+      '--memory-budget <size>',
+      'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
+    )
     .option('--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', '1')
     .option('--name <name>', 'a name for the run record')
-    .option('--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`)
+    .option(
+      '--min-accuracy <A>',
+      `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`,
+    )
     .option('--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)')
     .action(async (opts, cmd) => {
       const m = await import('./commands/train.js');
@@ -263,7 +269,9 @@ function reportError(e: unknown): number {
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`mldb: unexpected error: ${err?.message ?? String(e)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+  process.stderr.write(
+    `mldb: unexpected error: ${err?.message ?? String(e)}${verbose ? '' : ' (run with --verbose for details)'}\n`,
+  );
   if (verbose && err?.stack) process.stderr.write(err.stack + '\n');
   return EXIT.INTERNAL;
 }

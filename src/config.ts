@@ -51,10 +51,7 @@ export function parseUrl(url: string): ConnectionParts {
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(
-      `invalid database URL "${maskUrl(url)}"`,
-      'expected mysql://user:password@host:port/database',
-    );
+    throw new UsageError(`invalid database URL "${maskUrl(url)}"`, 'expected mysql://user:password@host:port/database');
   }
   if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
     throw new UsageError(

@@ -15,8 +15,8 @@ import {
   type RowSummary,
 } from './db/datasets';
 import { openDb, type Db } from './db/pool';
-import { exportFolder, type ExportSummary } from './dataset/export-folder';
-import { importFolder, type ImportOptions, type ImportSummary } from './dataset/import-folder';
+import { exportFolder, type ExportSummary } from './export/export-folder';
+import { importFolder, type ImportOptions, type ImportSummary } from './ingest/import-folder';
 import type { Split } from './db/schema';
 import { getRun, listRuns, type RunDetails, type RunFilter, type RunRecord } from './db/runs';
 import type { ReportResult } from './report/report';
@@ -28,7 +28,7 @@ import type { Prediction, PredictionFailure } from './ml/predict';
 /** TensorFlow.js loads only when a method needs it: dataset work stays fast to start. */
 const ml = {
   tf: () => (require('./ml/tf') as typeof import('./ml/tf')).tf,
-  pixels: () => require('./data/read-pixels') as typeof import('./data/read-pixels'),
+  pixels: () => require('./samples/pixel-matrix') as typeof import('./samples/pixel-matrix'),
   train: () => require('./ml/train') as typeof import('./ml/train'),
   run: () => require('./ml/training-run') as typeof import('./ml/training-run'),
   artifacts: () => require('./ml/artifacts') as typeof import('./ml/artifacts'),
@@ -124,7 +124,10 @@ export class MlDb {
   }
 
   /** Writes DIR/<label>/<file> with the original bytes of every (filtered) row. */
-  async exportTable(dir: string, options: Omit<RowFilter, 'afterId' | 'limit'> & { table?: string } = {}): Promise<ExportSummary> {
+  async exportTable(
+    dir: string,
+    options: Omit<RowFilter, 'afterId' | 'limit'> & { table?: string } = {},
+  ): Promise<ExportSummary> {
     const { table = this.config.table, ...filter } = options;
     return exportFolder(await this.connection(), table, dir, filter);
   }
@@ -137,7 +140,9 @@ export class MlDb {
     const db = await this.connection();
     const shape = requireShape(await getDataset(db, name));
     const labels = await ml.train().tableLabels(db, name);
-    const m = await ml.pixels().readPixelMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });
+    const m = await ml
+      .pixels()
+      .readPixelMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });
     const tfjs = ml.tf();
     const classIndex = new Map(labels.map((l, i) => [l, i]));
     const ys = new Float32Array(m.count * labels.length);
@@ -160,19 +165,39 @@ export class MlDb {
   }
 
   /** A saved model against one split (default test) of a table: loss, accuracy, per class, confusion. */
-  async evaluate(modelDir: string, options: { table?: string; split?: Split; memoryBudget?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {}): Promise<EvaluationReport> {
+  async evaluate(
+    modelDir: string,
+    options: {
+      table?: string;
+      split?: Split;
+      memoryBudget?: number;
+      backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+    } = {},
+  ): Promise<EvaluationReport> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
     const saved = await ml.artifacts().loadSavedModel(modelDir);
     try {
       const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
-      return await ml.evaluate().evaluateClassifier(await this.connection(), ml.evaluate().classifierOf(saved), table, options.split ?? 'test', options.memoryBudget);
+      return await ml
+        .evaluate()
+        .evaluateClassifier(
+          await this.connection(),
+          ml.evaluate().classifierOf(saved),
+          table,
+          options.split ?? 'test',
+          options.memoryBudget,
+        );
     } finally {
       saved.model.dispose();
     }
   }
 
   /** Classifies image files with a saved model; unreadable files are listed in `failures`. */
-  async predict(modelDir: string, files: string[], options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+  async predict(
+    modelDir: string,
+    files: string[],
+    options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {},
+  ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
     const saved = await ml.artifacts().loadSavedModel(modelDir);
     try {

@@ -17,7 +17,13 @@ export interface AccuracyRun {
 }
 
 /** Trains each architecture with default flags (but `epochs`) and reports test accuracy. */
-export async function accuracyBench(url: string, dir: string, table: string, archs: string[], epochs: number): Promise<AccuracyRun[]> {
+export async function accuracyBench(
+  url: string,
+  dir: string,
+  table: string,
+  archs: string[],
+  epochs: number,
+): Promise<AccuracyRun[]> {
   const mldb = new MlDb({ url, table });
   const runs: AccuracyRun[] = [];
   try {
@@ -29,7 +35,10 @@ export async function accuracyBench(url: string, dir: string, table: string, arc
         model,
         epochs,
         save: fs.mkdtempSync(path.join(os.tmpdir(), `mldb-bench-${model}-`)),
-        onEpoch: (e) => console.log(`  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} · ${e.samplesPerSecond.toFixed(0)} samples/s`),
+        onEpoch: (e) =>
+          console.log(
+            `  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} · ${e.samplesPerSecond.toFixed(0)} samples/s`,
+          ),
       });
       const run: AccuracyRun = {
         dataset: table,
@@ -41,12 +50,27 @@ export async function accuracyBench(url: string, dir: string, table: string, arc
         seconds: (performance.now() - started) / 1000,
       };
       runs.push(run);
-      console.log(`  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend})`);
+      console.log(
+        `  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend})`,
+      );
     }
   } finally {
     await mldb.close();
   }
-  console.log(renderTable(['dataset', 'model', 'epochs', 'test accuracy', 'best val accuracy', 'first epoch ≥ 0.97 val', 'time'], runs.map((r) => [r.dataset, r.model, r.epochs, r.testAccuracy.toFixed(4), r.bestValAccuracy.toFixed(4), r.epochTo97 ?? '-', formatDuration(r.seconds)])));
+  console.log(
+    renderTable(
+      ['dataset', 'model', 'epochs', 'test accuracy', 'best val accuracy', 'first epoch ≥ 0.97 val', 'time'],
+      runs.map((r) => [
+        r.dataset,
+        r.model,
+        r.epochs,
+        r.testAccuracy.toFixed(4),
+        r.bestValAccuracy.toFixed(4),
+        r.epochTo97 ?? '-',
+        formatDuration(r.seconds),
+      ]),
+    ),
+  );
   return runs;
 }
 
@@ -58,9 +82,19 @@ export function writeMnistFolder(): string {
   for (let digit = 0; digit <= 9; digit++) {
     fs.mkdirSync(path.join(out, String(digit)));
     for (let i = 0; i < mnist[digit].length; i++) {
-      const png = new PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+      const png = new PNG({
+        width: 28,
+        height: 28,
+        colorType: 0,
+        inputColorType: 0,
+        bitDepth: 8,
+        inputHasAlpha: false,
+      });
       png.data = Buffer.from(mnist[digit].get(i).map((v) => Math.round(v * 255)));
-      fs.writeFileSync(path.join(out, String(digit), `${i}.png`), PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }));
+      fs.writeFileSync(
+        path.join(out, String(digit), `${i}.png`),
+        PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }),
+      );
     }
   }
   return out;

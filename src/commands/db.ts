@@ -37,7 +37,9 @@ export async function start(ctx: CommandContext): Promise<{ started: boolean; se
 
 export function printStart(r: { started: boolean; server: ServerState }, out: Output): void {
   const s = r.server;
-  out.line(`${r.started ? 'started' : 'already running:'} local server ${path.basename(s.binary)} (pid ${s.pid}) on ${s.host}:${s.port}, data in ${s.dataDir}`);
+  out.line(
+    `${r.started ? 'started' : 'already running:'} local server ${path.basename(s.binary)} (pid ${s.pid}) on ${s.host}:${s.port}, data in ${s.dataDir}`,
+  );
   out.line('mldb commands run in this folder use it without configuration; stop it with `mldb db stop`');
 }
 
@@ -60,7 +62,13 @@ export function printStop(r: { stopped: boolean; pid?: number }, out: Output): v
 export async function status(ctx: CommandContext): Promise<DbStatus> {
   const config = ctx.config();
   const server = readServerState(config.projectDir);
-  const result: DbStatus = { running: Boolean(server), reachable: false, target: describeTarget(config), source: config.source, server };
+  const result: DbStatus = {
+    running: Boolean(server),
+    reachable: false,
+    target: describeTarget(config),
+    source: config.source,
+    server,
+  };
   try {
     const db = await openDb(config);
     await db.close();
@@ -73,7 +81,8 @@ export async function status(ctx: CommandContext): Promise<DbStatus> {
 
 export function printStatus(s: DbStatus, out: Output): void {
   out.line(`database ${s.target} (from ${s.source}): ${s.reachable ? 'reachable' : 'NOT reachable'}`);
-  if (s.server) out.line(`local server: ${path.basename(s.server.binary)} pid ${s.server.pid}, data in ${s.server.dataDir}`);
+  if (s.server)
+    out.line(`local server: ${path.basename(s.server.binary)} pid ${s.server.pid}, data in ${s.server.dataDir}`);
   else out.line(`local server: not running${findServerBinary() ? '' : ' (no mariadbd/mysqld installed)'}`);
   if (s.error) out.line(s.error);
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { resolveConfig } from '../config';
-import type { ImportSummary } from '../dataset/import-folder';
+import type { ImportSummary } from '../ingest/import-folder';
 import type { DatasetDetails } from '../db/datasets';
 import { openDb } from '../db/pool';
 import { readServerState } from '../db/server-state';
@@ -42,7 +42,10 @@ export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<D
   let config = ctx.config();
   let server = `${config.host}:${config.port} (${config.source})`;
   if (config.source === 'default' && !readServerState(config.projectDir)) {
-    const reachable = await openDb(config).then((d) => d.close().then(() => true), () => false);
+    const reachable = await openDb(config).then(
+      (d) => d.close().then(() => true),
+      () => false,
+    );
     if (!reachable) {
       ctx.out.note('no database configured or answering: starting a local one (mldb db start)');
       const started = await db.start(ctx);
@@ -57,8 +60,13 @@ export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<D
     const details = await mldb.describe(DEMO_TABLE);
     let training: TrainReport | null = null;
     if (flags.train !== false) {
-      ctx.out.note(`training ${DEMO_TRAINING.model} for ${DEMO_TRAINING.epochs} epochs on ${DEMO_TABLE} (about a minute on 2 cores)`);
-      training = await train.run(innerCtx, { ...DEMO_TRAINING, save: path.join('models', `${DEMO_TABLE}-${DEMO_TRAINING.model}`) });
+      ctx.out.note(
+        `training ${DEMO_TRAINING.model} for ${DEMO_TRAINING.epochs} epochs on ${DEMO_TABLE} (about a minute on 2 cores)`,
+      );
+      training = await train.run(innerCtx, {
+        ...DEMO_TRAINING,
+        save: path.join('models', `${DEMO_TABLE}-${DEMO_TRAINING.model}`),
+      });
     }
     return { server, import: summary, details, training };
   } finally {

@@ -3,7 +3,11 @@ import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 
-export async function run(ctx: CommandContext, name: string | undefined, flags: { yes?: boolean }): Promise<{ dropped: string; rows: number }> {
+export async function run(
+  ctx: CommandContext,
+  name: string | undefined,
+  flags: { yes?: boolean },
+): Promise<{ dropped: string; rows: number }> {
   const table = name ?? ctx.config().table;
   const details = await ctx.mldb().describe(table);
   if (!flags.yes) {
@@ -11,7 +15,9 @@ export async function run(ctx: CommandContext, name: string | undefined, flags: 
       throw new UsageError(`refusing to drop "${table}" without confirmation`, 'pass --yes when not on a terminal');
     }
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`Drop table "${table}" and its ${details.rows} rows? Type the table name to confirm: `);
+    const answer = await rl.question(
+      `Drop table "${table}" and its ${details.rows} rows? Type the table name to confirm: `,
+    );
     rl.close();
     if (answer.trim() !== table) throw new UsageError('not dropped: the confirmation did not match');
   }

@@ -1,4 +1,4 @@
-import { resolveMemoryBudget } from '../data/memory-budget';
+import { resolveMemoryBudget } from '../samples/memory-budget';
 import { validateSplit } from '../db/datasets';
 import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
@@ -18,8 +18,16 @@ export interface EvaluateFlags {
  * --table given (flag or MLDB_TABLE) wins; otherwise the table the model was trained on.
  * The CLI passes `explicitTable` only when the user chose one.
  */
-export async function run(ctx: CommandContext, flags: EvaluateFlags, explicitTable: string | undefined): Promise<EvaluationReport> {
-  if (!flags.model) throw new UsageError('--model is required', 'pass the folder `mldb train` saved, e.g. --model models/images-simple_cnn-…');
+export async function run(
+  ctx: CommandContext,
+  flags: EvaluateFlags,
+  explicitTable: string | undefined,
+): Promise<EvaluationReport> {
+  if (!flags.model)
+    throw new UsageError(
+      '--model is required',
+      'pass the folder `mldb train` saved, e.g. --model models/images-simple_cnn-…',
+    );
   return ctx.mldb().evaluate(flags.model, {
     table: explicitTable,
     split: validateSplit(flags.split ?? 'test')!,
@@ -32,17 +40,28 @@ const pct = (x: number) => x.toFixed(4);
 
 export function print(r: EvaluationReport, out: Output): void {
   out.line(`${r.model}`);
-  out.line(`on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ${pct(r.accuracy)} · macro F1 ${pct(r.macro.f1)}`);
+  out.line(
+    `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ${pct(r.accuracy)} · macro F1 ${pct(r.macro.f1)}`,
+  );
   if (r.skipped > 0) out.line(`left out ${formatCount(r.skipped)} row(s) whose label the model was not trained on`);
   out.line();
   out.line(
     renderTable(
       ['label', 'precision', 'recall', 'F1', 'support'],
-      [...r.classes.map((c) => [c.label, pct(c.precision), pct(c.recall), pct(c.f1), c.support]), ['(macro)', pct(r.macro.precision), pct(r.macro.recall), pct(r.macro.f1), r.count]],
+      [
+        ...r.classes.map((c) => [c.label, pct(c.precision), pct(c.recall), pct(c.f1), c.support]),
+        ['(macro)', pct(r.macro.precision), pct(r.macro.recall), pct(r.macro.f1), r.count],
+      ],
       ['left', 'right', 'right', 'right', 'right'],
     ),
   );
   out.line();
   out.line('confusion matrix (rows: true label, columns: predicted)');
-  out.line(renderTable(['', ...r.labels], r.confusion.map((row, i) => [r.labels[i], ...row.map((n) => (n === 0 ? '.' : n))]), ['left', ...r.labels.map(() => 'right' as const)]));
+  out.line(
+    renderTable(
+      ['', ...r.labels],
+      r.confusion.map((row, i) => [r.labels[i], ...row.map((n) => (n === 0 ? '.' : n))]),
+      ['left', ...r.labels.map(() => 'right' as const)],
+    ),
+  );
 }

@@ -8,7 +8,7 @@ import { renderTable } from '../ui/table';
 import { formatDuration } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseNumber } from './options';
-import { resolveMemoryBudget } from '../data/memory-budget';
+import { resolveMemoryBudget } from '../samples/memory-budget';
 import { trainWithProgress } from './train';
 
 export interface ExperimentFlags {
@@ -57,11 +57,26 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   for (const [i, c] of plan.combinations.entries()) {
     const key = planKey(plan, c);
     const label = combinationLabel(c);
-    const entry: ExperimentEntry = { ...c, label, outcome: 'pending', runId: null, valAccuracy: null, testAccuracy: null, seconds: null, error: null };
+    const entry: ExperimentEntry = {
+      ...c,
+      label,
+      outcome: 'pending',
+      runId: null,
+      valAccuracy: null,
+      testAccuracy: null,
+      seconds: null,
+      error: null,
+    };
     entries.push(entry);
     const done = await completedRunForPlanKey(db, key);
     if (done) {
-      Object.assign(entry, { outcome: 'skipped', runId: done.id, valAccuracy: done.final?.valAccuracy ?? null, testAccuracy: done.test?.accuracy ?? null, seconds: done.seconds });
+      Object.assign(entry, {
+        outcome: 'skipped',
+        runId: done.id,
+        valAccuracy: done.final?.valAccuracy ?? null,
+        testAccuracy: done.test?.accuracy ?? null,
+        seconds: done.seconds,
+      });
       ctx.out.note(`[${i + 1}/${plan.combinations.length}] ${label}: done before (run ${done.id}), skipped`);
       continue;
     }
@@ -83,7 +98,13 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
         record: { name: `${plan.name}/${label}`, experiment: plan.name, planKey: key },
       });
       const last = r.epochs[r.epochs.length - 1];
-      Object.assign(entry, { outcome: 'completed', runId: r.runId, valAccuracy: last?.valAccuracy ?? null, testAccuracy: r.test?.accuracy ?? null, seconds: r.epochs.reduce((a, e) => a + e.seconds, 0) });
+      Object.assign(entry, {
+        outcome: 'completed',
+        runId: r.runId,
+        valAccuracy: last?.valAccuracy ?? null,
+        testAccuracy: r.test?.accuracy ?? null,
+        seconds: r.epochs.reduce((a, e) => a + e.seconds, 0),
+      });
     } catch (err) {
       // Ctrl-C ends the experiment (the run is recorded as interrupted); anything else fails
       // this combination only, and the others still run.
@@ -99,7 +120,10 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   const best = finished[0] ?? null;
   const bestAccuracy = best ? (best.testAccuracy ?? best.valAccuracy) : null;
   const belowThreshold = !flags.dryRun && minAccuracy !== null && (bestAccuracy === null || bestAccuracy < minAccuracy);
-  if (belowThreshold) ctx.out.note(`mldb: the best accuracy ${bestAccuracy?.toFixed(4) ?? '(none)'} is below --min-accuracy ${minAccuracy} (exit ${EXIT.BELOW_THRESHOLD})`);
+  if (belowThreshold)
+    ctx.out.note(
+      `mldb: the best accuracy ${bestAccuracy?.toFixed(4) ?? '(none)'} is below --min-accuracy ${minAccuracy} (exit ${EXIT.BELOW_THRESHOLD})`,
+    );
   return {
     name: plan.name,
     table: plan.table,
@@ -121,7 +145,20 @@ export function print(r: ExperimentResult, out: Output): void {
   out.line(
     renderTable(
       ['#', 'run', 'model', 'optimizer', 'lr', 'batch', 'epochs', 'seed', 'outcome', 'val acc', 'test acc', 'time'],
-      r.leaderboard.map((e, i) => [i + 1, e.runId ?? '-', e.model, e.optimizer, e.learningRate, e.batchSize, e.epochs, e.seed, e.outcome, f4(e.valAccuracy), f4(e.testAccuracy), e.seconds === null ? '-' : formatDuration(e.seconds)]),
+      r.leaderboard.map((e, i) => [
+        i + 1,
+        e.runId ?? '-',
+        e.model,
+        e.optimizer,
+        e.learningRate,
+        e.batchSize,
+        e.epochs,
+        e.seed,
+        e.outcome,
+        f4(e.valAccuracy),
+        f4(e.testAccuracy),
+        e.seconds === null ? '-' : formatDuration(e.seconds),
+      ]),
       ['right', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
     ),
   );

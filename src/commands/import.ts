@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ImportSummary } from '../dataset/import-folder';
+import type { ImportSummary } from '../ingest/import-folder';
 import { EXIT } from '../errors';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
@@ -40,7 +40,9 @@ export async function run(ctx: CommandContext, dir: string, flags: ImportFlags):
         );
       },
     });
-    progress.succeed(`imported ${dir} into ${table} in ${formatDuration(summary.seconds)} (${formatCount(summary.imagesPerSecond)} images/s)`);
+    progress.succeed(
+      `imported ${dir} into ${table} in ${formatDuration(summary.seconds)} (${formatCount(summary.imagesPerSecond)} images/s)`,
+    );
     return summary;
   } catch (e) {
     progress.fail();
@@ -56,13 +58,19 @@ export function print(s: ImportSummary, out: Output): void {
       `${formatCount(s.duplicates)} duplicate files, ${formatCount(s.rejected.length)} rejected ` +
       `(${formatCount(s.files)} files, shape ${shapeText(s.shape)})`,
   );
-  if (s.imported === 0 && s.alreadyPresent > 0 && s.rejected.length === 0) out.line('nothing new: every image was already in the table');
+  if (s.imported === 0 && s.alreadyPresent > 0 && s.rejected.length === 0)
+    out.line('nothing new: every image was already in the table');
   for (const c of s.conflicts.slice(0, SHOWN_REJECTIONS)) {
-    out.line(`  label conflict ${path.relative(process.cwd(), c.path) || c.path} (${c.label}): same image as ${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`);
+    out.line(
+      `  label conflict ${path.relative(process.cwd(), c.path) || c.path} (${c.label}): same image as ${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
+    );
   }
-  if (s.conflicts.length > SHOWN_REJECTIONS) out.line(`  … and ${s.conflicts.length - SHOWN_REJECTIONS} more label conflicts (--json lists them all)`);
-  for (const r of s.rejected.slice(0, SHOWN_REJECTIONS)) out.line(`  rejected ${path.relative(process.cwd(), r.path) || r.path}: ${r.reason}`);
-  if (s.rejected.length > SHOWN_REJECTIONS) out.line(`  … and ${s.rejected.length - SHOWN_REJECTIONS} more (--json lists them all)`);
+  if (s.conflicts.length > SHOWN_REJECTIONS)
+    out.line(`  … and ${s.conflicts.length - SHOWN_REJECTIONS} more label conflicts (--json lists them all)`);
+  for (const r of s.rejected.slice(0, SHOWN_REJECTIONS))
+    out.line(`  rejected ${path.relative(process.cwd(), r.path) || r.path}: ${r.reason}`);
+  if (s.rejected.length > SHOWN_REJECTIONS)
+    out.line(`  … and ${s.rejected.length - SHOWN_REJECTIONS} more (--json lists them all)`);
 }
 
 /** Exit 6 when any file was rejected: the good files are stored, but a script should know. */

@@ -10,7 +10,10 @@ export interface ModelInfo {
   parameters: number;
 }
 
-export async function run(_ctx: CommandContext, flags: { size?: string; channels?: string; classes?: string }): Promise<{ inputShape: number[]; models: ModelInfo[] }> {
+export async function run(
+  _ctx: CommandContext,
+  flags: { size?: string; channels?: string; classes?: string },
+): Promise<{ inputShape: number[]; models: ModelInfo[] }> {
   const shape = parseShape(flags.size ?? '20', flags.channels ?? '1')!;
   const numClasses = Number(flags.classes ?? 10);
   const { ARCHITECTURES } = await import('../ml/architectures/registry.js');
@@ -27,5 +30,11 @@ export async function run(_ctx: CommandContext, flags: { size?: string; channels
 
 export function print(r: { inputShape: number[]; models: ModelInfo[] }, out: Output): void {
   out.line(`architectures at ${r.inputShape.join('x')}:`);
-  out.line(renderTable(['model', 'parameters', 'origin'], r.models.map((m) => [m.name, formatCount(m.parameters), m.origin]), ['left', 'right', 'left']));
+  out.line(
+    renderTable(
+      ['model', 'parameters', 'origin'],
+      r.models.map((m) => [m.name, formatCount(m.parameters), m.origin]),
+      ['left', 'right', 'left'],
+    ),
+  );
 }

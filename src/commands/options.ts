@@ -11,7 +11,10 @@ export function parseSize(text: string | undefined): { height: number; width: nu
   const h = m ? Number(m[1]) : NaN;
   const w = m ? Number(m[2] ?? m[1]) : NaN;
   if (!m || h < 1 || w < 1 || h > 4096 || w > 4096) {
-    throw new UsageError(`invalid --size "${text}"`, 'use N for N×N or HxW, e.g. --size 28 or --size 32x32 (1 to 4096)');
+    throw new UsageError(
+      `invalid --size "${text}"`,
+      'use N for N×N or HxW, e.g. --size 28 or --size 32x32 (1 to 4096)',
+    );
   }
   return { height: h, width: w };
 }
@@ -28,7 +31,10 @@ export function parseShape(size?: string, channels?: string): Partial<ImageShape
   if (!s && !c) return undefined;
   const shape = { ...s, ...(c && { channels: c }) };
   if (s && s.height * s.width * (c ?? 3) > MAX_PIXEL_BYTES) {
-    throw new UsageError(`--size ${size} is too large to store decoded`, 'use a smaller size (at most 16 MiB per image)');
+    throw new UsageError(
+      `--size ${size} is too large to store decoded`,
+      'use a smaller size (at most 16 MiB per image)',
+    );
   }
   return shape;
 }
@@ -42,20 +48,34 @@ export function parseFraction(flag: string, text: string | undefined): number | 
   return v;
 }
 
-export function parsePositiveInt(flag: string, text: string | undefined, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
+export function parsePositiveInt(
+  flag: string,
+  text: string | undefined,
+  { min = 1, max = Number.MAX_SAFE_INTEGER } = {},
+): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
   if (!/^\d+$/.test(text.trim()) || v < min || v > max) {
-    throw new UsageError(`invalid ${flag} "${text}"`, `use a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`);
+    throw new UsageError(
+      `invalid ${flag} "${text}"`,
+      `use a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+    );
   }
   return v;
 }
 
-export function parseNumber(flag: string, text: string | undefined, { min = -Infinity, max = Infinity } = {}): number | undefined {
+export function parseNumber(
+  flag: string,
+  text: string | undefined,
+  { min = -Infinity, max = Infinity } = {},
+): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new UsageError(`invalid ${flag} "${text}"`, `use a number${Number.isFinite(min) ? ` ≥ ${min}` : ''}${Number.isFinite(max) ? ` and ≤ ${max}` : ''}`);
+    throw new UsageError(
+      `invalid ${flag} "${text}"`,
+      `use a number${Number.isFinite(min) ? ` ≥ ${min}` : ''}${Number.isFinite(max) ? ` and ≤ ${max}` : ''}`,
+    );
   }
   return v;
 }

@@ -21,10 +21,17 @@ export async function run(ctx: CommandContext, images: string[], flags: PredictF
   if (!flags.model) throw new UsageError('--model is required', 'pass the folder `mldb train` saved');
   if (images.length === 0) throw new UsageError('no images given', 'mldb predict --model DIR image.png [more.png …]');
   const top = parsePositiveInt('--top', flags.top, { min: 1, max: 1000 }) ?? 3;
-  const { predictions, failures } = await ctx.mldb().predict(flags.model, images, { top, backend: (flags.backend ?? 'auto') as never });
+  const { predictions, failures } = await ctx
+    .mldb()
+    .predict(flags.model, images, { top, backend: (flags.backend ?? 'auto') as never });
   if (predictions.length === 0 && failures.length > 0) {
     const f = failures[0];
-    throw new InvalidDataError(failures.length === 1 ? `cannot read ${f.file}: ${f.error}` : `none of the ${failures.length} images could be read (first: ${f.file}: ${f.error})`, 'pass PNG, JPEG, GIF, WebP or TIFF files');
+    throw new InvalidDataError(
+      failures.length === 1
+        ? `cannot read ${f.file}: ${f.error}`
+        : `none of the ${failures.length} images could be read (first: ${f.file}: ${f.error})`,
+      'pass PNG, JPEG, GIF, WebP or TIFF files',
+    );
   }
   for (const f of failures) ctx.out.note(`mldb: cannot read ${f.file}: ${f.error}`);
   return { model: flags.model, predictions, failures };
@@ -35,7 +42,12 @@ export function print(r: PredictResult, out: Output): void {
   out.line(
     renderTable(
       ['image', 'label', 'confidence', 'top'],
-      r.predictions.map((p) => [p.file, p.label, p.confidence.toFixed(4), p.top.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join(', ')]),
+      r.predictions.map((p) => [
+        p.file,
+        p.label,
+        p.confidence.toFixed(4),
+        p.top.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join(', '),
+      ]),
       ['left', 'left', 'right', 'left'],
     ),
   );

@@ -12,7 +12,11 @@ export interface RowsFlags {
   after?: string;
 }
 
-export async function run(ctx: CommandContext, name: string | undefined, flags: RowsFlags): Promise<{ table: string; rows: RowSummary[] }> {
+export async function run(
+  ctx: CommandContext,
+  name: string | undefined,
+  flags: RowsFlags,
+): Promise<{ table: string; rows: RowSummary[] }> {
   const table = name ?? ctx.config().table;
   const rows = await ctx.mldb().rows(table, {
     label: flags.label,

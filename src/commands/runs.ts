@@ -14,7 +14,10 @@ export interface RunsFlags {
   limit?: string;
 }
 
-export type RunsResult = { action: 'list'; runs: RunRecord[] } | { action: 'show'; run: RunDetails } | { action: 'compare'; runs: RunDetails[]; differing: string[] };
+export type RunsResult =
+  | { action: 'list'; runs: RunRecord[] }
+  | { action: 'show'; run: RunDetails }
+  | { action: 'compare'; runs: RunDetails[]; differing: string[] };
 
 export function parseRunId(text: string): number {
   const id = parsePositiveInt('run id', text, { min: 1 });
@@ -22,25 +25,44 @@ export function parseRunId(text: string): number {
   return id;
 }
 
-export async function run(ctx: CommandContext, action: string | undefined, ids: string[], flags: RunsFlags): Promise<RunsResult> {
+export async function run(
+  ctx: CommandContext,
+  action: string | undefined,
+  ids: string[],
+  flags: RunsFlags,
+): Promise<RunsResult> {
   const mldb = ctx.mldb();
   if (action === undefined || action === 'list') {
-    if (ids.length) throw new UsageError(`unexpected argument "${ids[0]}"`, 'use `mldb runs show ID` or `mldb runs compare ID ID…`');
+    if (ids.length)
+      throw new UsageError(`unexpected argument "${ids[0]}"`, 'use `mldb runs show ID` or `mldb runs compare ID ID…`');
     validateStatus(flags.status);
     const limit = parsePositiveInt('--limit', flags.limit, { min: 1, max: 100000 }) ?? 20;
-    return { action: 'list', runs: await mldb.runs({ dataset: flags.table, architecture: flags.model, status: flags.status, experiment: flags.experiment, limit }) };
+    return {
+      action: 'list',
+      runs: await mldb.runs({
+        dataset: flags.table,
+        architecture: flags.model,
+        status: flags.status,
+        experiment: flags.experiment,
+        limit,
+      }),
+    };
   }
   if (action === 'show') {
     if (ids.length !== 1) throw new UsageError('`mldb runs show` takes one run id', 'e.g. mldb runs show 12');
     return { action: 'show', run: await mldb.run(parseRunId(ids[0])) };
   }
   if (action === 'compare') {
-    if (ids.length < 2) throw new UsageError('`mldb runs compare` takes two or more run ids', 'e.g. mldb runs compare 12 13');
+    if (ids.length < 2)
+      throw new UsageError('`mldb runs compare` takes two or more run ids', 'e.g. mldb runs compare 12 13');
     const runs: RunDetails[] = [];
     for (const id of ids) runs.push(await mldb.run(parseRunId(id)));
     return { action: 'compare', runs, differing: differingSettings(runs) };
   }
-  throw new UsageError(`unknown action "${action}"`, 'use `mldb runs`, `mldb runs show ID` or `mldb runs compare ID ID…`');
+  throw new UsageError(
+    `unknown action "${action}"`,
+    'use `mldb runs`, `mldb runs show ID` or `mldb runs compare ID ID…`',
+  );
 }
 
 /** What a run was trained with, flattened for comparison. */
@@ -70,25 +92,57 @@ function printList(runs: RunRecord[], out: Output): void {
   out.line(
     renderTable(
       ['id', 'name', 'table', 'model', 'status', 'epochs', 'val acc', 'test acc', 'started', 'took'],
-      runs.map((r) => [r.id, r.name ?? r.experiment ?? '', r.dataset, r.architecture, r.status, r.epochsDone, f4(r.final?.valAccuracy), f4(r.test?.accuracy), r.startedAt.replace('T', ' ').slice(0, 19), r.seconds === null ? '-' : formatDuration(r.seconds)]),
+      runs.map((r) => [
+        r.id,
+        r.name ?? r.experiment ?? '',
+        r.dataset,
+        r.architecture,
+        r.status,
+        r.epochsDone,
+        f4(r.final?.valAccuracy),
+        f4(r.test?.accuracy),
+        r.startedAt.replace('T', ' ').slice(0, 19),
+        r.seconds === null ? '-' : formatDuration(r.seconds),
+      ]),
       ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right'],
     ),
   );
 }
 
 function printShow(r: RunDetails, out: Output): void {
-  out.line(`run ${r.id}${r.name ? ` "${r.name}"` : ''}${r.experiment ? ` (experiment ${r.experiment})` : ''}: ${r.status}`);
-  out.line(`${r.architecture} on ${r.dataset}${r.split ? ` · ${r.split.train} train / ${r.split.validation} validation / ${r.split.test} test rows` : ''}${r.fingerprint ? ` · data ${r.fingerprint.sha256.slice(0, 16)}` : ''}`);
-  out.line(`started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt} (${formatDuration(r.seconds!)})` : ''} on ${r.host}, backend ${r.backend ?? '-'}, mldb ${r.versions.mldb}, tfjs ${r.versions.tfjs}`);
-  out.line(`hyperparameters: ${Object.entries(r.hyperparameters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  if (r.test) out.line(`test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}${r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''}`);
+  out.line(
+    `run ${r.id}${r.name ? ` "${r.name}"` : ''}${r.experiment ? ` (experiment ${r.experiment})` : ''}: ${r.status}`,
+  );
+  out.line(
+    `${r.architecture} on ${r.dataset}${r.split ? ` · ${r.split.train} train / ${r.split.validation} validation / ${r.split.test} test rows` : ''}${r.fingerprint ? ` · data ${r.fingerprint.sha256.slice(0, 16)}` : ''}`,
+  );
+  out.line(
+    `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt} (${formatDuration(r.seconds!)})` : ''} on ${r.host}, backend ${r.backend ?? '-'}, mldb ${r.versions.mldb}, tfjs ${r.versions.tfjs}`,
+  );
+  out.line(
+    `hyperparameters: ${Object.entries(r.hyperparameters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
+  if (r.test)
+    out.line(
+      `test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}${r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''}`,
+    );
   if (r.modelDir) out.line(`model: ${r.modelDir}`);
   if (r.error) out.line(`error: ${r.error}`);
   if (r.epochs.length) {
     out.line(
       renderTable(
         ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds', 'samples/s'],
-        r.epochs.map((e) => [e.epoch, f4(e.loss), f4(e.accuracy), f4(e.valLoss), f4(e.valAccuracy), e.seconds.toFixed(1), Math.round(e.samplesPerSecond)]),
+        r.epochs.map((e) => [
+          e.epoch,
+          f4(e.loss),
+          f4(e.accuracy),
+          f4(e.valLoss),
+          f4(e.valAccuracy),
+          e.seconds.toFixed(1),
+          Math.round(e.samplesPerSecond),
+        ]),
         ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
       ),
     );
@@ -110,7 +164,9 @@ function printCompare(runs: RunDetails[], differing: string[], out: Output): voi
     ['time', ...runs.map((r) => (r.seconds === null ? '-' : formatDuration(r.seconds)))],
   ];
   out.line(renderTable(['', ...runs.map((r) => `run ${r.id}`)], rows, ['left', ...runs.map(() => 'right' as const)]));
-  out.line(differing.length ? `differing settings: ${differing.join(', ')}` : 'same settings (only the outcome differs)');
+  out.line(
+    differing.length ? `differing settings: ${differing.join(', ')}` : 'same settings (only the outcome differs)',
+  );
 }
 
 export function print(r: RunsResult, out: Output): void {

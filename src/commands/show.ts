@@ -10,14 +10,33 @@ export async function run(ctx: CommandContext, name: string | undefined): Promis
 }
 
 export function print(d: DatasetDetails, out: Output): void {
-  out.line(`table ${d.dataset.name}: ${formatCount(d.rows)} images, ${d.labels.length} labels, shape ${shapeText(d.dataset.shape)}`);
-  out.line(`originals ${formatBytes(d.originalBytes)}, pixels ${formatBytes(d.pixelBytes)}; formats ${Object.entries(d.formats).map(([f, n]) => `${f} ${n}`).join(', ') || '-'}`);
+  out.line(
+    `table ${d.dataset.name}: ${formatCount(d.rows)} images, ${d.labels.length} labels, shape ${shapeText(d.dataset.shape)}`,
+  );
+  out.line(
+    `originals ${formatBytes(d.originalBytes)}, pixels ${formatBytes(d.pixelBytes)}; formats ${
+      Object.entries(d.formats)
+        .map(([f, n]) => `${f} ${n}`)
+        .join(', ') || '-'
+    }`,
+  );
   if (d.labels.length === 0) return;
-  const totals = d.labels.reduce((t, l) => ({ train: t.train + l.train, validation: t.validation + l.validation, test: t.test + l.test, total: t.total + l.total }), { train: 0, validation: 0, test: 0, total: 0 });
+  const totals = d.labels.reduce(
+    (t, l) => ({
+      train: t.train + l.train,
+      validation: t.validation + l.validation,
+      test: t.test + l.test,
+      total: t.total + l.total,
+    }),
+    { train: 0, validation: 0, test: 0, total: 0 },
+  );
   out.line(
     renderTable(
       ['label', 'train', 'validation', 'test', 'total'],
-      [...d.labels.map((l) => [l.label, l.train, l.validation, l.test, l.total]), ['(all)', totals.train, totals.validation, totals.test, totals.total]],
+      [
+        ...d.labels.map((l) => [l.label, l.train, l.validation, l.test, l.total]),
+        ['(all)', totals.train, totals.validation, totals.test, totals.total],
+      ],
       ['left', 'right', 'right', 'right', 'right'],
     ),
   );

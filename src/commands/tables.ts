@@ -20,7 +20,14 @@ export function print({ tables }: { tables: DatasetSummary[] }, out: Output): vo
   out.line(
     renderTable(
       ['table', 'rows', 'labels', 'shape', 'size', 'created'],
-      tables.map((t) => [t.name, formatCount(t.rows), t.labels, shapeText(t.shape), formatBytes(t.bytes), t.createdAt.toISOString().slice(0, 19).replace('T', ' ')]),
+      tables.map((t) => [
+        t.name,
+        formatCount(t.rows),
+        t.labels,
+        shapeText(t.shape),
+        formatBytes(t.bytes),
+        t.createdAt.toISOString().slice(0, 19).replace('T', ' '),
+      ]),
       ['left', 'right', 'right', 'left', 'right', 'left'],
     ),
   );

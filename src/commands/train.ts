@@ -1,4 +1,4 @@
-import { resolveMemoryBudget } from '../data/memory-budget';
+import { resolveMemoryBudget } from '../samples/memory-budget';
 import { EXIT, InterruptedError, UsageError } from '../errors';
 import { openTensorBoard, type EpochLogger } from '../ml/tensorboard';
 import type { TrainReport } from '../ml/training-run';
@@ -60,7 +60,11 @@ export function gatedAccuracy(r: TrainReport): { value: number | null; on: 'test
  * One training run with what a person or a CI log wants to see: data plan, backend, a line per
  * epoch, progress within epochs, Ctrl-C handling (InterruptedError after recording), TensorBoard.
  */
-export async function trainWithProgress(ctx: CommandContext, options: TrainMethodOptions, tensorboard?: string): Promise<TrainReport> {
+export async function trainWithProgress(
+  ctx: CommandContext,
+  options: TrainMethodOptions,
+  tensorboard?: string,
+): Promise<TrainReport> {
   const mldb = ctx.mldb();
   const progress = await createProgress('reading rows', { quiet: ctx.out.json });
   // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
@@ -78,7 +82,9 @@ export async function trainWithProgress(ctx: CommandContext, options: TrainMetho
         say(
           `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
             (options.workers && options.workers > 1 ? `, batches split over ${options.workers} threads` : '') +
-            (d.streaming ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})` : ', in memory'),
+            (d.streaming
+              ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
+              : ', in memory'),
         ),
       onBackend: (name, reason) => {
         say(`backend: ${name} (${reason})`);
@@ -158,9 +164,13 @@ export function print(r: TrainReport, out: Output): void {
     `${r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : ''}trained ${r.model} on ${r.table}: ${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
       `${r.epochs.length} epoch(s)${r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : ''}, ${r.backend} backend`,
   );
-  out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`);
+  out.line(
+    `final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`,
+  );
   if (r.test) {
-    out.line(`test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ${formatCount(r.test.count)} rows (macro F1 ${r.test.macro.f1.toFixed(4)})`);
+    out.line(
+      `test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ${formatCount(r.test.count)} rows (macro F1 ${r.test.macro.f1.toFixed(4)})`,
+    );
   } else {
     out.line('test: the table has no test rows (import with --test-fraction above 0 to measure)');
   }

@@ -44,9 +44,7 @@ export async function ensureRegistry(db: Db): Promise<void> {
 
 function toDataset(r: RegistryRow): Dataset {
   const shape =
-    r.height && r.width && r.channels
-      ? { height: r.height, width: r.width, channels: r.channels as 1 | 3 }
-      : null;
+    r.height && r.width && r.channels ? { height: r.height, width: r.width, channels: r.channels as 1 | 3 } : null;
   return {
     name: r.name,
     shape,
@@ -58,11 +56,18 @@ function toDataset(r: RegistryRow): Dataset {
 }
 
 export function validateFractions(test: number, validation: number): void {
-  for (const [flag, v] of [['--test-fraction', test], ['--validation-fraction', validation]] as const) {
-    if (!Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(`${flag} must be at least 0 and below 1, got ${v}`);
+  for (const [flag, v] of [
+    ['--test-fraction', test],
+    ['--validation-fraction', validation],
+  ] as const) {
+    if (!Number.isFinite(v) || v < 0 || v >= 1)
+      throw new UsageError(`${flag} must be at least 0 and below 1, got ${v}`);
   }
   if (test + validation >= 1) {
-    throw new UsageError(`--test-fraction + --validation-fraction must stay below 1 (got ${test + validation})`, 'leave rows to train on');
+    throw new UsageError(
+      `--test-fraction + --validation-fraction must stay below 1 (got ${test + validation})`,
+      'leave rows to train on',
+    );
   }
 }
 
@@ -105,7 +110,10 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
   validateFractions(testFraction, validationFraction);
   await ensureRegistry(db);
   if ((await findDataset(db, name)) || (await tableExists(db, name))) {
-    throw new UsageError(`table "${name}" already exists`, `use it, or remove it first with \`mldb drop-table ${name}\``);
+    throw new UsageError(
+      `table "${name}" already exists`,
+      `use it, or remove it first with \`mldb drop-table ${name}\``,
+    );
   }
   await db.run(createDatasetTableSql(name));
   const s = opts.shape;
@@ -118,10 +126,12 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
 
 /** Fixes the shape of a dataset created without one; done once, by the first import. */
 export async function setShape(db: Db, name: string, shape: ImageShape): Promise<void> {
-  await db.run(
-    `UPDATE ${REGISTRY} SET height = ?, width = ?, channels = ? WHERE name = ? AND height IS NULL`,
-    [shape.height, shape.width, shape.channels, name],
-  );
+  await db.run(`UPDATE ${REGISTRY} SET height = ?, width = ?, channels = ? WHERE name = ? AND height IS NULL`, [
+    shape.height,
+    shape.width,
+    shape.channels,
+    name,
+  ]);
 }
 
 export async function dropDataset(db: Db, name: string): Promise<void> {
@@ -255,7 +265,15 @@ export async function listRows(db: Db, name: string, filter: RowFilter = {}): Pr
   const limit = filter.limit ?? 20;
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got ${limit}`);
   const { sql, params } = whereClause(filter);
-  const rows = await db.query<{ id: number; label: string; split: Split; source: string; sha: string; format: string; bytes: number }>(
+  const rows = await db.query<{
+    id: number;
+    label: string;
+    split: Split;
+    source: string;
+    sha: string;
+    format: string;
+    bytes: number;
+  }>(
     `SELECT id, label, split, source, HEX(sha256) AS sha, format, LENGTH(original) AS bytes
      FROM ${escapeId(name)} ${sql} ORDER BY id LIMIT ?`,
     [...params, limit],
@@ -272,6 +290,10 @@ export async function listRows(db: Db, name: string, filter: RowFilter = {}): Pr
 }
 
 export function requireShape(ds: Dataset): ImageShape {
-  if (!ds.shape) throw new InvalidDataError(`dataset "${ds.name}" has no images yet`, `import some with \`mldb import DIR --table ${ds.name}\``);
+  if (!ds.shape)
+    throw new InvalidDataError(
+      `dataset "${ds.name}" has no images yet`,
+      `import some with \`mldb import DIR --table ${ds.name}\``,
+    );
   return ds.shape;
 }

@@ -16,7 +16,10 @@ export function validateTableName(name: unknown): string {
   }
   const shown = JSON.stringify(name.length > 80 ? name.slice(0, 80) + '…' : name);
   if (name.length > 64) {
-    throw new UsageError(`invalid table name ${shown}: longer than 64 characters`, 'use letters, digits and _ (at most 64)');
+    throw new UsageError(
+      `invalid table name ${shown}: longer than 64 characters`,
+      'use letters, digits and _ (at most 64)',
+    );
   }
   if (!TABLE_NAME.test(name)) {
     throw new UsageError(
@@ -28,7 +31,10 @@ export function validateTableName(name: unknown): string {
     throw new UsageError(`invalid table name ${shown}: it is an SQL reserved word`, `try ${name}_data`);
   }
   if (name.toLowerCase().startsWith(INTERNAL_PREFIX)) {
-    throw new UsageError(`invalid table name ${shown}: the ${INTERNAL_PREFIX} prefix is mldb's own`, 'choose another name');
+    throw new UsageError(
+      `invalid table name ${shown}: the ${INTERNAL_PREFIX} prefix is mldb's own`,
+      'choose another name',
+    );
   }
   return name;
 }

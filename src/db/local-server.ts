@@ -89,7 +89,10 @@ function initializeMysql(binary: string, dataDir: string): void {
   if (process.getuid?.() === 0) args.push('--user=root');
   const r = spawnSync(binary, args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new DatabaseError(`could not initialize a MySQL data directory in ${dataDir}`, (r.stderr || '').trim().split('\n').pop());
+    throw new DatabaseError(
+      `could not initialize a MySQL data directory in ${dataDir}`,
+      (r.stderr || '').trim().split('\n').pop(),
+    );
   }
 }
 

@@ -17,7 +17,15 @@ export interface Db {
   readonly config: MldbConfig;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+]);
 
 /** Turns a driver error into a one-line MldbError that says what to do. */
 export function translateDbError(e: unknown, config: MldbConfig): MldbError {

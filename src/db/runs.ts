@@ -137,16 +137,38 @@ export async function createRun(db: Db, r: RunStart): Promise<number> {
   const { insertId } = await db.run(
     `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status, hyperparameters, seed, mldb_version, tfjs_version, host, pid)
      VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
-    [r.name, r.experiment, r.planKey, r.dataset, r.architecture, JSON.stringify(r.hyperparameters), r.hyperparameters.seed, r.mldbVersion, r.tfjsVersion, r.host, r.pid],
+    [
+      r.name,
+      r.experiment,
+      r.planKey,
+      r.dataset,
+      r.architecture,
+      JSON.stringify(r.hyperparameters),
+      r.hyperparameters.seed,
+      r.mldbVersion,
+      r.tfjsVersion,
+      r.host,
+      r.pid,
+    ],
   );
   return insertId;
 }
 
-export async function setRunData(db: Db, id: number, d: { backend?: string; fingerprint?: { rows: number; sha256: string }; split?: { train: number; validation: number; test?: number } }): Promise<void> {
+export async function setRunData(
+  db: Db,
+  id: number,
+  d: {
+    backend?: string;
+    fingerprint?: { rows: number; sha256: string };
+    split?: { train: number; validation: number; test?: number };
+  },
+): Promise<void> {
   const sets: string[] = [];
   const params: unknown[] = [];
   if (d.backend) sets.push('backend = ?') && params.push(d.backend);
-  if (d.fingerprint) sets.push('fingerprint_rows = ?', 'fingerprint_sha256 = ?') && params.push(d.fingerprint.rows, d.fingerprint.sha256);
+  if (d.fingerprint)
+    sets.push('fingerprint_rows = ?', 'fingerprint_sha256 = ?') &&
+      params.push(d.fingerprint.rows, d.fingerprint.sha256);
   if (d.split) {
     sets.push('split_train = ?', 'split_validation = ?') && params.push(d.split.train, d.split.validation);
     if (d.split.test !== undefined) sets.push('split_test = ?') && params.push(d.split.test);
@@ -158,7 +180,16 @@ export async function setRunData(db: Db, id: number, d: { backend?: string; fing
 export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Promise<void> {
   if (epochs.length === 0) return;
   const values = epochs.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-  const params = epochs.flatMap((e) => [id, e.epoch, num(e.loss) ?? 0, num(e.accuracy) ?? 0, num(e.valLoss), num(e.valAccuracy), e.seconds, e.samplesPerSecond]);
+  const params = epochs.flatMap((e) => [
+    id,
+    e.epoch,
+    num(e.loss) ?? 0,
+    num(e.accuracy) ?? 0,
+    num(e.valLoss),
+    num(e.valAccuracy),
+    e.seconds,
+    e.samplesPerSecond,
+  ]);
   await db.run(
     `INSERT INTO ${escapeId(RUN_EPOCHS_TABLE)} (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second) VALUES ${values}
      ON DUPLICATE KEY UPDATE loss = VALUES(loss), accuracy = VALUES(accuracy), val_loss = VALUES(val_loss), val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second)`,
@@ -171,10 +202,27 @@ export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Prom
   );
 }
 
-export async function finishRun(db: Db, id: number, f: { status: Exclude<RunStatus, 'running'>; test?: { loss: number; accuracy: number; details: TestDetails } | null; modelDir?: string | null; error?: string | null }): Promise<void> {
+export async function finishRun(
+  db: Db,
+  id: number,
+  f: {
+    status: Exclude<RunStatus, 'running'>;
+    test?: { loss: number; accuracy: number; details: TestDetails } | null;
+    modelDir?: string | null;
+    error?: string | null;
+  },
+): Promise<void> {
   await db.run(
     `UPDATE ${escapeId(RUNS_TABLE)} SET status = ?, test_loss = ?, test_accuracy = ?, test_details = ?, model_dir = ?, error = ?, ended_at = CURRENT_TIMESTAMP(3) WHERE id = ?`,
-    [f.status, num(f.test?.loss), num(f.test?.accuracy), f.test ? JSON.stringify(f.test.details) : null, f.modelDir ?? null, f.error ?? null, id],
+    [
+      f.status,
+      num(f.test?.loss),
+      num(f.test?.accuracy),
+      f.test ? JSON.stringify(f.test.details) : null,
+      f.modelDir ?? null,
+      f.error ?? null,
+      id,
+    ],
   );
 }
 
@@ -224,9 +272,20 @@ function toRecord(r: RunRow): RunRecord {
     versions: { mldb: r.mldb_version, tfjs: r.tfjs_version },
     host: r.host,
     fingerprint: r.fingerprint_sha256 ? { rows: Number(r.fingerprint_rows), sha256: r.fingerprint_sha256 } : null,
-    split: r.split_train !== null ? { train: Number(r.split_train), validation: Number(r.split_validation), test: Number(r.split_test ?? 0) } : null,
+    split:
+      r.split_train !== null
+        ? { train: Number(r.split_train), validation: Number(r.split_validation), test: Number(r.split_test ?? 0) }
+        : null,
     epochsDone: Number(r.epochs_done),
-    final: r.final_loss !== null ? { loss: r.final_loss, accuracy: r.final_accuracy!, valLoss: r.final_val_loss, valAccuracy: r.final_val_accuracy } : null,
+    final:
+      r.final_loss !== null
+        ? {
+            loss: r.final_loss,
+            accuracy: r.final_accuracy!,
+            valLoss: r.final_val_loss,
+            valAccuracy: r.final_val_accuracy,
+          }
+        : null,
     test: r.test_accuracy !== null ? { loss: r.test_loss!, accuracy: r.test_accuracy } : null,
     modelDir: r.model_dir,
     error: r.error,
@@ -246,11 +305,13 @@ export interface RunFilter {
 
 export function validateStatus(s: string | undefined): RunStatus | undefined {
   if (s === undefined) return undefined;
-  if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new UsageError(`unknown status "${s}"`, `use one of ${RUN_STATUSES.join(', ')}`);
+  if (!(RUN_STATUSES as readonly string[]).includes(s))
+    throw new UsageError(`unknown status "${s}"`, `use one of ${RUN_STATUSES.join(', ')}`);
   return s as RunStatus;
 }
 
-const SUMMARY_COLUMNS = 'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, model_dir, error, started_at, ended_at';
+const SUMMARY_COLUMNS =
+  'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, model_dir, error, started_at, ended_at';
 
 function processAlive(pid: number): boolean {
   try {
@@ -267,14 +328,20 @@ function processAlive(pid: number): boolean {
  * that listings tell the truth. Runs of other hosts are left as they are: they cannot be checked.
  */
 export async function settleOrphanRuns(db: Db): Promise<number> {
-  const running = await db.query<{ id: number; pid: number | null }>(`SELECT id, pid FROM ${escapeId(RUNS_TABLE)} WHERE status = 'running' AND host = ?`, [os.hostname()]);
+  const running = await db.query<{ id: number; pid: number | null }>(
+    `SELECT id, pid FROM ${escapeId(RUNS_TABLE)} WHERE status = 'running' AND host = ?`,
+    [os.hostname()],
+  );
   let settled = 0;
   for (const r of running) {
     if (r.pid === null || processAlive(Number(r.pid))) continue;
-    await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`, [
-      `the training process (pid ${r.pid}) ended without recording its end: it was killed or the machine stopped`,
-      r.id,
-    ]);
+    await db.run(
+      `UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`,
+      [
+        `the training process (pid ${r.pid}) ended without recording its end: it was killed or the machine stopped`,
+        r.id,
+      ],
+    );
     settled++;
   }
   return settled;
@@ -300,15 +367,34 @@ export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> 
 export async function getRun(db: Db, id: number): Promise<RunDetails> {
   await ensureRunTables(db);
   await settleOrphanRuns(db);
-  const rows = await db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`, [id]);
+  const rows = await db.query<RunRow>(
+    `SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`,
+    [id],
+  );
   if (rows.length === 0) throw new NotFoundError(`no run ${id}`, 'list runs with `mldb runs`');
-  const epochs = await db.query<{ epoch: number; loss: number; accuracy: number; val_loss: number | null; val_accuracy: number | null; seconds: number; samples_per_second: number }>(
+  const epochs = await db.query<{
+    epoch: number;
+    loss: number;
+    accuracy: number;
+    val_loss: number | null;
+    val_accuracy: number | null;
+    seconds: number;
+    samples_per_second: number;
+  }>(
     `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second FROM ${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
     [id],
   );
   return {
     ...toRecord(rows[0]),
-    epochs: epochs.map((e) => ({ epoch: Number(e.epoch), loss: e.loss, accuracy: e.accuracy, valLoss: e.val_loss, valAccuracy: e.val_accuracy, seconds: e.seconds, samplesPerSecond: e.samples_per_second })),
+    epochs: epochs.map((e) => ({
+      epoch: Number(e.epoch),
+      loss: e.loss,
+      accuracy: e.accuracy,
+      valLoss: e.val_loss,
+      valAccuracy: e.val_accuracy,
+      seconds: e.seconds,
+      samplesPerSecond: e.samples_per_second,
+    })),
     testDetails: rows[0].test_details ? JSON.parse(rows[0].test_details) : null,
   };
 }
@@ -316,6 +402,9 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
 /** The newest completed run of a plan combination, if any: what makes experiments resumable. */
 export async function completedRunForPlanKey(db: Db, planKey: string): Promise<RunRecord | undefined> {
   await ensureRunTables(db);
-  const rows = await db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} WHERE plan_key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`, [planKey]);
+  const rows = await db.query<RunRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} WHERE plan_key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`,
+    [planKey],
+  );
   return rows[0] ? toRecord(rows[0]) : undefined;
 }

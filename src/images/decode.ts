@@ -48,7 +48,13 @@ function firstLine(e: unknown): string {
 function decodePng(bytes: Uint8Array): DecodedImage {
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const gray = png.colorType === 0 || png.colorType === 4;
-  return { format: 'png', width: png.width, height: png.height, sourceChannels: gray ? 1 : 3, rgb: dropAlpha(png.data, png.width * png.height) };
+  return {
+    format: 'png',
+    width: png.width,
+    height: png.height,
+    sourceChannels: gray ? 1 : 3,
+    rgb: dropAlpha(png.data, png.width * png.height),
+  };
 }
 
 function decodeJpeg(bytes: Uint8Array): DecodedImage {
@@ -60,7 +66,13 @@ function decodeJpeg(bytes: Uint8Array): DecodedImage {
     maxMemoryUsageInMB: 1024,
   });
   if (img.data.length !== img.width * img.height * 3) throw new DecodeError('corrupt JPEG: unexpected pixel data');
-  return { format: 'jpeg', width: img.width, height: img.height, sourceChannels: jpegComponents(bytes) === 1 ? 1 : 3, rgb: img.data };
+  return {
+    format: 'jpeg',
+    width: img.width,
+    height: img.height,
+    sourceChannels: jpegComponents(bytes) === 1 ? 1 : 3,
+    rgb: img.data,
+  };
 }
 
 async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat): Promise<DecodedImage> {
@@ -68,7 +80,10 @@ async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat): Promise<
   const meta = await img.metadata();
   const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const isGray = (meta.channels ?? 3) <= 2;
-  const rgb = info.channels === 3 ? new Uint8Array(data) : expandToRgb(new Uint8Array(data), info.channels, info.width * info.height);
+  const rgb =
+    info.channels === 3
+      ? new Uint8Array(data)
+      : expandToRgb(new Uint8Array(data), info.channels, info.width * info.height);
   return { format, width: info.width, height: info.height, sourceChannels: isGray ? 1 : 3, rgb };
 }
 
@@ -113,8 +128,11 @@ export async function toShape(img: DecodedImage, shape: ImageShape): Promise<Uin
   const pixels = img.width * img.height;
   const converted = shape.channels === 1 ? rgbToGray(img.rgb, pixels) : img.rgb;
   if (img.width === shape.width && img.height === shape.height) return converted;
-  let pipeline = sharp(converted, { raw: { width: img.width, height: img.height, channels: shape.channels } })
-    .resize(shape.width, shape.height, { fit: 'fill' });
+  let pipeline = sharp(converted, { raw: { width: img.width, height: img.height, channels: shape.channels } }).resize(
+    shape.width,
+    shape.height,
+    { fit: 'fill' },
+  );
   // sharp would otherwise hand back 3 channels for a 1-channel input.
   if (shape.channels === 1) pipeline = pipeline.toColourspace('b-w');
   const resized = await pipeline.raw().toBuffer();

@@ -35,10 +35,14 @@ export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];
 export function checkSaveTarget(dir: string): void {
   const target = path.resolve(dir);
   if (!fs.existsSync(target)) return;
-  if (!fs.statSync(target).isDirectory()) throw new UsageError(`--save "${dir}" is a file`, 'choose a new folder for the model');
+  if (!fs.statSync(target).isDirectory())
+    throw new UsageError(`--save "${dir}" is a file`, 'choose a new folder for the model');
   const foreign = fs.readdirSync(target).filter((f) => !MODEL_FILES.includes(f));
   if (foreign.length > 0) {
-    throw new UsageError(`--save "${dir}" already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`, 'choose a new folder: only a previous model folder is replaced');
+    throw new UsageError(
+      `--save "${dir}" already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
+      'choose a new folder: only a previous model folder is replaced',
+    );
   }
 }
 
@@ -47,7 +51,11 @@ export function checkSaveTarget(dir: string): void {
  * tf.loadLayersModel) plus metadata.json, without tfjs-node's file:// handler. Files are written
  * to a temporary folder and renamed into place, so a killed save leaves nothing half-written.
  */
-export async function saveModel(model: tf.LayersModel, dir: string, metadata: ModelMetadata | Record<string, unknown>): Promise<string> {
+export async function saveModel(
+  model: tf.LayersModel,
+  dir: string,
+  metadata: ModelMetadata | Record<string, unknown>,
+): Promise<string> {
   checkSaveTarget(dir);
   const target = path.resolve(dir);
   const tmp = `${target}.partial-${process.pid}`;
@@ -66,7 +74,9 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata: Mo
           weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
         };
         fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
+        return {
+          modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length },
+        };
       }),
     );
     fs.writeFileSync(path.join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
@@ -85,27 +95,46 @@ function readJson(file: string, what: string, dir: string): any {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new InvalidDataError(`model folder "${dir}" has no ${path.basename(file)}`, `it is not a model saved by mldb train; ${what}`);
+    throw new InvalidDataError(
+      `model folder "${dir}" has no ${path.basename(file)}`,
+      `it is not a model saved by mldb train; ${what}`,
+    );
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new InvalidDataError(`${file} is not valid JSON (damaged or truncated)`, `retrain the model, or restore the folder: ${what}`);
+    throw new InvalidDataError(
+      `${file} is not valid JSON (damaged or truncated)`,
+      `retrain the model, or restore the folder: ${what}`,
+    );
   }
 }
 
 /** Loads what saveModel wrote (or any tfjs layers-model folder) from the file system. */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  if (!fs.existsSync(dir)) throw new NotFoundError(`no model at "${dir}"`, 'train one with `mldb train --model NAME --save DIR`, or list models/');
-  if (!fs.statSync(dir).isDirectory()) throw new InvalidDataError(`"${dir}" is a file, not a model folder`, 'pass the folder that holds model.json');
+  if (!fs.existsSync(dir))
+    throw new NotFoundError(
+      `no model at "${dir}"`,
+      'train one with `mldb train --model NAME --save DIR`, or list models/',
+    );
+  if (!fs.statSync(dir).isDirectory())
+    throw new InvalidDataError(`"${dir}" is a file, not a model folder`, 'pass the folder that holds model.json');
   const json = readJson(path.join(dir, 'model.json'), 'it needs model.json and weights.bin', dir);
-  const manifest = json.weightsManifest as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
-  if (!json.modelTopology || !Array.isArray(manifest)) throw new InvalidDataError(`${path.join(dir, 'model.json')} is not a tfjs layers model`, 'pass a folder written by `mldb train` or tfjs model.save');
+  const manifest = json.weightsManifest as
+    Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
+  if (!json.modelTopology || !Array.isArray(manifest))
+    throw new InvalidDataError(
+      `${path.join(dir, 'model.json')} is not a tfjs layers model`,
+      'pass a folder written by `mldb train` or tfjs model.save',
+    );
   let weightData: Buffer;
   try {
     weightData = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
   } catch (err) {
-    throw new InvalidDataError(`model folder "${dir}" is missing a weights file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, 'restore weights.bin or retrain the model');
+    throw new InvalidDataError(
+      `model folder "${dir}" is missing a weights file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      'restore weights.bin or retrain the model',
+    );
   }
   const specs = manifest.flatMap((g) => g.weights);
   // Quantized weights have their own sizes; for plain ones a short file means a truncated copy.
@@ -113,7 +142,10 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const plain = specs.every((s) => !s.quantization && bytesOf[s.dtype] !== undefined);
   const expected = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (bytesOf[s.dtype] ?? 4), 0);
   if (plain && weightData.length !== expected) {
-    throw new InvalidDataError(`the weights of "${dir}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from another model)`, 'restore weights.bin or retrain the model');
+    throw new InvalidDataError(
+      `the weights of "${dir}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from another model)`,
+      'restore weights.bin or retrain the model',
+    );
   }
   try {
     return await tf.loadLayersModel(
@@ -124,16 +156,25 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
       }),
     );
   } catch (err) {
-    throw new InvalidDataError(`cannot load the model in "${dir}": ${(err as Error).message.split('\n')[0]}`, 'retrain the model, or check it was saved by a compatible tfjs');
+    throw new InvalidDataError(
+      `cannot load the model in "${dir}": ${(err as Error).message.split('\n')[0]}`,
+      'retrain the model, or check it was saved by a compatible tfjs',
+    );
   }
 }
 
 /** metadata.json of a saved model, checked for what evaluate and predict rely on. */
 export function readMetadata(dir: string): ModelMetadata {
   const meta = readJson(path.join(dir, 'metadata.json'), 'mldb needs its labels and input shape', dir);
-  const shapeOk = Array.isArray(meta.inputShape) && meta.inputShape.length === 3 && meta.inputShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0);
+  const shapeOk =
+    Array.isArray(meta.inputShape) &&
+    meta.inputShape.length === 3 &&
+    meta.inputShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0);
   if (!Array.isArray(meta.labels) || meta.labels.length < 2 || !shapeOk) {
-    throw new InvalidDataError(`${path.join(dir, 'metadata.json')} lacks labels or an input shape`, 'retrain the model with `mldb train`');
+    throw new InvalidDataError(
+      `${path.join(dir, 'metadata.json')} lacks labels or an input shape`,
+      'retrain the model with `mldb train`',
+    );
   }
   return meta as ModelMetadata;
 }
@@ -152,9 +193,17 @@ export async function loadSavedModel(dir: string): Promise<SavedModel> {
   try {
     metadata = readMetadata(resolved);
     const out = model.outputs[0].shape[1];
-    if (out !== metadata.labels.length) throw new InvalidDataError(`the model in "${dir}" has ${out} outputs but its metadata names ${metadata.labels.length} labels`, 'the folder mixes files of two models: retrain it');
+    if (out !== metadata.labels.length)
+      throw new InvalidDataError(
+        `the model in "${dir}" has ${out} outputs but its metadata names ${metadata.labels.length} labels`,
+        'the folder mixes files of two models: retrain it',
+      );
     const inShape = model.inputs[0].shape.slice(1);
-    if (inShape.join('x') !== metadata.inputShape.join('x')) throw new InvalidDataError(`the model in "${dir}" takes ${inShape.join('×')} but its metadata says ${metadata.inputShape.join('×')}`, 'the folder mixes files of two models: retrain it');
+    if (inShape.join('x') !== metadata.inputShape.join('x'))
+      throw new InvalidDataError(
+        `the model in "${dir}" takes ${inShape.join('×')} but its metadata says ${metadata.inputShape.join('×')}`,
+        'the folder mixes files of two models: retrain it',
+      );
   } catch (err) {
     model.dispose();
     throw err;

@@ -41,7 +41,7 @@ function tryTensorflow(): boolean {
 async function activate(name: BackendName): Promise<boolean> {
   if (name === 'wasm') {
     require('@tensorflow/tfjs-backend-wasm');
-    
+
     patchWasmKernels();
   }
 
@@ -62,14 +62,24 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Act
   }
   installBatchNormGradient(); // a gradient, not a kernel: faster on every backend
   if (choice === 'tensorflow' || choice === 'auto') {
-    if (tryTensorflow() && (await activate('tensorflow'))) return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };
+    if (tryTensorflow() && (await activate('tensorflow')))
+      return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };
     if (choice === 'tensorflow') {
-      throw new UsageError('the tensorflow backend is not available', 'install @tensorflow/tfjs-node (needs network access at install), or use --backend wasm');
+      throw new UsageError(
+        'the tensorflow backend is not available',
+        'install @tensorflow/tfjs-node (needs network access at install), or use --backend wasm',
+      );
     }
   }
   if (choice === 'wasm' || choice === 'auto') {
     if (await activate('wasm')) {
-      return { name: 'wasm', reason: choice === 'auto' ? '@tensorflow/tfjs-node is not installed; wasm (XNNPACK) is the fastest available' : 'requested' };
+      return {
+        name: 'wasm',
+        reason:
+          choice === 'auto'
+            ? '@tensorflow/tfjs-node is not installed; wasm (XNNPACK) is the fastest available'
+            : 'requested',
+      };
     }
     if (choice === 'wasm') throw new UsageError('the wasm backend failed to initialise', 'use --backend cpu');
   }

@@ -1,5 +1,5 @@
-import { defaultMemoryBudget } from '../data/memory-budget';
-import { openSampleSource, type SampleSource } from '../data/samples';
+import { defaultMemoryBudget } from '../samples/memory-budget';
+import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { getDataset, requireShape } from '../db/datasets';
 import type { Db } from '../db/pool';
 import type { Split } from '../db/schema';
@@ -28,7 +28,14 @@ export interface Evaluation {
  * Runs the model over `positions` of `source` batch by batch: loss, accuracy and the confusion
  * matrix, with no tensor outliving its batch. `classOf(position)` is the true class index.
  */
-export async function evaluateSource(model: tf.LayersModel, source: SampleSource, positions: ArrayLike<number>, classOf: (position: number) => number, numClasses: number, batchSize = 256): Promise<Evaluation> {
+export async function evaluateSource(
+  model: tf.LayersModel,
+  source: SampleSource,
+  positions: ArrayLike<number>,
+  classOf: (position: number) => number,
+  numClasses: number,
+  batchSize = 256,
+): Promise<Evaluation> {
   const { height, width, channels } = source.shape;
   const confusion = emptyConfusion(numClasses);
   const predicted = new Int32Array(positions.length);
@@ -38,7 +45,9 @@ export async function evaluateSource(model: tf.LayersModel, source: SampleSource
   let k = 0;
   for await (const batch of source.batches(positions, batchSize)) {
     const n = batch.positions.length;
-    const probs = tf.tidy(() => (model.predict(tf.tensor4d(batch.xs, [n, height, width, channels])) as tf.Tensor).dataSync());
+    const probs = tf.tidy(() =>
+      (model.predict(tf.tensor4d(batch.xs, [n, height, width, channels])) as tf.Tensor).dataSync(),
+    );
     for (let i = 0; i < n; i++, k++) {
       const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
       let best = 0;
@@ -52,7 +61,14 @@ export async function evaluateSource(model: tf.LayersModel, source: SampleSource
     }
   }
   const count = positions.length;
-  return { count, loss: count ? loss / count : NaN, accuracy: count ? correct / count : NaN, confusion, predicted, confidence };
+  return {
+    count,
+    loss: count ? loss / count : NaN,
+    accuracy: count ? correct / count : NaN,
+    confusion,
+    predicted,
+    confidence,
+  };
 }
 
 /** A model with what evaluation needs to know about it. */
@@ -90,7 +106,13 @@ export interface EvaluationReport {
  * A saved model against the rows of one split of a table: the table must have the model's input
  * shape; rows of labels the model never saw are left out and counted.
  */
-export async function evaluateClassifier(db: Db, classifier: Classifier, table: string, split: Split, memoryBudget = defaultMemoryBudget()): Promise<EvaluationReport> {
+export async function evaluateClassifier(
+  db: Db,
+  classifier: Classifier,
+  table: string,
+  split: Split,
+  memoryBudget = defaultMemoryBudget(),
+): Promise<EvaluationReport> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
   const want = classifier.inputShape;
@@ -103,17 +125,34 @@ export async function evaluateClassifier(db: Db, classifier: Classifier, table: 
   const labels = classifier.labels;
   const source = await openSampleSource(db, table, shape, { split }, { memoryBudget, batchSize: 256 });
   if (source.index.count === 0) {
-    throw new InvalidDataError(`table "${table}" has no rows in the ${split} split`, split === 'test' ? 'import with --test-fraction above 0, or choose another --split' : 'choose another --split');
+    throw new InvalidDataError(
+      `table "${table}" has no rows in the ${split} split`,
+      split === 'test' ? 'import with --test-fraction above 0, or choose another --split' : 'choose another --split',
+    );
   }
   const classIndex = new Map(labels.map((l, i) => [l, i]));
   const positions = [...source.index.labels.keys()].filter((p) => classIndex.has(source.index.labels[p]));
   if (positions.length === 0) {
-    throw new InvalidDataError(`none of the ${split} rows of "${table}" has a label the model knows (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''})`, 'evaluate on the table the model was trained on');
+    throw new InvalidDataError(
+      `none of the ${split} rows of "${table}" has a label the model knows (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''})`,
+      'evaluate on the table the model was trained on',
+    );
   }
-  const e = await evaluateSource(classifier.model, source, positions, (p) => classIndex.get(source.index.labels[p])!, labels.length);
+  const e = await evaluateSource(
+    classifier.model,
+    source,
+    positions,
+    (p) => classIndex.get(source.index.labels[p])!,
+    labels.length,
+  );
   const classes = classMetrics(e.confusion, labels);
   const mistakes = positions
-    .map((p, k) => ({ id: source.index.ids[p], label: source.index.labels[p], predicted: labels[e.predicted[k]], confidence: e.confidence[k] }))
+    .map((p, k) => ({
+      id: source.index.ids[p],
+      label: source.index.labels[p],
+      predicted: labels[e.predicted[k]],
+      confidence: e.confidence[k],
+    }))
     .filter((m) => m.label !== m.predicted)
     .sort((a, b) => b.confidence - a.confidence)
     .slice(0, 100);

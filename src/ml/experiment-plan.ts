@@ -33,14 +33,36 @@ export interface ExperimentPlan {
 }
 
 const GRID_KEYS: Record<string, keyof Combination> = {
-  model: 'model', models: 'model', architecture: 'model', architectures: 'model',
-  optimizer: 'optimizer', optimizers: 'optimizer',
-  learningRate: 'learningRate', learningRates: 'learningRate', learning_rate: 'learningRate', learning_rates: 'learningRate', lr: 'learningRate',
-  batchSize: 'batchSize', batchSizes: 'batchSize', batch_size: 'batchSize', batch_sizes: 'batchSize',
+  model: 'model',
+  models: 'model',
+  architecture: 'model',
+  architectures: 'model',
+  optimizer: 'optimizer',
+  optimizers: 'optimizer',
+  learningRate: 'learningRate',
+  learningRates: 'learningRate',
+  learning_rate: 'learningRate',
+  learning_rates: 'learningRate',
+  lr: 'learningRate',
+  batchSize: 'batchSize',
+  batchSizes: 'batchSize',
+  batch_size: 'batchSize',
+  batch_sizes: 'batchSize',
   epochs: 'epochs',
-  seed: 'seed', seeds: 'seed',
+  seed: 'seed',
+  seeds: 'seed',
 };
-const TOP_KEYS = ['name', 'table', 'grid', 'validationSplit', 'validation_split', 'patience', 'backend', 'workers', 'save'];
+const TOP_KEYS = [
+  'name',
+  'table',
+  'grid',
+  'validationSplit',
+  'validation_split',
+  'patience',
+  'backend',
+  'workers',
+  'save',
+];
 
 function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];
@@ -52,7 +74,10 @@ export function readPlan(file: string): ExperimentPlan {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new NotFoundError(`no plan file at "${file}"`, 'pass a JSON or YAML file with a table and a grid (see README: Experiments)');
+    throw new NotFoundError(
+      `no plan file at "${file}"`,
+      'pass a JSON or YAML file with a table and a grid (see README: Experiments)',
+    );
   }
   let raw: unknown;
   try {
@@ -61,25 +86,42 @@ export function readPlan(file: string): ExperimentPlan {
     try {
       raw = YAML.parse(text); // YAML is a superset of JSON: a .plan file in either works
     } catch {
-      throw new InvalidDataError(`plan "${file}" is neither valid JSON nor YAML: ${(e as Error).message.split('\n')[0]}`, 'fix the syntax');
+      throw new InvalidDataError(
+        `plan "${file}" is neither valid JSON nor YAML: ${(e as Error).message.split('\n')[0]}`,
+        'fix the syntax',
+      );
     }
   }
   return parsePlan(raw, path.basename(file).replace(/\.(json|ya?ml)$/i, ''));
 }
 
 export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidDataError('a plan must be an object with "table" and "grid"', 'see README: Experiments');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InvalidDataError('a plan must be an object with "table" and "grid"', 'see README: Experiments');
   const p = raw as Record<string, unknown>;
   const unknownTop = Object.keys(p).filter((k) => !TOP_KEYS.includes(k));
-  if (unknownTop.length) throw new InvalidDataError(`unknown plan key "${unknownTop[0]}"`, `use ${TOP_KEYS.filter((k) => !k.includes('_')).join(', ')}`);
-  if (typeof p.table !== 'string') throw new InvalidDataError('the plan names no table', 'add "table": "<dataset table>"');
+  if (unknownTop.length)
+    throw new InvalidDataError(
+      `unknown plan key "${unknownTop[0]}"`,
+      `use ${TOP_KEYS.filter((k) => !k.includes('_')).join(', ')}`,
+    );
+  if (typeof p.table !== 'string')
+    throw new InvalidDataError('the plan names no table', 'add "table": "<dataset table>"');
   validateTableName(p.table);
   const grid = (p.grid ?? {}) as Record<string, unknown>;
-  if (typeof grid !== 'object' || Array.isArray(grid)) throw new InvalidDataError('"grid" must be an object of lists', 'e.g. "grid": { "model": ["lenet5"], "learningRate": [0.001, 0.01] }');
+  if (typeof grid !== 'object' || Array.isArray(grid))
+    throw new InvalidDataError(
+      '"grid" must be an object of lists',
+      'e.g. "grid": { "model": ["lenet5"], "learningRate": [0.001, 0.01] }',
+    );
   const axes: Partial<Record<keyof Combination, unknown[]>> = {};
   for (const [k, v] of Object.entries(grid)) {
     const key = GRID_KEYS[k];
-    if (!key) throw new InvalidDataError(`unknown grid key "${k}"`, 'use model, optimizer, learningRate, batchSize, epochs, seed');
+    if (!key)
+      throw new InvalidDataError(
+        `unknown grid key "${k}"`,
+        'use model, optimizer, learningRate, batchSize, epochs, seed',
+      );
     if (axes[key]) throw new InvalidDataError(`grid key "${k}" repeats "${key}"`, 'give each setting once');
     axes[key] = list(v);
     if (axes[key]!.length === 0) throw new InvalidDataError(`grid "${k}" is empty`, 'give at least one value');
@@ -96,9 +138,11 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   const validationSplit = Number(p.validationSplit ?? p.validation_split ?? DEFAULT_HYPERPARAMETERS.validationSplit);
   const patience = Number(p.patience ?? DEFAULT_HYPERPARAMETERS.patience);
   const backend = String(p.backend ?? 'auto') as BackendChoice;
-  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`unknown backend "${backend}" in the plan`, `use one of ${BACKENDS.join(', ')}`);
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new UsageError(`unknown backend "${backend}" in the plan`, `use one of ${BACKENDS.join(', ')}`);
   const workers = Number(p.workers ?? 1);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`"workers" must be a whole number from 1 to 64, got ${String(p.workers)}`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError(`"workers" must be a whole number from 1 to 64, got ${String(p.workers)}`);
   const combinations: Combination[] = [];
   for (const model of values.model)
     for (const optimizer of values.optimizer)
@@ -111,7 +155,16 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
               combinations.push(c);
             }
   const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;
-  return { name, table: p.table, combinations, validationSplit, patience, backend, workers, save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')) };
+  return {
+    name,
+    table: p.table,
+    combinations,
+    validationSplit,
+    patience,
+    backend,
+    workers,
+    save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')),
+  };
 }
 
 /** "lenet5-adam-lr0.001-b64-e5-s1": a readable, file-safe name for one combination. */

@@ -30,6 +30,7 @@ export function classMetrics(confusion: number[][], labels: string[]): ClassMetr
 /** Unweighted mean over classes that occur: how well every class is served, not just the big ones. */
 export function macroAverage(metrics: ClassMetrics[]): { precision: number; recall: number; f1: number } {
   const present = metrics.filter((m) => m.support > 0);
-  const mean = (f: (m: ClassMetrics) => number) => (present.length ? present.reduce((a, m) => a + f(m), 0) / present.length : 0);
+  const mean = (f: (m: ClassMetrics) => number) =>
+    present.length ? present.reduce((a, m) => a + f(m), 0) / present.length : 0;
   return { precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1) };
 }

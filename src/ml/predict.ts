@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ImageShape } from '../db/datasets';
-import { scalePixels } from '../data/read-pixels';
+import { scalePixels } from '../samples/pixel-matrix';
 import { decodeToShape } from '../images/decode';
 import type { SavedModel } from './artifacts';
 import { tf } from './tf';
@@ -30,7 +30,11 @@ export async function preprocess(bytes: Uint8Array, saved: SavedModel): Promise<
 }
 
 /** The top `k` (label, probability) pairs of one probability row. */
-export function topK(probs: ArrayLike<number>, labels: string[], k: number): Array<{ label: string; probability: number }> {
+export function topK(
+  probs: ArrayLike<number>,
+  labels: string[],
+  k: number,
+): Array<{ label: string; probability: number }> {
   return Array.from(probs, (p, i) => ({ label: labels[i], probability: p }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, Math.max(1, Math.min(k, labels.length)));
@@ -40,7 +44,11 @@ export function topK(probs: ArrayLike<number>, labels: string[], k: number): Arr
  * Classifies image files. Unreadable or undecodable files are reported one by one and do not
  * stop the others. Images are batched so that a thousand files cost a few forward passes.
  */
-export async function predictFiles(saved: SavedModel, files: string[], { top = 3, batchSize = 256 } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+export async function predictFiles(
+  saved: SavedModel,
+  files: string[],
+  { top = 3, batchSize = 256 } = {},
+): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
   const { labels, inputShape } = saved.metadata;
   const per = inputShape[0] * inputShape[1] * inputShape[2];
   const predictions: Prediction[] = [];
@@ -52,14 +60,17 @@ export async function predictFiles(saved: SavedModel, files: string[], { top = 3
         ready.push({ file, xs: await preprocess(fs.readFileSync(file), saved) });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder' : e.code ? e.code : e.message;
+        const why =
+          e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder' : e.code ? e.code : e.message;
         failures.push({ file, error: why });
       }
     }
     if (ready.length === 0) continue;
     const batch = new Float32Array(ready.length * per);
     ready.forEach((r, i) => batch.set(r.xs, i * per));
-    const probs = tf.tidy(() => (saved.model.predict(tf.tensor4d(batch, [ready.length, ...inputShape])) as tf.Tensor).dataSync());
+    const probs = tf.tidy(() =>
+      (saved.model.predict(tf.tensor4d(batch, [ready.length, ...inputShape])) as tf.Tensor).dataSync(),
+    );
     ready.forEach((r, i) => {
       const row = probs.subarray(i * labels.length, (i + 1) * labels.length);
       const ranked = topK(row, labels, top);

@@ -1,5 +1,13 @@
 import os from 'node:os';
-import { appendEpochs, createRun, finishRun, setRunData, type EpochRow, type RunStatus, type TestDetails } from '../db/runs';
+import {
+  appendEpochs,
+  createRun,
+  finishRun,
+  setRunData,
+  type EpochRow,
+  type RunStatus,
+  type TestDetails,
+} from '../db/runs';
 import type { Db } from '../db/pool';
 import { isMldbError } from '../errors';
 import { redact } from '../secret';
@@ -27,9 +35,19 @@ export class RunRecorder {
   private lastFlush = Date.now();
   private writeError: unknown;
 
-  private constructor(private readonly db: Db, readonly id: number) {}
+  private constructor(
+    private readonly db: Db,
+    readonly id: number,
+  ) {}
 
-  static async start(db: Db, init: { dataset: string; architecture: string; hyperparameters: Record<string, unknown> & { seed: number } } & RecordLabels): Promise<RunRecorder> {
+  static async start(
+    db: Db,
+    init: {
+      dataset: string;
+      architecture: string;
+      hyperparameters: Record<string, unknown> & { seed: number };
+    } & RecordLabels,
+  ): Promise<RunRecorder> {
     const id = await createRun(db, {
       name: init.name ?? null,
       experiment: init.experiment ?? null,
@@ -68,9 +86,21 @@ export class RunRecorder {
   }
 
   /** Flushes what is pending and sets the final status. Throws if any write failed. */
-  async finish(status: Exclude<RunStatus, 'running'>, f: { test?: { loss: number; accuracy: number; details: TestDetails } | null; modelDir?: string | null; error?: unknown } = {}): Promise<void> {
+  async finish(
+    status: Exclude<RunStatus, 'running'>,
+    f: {
+      test?: { loss: number; accuracy: number; details: TestDetails } | null;
+      modelDir?: string | null;
+      error?: unknown;
+    } = {},
+  ): Promise<void> {
     this.flush();
-    const error = f.error === undefined ? null : redact(isMldbError(f.error) ? f.error.line : (f.error as Error)?.message ?? String(f.error), [this.db.config.password]);
+    const error =
+      f.error === undefined
+        ? null
+        : redact(isMldbError(f.error) ? f.error.line : ((f.error as Error)?.message ?? String(f.error)), [
+            this.db.config.password,
+          ]);
     this.enqueue(() => finishRun(this.db, this.id, { status, test: f.test, modelDir: f.modelDir, error }));
     await this.chain;
     if (this.writeError) throw this.writeError;

@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 function silenceCpuBanner(): void {
   // The engine may create the backend afresh (each initialisation calls the factory again), so
   // the factory itself is wrapped rather than one instance patched.
-  const entry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> }).registryFactory.cpu;
+  const entry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown }> })
+    .registryFactory.cpu;
   if (!entry) return;
   const make = entry.factory;
   entry.factory = () => {

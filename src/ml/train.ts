@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import { compareLabels, getDataset, requireShape, type ImageShape } from '../db/datasets';
 import { escapeId } from '../db/identifiers';
 import type { Db } from '../db/pool';
-import type { RowIndex } from '../data/read-pixels';
+import type { RowIndex } from '../samples/pixel-matrix';
 import type { EpochRow } from '../db/runs';
-import { openSampleSource, type SampleSource } from '../data/samples';
-import { defaultMemoryBudget } from '../data/memory-budget';
+import { openSampleSource, type SampleSource } from '../samples/sample-source';
+import { defaultMemoryBudget } from '../samples/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
 import { getArchitecture } from './architectures/registry';
 import { selectBackend, type BackendChoice } from './backend';
@@ -99,7 +99,6 @@ export interface TrainResult {
   hyperparameters: Hyperparameters;
 }
 
-
 /** Labels in class-index order: every label of the table, numbers sorted as numbers. */
 export async function tableLabels(db: Db, table: string): Promise<string[]> {
   const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)}`);
@@ -121,14 +120,23 @@ export function fingerprint(...indexes: RowIndex[]): { rows: number; sha256: str
 }
 
 export function validateHyperparameters(opts: Partial<Hyperparameters>): Hyperparameters {
-  const hp = { ...DEFAULT_HYPERPARAMETERS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && k in DEFAULT_HYPERPARAMETERS)) } as Hyperparameters;
-  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer)) throw new UsageError(`unknown optimizer "${hp.optimizer}"`, `use one of ${OPTIMIZERS.join(', ')}`);
-  if (!(hp.learningRate > 0 && Number.isFinite(hp.learningRate))) throw new UsageError(`--learning-rate must be above 0, got ${hp.learningRate}`, 'try 0.001');
-  if (!Number.isInteger(hp.epochs) || hp.epochs < 1) throw new UsageError(`--epochs must be at least 1, got ${hp.epochs}`);
-  if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1) throw new UsageError(`--batch-size must be at least 1, got ${hp.batchSize}`, 'try 64');
-  if (!(hp.validationSplit >= 0 && hp.validationSplit < 1)) throw new UsageError(`--validation-split must be at least 0 and below 1, got ${hp.validationSplit}`);
+  const hp = {
+    ...DEFAULT_HYPERPARAMETERS,
+    ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && k in DEFAULT_HYPERPARAMETERS)),
+  } as Hyperparameters;
+  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer))
+    throw new UsageError(`unknown optimizer "${hp.optimizer}"`, `use one of ${OPTIMIZERS.join(', ')}`);
+  if (!(hp.learningRate > 0 && Number.isFinite(hp.learningRate)))
+    throw new UsageError(`--learning-rate must be above 0, got ${hp.learningRate}`, 'try 0.001');
+  if (!Number.isInteger(hp.epochs) || hp.epochs < 1)
+    throw new UsageError(`--epochs must be at least 1, got ${hp.epochs}`);
+  if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1)
+    throw new UsageError(`--batch-size must be at least 1, got ${hp.batchSize}`, 'try 64');
+  if (!(hp.validationSplit >= 0 && hp.validationSplit < 1))
+    throw new UsageError(`--validation-split must be at least 0 and below 1, got ${hp.validationSplit}`);
   if (!Number.isInteger(hp.seed) || hp.seed < 0) throw new UsageError(`--seed must be a whole number, got ${hp.seed}`);
-  if (!Number.isInteger(hp.patience) || hp.patience < 0) throw new UsageError(`--patience must be a whole number, got ${hp.patience}`);
+  if (!Number.isInteger(hp.patience) || hp.patience < 0)
+    throw new UsageError(`--patience must be a whole number, got ${hp.patience}`);
   return hp;
 }
 
@@ -147,38 +155,74 @@ interface Plan {
  * there are any; otherwise a seeded shuffle of the train split holds `validationSplit` out.
  * The test split is never read here.
  */
-async function planData(db: Db, table: string, hp: Hyperparameters, budget: number, random: () => number): Promise<Plan> {
+async function planData(
+  db: Db,
+  table: string,
+  hp: Hyperparameters,
+  budget: number,
+  random: () => number,
+): Promise<Plan> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
   const labels = await tableLabels(db, table);
-  if (labels.length < 2) throw new InvalidDataError(`table "${table}" has ${labels.length} label(s); training needs at least 2`, 'import images of at least two labels');
-  const counts = new Map((await db.query<{ split: string; n: number }>(`SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`)).map((r) => [r.split, Number(r.n)]));
+  if (labels.length < 2)
+    throw new InvalidDataError(
+      `table "${table}" has ${labels.length} label(s); training needs at least 2`,
+      'import images of at least two labels',
+    );
+  const counts = new Map(
+    (
+      await db.query<{ split: string; n: number }>(`SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`)
+    ).map((r) => [r.split, Number(r.n)]),
+  );
   const nTrainSplit = counts.get('train') ?? 0;
   const nValSplit = counts.get('validation') ?? 0;
   const total = nTrainSplit + nValSplit;
-  if (nTrainSplit === 0) throw new InvalidDataError(`table "${table}" has no rows in the train split`, `import images first: mldb import DIR --table ${table}`);
+  if (nTrainSplit === 0)
+    throw new InvalidDataError(
+      `table "${table}" has no rows in the train split`,
+      `import images first: mldb import DIR --table ${table}`,
+    );
   const share = (n: number) => Math.floor((budget * n) / Math.max(total, 1));
-  const trainSource = await openSampleSource(db, table, shape, { split: 'train' }, { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize });
+  const trainSource = await openSampleSource(
+    db,
+    table,
+    shape,
+    { split: 'train' },
+    { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize },
+  );
   const all = seededPermutation(trainSource.index.count, random);
   let valSource = trainSource;
   let valPositions: Uint32Array;
   let trainPositions: Uint32Array;
   let validationFrom: DataPlan['validationFrom'] = 'held-out';
   if (nValSplit > 0) {
-    valSource = await openSampleSource(db, table, shape, { split: 'validation' }, { memoryBudget: share(nValSplit), batchSize: hp.batchSize });
+    valSource = await openSampleSource(
+      db,
+      table,
+      shape,
+      { split: 'validation' },
+      { memoryBudget: share(nValSplit), batchSize: hp.batchSize },
+    );
     valPositions = Uint32Array.from(valSource.index.ids.keys());
     trainPositions = all;
     validationFrom = 'split';
   } else {
     const nVal = Math.round(trainSource.index.count * hp.validationSplit);
     if (hp.validationSplit > 0 && (nVal < 1 || nVal >= trainSource.index.count)) {
-      throw new InvalidDataError(`table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ${hp.validationSplit}`, 'import more images, or lower --validation-split (0 trains without validation)');
+      throw new InvalidDataError(
+        `table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ${hp.validationSplit}`,
+        'import more images, or lower --validation-split (0 trains without validation)',
+      );
     }
     valPositions = all.slice(0, nVal);
     trainPositions = all.slice(nVal);
   }
   if (hp.batchSize > trainPositions.length) {
-    throw new UsageError(`--batch-size ${hp.batchSize} is larger than the ${trainPositions.length} training rows`, `use at most ${trainPositions.length}`);
+    throw new UsageError(
+      `--batch-size ${hp.batchSize} is larger than the ${trainPositions.length} training rows`,
+      `use at most ${trainPositions.length}`,
+    );
   }
   return {
     shape,
@@ -194,7 +238,8 @@ async function planData(db: Db, table: string, hp: Hyperparameters, budget: numb
       streaming: trainSource.streaming || valSource.streaming,
       chunkRows: trainSource.chunkRows,
       memoryBudget: budget,
-      fingerprint: valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
+      fingerprint:
+        valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
     },
   };
 }
@@ -219,10 +264,15 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const valClass = (p: number) => classIndex.get(valSource.index.labels[p])!;
   const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
   const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
-  model.compile({ optimizer: makeOptimizer(hp.optimizer, hp.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({
+    optimizer: makeOptimizer(hp.optimizer, hp.learningRate),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
 
   const workers = opts.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError(`--workers must be a whole number from 1 to 64, got ${workers}`);
   let stepper: Stepper | undefined;
   const epochs: EpochMetrics[] = [];
   let best = Infinity;
@@ -234,7 +284,14 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   try {
     stepper =
       workers > 1
-        ? await dataParallelStepper(model, { architecture: arch.name, seed: hp.seed, optimizer: hp.optimizer, learningRate: hp.learningRate, backend: backend.name, workers })
+        ? await dataParallelStepper(model, {
+            architecture: arch.name,
+            seed: hp.seed,
+            optimizer: hp.optimizer,
+            learningRate: hp.learningRate,
+            backend: backend.name,
+            workers,
+          })
         : localStepper(model);
     for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
       const started = performance.now();
@@ -257,7 +314,16 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         await new Promise((resolve) => setImmediate(resolve));
         if (opts.onBatch) {
           const rate = samplesSoFar / ((performance.now() - runStart) / 1000);
-          opts.onBatch({ epoch, epochs: hp.epochs, done, samples: nTrain, loss: lossSum / done, accuracy: accSum / done, samplesPerSecond: rate, etaSeconds: ((hp.epochs - epoch) * nTrain + nTrain - done) / rate });
+          opts.onBatch({
+            epoch,
+            epochs: hp.epochs,
+            done,
+            samples: nTrain,
+            loss: lossSum / done,
+            accuracy: accSum / done,
+            samplesPerSecond: rate,
+            etaSeconds: ((hp.epochs - epoch) * nTrain + nTrain - done) / rate,
+          });
         }
         if (opts.shouldStop?.()) {
           stopReason = 'interrupted';
@@ -266,7 +332,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
       }
       if (stopReason === 'interrupted') break; // a partial epoch is not an epoch: it is not recorded
       const trainSeconds = (performance.now() - started) / 1000;
-      const val = valPositions.length > 0 ? await evaluateSource(model, valSource, valPositions, valClass, labels.length) : null;
+      const val =
+        valPositions.length > 0 ? await evaluateSource(model, valSource, valPositions, valClass, labels.length) : null;
       const metrics: EpochMetrics = {
         epoch,
         loss: lossSum / nTrain,

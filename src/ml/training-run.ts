@@ -1,13 +1,21 @@
 import path from 'node:path';
 import type { Db } from '../db/pool';
-import { countRows, PIXEL_SCALE } from '../data/read-pixels';
+import { countRows, PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
 import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { getDataset } from '../db/datasets';
 import { getArchitecture } from './architectures/registry';
 import { RunRecorder, type RecordLabels } from './run-recorder';
-import { trainModel, validateHyperparameters, type EpochMetrics, type Hyperparameters, type StopReason, type TrainOptions, type TrainResult } from './train';
+import {
+  trainModel,
+  validateHyperparameters,
+  type EpochMetrics,
+  type Hyperparameters,
+  type StopReason,
+  type TrainOptions,
+  type TrainResult,
+} from './train';
 import { tf } from './tf';
 
 export interface TrainRunOptions extends TrainOptions {
@@ -44,7 +52,13 @@ export interface TrainReport {
 }
 
 export function defaultModelDir(table: string, model: string, when = new Date()): string {
-  return path.join('models', `${table}-${model}-${when.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}`);
+  return path.join(
+    'models',
+    `${table}-${model}-${when
+      .toISOString()
+      .replace(/[:.]/g, '-')
+      .replace(/-\d{3}Z$/, 'Z')}`,
+  );
 }
 
 /**
@@ -59,7 +73,20 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   await getDataset(db, opts.table);
   if (opts.save) checkSaveTarget(opts.save);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
-  const recorder = labels === undefined ? null : await RunRecorder.start(db, { ...labels, dataset: opts.table, architecture: model, hyperparameters: { ...hyperparameters, backend: opts.backend ?? 'auto', workers: opts.workers ?? 1, memoryBudget: opts.memoryBudget ?? null } });
+  const recorder =
+    labels === undefined
+      ? null
+      : await RunRecorder.start(db, {
+          ...labels,
+          dataset: opts.table,
+          architecture: model,
+          hyperparameters: {
+            ...hyperparameters,
+            backend: opts.backend ?? 'auto',
+            workers: opts.workers ?? 1,
+            memoryBudget: opts.memoryBudget ?? null,
+          },
+        });
   let result: TrainResult;
   try {
     result = await trainModel(db, {
@@ -108,7 +135,13 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     }
     if (testRows > 0) {
       opts.onTestStart?.(testRows);
-      report.test = await evaluateClassifier(db, { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape }, opts.table, 'test', opts.memoryBudget);
+      report.test = await evaluateClassifier(
+        db,
+        { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape },
+        opts.table,
+        'test',
+        opts.memoryBudget,
+      );
     }
     const last = result.epochs[result.epochs.length - 1];
     const metadata: ModelMetadata = {
@@ -138,7 +171,18 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     report.savedTo = await saveModel(result.model, opts.save ?? defaultModelDir(opts.table, model), metadata);
     const t = report.test;
     await recorder?.finish('completed', {
-      test: t && { loss: t.loss, accuracy: t.accuracy, details: { count: t.count, labels: t.labels, classes: t.classes, macro: t.macro, confusion: t.confusion, mistakes: t.mistakes } },
+      test: t && {
+        loss: t.loss,
+        accuracy: t.accuracy,
+        details: {
+          count: t.count,
+          labels: t.labels,
+          classes: t.classes,
+          macro: t.macro,
+          confusion: t.confusion,
+          mistakes: t.mistakes,
+        },
+      },
       modelDir: report.savedTo,
     });
     return report;

@@ -35,7 +35,12 @@ async function writePng(svg: string, file: string): Promise<{ width: number; hei
 }
 
 /** The misclassified test rows as captioned tiles: what the model got wrong, at a glance. */
-async function mistakesGrid(db: Db, run: RunDetails, file: string, notes: string[]): Promise<{ width: number; height: number }> {
+async function mistakesGrid(
+  db: Db,
+  run: RunDetails,
+  file: string,
+  notes: string[],
+): Promise<{ width: number; height: number }> {
   const mistakes = (run.testDetails?.mistakes ?? []).slice(0, MAX_MISTAKES);
   const width = GRID_COLUMNS * CELL.width + 32;
   const rows = Math.max(1, Math.ceil(mistakes.length / GRID_COLUMNS));
@@ -50,32 +55,61 @@ async function mistakesGrid(db: Db, run: RunDetails, file: string, notes: string
   if (mistakes.length) {
     try {
       shape = (await getDataset(db, run.dataset)).shape;
-      const rowsRead = await db.query<{ id: number; pixels: Buffer }>(`SELECT id, pixels FROM ${escapeId(run.dataset)} WHERE id IN (?)`, [mistakes.map((m) => m.id)]);
+      const rowsRead = await db.query<{ id: number; pixels: Buffer }>(
+        `SELECT id, pixels FROM ${escapeId(run.dataset)} WHERE id IN (?)`,
+        [mistakes.map((m) => m.id)],
+      );
       pixels = new Map(rowsRead.map((r) => [Number(r.id), r.pixels]));
     } catch {
       notes.push(`table "${run.dataset}" is gone: the misclassified images cannot be shown`);
     }
   } else {
-    body.push(text(width / 2, 100, run.testDetails ? 'none: every test image was classified correctly' : 'no test metrics recorded for this run', { size: 16, anchor: 'middle' }));
+    body.push(
+      text(
+        width / 2,
+        100,
+        run.testDetails ? 'none: every test image was classified correctly' : 'no test metrics recorded for this run',
+        { size: 16, anchor: 'middle' },
+      ),
+    );
   }
   for (const [i, m] of mistakes.entries()) {
     const x = 16 + (i % GRID_COLUMNS) * CELL.width;
     const y = 56 + Math.floor(i / GRID_COLUMNS) * CELL.height;
     const px = pixels.get(m.id);
     if (px && shape) {
-      const tile = await sharp(px, { raw: { width: shape.width, height: shape.height, channels: shape.channels as 1 | 3 } })
+      const tile = await sharp(px, {
+        raw: { width: shape.width, height: shape.height, channels: shape.channels as 1 | 3 },
+      })
         .resize(TILE, TILE, { kernel: 'nearest', fit: 'contain', background: '#ffffff' })
         .png()
         .toBuffer();
       tiles.push({ input: tile, left: x + (CELL.width - TILE) / 2, top: y + 4 });
-      body.push(`<rect x="${x + (CELL.width - TILE) / 2 - 1}" y="${y + 3}" width="${TILE + 2}" height="${TILE + 2}" fill="none" stroke="#999"/>`);
+      body.push(
+        `<rect x="${x + (CELL.width - TILE) / 2 - 1}" y="${y + 3}" width="${TILE + 2}" height="${TILE + 2}" fill="none" stroke="#999"/>`,
+      );
     } else {
       body.push(text(x + CELL.width / 2, y + 48, `row ${m.id} gone`, { size: 12, anchor: 'middle', fill: '#888' }));
     }
-    body.push(text(x + CELL.width / 2, y + TILE + 24, `true ${m.label} → ${m.predicted}`, { size: 13, anchor: 'middle', weight: 'bold' }));
-    body.push(text(x + CELL.width / 2, y + TILE + 41, `p=${m.confidence.toFixed(2)} · row ${m.id}`, { size: 11, anchor: 'middle', fill: '#555' }));
+    body.push(
+      text(x + CELL.width / 2, y + TILE + 24, `true ${m.label} → ${m.predicted}`, {
+        size: 13,
+        anchor: 'middle',
+        weight: 'bold',
+      }),
+    );
+    body.push(
+      text(x + CELL.width / 2, y + TILE + 41, `p=${m.confidence.toFixed(2)} · row ${m.id}`, {
+        size: 11,
+        anchor: 'middle',
+        fill: '#555',
+      }),
+    );
   }
-  const info = await sharp(Buffer.from(svgDocument(width, height, body))).composite(tiles).png().toFile(file);
+  const info = await sharp(Buffer.from(svgDocument(width, height, body)))
+    .composite(tiles)
+    .png()
+    .toFile(file);
   return { width: info.width, height: info.height };
 }
 
@@ -90,10 +124,23 @@ function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
     ...Object.entries(run.hyperparameters).map(([k, v]) => [k, String(v)] as [string, string]),
     ['backend', run.backend ?? '–'],
     ['data', run.fingerprint ? `${run.fingerprint.rows} rows, sha256 ${run.fingerprint.sha256}` : '–'],
-    ['split', run.split ? `${run.split.train} train / ${run.split.validation} validation / ${run.split.test} test` : '–'],
+    [
+      'split',
+      run.split ? `${run.split.train} train / ${run.split.validation} validation / ${run.split.test} test` : '–',
+    ],
     ['epochs done', String(run.epochsDone)],
-    ['final', run.final ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, val_accuracy ${f4(run.final.valAccuracy)}` : '–'],
-    ['test', run.test ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}${run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : ''}` : '–'],
+    [
+      'final',
+      run.final
+        ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, val_accuracy ${f4(run.final.valAccuracy)}`
+        : '–',
+    ],
+    [
+      'test',
+      run.test
+        ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}${run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : ''}`
+        : '–',
+    ],
     ['model', run.modelDir ?? '–'],
     ['started', run.startedAt],
     ['ended', run.endedAt ?? '–'],
@@ -126,27 +173,71 @@ export async function writeReport(db: Db, runId: number, dir: string): Promise<R
   fs.mkdirSync(out, { recursive: true });
   const images: ReportFile[] = [];
   const notes: string[] = [];
-  const add = async (file: string, what: string, make: (target: string) => Promise<{ width: number; height: number }>) => {
+  const add = async (
+    file: string,
+    what: string,
+    make: (target: string) => Promise<{ width: number; height: number }>,
+  ) => {
     const size = await make(path.join(out, file));
     images.push({ file, what, ...size });
   };
   const ep = run.epochs;
   await add('loss.png', 'Loss per epoch', (f) =>
-    writePng(lineChart({ title: `Run ${run.id}: loss (${run.architecture} on ${run.dataset})`, xLabel: 'epoch', yLabel: 'categorical cross-entropy', ...CHART_SIZE, series: [
-      { name: 'train loss', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.loss]) },
-      { name: 'val_loss', color: '#d1491f', dashed: true, points: ep.filter((e) => e.valLoss !== null).map((e) => [e.epoch, e.valLoss!]) },
-    ] }), f),
+    writePng(
+      lineChart({
+        title: `Run ${run.id}: loss (${run.architecture} on ${run.dataset})`,
+        xLabel: 'epoch',
+        yLabel: 'categorical cross-entropy',
+        ...CHART_SIZE,
+        series: [
+          { name: 'train loss', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.loss]) },
+          {
+            name: 'val_loss',
+            color: '#d1491f',
+            dashed: true,
+            points: ep.filter((e) => e.valLoss !== null).map((e) => [e.epoch, e.valLoss!]),
+          },
+        ],
+      }),
+      f,
+    ),
   );
   await add('accuracy.png', 'Accuracy per epoch', (f) =>
-    writePng(lineChart({ title: `Run ${run.id}: accuracy (${run.architecture} on ${run.dataset})`, xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1], legend: 'bottom', ...CHART_SIZE, series: [
-      { name: 'train accuracy', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.accuracy]) },
-      { name: 'val_accuracy', color: '#d1491f', dashed: true, points: ep.filter((e) => e.valAccuracy !== null).map((e) => [e.epoch, e.valAccuracy!]) },
-    ] }), f),
+    writePng(
+      lineChart({
+        title: `Run ${run.id}: accuracy (${run.architecture} on ${run.dataset})`,
+        xLabel: 'epoch',
+        yLabel: 'accuracy',
+        yRange: [0, 1],
+        legend: 'bottom',
+        ...CHART_SIZE,
+        series: [
+          { name: 'train accuracy', color: '#1f6fd1', points: ep.map((e) => [e.epoch, e.accuracy]) },
+          {
+            name: 'val_accuracy',
+            color: '#d1491f',
+            dashed: true,
+            points: ep.filter((e) => e.valAccuracy !== null).map((e) => [e.epoch, e.valAccuracy!]),
+          },
+        ],
+      }),
+      f,
+    ),
   );
   if (ep.length === 0) notes.push('no epoch was completed: the curves are empty');
   if (run.testDetails) {
     const d = run.testDetails;
-    await add('confusion.png', 'Confusion matrix (test split)', (f) => writePng(confusionHeatmap({ title: `Run ${run.id}: confusion matrix, test accuracy ${f4(run.test?.accuracy)}`, labels: d.labels, matrix: d.confusion, size: CONFUSION_SIZE }), f));
+    await add('confusion.png', 'Confusion matrix (test split)', (f) =>
+      writePng(
+        confusionHeatmap({
+          title: `Run ${run.id}: confusion matrix, test accuracy ${f4(run.test?.accuracy)}`,
+          labels: d.labels,
+          matrix: d.confusion,
+          size: CONFUSION_SIZE,
+        }),
+        f,
+      ),
+    );
   } else {
     notes.push('no test metrics were recorded (no test rows, or the run did not complete): no confusion matrix');
   }

@@ -1,10 +1,24 @@
 /** Small SVG building blocks for the report's charts; rendered to PNG by sharp (librsvg). */
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
+  );
 }
 
-export function text(x: number, y: number, content: string, opts: { size?: number; anchor?: 'start' | 'middle' | 'end'; weight?: 'normal' | 'bold'; fill?: string; rotate?: number } = {}): string {
+export function text(
+  x: number,
+  y: number,
+  content: string,
+  opts: {
+    size?: number;
+    anchor?: 'start' | 'middle' | 'end';
+    weight?: 'normal' | 'bold';
+    fill?: string;
+    rotate?: number;
+  } = {},
+): string {
   const transform = opts.rotate ? ` transform="rotate(${opts.rotate} ${x} ${y})"` : '';
   return `<text x="${x}" y="${y}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${opts.size ?? 14}" text-anchor="${opts.anchor ?? 'start'}" font-weight="${opts.weight ?? 'normal'}" fill="${opts.fill ?? '#222'}"${transform}>${escapeXml(content)}</text>`;
 }
@@ -32,7 +46,16 @@ export interface Series {
 }
 
 /** A line chart with axes, ticks, grid, markers and a legend. */
-export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: Series[]; width: number; height: number; yRange?: [number, number]; legend?: 'top' | 'bottom' }): string {
+export function lineChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  width: number;
+  height: number;
+  yRange?: [number, number];
+  legend?: 'top' | 'bottom';
+}): string {
   const m = { left: 80, right: 30, top: 60, bottom: 70 };
   const w = o.width - m.left - m.right;
   const h = o.height - m.top - m.bottom;
@@ -62,11 +85,16 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
     const pts = s.points.filter(([, y]) => Number.isFinite(y));
     if (pts.length === 0) return;
     const d = pts.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-    body.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`);
-    for (const [x, y] of pts) body.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
+    body.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`,
+    );
+    for (const [x, y] of pts)
+      body.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
     // Loss falls and accuracy rises: put the legend where the curves are not.
     const ly = o.legend === 'bottom' ? m.top + h - 12 - (o.series.length - 1 - i) * 22 : m.top + 18 + i * 22;
-    body.push(`<line x1="${m.left + w - 150}" y1="${ly - 5}" x2="${m.left + w - 120}" y2="${ly - 5}" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`);
+    body.push(
+      `<line x1="${m.left + w - 150}" y1="${ly - 5}" x2="${m.left + w - 120}" y2="${ly - 5}" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`,
+    );
     body.push(text(m.left + w - 112, ly, s.name, { size: 14 }));
   });
   return svgDocument(o.width, o.height, body);
@@ -87,14 +115,30 @@ export function confusionHeatmap(o: { title: string; labels: string[]; matrix: n
       const v = o.matrix[r][c];
       const share = total ? v / total : 0;
       // White → blue for the diagonal, white → red off it: mistakes stand out.
-      const [R, G, B] = r === c ? [255 - 200 * share, 255 - 150 * share, 255 - 40 * share] : [255 - 20 * share, 255 - 190 * share, 255 - 190 * share];
+      const [R, G, B] =
+        r === c
+          ? [255 - 200 * share, 255 - 150 * share, 255 - 40 * share]
+          : [255 - 20 * share, 255 - 190 * share, 255 - 190 * share];
       const x = m.left + c * cell;
       const y = m.top + r * cell;
-      body.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${R | 0},${G | 0},${B | 0})" stroke="#ccc"/>`);
-      if (v > 0 && cell >= 14) body.push(text(x + cell / 2, y + cell / 2 + font / 3, String(v), { anchor: 'middle', size: font, fill: share > 0.6 ? '#fff' : '#222' }));
+      body.push(
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${R | 0},${G | 0},${B | 0})" stroke="#ccc"/>`,
+      );
+      if (v > 0 && cell >= 14)
+        body.push(
+          text(x + cell / 2, y + cell / 2 + font / 3, String(v), {
+            anchor: 'middle',
+            size: font,
+            fill: share > 0.6 ? '#fff' : '#222',
+          }),
+        );
     }
-    body.push(text(m.left - 8, m.top + r * cell + cell / 2 + 5, o.labels[r], { anchor: 'end', size: Math.min(14, font + 2) }));
-    body.push(text(m.left + r * cell + cell / 2, m.top - 8, o.labels[r], { anchor: 'middle', size: Math.min(14, font + 2) }));
+    body.push(
+      text(m.left - 8, m.top + r * cell + cell / 2 + 5, o.labels[r], { anchor: 'end', size: Math.min(14, font + 2) }),
+    );
+    body.push(
+      text(m.left + r * cell + cell / 2, m.top - 8, o.labels[r], { anchor: 'middle', size: Math.min(14, font + 2) }),
+    );
   }
   return svgDocument(o.size, o.size, body);
 }

@@ -2,7 +2,11 @@ import Table from 'cli-table3';
 import { isInteractive } from './terminal';
 
 /** Renders rows as a cli-table3 table; plain borders and no colour when not interactive. */
-export function renderTable(head: string[], rows: Array<Array<string | number>>, align?: Array<'left' | 'right'>): string {
+export function renderTable(
+  head: string[],
+  rows: Array<Array<string | number>>,
+  align?: Array<'left' | 'right'>,
+): string {
   const table = new Table({
     head,
     style: isInteractive(process.stdout) ? { head: ['cyan'] } : { head: [], border: [] },

@@ -12,7 +12,8 @@ describe('mldb CLI', () => {
   test('--help lists the commands and exits 0', () => {
     const r = mldb(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['create-table', 'drop-table', 'tables', 'show', 'rows', 'import', 'export', 'db']) expect(r.stdout).toContain(c);
+    for (const c of ['create-table', 'drop-table', 'tables', 'show', 'rows', 'import', 'export', 'db'])
+      expect(r.stdout).toContain(c);
   });
 
   test('an unknown command or flag is a usage error (exit 2)', () => {
@@ -47,7 +48,13 @@ describe('mldb CLI', () => {
     const imported = mldb(['import', dir, '--json'], env());
     expect(imported.code).toBe(0);
     const summary = JSON.parse(imported.stdout);
-    expect(summary).toMatchObject({ table: 'images', imported: 7, alreadyPresent: 0, rejected: [], shape: { height: 12, width: 12, channels: 1 } });
+    expect(summary).toMatchObject({
+      table: 'images',
+      imported: 7,
+      alreadyPresent: 0,
+      rejected: [],
+      shape: { height: 12, width: 12, channels: 1 },
+    });
 
     const again = mldb(['import', dir], env());
     expect(again.code).toBe(0);
@@ -58,7 +65,10 @@ describe('mldb CLI', () => {
     expect(mldb(['tables'], env()).stdout).toMatch(/images/);
 
     const show = JSON.parse(mldb(['show', '--json'], env()).stdout);
-    expect(show.labels.map((l: { label: string; total: number }) => [l.label, l.total])).toEqual([['cats', 4], ['dogs', 3]]);
+    expect(show.labels.map((l: { label: string; total: number }) => [l.label, l.total])).toEqual([
+      ['cats', 4],
+      ['dogs', 3],
+    ]);
 
     const rows = JSON.parse(mldb(['rows', '--label', 'dogs', '--limit', '2', '--json'], env()).stdout);
     expect(rows.rows).toHaveLength(2);
@@ -77,7 +87,9 @@ describe('mldb CLI', () => {
     expect(r.code).toBe(6);
     const s = JSON.parse(r.stdout);
     expect(s.imported).toBe(2);
-    expect(s.rejected).toEqual([{ path: path.join(dir, 'ok', 'broken.png'), reason: expect.stringMatching(/corrupt PNG/) }]);
+    expect(s.rejected).toEqual([
+      { path: path.join(dir, 'ok', 'broken.png'), reason: expect.stringMatching(/corrupt PNG/) },
+    ]);
   });
 
   test('hostile table names are refused with exit 2', () => {

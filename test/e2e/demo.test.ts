@@ -14,7 +14,11 @@ test('the demo imports the sample, trains simple_cnn, evaluates it and leaves a 
   expect(r.code).toBe(0);
   const doc = JSON.parse(r.stdout);
   expect(doc.import).toMatchObject({ table: 'demo_digits', imported: 600 });
-  expect(doc.training).toMatchObject({ model: 'simple_cnn', stopReason: 'completed', savedTo: path.join(cwd, 'models', 'demo_digits-simple_cnn') });
+  expect(doc.training).toMatchObject({
+    model: 'simple_cnn',
+    stopReason: 'completed',
+    savedTo: path.join(cwd, 'models', 'demo_digits-simple_cnn'),
+  });
   expect(doc.training.epochs).toHaveLength(12);
   // Chance is 0.1; a minute of simple_cnn on 489 digits reaches far above it (0.95 measured).
   expect(doc.training.test.accuracy).toBeGreaterThan(0.7);

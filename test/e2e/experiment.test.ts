@@ -15,14 +15,29 @@ beforeAll(() => {
   const dir = path.join(work, 'tiny');
   for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
     fs.mkdirSync(path.join(dir, d), { recursive: true });
-    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 20)) fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
+    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 20))
+      fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
   }
   expect(mldb(['import', dir, '--create', '--table', 'tiny', '--test-fraction', '0.2'], env()).code).toBe(0);
 });
 
 describe('experiments, run records and reports from the command line', () => {
   const plan = path.join(work, 'plan.yaml');
-  fs.writeFileSync(plan, ['name: two-lrs', 'table: tiny', 'backend: wasm', `save: ${path.join(work, 'models')}`, 'grid:', '  model: [lenet5]', '  learningRate: [0.001, 0.01]', '  epochs: 2', '  batchSize: 16', ''].join('\n'));
+  fs.writeFileSync(
+    plan,
+    [
+      'name: two-lrs',
+      'table: tiny',
+      'backend: wasm',
+      `save: ${path.join(work, 'models')}`,
+      'grid:',
+      '  model: [lenet5]',
+      '  learningRate: [0.001, 0.01]',
+      '  epochs: 2',
+      '  batchSize: 16',
+      '',
+    ].join('\n'),
+  );
   let runIds: number[] = [];
 
   test('a two-combination plan trains and records both, and prints a leaderboard as JSON', () => {
@@ -30,7 +45,14 @@ describe('experiments, run records and reports from the command line', () => {
     expect(r.stderr).not.toMatch(/^mldb:/m);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ name: 'two-lrs', table: 'tiny', trained: 2, skipped: 0, failed: 0, belowThreshold: false });
+    expect(doc).toMatchObject({
+      name: 'two-lrs',
+      table: 'tiny',
+      trained: 2,
+      skipped: 0,
+      failed: 0,
+      belowThreshold: false,
+    });
     expect(doc.leaderboard).toHaveLength(2);
     expect(doc.leaderboard.map((e: { learningRate: number }) => e.learningRate).sort()).toEqual([0.001, 0.01]);
     expect(doc.leaderboard[0].testAccuracy).toBeGreaterThanOrEqual(doc.leaderboard[1].testAccuracy);
@@ -39,7 +61,14 @@ describe('experiments, run records and reports from the command line', () => {
     const runs = JSON.parse(mldb(['runs', '--json', '--experiment', 'two-lrs'], env()).stdout);
     expect(runs.runs).toHaveLength(2);
     for (const run of runs.runs) {
-      expect(run).toMatchObject({ experiment: 'two-lrs', dataset: 'tiny', architecture: 'lenet5', status: 'completed', epochsDone: 2, backend: 'wasm' });
+      expect(run).toMatchObject({
+        experiment: 'two-lrs',
+        dataset: 'tiny',
+        architecture: 'lenet5',
+        status: 'completed',
+        epochsDone: 2,
+        backend: 'wasm',
+      });
       expect(run.hyperparameters).toMatchObject({ epochs: 2, batchSize: 16, optimizer: 'adam' });
       expect(run.fingerprint.rows).toBe(run.split.train + run.split.validation);
       expect(fs.existsSync(path.join(run.modelDir, 'model.json'))).toBe(true);
@@ -62,7 +91,25 @@ describe('experiments, run records and reports from the command line', () => {
   });
 
   test('--min-accuracy above what is reached exits 7, after recording the run', () => {
-    const r = mldb(['train', '--table', 'tiny', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'gate'), '--min-accuracy', '1.01', '--json'], env());
+    const r = mldb(
+      [
+        'train',
+        '--table',
+        'tiny',
+        '--model',
+        'lenet5',
+        '--epochs',
+        '1',
+        '--backend',
+        'wasm',
+        '--save',
+        path.join(work, 'gate'),
+        '--min-accuracy',
+        '1.01',
+        '--json',
+      ],
+      env(),
+    );
     expect(r.code).toBe(7);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ belowThreshold: true, minAccuracy: 1.01 });
@@ -78,8 +125,17 @@ describe('experiments, run records and reports from the command line', () => {
     const r = mldb(['report', String(runIds[0]), '--out', out, '--json'], env());
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc.images.map((i: { file: string }) => i.file)).toEqual(['loss.png', 'accuracy.png', 'confusion.png', 'mistakes.png']);
-    const sizes: Record<string, [number, number]> = { 'loss.png': [800, 500], 'accuracy.png': [800, 500], 'confusion.png': [800, 800] };
+    expect(doc.images.map((i: { file: string }) => i.file)).toEqual([
+      'loss.png',
+      'accuracy.png',
+      'confusion.png',
+      'mistakes.png',
+    ]);
+    const sizes: Record<string, [number, number]> = {
+      'loss.png': [800, 500],
+      'accuracy.png': [800, 500],
+      'confusion.png': [800, 800],
+    };
     for (const img of doc.images) {
       const meta = await sharp(path.join(out, img.file)).metadata();
       expect(meta.format).toBe('png');

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { walkLabeledFolder } from '../../src/dataset/walk';
+import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
 import { freshDatabase } from '../helpers/db';
 import { mldb, mldbAsync } from '../helpers/cli';
 import { FILEDATA, makeLabeledFolder } from '../helpers/fixtures';
@@ -19,9 +19,13 @@ async function rowCount(): Promise<number> {
 
 test('an import killed with SIGKILL leaves whole batches; re-running finishes without duplicates', async () => {
   // Enough files for several batches: the shared digits, or 4,000 generated ones.
-  const dir = fs.existsSync(FILEDATA) ? FILEDATA : makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 400])), 20);
+  const dir = fs.existsSync(FILEDATA)
+    ? FILEDATA
+    : makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 400])), 20);
   const env = { MLDB_URL: db.url };
-  const distinct = new Set(walkLabeledFolder(dir).files.map((f) => crypto.createHash('sha256').update(fs.readFileSync(f.path)).digest('hex'))).size;
+  const distinct = new Set(
+    walkLabeledFolder(dir).files.map((f) => crypto.createHash('sha256').update(fs.readFileSync(f.path)).digest('hex')),
+  ).size;
 
   // --size 32 forces a resize of every image: slow enough to be killed half-way. On a fast
   // machine the import may still finish first; then start over, a few times at most.
@@ -40,7 +44,9 @@ test('an import killed with SIGKILL leaves whole batches; re-running finishes wi
   expect(afterKill).toBeLessThan(distinct); // the kill really landed half-way
 
   const conn = await probe.connection();
-  const [bad] = await conn.query<{ n: number }>('SELECT COUNT(*) AS n FROM digits WHERE LENGTH(pixels) <> 1024 OR LENGTH(original) = 0');
+  const [bad] = await conn.query<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM digits WHERE LENGTH(pixels) <> 1024 OR LENGTH(original) = 0',
+  );
   expect(Number(bad.n)).toBe(0);
 
   const resumed = mldb(['import', dir, '--table', 'digits', '--json'], env);

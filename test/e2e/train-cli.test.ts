@@ -16,11 +16,34 @@ beforeAll(() => {
 
 describe('train → evaluate → predict from the command line', () => {
   test('train --json: one document on stdout; epoch lines and the backend on stderr', () => {
-    const r = mldb(['train', '--model', 'lenet5', '--epochs', '3', '--batch-size', '32', '--backend', 'wasm', '--save', modelDir, '--json'], env());
+    const r = mldb(
+      [
+        'train',
+        '--model',
+        'lenet5',
+        '--epochs',
+        '3',
+        '--batch-size',
+        '32',
+        '--backend',
+        'wasm',
+        '--save',
+        modelDir,
+        '--json',
+      ],
+      env(),
+    );
     expect(r.stderr).not.toMatch(/^mldb:/m);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ table: 'digits', model: 'lenet5', backend: 'wasm', stopReason: 'completed', savedTo: modelDir, split: { validationFrom: 'held-out' } });
+    expect(doc).toMatchObject({
+      table: 'digits',
+      model: 'lenet5',
+      backend: 'wasm',
+      stopReason: 'completed',
+      savedTo: modelDir,
+      split: { validationFrom: 'held-out' },
+    });
     expect(doc.epochs).toHaveLength(3);
     expect(doc.test.accuracy).toBeGreaterThan(0.3);
     expect(r.stderr).toMatch(/backend: wasm/);
@@ -31,7 +54,10 @@ describe('train → evaluate → predict from the command line', () => {
   });
 
   test('train prints a summary; plain progress lines when not a terminal', () => {
-    const r = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'm2')], env());
+    const r = mldb(
+      ['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'm2')],
+      env(),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/trained lenet5 on digits: \d+ train \/ \d+ validation rows, 1 epoch\(s\), wasm backend/);
     expect(r.stdout).toMatch(/test: loss [\d.]+ accuracy [\d.]+ on \d+ rows/);
@@ -48,8 +74,20 @@ describe('train → evaluate → predict from the command line', () => {
     const json = mldb(['evaluate', '--model', modelDir, '--json', '--split', 'train'], { MLDB_URL: db.url });
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
-    expect(doc).toMatchObject({ table: 'digits', split: 'train', labels: expect.any(Array), confusion: expect.any(Array), classes: expect.any(Array) });
-    expect(doc.classes[0]).toEqual({ label: '0', support: expect.any(Number), precision: expect.any(Number), recall: expect.any(Number), f1: expect.any(Number) });
+    expect(doc).toMatchObject({
+      table: 'digits',
+      split: 'train',
+      labels: expect.any(Array),
+      confusion: expect.any(Array),
+      classes: expect.any(Array),
+    });
+    expect(doc.classes[0]).toEqual({
+      label: '0',
+      support: expect.any(Number),
+      precision: expect.any(Number),
+      recall: expect.any(Number),
+      f1: expect.any(Number),
+    });
   });
 
   test('predict: a table of predictions; unreadable files are named and exit 6; none readable exits 5', () => {
@@ -57,7 +95,11 @@ describe('train → evaluate → predict from the command line', () => {
     const ok = mldb(['predict', '--model', modelDir, seven, '--json'], {});
     expect(ok.code).toBe(0);
     const doc = JSON.parse(ok.stdout);
-    expect(doc.predictions[0]).toMatchObject({ file: seven, label: expect.any(String), confidence: expect.any(Number) });
+    expect(doc.predictions[0]).toMatchObject({
+      file: seven,
+      label: expect.any(String),
+      confidence: expect.any(Number),
+    });
     expect(doc.predictions[0].top).toHaveLength(3);
     const some = mldb(['predict', '--model', modelDir, seven, '/nonexistent.png'], {});
     expect(some.code).toBe(6);
@@ -83,23 +125,43 @@ describe('train → evaluate → predict from the command line', () => {
       [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
       [['predict', '--model', modelDir], 2, /missing required argument|no images/],
       [['train', '--model', 'lenet5', '--save', occupied], 2, /already holds other files/],
-      [['train', '--model', 'lenet5', '--save', path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0])], 2, /is a file/],
+      [
+        [
+          'train',
+          '--model',
+          'lenet5',
+          '--save',
+          path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0]),
+        ],
+        2,
+        /is a file/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const r = mldb(args, env());
       expect({ args, code: r.code }).toEqual({ args, code });
       // Commander's own usage errors add a pointer to --help.
-      expect(r.stderr.trim().split('\n').filter((l) => l !== '(run with --help for usage)')).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '(run with --help for usage)'),
+      ).toHaveLength(1);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
 
   test('--save over an earlier model replaces it; over any other folder it is refused and nothing is deleted', () => {
-    const again = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', modelDir, '--json'], env());
+    const again = mldb(
+      ['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', modelDir, '--json'],
+      env(),
+    );
     expect(again.code).toBe(0);
     expect(fs.readdirSync(modelDir).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
-    expect(JSON.parse(fs.readFileSync(path.join(modelDir, 'metadata.json'), 'utf8')).runId).toBe(JSON.parse(again.stdout).runId);
+    expect(JSON.parse(fs.readFileSync(path.join(modelDir, 'metadata.json'), 'utf8')).runId).toBe(
+      JSON.parse(again.stdout).runId,
+    );
     const before = fs.readdirSync(work).sort();
     expect(mldb(['train', '--model', 'lenet5', '--save', '.'], env(), work).code).toBe(2);
     expect(fs.readdirSync(work).sort()).toEqual(before);
@@ -107,7 +169,10 @@ describe('train → evaluate → predict from the command line', () => {
 
   test('Ctrl-C stops after the current batch: exit 130, one line, and no model saved', async () => {
     const target = path.join(work, 'interrupted');
-    const child = mldbAsync(['train', '--model', 'lenet5', '--epochs', '500', '--backend', 'wasm', '--save', target], env());
+    const child = mldbAsync(
+      ['train', '--model', 'lenet5', '--epochs', '500', '--backend', 'wasm', '--save', target],
+      env(),
+    );
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve) => {
@@ -118,7 +183,9 @@ describe('train → evaluate → predict from the command line', () => {
     });
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).toMatch(/mldb: training interrupted by SIGINT after \d+ complete epoch\(s\) \(run \d+, recorded as interrupted\); no model was saved/);
+    expect(stderr).toMatch(
+      /mldb: training interrupted by SIGINT after \d+ complete epoch\(s\) \(run \d+, recorded as interrupted\); no model was saved/,
+    );
     expect(fs.existsSync(target)).toBe(false);
     expect(fs.readdirSync(work).filter((f) => f.includes('partial'))).toEqual([]);
     const [run] = JSON.parse(mldb(['runs', '--status', 'interrupted', '--json'], env()).stdout).runs;

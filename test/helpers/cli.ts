@@ -21,5 +21,9 @@ export function mldb(args: string[], env: Record<string, string | undefined> = {
 }
 
 export function mldbAsync(args: string[], env: Record<string, string | undefined> = {}, cwd = '/tmp') {
-  return spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: 'pipe' });
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: 'pipe',
+  });
 }

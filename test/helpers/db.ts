@@ -15,7 +15,13 @@ export function testUrl(database: string): string {
 /**
  * A fresh database per test file, dropped by `cleanup()`: tests never see each other's tables.
  */
-export function freshDatabase(): { name: string; url: string; config: (table?: string) => MldbConfig; mldb: (table?: string) => MlDb; cleanup: () => Promise<void> } {
+export function freshDatabase(): {
+  name: string;
+  url: string;
+  config: (table?: string) => MldbConfig;
+  mldb: (table?: string) => MlDb;
+  cleanup: () => Promise<void>;
+} {
   const name = `mldb_t_${crypto.randomBytes(5).toString('hex')}`;
   const url = testUrl(name);
   const opened: MlDb[] = [];
@@ -31,7 +37,12 @@ export function freshDatabase(): { name: string; url: string; config: (table?: s
     cleanup: async () => {
       await Promise.all(opened.map((m) => m.close()));
       const p = parseUrl(url);
-      const conn = await mysql.createConnection({ host: p.host, port: p.port, user: p.user, password: p.password ?? '' });
+      const conn = await mysql.createConnection({
+        host: p.host,
+        port: p.port,
+        user: p.user,
+        password: p.password ?? '',
+      });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
     },

@@ -42,7 +42,8 @@ export function makeLabeledFolder(labels: Record<string, number>, size = 8, dir 
   let seed = 1;
   for (const [label, count] of Object.entries(labels)) {
     fs.mkdirSync(path.join(dir, label), { recursive: true });
-    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(dir, label, `img-${i}.png`), grayPng(size, size, seed++));
+    for (let i = 0; i < count; i++)
+      fs.writeFileSync(path.join(dir, label, `img-${i}.png`), grayPng(size, size, seed++));
   }
   return dir;
 }

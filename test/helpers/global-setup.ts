@@ -12,7 +12,9 @@ export default async function globalSetup(): Promise<void> {
   if (process.env.MLDB_TEST_URL) return;
   const binary = findServerBinary();
   if (!binary) {
-    throw new Error(`mldb tests need a MySQL-compatible server: set MLDB_TEST_URL=mysql://user:password@host:port/db, or ${INSTALL_HINT}`);
+    throw new Error(
+      `mldb tests need a MySQL-compatible server: set MLDB_TEST_URL=mysql://user:password@host:port/db, or ${INSTALL_HINT}`,
+    );
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldb-test-db-'));
   // A small max_allowed_packet lets the "image larger than the server accepts" test stay small.

@@ -8,7 +8,13 @@ afterAll(() => db.cleanup());
 
 async function tablesInDatabase(): Promise<string[]> {
   const p = parseUrl(db.url);
-  const conn = await mysql.createConnection({ host: p.host, port: p.port, user: p.user, password: p.password ?? '', database: db.name });
+  const conn = await mysql.createConnection({
+    host: p.host,
+    port: p.port,
+    user: p.user,
+    password: p.password ?? '',
+    database: db.name,
+  });
   const [rows] = await conn.query('SHOW TABLES');
   await conn.end();
   return (rows as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort();
@@ -27,23 +33,20 @@ describe('dataset tables', () => {
     await expect(m.dropTable('digits')).rejects.toThrow(NotFoundError);
   });
 
-  test.each([
-    "x'; DROP TABLE mldb_datasets; --",
-    'a`b',
-    'select',
-    'y'.repeat(65),
-    'two words',
-  ])('refuses the hostile name %j before any SQL runs', async (name) => {
-    const m = db.mldb();
-    const before = await tablesInDatabase().catch(() => []);
-    await expect(m.createTable(name)).rejects.toThrow(UsageError);
-    await expect(m.rows(name)).rejects.toThrow(UsageError);
-    await expect(m.dropTable(name)).rejects.toThrow(UsageError);
-    await expect(m.insertFolder('/tmp', { table: name, create: true })).rejects.toThrow(UsageError);
-    expect(await tablesInDatabase().catch(() => [])).toEqual(before);
-  });
+  test.each(["x'; DROP TABLE mldb_datasets; --", 'a`b', 'select', 'y'.repeat(65), 'two words'])(
+    'refuses the hostile name %j before any SQL runs',
+    async (name) => {
+      const m = db.mldb();
+      const before = await tablesInDatabase().catch(() => []);
+      await expect(m.createTable(name)).rejects.toThrow(UsageError);
+      await expect(m.rows(name)).rejects.toThrow(UsageError);
+      await expect(m.dropTable(name)).rejects.toThrow(UsageError);
+      await expect(m.insertFolder('/tmp', { table: name, create: true })).rejects.toThrow(UsageError);
+      expect(await tablesInDatabase().catch(() => [])).toEqual(before);
+    },
+  );
 
-  test('a table dropped behind mldb\'s back is forgotten, not fatal', async () => {
+  test("a table dropped behind mldb's back is forgotten, not fatal", async () => {
     const m = db.mldb();
     await m.createTable('ghost');
     await (await m.connection()).run('DROP TABLE ghost');
@@ -52,6 +55,8 @@ describe('dataset tables', () => {
   });
 
   test('split fractions are validated', async () => {
-    await expect(db.mldb().createTable('bad_split', { testFraction: 0.6, validationFraction: 0.5 })).rejects.toThrow(UsageError);
+    await expect(db.mldb().createTable('bad_split', { testFraction: 0.6, validationFraction: 0.5 })).rejects.toThrow(
+      UsageError,
+    );
   });
 });

@@ -22,7 +22,9 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
     expect(report.savedTo).toBe(path.resolve(modelDir));
     expect(report.stopReason).toBe('completed');
     expect(report.test).not.toBeNull();
-    const [{ n }] = await (await m.connection()).query<{ n: number }>("SELECT COUNT(*) AS n FROM digits WHERE split = 'test'");
+    const [{ n }] = await (
+      await m.connection()
+    ).query<{ n: number }>("SELECT COUNT(*) AS n FROM digits WHERE split = 'test'");
     expect(report.test!.count).toBe(Number(n));
     expect(report.split.test).toBe(Number(n));
     expect(report.test!.accuracy).toBeGreaterThan(0.6);
@@ -34,7 +36,15 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
       preprocessing: { resize: 'fill', channels: 1, scale: 1 / 255 },
       dataset: { table: 'digits', database: db.name, fingerprint: report.fingerprint },
       architecture: 'lenet5',
-      hyperparameters: { optimizer: 'adam', learningRate: 0.001, epochs: 5, batchSize: 32, validationSplit: 0.1, seed: 1, patience: 0 },
+      hyperparameters: {
+        optimizer: 'adam',
+        learningRate: 0.001,
+        epochs: 5,
+        batchSize: 32,
+        validationSplit: 0.1,
+        seed: 1,
+        patience: 0,
+      },
       metrics: { testAccuracy: report.test!.accuracy },
       backend: 'wasm',
       versions: { tfjs: tf.version.tfjs },
@@ -52,7 +62,11 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
     expect(total).toBe(r.count);
     expect(r.accuracy).toBeCloseTo(diagonal / total, 10);
     expect(r.classes.map((c) => c.support)).toEqual(r.confusion.map((row) => row.reduce((a, b) => a + b, 0)));
-    for (const c of r.classes) expect(c.f1).toBeCloseTo(c.precision + c.recall > 0 ? (2 * c.precision * c.recall) / (c.precision + c.recall) : 0, 10);
+    for (const c of r.classes)
+      expect(c.f1).toBeCloseTo(
+        c.precision + c.recall > 0 ? (2 * c.precision * c.recall) / (c.precision + c.recall) : 0,
+        10,
+      );
     expect(r.mistakes).toHaveLength(r.count - diagonal);
     expect(r.loss).toBeGreaterThan(0);
     // The same numbers as training reported on the same split.
@@ -74,14 +88,29 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
     // The same digit as an RGB JPEG at another size: decoded, grayed and resized like an import.
     const rgbJpeg = path.join(tempDir(), 'seven.jpg');
     await sharp(fs.readFileSync(files[1])).resize(56, 56).toColourspace('srgb').jpeg({ quality: 95 }).toFile(rgbJpeg);
-    const { predictions, failures } = await db.mldb().predict(modelDir, [...files, rgbJpeg], { top: 2, backend: 'wasm' });
+    const { predictions, failures } = await db
+      .mldb()
+      .predict(modelDir, [...files, rgbJpeg], { top: 2, backend: 'wasm' });
     expect(failures).toEqual([]);
     // Exactly what the model gives on the stored pixels of those files (training's input).
     const conn = await db.mldb().connection();
     const model = await loadModel(modelDir);
     for (const [i, file] of files.entries()) {
-      const [row] = await conn.query<{ pixels: Buffer }>('SELECT pixels FROM digits WHERE source LIKE ?', [`%${path.basename(file)}`]);
-      const probs = tf.tidy(() => Array.from((model.predict(tf.tensor4d(Float32Array.from(row.pixels, (v) => v / 255), [1, 28, 28, 1])) as tf.Tensor).dataSync()));
+      const [row] = await conn.query<{ pixels: Buffer }>('SELECT pixels FROM digits WHERE source LIKE ?', [
+        `%${path.basename(file)}`,
+      ]);
+      const probs = tf.tidy(() =>
+        Array.from(
+          (
+            model.predict(
+              tf.tensor4d(
+                Float32Array.from(row.pixels, (v) => v / 255),
+                [1, 28, 28, 1],
+              ),
+            ) as tf.Tensor
+          ).dataSync(),
+        ),
+      );
       const best = probs.indexOf(Math.max(...probs));
       expect(predictions[i].label).toBe(String(best));
       expect(predictions[i].confidence).toBeCloseTo(probs[best], 6);
@@ -101,7 +130,13 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
     const good = path.join(dir, 'good.png');
     fs.writeFileSync(good, grayPng(28, 28, 2));
-    const r = await db.mldb().predict(modelDir, [path.join(dir, 'broken.png'), path.join(dir, 'notes.txt'), path.join(dir, 'missing.png'), good], { backend: 'wasm' });
+    const r = await db
+      .mldb()
+      .predict(
+        modelDir,
+        [path.join(dir, 'broken.png'), path.join(dir, 'notes.txt'), path.join(dir, 'missing.png'), good],
+        { backend: 'wasm' },
+      );
     expect(r.predictions.map((p) => p.file)).toEqual([good]);
     expect(r.failures).toEqual([
       { file: path.join(dir, 'broken.png'), error: expect.stringMatching(/corrupt PNG/) },
@@ -118,7 +153,11 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
     expect(t.xs.shape).toEqual([n, 28, 28, 1]);
     expect(t.ys.shape).toEqual([n, 10]);
     expect(t.labels).toHaveLength(10);
-    const [min, max, rowSums] = tf.tidy(() => [t.xs.min().dataSync()[0], t.xs.max().dataSync()[0], Array.from(t.ys.sum(1).dataSync())]);
+    const [min, max, rowSums] = tf.tidy(() => [
+      t.xs.min().dataSync()[0],
+      t.xs.max().dataSync()[0],
+      Array.from(t.ys.sum(1).dataSync()),
+    ]);
     expect(min).toBeGreaterThanOrEqual(0);
     expect(max).toBeLessThanOrEqual(1);
     expect(max).toBeGreaterThan(0.5);
@@ -129,9 +168,19 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
 
   test('a table of another shape, a missing or damaged model folder: one clear error each', async () => {
     const m = db.mldb();
-    await m.insertFolder(makeLabeledFolder({ '0': 5, '1': 5 }, 20), { create: true, table: 'small20', testFraction: 0.5 });
-    await expect(m.evaluate(modelDir, { table: 'small20' })).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/20×20×1 .* model takes 28×28×1/) });
-    await expect(m.evaluate('/nonexistent/model')).rejects.toMatchObject({ exitCode: 4, hint: expect.stringMatching(/mldb train/) });
+    await m.insertFolder(makeLabeledFolder({ '0': 5, '1': 5 }, 20), {
+      create: true,
+      table: 'small20',
+      testFraction: 0.5,
+    });
+    await expect(m.evaluate(modelDir, { table: 'small20' })).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/20×20×1 .* model takes 28×28×1/),
+    });
+    await expect(m.evaluate('/nonexistent/model')).rejects.toMatchObject({
+      exitCode: 4,
+      hint: expect.stringMatching(/mldb train/),
+    });
 
     const copy = (mutate: (dir: string) => void) => {
       const dir = path.join(tempDir(), 'model');
@@ -140,14 +189,29 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
       return dir;
     };
     const truncated = copy((d) => fs.truncateSync(path.join(d, 'weights.bin'), 100));
-    await expect(m.predict(truncated, [])).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/truncated/) });
+    await expect(m.predict(truncated, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/truncated/),
+    });
     const noWeights = copy((d) => fs.rmSync(path.join(d, 'weights.bin')));
-    await expect(m.predict(noWeights, [])).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/missing a weights file/) });
+    await expect(m.predict(noWeights, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/missing a weights file/),
+    });
     const badJson = copy((d) => fs.writeFileSync(path.join(d, 'model.json'), '{"modelTopology": '));
-    await expect(m.predict(badJson, [])).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/not valid JSON/) });
+    await expect(m.predict(badJson, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/not valid JSON/),
+    });
     const noMeta = copy((d) => fs.rmSync(path.join(d, 'metadata.json')));
-    await expect(m.predict(noMeta, [])).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/no metadata.json/) });
+    await expect(m.predict(noMeta, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/no metadata.json/),
+    });
     const aFile = path.join(modelDir, 'model.json');
-    await expect(m.predict(aFile, [])).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/is a file/) });
+    await expect(m.predict(aFile, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/is a file/),
+    });
   });
 });

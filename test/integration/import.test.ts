@@ -50,7 +50,9 @@ describe('import', () => {
 
     // The stored pixels are exactly the decoded original at the dataset's shape.
     const conn = await m.connection();
-    const rows = await conn.query<{ original: Buffer; pixels: Buffer }>('SELECT original, pixels FROM digits ORDER BY id LIMIT 5');
+    const rows = await conn.query<{ original: Buffer; pixels: Buffer }>(
+      'SELECT original, pixels FROM digits ORDER BY id LIMIT 5',
+    );
     for (const r of rows) {
       expect(r.pixels.length).toBe(400);
       expect(Buffer.from(await decodeToShape(r.original, { height: 20, width: 20, channels: 1 }))).toEqual(r.pixels);

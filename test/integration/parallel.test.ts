@@ -30,7 +30,14 @@ test('two replicas on two threads take exactly the step one model takes on the w
   const parallel = lenet();
   const before = tf.memory().numTensors;
   const a = localStepper(single);
-  const b = await dataParallelStepper(parallel, { architecture: 'lenet5', seed: 4, optimizer: 'sgd', learningRate: 0.1, backend: 'wasm', workers: 2 });
+  const b = await dataParallelStepper(parallel, {
+    architecture: 'lenet5',
+    seed: 4,
+    optimizer: 'sgd',
+    learningRate: 0.1,
+    backend: 'wasm',
+    workers: 2,
+  });
   try {
     for (let step = 0; step < 3; step++) {
       const { xs, ys } = batch(37, step); // odd: the shares are 18 and 19
@@ -41,7 +48,9 @@ test('two replicas on two threads take exactly the step one model takes on the w
     }
     const wa = single.getWeights().map((w) => Array.from(w.dataSync()));
     const wb = parallel.getWeights().map((w) => Array.from(w.dataSync()));
-    wa.forEach((w, k) => w.forEach((v, i) => expect(Math.abs(wb[k][i] - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)))));
+    wa.forEach((w, k) =>
+      w.forEach((v, i) => expect(Math.abs(wb[k][i] - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)))),
+    );
   } finally {
     await b.close();
   }
@@ -56,7 +65,14 @@ test('trainModel with --workers 2 learns, records its workers, and a bad count i
   const m = db.mldb('digits');
   await m.insertFolder(SAMPLE_DIGITS, { create: true });
   const conn = await m.connection();
-  const r = await trainModel(conn, { table: 'digits', model: 'simpler_cnn', epochs: 3, batchSize: 32, backend: 'wasm', workers: 2 });
+  const r = await trainModel(conn, {
+    table: 'digits',
+    model: 'simpler_cnn',
+    epochs: 3,
+    batchSize: 32,
+    backend: 'wasm',
+    workers: 2,
+  });
   expect(r.workers).toBe(2);
   expect(r.epochs[2].loss).toBeLessThan(r.epochs[0].loss);
   expect(r.epochs[2].valAccuracy!).toBeGreaterThan(0.3);
@@ -68,7 +84,14 @@ test('trainModel with --workers 2 learns, records its workers, and a bad count i
 test('a worker that fails reports one clear error instead of hanging', async () => {
   await selectBackend('wasm');
   const model = lenet();
-  const stepper = await dataParallelStepper(model, { architecture: 'lenet5', seed: 4, optimizer: 'sgd', learningRate: 0.1, backend: 'wasm', workers: 2 });
+  const stepper = await dataParallelStepper(model, {
+    architecture: 'lenet5',
+    seed: 4,
+    optimizer: 'sgd',
+    learningRate: 0.1,
+    backend: 'wasm',
+    workers: 2,
+  });
   try {
     const { xs, ys } = batch(8, 1);
     await stepper.step(xs, ys, 8);

@@ -20,7 +20,15 @@ describe('run records', () => {
   test('a completed run: everything about it, epochs in order, test metrics, the model folder', async () => {
     const m = db.mldb('digits');
     const dir = path.join(tempDir(), 'model');
-    const r = await m.train({ model: 'lenet5', epochs: 3, batchSize: 32, seed: 7, backend: 'wasm', save: dir, record: { name: 'baseline' } });
+    const r = await m.train({
+      model: 'lenet5',
+      epochs: 3,
+      batchSize: 32,
+      seed: 7,
+      backend: 'wasm',
+      save: dir,
+      record: { name: 'baseline' },
+    });
     const run = await getRun(await m.connection(), r.runId!);
     expect(run).toMatchObject({
       id: r.runId,
@@ -38,7 +46,16 @@ describe('run records', () => {
       modelDir: path.resolve(dir),
       error: null,
     });
-    expect(run.hyperparameters).toMatchObject({ optimizer: 'adam', learningRate: 0.001, epochs: 3, batchSize: 32, validationSplit: 0.1, seed: 7, patience: 0, backend: 'wasm' });
+    expect(run.hyperparameters).toMatchObject({
+      optimizer: 'adam',
+      learningRate: 0.001,
+      epochs: 3,
+      batchSize: 32,
+      validationSplit: 0.1,
+      seed: 7,
+      patience: 0,
+      backend: 'wasm',
+    });
     expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(run.epochs.map((e) => e.loss)).toEqual(r.epochs.map((e) => e.loss));
     expect(run.final!.valAccuracy).toBe(r.epochs[2].valAccuracy);
@@ -53,7 +70,14 @@ describe('run records', () => {
     const conn = await m.connection();
     let epochs = 0;
     const dir = path.join(tempDir(), 'never');
-    const stopped = await m.train({ model: 'lenet5', epochs: 50, backend: 'wasm', save: dir, onEpoch: () => epochs++, shouldStop: () => epochs >= 2 });
+    const stopped = await m.train({
+      model: 'lenet5',
+      epochs: 50,
+      backend: 'wasm',
+      save: dir,
+      onEpoch: () => epochs++,
+      shouldStop: () => epochs >= 2,
+    });
     expect(stopped.stopReason).toBe('interrupted');
     const run = await getRun(conn, stopped.runId!);
     expect(run).toMatchObject({ status: 'interrupted', epochsDone: 2, modelDir: null, test: null });
@@ -63,7 +87,9 @@ describe('run records', () => {
     // A model folder that cannot be written: the run fails after training, and says why.
     const blocker = path.join(tempDir(), 'a-file');
     fs.writeFileSync(blocker, 'not a folder');
-    await expect(m.train({ model: 'lenet5', epochs: 1, backend: 'wasm', save: path.join(blocker, 'model') })).rejects.toThrow();
+    await expect(
+      m.train({ model: 'lenet5', epochs: 1, backend: 'wasm', save: path.join(blocker, 'model') }),
+    ).rejects.toThrow();
     const [failed] = await listRuns(conn, { status: 'failed' });
     expect(failed).toMatchObject({ status: 'failed', epochsDone: 1, modelDir: null });
     expect(failed.error).toMatch(/ENOTDIR|not a directory/);
@@ -91,12 +117,48 @@ describe('run records', () => {
   test('a run whose process was killed is settled as interrupted when runs are next read', async () => {
     const conn = await db.mldb().connection();
     const child = spawnSync(process.execPath, ['-e', '0']); // a pid that has certainly ended
-    const id = await createRun(conn, { name: 'killed', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: os.hostname(), pid: child.pid! });
-    const live = await createRun(conn, { name: 'alive', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: os.hostname(), pid: process.pid });
-    const elsewhere = await createRun(conn, { name: 'remote', experiment: null, planKey: null, dataset: 'digits', architecture: 'lenet5', hyperparameters: { seed: 1 }, mldbVersion: '0', tfjsVersion: '0', host: 'another-host', pid: child.pid! });
+    const id = await createRun(conn, {
+      name: 'killed',
+      experiment: null,
+      planKey: null,
+      dataset: 'digits',
+      architecture: 'lenet5',
+      hyperparameters: { seed: 1 },
+      mldbVersion: '0',
+      tfjsVersion: '0',
+      host: os.hostname(),
+      pid: child.pid!,
+    });
+    const live = await createRun(conn, {
+      name: 'alive',
+      experiment: null,
+      planKey: null,
+      dataset: 'digits',
+      architecture: 'lenet5',
+      hyperparameters: { seed: 1 },
+      mldbVersion: '0',
+      tfjsVersion: '0',
+      host: os.hostname(),
+      pid: process.pid,
+    });
+    const elsewhere = await createRun(conn, {
+      name: 'remote',
+      experiment: null,
+      planKey: null,
+      dataset: 'digits',
+      architecture: 'lenet5',
+      hyperparameters: { seed: 1 },
+      mldbVersion: '0',
+      tfjsVersion: '0',
+      host: 'another-host',
+      pid: child.pid!,
+    });
     const runs = await listRuns(conn, { limit: 1000 });
     const byId = new Map(runs.map((r) => [r.id, r]));
-    expect(byId.get(id)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/ended without recording its end/) });
+    expect(byId.get(id)).toMatchObject({
+      status: 'interrupted',
+      error: expect.stringMatching(/ended without recording its end/),
+    });
     expect(byId.get(live)!.status).toBe('running');
     expect(byId.get(elsewhere)!.status).toBe('running');
     await conn.run('DELETE FROM mldb_runs WHERE id IN (?, ?, ?)', [id, live, elsewhere]);
@@ -106,7 +168,9 @@ describe('run records', () => {
     // The test server accepts any password; this one must not be stored anywhere.
     const u = new URL(db.url);
     u.password = 'hunter2-run-secret';
-    const m = new MlDb({ config: resolveConfig({ url: u.toString(), table: 'digits' }, {}, '/nonexistent-cwd-for-tests') });
+    const m = new MlDb({
+      config: resolveConfig({ url: u.toString(), table: 'digits' }, {}, '/nonexistent-cwd-for-tests'),
+    });
     try {
       const r = await m.train({ model: 'lenet5', epochs: 1, backend: 'wasm', save: path.join(tempDir(), 'm') });
       const conn = await m.connection();

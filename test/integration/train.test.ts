@@ -22,7 +22,16 @@ describe('architectures', () => {
     expect((await selectBackend('wasm')).name).toBe('wasm');
   });
 
-  test.each([...ARCHITECTURES.keys()].flatMap((name) => [[name, [20, 20, 1]], [name, [28, 28, 1]], [name, [32, 32, 3]]] as Array<[string, [number, number, number]]>))(
+  test.each(
+    [...ARCHITECTURES.keys()].flatMap(
+      (name) =>
+        [
+          [name, [20, 20, 1]],
+          [name, [28, 28, 1]],
+          [name, [32, 32, 3]],
+        ] as Array<[string, [number, number, number]]>,
+    ),
+  )(
     '%s builds, has the right output shape and trains one step at %j without leaking tensors',
     async (name, inputShape) => {
       const before = tf.memory().numTensors;
@@ -113,7 +122,9 @@ describe('trainModel', () => {
     expect(plans[0].streaming).toBe(true);
     expect(plans[0].chunkRows).toBeLessThanOrEqual(16);
     expect(streamed.streaming).toBe(true);
-    expect(streamed.epochs.map((e) => [e.loss, e.accuracy, e.valLoss])).toEqual(whole.epochs.map((e) => [e.loss, e.accuracy, e.valLoss]));
+    expect(streamed.epochs.map((e) => [e.loss, e.accuracy, e.valLoss])).toEqual(
+      whole.epochs.map((e) => [e.loss, e.accuracy, e.valLoss]),
+    );
     expect(streamed.fingerprint).toEqual(whole.fingerprint);
     disposeModel(streamed.model);
     expect(tf.memory().numTensors).toBe(before);
@@ -148,9 +159,17 @@ describe('trainModel', () => {
     const dir = makeLabeledFolder({ a: 30, b: 30 }, 10);
     const m = db.mldb('with_val');
     await m.insertFolder(dir, { create: true, testFraction: 0.1, validationFraction: 0.3 });
-    const counts = await (await m.connection()).query<{ split: string; n: number }>('SELECT split, COUNT(*) AS n FROM with_val GROUP BY split');
+    const counts = await (
+      await m.connection()
+    ).query<{ split: string; n: number }>('SELECT split, COUNT(*) AS n FROM with_val GROUP BY split');
     const n = Object.fromEntries(counts.map((c) => [c.split, Number(c.n)]));
-    const r = await trainModel(await m.connection(), { table: 'with_val', model: 'lenet5', epochs: 1, batchSize: 8, backend: 'wasm' });
+    const r = await trainModel(await m.connection(), {
+      table: 'with_val',
+      model: 'lenet5',
+      epochs: 1,
+      batchSize: 8,
+      backend: 'wasm',
+    });
     expect(r.split).toEqual({ train: n.train, validation: n.validation, validationFrom: 'split' });
     disposeModel(r.model);
   });
@@ -172,11 +191,17 @@ describe('trainModel', () => {
         process.stdout.write(JSON.stringify(Array.from(m.predict(x).dataSync())));
         server.close();
       });`;
-    const child = spawnSync(process.execPath, ['-e', script, out], { cwd: path.resolve(__dirname, '..', '..'), encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['-e', script, out], {
+      cwd: path.resolve(__dirname, '..', '..'),
+      encoding: 'utf8',
+    });
     expect(child.status).toBe(0);
     const stock: number[] = JSON.parse(child.stdout);
     const ours = await loadModel(out);
-    const x = tf.tensor4d(Array.from({ length: 2 * 784 }, (_, i) => (i % 97) / 97), [2, 28, 28, 1]);
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 784 }, (_, i) => (i % 97) / 97),
+      [2, 28, 28, 1],
+    );
     const [p0, p2] = tf.tidy(() => [r.model, ours].map((m) => Array.from((m.predict(x) as tf.Tensor).dataSync())));
     expect(p2).toEqual(p0);
     // The child runs the cpu backend: equal up to float rounding.
@@ -188,16 +213,27 @@ describe('trainModel', () => {
 
   test('bad input: unknown model, single class, empty table, too few rows, batch size 0 or above the rows', async () => {
     const conn = await db.mldb().connection();
-    await expect(trainModel(conn, { table: 'digits', model: 'nope' })).rejects.toMatchObject({ message: 'unknown model "nope"', hint: expect.stringMatching(/simple_cnn/) });
+    await expect(trainModel(conn, { table: 'digits', model: 'nope' })).rejects.toMatchObject({
+      message: 'unknown model "nope"',
+      hint: expect.stringMatching(/simple_cnn/),
+    });
     const one = makeLabeledFolder({ only: 10 }, 12);
     await db.mldb('one_class').insertFolder(one, { create: true });
     await expect(trainModel(conn, { table: 'one_class', model: 'lenet5' })).rejects.toThrow(/at least 2/);
     await db.mldb().createTable('nothing_yet');
     await expect(trainModel(conn, { table: 'nothing_yet', model: 'lenet5' })).rejects.toMatchObject({ exitCode: 5 });
     await db.mldb('few').insertFolder(makeLabeledFolder({ a: 2, b: 2 }, 8), { create: true, testFraction: 0 });
-    await expect(trainModel(conn, { table: 'few', model: 'lenet5', validationSplit: 0.1 })).rejects.toMatchObject({ message: expect.stringMatching(/too few/), hint: expect.stringMatching(/--validation-split/) });
-    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 0 })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/--batch-size/) });
-    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 100000 })).rejects.toThrow(/larger than/);
+    await expect(trainModel(conn, { table: 'few', model: 'lenet5', validationSplit: 0.1 })).rejects.toMatchObject({
+      message: expect.stringMatching(/too few/),
+      hint: expect.stringMatching(/--validation-split/),
+    });
+    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 0 })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/--batch-size/),
+    });
+    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 100000 })).rejects.toThrow(
+      /larger than/,
+    );
     await expect(trainModel(conn, { table: 'no_such_table', model: 'lenet5' })).rejects.toMatchObject({ exitCode: 4 });
   });
 });

@@ -13,13 +13,20 @@ function bnGrads(shape: number[], seed: number): number[][] {
     const offset = tf.randomNormal([c], 0, 1, 'float32', seed + 3);
     const f = (xx: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
       tf.sum(tf.mul(w, tf.batchNorm(xx, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3)));
-    return tf.grads(f)([x, mean, variance, scale, offset]).map((g) => Array.from(g.dataSync()));
+    return tf
+      .grads(f)([x, mean, variance, scale, offset])
+      .map((g) => Array.from(g.dataSync()));
   });
 }
 
 test('the broadcasting batch-norm gradient equals tfjs’s own on random 4-D and 2-D shapes', async () => {
   await tf.setBackend('cpu');
-  const shapes = [[4, 5, 5, 3], [2, 7, 3, 8], [16, 6], [1, 1, 1, 4]];
+  const shapes = [
+    [4, 5, 5, 3],
+    [2, 7, 3, 8],
+    [16, 6],
+    [1, 1, 1, 4],
+  ];
   const kernels = async () => (await tf.profile(() => void bnGrads([4, 5, 5, 3], 1))).kernelNames;
   const before = shapes.map((s, i) => bnGrads(s, 10 + i));
   expect(await kernels()).toContain('Tile'); // tfjs's own gradient

@@ -11,20 +11,48 @@ describe('resolveConfig', () => {
 
   test('defaults when nothing is set', () => {
     const c = resolveConfig({}, {}, cwd);
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 3306, user: 'root', database: 'mldb', table: 'images', source: 'default' });
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 3306,
+      user: 'root',
+      database: 'mldb',
+      table: 'images',
+      source: 'default',
+    });
   });
 
   test('flags > environment > .env > defaults', () => {
     fs.writeFileSync(path.join(cwd, '.env'), 'MLDB_URL=mysql://dot:dotpw@dothost:1111/dotdb\nMLDB_TABLE=dot_table\n');
     const fromDotenv = resolveConfig({}, {}, cwd);
-    expect(fromDotenv).toMatchObject({ host: 'dothost', port: 1111, user: 'dot', database: 'dotdb', table: 'dot_table', source: 'dotenv' });
+    expect(fromDotenv).toMatchObject({
+      host: 'dothost',
+      port: 1111,
+      user: 'dot',
+      database: 'dotdb',
+      table: 'dot_table',
+      source: 'dotenv',
+    });
 
     const env = { MLDB_URL: 'mysql://envu:envpw@envhost:2222/envdb', MLDB_TABLE: 'env_table' };
     const fromEnv = resolveConfig({}, env, cwd);
-    expect(fromEnv).toMatchObject({ host: 'envhost', port: 2222, user: 'envu', database: 'envdb', table: 'env_table', source: 'env' });
+    expect(fromEnv).toMatchObject({
+      host: 'envhost',
+      port: 2222,
+      user: 'envu',
+      database: 'envdb',
+      table: 'env_table',
+      source: 'env',
+    });
 
     const fromFlags = resolveConfig({ url: 'mysql://flagu@flaghost:3333/flagdb', table: 'flag_table' }, env, cwd);
-    expect(fromFlags).toMatchObject({ host: 'flaghost', port: 3333, user: 'flagu', database: 'flagdb', table: 'flag_table', source: 'flag' });
+    expect(fromFlags).toMatchObject({
+      host: 'flaghost',
+      port: 3333,
+      user: 'flagu',
+      database: 'flagdb',
+      table: 'flag_table',
+      source: 'flag',
+    });
     fs.rmSync(path.join(cwd, '.env'));
   });
 

@@ -3,7 +3,12 @@ import { decodeImage, decodeToShape, DecodeError, rgbToGray } from '../../src/im
 import { sniffFormat } from '../../src/images/formats';
 import { grayPng, rgbPng } from '../helpers/fixtures';
 
-async function encodeWithSharp(raw: Buffer, w: number, h: number, format: 'webp' | 'gif' | 'tiff' | 'jpeg'): Promise<Buffer> {
+async function encodeWithSharp(
+  raw: Buffer,
+  w: number,
+  h: number,
+  format: 'webp' | 'gif' | 'tiff' | 'jpeg',
+): Promise<Buffer> {
   const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
   if (format === 'webp') return img.webp({ lossless: true }).toBuffer();
   if (format === 'gif') return img.gif().toBuffer();
@@ -18,7 +23,9 @@ describe('decodeImage', () => {
     expect(img).toMatchObject({ format: 'png', width: 5, height: 4, sourceChannels: 1 });
     const direct = await sharp(bytes).raw().toBuffer();
     const gray = await decodeToShape(bytes, { height: 4, width: 5, channels: 1 });
-    expect(Buffer.from(gray)).toEqual(direct.length === 20 ? direct : Buffer.from(rgbToGray(new Uint8Array(direct), 20)));
+    expect(Buffer.from(gray)).toEqual(
+      direct.length === 20 ? direct : Buffer.from(rgbToGray(new Uint8Array(direct), 20)),
+    );
   });
 
   test.each(['webp', 'gif', 'tiff', 'jpeg'] as const)('%s decodes through its format', async (format) => {
@@ -33,7 +40,10 @@ describe('decodeImage', () => {
   });
 
   test('a 1-channel JPEG is reported as grayscale (sharp would expand it to 3)', async () => {
-    const bytes = await sharp(Buffer.alloc(64, 90), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').jpeg().toBuffer();
+    const bytes = await sharp(Buffer.alloc(64, 90), { raw: { width: 8, height: 8, channels: 1 } })
+      .toColourspace('b-w')
+      .jpeg()
+      .toBuffer();
     expect((await decodeImage(bytes)).sourceChannels).toBe(1);
   });
 

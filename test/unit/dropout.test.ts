@@ -9,7 +9,11 @@ function model(seed: number, name: string) {
 
 function masks(m: tf.LayersModel, n: number): string[] {
   const layer = m.layers[1];
-  return tf.tidy(() => Array.from({ length: n }, () => Array.from((layer.apply(tf.ones([1, 64]), { training: true }) as tf.Tensor).dataSync()).join(',')));
+  return tf.tidy(() =>
+    Array.from({ length: n }, () =>
+      Array.from((layer.apply(tf.ones([1, 64]), { training: true }) as tf.Tensor).dataSync()).join(','),
+    ),
+  );
 }
 
 test('dropout draws a fresh mask every training batch (tfjs reuses one when seeded), the same sequence for the same seed', () => {

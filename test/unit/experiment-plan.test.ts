@@ -2,7 +2,10 @@ import { combinationLabel, parsePlan, planKey } from '../../src/ml/experiment-pl
 
 describe('experiment plans', () => {
   test('the grid expands to every combination, in order, with the defaults of mldb train', () => {
-    const plan = parsePlan({ table: 'digits', grid: { models: ['LeNet5', 'simple_cnn'], learning_rate: [0.001, 0.01], seeds: 3 } }, 'sweep');
+    const plan = parsePlan(
+      { table: 'digits', grid: { models: ['LeNet5', 'simple_cnn'], learning_rate: [0.001, 0.01], seeds: 3 } },
+      'sweep',
+    );
     expect(plan.name).toBe('sweep');
     expect(plan.combinations).toEqual([
       { model: 'lenet5', optimizer: 'adam', learningRate: 0.001, batchSize: 64, epochs: 10, seed: 3 },
@@ -10,7 +13,13 @@ describe('experiment plans', () => {
       { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.001, batchSize: 64, epochs: 10, seed: 3 },
       { model: 'simple_cnn', optimizer: 'adam', learningRate: 0.01, batchSize: 64, epochs: 10, seed: 3 },
     ]);
-    expect(plan).toMatchObject({ validationSplit: 0.1, patience: 0, backend: 'auto', workers: 1, save: 'models/experiments/sweep' });
+    expect(plan).toMatchObject({
+      validationSplit: 0.1,
+      patience: 0,
+      backend: 'auto',
+      workers: 1,
+      save: 'models/experiments/sweep',
+    });
     expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');
   });
 

@@ -76,15 +76,18 @@ describe('wasm gradient kernels match the cpu backend', () => {
     patchWasmKernels();
   });
 
-  test.each(cases().map((c) => [`${c.kind} x${c.x.join('x')} k${c.k.join('x')} s${c.stride} ${c.pad}`, c]))('%s', async (_name, c) => {
-    const r = rng(7);
-    const xv = Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, () => r() * 2 - 1);
-    const kv = Float32Array.from({ length: c.k.reduce((a, b) => a * b) }, () => r() * 2 - 1);
-    const [cpuDx, cpuDk] = await gradsOn('cpu', c, xv, kv);
-    const [wasmDx, wasmDk] = await gradsOn('wasm', c, xv, kv);
-    expect(maxRelError(wasmDx, cpuDx)).toBeLessThanOrEqual(1e-5);
-    expect(maxRelError(wasmDk, cpuDk)).toBeLessThanOrEqual(1e-5);
-  });
+  test.each(cases().map((c) => [`${c.kind} x${c.x.join('x')} k${c.k.join('x')} s${c.stride} ${c.pad}`, c]))(
+    '%s',
+    async (_name, c) => {
+      const r = rng(7);
+      const xv = Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, () => r() * 2 - 1);
+      const kv = Float32Array.from({ length: c.k.reduce((a, b) => a * b) }, () => r() * 2 - 1);
+      const [cpuDx, cpuDk] = await gradsOn('cpu', c, xv, kv);
+      const [wasmDx, wasmDk] = await gradsOn('wasm', c, xv, kv);
+      expect(maxRelError(wasmDx, cpuDx)).toBeLessThanOrEqual(1e-5);
+      expect(maxRelError(wasmDk, cpuDk)).toBeLessThanOrEqual(1e-5);
+    },
+  );
 
   test('a kernel wasm lacks entirely falls back to cpu (UnsortedSegmentSum)', async () => {
     await tf.setBackend('wasm');

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { splitFor } from '../../src/dataset/splits';
+import { splitFor } from '../../src/ingest/splits';
 
 describe('splitFor', () => {
   const hashes = Array.from({ length: 20000 }, (_, i) => crypto.createHash('sha256').update(`image-${i}`).digest());

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { walkLabeledFolder } from '../../src/dataset/walk';
+import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
 import { NotFoundError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
 

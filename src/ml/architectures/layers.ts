@@ -85,7 +85,9 @@ const fresh = new WeakMap<object, DropoutConstructor>();
 function seededDropoutClass(tf: Tf): DropoutConstructor {
   const cached = fresh.get(tf);
   if (cached) return cached;
-  const Base = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as new (args: object) => TF.layers.Layer & { seed?: number };
+  const Base = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as new (
+    args: object,
+  ) => TF.layers.Layer & { seed?: number };
   class FreshMaskDropout extends Base {
     static className = 'Dropout';
     readonly #next: () => number;

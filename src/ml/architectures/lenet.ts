@@ -11,14 +11,35 @@ export const lenet5: Architecture = {
     const seeds = new Seeds(seed);
     const init = () => tf.initializers.glorotUniform({ seed: seeds.take() });
     const model = tf.sequential({ name: 'lenet5' });
-    model.add(tf.layers.conv2d({ inputShape, filters: 6, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: init(), name: 'c1' }));
+    model.add(
+      tf.layers.conv2d({
+        inputShape,
+        filters: 6,
+        kernelSize: 5,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(),
+        name: 'c1',
+      }),
+    );
     model.add(tf.layers.averagePooling2d({ poolSize: 2, name: 's2' }));
-    model.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: inputShape[0] < 16 ? 'same' : 'valid', activation: 'relu', kernelInitializer: init(), name: 'c3' }));
+    model.add(
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 5,
+        padding: inputShape[0] < 16 ? 'same' : 'valid',
+        activation: 'relu',
+        kernelInitializer: init(),
+        name: 'c3',
+      }),
+    );
     model.add(tf.layers.averagePooling2d({ poolSize: 2, name: 's4' }));
     model.add(tf.layers.flatten({ name: 'flatten' }));
     model.add(tf.layers.dense({ units: 120, activation: 'relu', kernelInitializer: init(), name: 'f5' }));
     model.add(tf.layers.dense({ units: 84, activation: 'relu', kernelInitializer: init(), name: 'f6' }));
-    model.add(tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: init(), name: 'predictions' }));
+    model.add(
+      tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: init(), name: 'predictions' }),
+    );
     return model;
   },
 };

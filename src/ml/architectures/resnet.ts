@@ -15,18 +15,40 @@ export const resnetSmall: Architecture = {
   build(tf, { inputShape, numClasses, seed }) {
     const seeds = new Seeds(seed);
     const input = tf.input({ shape: inputShape, name: 'image' });
-    let x: Sym = relu(tf, bn(tf, conv(tf, seeds, input, { filters: 16, kernel: 3, useBias: false, name: 'stem_conv' }), 'stem_bn'), 'stem_relu');
-    const stages: Array<[number, number]> = [[16, 1], [32, 2], [64, 2]];
+    let x: Sym = relu(
+      tf,
+      bn(tf, conv(tf, seeds, input, { filters: 16, kernel: 3, useBias: false, name: 'stem_conv' }), 'stem_bn'),
+      'stem_relu',
+    );
+    const stages: Array<[number, number]> = [
+      [16, 1],
+      [32, 2],
+      [64, 2],
+    ];
     stages.forEach(([f, s], i) => {
       const p = `stage${i + 1}`;
       let y = conv(tf, seeds, x, { filters: f, kernel: 3, strides: s, useBias: false, name: `${p}_conv1` });
       y = relu(tf, bn(tf, y, `${p}_bn1`), `${p}_relu1`);
       y = bn(tf, conv(tf, seeds, y, { filters: f, kernel: 3, useBias: false, name: `${p}_conv2` }), `${p}_bn2`);
-      const shortcut = s === 1 && (x.shape[3] as number) === f ? x : bn(tf, conv(tf, seeds, x, { filters: f, kernel: 1, strides: s, useBias: false, name: `${p}_proj` }), `${p}_proj_bn`);
+      const shortcut =
+        s === 1 && (x.shape[3] as number) === f
+          ? x
+          : bn(
+              tf,
+              conv(tf, seeds, x, { filters: f, kernel: 1, strides: s, useBias: false, name: `${p}_proj` }),
+              `${p}_proj_bn`,
+            );
       x = relu(tf, tf.layers.add({ name: `${p}_add` }).apply([y, shortcut]) as Sym, `${p}_relu2`);
     });
     x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as Sym;
-    const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.take() }), name: 'predictions' }).apply(x) as Sym;
+    const out = tf.layers
+      .dense({
+        units: numClasses,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.take() }),
+        name: 'predictions',
+      })
+      .apply(x) as Sym;
     return tf.model({ inputs: input, outputs: out, name: 'resnet_small' });
   },
 };

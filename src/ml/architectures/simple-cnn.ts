@@ -13,7 +13,12 @@ export const simpleCnn: Architecture = {
     const seeds = new Seeds(seed);
     const input = tf.input({ shape: inputShape, name: 'image' });
     let x = input;
-    const blocks: Array<[number, number]> = [[16, 7], [32, 5], [64, 3], [128, 3]];
+    const blocks: Array<[number, number]> = [
+      [16, 7],
+      [32, 5],
+      [64, 3],
+      [128, 3],
+    ];
     blocks.forEach(([f, k], i) => {
       const p = `block${i + 1}`;
       x = conv(tf, seeds, x, { filters: f, kernel: k, name: `${p}_conv1` });

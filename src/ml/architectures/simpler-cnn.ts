@@ -13,7 +13,11 @@ export const simplerCnn: Architecture = {
     const seeds = new Seeds(seed);
     const input = tf.input({ shape: inputShape, name: 'image' });
     let x = input;
-    const pairs: Array<[number, number]> = [[16, 5], [32, 5], [64, 3]];
+    const pairs: Array<[number, number]> = [
+      [16, 5],
+      [32, 5],
+      [64, 3],
+    ];
     pairs.forEach(([f, k], i) => {
       const p = `block${i + 1}`;
       x = conv(tf, seeds, x, { filters: f, kernel: k, name: `${p}_conv1` });
@@ -23,7 +27,11 @@ export const simplerCnn: Architecture = {
       x = relu(tf, x, `${p}_relu`);
       x = dropout(tf, seeds, x, 0.25, `${p}_dropout`);
     });
-    const tail: Array<[number, number]> = [[64, 128], [256, 128], [256, numClasses]];
+    const tail: Array<[number, number]> = [
+      [64, 128],
+      [256, 128],
+      [256, numClasses],
+    ];
     tail.forEach(([squeeze, out], i) => {
       const p = `block${i + 4}`;
       x = conv(tf, seeds, x, { filters: squeeze, kernel: 1, name: `${p}_conv1` });
@@ -33,7 +41,9 @@ export const simplerCnn: Architecture = {
     // The original flattens a 1×1×num_classes map; at inputs large enough to leave more than
     // 1×1, average the map instead so the softmax still sees num_classes values.
     const [, h, w] = x.shape as number[];
-    x = (h === 1 && w === 1 ? tf.layers.flatten({ name: 'flatten' }) : tf.layers.globalAveragePooling2d({ name: 'pool' })).apply(x) as typeof x;
+    x = (
+      h === 1 && w === 1 ? tf.layers.flatten({ name: 'flatten' }) : tf.layers.globalAveragePooling2d({ name: 'pool' })
+    ).apply(x) as typeof x;
     const out = tf.layers.activation({ activation: 'softmax', name: 'predictions' }).apply(x) as typeof x;
     return tf.model({ inputs: input, outputs: out, name: 'simpler_cnn' });
   },

@@ -40,7 +40,15 @@ function xception(spec: XceptionSpec, origin: string): Architecture {
       const input = tf.input({ shape: inputShape, name: 'image' });
       let x: Sym = input;
       spec.stem.forEach((s, i) => {
-        x = conv(tf, seeds, x, { filters: s.filters, kernel: 3, strides: s.strides, padding: 'valid', useBias: false, l2: spec.l2, name: `stem_conv${i + 1}` });
+        x = conv(tf, seeds, x, {
+          filters: s.filters,
+          kernel: 3,
+          strides: s.strides,
+          padding: 'valid',
+          useBias: false,
+          l2: spec.l2,
+          name: `stem_conv${i + 1}`,
+        });
         x = bn(tf, x, `stem_bn${i + 1}`);
         x = relu(tf, x, `stem_relu${i + 1}`);
       });
@@ -51,16 +59,39 @@ function xception(spec: XceptionSpec, origin: string): Architecture {
 }
 
 export const tinyXception = xception(
-  { name: 'tiny_xception', stem: [{ filters: 5, strides: 1 }, { filters: 5, strides: 1 }], modules: [8, 16, 32, 64], l2: 0.01 },
+  {
+    name: 'tiny_xception',
+    stem: [
+      { filters: 5, strides: 1 },
+      { filters: 5, strides: 1 },
+    ],
+    modules: [8, 16, 32, 64],
+    l2: 0.01,
+  },
   'tiny_XCEPTION, oarriaga/face_classification (Keras)',
 );
 
 export const miniXception = xception(
-  { name: 'mini_xception', stem: [{ filters: 8, strides: 1 }, { filters: 8, strides: 1 }], modules: [16, 32, 64, 128], l2: 0.01 },
+  {
+    name: 'mini_xception',
+    stem: [
+      { filters: 8, strides: 1 },
+      { filters: 8, strides: 1 },
+    ],
+    modules: [16, 32, 64, 128],
+    l2: 0.01,
+  },
   'mini_XCEPTION, oarriaga/face_classification (Keras)',
 );
 
 export const bigXception = xception(
-  { name: 'big_xception', stem: [{ filters: 32, strides: 2 }, { filters: 64, strides: 1 }], modules: [128, 256] },
+  {
+    name: 'big_xception',
+    stem: [
+      { filters: 32, strides: 2 },
+      { filters: 64, strides: 1 },
+    ],
+    modules: [128, 256],
+  },
   'big_XCEPTION, oarriaga/face_classification (Keras)',
 );

@@ -24,7 +24,8 @@ export function installBatchNormGradient(): void {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const [x, mean, variance, scale] = saved;
       const g = dy as Tensor;
-      if (mean.rank !== 1 || variance.rank !== 1 || (scale != null && scale.rank !== 1)) return original.gradFunc(dy, saved, attrs);
+      if (mean.rank !== 1 || variance.rank !== 1 || (scale != null && scale.rank !== 1))
+        return original.gradFunc(dy, saved, attrs);
       const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
       const axes = [...Array(x.rank - 1).keys()];
       const invStd = tf.rsqrt(tf.add(variance, varianceEpsilon));

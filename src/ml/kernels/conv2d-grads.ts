@@ -1,4 +1,10 @@
-import { backend_util, type KernelBackend, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  backend_util,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 import { KernelOps } from './kernel-ops';
 
 /**
@@ -23,7 +29,8 @@ function pair(v: [number, number] | number | undefined): [number, number] {
 }
 
 function assertNhwc(attrs: ConvAttrs): void {
-  if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') throw new Error('only NHWC convolutions are supported on this backend');
+  if (attrs.dataFormat && attrs.dataFormat !== 'NHWC')
+    throw new Error('only NHWC convolutions are supported on this backend');
 }
 
 function assertUndilated(attrs: ConvAttrs): void {
@@ -37,16 +44,33 @@ export function conv2dBackpropFilter(backendName: string): KernelFunc {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     assertNhwc(a);
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const [kh, kw] = [info.filterHeight, info.filterWidth];
     const [sh, sw] = [info.strideHeight, info.strideWidth];
     const needH = kh - 1 + (info.outHeight - 1) * sh + 1;
     const needW = kw - 1 + (info.outWidth - 1) * sw + 1;
     const xt = ops.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, B]
-    const padded = ops.padOrCrop(xt, info.padInfo.top, needH - info.inHeight - info.padInfo.top, info.padInfo.left, needW - info.inWidth - info.padInfo.left);
+    const padded = ops.padOrCrop(
+      xt,
+      info.padInfo.top,
+      needH - info.inHeight - info.padInfo.top,
+      info.padInfo.left,
+      needW - info.inWidth - info.padInfo.left,
+    );
     const filter = ops.transpose(dy, [1, 2, 0, 3]); // [oh, ow, B, Co]
-    const conv = ops.run('Conv2D', { x: padded, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw] });
+    const conv = ops.run(
+      'Conv2D',
+      { x: padded, filter },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw] },
+    );
     const dw = ops.transpose(conv, [1, 2, 0, 3]); // [Ci,kh,kw,Co] → [kh,kw,Ci,Co]
     return ops.release(dw);
   };
@@ -58,15 +82,32 @@ export function conv2dBackpropInput(backendName: string): KernelFunc {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     assertNhwc(a);
-    const info = backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+    const info = backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const dilated = ops.dilate(dy, info.strideHeight, info.strideWidth);
     const [lh, lw] = [dilated.shape[1], dilated.shape[2]];
     const top = info.filterHeight - 1 - info.padInfo.top;
     const left = info.filterWidth - 1 - info.padInfo.left;
-    const padded = ops.padOrCrop(dilated, top, info.inHeight + info.filterHeight - 1 - lh - top, left, info.inWidth + info.filterWidth - 1 - lw - left);
+    const padded = ops.padOrCrop(
+      dilated,
+      top,
+      info.inHeight + info.filterHeight - 1 - lh - top,
+      left,
+      info.inWidth + info.filterWidth - 1 - lw - left,
+    );
     const rotated = ops.transpose(ops.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh,kw,Co,Ci]
-    const dx = ops.run('Conv2D', { x: padded, filter: rotated }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+    const dx = ops.run(
+      'Conv2D',
+      { x: padded, filter: rotated },
+      { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+    );
     return ops.release(dx);
   };
 }
@@ -77,7 +118,15 @@ export function depthwiseBackpropFilter(backendName: string): KernelFunc {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     assertUndilated(a);
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, true);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      true,
+    );
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const [b, , , c] = x.shape;
     const [kh, kw, , m] = a.filterShape;
@@ -85,9 +134,19 @@ export function depthwiseBackpropFilter(backendName: string): KernelFunc {
     const needH = kh - 1 + (info.outHeight - 1) * sh + 1;
     const needW = kw - 1 + (info.outWidth - 1) * sw + 1;
     const xt = ops.reshape(ops.transpose(x, [1, 2, 0, 3]), [1, info.inHeight, info.inWidth, b * c]);
-    const padded = ops.padOrCrop(xt, info.padInfo.top, needH - info.inHeight - info.padInfo.top, info.padInfo.left, needW - info.inWidth - info.padInfo.left);
+    const padded = ops.padOrCrop(
+      xt,
+      info.padInfo.top,
+      needH - info.inHeight - info.padInfo.top,
+      info.padInfo.left,
+      needW - info.inWidth - info.padInfo.left,
+    );
     const filter = ops.reshape(ops.transpose(dy, [1, 2, 0, 3]), [info.outHeight, info.outWidth, b * c, m]);
-    const conv = ops.run('DepthwiseConv2dNative', { x: padded, filter }, { strides: [1, 1], pad: 'valid', dilations: [sh, sw] });
+    const conv = ops.run(
+      'DepthwiseConv2dNative',
+      { x: padded, filter },
+      { strides: [1, 1], pad: 'valid', dilations: [sh, sw] },
+    );
     const summed = ops.sum(ops.reshape(conv, [kh * kw, b, c * m]), [1]);
     return ops.release(ops.reshape(summed, [kh, kw, c, m]));
   };
@@ -99,16 +158,34 @@ export function depthwiseBackpropInput(backendName: string): KernelFunc {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     assertUndilated(a);
-    const info = backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, true);
+    const info = backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      true,
+    );
     const ops = new KernelOps(backend as KernelBackend, backendName);
     const [kh, kw, c, m] = filter.shape;
     const dilated = ops.dilate(dy, info.strideHeight, info.strideWidth);
     const [lh, lw] = [dilated.shape[1], dilated.shape[2]];
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
-    const padded = ops.padOrCrop(dilated, top, info.inHeight + kh - 1 - lh - top, left, info.inWidth + kw - 1 - lw - left);
+    const padded = ops.padOrCrop(
+      dilated,
+      top,
+      info.inHeight + kh - 1 - lh - top,
+      left,
+      info.inWidth + kw - 1 - lw - left,
+    );
     const rotated = ops.reshape(ops.reverse(filter, [0, 1]), [kh, kw, c * m, 1]);
-    const conv = ops.run('DepthwiseConv2dNative', { x: padded, filter: rotated }, { strides: [1, 1], pad: 'valid', dilations: [1, 1] });
+    const conv = ops.run(
+      'DepthwiseConv2dNative',
+      { x: padded, filter: rotated },
+      { strides: [1, 1], pad: 'valid', dilations: [1, 1] },
+    );
     if (m === 1) return ops.release(conv);
     const [b, h, w] = conv.shape;
     return ops.release(ops.sum(ops.reshape(conv, [b, h, w, c, m]), [4]));
@@ -119,7 +196,11 @@ export function fastConvGradKernels(backendName: string): KernelConfig[] {
   return [
     { kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc: conv2dBackpropFilter(backendName) },
     { kernelName: 'Conv2DBackpropInput', backendName, kernelFunc: conv2dBackpropInput(backendName) },
-    { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName, kernelFunc: depthwiseBackpropFilter(backendName) },
+    {
+      kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+      backendName,
+      kernelFunc: depthwiseBackpropFilter(backendName),
+    },
     { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName, kernelFunc: depthwiseBackpropInput(backendName) },
   ];
 }

@@ -1,4 +1,12 @@
-import { findBackend, getKernel, getKernelsForBackend, registerKernel, type KernelBackend, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  findBackend,
+  getKernel,
+  getKernelsForBackend,
+  registerKernel,
+  type KernelBackend,
+  type KernelConfig,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 
 /**
  * For any kernel the wasm backend lacks, a correct (not fast) version: copy the inputs to the
@@ -13,8 +21,12 @@ export function cpuFallbackKernel(kernelName: string, backendName: string): Kern
     backendName,
     kernelFunc: ({ inputs, attrs, backend: anyBackend }) => {
       const backend = anyBackend as KernelBackend;
-      const cpu = findBackend('cpu') as KernelBackend & { makeTensorInfo(s: number[], d: string, v?: unknown): TensorInfo };
-      const target = backend as KernelBackend & { makeOutput(s: number[], d: string, o?: number, v?: unknown): TensorInfo };
+      const cpu = findBackend('cpu') as KernelBackend & {
+        makeTensorInfo(s: number[], d: string, v?: unknown): TensorInfo;
+      };
+      const target = backend as KernelBackend & {
+        makeOutput(s: number[], d: string, o?: number, v?: unknown): TensorInfo;
+      };
       const cpuInputs: Record<string, TensorInfo> = {};
       for (const [name, t] of Object.entries(inputs)) {
         if (t) cpuInputs[name] = cpu.makeTensorInfo(t.shape, t.dtype, backend.readSync(t.dataId));

@@ -7,7 +7,10 @@ import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } fro
 export class KernelOps {
   private readonly temps: TensorInfo[] = [];
 
-  constructor(private readonly backend: KernelBackend, private readonly backendName: string) {}
+  constructor(
+    private readonly backend: KernelBackend,
+    private readonly backendName: string,
+  ) {}
 
   run(kernelName: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
     const kernel = getKernel(kernelName, this.backendName);
@@ -54,7 +57,12 @@ export class KernelOps {
       out = this.slice(out, [0, t, l, 0], [b, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c]);
     }
     if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-      out = this.pad(out, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+      out = this.pad(out, [
+        [0, 0],
+        [Math.max(0, top), Math.max(0, bottom)],
+        [Math.max(0, left), Math.max(0, right)],
+        [0, 0],
+      ]);
     }
     return out;
   }
@@ -64,9 +72,19 @@ export class KernelOps {
     if (sh === 1 && sw === 1) return x;
     const [b, h, w, c] = x.shape;
     let out = this.reshape(x, [b * h, w, 1, c]);
-    out = this.pad(out, [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+    out = this.pad(out, [
+      [0, 0],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
     out = this.reshape(out, [b, h, 1, w * sw * c]);
-    out = this.pad(out, [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+    out = this.pad(out, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+    ]);
     out = this.reshape(out, [b, h * sh, w * sw, c]);
     return this.slice(out, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
   }

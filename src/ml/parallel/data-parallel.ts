@@ -54,7 +54,11 @@ class Replica {
     });
     // A worker that dies without an error event (killed, out of memory) must not leave a step waiting.
     this.worker.on('exit', (code) => {
-      this.failure ??= new MldbError(`a training worker stopped (exit code ${code})`, EXIT.INTERNAL, 'run again, or train with --workers 1');
+      this.failure ??= new MldbError(
+        `a training worker stopped (exit code ${code})`,
+        EXIT.INTERNAL,
+        'run again, or train with --workers 1',
+      );
       this.pending?.reject(this.failure);
       this.pending = undefined;
     });
@@ -117,7 +121,11 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
   const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
   const replicas = Array.from({ length: o.workers - 1 }, () => new Replica());
   try {
-    await Promise.all(replicas.map((r, i) => r.request({ type: 'init', spec: spec(i + 1), weights: weights.map((w) => new Float32Array(w)) })));
+    await Promise.all(
+      replicas.map((r, i) =>
+        r.request({ type: 'init', spec: spec(i + 1), weights: weights.map((w) => new Float32Array(w)) }),
+      ),
+    );
   } catch (e) {
     await Promise.all(replicas.map((r) => r.close().catch(() => undefined)));
     throw e;
@@ -127,7 +135,10 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
   return {
     async step(xs, ys, n) {
       // Shares as even as the batch allows; the main thread takes the first.
-      const shares = Array.from({ length: o.workers }, (_, i) => Math.floor((n * (i + 1)) / o.workers) - Math.floor((n * i) / o.workers));
+      const shares = Array.from(
+        { length: o.workers },
+        (_, i) => Math.floor((n * (i + 1)) / o.workers) - Math.floor((n * i) / o.workers),
+      );
       const starts = shares.map((_, i) => shares.slice(0, i).reduce((a, b) => a + b, 0));
       const remote = replicas.map((r, i) => {
         const k = i + 1;
@@ -135,12 +146,20 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
         if (m === 0) return Promise.resolve(null);
         const xPart = xs.slice(starts[k] * inputSize, (starts[k] + m) * inputSize);
         const yPart = ys.slice(starts[k] * numClasses, (starts[k] + m) * numClasses);
-        return r.request({ type: 'step', xs: xPart, ys: yPart, n: m }, [xPart.buffer, yPart.buffer]).then((res) => ({ res, n: m }));
+        return r
+          .request({ type: 'step', xs: xPart, ys: yPart, n: m }, [xPart.buffer, yPart.buffer])
+          .then((res) => ({ res, n: m }));
       });
-      const local = computeGradients(model, xs.subarray(0, shares[0] * inputSize), ys.subarray(0, shares[0] * numClasses), shares[0]);
+      const local = computeGradients(
+        model,
+        xs.subarray(0, shares[0] * inputSize),
+        ys.subarray(0, shares[0] * numClasses),
+        shares[0],
+      );
       const parts = [{ grads: local.grads, n: shares[0], loss: local.loss, accuracy: local.accuracy }];
       for (const p of await Promise.all(remote)) {
-        if (p && p.res.type === 'grads') parts.push({ grads: p.res.grads, n: p.n, loss: p.res.loss, accuracy: p.res.accuracy });
+        if (p && p.res.type === 'grads')
+          parts.push({ grads: p.res.grads, n: p.n, loss: p.res.loss, accuracy: p.res.accuracy });
       }
       const averaged = averageGradients(parts);
       // Every replica applies the same update; posting is ordered before the next step.

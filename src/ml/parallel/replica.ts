@@ -12,7 +12,12 @@ export interface ReplicaGradients {
   grads: Float32Array[];
 }
 
-export function computeGradients(model: tf.LayersModel, xs: Float32Array, ys: Float32Array, n: number): ReplicaGradients {
+export function computeGradients(
+  model: tf.LayersModel,
+  xs: Float32Array,
+  ys: Float32Array,
+  n: number,
+): ReplicaGradients {
   const inputShape = model.inputs[0].shape.slice(1) as number[];
   const numClasses = model.outputs[0].shape[1] as number;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -24,7 +24,11 @@ parentPort!.on('message', async (msg: ToWorker) => {
     if (msg.type === 'init') {
       await selectBackend(msg.spec.backend);
       setDropoutSalt(msg.spec.salt);
-      model = getArchitecture(msg.spec.architecture).build(tf, { inputShape: msg.spec.inputShape, numClasses: msg.spec.numClasses, seed: msg.spec.seed });
+      model = getArchitecture(msg.spec.architecture).build(tf, {
+        inputShape: msg.spec.inputShape,
+        numClasses: msg.spec.numClasses,
+        seed: msg.spec.seed,
+      });
       // The main thread's initial weights, so that every replica starts identical.
       const initial = model.weights.map((w, i) => tf.tensor(msg.weights[i], w.shape as number[]));
       model.setWeights(initial);
@@ -33,7 +37,10 @@ parentPort!.on('message', async (msg: ToWorker) => {
       send({ type: 'ready' });
     } else if (msg.type === 'step') {
       const r = computeGradients(model!, msg.xs, msg.ys, msg.n);
-      send({ type: 'grads', ...r }, r.grads.map((g) => g.buffer as ArrayBuffer));
+      send(
+        { type: 'grads', ...r },
+        r.grads.map((g) => g.buffer as ArrayBuffer),
+      );
     } else if (msg.type === 'apply') {
       applyGradients(model!, optimizer!, msg.grads);
     } else if (msg.type === 'close') {

@@ -38,7 +38,8 @@ export function walkLabeledFolder(root: string): WalkResult {
   } catch {
     throw new NotFoundError(`no such directory: ${root}`, 'pass a folder laid out as DIR/<label>/<image files>');
   }
-  if (!st.isDirectory()) throw new UsageError(`not a directory: ${root}`, 'pass a folder laid out as DIR/<label>/<image files>');
+  if (!st.isDirectory())
+    throw new UsageError(`not a directory: ${root}`, 'pass a folder laid out as DIR/<label>/<image files>');
 
   const result: WalkResult = { files: [], rejected: [] };
   const visited = new Set<string>([`${st.dev}:${st.ino}`]);
@@ -97,7 +98,8 @@ function classify(full: string, rejected: Rejection[]): 'file' | 'dir' | 'skip' 
     return 'skip';
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ELOOP' ? 'symlink loop' : code === 'ENOENT' ? 'broken symlink' : `cannot read (${code ?? 'error'})`;
+    const reason =
+      code === 'ELOOP' ? 'symlink loop' : code === 'ENOENT' ? 'broken symlink' : `cannot read (${code ?? 'error'})`;
     rejected.push({ path: full, reason });
     return 'skip';
   }

@@ -2,7 +2,16 @@ import type { ImageShape } from '../db/datasets';
 import { escapeId } from '../db/identifiers';
 import type { Db } from '../db/pool';
 import { InvalidDataError } from '../errors';
-import { checkPixelLength, countRows, readPixelMatrix, readRowIndex, scalePixels, type PixelFilter, type PixelMatrix, type RowIndex } from './read-pixels';
+import {
+  checkPixelLength,
+  countRows,
+  readPixelMatrix,
+  readRowIndex,
+  scalePixels,
+  type PixelFilter,
+  type PixelMatrix,
+  type RowIndex,
+} from './pixel-matrix';
 
 /** A batch of samples: floats N×H×W×C in [0, 1], and which rows (positions in the index) they are. */
 export interface SampleBatch {
@@ -35,7 +44,10 @@ export class MemorySource implements SampleSource {
   readonly index: RowIndex;
   readonly chunkRows: number;
 
-  constructor(private readonly matrix: PixelMatrix, readonly shape: ImageShape) {
+  constructor(
+    private readonly matrix: PixelMatrix,
+    readonly shape: ImageShape,
+  ) {
     this.index = matrix;
     this.chunkRows = matrix.count;
   }
@@ -43,7 +55,11 @@ export class MemorySource implements SampleSource {
   async *batches(positions: ArrayLike<number>, batchSize: number): AsyncGenerator<SampleBatch> {
     const per = this.shape.height * this.shape.width * this.shape.channels;
     for (let from = 0; from < positions.length; from += batchSize) {
-      const batch = Array.prototype.slice.call(positions, from, Math.min(positions.length, from + batchSize)) as number[];
+      const batch = Array.prototype.slice.call(
+        positions,
+        from,
+        Math.min(positions.length, from + batchSize),
+      ) as number[];
       const xs = new Float32Array(batch.length * per);
       batch.forEach((p, i) => xs.set(this.matrix.xs.subarray(p * per, (p + 1) * per), i * per));
       yield { xs, positions: batch };
@@ -59,17 +75,30 @@ export class MemorySource implements SampleSource {
 export class StreamingSource implements SampleSource {
   readonly streaming = true;
 
-  constructor(private readonly db: Db, private readonly table: string, readonly index: RowIndex, readonly shape: ImageShape, readonly chunkRows: number) {}
+  constructor(
+    private readonly db: Db,
+    private readonly table: string,
+    readonly index: RowIndex,
+    readonly shape: ImageShape,
+    readonly chunkRows: number,
+  ) {}
 
   private async fetch(positions: number[]): Promise<Float32Array> {
     const per = this.shape.height * this.shape.width * this.shape.channels;
     const ids = positions.map((p) => this.index.ids[p]);
-    const rows = await this.db.query<{ id: number; pixels: Buffer }>(`SELECT id, pixels FROM ${escapeId(this.table)} WHERE id IN (?)`, [ids]);
+    const rows = await this.db.query<{ id: number; pixels: Buffer }>(
+      `SELECT id, pixels FROM ${escapeId(this.table)} WHERE id IN (?)`,
+      [ids],
+    );
     const byId = new Map(rows.map((r) => [Number(r.id), r.pixels]));
     const xs = new Float32Array(positions.length * per);
     ids.forEach((id, i) => {
       const pixels = byId.get(id);
-      if (!pixels) throw new InvalidDataError(`row ${id} of "${this.table}" disappeared while training`, 'do not delete rows from a table that is being trained on; run again');
+      if (!pixels)
+        throw new InvalidDataError(
+          `row ${id} of "${this.table}" disappeared while training`,
+          'do not delete rows from a table that is being trained on; run again',
+        );
       checkPixelLength(this.table, id, pixels, per);
       scalePixels(pixels, xs, i * per);
     });
@@ -80,7 +109,8 @@ export class StreamingSource implements SampleSource {
     const per = this.shape.height * this.shape.width * this.shape.channels;
     // Whole batches per chunk, so that batch boundaries match the in-memory source.
     const rowsPerChunk = Math.max(batchSize, Math.floor(this.chunkRows / batchSize) * batchSize);
-    const chunkAt = (from: number) => Array.prototype.slice.call(positions, from, Math.min(positions.length, from + rowsPerChunk)) as number[];
+    const chunkAt = (from: number) =>
+      Array.prototype.slice.call(positions, from, Math.min(positions.length, from + rowsPerChunk)) as number[];
     let next: Promise<Float32Array> | undefined = positions.length > 0 ? this.fetch(chunkAt(0)) : undefined;
     for (let from = 0; from < positions.length; from += rowsPerChunk) {
       const chunk = chunkAt(from);
@@ -107,7 +137,13 @@ export interface SourceOptions {
  * Chooses in-memory when the rows' tensors fit the budget, else streaming in chunks sized so that
  * two (the one training and the one being read) fit it.
  */
-export async function openSampleSource(db: Db, table: string, shape: ImageShape, filter: PixelFilter, opts: SourceOptions): Promise<SampleSource> {
+export async function openSampleSource(
+  db: Db,
+  table: string,
+  shape: ImageShape,
+  filter: PixelFilter,
+  opts: SourceOptions,
+): Promise<SampleSource> {
   const count = await countRows(db, table, filter);
   if (count * bytesPerSample(shape) <= opts.memoryBudget) {
     return new MemorySource(await readPixelMatrix(db, table, shape, filter, count), shape);

@@ -6,7 +6,7 @@ import type { Db } from '../db/pool';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import { decodeImage, DecodeError, toShape, type DecodedImage } from '../images/decode';
 import { splitFor } from './splits';
-import { walkLabeledFolder, type LabeledFile, type Rejection } from './walk';
+import { walkLabeledFolder, type LabeledFile, type Rejection } from './walk-labeled-folder';
 
 export interface ImportOptions {
   table: string;
@@ -177,14 +177,22 @@ async function openOrCreate(db: Db, opts: ImportOptions): Promise<Dataset> {
   if (existing) {
     const s = opts.shape;
     const want = existing.shape;
-    if (want && s && ((s.height && s.height !== want.height) || (s.width && s.width !== want.width) || (s.channels && s.channels !== want.channels))) {
+    if (
+      want &&
+      s &&
+      ((s.height && s.height !== want.height) ||
+        (s.width && s.width !== want.width) ||
+        (s.channels && s.channels !== want.channels))
+    ) {
       throw new UsageError(
         `table "${opts.table}" stores images at ${want.height}x${want.width}x${want.channels}, not the requested shape`,
         'omit --size/--channels, or import into a new table',
       );
     }
-    if ((opts.testFraction !== undefined && opts.testFraction !== existing.testFraction) ||
-        (opts.validationFraction !== undefined && opts.validationFraction !== existing.validationFraction)) {
+    if (
+      (opts.testFraction !== undefined && opts.testFraction !== existing.testFraction) ||
+      (opts.validationFraction !== undefined && opts.validationFraction !== existing.validationFraction)
+    ) {
       throw new UsageError(
         `table "${opts.table}" already splits test ${existing.testFraction} / validation ${existing.validationFraction}`,
         'split fractions are fixed when a table is created: omit them, or import into a new table',
@@ -200,7 +208,11 @@ async function openOrCreate(db: Db, opts: ImportOptions): Promise<Dataset> {
   }
   const s = opts.shape;
   const shape = s?.height && s.width ? { height: s.height, width: s.width, channels: s.channels ?? 1 } : undefined;
-  return createDataset(db, opts.table, { shape, testFraction: opts.testFraction, validationFraction: opts.validationFraction });
+  return createDataset(db, opts.table, {
+    shape,
+    testFraction: opts.testFraction,
+    validationFraction: opts.validationFraction,
+  });
 }
 
 interface ReadFile {
@@ -256,7 +268,12 @@ async function readAndDedupe(
     if (earlier) {
       out.duplicates++;
       if (earlier.label !== file.label) {
-        out.conflicts.push({ path: file.path, label: file.label, existingLabel: earlier.label, existingSource: earlier.relative });
+        out.conflicts.push({
+          path: file.path,
+          label: file.label,
+          existingLabel: earlier.label,
+          existingSource: earlier.relative,
+        });
       }
       continue;
     }
@@ -277,7 +294,12 @@ async function readAndDedupe(
     }
     out.present++;
     if (existing.label !== r.file.label) {
-      out.conflicts.push({ path: r.file.path, label: r.file.label, existingLabel: existing.label, existingSource: existing.source });
+      out.conflicts.push({
+        path: r.file.path,
+        label: r.file.label,
+        existingLabel: existing.label,
+        existingSource: existing.source,
+      });
     }
   }
   return out;

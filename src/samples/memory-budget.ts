@@ -2,7 +2,16 @@ import os from 'node:os';
 import { UsageError } from '../errors';
 import { setting } from '../config';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
 
 /** "512M", "2G", "65536": bytes. */
 export function parseBytes(flag: string, text: string): number {

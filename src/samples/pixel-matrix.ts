@@ -22,16 +22,24 @@ export interface PixelRow {
  * Reads `columns` of (filtered) rows in id order by keyset paging: `WHERE id > ? ORDER BY id
  * LIMIT n`, never OFFSET, so each page costs the same however deep it is. No image is decoded.
  */
-export async function* keysetPages<T extends { id: number }>(db: Db, table: string, columns: readonly string[], filter: PixelFilter = {}, pageRows = PAGE_ROWS, ids?: { min: number; max: number }): AsyncGenerator<T[]> {
+export async function* keysetPages<T extends { id: number }>(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  filter: PixelFilter = {},
+  pageRows = PAGE_ROWS,
+  ids?: { min: number; max: number },
+): AsyncGenerator<T[]> {
   let afterId = ids ? ids.min - 1 : 0;
   const select = columns.map(escapeId).join(', ');
   for (;;) {
     const { sql, params } = whereClause({ ...filter, afterId });
     const bound = ids ? `${sql ? ' AND' : ' WHERE'} id <= ?` : '';
-    const rows = await db.query<T>(
-      `SELECT ${select} FROM ${escapeId(table)} ${sql}${bound} ORDER BY id LIMIT ?`,
-      [...params, ...(ids ? [ids.max] : []), pageRows],
-    );
+    const rows = await db.query<T>(`SELECT ${select} FROM ${escapeId(table)} ${sql}${bound} ORDER BY id LIMIT ?`, [
+      ...params,
+      ...(ids ? [ids.max] : []),
+      pageRows,
+    ]);
     if (rows.length === 0) return;
     yield rows;
     afterId = Number(rows[rows.length - 1].id);
@@ -40,7 +48,13 @@ export async function* keysetPages<T extends { id: number }>(db: Db, table: stri
 }
 
 /** Stored pixels with their identity, page by page. */
-export function pixelPages(db: Db, table: string, filter: PixelFilter = {}, pageRows = PAGE_ROWS, ids?: { min: number; max: number }): AsyncGenerator<PixelRow[]> {
+export function pixelPages(
+  db: Db,
+  table: string,
+  filter: PixelFilter = {},
+  pageRows = PAGE_ROWS,
+  ids?: { min: number; max: number },
+): AsyncGenerator<PixelRow[]> {
   return keysetPages<PixelRow>(db, table, ['id', 'label', 'split', 'sha256', 'pixels'], filter, pageRows, ids);
 }
 
@@ -60,7 +74,10 @@ export interface PixelMatrix extends RowIndex {
 
 export function checkPixelLength(table: string, id: number, pixels: Buffer, per: number): void {
   if (pixels.length !== per) {
-    throw new InvalidDataError(`row ${id} of "${table}" has ${pixels.length} pixel bytes, expected ${per}`, 'the table is damaged: re-import it');
+    throw new InvalidDataError(
+      `row ${id} of "${table}" has ${pixels.length} pixel bytes, expected ${per}`,
+      'the table is damaged: re-import it',
+    );
   }
 }
 
@@ -78,7 +95,13 @@ export function scalePixels(pixels: Uint8Array, out: Float32Array, offset: numbe
 /** Ids, labels and hashes of the (filtered) rows, by keyset paging, without the BLOBs. */
 export async function readRowIndex(db: Db, table: string, filter: PixelFilter): Promise<RowIndex> {
   const index: RowIndex = { ids: [], labels: [], hashes: [], count: 0 };
-  for await (const page of keysetPages<{ id: number; label: string; sha256: Buffer }>(db, table, ['id', 'label', 'sha256'], filter, 20000)) {
+  for await (const page of keysetPages<{ id: number; label: string; sha256: Buffer }>(
+    db,
+    table,
+    ['id', 'label', 'sha256'],
+    filter,
+    20000,
+  )) {
     for (const row of page) {
       index.ids.push(Number(row.id));
       index.labels.push(row.label);
@@ -100,7 +123,13 @@ export async function countRows(db: Db, table: string, filter: PixelFilter): Pro
  * The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data.
  * `knownCount` saves the COUNT when the caller has just made it.
  */
-export async function readPixelMatrix(db: Db, table: string, shape: ImageShape, filter: PixelFilter, knownCount?: number): Promise<PixelMatrix> {
+export async function readPixelMatrix(
+  db: Db,
+  table: string,
+  shape: ImageShape,
+  filter: PixelFilter,
+  knownCount?: number,
+): Promise<PixelMatrix> {
   const per = shape.height * shape.width * shape.channels;
   const count = knownCount ?? (await countRows(db, table, filter));
   const xs = new Float32Array(count * per);
