@@ -1,6 +1,11 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { ConfigOverrides } from './config';
+import { cliLine } from './commands/cli-wording';
+import { setting } from './config';
 import { EXIT, isMldbError } from './errors';
+import { OPTIMIZERS } from './ml/optimizer-names';
+import { RUN_STATUSES, SPLITS } from './db/enums';
+import { BACKENDS } from './ml/backend-names';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
 
@@ -17,7 +22,7 @@ interface GlobalFlags {
   verbose?: boolean;
 }
 
-type Step<T> = {
+type StepOf<T> = {
   run: (ctx: CommandContext) => Promise<T>;
   print: (result: T, out: Output) => void;
   exitCode?: (result: T) => number;
@@ -25,7 +30,7 @@ type Step<T> = {
 
 let verbose = false;
 
-async function execute<T>(cmd: Command, step: Step<T>): Promise<void> {
+async function execute<T>(cmd: Command, step: StepOf<T>): Promise<void> {
   const flags = cmd.optsWithGlobals<GlobalFlags>();
   verbose = Boolean(flags.verbose);
   const overrides: ConfigOverrides = { url: flags.url, table: flags.table };
@@ -41,6 +46,250 @@ async function execute<T>(cmd: Command, step: Step<T>): Promise<void> {
   }
 }
 
+type Positional = string | string[] | undefined;
+type OptionSpec = [flags: string, description: string, extra?: { default?: string; choices?: readonly string[] }];
+
+/** One command of the table: its words, flags, the module that runs it, and how arguments reach it. */
+interface CommandSpec<M> {
+  /** Commander's syntax: `name <required> [optional] [variadic...]`; `db start` nests under `db`. */
+  name: string;
+  description: string;
+  options?: OptionSpec[];
+  usage?: string;
+  helpAfter?: string;
+  /** Imported only when the command runs, so `--help` and dataset commands never load TensorFlow. */
+  load: () => Promise<M>;
+  step: (m: M, args: Positional[], opts: Record<string, string | boolean | undefined>, global: GlobalFlags) => Step;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry's step has its own result type
+type Step = StepOf<any>;
+
+/** Checks one entry's step against its module's types, then stores it beside the others. */
+function command<M>(spec: CommandSpec<M>): CommandSpec<unknown> {
+  return spec as CommandSpec<unknown>;
+}
+
+const str = (v: Positional) => v as string | undefined;
+const SHAPE_OPTIONS: OptionSpec[] = [
+  ['--size <N|HxW>', "image size every image is stored at (default: the first image's)"],
+  ['--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)", { choices: ['1', '3'] }],
+];
+
+export const COMMANDS: CommandSpec<unknown>[] = [
+  command({
+    name: 'create-table [name]',
+    description: 'create a dataset table (name defaults to --table / MLDB_TABLE / "images")',
+    options: [
+      ...SHAPE_OPTIONS,
+      ['--test-fraction <F>', 'fraction of images assigned to the test split', { default: '0.1' }],
+      ['--validation-fraction <F>', 'fraction assigned to the validation split', { default: '0' }],
+    ],
+    load: () => import('./commands/create-table.js'),
+    step: (m, [name], opts) => ({ run: (ctx) => m.run(ctx, str(name), opts), print: m.print }),
+  }),
+  command({
+    name: 'drop-table [name]',
+    description: 'drop a dataset table and its rows (asks on a terminal; --yes otherwise)',
+    options: [['-y, --yes', 'do not ask for confirmation']],
+    load: () => import('./commands/drop-table.js'),
+    step: (m, [name], opts) => ({ run: (ctx) => m.run(ctx, str(name), opts), print: m.print }),
+  }),
+  command({
+    name: 'tables',
+    description: 'list dataset tables: rows, labels, shape, size, created',
+    load: () => import('./commands/tables.js'),
+    step: (m) => ({ run: (ctx) => m.run(ctx), print: m.print }),
+  }),
+  command({
+    name: 'show [name]',
+    description: 'counts per label and split, shape and sizes of one table',
+    load: () => import('./commands/show.js'),
+    step: (m, [name]) => ({ run: (ctx) => m.run(ctx, str(name)), print: m.print }),
+  }),
+  command({
+    name: 'rows [name]',
+    description: 'list rows without their images: id, label, split, source, hash, bytes',
+    options: [
+      ['--label <label>', 'only this label'],
+      ['--split <split>', 'only this split', { choices: SPLITS }],
+      ['--limit <N>', 'at most N rows', { default: '20' }],
+      ['--after <id>', 'rows after this id (next page)'],
+    ],
+    load: () => import('./commands/rows.js'),
+    step: (m, [name], opts) => ({ run: (ctx) => m.run(ctx, str(name), opts), print: m.print }),
+  }),
+  command({
+    name: 'import <dir>',
+    description: 'import DIR/<label>/<images> into the table (idempotent, resumable)',
+    options: [
+      ['--create', 'create the table if it does not exist'],
+      ...SHAPE_OPTIONS,
+      ['--test-fraction <F>', 'with --create: fraction for the test split (default 0.1)'],
+      ['--validation-fraction <F>', 'with --create: fraction for the validation split (default 0)'],
+    ],
+    load: () => import('./commands/import.js'),
+    step: (m, [dir], opts, global) => ({
+      run: (ctx) => m.run(ctx, str(dir)!, { ...opts, table: global.table }),
+      print: m.print,
+      exitCode: m.exitCode,
+    }),
+  }),
+  command({
+    name: 'export <args...>',
+    usage: '[table] <dir> [options]',
+    description: 'write DIR/<label>/<file> with the original bytes of each row',
+    options: [
+      ['--split <split>', 'only this split', { choices: SPLITS }],
+      ['--label <label>', 'only this label'],
+    ],
+    load: () => import('./commands/export.js'),
+    step: (m, [args], opts) => ({ run: (ctx) => m.run(ctx, args as string[], opts), print: m.print }),
+  }),
+  command({
+    name: 'db start',
+    description: 'start a loopback-only server with data under .mldb/ (needs mariadbd or mysqld)',
+    load: () => import('./commands/db.js'),
+    step: (m) => ({ run: (ctx) => m.start(ctx), print: m.printStart }),
+  }),
+  command({
+    name: 'db stop',
+    description: 'stop the local server started by `mldb db start`',
+    load: () => import('./commands/db.js'),
+    step: (m) => ({ run: (ctx) => m.stop(ctx), print: m.printStop }),
+  }),
+  command({
+    name: 'db status',
+    description: 'which database mldb would use, and whether it answers',
+    load: () => import('./commands/db.js'),
+    step: (m) => ({ run: (ctx) => m.status(ctx), print: m.printStatus, exitCode: m.statusExitCode }),
+  }),
+  command({
+    name: 'models',
+    description: 'list the named architectures with their parameter counts',
+    options: [
+      ['--size <N|HxW>', 'input size', { default: '20' }],
+      ['--channels <1|3>', 'input channels', { default: '1', choices: ['1', '3'] }],
+      ['--classes <N>', 'number of classes', { default: '10' }],
+    ],
+    load: () => import('./commands/models.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print }),
+  }),
+  command({
+    name: 'train',
+    description: 'train a named architecture on the train split of a table and save it',
+    options: [
+      ['--model <name>', 'architecture (see `mldb models`)'],
+      ['--optimizer <name>', 'optimizer', { default: 'adam', choices: OPTIMIZERS }],
+      ['--learning-rate <R>', 'learning rate', { default: '0.001' }],
+      ['--epochs <N>', 'epochs', { default: '10' }],
+      ['--batch-size <B>', 'batch size', { default: '64' }],
+      ['--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', { default: '0.1' }],
+      ['--seed <S>', 'seed for initialisation, hold-out and shuffles', { default: '1' }],
+      ['--patience <P>', 'stop after P epochs without a better val_loss (0: never)', { default: '0' }],
+      ['--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)'],
+      ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      [
+        '--memory-budget <size>',
+        'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
+      ],
+      ['--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', { default: '1' }],
+      ['--name <name>', 'a name for the run record'],
+      [
+        '--min-accuracy <A>',
+        `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`,
+      ],
+      ['--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)'],
+    ],
+    load: () => import('./commands/train.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
+  }),
+  command({
+    name: 'evaluate',
+    description: 'measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix',
+    options: [
+      ['--model <dir>', 'the model folder written by `mldb train`'],
+      ['--split <split>', 'which split', { default: 'test', choices: SPLITS }],
+      ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      ['--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)'],
+    ],
+    helpAfter: '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.',
+    load: () => import('./commands/evaluate.js'),
+    step: (m, _args, opts, global) => ({
+      run: (ctx) => m.run(ctx, opts, global.table ?? setting('MLDB_TABLE')),
+      print: m.print,
+    }),
+  }),
+  command({
+    name: 'predict <images...>',
+    description: 'classify image files with a saved model: label, confidence and the top k',
+    options: [
+      ['--model <dir>', 'the model folder written by `mldb train`'],
+      ['--top <k>', 'how many labels to list per image', { default: '3' }],
+      ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+    ],
+    load: () => import('./commands/predict.js'),
+    step: (m, [images], opts) => ({
+      run: (ctx) => m.run(ctx, images as string[], opts),
+      print: m.print,
+      exitCode: m.exitCode,
+    }),
+  }),
+  command({
+    name: 'runs [action] [ids...]',
+    description: 'the recorded training runs: `runs` lists, `runs show ID`, `runs compare ID ID…`',
+    options: [
+      ['--model <name>', 'only runs of this architecture'],
+      ['--status <status>', 'only runs in this state', { choices: RUN_STATUSES }],
+      ['--experiment <name>', 'only runs of this experiment'],
+      ['--limit <N>', 'at most N runs', { default: '20' }],
+    ],
+    helpAfter: '\n--table T (a global option) lists only the runs on table T.',
+    load: () => import('./commands/runs.js'),
+    step: (m, [action, ids], opts, global) => ({
+      run: (ctx) => m.run(ctx, str(action), ids as string[], { ...opts, table: global.table }),
+      print: m.print,
+    }),
+  }),
+  command({
+    name: 'experiment <plan>',
+    description: 'train every combination of a grid (JSON or YAML plan), record each, print a leaderboard; resumable',
+    options: [
+      ['--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the best test accuracy ends below A`],
+      ['--dry-run', 'list the combinations and which are already done, train nothing'],
+    ],
+    load: () => import('./commands/experiment.js'),
+    step: (m, [plan], opts) => ({
+      run: (ctx) => m.run(ctx, str(plan)!, opts),
+      print: m.print,
+      exitCode: m.exitCode,
+    }),
+  }),
+  command({
+    name: 'report <id>',
+    description: 'PNG plots (curves, confusion matrix, misclassified images) and an index.html for one run',
+    options: [['--out <dir>', 'where to write (default: reports/run-<id>)']],
+    load: () => import('./commands/report.js'),
+    step: (m, [id], opts) => ({ run: (ctx) => m.run(ctx, str(id)!, opts), print: m.print }),
+  }),
+  command({
+    name: 'demo',
+    description: 'start a server if needed, import the shipped sample digits, train simple_cnn on them and evaluate it',
+    options: [['--no-train', 'only import and show the sample']],
+    load: () => import('./commands/demo.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print }),
+  }),
+];
+
+function addOptions(cmd: Command, options: OptionSpec[] = []): void {
+  for (const [flags, description, extra] of options) {
+    const option = new Option(flags, description);
+    if (extra?.default !== undefined) option.default(extra.default);
+    if (extra?.choices) option.choices(extra.choices);
+    cmd.addOption(option);
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('mldb')
     .description('Keep labeled image datasets in MySQL and train neural networks on them.')
@@ -51,209 +300,29 @@ export function buildProgram(): Command {
     .option('--verbose', 'show stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-
-  program
-    .command('create-table [name]')
-    .description('create a dataset table (name defaults to --table / MLDB_TABLE / "images")')
-    .option('--size <N|HxW>', "image size every image is stored at (default: the first image's)")
-    .option('--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)")
-    .option('--test-fraction <F>', 'fraction of images assigned to the test split', '0.1')
-    .option('--validation-fraction <F>', 'fraction assigned to the validation split', '0')
-    .action(async (name, opts, cmd) => {
-      const m = await import('./commands/create-table.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, name, opts), print: m.print });
+  const parents = new Map<string, Command>();
+  for (const spec of COMMANDS) {
+    const words = spec.name.split(' ');
+    let parent = program;
+    if (words.length > 1 && !words[1].startsWith('<') && !words[1].startsWith('[')) {
+      const group = words.shift()!;
+      parent =
+        parents.get(group) ??
+        program.command(group).description('a private local MySQL/MariaDB server for this folder');
+      parents.set(group, parent);
+    }
+    const cmd = parent.command(words.join(' ')).description(spec.description);
+    if (spec.usage) cmd.usage(spec.usage);
+    if (spec.helpAfter) cmd.addHelpText('after', spec.helpAfter);
+    addOptions(cmd, spec.options);
+    cmd.action(async (...received: unknown[]) => {
+      // Commander passes the positional arguments, then the options, then the command itself.
+      const self = received[received.length - 1] as Command;
+      const args = received.slice(0, -2) as Positional[];
+      const m = await spec.load();
+      await execute(self, spec.step(m, args, self.opts(), self.optsWithGlobals<GlobalFlags>()));
     });
-
-  program
-    .command('drop-table [name]')
-    .description('drop a dataset table and its rows (asks on a terminal; --yes otherwise)')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (name, opts, cmd) => {
-      const m = await import('./commands/drop-table.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, name, opts), print: m.print });
-    });
-
-  program
-    .command('tables')
-    .description('list dataset tables: rows, labels, shape, size, created')
-    .action(async (_opts, cmd) => {
-      const m = await import('./commands/tables.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx), print: m.print });
-    });
-
-  program
-    .command('show [name]')
-    .description('counts per label and split, shape and sizes of one table')
-    .action(async (name, _opts, cmd) => {
-      const m = await import('./commands/show.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, name), print: m.print });
-    });
-
-  program
-    .command('rows [name]')
-    .description('list rows without their images: id, label, split, source, hash, bytes')
-    .option('--label <label>', 'only this label')
-    .option('--split <split>', 'only train, validation or test')
-    .option('--limit <N>', 'at most N rows', '20')
-    .option('--after <id>', 'rows after this id (next page)')
-    .action(async (name, opts, cmd) => {
-      const m = await import('./commands/rows.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, name, opts), print: m.print });
-    });
-
-  program
-    .command('import <dir>')
-    .description('import DIR/<label>/<images> into the table (idempotent, resumable)')
-    .option('--create', 'create the table if it does not exist')
-    .option('--size <N|HxW>', 'with --create: store images at this size')
-    .option('--channels <1|3>', 'with --create: grayscale (1) or RGB (3)')
-    .option('--test-fraction <F>', 'with --create: fraction for the test split (default 0.1)')
-    .option('--validation-fraction <F>', 'with --create: fraction for the validation split (default 0)')
-    .action(async (dir, opts, cmd) => {
-      const m = await import('./commands/import.js');
-      const flags = { ...opts, table: cmd.optsWithGlobals().table };
-      await execute(cmd, { run: (ctx) => m.run(ctx, dir, flags), print: m.print, exitCode: m.exitCode });
-    });
-
-  program
-    .command('export <args...>')
-    .usage('[table] <dir> [options]')
-    .description('write DIR/<label>/<file> with the original bytes of each row')
-    .option('--split <split>', 'only train, validation or test')
-    .option('--label <label>', 'only this label')
-    .action(async (args, opts, cmd) => {
-      const m = await import('./commands/export.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, args, opts), print: m.print });
-    });
-
-  const db = program.command('db').description('a private local MySQL/MariaDB server for this folder');
-  db.command('start')
-    .description('start a loopback-only server with data under .mldb/ (needs mariadbd or mysqld)')
-    .action(async (_opts, cmd) => {
-      const m = await import('./commands/db.js');
-      await execute(cmd, { run: (ctx) => m.start(ctx), print: m.printStart });
-    });
-  db.command('stop')
-    .description('stop the local server started by `mldb db start`')
-    .action(async (_opts, cmd) => {
-      const m = await import('./commands/db.js');
-      await execute(cmd, { run: (ctx) => m.stop(ctx), print: m.printStop });
-    });
-  db.command('status')
-    .description('which database mldb would use, and whether it answers')
-    .action(async (_opts, cmd) => {
-      const m = await import('./commands/db.js');
-      await execute(cmd, { run: (ctx) => m.status(ctx), print: m.printStatus, exitCode: m.statusExitCode });
-    });
-
-  program
-    .command('models')
-    .description('list the named architectures with their parameter counts')
-    .option('--size <N|HxW>', 'input size', '20')
-    .option('--channels <1|3>', 'input channels', '1')
-    .option('--classes <N>', 'number of classes', '10')
-    .action(async (opts, cmd) => {
-      const m = await import('./commands/models.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
-    });
-
-  program
-    .command('train')
-    .description('train a named architecture on the train split of a table and save it')
-    .option('--model <name>', 'architecture (see `mldb models`)')
-    .option('--optimizer <name>', 'sgd|momentum|rmsprop|adagrad|adadelta|adam|adamax', 'adam')
-    .option('--learning-rate <R>', 'learning rate', '0.001')
-    .option('--epochs <N>', 'epochs', '10')
-    .option('--batch-size <B>', 'batch size', '64')
-    .option('--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', '0.1')
-    .option('--seed <S>', 'seed for initialisation, hold-out and shuffles', '1')
-    .option('--patience <P>', 'stop after P epochs without a better val_loss (0: never)', '0')
-    .option('--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .option(
-      '--memory-budget <size>',
-      'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
-    )
-    .option('--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', '1')
-    .option('--name <name>', 'a name for the run record')
-    .option(
-      '--min-accuracy <A>',
-      `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`,
-    )
-    .option('--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)')
-    .action(async (opts, cmd) => {
-      const m = await import('./commands/train.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode });
-    });
-
-  program
-    .command('evaluate')
-    .description('measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix')
-    .option('--model <dir>', 'the model folder written by `mldb train`')
-    .option('--split <split>', 'train, validation or test', 'test')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .option('--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)')
-    .addHelpText('after', '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.')
-    .action(async (opts, cmd) => {
-      const m = await import('./commands/evaluate.js');
-      const { setting } = await import('./config.js');
-      const explicit = cmd.optsWithGlobals().table ?? setting('MLDB_TABLE');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts, explicit), print: m.print });
-    });
-
-  program
-    .command('predict <images...>')
-    .description('classify image files with a saved model: label, confidence and the top k')
-    .option('--model <dir>', 'the model folder written by `mldb train`')
-    .option('--top <k>', 'how many labels to list per image', '3')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
-    .action(async (images, opts, cmd) => {
-      const m = await import('./commands/predict.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, images, opts), print: m.print, exitCode: m.exitCode });
-    });
-
-  program
-    .command('runs [action] [ids...]')
-    .description('the recorded training runs: `runs` lists, `runs show ID`, `runs compare ID ID…`')
-    .option('--model <name>', 'only runs of this architecture')
-    .option('--status <status>', 'only running, completed, failed or interrupted runs')
-    .option('--experiment <name>', 'only runs of this experiment')
-    .option('--limit <N>', 'at most N runs', '20')
-    .addHelpText('after', '\n--table T (a global option) lists only the runs on table T.')
-    .action(async (action, ids, opts, cmd) => {
-      const m = await import('./commands/runs.js');
-      const table = cmd.optsWithGlobals().table;
-      await execute(cmd, { run: (ctx) => m.run(ctx, action, ids, { ...opts, table }), print: m.print });
-    });
-
-  program
-    .command('experiment <plan>')
-    .description('train every combination of a grid (JSON or YAML plan), record each, print a leaderboard; resumable')
-    .option('--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the best test accuracy ends below A`)
-    .option('--dry-run', 'list the combinations and which are already done, train nothing')
-    .action(async (plan, opts, cmd) => {
-      const m = await import('./commands/experiment.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, plan, opts), print: m.print, exitCode: m.exitCode });
-    });
-
-  program
-    .command('report <id>')
-    .description('PNG plots (curves, confusion matrix, misclassified images) and an index.html for one run')
-    .option('--out <dir>', 'where to write (default: reports/run-<id>)')
-    .action(async (id, opts, cmd) => {
-      const m = await import('./commands/report.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, id, opts), print: m.print });
-    });
-
-  program
-    .command('demo')
-    .description('start a server if needed, import the shipped sample digits, train simple_cnn on them and evaluate it')
-    .option('--no-train', 'only import and show the sample')
-    .action(async (opts, cmd) => {
-      const m = await import('./commands/demo.js');
-      await execute(cmd, { run: (ctx) => m.run(ctx, opts), print: m.print });
-    });
-
+  }
   return program;
 }
 
@@ -264,7 +333,7 @@ function reportError(e: unknown): number {
     return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (isMldbError(e)) {
-    process.stderr.write(`mldb: ${e.line}\n`);
+    process.stderr.write(`mldb: ${cliLine(e)}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + '\n');
     return e.exitCode;
   }

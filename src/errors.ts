@@ -18,16 +18,37 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * What a caller can act on besides the message. The library names fields as its API spells them
+ * (`testFraction`) and says which thing is missing (`reason`); the CLI maps both to its own words
+ * (`--test-fraction`, the command to run), so no CLI wording lives below it.
+ */
+export interface ErrorDetails {
+  cause?: unknown;
+  /** The option or column at fault, in API spelling (e.g. `learningRate`). */
+  field?: string;
+  /** A stable tag for what went wrong, e.g. `dataset-missing`, `run-missing`, `server-unreachable`. */
+  reason?: string;
+  /** The table, run or file the error is about. */
+  subject?: string;
+}
+
 export class MldbError extends Error {
   readonly exitCode: ExitCode;
   /** What to do about it: appended to the one-line message. */
   readonly hint?: string;
+  readonly field?: string;
+  readonly reason?: string;
+  readonly subject?: string;
 
-  constructor(message: string, exitCode: ExitCode, hint?: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, exitCode: ExitCode, hint?: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = hint;
+    this.field = details.field;
+    this.reason = details.reason;
+    this.subject = details.subject;
   }
 
   /** The single line shown to the user. */
@@ -38,43 +59,29 @@ export class MldbError extends Error {
 
 /** A bad flag, argument or name. */
 export class UsageError extends MldbError {
-  constructor(message: string, hint?: string) {
-    super(message, EXIT.USAGE, hint);
+  constructor(message: string, hint?: string, details?: ErrorDetails) {
+    super(message, EXIT.USAGE, hint, details);
   }
 }
 
 /** The database cannot be reached, refused us, or failed a statement. */
 export class DatabaseError extends MldbError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super(message, EXIT.DATABASE, hint, options);
+  constructor(message: string, hint?: string, details?: ErrorDetails) {
+    super(message, EXIT.DATABASE, hint, details);
   }
 }
 
 /** A table, directory, file or model that does not exist. */
 export class NotFoundError extends MldbError {
-  constructor(message: string, hint?: string) {
-    super(message, EXIT.NOT_FOUND, hint);
+  constructor(message: string, hint?: string, details?: ErrorDetails) {
+    super(message, EXIT.NOT_FOUND, hint, details);
   }
 }
 
 /** Data that exists but cannot be used as asked: empty table, wrong shape, corrupt model. */
 export class InvalidDataError extends MldbError {
-  constructor(message: string, hint?: string) {
-    super(message, EXIT.INVALID_DATA, hint);
-  }
-}
-
-/** The work was done, but some inputs were rejected (an import with bad files). */
-export class PartialSuccessError extends MldbError {
-  constructor(message: string, hint?: string) {
-    super(message, EXIT.REJECTED_FILES, hint);
-  }
-}
-
-/** A run finished but missed a threshold the caller asked for (e.g. --min-accuracy). */
-export class ThresholdError extends MldbError {
-  constructor(message: string, hint?: string) {
-    super(message, EXIT.BELOW_THRESHOLD, hint);
+  constructor(message: string, hint?: string, details?: ErrorDetails) {
+    super(message, EXIT.INVALID_DATA, hint, details);
   }
 }
 

@@ -9,9 +9,10 @@ export {
   NotFoundError,
   InvalidDataError,
   InterruptedError,
-  ThresholdError,
 } from './errors';
-export type { Dataset, DatasetDetails, DatasetSummary, ImageShape, RowFilter, RowSummary } from './db/datasets';
+export type { Dataset, DatasetDetails, DatasetSummary } from './db/registry';
+export type { RowFilter, RowSummary } from './db/dataset-rows';
+export type { ImageShape } from './image-shape';
 export type { ImportOptions, ImportProgress, ImportSummary } from './ingest/import-folder';
 export type { ExportSummary } from './export/export-folder';
 export type { Rejection } from './ingest/walk-labeled-folder';

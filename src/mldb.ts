@@ -6,15 +6,14 @@ import {
   getDataset,
   requireShape,
   listDatasets,
-  listRows,
   type CreateDatasetOptions,
   type Dataset,
   type DatasetDetails,
   type DatasetSummary,
-  type RowFilter,
-  type RowSummary,
-} from './db/datasets';
-import { openDb, type Db } from './db/pool';
+} from './db/registry';
+import { labels as tableLabels, listRows, type RowFilter, type RowSummary } from './db/dataset-rows';
+import type { Db } from './db/db';
+import { openDb } from './db/pool';
 import { exportFolder, type ExportSummary } from './export/export-folder';
 import { importFolder, type ImportOptions, type ImportSummary } from './ingest/import-folder';
 import type { Split } from './db/schema';
@@ -110,7 +109,9 @@ export class MlDb {
 
   /** Rows without their BLOBs (the original's AcquireData), by keyset paging. */
   async rows(name = this.config.table, filter: RowFilter = {}): Promise<RowSummary[]> {
-    return listRows(await this.connection(), name, filter);
+    const db = await this.connection();
+    await getDataset(db, name);
+    return listRows(db, name, filter);
   }
 
   /** Alias of `rows`, under the original's name. */
@@ -139,7 +140,7 @@ export class MlDb {
   async drawTensors(name = this.config.table, filter: { split?: Split; label?: string } = {}): Promise<DrawnTensors> {
     const db = await this.connection();
     const shape = requireShape(await getDataset(db, name));
-    const labels = await ml.train().tableLabels(db, name);
+    const labels = await tableLabels(db, name);
     const m = await ml
       .pixels()
       .readPixelMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });

@@ -37,7 +37,8 @@ export async function accuracyBench(
         save: fs.mkdtempSync(path.join(os.tmpdir(), `mldb-bench-${model}-`)),
         onEpoch: (e) =>
           console.log(
-            `  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} · ${e.samplesPerSecond.toFixed(0)} samples/s`,
+            `  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} ` +
+              `· ${e.samplesPerSecond.toFixed(0)} samples/s`,
           ),
       });
       const run: AccuracyRun = {
@@ -51,7 +52,8 @@ export async function accuracyBench(
       };
       runs.push(run);
       console.log(
-        `  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend})`,
+        `  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ` +
+          `${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend})`,
       );
     }
   } finally {

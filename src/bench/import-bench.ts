@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import mysql from 'mysql2/promise';
-import { resolveConfig } from '../config';
-import { escapeId } from '../db/identifiers';
+import { resolveConfig, type MldbConfig } from '../config';
+import { originalPages } from '../db/dataset-rows';
+import { insertLikeTheOriginal } from '../db/original-method';
 import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { decodeImage, decodeToShape } from '../images/decode';
 import { MlDb } from '../mldb';
@@ -15,25 +15,14 @@ export interface Figure {
 }
 
 /** The original InsertData2Table: one INSERT per file, one commit at the end (mysql2 execute). */
-async function originalMethod(url: string, dir: string): Promise<number> {
-  const conn = await mysql.createConnection({ uri: url });
-  await conn.query('DROP TABLE IF EXISTS orig_method');
-  await conn.query('CREATE TABLE orig_method (lable INT, picdata BLOB, datasize INT)');
+async function originalMethod(config: MldbConfig, dir: string): Promise<number> {
   const files = walkLabeledFolder(dir).files;
   const t0 = performance.now();
-  await conn.beginTransaction();
-  for (const f of files) {
-    const bytes = fs.readFileSync(f.path);
-    await conn.execute('INSERT INTO orig_method (lable, picdata, datasize) VALUES (?, ?, ?)', [
-      Number(f.label),
-      bytes,
-      20,
-    ]);
-  }
-  await conn.commit();
-  const seconds = (performance.now() - t0) / 1000;
-  await conn.end();
-  return files.length / seconds;
+  const n = await insertLikeTheOriginal(
+    config,
+    files.map((f) => ({ label: f.label, bytes: fs.readFileSync(f.path) })),
+  );
+  return n / ((performance.now() - t0) / 1000);
 }
 
 async function mldbImport(mldb: MlDb, dir: string, table: string): Promise<number> {
@@ -49,14 +38,13 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
   const theirs: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const table = `bench_import_${i}`;
-    await conn.run(`DROP TABLE IF EXISTS ${escapeId(table)}`);
-    await conn.run('DELETE FROM mldb_datasets WHERE name = ?', [table]).catch(() => undefined);
+    await mldb.dropTable(table).catch(() => undefined);
     // Alternate the order so that neither method always gets the warmer cache.
     if (i % 2 === 0) {
       ours.push(await mldbImport(mldb, dir, table));
-      theirs.push(await originalMethod(url, dir));
+      theirs.push(await originalMethod(mldb.config, dir));
     } else {
-      theirs.push(await originalMethod(url, dir));
+      theirs.push(await originalMethod(mldb.config, dir));
       ours.push(await mldbImport(mldb, dir, table));
     }
   }
@@ -72,15 +60,9 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
   const decodeRates: Record<string, number> = {};
   for (const decoder of ['mldb (jpeg-js/pngjs)', 'sharp (libvips)'] as const) {
     const t1 = performance.now();
-    let afterId = 0;
     let n = 0;
     const out = new Float32Array(m.count * shape.height * shape.width * shape.channels);
-    for (;;) {
-      const rows = await conn.query<{ id: number; original: Buffer }>(
-        `SELECT id, original FROM ${escapeId(table)} WHERE id > ? ORDER BY id LIMIT 1000`,
-        [afterId],
-      );
-      if (rows.length === 0) break;
+    for await (const rows of originalPages(conn, table)) {
       for (const r of rows) {
         const px = decoder.startsWith('sharp')
           ? await sharp(r.original)
@@ -93,7 +75,6 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
         for (let k = 0; k < px.length; k++) out[base + k] = px[k] / 255;
         n++;
       }
-      afterId = Number(rows[rows.length - 1].id);
     }
     decodeRates[decoder] = n / ((performance.now() - t1) / 1000);
   }

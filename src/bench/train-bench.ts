@@ -121,7 +121,8 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
     const sc = results.get('simple_cnn');
     if (sc?.wasm)
       console.log(
-        `simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ${sc.wasm >= 250 ? 'met' : 'NOT met'}`,
+        `simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ` +
+          `${sc.wasm >= 250 ? 'met' : 'NOT met'}`,
       );
     // Data-parallel: each batch split over two threads (--workers 2), against one thread above.
     await selectBackend('wasm');
@@ -129,7 +130,8 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
       const two = await samplesPerSecond(arch, xs, ys, shape, drawn.labels.length, 5, 10, 2);
       const one = results.get(arch)!.wasm!;
       console.log(
-        `${arch} on wasm with --workers 2: ${two.toFixed(1)} samples/s (${(two / one).toFixed(2)}× one thread${arch === 'simple_cnn' ? `, ${(two / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}× native` : ''})`,
+        `${arch} on wasm with --workers 2: ${two.toFixed(1)} samples/s (${(two / one).toFixed(2)}× one ` +
+          `thread${arch === 'simple_cnn' ? `, ${(two / NATIVE_REFERENCE_SAMPLES_PER_S).toFixed(3)}× native` : ''})`,
       );
     }
   } finally {

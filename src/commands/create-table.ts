@@ -1,4 +1,5 @@
-import type { Dataset } from '../db/datasets';
+import type { Dataset } from '../db/registry';
+import { describeShape } from './tables';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 import { parseFraction, parseShape } from './options';
@@ -15,13 +16,8 @@ export async function run(
   name: string | undefined,
   flags: CreateTableFlags,
 ): Promise<{ dataset: Dataset }> {
-  const shape = parseShape(flags.size, flags.channels);
-  const fullShape =
-    shape?.height && shape.width
-      ? { height: shape.height, width: shape.width, channels: shape.channels ?? 1 }
-      : undefined;
   const dataset = await ctx.mldb().createTable(name ?? ctx.config().table, {
-    shape: fullShape,
+    shape: parseShape(flags.size, flags.channels),
     testFraction: parseFraction('--test-fraction', flags.testFraction),
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
   });
@@ -29,9 +25,8 @@ export async function run(
 }
 
 export function print({ dataset }: { dataset: Dataset }, out: Output): void {
-  const s = dataset.shape;
   out.line(
-    `created table "${dataset.name}" (${s ? `${s.height}x${s.width}x${s.channels}` : 'shape from the first image imported'}; ` +
+    `created table "${dataset.name}" (${describeShape(dataset)}; ` +
       `test ${dataset.testFraction}, validation ${dataset.validationFraction})`,
   );
   out.line(`next: mldb import DIR --table ${dataset.name}`);

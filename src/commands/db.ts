@@ -38,7 +38,8 @@ export async function start(ctx: CommandContext): Promise<{ started: boolean; se
 export function printStart(r: { started: boolean; server: ServerState }, out: Output): void {
   const s = r.server;
   out.line(
-    `${r.started ? 'started' : 'already running:'} local server ${path.basename(s.binary)} (pid ${s.pid}) on ${s.host}:${s.port}, data in ${s.dataDir}`,
+    `${r.started ? 'started' : 'already running:'} local server ${path.basename(s.binary)} (pid ${s.pid}) on ` +
+      `${s.host}:${s.port}, data in ${s.dataDir}`,
   );
   out.line('mldb commands run in this folder use it without configuration; stop it with `mldb db stop`');
 }

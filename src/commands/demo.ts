@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { resolveConfig } from '../config';
 import type { ImportSummary } from '../ingest/import-folder';
-import type { DatasetDetails } from '../db/datasets';
+import type { DatasetDetails } from '../db/registry';
 import { openDb } from '../db/pool';
 import { readServerState } from '../db/server-state';
 import { MlDb } from '../mldb';
@@ -61,7 +61,8 @@ export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<D
     let training: TrainReport | null = null;
     if (flags.train !== false) {
       ctx.out.note(
-        `training ${DEMO_TRAINING.model} for ${DEMO_TRAINING.epochs} epochs on ${DEMO_TABLE} (about a minute on 2 cores)`,
+        `training ${DEMO_TRAINING.model} for ${DEMO_TRAINING.epochs} epochs on ${DEMO_TABLE} (about a minute ` +
+          `on 2 cores)`,
       );
       training = await train.run(innerCtx, {
         ...DEMO_TRAINING,

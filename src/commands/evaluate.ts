@@ -1,5 +1,5 @@
 import { resolveMemoryBudget } from '../samples/memory-budget';
-import { validateSplit } from '../db/datasets';
+import { validateSplit } from '../db/dataset-rows';
 import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
 import type { Output } from '../ui/output';
@@ -41,7 +41,8 @@ const pct = (x: number) => x.toFixed(4);
 export function print(r: EvaluationReport, out: Output): void {
   out.line(`${r.model}`);
   out.line(
-    `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ${pct(r.accuracy)} · macro F1 ${pct(r.macro.f1)}`,
+    `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ` +
+      `${pct(r.accuracy)} · macro F1 ${pct(r.macro.f1)}`,
   );
   if (r.skipped > 0) out.line(`left out ${formatCount(r.skipped)} row(s) whose label the model was not trained on`);
   out.line();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { getDataset } from '../db/datasets';
+import { getDataset } from '../db/registry';
 import { completedRunForPlanKey } from '../db/runs';
 import { EXIT, isMldbError, InterruptedError } from '../errors';
 import { combinationLabel, planKey, readPlan, type Combination } from '../ml/experiment-plan';
@@ -7,7 +7,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatDuration } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parseNumber } from './options';
+import { parseMinAccuracy } from './train';
 import { resolveMemoryBudget } from '../samples/memory-budget';
 import { trainWithProgress } from './train';
 
@@ -45,7 +45,7 @@ export interface ExperimentResult {
 const rank = (e: ExperimentEntry) => e.testAccuracy ?? e.valAccuracy ?? -1;
 
 export async function run(ctx: CommandContext, planFile: string, flags: ExperimentFlags): Promise<ExperimentResult> {
-  const minAccuracy = parseNumber('--min-accuracy', flags.minAccuracy, { min: 0 }) ?? null;
+  const minAccuracy = parseMinAccuracy(flags.minAccuracy);
   const plan = readPlan(planFile);
   const mldb = ctx.mldb();
   const db = await mldb.connection();
@@ -122,7 +122,8 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   const belowThreshold = !flags.dryRun && minAccuracy !== null && (bestAccuracy === null || bestAccuracy < minAccuracy);
   if (belowThreshold)
     ctx.out.note(
-      `mldb: the best accuracy ${bestAccuracy?.toFixed(4) ?? '(none)'} is below --min-accuracy ${minAccuracy} (exit ${EXIT.BELOW_THRESHOLD})`,
+      `mldb: the best accuracy ${bestAccuracy?.toFixed(4) ?? '(none)'} is below --min-accuracy ${minAccuracy} ` +
+        `(exit ${EXIT.BELOW_THRESHOLD})`,
     );
   return {
     name: plan.name,

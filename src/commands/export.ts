@@ -1,5 +1,5 @@
 import type { ExportSummary } from '../export/export-folder';
-import { validateSplit } from '../db/datasets';
+import { validateSplit } from '../db/dataset-rows';
 import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { formatBytes, formatCount } from '../ui/terminal';
@@ -18,6 +18,7 @@ export async function run(
 
 export function print(s: ExportSummary, out: Output): void {
   out.line(
-    `exported ${formatCount(s.written)} files (${formatBytes(s.bytes)}) from ${s.table} to ${s.dir}${s.unchanged ? `; ${formatCount(s.unchanged)} were already there` : ''}`,
+    `exported ${formatCount(s.written)} files (${formatBytes(s.bytes)}) from ${s.table} to ` +
+      `${s.dir}${s.unchanged ? `; ${formatCount(s.unchanged)} were already there` : ''}`,
   );
 }

@@ -3,7 +3,7 @@ import type { ImportSummary } from '../ingest/import-folder';
 import { EXIT } from '../errors';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
-import { formatCount, formatDuration } from '../ui/terminal';
+import { formatCount, formatDuration, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseFraction, parseShape } from './options';
 import { shapeText } from './tables';
@@ -30,24 +30,39 @@ export async function run(ctx: CommandContext, dir: string, flags: ImportFlags):
       shape,
       testFraction,
       validationFraction,
-      onShape: (s) => progress.log(`table ${table} takes its shape from the first image: ${shapeText(s)}`),
+      onShape: (s, note) => {
+        progress.log(`table ${table} takes its shape from the first image: ${shapeText(s)}`);
+        if (note.grayStoredAsRgb) progress.log(grayRgbNote(table, dir));
+      },
       onProgress: (p) => {
         const rate = p.done / Math.max(p.elapsedSeconds, 1e-3);
         const eta = (p.total - p.done) / Math.max(rate, 1e-9);
         progress.update(
-          `importing ${formatCount(p.done)}/${formatCount(p.total)} · ${formatCount(rate)} images/s · ETA ${formatDuration(eta)} · ` +
-            `${formatCount(p.imported)} new, ${formatCount(p.alreadyPresent)} present, ${formatCount(p.rejected)} rejected`,
+          `importing ${formatCount(p.done)}/${formatCount(p.total)} · ${formatCount(rate)} images/s · ETA ` +
+            `${formatDuration(eta)} · ` +
+            `${formatCount(p.imported)} new, ${formatCount(p.alreadyPresent)} present, ` +
+            `${formatCount(p.rejected)} rejected`,
         );
       },
     });
     progress.succeed(
-      `imported ${dir} into ${table} in ${formatDuration(summary.seconds)} (${formatCount(summary.imagesPerSecond)} images/s)`,
+      `imported ${dir} into ${table} in ${formatDuration(summary.seconds)} ` +
+        `(${formatCount(summary.imagesPerSecond)} images/s)`,
     );
     return summary;
   } catch (e) {
     progress.fail();
     throw e;
   }
+}
+
+/** The first image is RGB but gray in fact: say what a third of the bytes would take. */
+export function grayRgbNote(table: string, dir: string): string {
+  return (
+    `note: the first image is stored as RGB but its pixels are gray (R = G = B); --channels 1 stores a third ` +
+    `of the bytes and trains ~3× faster: mldb drop-table ${table} --yes && ` +
+    `mldb import ${quote(dir)} --table ${table} --create --channels 1`
+  );
 }
 
 const SHOWN_REJECTIONS = 20;
@@ -62,7 +77,8 @@ export function print(s: ImportSummary, out: Output): void {
     out.line('nothing new: every image was already in the table');
   for (const c of s.conflicts.slice(0, SHOWN_REJECTIONS)) {
     out.line(
-      `  label conflict ${path.relative(process.cwd(), c.path) || c.path} (${c.label}): same image as ${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
+      `  label conflict ${path.relative(process.cwd(), c.path) || c.path} (${c.label}): same image as ` +
+        `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
     );
   }
   if (s.conflicts.length > SHOWN_REJECTIONS)

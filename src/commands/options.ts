@@ -1,4 +1,4 @@
-import type { ImageShape } from '../db/datasets';
+import type { ImageShape } from '../image-shape';
 import { UsageError } from '../errors';
 
 /** Pixels column is a MEDIUMBLOB: one image at the dataset's shape must fit in 16 MiB. */

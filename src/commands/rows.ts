@@ -1,4 +1,4 @@
-import { validateSplit, type RowSummary } from '../db/datasets';
+import { validateSplit, type RowSummary } from '../db/dataset-rows';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes } from '../ui/terminal';

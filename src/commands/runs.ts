@@ -113,11 +113,14 @@ function printShow(r: RunDetails, out: Output): void {
   out.line(
     `run ${r.id}${r.name ? ` "${r.name}"` : ''}${r.experiment ? ` (experiment ${r.experiment})` : ''}: ${r.status}`,
   );
+  const split = r.split
+    ? ` · ${r.split.train} train / ${r.split.validation} validation / ${r.split.test} test rows`
+    : '';
+  const data = r.fingerprint ? ` · data ${r.fingerprint.sha256.slice(0, 16)}` : '';
+  out.line(`${r.architecture} on ${r.dataset}${split}${data}`);
   out.line(
-    `${r.architecture} on ${r.dataset}${r.split ? ` · ${r.split.train} train / ${r.split.validation} validation / ${r.split.test} test rows` : ''}${r.fingerprint ? ` · data ${r.fingerprint.sha256.slice(0, 16)}` : ''}`,
-  );
-  out.line(
-    `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt} (${formatDuration(r.seconds!)})` : ''} on ${r.host}, backend ${r.backend ?? '-'}, mldb ${r.versions.mldb}, tfjs ${r.versions.tfjs}`,
+    `started ${r.startedAt}${r.endedAt ? `, ended ${r.endedAt} (${formatDuration(r.seconds!)})` : ''} on ` +
+      `${r.host}, backend ${r.backend ?? '-'}, mldb ${r.versions.mldb}, tfjs ${r.versions.tfjs}`,
   );
   out.line(
     `hyperparameters: ${Object.entries(r.hyperparameters)
@@ -126,7 +129,8 @@ function printShow(r: RunDetails, out: Output): void {
   );
   if (r.test)
     out.line(
-      `test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}${r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''}`,
+      `test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}` +
+        (r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''),
     );
   if (r.modelDir) out.line(`model: ${r.modelDir}`);
   if (r.error) out.line(`error: ${r.error}`);

@@ -1,4 +1,4 @@
-import type { DatasetDetails } from '../db/datasets';
+import type { DatasetDetails } from '../db/registry';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes, formatCount } from '../ui/terminal';
@@ -11,7 +11,8 @@ export async function run(ctx: CommandContext, name: string | undefined): Promis
 
 export function print(d: DatasetDetails, out: Output): void {
   out.line(
-    `table ${d.dataset.name}: ${formatCount(d.rows)} images, ${d.labels.length} labels, shape ${shapeText(d.dataset.shape)}`,
+    `table ${d.dataset.name}: ${formatCount(d.rows)} images, ${d.labels.length} labels, shape ` +
+      `${shapeText(d.dataset.shape)}`,
   );
   out.line(
     `originals ${formatBytes(d.originalBytes)}, pixels ${formatBytes(d.pixelBytes)}; formats ${

@@ -9,7 +9,8 @@ import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
 import { formatBytes, formatCount, formatDuration, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parseNumber, parsePositiveInt } from './options';
+import { numeric, validateTrainingOptions } from '../ml/training-options';
+import { parseNumber } from './options';
 
 export interface TrainFlags {
   model?: string;
@@ -41,7 +42,8 @@ export function epochLine(e: EpochMetrics, epochs: number, etaSeconds?: number):
 
 export function batchLine(p: BatchProgress): string {
   return (
-    `epoch ${p.epoch}/${p.epochs} · ${formatCount(p.done)}/${formatCount(p.samples)} · loss ${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(4)}` +
+    `epoch ${p.epoch}/${p.epochs} · ${formatCount(p.done)}/${formatCount(p.samples)} · loss ` +
+    `${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(4)}` +
     ` · ${formatCount(p.samplesPerSecond)} samples/s · ETA ${formatDuration(p.etaSeconds)}`
   );
 }
@@ -80,7 +82,8 @@ export async function trainWithProgress(
       shouldStop: () => stop.requested,
       onData: (d) =>
         say(
-          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows (${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
+            `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
             (options.workers && options.workers > 1 ? `, batches split over ${options.workers} threads` : '') +
             (d.streaming
               ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
@@ -115,7 +118,8 @@ export async function trainWithProgress(
   if (report.stopReason === 'interrupted') {
     progress.clear();
     throw new InterruptedError(
-      `training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete epoch(s)${report.runId ? ` (run ${report.runId}, recorded as interrupted)` : ''}; no model was saved`,
+      `training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete ` +
+        `epoch(s)${report.runId ? ` (run ${report.runId}, recorded as interrupted)` : ''}; no model was saved`,
       'run again to train from the start',
     );
   }
@@ -123,21 +127,29 @@ export async function trainWithProgress(
   return report;
 }
 
+/** --min-accuracy: a fraction in [0, 1], or none. */
+export function parseMinAccuracy(text: string | undefined): number | null {
+  return parseNumber('--min-accuracy', text, { min: 0, max: 1 }) ?? null;
+}
+
 export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainOutcome> {
   if (!flags.model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
-  const minAccuracy = parseNumber('--min-accuracy', flags.minAccuracy, { min: 0 }) ?? null;
+  const minAccuracy = parseMinAccuracy(flags.minAccuracy);
+  const checked = validateTrainingOptions({
+    optimizer: flags.optimizer,
+    learningRate: numeric(flags.learningRate),
+    epochs: numeric(flags.epochs),
+    batchSize: numeric(flags.batchSize),
+    validationSplit: numeric(flags.validationSplit),
+    seed: numeric(flags.seed),
+    patience: numeric(flags.patience),
+    workers: numeric(flags.workers),
+    backend: flags.backend,
+  });
   const options = {
+    ...checked,
     model: flags.model,
-    optimizer: flags.optimizer as never,
-    learningRate: parseNumber('--learning-rate', flags.learningRate, { min: Number.MIN_VALUE }),
-    epochs: parsePositiveInt('--epochs', flags.epochs),
-    batchSize: parsePositiveInt('--batch-size', flags.batchSize),
-    validationSplit: parseNumber('--validation-split', flags.validationSplit, { min: 0, max: 0.99 }),
-    seed: parsePositiveInt('--seed', flags.seed, { min: 0 }),
-    patience: parsePositiveInt('--patience', flags.patience, { min: 0 }),
-    backend: (flags.backend ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
-    workers: parsePositiveInt('--workers', flags.workers, { min: 1, max: 64 }),
     save: flags.save,
     record: { name: flags.name ?? null },
   };
@@ -147,8 +159,10 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
   if (belowThreshold) {
     ctx.out.note(
       gate.value === null
-        ? `mldb: no test or validation accuracy to hold to --min-accuracy ${minAccuracy}: import with --test-fraction above 0`
-        : `mldb: ${gate.on} accuracy ${gate.value.toFixed(4)} is below --min-accuracy ${minAccuracy} (run ${report.runId} recorded; exit ${EXIT.BELOW_THRESHOLD})`,
+        ? `mldb: no test or validation accuracy to hold to --min-accuracy ${minAccuracy}: import with ` +
+            `--test-fraction above 0`
+        : `mldb: ${gate.on} accuracy ${gate.value.toFixed(4)} is below --min-accuracy ${minAccuracy} (run ` +
+            `${report.runId} recorded; exit ${EXIT.BELOW_THRESHOLD})`,
     );
   }
   return { ...report, minAccuracy, belowThreshold };
@@ -160,16 +174,22 @@ export function exitCode(r: TrainOutcome): number {
 
 export function print(r: TrainReport, out: Output): void {
   const last = r.epochs[r.epochs.length - 1];
+  const run = r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : '';
+  const early = r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : '';
   out.line(
-    `${r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : ''}trained ${r.model} on ${r.table}: ${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
-      `${r.epochs.length} epoch(s)${r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : ''}, ${r.backend} backend`,
+    `${run}trained ${r.model} on ${r.table}: ` +
+      `${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
+      `${r.epochs.length} epoch(s)${early}, ${r.backend} backend`,
   );
-  out.line(
-    `final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${last.valAccuracy !== null ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}` : ''}`,
-  );
+  const validation =
+    last.valAccuracy !== null
+      ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}`
+      : '';
+  out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${validation}`);
   if (r.test) {
     out.line(
-      `test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ${formatCount(r.test.count)} rows (macro F1 ${r.test.macro.f1.toFixed(4)})`,
+      `test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ` +
+        `${formatCount(r.test.count)} rows (macro F1 ${r.test.macro.f1.toFixed(4)})`,
     );
   } else {
     out.line('test: the table has no test rows (import with --test-fraction above 0 to measure)');

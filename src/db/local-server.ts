@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseError, NotFoundError } from '../errors';
+import type { ServerState } from './server-state';
 
 /**
  * Runs a private MySQL-compatible server from the mysqld/mariadbd binary on this machine:
@@ -65,14 +66,7 @@ export interface StartOptions {
   maxAllowedPacket?: string;
 }
 
-export interface RunningServer {
-  pid: number;
-  host: string;
-  port: number;
-  user: string;
-  binary: string;
-  version: string;
-  dataDir: string;
+export interface RunningServer extends Omit<ServerState, 'startedAt'> {
   process: ChildProcess;
 }
 

@@ -4,18 +4,8 @@ import { describeTarget } from '../config';
 import { DatabaseError, MldbError } from '../errors';
 import { redact } from '../secret';
 import { escapeId } from './identifiers';
-
-/** The narrow seam the rest of mldb uses: queries with `?` parameters, transactions, close. */
-export interface Db {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** For INSERT/UPDATE/DELETE: affected rows and the first insert id. */
-  run(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
-  /** The server's max_allowed_packet in bytes: every batch is sized under it. */
-  maxAllowedPacket(): Promise<number>;
-  close(): Promise<void>;
-  readonly config: MldbConfig;
-}
+import type { Db, Queryable } from './db';
+import { migrate } from './migrations';
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -27,26 +17,23 @@ const UNREACHABLE = new Set([
   'PROTOCOL_CONNECTION_LOST',
 ]);
 
-/** Turns a driver error into a one-line MldbError that says what to do. */
+/** Turns a driver error into a one-line MldbError; `reason` lets the CLI add what to run. */
 export function translateDbError(e: unknown, config: MldbConfig): MldbError {
   if (e instanceof MldbError) return e;
   const err = e as { code?: string; message?: string; sqlMessage?: string };
   const target = `${config.host}:${config.port}`;
   if (err.code && UNREACHABLE.has(err.code)) {
-    const hint =
-      config.source === 'default'
-        ? 'set MLDB_URL=mysql://user:password@host:port/database, or run `mldb db start` for a local server'
-        : config.source === 'local-server'
-          ? 'the local server stopped answering: run `mldb db stop` then `mldb db start`'
-          : `check that the server is running and that MLDB_URL (from ${config.source}) is right`;
-    return new DatabaseError(`cannot reach a MySQL server at ${target} (${err.code})`, hint, { cause: e });
+    return new DatabaseError(
+      `cannot reach a MySQL server at ${target} (${err.code})`,
+      `check that the server is running and that the connection settings (from ${config.source}) are right`,
+      { cause: e, reason: `server-unreachable:${config.source}` },
+    );
   }
   if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.code === 'ER_DBACCESS_DENIED_ERROR') {
-    return new DatabaseError(
-      `access denied for ${describeTarget(config)}`,
-      'check the user and password in MLDB_URL or MLDB_USER/MLDB_PASSWORD',
-      { cause: e },
-    );
+    return new DatabaseError(`access denied for ${describeTarget(config)}`, 'check the user and password', {
+      cause: e,
+      reason: 'access-denied',
+    });
   }
   const message = redact(err.sqlMessage ?? err.message ?? String(e), [config.password]);
   return new DatabaseError(`database error${err.code ? ` ${err.code}` : ''}: ${message}`, undefined, { cause: e });
@@ -67,7 +54,10 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
   };
 }
 
-/** Opens a pool, checks that it answers, and creates the database when it does not exist yet. */
+/**
+ * Opens a pool, checks that it answers, creates the database when it does not exist yet, and
+ * brings its schema up to date (db/migrations.ts) before anything else touches it.
+ */
 export async function openDb(config: MldbConfig): Promise<Db> {
   let pool = mysql.createPool(poolOptions(config, true));
   try {
@@ -85,12 +75,17 @@ export async function openDb(config: MldbConfig): Promise<Db> {
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
-  return wrapPool(pool, config);
+  const db = wrapPool(pool, config);
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return db;
 }
 
-type Queryable = Pick<mysql.Pool, 'query'>;
-
-function wrap(conn: Queryable, config: MldbConfig) {
+function wrap(conn: Pick<mysql.Pool, 'query'>, config: MldbConfig): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       try {
@@ -115,31 +110,18 @@ function wrap(conn: Queryable, config: MldbConfig) {
 function wrapPool(pool: mysql.Pool, config: MldbConfig): Db {
   let packet: number | undefined;
   const base = wrap(pool, config);
-  const db: Db = {
+  return {
     ...base,
     config,
-    async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    async session<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       let conn: mysql.PoolConnection;
       try {
         conn = await pool.getConnection();
       } catch (e) {
         throw translateDbError(e, config);
       }
-      const tx: Db = {
-        ...wrap(conn, config),
-        config,
-        transaction: (inner) => inner(tx),
-        maxAllowedPacket: db.maxAllowedPacket,
-        close: async () => undefined,
-      };
       try {
-        await conn.beginTransaction();
-        const result = await fn(tx);
-        await conn.commit();
-        return result;
-      } catch (e) {
-        await conn.rollback().catch(() => undefined);
-        throw translateDbError(e, config);
+        return await fn(wrap(conn, config));
       } finally {
         conn.release();
       }
@@ -155,15 +137,4 @@ function wrapPool(pool: mysql.Pool, config: MldbConfig): Db {
       await pool.end().catch(() => undefined);
     },
   };
-  return db;
-}
-
-/** Opens, runs `fn`, and always closes: the scoped form most callers want. */
-export async function withDb<T>(config: MldbConfig, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb(config);
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
 }

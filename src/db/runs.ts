@@ -1,72 +1,13 @@
 import os from 'node:os';
 import { escapeId } from './identifiers';
-import type { Db } from './pool';
+import type { Db } from './db';
+import { isAlive } from '../process-alive';
+import { RUN_EPOCHS_TABLE, RUNS_TABLE } from './schema';
 import { UsageError, NotFoundError } from '../errors';
 
-/** Every training run, one row each; its epochs in RUN_EPOCHS. Created on first use. */
-export const RUNS_TABLE = 'mldb_runs';
-export const RUN_EPOCHS_TABLE = 'mldb_run_epochs';
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import { RUN_STATUSES, type RunStatus } from './enums';
 
-const CREATE_RUNS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUNS_TABLE)} (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  name VARCHAR(191) NULL,
-  experiment VARCHAR(191) NULL,
-  plan_key CHAR(64) NULL,
-  dataset VARCHAR(64) NOT NULL,
-  architecture VARCHAR(64) NOT NULL,
-  status ENUM('running','completed','failed','interrupted') NOT NULL,
-  hyperparameters TEXT NOT NULL,
-  seed INT UNSIGNED NOT NULL,
-  backend VARCHAR(16) NULL,
-  mldb_version VARCHAR(32) NOT NULL,
-  tfjs_version VARCHAR(32) NOT NULL,
-  host VARCHAR(255) NOT NULL,
-  pid INT UNSIGNED NULL,
-  fingerprint_rows INT UNSIGNED NULL,
-  fingerprint_sha256 CHAR(64) NULL,
-  split_train INT UNSIGNED NULL,
-  split_validation INT UNSIGNED NULL,
-  split_test INT UNSIGNED NULL,
-  epochs_done INT UNSIGNED NOT NULL DEFAULT 0,
-  final_loss DOUBLE NULL,
-  final_accuracy DOUBLE NULL,
-  final_val_loss DOUBLE NULL,
-  final_val_accuracy DOUBLE NULL,
-  test_loss DOUBLE NULL,
-  test_accuracy DOUBLE NULL,
-  test_details MEDIUMTEXT NULL,
-  model_dir VARCHAR(1024) NULL,
-  error TEXT NULL,
-  started_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  ended_at TIMESTAMP(3) NULL,
-  KEY ix_dataset (dataset),
-  KEY ix_status (status),
-  KEY ix_plan_key (plan_key)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
-
-const CREATE_RUN_EPOCHS = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_EPOCHS_TABLE)} (
-  run_id BIGINT UNSIGNED NOT NULL,
-  epoch INT UNSIGNED NOT NULL,
-  loss DOUBLE NOT NULL,
-  accuracy DOUBLE NOT NULL,
-  val_loss DOUBLE NULL,
-  val_accuracy DOUBLE NULL,
-  seconds DOUBLE NOT NULL,
-  samples_per_second DOUBLE NOT NULL,
-  PRIMARY KEY (run_id, epoch)
-) ENGINE=InnoDB`;
-
-/** Pools that have created the tables already: an experiment asks many times per run. */
-const ensured = new WeakSet<Db>();
-
-export async function ensureRunTables(db: Db): Promise<void> {
-  if (ensured.has(db)) return;
-  await db.run(CREATE_RUNS);
-  await db.run(CREATE_RUN_EPOCHS);
-  ensured.add(db);
-}
+export { RUN_STATUSES, type RunStatus } from './enums';
 
 export interface RunStart {
   name: string | null;
@@ -133,9 +74,9 @@ export interface RunDetails extends RunRecord {
 const num = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
 export async function createRun(db: Db, r: RunStart): Promise<number> {
-  await ensureRunTables(db);
   const { insertId } = await db.run(
-    `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status, hyperparameters, seed, mldb_version, tfjs_version, host, pid)
+    `INSERT INTO ${escapeId(RUNS_TABLE)} (name, experiment, plan_key, dataset, architecture, status,
+       hyperparameters, seed, mldb_version, tfjs_version, host, pid)
      VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
     [
       r.name,
@@ -165,13 +106,19 @@ export async function setRunData(
 ): Promise<void> {
   const sets: string[] = [];
   const params: unknown[] = [];
-  if (d.backend) sets.push('backend = ?') && params.push(d.backend);
-  if (d.fingerprint)
-    sets.push('fingerprint_rows = ?', 'fingerprint_sha256 = ?') &&
-      params.push(d.fingerprint.rows, d.fingerprint.sha256);
+  const set = (column: string, value: unknown) => {
+    sets.push(`${column} = ?`);
+    params.push(value);
+  };
+  if (d.backend) set('backend', d.backend);
+  if (d.fingerprint) {
+    set('fingerprint_rows', d.fingerprint.rows);
+    set('fingerprint_sha256', d.fingerprint.sha256);
+  }
   if (d.split) {
-    sets.push('split_train = ?', 'split_validation = ?') && params.push(d.split.train, d.split.validation);
-    if (d.split.test !== undefined) sets.push('split_test = ?') && params.push(d.split.test);
+    set('split_train', d.split.train);
+    set('split_validation', d.split.validation);
+    if (d.split.test !== undefined) set('split_test', d.split.test);
   }
   if (sets.length) await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
 }
@@ -191,13 +138,16 @@ export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Prom
     e.samplesPerSecond,
   ]);
   await db.run(
-    `INSERT INTO ${escapeId(RUN_EPOCHS_TABLE)} (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second) VALUES ${values}
-     ON DUPLICATE KEY UPDATE loss = VALUES(loss), accuracy = VALUES(accuracy), val_loss = VALUES(val_loss), val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second)`,
+    `INSERT INTO ${escapeId(RUN_EPOCHS_TABLE)}
+       (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second) VALUES ${values}
+     ON DUPLICATE KEY UPDATE loss = VALUES(loss), accuracy = VALUES(accuracy), val_loss = VALUES(val_loss),
+       val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second)`,
     params,
   );
   const last = epochs[epochs.length - 1];
   await db.run(
-    `UPDATE ${escapeId(RUNS_TABLE)} SET epochs_done = GREATEST(epochs_done, ?), final_loss = ?, final_accuracy = ?, final_val_loss = ?, final_val_accuracy = ? WHERE id = ?`,
+    `UPDATE ${escapeId(RUNS_TABLE)} SET epochs_done = GREATEST(epochs_done, ?), final_loss = ?,
+       final_accuracy = ?, final_val_loss = ?, final_val_accuracy = ? WHERE id = ?`,
     [last.epoch, num(last.loss), num(last.accuracy), num(last.valLoss), num(last.valAccuracy), id],
   );
 }
@@ -213,7 +163,8 @@ export async function finishRun(
   },
 ): Promise<void> {
   await db.run(
-    `UPDATE ${escapeId(RUNS_TABLE)} SET status = ?, test_loss = ?, test_accuracy = ?, test_details = ?, model_dir = ?, error = ?, ended_at = CURRENT_TIMESTAMP(3) WHERE id = ?`,
+    `UPDATE ${escapeId(RUNS_TABLE)} SET status = ?, test_loss = ?, test_accuracy = ?, test_details = ?, ` +
+      `model_dir = ?, error = ?, ended_at = CURRENT_TIMESTAMP(3) WHERE id = ?`,
     [
       f.status,
       num(f.test?.loss),
@@ -306,21 +257,15 @@ export interface RunFilter {
 export function validateStatus(s: string | undefined): RunStatus | undefined {
   if (s === undefined) return undefined;
   if (!(RUN_STATUSES as readonly string[]).includes(s))
-    throw new UsageError(`unknown status "${s}"`, `use one of ${RUN_STATUSES.join(', ')}`);
+    throw new UsageError(`unknown status "${s}"`, `use one of ${RUN_STATUSES.join(', ')}`, { field: 'status' });
   return s as RunStatus;
 }
 
 const SUMMARY_COLUMNS =
-  'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, model_dir, error, started_at, ended_at';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
-}
+  'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, ' +
+  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, ' +
+  'epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, ' +
+  'model_dir, error, started_at, ended_at';
 
 /**
  * A run whose process was killed (SIGKILL, power loss) cannot record its end. Runs still
@@ -334,7 +279,7 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
   );
   let settled = 0;
   for (const r of running) {
-    if (r.pid === null || processAlive(Number(r.pid))) continue;
+    if (r.pid === null || isAlive(Number(r.pid))) continue;
     await db.run(
       `UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`,
       [
@@ -349,29 +294,33 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
 
 /** Runs, newest first. */
 export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
-  await ensureRunTables(db);
   await settleOrphanRuns(db);
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.dataset) where.push('dataset = ?') && params.push(f.dataset);
-  if (f.architecture) where.push('architecture = ?') && params.push(f.architecture.toLowerCase());
-  if (f.status) where.push('status = ?') && params.push(validateStatus(f.status));
-  if (f.experiment) where.push('experiment = ?') && params.push(f.experiment);
+  const add = (column: string, value: unknown) => {
+    where.push(`${column} = ?`);
+    params.push(value);
+  };
+  if (f.dataset) add('dataset', f.dataset);
+  if (f.architecture) add('architecture', f.architecture.toLowerCase());
+  if (f.status) add('status', validateStatus(f.status));
+  if (f.experiment) add('experiment', f.experiment);
   const rows = await db.query<RunRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ` +
+      `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
     [...params, f.limit ?? 20],
   );
   return rows.map(toRecord);
 }
 
 export async function getRun(db: Db, id: number): Promise<RunDetails> {
-  await ensureRunTables(db);
   await settleOrphanRuns(db);
   const rows = await db.query<RunRow>(
     `SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`,
     [id],
   );
-  if (rows.length === 0) throw new NotFoundError(`no run ${id}`, 'list runs with `mldb runs`');
+  if (rows.length === 0)
+    throw new NotFoundError(`no run ${id}`, undefined, { reason: 'run-missing', subject: String(id) });
   const epochs = await db.query<{
     epoch: number;
     loss: number;
@@ -381,7 +330,8 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
     seconds: number;
     samples_per_second: number;
   }>(
-    `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second FROM ${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
+    `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second FROM ` +
+      `${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
     [id],
   );
   return {
@@ -401,9 +351,9 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
 
 /** The newest completed run of a plan combination, if any: what makes experiments resumable. */
 export async function completedRunForPlanKey(db: Db, planKey: string): Promise<RunRecord | undefined> {
-  await ensureRunTables(db);
   const rows = await db.query<RunRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} WHERE plan_key = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`,
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} WHERE plan_key = ? AND status = 'completed' ORDER ` +
+      `BY id DESC LIMIT 1`,
     [planKey],
   );
   return rows[0] ? toRecord(rows[0]) : undefined;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../process-alive';
 
 /** What `mldb db start` leaves behind so that every other command finds its server. */
 export interface ServerState {
@@ -19,15 +20,6 @@ export function stateDir(projectDir: string): string {
 
 function stateFile(projectDir: string): string {
   return path.join(stateDir(projectDir), 'server.json');
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The running local server of this project, or undefined (a stale file counts as none). */

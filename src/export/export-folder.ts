@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { getDataset, whereClause, type RowFilter } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
+import { originalPages, type PixelFilter } from '../db/dataset-rows';
+import type { Db } from '../db/db';
+import { getDataset } from '../db/registry';
 
 export interface ExportSummary {
   table: string;
@@ -12,8 +12,6 @@ export interface ExportSummary {
   unchanged: number;
   bytes: number;
 }
-
-const PAGE_ROWS = 500;
 
 /**
  * Writes `dir/<label>/<path under the label>` with each row's original bytes, so that exporting
@@ -24,23 +22,16 @@ export async function exportFolder(
   db: Db,
   table: string,
   dir: string,
-  filter: Omit<RowFilter, 'afterId' | 'limit'> = {},
+  filter: PixelFilter = {},
   onProgress?: (written: number) => void,
 ): Promise<ExportSummary> {
   await getDataset(db, table);
   const root = path.resolve(dir);
   fs.mkdirSync(root, { recursive: true });
   const summary: ExportSummary = { table, dir: root, written: 0, unchanged: 0, bytes: 0 };
-  let afterId = 0;
-  for (;;) {
-    const { sql, params } = whereClause({ ...filter, afterId });
-    const rows = await db.query<{ id: number; label: string; source: string; sha: string; original: Buffer }>(
-      `SELECT id, label, source, HEX(sha256) AS sha, original FROM ${escapeId(table)} ${sql} ORDER BY id LIMIT ?`,
-      [...params, PAGE_ROWS],
-    );
-    if (rows.length === 0) break;
+  for await (const rows of originalPages(db, table, filter)) {
     for (const row of rows) {
-      const target = targetPath(root, row.label, row.source, row.sha);
+      const target = targetPath(root, row.label, row.source, row.sha256.toString('hex'));
       fs.mkdirSync(path.dirname(target.path), { recursive: true });
       if (target.exists) {
         summary.unchanged++;
@@ -50,7 +41,6 @@ export async function exportFolder(
       summary.written++;
       summary.bytes += row.original.length;
     }
-    afterId = Number(rows[rows.length - 1].id);
     onProgress?.(summary.written + summary.unchanged);
   }
   return summary;
@@ -58,6 +48,7 @@ export async function exportFolder(
 
 /** A path component safe on every OS: no separators, no `..`, no control characters. */
 export function safeComponent(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
   const cleaned = name.replace(/[/\\\0-\x1f:*?"<>|]/g, '_');
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? '_' : cleaned;
 }

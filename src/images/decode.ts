@@ -1,7 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
-import type { ImageShape } from '../db/datasets';
+import type { ImageShape } from '../image-shape';
 import { jpegComponents, sniffFormat, SUPPORTED_FORMATS, type ImageFormat } from './formats';
 
 /**
@@ -116,6 +116,14 @@ export function rgbToGray(rgb: Uint8Array, pixels: number): Uint8Array {
     out[i] = (rgb[j] * 299 + rgb[j + 1] * 587 + rgb[j + 2] * 114 + 500) / 1000;
   }
   return out;
+}
+
+/** Whether an RGB image is gray in fact (R = G = B at every pixel), as many tools save grayscale. */
+export function isGrayRgb(rgb: Uint8Array): boolean {
+  for (let j = 0; j < rgb.length; j += 3) {
+    if (rgb[j] !== rgb[j + 1] || rgb[j] !== rgb[j + 2]) return false;
+  }
+  return true;
 }
 
 /** The shape a dataset takes from its first image: its size, and gray or colour. */

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { createDataset, findDataset, setShape, type Dataset, type ImageShape } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
-import { InvalidDataError, NotFoundError, UsageError } from '../errors';
-import { decodeImage, DecodeError, toShape, type DecodedImage } from '../images/decode';
+import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
+import type { Db } from '../db/db';
+import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
+import { NotFoundError, UsageError } from '../errors';
+import type { ImageShape } from '../image-shape';
+import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
 import { splitFor } from './splits';
 import { walkLabeledFolder, type LabeledFile, type Rejection } from './walk-labeled-folder';
 
@@ -17,8 +18,8 @@ export interface ImportOptions {
   testFraction?: number;
   validationFraction?: number;
   onProgress?: (p: ImportProgress) => void;
-  /** Called once when the dataset's shape is fixed by the first image. */
-  onShape?: (shape: ImageShape) => void;
+  /** Called once when the dataset's shape is completed from the first image. */
+  onShape?: (shape: ImageShape, note: ShapeNote) => void;
 }
 
 export interface ImportProgress {
@@ -33,8 +34,13 @@ export interface ImportProgress {
 export interface ImportSummary {
   table: string;
   shape: ImageShape | null;
-  /** True when this import fixed the dataset's shape from its first image. */
+  /** True when this import completed the dataset's shape from its first image. */
   shapeFromFirstImage: boolean;
+  /**
+   * The first image was stored with 3 channels although every pixel is gray (R = G = B): many
+   * tools save grayscale as RGB. `channels: 1` would store a third of the bytes and train ~3× faster.
+   */
+  grayStoredAsRgb: boolean;
   files: number;
   imported: number;
   /** Already in the table before this import (a re-import adds nothing). */
@@ -48,22 +54,17 @@ export interface ImportSummary {
   imagesPerSecond: number;
 }
 
-interface PreparedRow {
-  file: LabeledFile;
-  sha: Buffer;
-  bytes: Buffer;
-  format: string;
-  width: number;
-  height: number;
-  pixels: Uint8Array;
+/** What the first image says about the shape it fixed. */
+export interface ShapeNote {
+  /** Which parts came from the image (the rest were given). */
+  fromImage: (keyof ImageShape)[];
+  grayStoredAsRgb: boolean;
 }
 
 /** Files read, hashed and checked against the table per round trip. */
 const CHUNK_FILES = 512;
 /** Upper bound on rows per INSERT, whatever their size. */
 const MAX_BATCH_ROWS = 2000;
-/** Per-row bytes of SQL around the BLOBs (label, source, punctuation). */
-const ROW_OVERHEAD = 1200;
 
 /**
  * The original's InsertData2Table, done safely: every file is hashed, known hashes are skipped,
@@ -73,13 +74,15 @@ const ROW_OVERHEAD = 1200;
  */
 export async function importFolder(db: Db, dir: string, opts: ImportOptions): Promise<ImportSummary> {
   const started = Date.now();
-  let dataset = await openOrCreate(db, opts);
+  const dataset = await openOrCreate(db, opts);
+  let shape = dataset.shape;
   const walk = walkLabeledFolder(dir);
   const rejected: Rejection[] = [...walk.rejected];
-  const table = escapeId(opts.table);
+  const table = opts.table;
   const packet = await db.maxAllowedPacket();
   const budget = Math.floor(packet * 0.9) - 4096;
   let shapeFromFirstImage = false;
+  let grayStoredAsRgb = false;
   let imported = 0;
   let alreadyPresent = 0;
   let done = 0;
@@ -97,7 +100,7 @@ export async function importFolder(db: Db, dir: string, opts: ImportOptions): Pr
       elapsedSeconds: (Date.now() - started) / 1000,
     });
 
-  let batch: PreparedRow[] = [];
+  let batch: NewRow[] = [];
   let batchBytes = 0;
   let inFlight: Promise<void> | undefined;
   const flush = async () => {
@@ -106,11 +109,14 @@ export async function importFolder(db: Db, dir: string, opts: ImportOptions): Pr
     batch = [];
     batchBytes = 0;
     if (inFlight) await inFlight;
-    // The INSERT runs on the server while the next chunk is read and decoded here.
-    inFlight = insertRows(db, table, rows, dataset).then((n) => {
+    // The INSERT runs on the server while the next chunk is read and decoded here. Its failure
+    // surfaces at the next await of inFlight; the no-op catch keeps it from being "unhandled"
+    // (which would end the process) while decoding goes on in between.
+    inFlight = insertRows(db, table, rows).then((n) => {
       imported += n;
       alreadyPresent += rows.length - n;
     });
+    inFlight.catch(() => undefined);
   };
 
   for (let start = 0; start < walk.files.length; start += CHUNK_FILES) {
@@ -122,28 +128,37 @@ export async function importFolder(db: Db, dir: string, opts: ImportOptions): Pr
     for (const item of deduped.fresh) {
       const decoded = await decodeOrReject(item, rejected);
       if (!decoded) continue;
-      if (!dataset.shape) {
-        const fixed: ImageShape = {
-          height: opts.shape?.height ?? decoded.height,
-          width: opts.shape?.width ?? decoded.width,
-          channels: opts.shape?.channels ?? decoded.sourceChannels,
-        };
-        await setShape(db, opts.table, fixed);
-        dataset = { ...dataset, shape: fixed };
+      if (!shape) {
+        const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
+        shape = await fixShape(db, table, { ...shapeOf(decoded), ...given });
         shapeFromFirstImage = true;
-        opts.onShape?.(fixed);
+        grayStoredAsRgb = shape.channels === 3 && given.channels === undefined && isGrayRgb(decoded.rgb);
+        const fromImage = (['height', 'width', 'channels'] as const).filter((k) => given[k] === undefined);
+        opts.onShape?.(shape, { fromImage, grayStoredAsRgb });
       }
-      const pixels = await toShape(decoded, dataset.shape!);
-      const size = 2 * (item.bytes.length + pixels.length) + ROW_OVERHEAD;
+      const pixels = await toShape(decoded, shape);
+      const size = 2 * (item.bytes.length + pixels.length) + ROW_SQL_OVERHEAD;
       if (size > budget) {
         rejected.push({
           path: item.file.path,
-          reason: `too large for the server (${mib(item.bytes.length)} file; max_allowed_packet is ${mib(packet)}): raise max_allowed_packet`,
+          reason:
+            `too large for the server (${mib(item.bytes.length)} file; max_allowed_packet is ` +
+            `${mib(packet)}): raise max_allowed_packet`,
         });
         continue;
       }
       if (batch.length >= MAX_BATCH_ROWS || batchBytes + size > budget) await flush();
-      batch.push({ ...item, format: decoded.format, width: decoded.width, height: decoded.height, pixels });
+      batch.push({
+        label: item.file.label,
+        split: splitFor(item.sha, dataset.testFraction, dataset.validationFraction),
+        sha256: item.sha,
+        source: item.file.relative,
+        format: decoded.format,
+        width: decoded.width,
+        height: decoded.height,
+        original: item.bytes,
+        pixels,
+      });
       batchBytes += size;
     }
     done += chunk.length;
@@ -155,8 +170,9 @@ export async function importFolder(db: Db, dir: string, opts: ImportOptions): Pr
   const seconds = (Date.now() - started) / 1000;
   return {
     table: opts.table,
-    shape: dataset.shape,
+    shape,
     shapeFromFirstImage,
+    grayStoredAsRgb,
     files: walk.files.length,
     imported,
     alreadyPresent,
@@ -168,48 +184,55 @@ export async function importFolder(db: Db, dir: string, opts: ImportOptions): Pr
   };
 }
 
+function definedParts(shape: Partial<ImageShape> | undefined): Partial<ImageShape> {
+  return Object.fromEntries(Object.entries(shape ?? {}).filter(([, v]) => v !== undefined));
+}
+
 function mib(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The shape the caller asks for must agree with every part the dataset already has. */
+function checkRequestedShape(table: string, have: Partial<ImageShape>, want: Partial<ImageShape> | undefined): void {
+  const clash = (['height', 'width', 'channels'] as const).find(
+    (k) => want?.[k] !== undefined && have[k] !== undefined && want[k] !== have[k],
+  );
+  if (clash) {
+    const shown = (p: Partial<ImageShape>) => `${p.height ?? '?'}x${p.width ?? '?'}x${p.channels ?? '?'}`;
+    throw new UsageError(
+      `table "${table}" stores images at ${shown(have)}, not the requested ` +
+        `${shown({ ...have, ...definedParts(want) })}`,
+      'leave the shape out, or import into a new table',
+      { field: clash === 'channels' ? 'channels' : 'size', subject: table },
+    );
+  }
 }
 
 async function openOrCreate(db: Db, opts: ImportOptions): Promise<Dataset> {
   const existing = await findDataset(db, opts.table);
   if (existing) {
-    const s = opts.shape;
-    const want = existing.shape;
-    if (
-      want &&
-      s &&
-      ((s.height && s.height !== want.height) ||
-        (s.width && s.width !== want.width) ||
-        (s.channels && s.channels !== want.channels))
-    ) {
-      throw new UsageError(
-        `table "${opts.table}" stores images at ${want.height}x${want.width}x${want.channels}, not the requested shape`,
-        'omit --size/--channels, or import into a new table',
-      );
-    }
+    checkRequestedShape(opts.table, existing.shape ?? existing.shapeParts, opts.shape);
     if (
       (opts.testFraction !== undefined && opts.testFraction !== existing.testFraction) ||
       (opts.validationFraction !== undefined && opts.validationFraction !== existing.validationFraction)
     ) {
       throw new UsageError(
-        `table "${opts.table}" already splits test ${existing.testFraction} / validation ${existing.validationFraction}`,
-        'split fractions are fixed when a table is created: omit them, or import into a new table',
+        `table "${opts.table}" already splits test ${existing.testFraction} / validation ` +
+          `${existing.validationFraction}`,
+        'split fractions are fixed when a table is created: leave them out, or import into a new table',
+        { field: 'testFraction', subject: opts.table },
       );
     }
     return existing;
   }
   if (!opts.create) {
-    throw new NotFoundError(
-      `no dataset table "${opts.table}"`,
-      `create it with \`mldb create-table ${opts.table}\`, or pass --create`,
-    );
+    throw new NotFoundError(`no dataset table "${opts.table}"`, 'create it first', {
+      reason: 'dataset-missing-import',
+      subject: opts.table,
+    });
   }
-  const s = opts.shape;
-  const shape = s?.height && s.width ? { height: s.height, width: s.width, channels: s.channels ?? 1 } : undefined;
   return createDataset(db, opts.table, {
-    shape,
+    shape: definedParts(opts.shape),
     testFraction: opts.testFraction,
     validationFraction: opts.validationFraction,
   });
@@ -281,11 +304,11 @@ async function readAndDedupe(
     read.push({ file, sha, bytes });
   }
   if (read.length === 0) return out;
-  const known = await db.query<{ sha256: Buffer; label: string; source: string }>(
-    `SELECT sha256, label, source FROM ${table} WHERE sha256 IN (?)`,
-    [read.map((r) => r.sha)],
+  const byHash = await knownHashes(
+    db,
+    table,
+    read.map((r) => r.sha),
   );
-  const byHash = new Map(known.map((k) => [k.sha256.toString('hex'), k]));
   for (const r of read) {
     const existing = byHash.get(r.sha.toString('hex'));
     if (!existing) {
@@ -313,27 +336,4 @@ async function decodeOrReject(item: ReadFile, rejected: Rejection[]): Promise<De
     rejected.push({ path: item.file.path, reason: e.message });
     return undefined;
   }
-}
-
-async function insertRows(db: Db, table: string, rows: PreparedRow[], dataset: Dataset): Promise<number> {
-  const shape = dataset.shape;
-  if (!shape) throw new InvalidDataError('internal: inserting rows before the dataset has a shape');
-  const values = rows.map((r) => [
-    r.file.label,
-    splitFor(r.sha, dataset.testFraction, dataset.validationFraction),
-    r.sha,
-    r.file.relative,
-    r.format,
-    r.width,
-    r.height,
-    r.bytes,
-    Buffer.from(r.pixels.buffer, r.pixels.byteOffset, r.pixels.byteLength),
-  ]);
-  // ON DUPLICATE KEY keeps a concurrent import of the same files from failing the batch.
-  const res = await db.run(
-    `INSERT INTO ${table} (label, split, sha256, source, format, orig_width, orig_height, original, pixels)
-     VALUES ? ON DUPLICATE KEY UPDATE id = id`,
-    [values],
-  );
-  return res.affectedRows;
 }

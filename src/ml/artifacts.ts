@@ -90,7 +90,7 @@ export async function saveModel(
   return target;
 }
 
-function readJson(file: string, what: string, dir: string): any {
+function readJson(file: string, what: string, dir: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -100,14 +100,19 @@ function readJson(file: string, what: string, dir: string): any {
       `it is not a model saved by mldb train; ${what}`,
     );
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidDataError(
       `${file} is not valid JSON (damaged or truncated)`,
       `retrain the model, or restore the folder: ${what}`,
     );
   }
+  return parsed as Record<string, unknown>;
 }
 
 /** Loads what saveModel wrote (or any tfjs layers-model folder) from the file system. */
@@ -143,7 +148,8 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const expected = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (bytesOf[s.dtype] ?? 4), 0);
   if (plain && weightData.length !== expected) {
     throw new InvalidDataError(
-      `the weights of "${dir}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from another model)`,
+      `the weights of "${dir}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from ` +
+        `another model)`,
       'restore weights.bin or retrain the model',
     );
   }
@@ -176,7 +182,7 @@ export function readMetadata(dir: string): ModelMetadata {
       'retrain the model with `mldb train`',
     );
   }
-  return meta as ModelMetadata;
+  return meta as unknown as ModelMetadata;
 }
 
 export interface SavedModel {

@@ -5,9 +5,9 @@ import { fastConvGradKernels } from './kernels/conv2d-grads';
 import { registerCpuFallbacks } from './kernels/cpu-fallback';
 import { installBatchNormGradient } from './kernels/batchnorm-grad';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
-export type BackendName = Exclude<BackendChoice, 'auto'>;
+import { BACKENDS, type BackendChoice, type BackendName } from './backend-names';
+
+export { BACKENDS, type BackendChoice, type BackendName } from './backend-names';
 
 export interface ActiveBackend {
   name: BackendName;

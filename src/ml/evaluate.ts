@@ -1,14 +1,17 @@
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
-import { getDataset, requireShape } from '../db/datasets';
-import type { Db } from '../db/pool';
+import { getDataset, requireShape } from '../db/registry';
+import type { Db } from '../db/db';
 import type { Split } from '../db/schema';
 import { InvalidDataError } from '../errors';
 import type { SavedModel } from './artifacts';
 import { classMetrics, emptyConfusion, macroAverage, type ClassMetrics } from './metrics';
 import { tf } from './tf';
 
-/** Probabilities at or below this count as this, so one confident mistake does not make loss infinite (Keras' epsilon). */
+/**
+ * Probabilities at or below this count as this, so one confident mistake does not make the loss
+ * infinite (Keras' epsilon).
+ */
 const EPSILON = 1e-7;
 
 export interface Evaluation {
@@ -118,8 +121,10 @@ export async function evaluateClassifier(
   const want = classifier.inputShape;
   if (shape.height !== want[0] || shape.width !== want[1] || shape.channels !== want[2]) {
     throw new InvalidDataError(
-      `table "${table}" holds ${shape.height}×${shape.width}×${shape.channels} images but the model takes ${want.join('×')}`,
-      `evaluate on a table imported at that shape (mldb import DIR --create --size ${want[0]}x${want[1]} --channels ${want[2]})`,
+      `table "${table}" holds ${shape.height}×${shape.width}×${shape.channels} images but the model takes ` +
+        `${want.join('×')}`,
+      `evaluate on a table imported at that shape (mldb import DIR --create --size ${want[0]}x${want[1]} ` +
+        `--channels ${want[2]})`,
     );
   }
   const labels = classifier.labels;
@@ -134,7 +139,8 @@ export async function evaluateClassifier(
   const positions = [...source.index.labels.keys()].filter((p) => classIndex.has(source.index.labels[p]));
   if (positions.length === 0) {
     throw new InvalidDataError(
-      `none of the ${split} rows of "${table}" has a label the model knows (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''})`,
+      `none of the ${split} rows of "${table}" has a label the model knows ` +
+        `(${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''})`,
       'evaluate on the table the model was trained on',
     );
   }

@@ -2,11 +2,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { InvalidDataError, NotFoundError, UsageError } from '../errors';
+import { InvalidDataError, NotFoundError } from '../errors';
 import { validateTableName } from '../db/identifiers';
 import { getArchitecture } from './architectures/registry';
-import { BACKENDS, type BackendChoice } from './backend';
-import { DEFAULT_HYPERPARAMETERS, validateHyperparameters, type OptimizerName } from './train';
+import type { BackendChoice } from './backend-names';
+import type { OptimizerName } from './optimizer-names';
+import { numeric, resolveHyperparameters, TRAINING_DEFAULTS, validateTrainingOptions } from './training-options';
 
 /** One cell of the grid: what varies between the runs of an experiment. */
 export interface Combination {
@@ -127,22 +128,32 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
     if (axes[key]!.length === 0) throw new InvalidDataError(`grid "${k}" is empty`, 'give at least one value');
   }
   if (!axes.model) throw new InvalidDataError('the grid names no model', 'add "model": ["simple_cnn", …]');
+  const where = `plan "${defaultName}": `;
+  const shared = validateTrainingOptions(
+    {
+      validationSplit: numeric(p.validationSplit ?? p.validation_split),
+      patience: numeric(p.patience),
+      backend: p.backend,
+      workers: numeric(p.workers),
+    },
+    where,
+  );
+  const validationSplit = shared.validationSplit ?? TRAINING_DEFAULTS.validationSplit;
+  const patience = shared.patience ?? TRAINING_DEFAULTS.patience;
+  const backend: BackendChoice = shared.backend ?? TRAINING_DEFAULTS.backend;
+  const workers = shared.workers ?? TRAINING_DEFAULTS.workers;
+  const axis = (key: keyof Combination) => (axes[key] ?? [TRAINING_DEFAULTS[key as 'epochs']]).map(numeric);
   const values = {
     model: axes.model.map((m) => getArchitecture(String(m)).name),
-    optimizer: (axes.optimizer ?? [DEFAULT_HYPERPARAMETERS.optimizer]) as OptimizerName[],
-    learningRate: (axes.learningRate ?? [DEFAULT_HYPERPARAMETERS.learningRate]).map(Number),
-    batchSize: (axes.batchSize ?? [DEFAULT_HYPERPARAMETERS.batchSize]).map(Number),
-    epochs: (axes.epochs ?? [DEFAULT_HYPERPARAMETERS.epochs]).map(Number),
-    seed: (axes.seed ?? [DEFAULT_HYPERPARAMETERS.seed]).map(Number),
+    optimizer: axis('optimizer') as OptimizerName[],
+    learningRate: axis('learningRate') as number[],
+    batchSize: axis('batchSize') as number[],
+    epochs: axis('epochs') as number[],
+    seed: axis('seed') as number[],
   };
-  const validationSplit = Number(p.validationSplit ?? p.validation_split ?? DEFAULT_HYPERPARAMETERS.validationSplit);
-  const patience = Number(p.patience ?? DEFAULT_HYPERPARAMETERS.patience);
-  const backend = String(p.backend ?? 'auto') as BackendChoice;
-  if (!(BACKENDS as readonly string[]).includes(backend))
-    throw new UsageError(`unknown backend "${backend}" in the plan`, `use one of ${BACKENDS.join(', ')}`);
-  const workers = Number(p.workers ?? 1);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
-    throw new UsageError(`"workers" must be a whole number from 1 to 64, got ${String(p.workers)}`);
+  for (const [key, list] of Object.entries(values)) {
+    if (key !== 'model') for (const v of list) validateTrainingOptions({ [key]: v }, where);
+  }
   const combinations: Combination[] = [];
   for (const model of values.model)
     for (const optimizer of values.optimizer)
@@ -151,7 +162,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
           for (const epochs of values.epochs)
             for (const seed of values.seed) {
               const c = { model, optimizer, learningRate, batchSize, epochs, seed };
-              validateHyperparameters({ ...c, validationSplit, patience }); // one clear error before anything trains
+              resolveHyperparameters({ ...c, validationSplit, patience }); // one clear error before anything trains
               combinations.push(c);
             }
   const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;

@@ -1,7 +1,8 @@
 import { tf } from './tf';
 
-export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
+import type { OptimizerName } from './optimizer-names';
+
+export { OPTIMIZERS, type OptimizerName } from './optimizer-names';
 
 /** The original's optimizer names; momentum is SGD with Keras' usual 0.9. */
 export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ImageShape } from '../db/datasets';
+import type { ImageShape } from '../image-shape';
 import { scalePixels } from '../samples/pixel-matrix';
 import { decodeToShape } from '../images/decode';
 import type { SavedModel } from './artifacts';

@@ -8,7 +8,7 @@ import {
   type RunStatus,
   type TestDetails,
 } from '../db/runs';
-import type { Db } from '../db/pool';
+import type { Db } from '../db/db';
 import { isMldbError } from '../errors';
 import { redact } from '../secret';
 import { MLDB_VERSION } from '../version';

@@ -17,7 +17,9 @@ interface SummaryWriter {
 export function openTensorBoard(dir: string, backend: string): EpochLogger | { unavailable: string } {
   if (backend !== 'tensorflow') {
     return {
-      unavailable: `--tensorboard needs the tensorflow backend (@tensorflow/tfjs-node); this run uses ${backend}, so no event logs are written to ${dir}`,
+      unavailable:
+        `--tensorboard needs the tensorflow backend (@tensorflow/tfjs-node); this run uses ` +
+        `${backend}, so no event logs are written to ${dir}`,
     };
   }
   const node = (require('@tensorflow/tfjs-node') as { node: { summaryFileWriter(dir: string): SummaryWriter } }).node;

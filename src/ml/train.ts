@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { compareLabels, getDataset, requireShape, type ImageShape } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
+import { labels as tableLabels, splitCounts } from '../db/dataset-rows';
+import type { Db } from '../db/db';
+import { getDataset, requireShape } from '../db/registry';
+import type { ImageShape } from '../image-shape';
 import type { RowIndex } from '../samples/pixel-matrix';
 import type { EpochRow } from '../db/runs';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
@@ -12,30 +13,17 @@ import { selectBackend, type BackendChoice } from './backend';
 import { evaluateSource } from './evaluate';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
-import { makeOptimizer, OPTIMIZERS, type OptimizerName } from './optimizers';
+import { makeOptimizer } from './optimizers';
 import { dataParallelStepper, localStepper, type Stepper } from './parallel/data-parallel';
 
-export { OPTIMIZERS, type OptimizerName } from './optimizers';
+import {
+  resolveHyperparameters,
+  TRAINING_DEFAULTS,
+  validateTrainingOptions,
+  type Hyperparameters,
+} from './training-options';
 
-export interface Hyperparameters {
-  optimizer: OptimizerName;
-  learningRate: number;
-  epochs: number;
-  batchSize: number;
-  validationSplit: number;
-  seed: number;
-  patience: number;
-}
-
-export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
-  optimizer: 'adam',
-  learningRate: 0.001,
-  epochs: 10,
-  batchSize: 64,
-  validationSplit: 0.1,
-  seed: 1,
-  patience: 0,
-};
+export type { Hyperparameters } from './training-options';
 
 export interface TrainOptions extends Partial<Hyperparameters> {
   table: string;
@@ -99,12 +87,6 @@ export interface TrainResult {
   hyperparameters: Hyperparameters;
 }
 
-/** Labels in class-index order: every label of the table, numbers sorted as numbers. */
-export async function tableLabels(db: Db, table: string): Promise<string[]> {
-  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)}`);
-  return rows.map((r) => r.label).sort(compareLabels);
-}
-
 /** The fingerprint of exactly the rows used: count and a hash over ids and content hashes. */
 export function fingerprint(...indexes: RowIndex[]): { rows: number; sha256: string } {
   const h = crypto.createHash('sha256');
@@ -117,27 +99,6 @@ export function fingerprint(...indexes: RowIndex[]): { rows: number; sha256: str
     rows += index.count;
   }
   return { rows, sha256: h.digest('hex') };
-}
-
-export function validateHyperparameters(opts: Partial<Hyperparameters>): Hyperparameters {
-  const hp = {
-    ...DEFAULT_HYPERPARAMETERS,
-    ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => v !== undefined && k in DEFAULT_HYPERPARAMETERS)),
-  } as Hyperparameters;
-  if (!(OPTIMIZERS as readonly string[]).includes(hp.optimizer))
-    throw new UsageError(`unknown optimizer "${hp.optimizer}"`, `use one of ${OPTIMIZERS.join(', ')}`);
-  if (!(hp.learningRate > 0 && Number.isFinite(hp.learningRate)))
-    throw new UsageError(`--learning-rate must be above 0, got ${hp.learningRate}`, 'try 0.001');
-  if (!Number.isInteger(hp.epochs) || hp.epochs < 1)
-    throw new UsageError(`--epochs must be at least 1, got ${hp.epochs}`);
-  if (!Number.isInteger(hp.batchSize) || hp.batchSize < 1)
-    throw new UsageError(`--batch-size must be at least 1, got ${hp.batchSize}`, 'try 64');
-  if (!(hp.validationSplit >= 0 && hp.validationSplit < 1))
-    throw new UsageError(`--validation-split must be at least 0 and below 1, got ${hp.validationSplit}`);
-  if (!Number.isInteger(hp.seed) || hp.seed < 0) throw new UsageError(`--seed must be a whole number, got ${hp.seed}`);
-  if (!Number.isInteger(hp.patience) || hp.patience < 0)
-    throw new UsageError(`--patience must be a whole number, got ${hp.patience}`);
-  return hp;
 }
 
 interface Plan {
@@ -170,19 +131,12 @@ async function planData(
       `table "${table}" has ${labels.length} label(s); training needs at least 2`,
       'import images of at least two labels',
     );
-  const counts = new Map(
-    (
-      await db.query<{ split: string; n: number }>(`SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`)
-    ).map((r) => [r.split, Number(r.n)]),
-  );
-  const nTrainSplit = counts.get('train') ?? 0;
-  const nValSplit = counts.get('validation') ?? 0;
+  const counts = await splitCounts(db, table);
+  const nTrainSplit = counts.train;
+  const nValSplit = counts.validation;
   const total = nTrainSplit + nValSplit;
   if (nTrainSplit === 0)
-    throw new InvalidDataError(
-      `table "${table}" has no rows in the train split`,
-      `import images first: mldb import DIR --table ${table}`,
-    );
+    throw new InvalidDataError(`table "${table}" has no rows in the train split`, 'import images first');
   const share = (n: number) => Math.floor((budget * n) / Math.max(total, 1));
   const trainSource = await openSampleSource(
     db,
@@ -211,7 +165,8 @@ async function planData(
     const nVal = Math.round(trainSource.index.count * hp.validationSplit);
     if (hp.validationSplit > 0 && (nVal < 1 || nVal >= trainSource.index.count)) {
       throw new InvalidDataError(
-        `table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ${hp.validationSplit}`,
+        `table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ` +
+          `${hp.validationSplit}`,
         'import more images, or lower --validation-split (0 trains without validation)',
       );
     }
@@ -250,7 +205,7 @@ async function planData(
  * uses Math.random), early stopping on val_loss, and no tensor leaked across epochs.
  */
 export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
-  const hp = validateHyperparameters(opts);
+  const hp = resolveHyperparameters(opts);
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
   const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random);
@@ -270,9 +225,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     metrics: ['accuracy'],
   });
 
-  const workers = opts.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
-    throw new UsageError(`--workers must be a whole number from 1 to 64, got ${workers}`);
+  const workers = validateTrainingOptions({ workers: opts.workers }).workers ?? TRAINING_DEFAULTS.workers;
   let stepper: Stepper | undefined;
   const epochs: EpochMetrics[] = [];
   let best = Infinity;

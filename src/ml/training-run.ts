@@ -1,15 +1,15 @@
 import path from 'node:path';
-import type { Db } from '../db/pool';
-import { countRows, PIXEL_SCALE } from '../samples/pixel-matrix';
+import type { Db } from '../db/db';
+import { countRows } from '../db/dataset-rows';
+import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
 import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
-import { getDataset } from '../db/datasets';
+import { getDataset } from '../db/registry';
 import { getArchitecture } from './architectures/registry';
 import { RunRecorder, type RecordLabels } from './run-recorder';
 import {
   trainModel,
-  validateHyperparameters,
   type EpochMetrics,
   type Hyperparameters,
   type StopReason,
@@ -17,6 +17,7 @@ import {
   type TrainResult,
 } from './train';
 import { tf } from './tf';
+import { resolveHyperparameters } from './training-options';
 
 export interface TrainRunOptions extends TrainOptions {
   /** Where to save the model; default models/<table>-<model>-<time>. */
@@ -68,7 +69,7 @@ export function defaultModelDir(table: string, model: string, when = new Date())
 export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<TrainReport> {
   const model = opts.model.toLowerCase();
   // Everything a user can get wrong is checked before a run is recorded.
-  const hyperparameters = validateHyperparameters(opts);
+  const hyperparameters = resolveHyperparameters(opts);
   getArchitecture(model);
   await getDataset(db, opts.table);
   if (opts.save) checkSaveTarget(opts.save);

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { getDataset } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
+import { getDataset } from '../db/registry';
+import { pixelsByIds } from '../db/dataset-rows';
+import type { Db } from '../db/db';
 import { getRun, type RunDetails } from '../db/runs';
 import { confusionHeatmap, escapeXml, lineChart, svgDocument, text } from './svg';
 
@@ -45,8 +45,11 @@ async function mistakesGrid(
   const width = GRID_COLUMNS * CELL.width + 32;
   const rows = Math.max(1, Math.ceil(mistakes.length / GRID_COLUMNS));
   const height = 70 + rows * CELL.height;
+  const d = run.testDetails;
+  const wrong = d ? d.count - d.confusion.reduce((a, r, i) => a + r[i], 0) : 0;
+  const mostConfident = (d?.mistakes.length ?? 0) > mistakes.length ? ' most confident' : '';
   const title = mistakes.length
-    ? `Misclassified test images (${mistakes.length}${(run.testDetails?.mistakes.length ?? 0) > mistakes.length ? ' most confident' : ''} of ${run.testDetails!.count - run.testDetails!.confusion.reduce((a, r, i) => a + r[i], 0)})`
+    ? `Misclassified test images (${mistakes.length}${mostConfident} of ${wrong})`
     : 'Misclassified test images';
   const body = [text(width / 2, 34, title, { size: 20, anchor: 'middle', weight: 'bold' })];
   const tiles: sharp.OverlayOptions[] = [];
@@ -55,11 +58,11 @@ async function mistakesGrid(
   if (mistakes.length) {
     try {
       shape = (await getDataset(db, run.dataset)).shape;
-      const rowsRead = await db.query<{ id: number; pixels: Buffer }>(
-        `SELECT id, pixels FROM ${escapeId(run.dataset)} WHERE id IN (?)`,
-        [mistakes.map((m) => m.id)],
+      pixels = await pixelsByIds(
+        db,
+        run.dataset,
+        mistakes.map((m) => m.id),
       );
-      pixels = new Map(rowsRead.map((r) => [Number(r.id), r.pixels]));
     } catch {
       notes.push(`table "${run.dataset}" is gone: the misclassified images cannot be shown`);
     }
@@ -86,7 +89,8 @@ async function mistakesGrid(
         .toBuffer();
       tiles.push({ input: tile, left: x + (CELL.width - TILE) / 2, top: y + 4 });
       body.push(
-        `<rect x="${x + (CELL.width - TILE) / 2 - 1}" y="${y + 3}" width="${TILE + 2}" height="${TILE + 2}" fill="none" stroke="#999"/>`,
+        `<rect x="${x + (CELL.width - TILE) / 2 - 1}" y="${y + 3}" width="${TILE + 2}" height="${TILE + 2}" ` +
+          `fill="none" stroke="#999"/>`,
       );
     } else {
       body.push(text(x + CELL.width / 2, y + 48, `row ${m.id} gone`, { size: 12, anchor: 'middle', fill: '#888' }));
@@ -113,6 +117,23 @@ async function mistakesGrid(
   return { width: info.width, height: info.height };
 }
 
+const REPORT_CSS = [
+  'body{font-family:system-ui,sans-serif;margin:2em auto;max-width:860px;color:#222}',
+  'table{border-collapse:collapse;margin:1em 0}',
+  'td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}',
+  'th{background:#f4f4f4}',
+  'td.n{text-align:right;font-variant-numeric:tabular-nums}',
+  'img{max-width:100%;border:1px solid #eee;margin:.5em 0}',
+].join('');
+
+/** A table whose first column is text and the others numbers (right-aligned). */
+function htmlTable(headers: string[], rows: (string | number)[][]): string {
+  const head = `<tr>${headers.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
+  const cell = (v: string | number, i: number) =>
+    i === 0 ? `<td>${escapeXml(String(v))}</td>` : `<td class="n">${v}</td>`;
+  return `<table>${head}${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</table>`;
+}
+
 const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
 
 function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
@@ -132,13 +153,15 @@ function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
     [
       'final',
       run.final
-        ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, val_accuracy ${f4(run.final.valAccuracy)}`
+        ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, ` +
+          `val_accuracy ${f4(run.final.valAccuracy)}`
         : '–',
     ],
     [
       'test',
       run.test
-        ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}${run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : ''}`
+        ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}` +
+          (run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : '')
         : '–',
     ],
     ['model', run.modelDir ?? '–'],
@@ -151,14 +174,40 @@ function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
   const classes = run.testDetails?.classes ?? [];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mldb run ${run.id}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:860px;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%;border:1px solid #eee;margin:.5em 0}</style>
+<style>${REPORT_CSS}</style>
 </head><body>
 <h1>Run ${run.id}${run.name ? ` — ${e(run.name)}` : ''}</h1>
 <table>${rows.map(([k, v]) => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`).join('')}</table>
 ${notes.map((n) => `<p><em>${e(n)}</em></p>`).join('')}
-${images.map((i) => `<h2>${e(i.what)}</h2><img src="${e(i.file)}" width="${i.width}" height="${i.height}" alt="${e(i.what)}">`).join('\n')}
-${classes.length ? `<h2>Per class (test split)</h2><table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>${classes.map((c) => `<tr><td>${e(c.label)}</td><td class="n">${f4(c.precision)}</td><td class="n">${f4(c.recall)}</td><td class="n">${f4(c.f1)}</td><td class="n">${c.support}</td></tr>`).join('')}</table>` : ''}
-${run.epochs.length ? `<h2>Epochs</h2><table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th><th>seconds</th></tr>${run.epochs.map((p) => `<tr><td class="n">${p.epoch}</td><td class="n">${f4(p.loss)}</td><td class="n">${f4(p.accuracy)}</td><td class="n">${f4(p.valLoss)}</td><td class="n">${f4(p.valAccuracy)}</td><td class="n">${p.seconds.toFixed(1)}</td></tr>`).join('')}</table>` : ''}
+${images
+  .map(
+    (i) =>
+      `<h2>${e(i.what)}</h2><img src="${e(i.file)}" width="${i.width}" height="${i.height}" ` + `alt="${e(i.what)}">`,
+  )
+  .join('\n')}
+${
+  classes.length
+    ? `<h2>Per class (test split)</h2>${htmlTable(
+        ['label', 'precision', 'recall', 'F1', 'support'],
+        classes.map((c) => [c.label, f4(c.precision), f4(c.recall), f4(c.f1), c.support]),
+      )}`
+    : ''
+}
+${
+  run.epochs.length
+    ? `<h2>Epochs</h2>${htmlTable(
+        ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds'],
+        run.epochs.map((p) => [
+          p.epoch,
+          f4(p.loss),
+          f4(p.accuracy),
+          f4(p.valLoss),
+          f4(p.valAccuracy),
+          p.seconds.toFixed(1),
+        ]),
+      )}`
+    : ''
+}
 </body></html>
 `;
 }

@@ -20,7 +20,11 @@ export function text(
   } = {},
 ): string {
   const transform = opts.rotate ? ` transform="rotate(${opts.rotate} ${x} ${y})"` : '';
-  return `<text x="${x}" y="${y}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${opts.size ?? 14}" text-anchor="${opts.anchor ?? 'start'}" font-weight="${opts.weight ?? 'normal'}" fill="${opts.fill ?? '#222'}"${transform}>${escapeXml(content)}</text>`;
+  return (
+    `<text x="${x}" y="${y}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${opts.size ?? 14}" ` +
+    `text-anchor="${opts.anchor ?? 'start'}" font-weight="${opts.weight ?? 'normal'}" ` +
+    `fill="${opts.fill ?? '#222'}"${transform}>${escapeXml(content)}</text>`
+  );
 }
 
 export function svgDocument(width: number, height: number, body: string[]): string {
@@ -64,7 +68,8 @@ export function lineChart(o: {
   const ys = all.map(([, y]) => y);
   const xMin = Math.min(1, ...xs);
   const xMax = Math.max(xMin + 1, ...xs);
-  let [yMin, yMax] = o.yRange ?? [Math.min(...ys, 0), Math.max(...ys, 1e-9)];
+  const yMin = o.yRange?.[0] ?? Math.min(...ys, 0);
+  let yMax = o.yRange?.[1] ?? Math.max(...ys, 1e-9);
   if (!(yMax > yMin)) yMax = yMin + 1;
   const px = (x: number) => m.left + ((x - xMin) / (xMax - xMin)) * w;
   const py = (y: number) => m.top + h - ((y - yMin) / (yMax - yMin)) * h;
@@ -93,7 +98,8 @@ export function lineChart(o: {
     // Loss falls and accuracy rises: put the legend where the curves are not.
     const ly = o.legend === 'bottom' ? m.top + h - 12 - (o.series.length - 1 - i) * 22 : m.top + 18 + i * 22;
     body.push(
-      `<line x1="${m.left + w - 150}" y1="${ly - 5}" x2="${m.left + w - 120}" y2="${ly - 5}" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`,
+      `<line x1="${m.left + w - 150}" y1="${ly - 5}" x2="${m.left + w - 120}" y2="${ly - 5}" ` +
+        `stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`,
     );
     body.push(text(m.left + w - 112, ly, s.name, { size: 14 }));
   });
@@ -122,7 +128,8 @@ export function confusionHeatmap(o: { title: string; labels: string[]; matrix: n
       const x = m.left + c * cell;
       const y = m.top + r * cell;
       body.push(
-        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${R | 0},${G | 0},${B | 0})" stroke="#ccc"/>`,
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${R | 0},${G | 0},${B | 0})" ` +
+          `stroke="#ccc"/>`,
       );
       if (v > 0 && cell >= 14)
         body.push(

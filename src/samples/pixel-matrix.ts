@@ -1,62 +1,7 @@
-import type { ImageShape, RowFilter } from '../db/datasets';
-import { whereClause } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
-import type { Split } from '../db/schema';
+import { countRows, indexPages, pixelPages, type PixelFilter } from '../db/dataset-rows';
+import type { Db } from '../db/db';
 import { InvalidDataError } from '../errors';
-
-/** Rows per keyset page: large enough to amortise round trips, small enough to stay streaming. */
-export const PAGE_ROWS = 2000;
-
-export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
-
-export interface PixelRow {
-  id: number;
-  label: string;
-  split: Split;
-  sha256: Buffer;
-  pixels: Buffer;
-}
-
-/**
- * Reads `columns` of (filtered) rows in id order by keyset paging: `WHERE id > ? ORDER BY id
- * LIMIT n`, never OFFSET, so each page costs the same however deep it is. No image is decoded.
- */
-export async function* keysetPages<T extends { id: number }>(
-  db: Db,
-  table: string,
-  columns: readonly string[],
-  filter: PixelFilter = {},
-  pageRows = PAGE_ROWS,
-  ids?: { min: number; max: number },
-): AsyncGenerator<T[]> {
-  let afterId = ids ? ids.min - 1 : 0;
-  const select = columns.map(escapeId).join(', ');
-  for (;;) {
-    const { sql, params } = whereClause({ ...filter, afterId });
-    const bound = ids ? `${sql ? ' AND' : ' WHERE'} id <= ?` : '';
-    const rows = await db.query<T>(`SELECT ${select} FROM ${escapeId(table)} ${sql}${bound} ORDER BY id LIMIT ?`, [
-      ...params,
-      ...(ids ? [ids.max] : []),
-      pageRows,
-    ]);
-    if (rows.length === 0) return;
-    yield rows;
-    afterId = Number(rows[rows.length - 1].id);
-    if (rows.length < pageRows) return;
-  }
-}
-
-/** Stored pixels with their identity, page by page. */
-export function pixelPages(
-  db: Db,
-  table: string,
-  filter: PixelFilter = {},
-  pageRows = PAGE_ROWS,
-  ids?: { min: number; max: number },
-): AsyncGenerator<PixelRow[]> {
-  return keysetPages<PixelRow>(db, table, ['id', 'label', 'split', 'sha256', 'pixels'], filter, pageRows, ids);
-}
+import { valuesPerImage, type ImageShape } from '../image-shape';
 
 /** Which rows, without their pixels: what streaming needs to plan an epoch. */
 export interface RowIndex {
@@ -95,13 +40,7 @@ export function scalePixels(pixels: Uint8Array, out: Float32Array, offset: numbe
 /** Ids, labels and hashes of the (filtered) rows, by keyset paging, without the BLOBs. */
 export async function readRowIndex(db: Db, table: string, filter: PixelFilter): Promise<RowIndex> {
   const index: RowIndex = { ids: [], labels: [], hashes: [], count: 0 };
-  for await (const page of keysetPages<{ id: number; label: string; sha256: Buffer }>(
-    db,
-    table,
-    ['id', 'label', 'sha256'],
-    filter,
-    20000,
-  )) {
+  for await (const page of indexPages(db, table, filter)) {
     for (const row of page) {
       index.ids.push(Number(row.id));
       index.labels.push(row.label);
@@ -110,13 +49,6 @@ export async function readRowIndex(db: Db, table: string, filter: PixelFilter): 
   }
   index.count = index.ids.length;
   return index;
-}
-
-/** How many (filtered) rows there are. */
-export async function countRows(db: Db, table: string, filter: PixelFilter): Promise<number> {
-  const { sql, params } = whereClause(filter);
-  const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
-  return Number(n);
 }
 
 /**
@@ -130,7 +62,7 @@ export async function readPixelMatrix(
   filter: PixelFilter,
   knownCount?: number,
 ): Promise<PixelMatrix> {
-  const per = shape.height * shape.width * shape.channels;
+  const per = valuesPerImage(shape);
   const count = knownCount ?? (await countRows(db, table, filter));
   const xs = new Float32Array(count * per);
   const labels: string[] = [];

@@ -1,14 +1,12 @@
-import type { ImageShape } from '../db/datasets';
-import { escapeId } from '../db/identifiers';
-import type { Db } from '../db/pool';
+import { countRows, pixelsByIds, type PixelFilter } from '../db/dataset-rows';
+import type { Db } from '../db/db';
 import { InvalidDataError } from '../errors';
+import { valuesPerImage, type ImageShape } from '../image-shape';
 import {
   checkPixelLength,
-  countRows,
   readPixelMatrix,
   readRowIndex,
   scalePixels,
-  type PixelFilter,
   type PixelMatrix,
   type RowIndex,
 } from './pixel-matrix';
@@ -35,7 +33,7 @@ export interface SampleSource {
 }
 
 export function bytesPerSample(shape: ImageShape): number {
-  return shape.height * shape.width * shape.channels * Float32Array.BYTES_PER_ELEMENT;
+  return valuesPerImage(shape) * Float32Array.BYTES_PER_ELEMENT;
 }
 
 /** Everything in one Float32 buffer; batches are gathered from it. */
@@ -53,7 +51,7 @@ export class MemorySource implements SampleSource {
   }
 
   async *batches(positions: ArrayLike<number>, batchSize: number): AsyncGenerator<SampleBatch> {
-    const per = this.shape.height * this.shape.width * this.shape.channels;
+    const per = valuesPerImage(this.shape);
     for (let from = 0; from < positions.length; from += batchSize) {
       const batch = Array.prototype.slice.call(
         positions,
@@ -84,13 +82,9 @@ export class StreamingSource implements SampleSource {
   ) {}
 
   private async fetch(positions: number[]): Promise<Float32Array> {
-    const per = this.shape.height * this.shape.width * this.shape.channels;
+    const per = valuesPerImage(this.shape);
     const ids = positions.map((p) => this.index.ids[p]);
-    const rows = await this.db.query<{ id: number; pixels: Buffer }>(
-      `SELECT id, pixels FROM ${escapeId(this.table)} WHERE id IN (?)`,
-      [ids],
-    );
-    const byId = new Map(rows.map((r) => [Number(r.id), r.pixels]));
+    const byId = await pixelsByIds(this.db, this.table, ids);
     const xs = new Float32Array(positions.length * per);
     ids.forEach((id, i) => {
       const pixels = byId.get(id);
@@ -106,7 +100,7 @@ export class StreamingSource implements SampleSource {
   }
 
   async *batches(positions: ArrayLike<number>, batchSize: number): AsyncGenerator<SampleBatch> {
-    const per = this.shape.height * this.shape.width * this.shape.channels;
+    const per = valuesPerImage(this.shape);
     // Whole batches per chunk, so that batch boundaries match the in-memory source.
     const rowsPerChunk = Math.max(batchSize, Math.floor(this.chunkRows / batchSize) * batchSize);
     const chunkAt = (from: number) =>

@@ -99,7 +99,7 @@ describe('run records', () => {
     const m = db.mldb('digits');
     const before = (await listRuns(await m.connection(), { limit: 1000 })).length;
     await expect(m.train({ model: 'nope' })).rejects.toThrow(/unknown model/);
-    await expect(m.train({ model: 'lenet5', batchSize: 0 })).rejects.toThrow(/batch-size/);
+    await expect(m.train({ model: 'lenet5', batchSize: 0 })).rejects.toThrow(/^batchSize must be at least 1, got 0$/);
     await expect(m.train({ model: 'lenet5', table: 'missing_table' })).rejects.toMatchObject({ exitCode: 4 });
     expect((await listRuns(await m.connection(), { limit: 1000 })).length).toBe(before);
   });

@@ -16,12 +16,16 @@ function masks(m: tf.LayersModel, n: number): string[] {
   );
 }
 
-test('dropout draws a fresh mask every training batch (tfjs reuses one when seeded), the same sequence for the same seed', () => {
-  const a = masks(model(3, 'drop_a'), 4);
-  expect(new Set(a).size).toBe(4);
-  expect(masks(model(3, 'drop_b'), 4)).toEqual(a);
-  expect(masks(model(4, 'drop_c'), 4)).not.toEqual(a);
-});
+test(
+  'dropout draws a fresh mask every training batch (tfjs reuses one when seeded), the same sequence for the ' +
+    'same seed',
+  () => {
+    const a = masks(model(3, 'drop_a'), 4);
+    expect(new Set(a).size).toBe(4);
+    expect(masks(model(3, 'drop_b'), 4)).toEqual(a);
+    expect(masks(model(4, 'drop_c'), 4)).not.toEqual(a);
+  },
+);
 
 test('it is inactive at inference and saves as a plain Dropout that stock tfjs knows', () => {
   const m = model(3, 'drop_d');

@@ -38,13 +38,19 @@ describe('experiment plans', () => {
     [{ table: 'digits' }, /names no model/],
     [{ table: 'digits', grid: { model: ['alexnet'] } }, /unknown model "alexnet"/],
     [{ table: 'digits', grid: { model: ['lenet5'], dropout: [0.5] } }, /unknown grid key "dropout"/],
-    [{ table: 'digits', grid: { model: ['lenet5'], batchSize: [0] } }, /--batch-size/],
-    [{ table: 'digits', grid: { model: ['lenet5'], optimizer: ['adamw'] } }, /unknown optimizer "adamw"/],
+    [
+      { table: 'digits', grid: { model: ['lenet5'], batchSize: [0] } },
+      /^plan "x": batchSize must be at least 1, got 0$/,
+    ],
+    [
+      { table: 'digits', grid: { model: ['lenet5'], optimizer: ['adamw'] } },
+      /optimizer must be one of sgd, .*, got "adamw"/,
+    ],
     [{ table: 'digits', grid: { model: [] } }, /is empty/],
     [{ table: 'drop table x', grid: { model: ['lenet5'] } }, /invalid table name/],
     [{ table: 'digits', grid: { model: ['lenet5'] }, epochs: 3 }, /unknown plan key "epochs"/],
     [[1, 2], /must be an object/],
-    [{ table: 'digits', grid: { model: ['lenet5'] }, workers: 0 }, /"workers" must be/],
+    [{ table: 'digits', grid: { model: ['lenet5'] }, workers: 0 }, /workers must be at least 1, got 0/],
   ])('refuses %j', (raw, message) => {
     expect(() => parsePlan(raw, 'x')).toThrow(message);
   });

@@ -1,0 +1,290 @@
+import { UsageError } from '../errors';
+import { compareLabels } from '../labels';
+import type { Db } from './db';
+import { escapeId } from './identifiers';
+import { createDatasetTableSql, SPLITS, type Split } from './schema';
+
+/**
+ * Every statement on a dataset table (one table per dataset, see schema.ts). Callers pass a
+ * name the registry has validated; it is always quoted, and every value is a `?` parameter.
+ */
+
+export interface RowFilter {
+  label?: string;
+  split?: Split;
+  limit?: number;
+  afterId?: number;
+}
+
+/** A filter over whole rows: which label and split, never a page. */
+export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
+
+/** Rows per keyset page: large enough to amortise round trips, small enough to stay streaming. */
+export const PAGE_ROWS = 2000;
+
+export function validateSplit(split: string | undefined): Split | undefined {
+  if (split === undefined) return undefined;
+  if (!(SPLITS as readonly string[]).includes(split)) {
+    throw new UsageError(`unknown split "${split}"`, `use one of ${SPLITS.join(', ')}`, { field: 'split' });
+  }
+  return split as Split;
+}
+
+/** The WHERE clause shared by every read; values are parameters. */
+function whereClause(filter: RowFilter & { maxId?: number }): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    parts.push(sql);
+    params.push(value);
+  };
+  if (filter.afterId !== undefined) add('id > ?', filter.afterId);
+  if (filter.maxId !== undefined) add('id <= ?', filter.maxId);
+  if (filter.label !== undefined) add('label = ?', filter.label);
+  if (filter.split !== undefined) add('split = ?', validateSplit(filter.split));
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+export async function datasetTableExists(db: Db, name: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [name],
+  );
+  return rows.length > 0;
+}
+
+export async function createDatasetTable(db: Db, name: string): Promise<void> {
+  await db.run(createDatasetTableSql(name));
+}
+
+export async function dropDatasetTable(db: Db, name: string): Promise<void> {
+  await db.run(`DROP TABLE IF EXISTS ${escapeId(name)}`);
+}
+
+/** Rows, distinct labels, stored bytes and files per format: one scan for `tables` and `show`. */
+export async function tableStats(
+  db: Db,
+  table: string,
+): Promise<{
+  rows: number;
+  labels: number;
+  originalBytes: number;
+  pixelBytes: number;
+  formats: Record<string, number>;
+}> {
+  const t = escapeId(table);
+  const [c] = await db.query<{ n: number; labels: number; o: string | null; p: string | null }>(
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT label) AS labels, SUM(LENGTH(original)) AS o, SUM(LENGTH(pixels)) AS p
+     FROM ${t}`,
+  );
+  const formats = await db.query<{ format: string; n: number }>(
+    `SELECT format, COUNT(*) AS n FROM ${t} GROUP BY format`,
+  );
+  return {
+    rows: Number(c.n),
+    labels: Number(c.labels),
+    originalBytes: Number(c.o ?? 0),
+    pixelBytes: Number(c.p ?? 0),
+    formats: Object.fromEntries(formats.map((f) => [f.format, Number(f.n)])),
+  };
+}
+
+export async function labelSplitCounts(
+  db: Db,
+  table: string,
+): Promise<{ label: string; split: Split; rows: number }[]> {
+  const rows = await db.query<{ label: string; split: Split; n: number }>(
+    `SELECT label, split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY label, split`,
+  );
+  return rows.map((r) => ({ label: r.label, split: r.split, rows: Number(r.n) }));
+}
+
+/** Rows per split, every split present (0 when empty). */
+export async function splitCounts(db: Db, table: string): Promise<Record<Split, number>> {
+  const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
+  const rows = await db.query<{ split: Split; n: number }>(
+    `SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`,
+  );
+  for (const r of rows) counts[r.split] = Number(r.n);
+  return counts;
+}
+
+/** Every label of the table in class-index order (numbers sorted as numbers). */
+export async function labels(db: Db, table: string): Promise<string[]> {
+  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)}`);
+  return rows.map((r) => r.label).sort(compareLabels);
+}
+
+/** How many (filtered) rows there are. */
+export async function countRows(db: Db, table: string, filter: PixelFilter = {}): Promise<number> {
+  const { sql, params } = whereClause(filter);
+  const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
+  return Number(n);
+}
+
+/**
+ * The one paging loop: `select` of (filtered) rows in id order by keyset paging — `WHERE id > ?
+ * ORDER BY id LIMIT n`, never OFFSET, so each page costs the same however deep it is. `select`
+ * is one of this module's constant column lists, never user input.
+ */
+async function* keysetPages<T extends { id: number }>(
+  db: Db,
+  table: string,
+  select: string,
+  filter: PixelFilter & { afterId?: number; maxId?: number },
+  pageRows: number,
+): AsyncGenerator<T[]> {
+  let afterId = filter.afterId ?? 0;
+  for (;;) {
+    const { sql, params } = whereClause({ ...filter, afterId });
+    const rows = await db.query<T>(`SELECT ${select} FROM ${escapeId(table)} ${sql} ORDER BY id LIMIT ?`, [
+      ...params,
+      pageRows,
+    ]);
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < pageRows) return;
+    afterId = Number(rows[rows.length - 1].id);
+  }
+}
+
+export interface PixelRow {
+  id: number;
+  label: string;
+  split: Split;
+  sha256: Buffer;
+  pixels: Buffer;
+}
+
+/** Stored pixels with their identity, page by page: what training and evaluation read. */
+export function pixelPages(
+  db: Db,
+  table: string,
+  filter: PixelFilter = {},
+  pageRows = PAGE_ROWS,
+): AsyncGenerator<PixelRow[]> {
+  return keysetPages<PixelRow>(db, table, 'id, label, split, sha256, pixels', filter, pageRows);
+}
+
+/** Which rows, without their BLOBs: what streaming needs to plan an epoch. */
+export function indexPages(
+  db: Db,
+  table: string,
+  filter: PixelFilter = {},
+): AsyncGenerator<{ id: number; label: string; sha256: Buffer }[]> {
+  return keysetPages(db, table, 'id, label, sha256', filter, 20_000);
+}
+
+export interface OriginalRow {
+  id: number;
+  label: string;
+  source: string;
+  sha256: Buffer;
+  original: Buffer;
+}
+
+/** Each row's exact file bytes, page by page: what export writes. */
+export function originalPages(db: Db, table: string, filter: PixelFilter = {}): AsyncGenerator<OriginalRow[]> {
+  return keysetPages<OriginalRow>(db, table, 'id, label, source, sha256, original', filter, 500);
+}
+
+export interface RowSummary {
+  id: number;
+  label: string;
+  split: Split;
+  source: string;
+  sha256: string;
+  format: string;
+  bytes: number;
+}
+
+/** The original's AcquireData, without the BLOBs: one page of rows after `afterId`. */
+export async function listRows(db: Db, table: string, filter: RowFilter = {}): Promise<RowSummary[]> {
+  const limit = filter.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new UsageError(`limit must be a positive integer, got ${limit}`, undefined, { field: 'limit' });
+  }
+  type Stored = Omit<RowSummary, 'sha256'> & { sha256: Buffer };
+  const pages = keysetPages<Stored>(
+    db,
+    table,
+    'id, label, split, source, sha256, format, LENGTH(original) AS bytes',
+    filter,
+    limit,
+  );
+  const first = await pages.next();
+  await pages.return(undefined);
+  const page: Stored[] = first.value ?? [];
+  return page.map((r) => ({
+    ...r,
+    id: Number(r.id),
+    sha256: r.sha256.toString('hex'),
+    bytes: Number(r.bytes),
+  }));
+}
+
+/** Pixels of the given rows by primary key; a row that is gone is absent from the map. */
+export async function pixelsByIds(db: Db, table: string, ids: readonly number[]): Promise<Map<number, Buffer>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.query<{ id: number; pixels: Buffer }>(
+    `SELECT id, pixels FROM ${escapeId(table)} WHERE id IN (?)`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [Number(r.id), r.pixels]));
+}
+
+/** Label and source of the rows whose content hash is among `hashes`, keyed by hex hash. */
+export async function knownHashes(
+  db: Db,
+  table: string,
+  hashes: readonly Buffer[],
+): Promise<Map<string, { label: string; source: string }>> {
+  if (hashes.length === 0) return new Map();
+  const rows = await db.query<{ sha256: Buffer; label: string; source: string }>(
+    `SELECT sha256, label, source FROM ${escapeId(table)} WHERE sha256 IN (?)`,
+    [hashes],
+  );
+  return new Map(rows.map((r) => [r.sha256.toString('hex'), { label: r.label, source: r.source }]));
+}
+
+/** One image ready to store: its file bytes, identity and pixels at the dataset's shape. */
+export interface NewRow {
+  label: string;
+  split: Split;
+  sha256: Buffer;
+  source: string;
+  format: string;
+  width: number;
+  height: number;
+  original: Buffer;
+  pixels: Uint8Array;
+}
+
+/** Per-row bytes of SQL around the BLOBs (label, source, punctuation): for sizing batches. */
+export const ROW_SQL_OVERHEAD = 1200;
+
+/**
+ * One multi-row INSERT: atomic, so a killed import leaves whole batches only. A row whose hash
+ * is already stored (a concurrent import of the same file) is skipped, not an error. Returns
+ * how many rows were new.
+ */
+export async function insertRows(db: Db, table: string, rows: readonly NewRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const values = rows.map((r) => [
+    r.label,
+    r.split,
+    r.sha256,
+    r.source,
+    r.format,
+    r.width,
+    r.height,
+    r.original,
+    Buffer.from(r.pixels.buffer, r.pixels.byteOffset, r.pixels.byteLength),
+  ]);
+  const res = await db.run(
+    `INSERT INTO ${escapeId(table)} (label, split, sha256, source, format, orig_width, orig_height, original, pixels)
+     VALUES ? ON DUPLICATE KEY UPDATE id = id`,
+    [values],
+  );
+  return res.affectedRows;
+}

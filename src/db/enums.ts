@@ -1,0 +1,9 @@
+/**
+ * The value sets of mldb's ENUM columns, with no imports of their own so that the CLI can offer
+ * them as choices without loading the database driver.
+ */
+export const SPLITS = ['train', 'validation', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];

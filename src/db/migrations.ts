@@ -1,0 +1,127 @@
+import crypto from 'node:crypto';
+import { DatabaseError } from '../errors';
+import { MLDB_VERSION } from '../version';
+import type { Db, Queryable } from './db';
+import {
+  ADD_RUNS_PID,
+  CREATE_REGISTRY_V1,
+  CREATE_RUN_EPOCHS_V1,
+  CREATE_RUNS_V1,
+  CREATE_SCHEMA_TABLE,
+  RUNS_TABLE,
+  SCHEMA_TABLE,
+} from './schema';
+import { escapeId } from './identifiers';
+
+/**
+ * One forward step of the schema. `up` must be idempotent: DDL commits implicitly, so a process
+ * killed between a step and its record re-runs the step on the next connect.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  up(conn: Queryable): Promise<void>;
+}
+
+async function columnExists(conn: Queryable, table: string, column: string): Promise<boolean> {
+  const rows = await conn.query(
+    `SELECT 1 FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
+    [table, column],
+  );
+  return rows.length > 0;
+}
+
+/** Every migration, in order. Append only: a released step never changes. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, runs and run epochs (the first released layout)',
+    async up(conn) {
+      await conn.run(CREATE_REGISTRY_V1);
+      await conn.run(CREATE_RUNS_V1);
+      await conn.run(CREATE_RUN_EPOCHS_V1);
+    },
+  },
+  {
+    version: 2,
+    name: 'mldb_runs.pid: the training process, to settle runs whose process was killed',
+    async up(conn) {
+      if (!(await columnExists(conn, RUNS_TABLE, 'pid'))) await conn.run(ADD_RUNS_PID);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Seconds a process waits for another one that is migrating the same database. */
+const LOCK_SECONDS = 60;
+
+/** The recorded version, 0 when the database has never been migrated (new, or older than versioning). */
+export async function schemaVersion(conn: Queryable): Promise<number> {
+  try {
+    const [row] = await conn.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM ${escapeId(SCHEMA_TABLE)}`);
+    return Number(row?.v ?? 0);
+  } catch (e) {
+    if ((e as { cause?: { code?: string } }).cause?.code === 'ER_NO_SUCH_TABLE') return 0;
+    throw e;
+  }
+}
+
+function refuseNewer(db: Db, version: number): never {
+  throw new DatabaseError(
+    `database "${db.config.database}" has schema version ${version}, newer than this mldb ` +
+      `${MLDB_VERSION} knows (${SCHEMA_VERSION}); nothing was changed`,
+    'upgrade mldb to the version that wrote it, or use another database',
+    { reason: 'schema-newer', subject: db.config.database },
+  );
+}
+
+/** GET_LOCK names are server-wide and at most 64 characters: one per database, hashed. */
+function lockName(database: string): string {
+  return `mldb_schema_${crypto.createHash('sha1').update(database).digest('hex')}`;
+}
+
+/**
+ * Brings the database's schema to SCHEMA_VERSION. An up-to-date database costs one SELECT and
+ * needs no DDL privilege. Otherwise the pending steps run in order on one connection holding a
+ * server-side lock, so two processes starting together apply each step once; the second one
+ * re-reads the version after the lock and finds nothing left to do. A database written by a
+ * newer mldb is refused before anything changes.
+ */
+export async function migrate(db: Db): Promise<{ from: number; to: number; applied: string[] }> {
+  const current = await schemaVersion(db);
+  if (current > SCHEMA_VERSION) refuseNewer(db, current);
+  if (current === SCHEMA_VERSION) return { from: current, to: current, applied: [] };
+  return db.session(async (conn) => {
+    const [lock] = await conn.query<{ ok: number | null }>('SELECT GET_LOCK(?, ?) AS ok', [
+      lockName(db.config.database),
+      LOCK_SECONDS,
+    ]);
+    if (Number(lock?.ok) !== 1) {
+      throw new DatabaseError(
+        `another process has been upgrading the schema of database "${db.config.database}" for ${LOCK_SECONDS} s`,
+        'wait for it to finish, then run again',
+        { reason: 'schema-locked', subject: db.config.database },
+      );
+    }
+    try {
+      await conn.run(CREATE_SCHEMA_TABLE);
+      const from = await schemaVersion(conn);
+      if (from > SCHEMA_VERSION) refuseNewer(db, from);
+      const applied: string[] = [];
+      for (const m of MIGRATIONS.filter((x) => x.version > from)) {
+        await m.up(conn);
+        await conn.run(`INSERT INTO ${escapeId(SCHEMA_TABLE)} (version, name, mldb_version) VALUES (?, ?, ?)`, [
+          m.version,
+          m.name,
+          MLDB_VERSION,
+        ]);
+        applied.push(m.name);
+      }
+      return { from, to: SCHEMA_VERSION, applied };
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [lockName(db.config.database)]).catch(() => undefined);
+    }
+  });
+}

@@ -1,0 +1,216 @@
+import { InvalidDataError, NotFoundError, UsageError } from '../errors';
+import type { ImageShape } from '../image-shape';
+import type { Db } from './db';
+import { createDatasetTable, datasetTableExists, dropDatasetTable, labelSplitCounts, tableStats } from './dataset-rows';
+import { compareLabels } from '../labels';
+import { escapeId, validateTableName } from './identifiers';
+import { REGISTRY_TABLE, type Split } from './schema';
+
+/** A dataset as the registry (mldb_datasets) knows it. The shape is unset until given or the first import. */
+export interface Dataset {
+  name: string;
+  /** The shape every image is stored at; null until all of it is known (given, or the first import). */
+  shape: ImageShape | null;
+  /** While `shape` is null: the parts given at creation (e.g. only `channels`); the first image gives the rest. */
+  shapeParts: Partial<ImageShape>;
+  testFraction: number;
+  validationFraction: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateDatasetOptions {
+  /** Any part left out is taken from the first image imported. */
+  shape?: Partial<ImageShape>;
+  testFraction?: number;
+  validationFraction?: number;
+}
+
+interface RegistryRow {
+  name: string;
+  height: number | null;
+  width: number | null;
+  channels: number | null;
+  test_fraction: number;
+  validation_fraction: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const REGISTRY = escapeId(REGISTRY_TABLE);
+
+function toShape(r: Pick<RegistryRow, 'height' | 'width' | 'channels'>): ImageShape | null {
+  return r.height && r.width && r.channels ? { height: r.height, width: r.width, channels: r.channels as 1 | 3 } : null;
+}
+
+function shapeParts(r: Pick<RegistryRow, 'height' | 'width' | 'channels'>): Partial<ImageShape> {
+  return {
+    ...(r.height ? { height: r.height } : {}),
+    ...(r.width ? { width: r.width } : {}),
+    ...(r.channels ? { channels: r.channels as 1 | 3 } : {}),
+  };
+}
+
+function toDataset(r: RegistryRow): Dataset {
+  return {
+    name: r.name,
+    shape: toShape(r),
+    shapeParts: shapeParts(r),
+    testFraction: Number(r.test_fraction),
+    validationFraction: Number(r.validation_fraction),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function validateFractions(test: number, validation: number): void {
+  for (const [field, v] of [
+    ['testFraction', test],
+    ['validationFraction', validation],
+  ] as const) {
+    if (!Number.isFinite(v) || v < 0 || v >= 1) {
+      throw new UsageError(`${field} must be at least 0 and below 1, got ${v}`, undefined, { field });
+    }
+  }
+  if (test + validation >= 1) {
+    throw new UsageError(
+      `testFraction + validationFraction must stay below 1 (got ${test + validation})`,
+      'leave rows to train on',
+      { field: 'testFraction' },
+    );
+  }
+}
+
+export async function findDataset(db: Db, name: string): Promise<Dataset | undefined> {
+  validateTableName(name);
+  const rows = await db.query<RegistryRow>(`SELECT * FROM ${REGISTRY} WHERE name = ?`, [name]);
+  if (rows.length === 0) return undefined;
+  if (!(await datasetTableExists(db, name))) {
+    // The table was dropped behind mldb's back: forget it rather than fail forever.
+    await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
+    return undefined;
+  }
+  return toDataset(rows[0]);
+}
+
+export async function getDataset(db: Db, name: string): Promise<Dataset> {
+  const ds = await findDataset(db, name);
+  if (!ds) {
+    throw new NotFoundError(`no dataset table "${name}" in database "${db.config.database}"`, 'create it first', {
+      reason: 'dataset-missing',
+      subject: name,
+    });
+  }
+  return ds;
+}
+
+export async function createDataset(db: Db, name: string, opts: CreateDatasetOptions = {}): Promise<Dataset> {
+  validateTableName(name);
+  const testFraction = opts.testFraction ?? 0.1;
+  const validationFraction = opts.validationFraction ?? 0;
+  validateFractions(testFraction, validationFraction);
+  if ((await findDataset(db, name)) || (await datasetTableExists(db, name))) {
+    throw new UsageError(`table "${name}" already exists`, 'use it, or drop it first', {
+      reason: 'dataset-exists',
+      subject: name,
+    });
+  }
+  await createDatasetTable(db, name);
+  const s = opts.shape;
+  await db.run(
+    `INSERT INTO ${REGISTRY} (name, height, width, channels, test_fraction, validation_fraction)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+    [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, testFraction, validationFraction],
+  );
+  return getDataset(db, name);
+}
+
+/**
+ * Completes the shape of a dataset created without all of it; parts already set are kept. The
+ * first writer wins: the UPDATE only applies while a part is unset, and everyone returns the
+ * shape the registry holds after it, so concurrent first imports store rows of one shape.
+ */
+export async function fixShape(db: Db, name: string, shape: ImageShape): Promise<ImageShape> {
+  await db.run(
+    `UPDATE ${REGISTRY} SET height = COALESCE(height, ?), width = COALESCE(width, ?), channels = COALESCE(channels, ?)
+     WHERE name = ? AND (height IS NULL OR width IS NULL OR channels IS NULL)`,
+    [shape.height, shape.width, shape.channels, name],
+  );
+  const [row] = await db.query<RegistryRow>(`SELECT height, width, channels FROM ${REGISTRY} WHERE name = ?`, [name]);
+  const stored = row && toShape(row);
+  if (!stored)
+    throw new NotFoundError(`dataset table "${name}" was dropped during the import`, undefined, { subject: name });
+  return stored;
+}
+
+export async function dropDataset(db: Db, name: string): Promise<void> {
+  await getDataset(db, name);
+  await dropDatasetTable(db, name);
+  await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
+}
+
+export interface DatasetSummary extends Dataset {
+  rows: number;
+  labels: number;
+  bytes: number;
+}
+
+export async function listDatasets(db: Db): Promise<DatasetSummary[]> {
+  const names = await db.query<{ name: string }>(`SELECT name FROM ${REGISTRY} ORDER BY name`);
+  const out: DatasetSummary[] = [];
+  for (const { name } of names) {
+    const ds = await findDataset(db, name);
+    if (!ds) continue;
+    const stats = await tableStats(db, name);
+    out.push({ ...ds, rows: stats.rows, labels: stats.labels, bytes: stats.originalBytes + stats.pixelBytes });
+  }
+  return out;
+}
+
+export interface LabelCounts {
+  label: string;
+  train: number;
+  validation: number;
+  test: number;
+  total: number;
+}
+
+export interface DatasetDetails {
+  dataset: Dataset;
+  rows: number;
+  labels: LabelCounts[];
+  originalBytes: number;
+  pixelBytes: number;
+  formats: Record<string, number>;
+}
+
+export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
+  const dataset = await getDataset(db, name);
+  const byLabel = new Map<string, LabelCounts>();
+  for (const c of await labelSplitCounts(db, name)) {
+    const entry = byLabel.get(c.label) ?? { label: c.label, train: 0, validation: 0, test: 0, total: 0 };
+    entry[c.split as Split] += c.rows;
+    entry.total += c.rows;
+    byLabel.set(c.label, entry);
+  }
+  const stats = await tableStats(db, name);
+  const labels = [...byLabel.values()].sort((a, b) => compareLabels(a.label, b.label));
+  return {
+    dataset,
+    rows: stats.rows,
+    labels,
+    originalBytes: stats.originalBytes,
+    pixelBytes: stats.pixelBytes,
+    formats: stats.formats,
+  };
+}
+
+export function requireShape(ds: Dataset): ImageShape {
+  if (!ds.shape) {
+    throw new InvalidDataError(`dataset "${ds.name}" has no images yet`, 'import some first', {
+      reason: 'dataset-empty',
+      subject: ds.name,
+    });
+  }
+  return ds.shape;
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { UsageError } from '../errors';
+import { BACKENDS } from './backend-names';
+import { OPTIMIZERS } from './optimizer-names';
+
+/**
+ * Every training option, validated by one schema shared by the CLI (flags), experiment plans
+ * (JSON/YAML) and `MlDb.train` (code). Bounds follow what the run record can store (seed is an
+ * INT UNSIGNED) and what the trainer can do (workers: one thread per core, at most 64).
+ */
+export const TRAINING_OPTIONS = z.object({
+  optimizer: z.enum(OPTIMIZERS),
+  learningRate: z.number().positive().max(10),
+  epochs: z.number().int().min(1).max(100_000),
+  batchSize: z.number().int().min(1).max(65_536),
+  validationSplit: z.number().min(0).lt(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  patience: z.number().int().min(0).max(100_000),
+  workers: z.number().int().min(1).max(64),
+  backend: z.enum(BACKENDS),
+  memoryBudget: z.number().int().min(1),
+});
+
+export type TrainingOptions = z.infer<typeof TRAINING_OPTIONS>;
+
+/** What the trainer uses when an option is not given. */
+export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget'> = {
+  optimizer: 'adam',
+  learningRate: 0.001,
+  epochs: 10,
+  batchSize: 64,
+  validationSplit: 0.1,
+  seed: 1,
+  patience: 0,
+  workers: 1,
+  backend: 'auto',
+};
+
+/** The options that define a run's training (recorded, and part of an experiment's identity). */
+export type Hyperparameters = Pick<
+  TrainingOptions,
+  'optimizer' | 'learningRate' | 'epochs' | 'batchSize' | 'validationSplit' | 'seed' | 'patience'
+>;
+
+const HYPERPARAMETER_KEYS = [
+  'optimizer',
+  'learningRate',
+  'epochs',
+  'batchSize',
+  'validationSplit',
+  'seed',
+  'patience',
+] as const satisfies readonly (keyof Hyperparameters)[];
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}`;
+  if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'must be a whole number' : 'must be a number';
+  if (issue.code === 'too_small') {
+    const inclusive = issue.inclusive ? 'at least' : 'above';
+    return `must be ${inclusive} ${String(issue.minimum)}`;
+  }
+  if (issue.code === 'too_big') return `must be ${issue.inclusive ? 'at most' : 'below'} ${String(issue.maximum)}`;
+  void input;
+  return issue.message;
+}
+
+/**
+ * Checks the options given (absent ones are fine) and returns them typed. The error names the
+ * option as the API spells it (`learningRate`); the CLI shows it as its flag.
+ */
+export function validateTrainingOptions(given: Record<string, unknown>, where = ''): Partial<TrainingOptions> {
+  const present = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const parsed = TRAINING_OPTIONS.partial().strip().safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = String(issue.path[0]);
+  const value = present[field];
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new UsageError(`${where}${field} ${describeIssue(issue, value)}, got ${shown}`, undefined, { field });
+}
+
+/** Hyperparameters with defaults filled in, validated. */
+export function resolveHyperparameters(given: Partial<Record<keyof Hyperparameters, unknown>>): Hyperparameters {
+  const checked = validateTrainingOptions(given);
+  return Object.fromEntries(
+    HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? TRAINING_DEFAULTS[k]]),
+  ) as unknown as Hyperparameters;
+}
+
+/**
+ * A number from a flag or a plan value, strictly: decimal notation only ("1e-3" and "0.5" yes,
+ * "", "0x10", "1,5" no). Anything else is passed through for the schema to reject by name.
+ */
+export function numeric(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : value;
+}
