@@ -298,8 +298,11 @@ export function buildProgram(): Command {
     .option('-t, --table <name>', 'dataset table (default: MLDB_TABLE or "images")')
     .option('--json', 'print one JSON document on stdout instead of text')
     .option('--verbose', 'show stack traces on errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Commander's own errors (unknown flag, bad choice) as one line, like every other mldb error.
+    .configureOutput({
+      outputError: (text, write) => write(`mldb: ${text.trim().replace(/^error: /, '')} (see --help)\n`),
+    });
   const parents = new Map<string, Command>();
   for (const spec of COMMANDS) {
     const words = spec.name.split(' ');

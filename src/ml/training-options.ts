@@ -12,7 +12,7 @@ export const TRAINING_OPTIONS = z.object({
   optimizer: z.enum(OPTIMIZERS),
   learningRate: z.number().positive().max(10),
   epochs: z.number().int().min(1).max(100_000),
-  batchSize: z.number().int().min(1).max(65_536),
+  batchSize: z.number().int().min(1).max(1_048_576),
   validationSplit: z.number().min(0).lt(1),
   seed: z
     .number()

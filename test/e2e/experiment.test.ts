@@ -105,18 +105,19 @@ describe('experiments, run records and reports from the command line', () => {
         '--save',
         path.join(work, 'gate'),
         '--min-accuracy',
-        '1.01',
+        '1',
         '--json',
       ],
       env(),
     );
     expect(r.code).toBe(7);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ belowThreshold: true, minAccuracy: 1.01 });
-    expect(r.stderr).toMatch(/test accuracy [\d.]+ is below --min-accuracy 1.01/);
+    expect(doc).toMatchObject({ belowThreshold: true, minAccuracy: 1 });
+    expect(r.stderr).toMatch(/test accuracy [\d.]+ is below --min-accuracy 1 /);
     const run = JSON.parse(mldb(['runs', 'show', String(doc.runId), '--json'], env()).stdout).run;
     expect(run.status).toBe('completed');
-    expect(mldb(['experiment', plan, '--min-accuracy', '1.01'], env(), work).code).toBe(7);
+    expect(mldb(['experiment', plan, '--min-accuracy', '1'], env(), work).code).toBe(7);
+    expect(mldb(['experiment', plan, '--min-accuracy', '1.01'], env(), work).code).toBe(2);
     expect(mldb(['experiment', plan, '--min-accuracy', '0'], env(), work).code).toBe(0);
   });
 
@@ -162,7 +163,7 @@ describe('experiments, run records and reports from the command line', () => {
       [['experiment', bad], 5, /unknown grid key "momentum"/],
       [['runs', 'show', '999999'], 4, /no run 999999/],
       [['runs', 'show', 'abc'], 2, /invalid run id/],
-      [['runs', '--status', 'done'], 2, /unknown status "done"/],
+      [['runs', '--status', 'done'], 2, /argument 'done' is invalid. Allowed choices are running, completed/],
       [['report', '999999'], 4, /no run 999999/],
     ];
     for (const [args, code, message] of cases) {

@@ -78,7 +78,9 @@ test('trainModel with --workers 2 learns, records its workers, and a bad count i
   expect(r.epochs[2].valAccuracy!).toBeGreaterThan(0.3);
   r.model.optimizer.dispose();
   r.model.dispose();
-  await expect(trainModel(conn, { table: 'digits', model: 'lenet5', workers: 0 })).rejects.toThrow(/--workers/);
+  await expect(trainModel(conn, { table: 'digits', model: 'lenet5', workers: 0 })).rejects.toThrow(
+    /^workers must be at least 1, got 0$/,
+  );
 });
 
 test('a worker that fails reports one clear error instead of hanging', async () => {

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { mldb } from '../helpers/cli';
+import { freshDatabase } from '../helpers/db';
+import { grayPng, rgbPng, tempDir } from '../helpers/fixtures';
+import { PNG } from 'pngjs';
+
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+const env = () => ({ MLDB_URL: db.url });
+
+/** DIR/<label>/<i>.png for each label, from a file maker. */
+function folder(labels: string[], count: number, make: (seed: number) => Buffer): string {
+  const dir = tempDir();
+  let seed = 1;
+  for (const label of labels) {
+    fs.mkdirSync(path.join(dir, label));
+    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(dir, label, `${i}.png`), make(seed++));
+  }
+  return dir;
+}
+
+/** An RGB PNG whose every pixel is gray (R = G = B), as many tools save grayscale. */
+function grayAsRgbPng(size: number, seed: number): Buffer {
+  const png = new PNG({ width: size, height: size });
+  for (let i = 0; i < size * size; i++) {
+    const v = (i * 7 + seed * 13) & 0xff;
+    png.data.set([v, v, v, 255], i * 4);
+  }
+  return PNG.sync.write(png);
+}
+
+describe('table shapes: partial flags merge with the first image', () => {
+  test('create-table --channels 3 alone keeps 3 channels; the size comes from the first image', () => {
+    expect(mldb(['create-table', 'only_channels', '--channels', '3'], env()).code).toBe(0);
+    const dir = folder(['a', 'b'], 2, (s) => grayPng(12, 12, s));
+    expect(mldb(['import', dir, '--table', 'only_channels'], env()).code).toBe(0);
+    const show = JSON.parse(mldb(['show', 'only_channels', '--json'], env()).stdout);
+    expect(show.dataset.shape).toEqual({ height: 12, width: 12, channels: 3 });
+  });
+
+  test("--size alone keeps the first image's channels (RGB here), not 1", () => {
+    const dir = folder(['a', 'b'], 2, (s) => rgbPng(16, 16, s));
+    const r = mldb(['import', dir, '--table', 'only_size', '--create', '--size', '8', '--json'], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).shape).toEqual({ height: 8, width: 8, channels: 3 });
+  });
+
+  test('a requested part that contradicts the table is refused, naming the flag', () => {
+    const dir = folder(['a'], 1, (s) => grayPng(12, 12, s));
+    const r = mldb(['import', dir, '--table', 'only_channels', '--channels', '1'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stores images at 12x12x3, not the requested 12x12x1/);
+  });
+
+  test('an RGB first image whose pixels are gray: the import says so and names --channels 1', () => {
+    const dir = folder(['a', 'b'], 2, (s) => grayAsRgbPng(10, s));
+    const r = mldb(['import', dir, '--table', 'gray_rgb', '--create'], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/stored as RGB but its pixels are gray.*--channels 1/);
+    const json = mldb(['import', dir, '--table', 'gray_rgb2', '--create', '--json'], env());
+    expect(JSON.parse(json.stdout)).toMatchObject({ grayStoredAsRgb: true, shape: { channels: 3 } });
+    const real = mldb(
+      ['import', folder(['a'], 1, (s) => rgbPng(10, 10, s)), '--table', 'rgb', '--create', '--json'],
+      env(),
+    );
+    expect(JSON.parse(real.stdout).grayStoredAsRgb).toBe(false);
+  });
+});
+
+describe('training flags are checked by one schema and worded as flags', () => {
+  test.each([
+    [['--batch-size', '0'], /^mldb: --batch-size must be at least 1, got 0$/m],
+    [['--learning-rate', 'fast'], /^mldb: --learning-rate must be a number, got "fast"$/m],
+    [['--workers', '65'], /^mldb: --workers must be at most 64, got 65$/m],
+    [['--seed', '4294967296'], /^mldb: --seed must be at most 4294967295, got 4294967296$/m],
+    [['--validation-split', '1'], /^mldb: --validation-split must be below 1, got 1$/m],
+    [['--min-accuracy', '1.5'], /--min-accuracy/],
+    [['--optimizer', 'adamw'], /argument 'adamw' is invalid. Allowed choices are sgd, momentum/],
+    [['--backend', 'bogus'], /Allowed choices are auto, tensorflow, wasm, cpu/],
+  ])('train %j is a usage error (exit 2) before anything runs', (flags, message) => {
+    const r = mldb(['train', '--model', 'lenet5', '--table', 'nothing_here', ...flags], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('the library names the field; the CLI maps a missing table to the command that creates it', () => {
+    const r = mldb(['show', 'no_such_table'], env());
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/create it with `mldb create-table no_such_table`/);
+  });
+});

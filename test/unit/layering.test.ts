@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * The lint rules that keep SQL and the driver in src/db/ are part of `npm test` (npm run lint);
+ * this checks that they do fire on a planted violation, so that a config change cannot turn them
+ * off silently. ESLint runs as a child process: its config is an ES module, which jest cannot load.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const ESLINT = path.join(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js');
+
+async function lint(code: string, file: string): Promise<string[]> {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ESLINT,
+      '--stdin',
+      '--stdin-filename',
+      file,
+      '--parser-options',
+      'projectService:false',
+      '--rule',
+      '@typescript-eslint/no-floating-promises: off',
+      '-f',
+      'json',
+    ],
+    { cwd: ROOT, input: code, encoding: 'utf8' },
+  );
+  const [result] = JSON.parse(r.stdout) as { messages: { ruleId: string; message: string }[] }[];
+  return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+describe('layering lint rules', () => {
+  test('SQL outside src/db/ is an error', async () => {
+    const messages = await lint("export const q = 'SELECT id FROM t WHERE x = ?';\n", 'src/ml/planted.ts');
+    expect(messages).toEqual([expect.stringMatching(/^no-restricted-syntax: SQL belongs in src\/db\//)]);
+  });
+
+  test('the MySQL driver outside src/db/ is an error', async () => {
+    const messages = await lint(
+      "import mysql from 'mysql2/promise';\nexport const m = mysql;\n",
+      'src/commands/planted.ts',
+    );
+    expect(messages.some((m) => m.startsWith('no-restricted-imports'))).toBe(true);
+  });
+
+  test('the same SQL inside src/db/ is fine; CLI wording there is not', async () => {
+    expect(await lint("export const q = 'SELECT id FROM t WHERE x = ?';\n", 'src/db/planted.ts')).toEqual([]);
+    const wording = await lint("export const hint = 'pass --test-fraction';\n", 'src/db/planted.ts');
+    expect(wording).toEqual([expect.stringMatching(/no CLI wording in src\/db\//)]);
+  });
+
+  test('a lower layer importing a higher one is an error', async () => {
+    const messages = await lint(
+      "import { run } from '../commands/train';\nexport const r = run;\n",
+      'src/db/planted.ts',
+    );
+    expect(messages.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
+  });
+});
