@@ -104,23 +104,24 @@ export async function setRunData(
     split?: { train: number; validation: number; test?: number };
   },
 ): Promise<void> {
-  const sets: string[] = [];
-  const params: unknown[] = [];
-  const set = (column: string, value: unknown) => {
-    sets.push(`${column} = ?`);
-    params.push(value);
-  };
-  if (d.backend) set('backend', d.backend);
-  if (d.fingerprint) {
-    set('fingerprint_rows', d.fingerprint.rows);
-    set('fingerprint_sha256', d.fingerprint.sha256);
-  }
-  if (d.split) {
-    set('split_train', d.split.train);
-    set('split_validation', d.split.validation);
-    if (d.split.test !== undefined) set('split_test', d.split.test);
-  }
-  if (sets.length) await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
+  const { sql, params } = assignments(
+    {
+      backend: d.backend,
+      fingerprint_rows: d.fingerprint?.rows,
+      fingerprint_sha256: d.fingerprint?.sha256,
+      split_train: d.split?.train,
+      split_validation: d.split?.validation,
+      split_test: d.split?.test,
+    },
+    ', ',
+  );
+  if (sql) await db.run(`UPDATE ${escapeId(RUNS_TABLE)} SET ${sql} WHERE id = ?`, [...params, id]);
+}
+
+/** `a = ? <joiner> b = ?` over the columns whose value is given (undefined ones are left out). */
+function assignments(columns: Record<string, unknown>, joiner: string): { sql: string; params: unknown[] } {
+  const given = Object.entries(columns).filter(([, v]) => v !== undefined);
+  return { sql: given.map(([c]) => `${c} = ?`).join(joiner), params: given.map(([, v]) => v) };
 }
 
 /** Epoch rows in one multi-row INSERT (idempotent: a re-sent epoch overwrites itself). */
@@ -295,19 +296,17 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
 /** Runs, newest first. */
 export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
   await settleOrphanRuns(db);
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const add = (column: string, value: unknown) => {
-    where.push(`${column} = ?`);
-    params.push(value);
-  };
-  if (f.dataset) add('dataset', f.dataset);
-  if (f.architecture) add('architecture', f.architecture.toLowerCase());
-  if (f.status) add('status', validateStatus(f.status));
-  if (f.experiment) add('experiment', f.experiment);
+  const { sql, params } = assignments(
+    {
+      dataset: f.dataset || undefined,
+      architecture: f.architecture ? f.architecture.toLowerCase() : undefined,
+      status: f.status ? validateStatus(f.status) : undefined,
+      experiment: f.experiment || undefined,
+    },
+    ' AND ',
+  );
   const rows = await db.query<RunRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ` +
-      `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ${sql ? `WHERE ${sql}` : ''} ORDER BY id DESC LIMIT ?`,
     [...params, f.limit ?? 20],
   );
   return rows.map(toRecord);

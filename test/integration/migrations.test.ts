@@ -37,41 +37,38 @@ async function schemaRows(url: string): Promise<{ version: number; name: string 
 }
 
 describe('schema migrations', () => {
-  test(
-    'a database of the first released layout upgrades in place, keeps every row, run and epoch, and ' + 'works',
-    async () => {
-      const db = freshDatabase();
-      try {
-        const conn = await raw(db.url);
-        await conn.query(fs.readFileSync(FIXTURE, 'utf8'));
-        await conn.end();
+  test('the first released layout upgrades in place, keeps every row, run and epoch, and works', async () => {
+    const db = freshDatabase();
+    try {
+      const conn = await raw(db.url);
+      await conn.query(fs.readFileSync(FIXTURE, 'utf8'));
+      await conn.end();
 
-        const m = db.mldb('legacy_digits');
-        const details = await m.describe();
-        expect(await schemaRows(db.url)).toEqual(MIGRATIONS.map((x) => ({ version: x.version, name: x.name })));
-        expect(details.rows).toBe(24);
-        expect(details.dataset.shape).toEqual({ height: 20, width: 20, channels: 1 });
-        const legacy = await m.run(7);
-        expect(legacy).toMatchObject({ name: 'legacy run', status: 'completed', test: { accuracy: 0.5 } });
-        expect(legacy.epochs.map((e) => [e.epoch, e.loss])).toEqual([
-          [1, 0.69],
-          [2, 0.5],
-        ]);
+      const m = db.mldb('legacy_digits');
+      const details = await m.describe();
+      expect(await schemaRows(db.url)).toEqual(MIGRATIONS.map((x) => ({ version: x.version, name: x.name })));
+      expect(details.rows).toBe(24);
+      expect(details.dataset.shape).toEqual({ height: 20, width: 20, channels: 1 });
+      const legacy = await m.run(7);
+      expect(legacy).toMatchObject({ name: 'legacy run', status: 'completed', test: { accuracy: 0.5 } });
+      expect(legacy.epochs.map((e) => [e.epoch, e.loss])).toEqual([
+        [1, 0.69],
+        [2, 0.5],
+      ]);
 
-        // The upgraded database imports, trains (the run records its pid: migration 2) and lists runs.
-        const folder = makeLabeledFolder({ '0': 6, '1': 6 }, 20);
-        const imported = await m.insertFolder(folder);
-        expect(imported.imported).toBe(12);
-        const report = await m.train({ model: 'lenet5', epochs: 1, batchSize: 8, validationSplit: 0, save: tempDir() });
-        expect(report.runId).toBeGreaterThan(7);
-        const runs = await listRuns(await m.connection(), { dataset: 'legacy_digits' });
-        expect(runs.map((r) => r.id)).toEqual([report.runId, 7]);
-        expect((await m.describe()).rows).toBe(36);
-      } finally {
-        await db.cleanup();
-      }
-    },
-  );
+      // The upgraded database imports, trains (the run records its pid: migration 2) and lists runs.
+      const folder = makeLabeledFolder({ '0': 6, '1': 6 }, 20);
+      const imported = await m.insertFolder(folder);
+      expect(imported.imported).toBe(12);
+      const report = await m.train({ model: 'lenet5', epochs: 1, batchSize: 8, validationSplit: 0, save: tempDir() });
+      expect(report.runId).toBeGreaterThan(7);
+      const runs = await listRuns(await m.connection(), { dataset: 'legacy_digits' });
+      expect(runs.map((r) => r.id)).toEqual([report.runId, 7]);
+      expect((await m.describe()).rows).toBe(36);
+    } finally {
+      await db.cleanup();
+    }
+  });
 
   test('a database written by a newer mldb is refused with one line (exit 3) and left unchanged', async () => {
     const db = freshDatabase();

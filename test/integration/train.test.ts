@@ -212,34 +212,32 @@ describe('trainModel', () => {
     disposeModel(r.model);
   });
 
-  test(
-    'bad input: unknown model, single class, empty table, too few rows, batch size 0 or above the ' + 'rows',
-    async () => {
-      const conn = await db.mldb().connection();
-      await expect(trainModel(conn, { table: 'digits', model: 'nope' })).rejects.toMatchObject({
-        message: 'unknown model "nope"',
-        hint: expect.stringMatching(/simple_cnn/),
-      });
-      const one = makeLabeledFolder({ only: 10 }, 12);
-      await db.mldb('one_class').insertFolder(one, { create: true });
-      await expect(trainModel(conn, { table: 'one_class', model: 'lenet5' })).rejects.toThrow(/at least 2/);
-      await db.mldb().createTable('nothing_yet');
-      await expect(trainModel(conn, { table: 'nothing_yet', model: 'lenet5' })).rejects.toMatchObject({ exitCode: 5 });
-      await db.mldb('few').insertFolder(makeLabeledFolder({ a: 2, b: 2 }, 8), { create: true, testFraction: 0 });
-      await expect(trainModel(conn, { table: 'few', model: 'lenet5', validationSplit: 0.1 })).rejects.toMatchObject({
-        message: expect.stringMatching(/too few/),
-        hint: expect.stringMatching(/--validation-split/),
-      });
-      await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 0 })).rejects.toMatchObject({
-        exitCode: 2,
-        message: expect.stringMatching(/--batch-size/),
-      });
-      await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 100000 })).rejects.toThrow(
-        /larger than/,
-      );
-      await expect(trainModel(conn, { table: 'no_such_table', model: 'lenet5' })).rejects.toMatchObject({
-        exitCode: 4,
-      });
-    },
-  );
+  test('bad input: unknown model, one class, empty table, too few rows, batch size 0 or above the rows', async () => {
+    const conn = await db.mldb().connection();
+    await expect(trainModel(conn, { table: 'digits', model: 'nope' })).rejects.toMatchObject({
+      message: 'unknown model "nope"',
+      hint: expect.stringMatching(/simple_cnn/),
+    });
+    const one = makeLabeledFolder({ only: 10 }, 12);
+    await db.mldb('one_class').insertFolder(one, { create: true });
+    await expect(trainModel(conn, { table: 'one_class', model: 'lenet5' })).rejects.toThrow(/at least 2/);
+    await db.mldb().createTable('nothing_yet');
+    await expect(trainModel(conn, { table: 'nothing_yet', model: 'lenet5' })).rejects.toMatchObject({ exitCode: 5 });
+    await db.mldb('few').insertFolder(makeLabeledFolder({ a: 2, b: 2 }, 8), { create: true, testFraction: 0 });
+    await expect(trainModel(conn, { table: 'few', model: 'lenet5', validationSplit: 0.1 })).rejects.toMatchObject({
+      message: expect.stringMatching(/too few/),
+      hint: expect.stringMatching(/--validation-split/),
+    });
+    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 0 })).rejects.toMatchObject({
+      exitCode: 2,
+      field: 'batchSize',
+      message: 'batchSize must be at least 1, got 0',
+    });
+    await expect(trainModel(conn, { table: 'digits', model: 'lenet5', batchSize: 100000 })).rejects.toThrow(
+      /larger than/,
+    );
+    await expect(trainModel(conn, { table: 'no_such_table', model: 'lenet5' })).rejects.toMatchObject({
+      exitCode: 4,
+    });
+  });
 });
