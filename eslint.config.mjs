@@ -26,7 +26,7 @@ const LAYERS = [
   { target: src('ingest'), from: [src('ml'), src('samples'), src('export'), src('report'), ...UI_AND_CLI] },
   { target: src('export'), from: [src('ml'), src('samples'), src('ingest'), src('report'), ...UI_AND_CLI] },
   { target: src('ml'), from: [src('ingest'), src('export'), src('report'), src('mldb.ts'), ...UI_AND_CLI] },
-  { target: src('report'), from: [src('ingest'), src('export'), src('mldb.ts'), ...UI_AND_CLI] },
+  { target: src('report'), from: [src('ingest'), src('export'), src('mldb.ts'), src('commands'), src('cli.ts')] },
   { target: src('ui'), from: [src('db'), src('ml'), src('samples'), src('ingest'), src('export'), src('commands')] },
   { target: src('mldb.ts'), from: UI_AND_CLI },
 ];

@@ -7,6 +7,7 @@ import { decodeImage, decodeToShape } from '../images/decode';
 import { MlDb } from '../mldb';
 import { readPixelMatrix } from '../samples/pixel-matrix';
 import { renderTable } from '../ui/table';
+import { median } from './server';
 import sharp from 'sharp';
 
 export interface Figure {
@@ -81,10 +82,9 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
   void decodeImage;
   await mldb.close();
 
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const figures: Figure[] = [
-    { what: 'import: mldb (hash + decode + pixels + batched INSERT)', perSecond: med(ours) },
-    { what: 'import: original method (INSERT per file, one commit)', perSecond: med(theirs) },
+    { what: 'import: mldb (hash + decode + pixels + batched INSERT)', perSecond: median(ours) },
+    { what: 'import: original method (INSERT per file, one commit)', perSecond: median(theirs) },
     { what: 'extract: stored pixels → Float32', perSecond: storedRate },
     ...Object.entries(decodeRates).map(([k, v]) => ({
       what: `extract: decode originals on every read, ${k}`,

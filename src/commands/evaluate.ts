@@ -4,7 +4,7 @@ import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
-import { formatCount } from '../ui/terminal';
+import { fixed4, formatCount } from '../ui/terminal';
 import type { CommandContext } from './context';
 
 export interface EvaluateFlags {
@@ -36,13 +36,11 @@ export async function run(
   });
 }
 
-const pct = (x: number) => x.toFixed(4);
-
 export function print(r: EvaluationReport, out: Output): void {
   out.line(`${r.model}`);
   out.line(
     `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ` +
-      `${pct(r.accuracy)} · macro F1 ${pct(r.macro.f1)}`,
+      `${fixed4(r.accuracy)} · macro F1 ${fixed4(r.macro.f1)}`,
   );
   if (r.skipped > 0) out.line(`left out ${formatCount(r.skipped)} row(s) whose label the model was not trained on`);
   out.line();
@@ -50,8 +48,8 @@ export function print(r: EvaluationReport, out: Output): void {
     renderTable(
       ['label', 'precision', 'recall', 'F1', 'support'],
       [
-        ...r.classes.map((c) => [c.label, pct(c.precision), pct(c.recall), pct(c.f1), c.support]),
-        ['(macro)', pct(r.macro.precision), pct(r.macro.recall), pct(r.macro.f1), r.count],
+        ...r.classes.map((c) => [c.label, fixed4(c.precision), fixed4(c.recall), fixed4(c.f1), c.support]),
+        ['(macro)', fixed4(r.macro.precision), fixed4(r.macro.recall), fixed4(r.macro.f1), r.count],
       ],
       ['left', 'right', 'right', 'right', 'right'],
     ),

@@ -5,7 +5,7 @@ import { EXIT, isMldbError, InterruptedError } from '../errors';
 import { combinationLabel, planKey, readPlan, type Combination } from '../ml/experiment-plan';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
-import { formatDuration } from '../ui/terminal';
+import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseMinAccuracy } from './train';
 import { resolveMemoryBudget } from '../samples/memory-budget';
@@ -139,8 +139,6 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   };
 }
 
-const f4 = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-
 export function print(r: ExperimentResult, out: Output): void {
   out.line(`experiment "${r.name}" on ${r.table}: ${r.trained} trained, ${r.skipped} done before, ${r.failed} failed`);
   out.line(
@@ -156,8 +154,8 @@ export function print(r: ExperimentResult, out: Output): void {
         e.epochs,
         e.seed,
         e.outcome,
-        f4(e.valAccuracy),
-        f4(e.testAccuracy),
+        fixed4(e.valAccuracy),
+        fixed4(e.testAccuracy),
         e.seconds === null ? '-' : formatDuration(e.seconds),
       ]),
       ['right', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],

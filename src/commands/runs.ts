@@ -2,7 +2,7 @@ import { validateStatus, type RunDetails, type RunRecord } from '../db/runs';
 import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
-import { formatDuration } from '../ui/terminal';
+import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parsePositiveInt } from './options';
 
@@ -82,8 +82,6 @@ export function differingSettings(runs: RunRecord[]): string[] {
   return keys.filter((k) => new Set(all.map((s) => s[k] ?? '-')).size > 1);
 }
 
-const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(4));
-
 function printList(runs: RunRecord[], out: Output): void {
   if (runs.length === 0) {
     out.line('no runs recorded yet: `mldb train --model NAME` records one');
@@ -99,8 +97,8 @@ function printList(runs: RunRecord[], out: Output): void {
         r.architecture,
         r.status,
         r.epochsDone,
-        f4(r.final?.valAccuracy),
-        f4(r.test?.accuracy),
+        fixed4(r.final?.valAccuracy),
+        fixed4(r.test?.accuracy),
         r.startedAt.replace('T', ' ').slice(0, 19),
         r.seconds === null ? '-' : formatDuration(r.seconds),
       ]),
@@ -129,8 +127,8 @@ function printShow(r: RunDetails, out: Output): void {
   );
   if (r.test)
     out.line(
-      `test: loss ${f4(r.test.loss)} accuracy ${f4(r.test.accuracy)}` +
-        (r.testDetails ? ` macro F1 ${f4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''),
+      `test: loss ${fixed4(r.test.loss)} accuracy ${fixed4(r.test.accuracy)}` +
+        (r.testDetails ? ` macro F1 ${fixed4(r.testDetails.macro.f1)} on ${r.testDetails.count} rows` : ''),
     );
   if (r.modelDir) out.line(`model: ${r.modelDir}`);
   if (r.error) out.line(`error: ${r.error}`);
@@ -140,10 +138,10 @@ function printShow(r: RunDetails, out: Output): void {
         ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds', 'samples/s'],
         r.epochs.map((e) => [
           e.epoch,
-          f4(e.loss),
-          f4(e.accuracy),
-          f4(e.valLoss),
-          f4(e.valAccuracy),
+          fixed4(e.loss),
+          fixed4(e.accuracy),
+          fixed4(e.valLoss),
+          fixed4(e.valAccuracy),
           e.seconds.toFixed(1),
           Math.round(e.samplesPerSecond),
         ]),
@@ -160,11 +158,11 @@ function printCompare(runs: RunDetails[], differing: string[], out: Output): voi
     ['status', ...runs.map((r) => r.status)],
     ...differing.map((k) => [k, ...settings.map((s) => s[k] ?? '-')]),
     ['epochs done', ...runs.map((r) => r.epochsDone)],
-    ['final loss', ...runs.map((r) => f4(r.final?.loss))],
-    ['final val_accuracy', ...runs.map((r) => f4(r.final?.valAccuracy))],
-    ['test loss', ...runs.map((r) => f4(r.test?.loss))],
-    ['test accuracy', ...runs.map((r) => f4(r.test?.accuracy))],
-    ['test macro F1', ...runs.map((r) => f4(r.testDetails?.macro.f1))],
+    ['final loss', ...runs.map((r) => fixed4(r.final?.loss))],
+    ['final val_accuracy', ...runs.map((r) => fixed4(r.final?.valAccuracy))],
+    ['test loss', ...runs.map((r) => fixed4(r.test?.loss))],
+    ['test accuracy', ...runs.map((r) => fixed4(r.test?.accuracy))],
+    ['test macro F1', ...runs.map((r) => fixed4(r.testDetails?.macro.f1))],
     ['time', ...runs.map((r) => (r.seconds === null ? '-' : formatDuration(r.seconds)))],
   ];
   out.line(renderTable(['', ...runs.map((r) => `run ${r.id}`)], rows, ['left', ...runs.map(() => 'right' as const)]));

@@ -5,6 +5,7 @@ import { getDataset } from '../db/registry';
 import { pixelsByIds } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { getRun, type RunDetails } from '../db/runs';
+import { fixed4 } from '../ui/terminal';
 import { confusionHeatmap, escapeXml, lineChart, svgDocument, text } from './svg';
 
 export const CHART_SIZE = { width: 800, height: 500 };
@@ -134,8 +135,6 @@ function htmlTable(headers: string[], rows: (string | number)[][]): string {
   return `<table>${head}${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</table>`;
 }
 
-const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
-
 function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
   const e = escapeXml;
   const rows: Array<[string, string]> = [
@@ -153,15 +152,16 @@ function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
     [
       'final',
       run.final
-        ? `loss ${f4(run.final.loss)}, accuracy ${f4(run.final.accuracy)}, val_loss ${f4(run.final.valLoss)}, ` +
-          `val_accuracy ${f4(run.final.valAccuracy)}`
+        ? `loss ${fixed4(run.final.loss)}, accuracy ${fixed4(run.final.accuracy)}, val_loss ` +
+          `${fixed4(run.final.valLoss)}, ` +
+          `val_accuracy ${fixed4(run.final.valAccuracy)}`
         : '–',
     ],
     [
       'test',
       run.test
-        ? `loss ${f4(run.test.loss)}, accuracy ${f4(run.test.accuracy)}` +
-          (run.testDetails ? `, macro F1 ${f4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : '')
+        ? `loss ${fixed4(run.test.loss)}, accuracy ${fixed4(run.test.accuracy)}` +
+          (run.testDetails ? `, macro F1 ${fixed4(run.testDetails.macro.f1)} on ${run.testDetails.count} rows` : '')
         : '–',
     ],
     ['model', run.modelDir ?? '–'],
@@ -189,7 +189,7 @@ ${
   classes.length
     ? `<h2>Per class (test split)</h2>${htmlTable(
         ['label', 'precision', 'recall', 'F1', 'support'],
-        classes.map((c) => [c.label, f4(c.precision), f4(c.recall), f4(c.f1), c.support]),
+        classes.map((c) => [c.label, fixed4(c.precision), fixed4(c.recall), fixed4(c.f1), c.support]),
       )}`
     : ''
 }
@@ -199,10 +199,10 @@ ${
         ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds'],
         run.epochs.map((p) => [
           p.epoch,
-          f4(p.loss),
-          f4(p.accuracy),
-          f4(p.valLoss),
-          f4(p.valAccuracy),
+          fixed4(p.loss),
+          fixed4(p.accuracy),
+          fixed4(p.valLoss),
+          fixed4(p.valAccuracy),
           p.seconds.toFixed(1),
         ]),
       )}`
@@ -279,7 +279,7 @@ export async function writeReport(db: Db, runId: number, dir: string): Promise<R
     await add('confusion.png', 'Confusion matrix (test split)', (f) =>
       writePng(
         confusionHeatmap({
-          title: `Run ${run.id}: confusion matrix, test accuracy ${f4(run.test?.accuracy)}`,
+          title: `Run ${run.id}: confusion matrix, test accuracy ${fixed4(run.test?.accuracy)}`,
           labels: d.labels,
           matrix: d.confusion,
           size: CONFUSION_SIZE,

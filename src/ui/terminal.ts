@@ -43,3 +43,8 @@ export function shortPath(p: string): string {
 export function quote(p: string): string {
   return /^[\w./:@+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Four decimals, or `missing` for a value that does not exist (no validation, no test split). */
+export function fixed4(x: number | null | undefined, missing = '-'): string {
+  return x === null || x === undefined ? missing : x.toFixed(4);
+}
