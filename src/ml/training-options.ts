@@ -56,7 +56,7 @@ const HYPERPARAMETER_KEYS = [
   'patience',
 ] as const satisfies readonly (keyof Hyperparameters)[];
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}`;
   if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'must be a whole number' : 'must be a number';
   if (issue.code === 'too_small') {
@@ -64,7 +64,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     return `must be ${inclusive} ${String(issue.minimum)}`;
   }
   if (issue.code === 'too_big') return `must be ${issue.inclusive ? 'at most' : 'below'} ${String(issue.maximum)}`;
-  void input;
   return issue.message;
 }
 
@@ -80,7 +79,7 @@ export function validateTrainingOptions(given: Record<string, unknown>, where = 
   const field = String(issue.path[0]);
   const value = present[field];
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  throw new UsageError(`${where}${field} ${describeIssue(issue, value)}, got ${shown}`, undefined, { field });
+  throw new UsageError(`${where}${field} ${describeIssue(issue)}, got ${shown}`, undefined, { field });
 }
 
 /** Hyperparameters with defaults filled in, validated. */
