@@ -165,15 +165,24 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     step: (m) => ({ run: (ctx) => m.status(ctx), print: m.printStatus, exitCode: m.statusExitCode }),
   }),
   command({
-    name: 'models',
-    description: 'list the named architectures with their parameter counts',
+    name: 'models [action] [args...]',
+    description:
+      'architectures and stored models: `models` lists, `models push DIR`, `models pull REF DIR`, `models rm REF`',
     options: [
-      ['--size <N|HxW>', 'input size', { default: '20' }],
+      ['--size <N|HxW>', 'input size for the parameter counts', { default: '20' }],
       ['--channels <1|3>', 'input channels', { default: '1', choices: ['1', '3'] }],
       ['--classes <N>', 'number of classes', { default: '10' }],
+      ['--name <name>', 'push: the stored name (default: the folder name); a new version if it exists'],
+      ['-y, --yes', 'rm: do not ask for confirmation'],
     ],
+    helpAfter:
+      '\nREF is a stored model: its id, its name (newest version), NAME@VERSION, or run:ID ' +
+      '(the model that run stored).',
     load: () => import('./commands/models.js'),
-    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print }),
+    step: (m, [action, args], opts) => ({
+      run: (ctx) => m.run(ctx, str(action), (args as string[]) ?? [], opts),
+      print: m.print,
+    }),
   }),
   command({
     name: 'train',
@@ -200,6 +209,8 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         `exit ${EXIT.BELOW_THRESHOLD} when the test accuracy ends below A (after recording the run)`,
       ],
       ['--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)'],
+      ['--store-as <name>', 'name of the model kept in the database (default: the saved folder name)'],
+      ['--no-store', 'do not keep the model in the database (mldb_models), only in the folder'],
     ],
     load: () => import('./commands/train.js'),
     step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
@@ -208,7 +219,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     name: 'evaluate',
     description: 'measure a saved model on a split of a table: loss, accuracy, per-class scores, confusion matrix',
     options: [
-      ['--model <dir>', 'the model folder written by `mldb train`'],
+      ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
       ['--split <split>', 'which split', { default: 'test', choices: SPLITS }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
       ['--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)'],
@@ -224,7 +235,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     name: 'predict <images...>',
     description: 'classify image files with a saved model: label, confidence and the top k',
     options: [
-      ['--model <dir>', 'the model folder written by `mldb train`'],
+      ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
       ['--top <k>', 'how many labels to list per image', { default: '3' }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
     ],
@@ -233,6 +244,63 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       run: (ctx) => m.run(ctx, images as string[], opts),
       print: m.print,
       exitCode: m.exitCode,
+    }),
+  }),
+  command({
+    name: 'serve',
+    description: 'a prediction service: web page, JSON API, metrics; every request logged in mldb_predictions',
+    options: [
+      ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
+      [
+        '--host <address>',
+        'address to listen on (not loopback: anyone who reaches it can use it)',
+        {
+          default: '127.0.0.1',
+        },
+      ],
+      ['--port <N>', 'port (0: any free one)', { default: '8080' }],
+      ['--token <secret>', 'require Authorization: Bearer <secret> (default: MLDB_SERVE_TOKEN)'],
+      ['--top <k>', 'labels listed per image', { default: '3' }],
+      ['--log-inputs', 'keep each input image in the log (needed for `mldb predictions promote`)'],
+      [
+        '--max-logged-input <size>',
+        'with --log-inputs: larger inputs are logged without their bytes',
+        { default: '1M' },
+      ],
+      ['--max-body <size>', 'largest request body and image', { default: '8M' }],
+      ['--max-files <N>', 'most images per request', { default: '64' }],
+      ['--max-megapixels <N>', 'largest image (width × height), checked before decoding', { default: '25' }],
+      ['--max-batch <N>', 'most images per model call', { default: '64' }],
+      ['--batch-window <ms>', 'how long a request waits for others to share a model call', { default: '2' }],
+      ['--queue <rows>', 'log rows held while the database is slow or away; more are dropped', { default: '10000' }],
+      [
+        '--drain-timeout <s>',
+        'on SIGTERM, how long to wait for the database to take queued log rows',
+        {
+          default: '10',
+        },
+      ],
+      ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+    ],
+    load: () => import('./commands/serve.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
+  }),
+  command({
+    name: 'predictions [action]',
+    description: 'the prediction log: `predictions` lists, `predictions promote --table T` adds corrected ones to T',
+    options: [
+      ['--model <name>', 'only predictions of this model (as listed, e.g. name@2)'],
+      ['--since <when>', 'only since a date (2026-11-21) or a duration back (30m, 2h, 7d)'],
+      ['--label <label>', 'only predictions of this label'],
+      ['--corrected', 'only predictions whose label was corrected'],
+      ['--limit <N>', 'at most N rows', { default: '20' }],
+      ['--create', 'promote: create the table if it does not exist'],
+    ],
+    helpAfter: '\npromote imports the corrected predictions whose input was logged (serve --log-inputs) into --table.',
+    load: () => import('./commands/predictions.js'),
+    step: (m, [action], opts, global) => ({
+      run: (ctx) => m.run(ctx, str(action), { ...opts, table: global.table }),
+      print: m.print,
     }),
   }),
   command({

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { resolveConfig, type ConfigOverrides, type MldbConfig } from './config';
 import {
   createDataset,
@@ -13,9 +14,19 @@ import {
 } from './db/registry';
 import { labels as tableLabels, listRows, type RowFilter, type RowSummary } from './db/dataset-rows';
 import type { Db } from './db/db';
+import { deleteModel, getModel, listModels, readModelFiles, storeModel, type StoredModel } from './db/models';
 import { openDb } from './db/pool';
 import { exportFolder, type ExportSummary } from './export/export-folder';
-import { importFolder, type ImportOptions, type ImportSummary } from './ingest/import-folder';
+import { importFolder, importImages, type ImportOptions, type ImportSummary } from './ingest/import-folder';
+import type { Rejection } from './ingest/walk-labeled-folder';
+import {
+  correctedInputs,
+  correctedWithoutInput,
+  listPredictions,
+  markPromoted,
+  type PredictionFilter,
+  type PredictionSummary,
+} from './db/predictions';
 import type { Split } from './db/schema';
 import { getRun, listRuns, type RunDetails, type RunFilter, type RunRecord } from './db/runs';
 import type { ReportResult } from './report/report';
@@ -23,6 +34,7 @@ import type { tf } from './ml/tf';
 import type { TrainReport, TrainRunOptions } from './ml/training-run';
 import type { EvaluationReport } from './ml/evaluate';
 import type { Prediction, PredictionFailure } from './ml/predict';
+import type { SavedModel } from './ml/artifacts';
 
 /** TensorFlow.js loads only when a method needs it: dataset work stays fast to start. */
 const ml = {
@@ -30,9 +42,9 @@ const ml = {
   pixels: () => require('./samples/pixel-matrix') as typeof import('./samples/pixel-matrix'),
   train: () => require('./ml/train') as typeof import('./ml/train'),
   run: () => require('./ml/training-run') as typeof import('./ml/training-run'),
-  artifacts: () => require('./ml/artifacts') as typeof import('./ml/artifacts'),
   evaluate: () => require('./ml/evaluate') as typeof import('./ml/evaluate'),
   predict: () => require('./ml/predict') as typeof import('./ml/predict'),
+  models: () => require('./ml/model-source') as typeof import('./ml/model-source'),
   backend: () => require('./ml/backend') as typeof import('./ml/backend'),
 };
 
@@ -49,6 +61,19 @@ export interface DrawnTensors {
 }
 
 export type TrainMethodOptions = Omit<TrainRunOptions, 'table' | 'database'> & { table?: string };
+
+/** What `promotePredictions` did. */
+export interface PromoteSummary {
+  table: string;
+  /** Corrected predictions with a logged input, not promoted into this table before. */
+  corrected: number;
+  imported: number;
+  /** Already in the table (the same image, imported or promoted before). */
+  alreadyPresent: number;
+  rejected: Rejection[];
+  /** Corrected predictions whose input was not logged (serve without --log-inputs): not promotable. */
+  withoutInput: number;
+}
 
 export interface MlDbOptions extends ConfigOverrides {
   /** A fully resolved configuration; when given, the other options are ignored. */
@@ -165,6 +190,14 @@ export class MlDb {
     return ml.run().trainAndSave(await this.connection(), { ...rest, table, database: this.config.database });
   }
 
+  /**
+   * A model by reference: a folder, `run:ID`, a stored model's id, name or `name@version`. The
+   * caller disposes `model`. TensorFlow's backend must be selected first (see selectBackend).
+   */
+  async openModel(ref: string): Promise<SavedModel> {
+    return ml.models().openModel(ref, () => this.connection());
+  }
+
   /** A saved model against one split (default test) of a table: loss, accuracy, per class, confusion. */
   async evaluate(
     modelDir: string,
@@ -176,7 +209,7 @@ export class MlDb {
     } = {},
   ): Promise<EvaluationReport> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
-    const saved = await ml.artifacts().loadSavedModel(modelDir);
+    const saved = await this.openModel(modelDir);
     try {
       const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
       return await ml
@@ -200,12 +233,110 @@ export class MlDb {
     options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {},
   ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
-    const saved = await ml.artifacts().loadSavedModel(modelDir);
+    const saved = await this.openModel(modelDir);
     try {
       return await ml.predict().predictFiles(saved, files, { top: options.top });
     } finally {
       saved.model.dispose();
     }
+  }
+
+  /** Stored models (mldb_models), newest first. */
+  async storedModels(filter: { name?: string; limit?: number } = {}): Promise<StoredModel[]> {
+    return listModels(await this.connection(), filter);
+  }
+
+  /**
+   * Stores a model folder in mldb_models as the next version of `name` (default: the folder's
+   * name). The folder is loaded first: a damaged model is refused, not stored.
+   */
+  async pushModel(dir: string, name?: string): Promise<StoredModel> {
+    const artifacts = require('./ml/artifacts') as typeof import('./ml/artifacts');
+    const { storedNameFor } = require('./ml/training-run') as typeof import('./ml/training-run');
+    const files = artifacts.readModelFolder(dir);
+    const saved = await artifacts.savedModelFromFiles(files, path.resolve(dir));
+    saved.model.dispose();
+    const m = saved.metadata;
+    const accuracy = (m.metrics as { testAccuracy?: unknown } | undefined)?.testAccuracy;
+    return storeModel(
+      await this.connection(),
+      {
+        name: name ?? storedNameFor(path.resolve(dir)),
+        runId: typeof m.runId === 'number' ? m.runId : null,
+        architecture: String(m.architecture ?? 'unknown'),
+        dataset: m.dataset?.table ?? null,
+        labels: m.labels,
+        inputShape: m.inputShape,
+        testAccuracy: typeof accuracy === 'number' ? accuracy : null,
+      },
+      files,
+    );
+  }
+
+  /** Writes a stored model (`run:ID`, id, name or name@version) as a model folder. */
+  async pullModel(ref: string, dir: string): Promise<{ model: StoredModel; dir: string }> {
+    const artifacts = require('./ml/artifacts') as typeof import('./ml/artifacts');
+    const db = await this.connection();
+    const model = await getModel(db, ref);
+    artifacts.checkSaveTarget(dir);
+    return { model, dir: artifacts.writeModelFolder(dir, await readModelFiles(db, model)) };
+  }
+
+  /** Deletes one stored model and its weights. */
+  async deleteStoredModel(ref: string): Promise<StoredModel> {
+    const db = await this.connection();
+    const model = await getModel(db, ref);
+    await deleteModel(db, model);
+    return model;
+  }
+
+  /** The prediction log (mldb_predictions), newest first, without inputs. */
+  async predictions(filter: PredictionFilter = {}): Promise<PredictionSummary[]> {
+    return listPredictions(await this.connection(), filter);
+  }
+
+  /**
+   * The feedback loop: corrected predictions whose input was logged go into a dataset table
+   * under their true label, through the import path (hashed, deduplicated, split by hash).
+   * Each is marked as promoted, so running it again adds only new corrections.
+   */
+  async promotePredictions(
+    options: Pick<ImportOptions, 'create'> & { table?: string; model?: string; since?: Date } = {},
+  ): Promise<PromoteSummary> {
+    const { table = this.config.table, model, since, create } = options;
+    const db = await this.connection();
+    const total: PromoteSummary = {
+      table,
+      corrected: 0,
+      imported: 0,
+      alreadyPresent: 0,
+      rejected: [],
+      withoutInput: await correctedWithoutInput(db, { model, since }),
+    };
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await correctedInputs(db, table, { model, since, afterId });
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].id;
+      const items = page.map((p) => ({
+        path: `prediction:${p.id}`,
+        relative: `prediction:${p.id}${p.fileName ? `/${p.fileName}` : ''}`.slice(0, 1024),
+        label: p.trueLabel,
+        bytes: p.input,
+      }));
+      const s = await importImages(db, items, { table, create });
+      const rejected = new Set(s.rejected.map((r) => r.path));
+      await markPromoted(
+        db,
+        page.filter((p) => !rejected.has(`prediction:${p.id}`)).map((p) => p.id),
+        table,
+      );
+      total.corrected += page.length;
+      total.imported += s.imported;
+      total.alreadyPresent += s.alreadyPresent + s.duplicates;
+      total.rejected.push(...s.rejected);
+    }
+    return total;
   }
 
   /** Recorded training runs, newest first (see `mldb runs`). */

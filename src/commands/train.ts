@@ -28,6 +28,9 @@ export interface TrainFlags {
   name?: string;
   minAccuracy?: string;
   tensorboard?: string;
+  /** false with --no-store. */
+  store?: boolean;
+  storeAs?: string;
 }
 
 /** One line per epoch; `etaSeconds` (time left for the remaining epochs) when any remain. */
@@ -152,7 +155,10 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
     save: flags.save,
     record: { name: flags.name ?? null },
+    store: flags.store === false ? (false as const) : { name: flags.storeAs },
   };
+  if (flags.store === false && flags.storeAs !== undefined)
+    throw new UsageError('--store-as names the stored model; it cannot go with --no-store', 'drop one of them');
   const report = await trainWithProgress(ctx, { ...options, table: ctx.config().table }, flags.tensorboard);
   const gate = gatedAccuracy(report);
   const belowThreshold = minAccuracy !== null && (gate.value === null || gate.value < minAccuracy);
@@ -194,6 +200,9 @@ export function print(r: TrainReport, out: Output): void {
   } else {
     out.line('test: the table has no test rows (import with --test-fraction above 0 to measure)');
   }
-  out.line(`saved to ${shortPath(r.savedTo!)}`);
-  if (r.test) out.line(`details: mldb evaluate --model ${quote(shortPath(r.savedTo!))} --table ${r.table}`);
+  const stored = r.storedModel ? ` and stored as ${r.storedModel.name}@${r.storedModel.version}` : '';
+  out.line(`saved to ${shortPath(r.savedTo!)}${stored}`);
+  const ref = r.runId && r.storedModel ? `run:${r.runId}` : quote(shortPath(r.savedTo!));
+  if (r.test) out.line(`details: mldb evaluate --model ${ref} --table ${r.table}`);
+  if (r.storedModel) out.line(`serve it: mldb serve --model ${ref}`);
 }

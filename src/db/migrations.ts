@@ -8,6 +8,9 @@ import {
   CREATE_RUN_EPOCHS_V1,
   CREATE_RUNS_V1,
   CREATE_SCHEMA_TABLE,
+  CREATE_MODEL_CHUNKS_V1,
+  CREATE_MODELS_V1,
+  CREATE_PREDICTIONS_V1,
   RUNS_TABLE,
   SCHEMA_TABLE,
 } from './schema';
@@ -48,6 +51,21 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_runs.pid: the training process, to settle runs whose process was killed',
     async up(conn) {
       if (!(await columnExists(conn, RUNS_TABLE, 'pid'))) await conn.run(ADD_RUNS_PID);
+    },
+  },
+  {
+    version: 3,
+    name: 'mldb_models and mldb_model_chunks: trained models kept in the database',
+    async up(conn) {
+      await conn.run(CREATE_MODELS_V1);
+      await conn.run(CREATE_MODEL_CHUNKS_V1);
+    },
+  },
+  {
+    version: 4,
+    name: 'mldb_predictions: the prediction log (served and streamed), with corrected labels',
+    async up(conn) {
+      await conn.run(CREATE_PREDICTIONS_V1);
     },
   },
 ];

@@ -10,6 +10,9 @@ export const SCHEMA_TABLE = 'mldb_schema';
 export const REGISTRY_TABLE = 'mldb_datasets';
 export const RUNS_TABLE = 'mldb_runs';
 export const RUN_EPOCHS_TABLE = 'mldb_run_epochs';
+export const MODELS_TABLE = 'mldb_models';
+export const MODEL_CHUNKS_TABLE = 'mldb_model_chunks';
+export const PREDICTIONS_TABLE = 'mldb_predictions';
 
 export { SPLITS, type Split } from './enums';
 
@@ -86,6 +89,73 @@ export const CREATE_RUN_EPOCHS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_E
 
 /** Migration 2: the training process's id, so that a killed run can be settled as interrupted. */
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;
+
+/**
+ * Migration 3: trained models kept in the database, so that any machine that reaches it can
+ * serve or evaluate them. A name has versions (each store adds one); weights live in
+ * mldb_model_chunks, split under max_allowed_packet, and are checked against `weights_sha256`.
+ */
+export const CREATE_MODELS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(MODELS_TABLE)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name VARCHAR(191) NOT NULL,
+  version INT UNSIGNED NOT NULL,
+  run_id BIGINT UNSIGNED NULL,
+  architecture VARCHAR(64) NOT NULL,
+  dataset VARCHAR(64) NULL,
+  labels TEXT NOT NULL,
+  input_shape VARCHAR(32) NOT NULL,
+  test_accuracy DOUBLE NULL,
+  model_json MEDIUMTEXT NOT NULL,
+  metadata MEDIUMTEXT NOT NULL,
+  weights_bytes BIGINT UNSIGNED NOT NULL,
+  weights_sha256 CHAR(64) NOT NULL,
+  chunks INT UNSIGNED NOT NULL,
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  UNIQUE KEY uq_name_version (name, version),
+  KEY ix_run (run_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+/** Migration 3: a stored model's weights, in order. */
+export const CREATE_MODEL_CHUNKS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(MODEL_CHUNKS_TABLE)} (
+  model_id BIGINT UNSIGNED NOT NULL,
+  seq INT UNSIGNED NOT NULL,
+  bytes LONGBLOB NOT NULL,
+  PRIMARY KEY (model_id, seq)
+) ENGINE=InnoDB`;
+
+/**
+ * Migration 4: every served or streamed prediction. The id is a UUIDv7 made by the server process,
+ * so a response can name its log row before the (batched, asynchronous) INSERT runs, and rows
+ * still arrive in time order. `true_label` is the feedback loop: a corrected request, promotable
+ * into a dataset table when its input was logged.
+ */
+export const CREATE_PREDICTIONS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(PREDICTIONS_TABLE)} (
+  id CHAR(36) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+  created_at TIMESTAMP(3) NOT NULL,
+  source VARCHAR(16) NOT NULL,
+  model VARCHAR(255) NOT NULL,
+  model_id BIGINT UNSIGNED NULL,
+  run_id BIGINT UNSIGNED NULL,
+  client VARCHAR(64) NULL,
+  file_name VARCHAR(255) NULL,
+  input_sha256 BINARY(32) NULL,
+  input_bytes INT UNSIGNED NOT NULL,
+  input_format VARCHAR(16) NULL,
+  input LONGBLOB NULL,
+  label VARCHAR(191) NULL,
+  confidence DOUBLE NULL,
+  top TEXT NULL,
+  latency_ms DOUBLE NOT NULL,
+  status ENUM('ok','error') NOT NULL,
+  error VARCHAR(255) NULL,
+  true_label VARCHAR(191) NULL,
+  labeled_at TIMESTAMP(3) NULL,
+  promoted_to VARCHAR(64) NULL,
+  promoted_at TIMESTAMP(3) NULL,
+  KEY ix_created (created_at),
+  KEY ix_model_created (model, created_at),
+  KEY ix_true_label (true_label)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 
 /**
  * One table per dataset. `original` keeps the file's exact bytes (lossless export); `pixels`

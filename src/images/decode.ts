@@ -1,5 +1,6 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { imageSize } from 'image-size';
 import sharp from 'sharp';
 import type { ImageShape } from '../image-shape';
 import { jpegComponents, sniffFormat, SUPPORTED_FORMATS, type ImageFormat } from './formats';
@@ -25,12 +26,41 @@ export interface DecodedImage {
   rgb: Uint8Array;
 }
 
-const MAX_PIXELS = 100_000_000;
+/** Default cap on width × height, checked from the header before any pixel is decoded. */
+export const MAX_PIXELS = 100_000_000;
 
-export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
+/** Thrown for an image whose header declares more pixels than allowed (a decompression bomb). */
+export class TooManyPixelsError extends DecodeError {}
+
+/**
+ * Width and height from the file's header alone (no decoding), or undefined when the header
+ * cannot be read here (the decoder then judges the file, with its own limit).
+ */
+export function headerDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
+  try {
+    const { width, height } = imageSize(bytes);
+    return width && height ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses an image whose header declares more than `maxPixels`, before decoding it. */
+export function checkPixelCount(bytes: Uint8Array, maxPixels: number): void {
+  const dims = headerDimensions(bytes);
+  if (dims && dims.width * dims.height > maxPixels) {
+    throw new TooManyPixelsError(
+      `${dims.width}×${dims.height} pixels is more than the ` +
+        `${(maxPixels / 1e6).toLocaleString('en-US')} megapixels allowed`,
+    );
+  }
+}
+
+export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Promise<DecodedImage> {
   if (bytes.length === 0) throw new DecodeError('empty file');
   const format = sniffFormat(bytes);
   if (!format) throw new DecodeError(`not a supported image (expected ${SUPPORTED_FORMATS.join(', ')})`);
+  checkPixelCount(bytes, maxPixels);
   try {
     if (format === 'png') return decodePng(bytes);
     if (format === 'jpeg') return decodeJpeg(bytes);
@@ -148,6 +178,6 @@ export async function toShape(img: DecodedImage, shape: ImageShape): Promise<Uin
 }
 
 /** Decode + convert in one step: what import and predict both call. */
-export async function decodeToShape(bytes: Uint8Array, shape: ImageShape): Promise<Uint8Array> {
-  return toShape(await decodeImage(bytes), shape);
+export async function decodeToShape(bytes: Uint8Array, shape: ImageShape, maxPixels = MAX_PIXELS): Promise<Uint8Array> {
+  return toShape(await decodeImage(bytes, maxPixels), shape);
 }

@@ -73,10 +73,35 @@ const MAX_BATCH_ROWS = 2000;
  * only whole batches, and re-running it finishes the job without duplicates.
  */
 export async function importFolder(db: Db, dir: string, opts: ImportOptions): Promise<ImportSummary> {
-  const started = Date.now();
   const dataset = await openOrCreate(db, opts);
+  return importItems(db, dataset, walkLabeledFolder(dir), opts);
+}
+
+/**
+ * An image to import from anywhere: a walked file (read when its turn comes), or bytes already
+ * in memory (`bytes`, e.g. a corrected prediction's logged input), with the label it goes under.
+ */
+export interface ImportItem extends LabeledFile {
+  bytes?: Buffer;
+}
+
+/**
+ * Imports labelled images that are not files of a folder, through the same path as a folder:
+ * hashed, deduplicated against the table, decoded, split by hash, batched.
+ */
+export async function importImages(db: Db, items: ImportItem[], opts: ImportOptions): Promise<ImportSummary> {
+  const dataset = await openOrCreate(db, opts);
+  return importItems(db, dataset, { files: items, rejected: [] }, opts);
+}
+
+async function importItems(
+  db: Db,
+  dataset: Dataset,
+  walk: { files: ImportItem[]; rejected: Rejection[] },
+  opts: ImportOptions,
+): Promise<ImportSummary> {
+  const started = Date.now();
   let shape = dataset.shape;
-  const walk = walkLabeledFolder(dir);
   const rejected: Rejection[] = [...walk.rejected];
   const table = opts.table;
   const packet = await db.maxAllowedPacket();
@@ -267,7 +292,7 @@ interface Deduped {
 async function readAndDedupe(
   db: Db,
   table: string,
-  chunk: LabeledFile[],
+  chunk: ImportItem[],
   seen: Map<string, LabeledFile>,
   rejected: Rejection[],
 ): Promise<Deduped> {
@@ -276,7 +301,7 @@ async function readAndDedupe(
   for (const file of chunk) {
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(file.path);
+      bytes = file.bytes ?? fs.readFileSync(file.path);
     } catch (e) {
       rejected.push({ path: file.path, reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
       continue;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
+import type { ModelFiles, StoredModel } from '../db/models';
 import { tf } from './tf';
 
 /** What mldb writes beside model.json: enough to evaluate, predict and reproduce. */
@@ -46,40 +47,56 @@ export function checkSaveTarget(dir: string): void {
   }
 }
 
+/** The three files of a saved model, in memory: what a folder holds and what mldb_models stores. */
+export type { ModelFiles } from '../db/models';
+
 /**
- * Saves a LayersModel as the standard tfjs files (model.json + weights.bin, loadable by stock
- * tf.loadLayersModel) plus metadata.json, without tfjs-node's file:// handler. Files are written
- * to a temporary folder and renamed into place, so a killed save leaves nothing half-written.
+ * A LayersModel as the standard tfjs files (model.json + one weights.bin, loadable by stock
+ * tf.loadLayersModel) plus metadata.json, without tfjs-node's file:// handler.
  */
-export async function saveModel(
+export async function serializeModel(
   model: tf.LayersModel,
-  dir: string,
   metadata: ModelMetadata | Record<string, unknown>,
-): Promise<string> {
+): Promise<ModelFiles> {
+  let files: ModelFiles | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
+      files = {
+        modelJson: JSON.stringify({
+          modelTopology: artifacts.modelTopology,
+          format: 'layers-model',
+          generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+          convertedBy: null,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        }),
+        weights,
+        metadata: JSON.stringify(metadata, null, 2) + '\n',
+      };
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length },
+      };
+    }),
+  );
+  return files!;
+}
+
+/**
+ * Writes a model's files as a folder. Files are written to a temporary folder and renamed into
+ * place, so a killed save leaves nothing half-written; the weights always go to one weights.bin.
+ */
+export function writeModelFolder(dir: string, files: ModelFiles): string {
   checkSaveTarget(dir);
   const target = path.resolve(dir);
   const tmp = `${target}.partial-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const weights = Buffer.from(artifacts.weightData as ArrayBuffer);
-        fs.writeFileSync(path.join(tmp, 'weights.bin'), weights);
-        const modelJson = {
-          modelTopology: artifacts.modelTopology,
-          format: 'layers-model',
-          generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-          convertedBy: null,
-          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        };
-        fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-        return {
-          modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length },
-        };
-      }),
-    );
-    fs.writeFileSync(path.join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+    const json = JSON.parse(files.modelJson) as { weightsManifest: Array<{ paths: string[]; weights: unknown[] }> };
+    json.weightsManifest = [{ paths: ['weights.bin'], weights: json.weightsManifest.flatMap((g) => g.weights) }];
+    fs.writeFileSync(path.join(tmp, 'weights.bin'), files.weights);
+    fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json));
+    fs.writeFileSync(path.join(tmp, 'metadata.json'), files.metadata);
     fs.rmSync(target, { recursive: true, force: true });
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.renameSync(tmp, target);
@@ -90,16 +107,17 @@ export async function saveModel(
   return target;
 }
 
-function readJson(file: string, what: string, dir: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new InvalidDataError(
-      `model folder "${dir}" has no ${path.basename(file)}`,
-      `it is not a model saved by mldb train; ${what}`,
-    );
-  }
+/** Saves a LayersModel and its metadata as a model folder (see serializeModel, writeModelFolder). */
+export async function saveModel(
+  model: tf.LayersModel,
+  dir: string,
+  metadata: ModelMetadata | Record<string, unknown>,
+): Promise<string> {
+  checkSaveTarget(dir);
+  return writeModelFolder(dir, await serializeModel(model, metadata));
+}
+
+function parseJson(text: string, file: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -115,32 +133,61 @@ function readJson(file: string, what: string, dir: string): Record<string, unkno
   return parsed as Record<string, unknown>;
 }
 
-/** Loads what saveModel wrote (or any tfjs layers-model folder) from the file system. */
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
+function readText(file: string, what: string, dir: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new InvalidDataError(
+      `model folder "${dir}" has no ${path.basename(file)}`,
+      `it is not a model saved by mldb train; ${what}`,
+    );
+  }
+}
+
+type WeightsManifest = Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+
+/** model.json checked for what loading needs. */
+function parseModelJson(text: string, where: string): { modelTopology: unknown; manifest: WeightsManifest } {
+  const json = parseJson(text, where, 'it needs model.json and weights.bin');
+  const manifest = json.weightsManifest as WeightsManifest | undefined;
+  if (!json.modelTopology || !Array.isArray(manifest))
+    throw new InvalidDataError(
+      `${where} is not a tfjs layers model`,
+      'pass a folder written by `mldb train` or tfjs model.save',
+    );
+  return { modelTopology: json.modelTopology, manifest };
+}
+
+/** A model folder's files, read into memory (weights concatenated in manifest order). */
+export function readModelFolder(dir: string): ModelFiles {
   if (!fs.existsSync(dir))
     throw new NotFoundError(
       `no model at "${dir}"`,
-      'train one with `mldb train --model NAME --save DIR`, or list models/',
+      'train one with `mldb train --model NAME --save DIR`, or list stored models with `mldb models`',
+      { reason: 'model-folder-missing', subject: dir },
     );
   if (!fs.statSync(dir).isDirectory())
     throw new InvalidDataError(`"${dir}" is a file, not a model folder`, 'pass the folder that holds model.json');
-  const json = readJson(path.join(dir, 'model.json'), 'it needs model.json and weights.bin', dir);
-  const manifest = json.weightsManifest as
-    Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
-  if (!json.modelTopology || !Array.isArray(manifest))
-    throw new InvalidDataError(
-      `${path.join(dir, 'model.json')} is not a tfjs layers model`,
-      'pass a folder written by `mldb train` or tfjs model.save',
-    );
-  let weightData: Buffer;
+  const modelJson = readText(path.join(dir, 'model.json'), 'it needs model.json and weights.bin', dir);
+  const { manifest } = parseModelJson(modelJson, path.join(dir, 'model.json'));
+  let weights: Buffer;
   try {
-    weightData = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
+    weights = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
   } catch (err) {
     throw new InvalidDataError(
       `model folder "${dir}" is missing a weights file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
       'restore weights.bin or retrain the model',
     );
   }
+  const metaFile = path.join(dir, 'metadata.json');
+  const metadata = fs.existsSync(metaFile) ? readText(metaFile, '', dir) : '{}';
+  return { modelJson, weights, metadata };
+}
+
+/** A LayersModel from its files; `where` names them in errors (a folder, or a stored model). */
+export async function modelFromFiles(files: ModelFiles, where: string): Promise<tf.LayersModel> {
+  const { modelTopology, manifest } = parseModelJson(files.modelJson, `model.json of ${where}`);
+  const weightData = files.weights;
   const specs = manifest.flatMap((g) => g.weights);
   // Quantized weights have their own sizes; for plain ones a short file means a truncated copy.
   const bytesOf: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1 };
@@ -148,7 +195,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const expected = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * (bytesOf[s.dtype] ?? 4), 0);
   if (plain && weightData.length !== expected) {
     throw new InvalidDataError(
-      `the weights of "${dir}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from ` +
+      `the weights of "${where}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from ` +
         `another model)`,
       'restore weights.bin or retrain the model',
     );
@@ -156,63 +203,83 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel(
       tf.io.fromMemory({
-        modelTopology: json.modelTopology,
+        modelTopology: modelTopology as tf.io.ModelJSON['modelTopology'],
         weightSpecs: specs,
         weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
       }),
     );
   } catch (err) {
     throw new InvalidDataError(
-      `cannot load the model in "${dir}": ${(err as Error).message.split('\n')[0]}`,
+      `cannot load the model in "${where}": ${(err as Error).message.split('\n')[0]}`,
       'retrain the model, or check it was saved by a compatible tfjs',
     );
   }
 }
 
+/** Loads what saveModel wrote (or any tfjs layers-model folder) from the file system. */
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  return modelFromFiles(readModelFolder(dir), dir);
+}
+
 /** metadata.json of a saved model, checked for what evaluate and predict rely on. */
-export function readMetadata(dir: string): ModelMetadata {
-  const meta = readJson(path.join(dir, 'metadata.json'), 'mldb needs its labels and input shape', dir);
+export function parseMetadata(text: string, where: string): ModelMetadata {
+  const meta = parseJson(text, `metadata.json of ${where}`, 'mldb needs its labels and input shape');
   const shapeOk =
     Array.isArray(meta.inputShape) &&
     meta.inputShape.length === 3 &&
     meta.inputShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0);
   if (!Array.isArray(meta.labels) || meta.labels.length < 2 || !shapeOk) {
     throw new InvalidDataError(
-      `${path.join(dir, 'metadata.json')} lacks labels or an input shape`,
+      `the metadata.json of ${where} lacks labels or an input shape`,
       'retrain the model with `mldb train`',
     );
   }
   return meta as unknown as ModelMetadata;
 }
 
+export function readMetadata(dir: string): ModelMetadata {
+  return parseMetadata(readText(path.join(dir, 'metadata.json'), 'mldb needs its labels and input shape', dir), dir);
+}
+
 export interface SavedModel {
+  /** How the model was named: a resolved folder path, or `name@version` of a stored model. */
   dir: string;
   model: tf.LayersModel;
   metadata: ModelMetadata;
+  /** The mldb_models row, when the model came from the database. */
+  stored?: StoredModel;
 }
 
-/** A model folder written by `mldb train`: the network and its metadata, consistent with each other. */
-export async function loadSavedModel(dir: string): Promise<SavedModel> {
-  const resolved = path.resolve(dir);
-  const model = await loadModel(resolved);
+/** A network and its metadata from in-memory files, checked to be consistent with each other. */
+export async function savedModelFromFiles(files: ModelFiles, where: string): Promise<SavedModel> {
+  const model = await modelFromFiles(files, where);
   let metadata: ModelMetadata;
   try {
-    metadata = readMetadata(resolved);
+    metadata = parseMetadata(files.metadata, where);
     const out = model.outputs[0].shape[1];
     if (out !== metadata.labels.length)
       throw new InvalidDataError(
-        `the model in "${dir}" has ${out} outputs but its metadata names ${metadata.labels.length} labels`,
+        `the model in "${where}" has ${out} outputs but its metadata names ${metadata.labels.length} labels`,
         'the folder mixes files of two models: retrain it',
       );
     const inShape = model.inputs[0].shape.slice(1);
     if (inShape.join('x') !== metadata.inputShape.join('x'))
       throw new InvalidDataError(
-        `the model in "${dir}" takes ${inShape.join('×')} but its metadata says ${metadata.inputShape.join('×')}`,
+        `the model in "${where}" takes ${inShape.join('×')} but its metadata says ${metadata.inputShape.join('×')}`,
         'the folder mixes files of two models: retrain it',
       );
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return { dir: resolved, model, metadata };
+  return { dir: where, model, metadata };
+}
+
+/** A model folder written by `mldb train`: the network and its metadata, consistent with each other. */
+export async function loadSavedModel(dir: string): Promise<SavedModel> {
+  const resolved = path.resolve(dir);
+  const files = readModelFolder(resolved);
+  if (!fs.existsSync(path.join(resolved, 'metadata.json')))
+    readText(path.join(resolved, 'metadata.json'), 'mldb needs its labels and input shape', dir);
+  return savedModelFromFiles(files, resolved);
 }

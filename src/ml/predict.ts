@@ -19,10 +19,10 @@ export interface PredictionFailure {
 }
 
 /** An image file → the model's input, exactly as training saw it: resized, gray or RGB, scaled. */
-export async function preprocess(bytes: Uint8Array, saved: SavedModel): Promise<Float32Array> {
+export async function preprocess(bytes: Uint8Array, saved: SavedModel, maxPixels?: number): Promise<Float32Array> {
   const [height, width, channels] = saved.metadata.inputShape;
   const shape: ImageShape = { height, width, channels: channels as 1 | 3 };
-  const pixels = await decodeToShape(bytes, shape);
+  const pixels = await decodeToShape(bytes, shape, maxPixels);
   // The very function training reads rows with: the same floats, bit for bit.
   const xs = new Float32Array(pixels.length);
   scalePixels(pixels, xs, 0);
@@ -40,6 +40,25 @@ export function topK(
     .slice(0, Math.max(1, Math.min(k, labels.length)));
 }
 
+/** One forward pass over preprocessed inputs: a probability row per input, in order. */
+export function classifyInputs(saved: SavedModel, inputs: readonly Float32Array[]): Float32Array[] {
+  const { labels, inputShape } = saved.metadata;
+  const per = inputShape[0] * inputShape[1] * inputShape[2];
+  const batch = new Float32Array(inputs.length * per);
+  inputs.forEach((x, i) => batch.set(x, i * per));
+  const probs = tf.tidy(
+    () =>
+      (saved.model.predict(tf.tensor4d(batch, [inputs.length, ...inputShape])) as tf.Tensor).dataSync() as Float32Array,
+  );
+  return inputs.map((_, i) => probs.slice(i * labels.length, (i + 1) * labels.length));
+}
+
+/** The label, its probability and the top k of one probability row. */
+export function ranked(probs: ArrayLike<number>, labels: string[], k: number): Omit<Prediction, 'file'> {
+  const top = topK(probs, labels, k);
+  return { label: top[0].label, confidence: top[0].probability, top };
+}
+
 /**
  * Classifies image files. Unreadable or undecodable files are reported one by one and do not
  * stop the others. Images are batched so that a thousand files cost a few forward passes.
@@ -49,8 +68,7 @@ export async function predictFiles(
   files: string[],
   { top = 3, batchSize = 256 } = {},
 ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
-  const { labels, inputShape } = saved.metadata;
-  const per = inputShape[0] * inputShape[1] * inputShape[2];
+  const { labels } = saved.metadata;
   const predictions: Prediction[] = [];
   const failures: PredictionFailure[] = [];
   for (let from = 0; from < files.length; from += batchSize) {
@@ -66,16 +84,11 @@ export async function predictFiles(
       }
     }
     if (ready.length === 0) continue;
-    const batch = new Float32Array(ready.length * per);
-    ready.forEach((r, i) => batch.set(r.xs, i * per));
-    const probs = tf.tidy(() =>
-      (saved.model.predict(tf.tensor4d(batch, [ready.length, ...inputShape])) as tf.Tensor).dataSync(),
+    const rows = classifyInputs(
+      saved,
+      ready.map((r) => r.xs),
     );
-    ready.forEach((r, i) => {
-      const row = probs.subarray(i * labels.length, (i + 1) * labels.length);
-      const ranked = topK(row, labels, top);
-      predictions.push({ file: r.file, label: ranked[0].label, confidence: ranked[0].probability, top: ranked });
-    });
+    ready.forEach((r, i) => predictions.push({ file: r.file, ...ranked(rows[i], labels, top) }));
   }
   return { predictions, failures };
 }

@@ -3,7 +3,8 @@ import type { Db } from '../db/db';
 import { countRows } from '../db/dataset-rows';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
-import { checkSaveTarget, saveModel, type ModelMetadata } from './artifacts';
+import { storeModel, validateModelName, type StoredModel } from '../db/models';
+import { checkSaveTarget, serializeModel, writeModelFolder, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { getDataset } from '../db/registry';
 import { getArchitecture } from './architectures/registry';
@@ -27,6 +28,11 @@ export interface TrainRunOptions extends TrainOptions {
   onTestStart?: (rows: number) => void;
   /** Record the run in mldb_runs (default), with an optional name; false records nothing. */
   record?: RecordLabels | false;
+  /**
+   * Keep the model in mldb_models too (default), so that `run:ID` or its name serves it from any
+   * machine; `name` defaults to the saved folder's name. false stores nothing.
+   */
+  store?: { name?: string } | false;
 }
 
 export interface TrainReport {
@@ -39,6 +45,8 @@ export interface TrainReport {
   stopReason: StopReason;
   /** Where the model was saved; null when training was interrupted (nothing is saved then). */
   savedTo: string | null;
+  /** The model as kept in mldb_models; null when not stored. */
+  storedModel: Pick<StoredModel, 'id' | 'name' | 'version'> | null;
   labels: string[];
   inputShape: [number, number, number];
   split: { train: number; validation: number; test: number; validationFrom: 'held-out' | 'split' };
@@ -62,6 +70,16 @@ export function defaultModelDir(table: string, model: string, when = new Date())
   );
 }
 
+/** A stored model's default name: its folder's, in the characters a model name allows. */
+export function storedNameFor(folder: string): string {
+  const base = path
+    .basename(folder)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  const name = /^\d*$/.test(base) ? `model-${base}` : base;
+  return name.slice(0, 191);
+}
+
 /**
  * One training run, start to finish: train, evaluate on the test split, save the model with its
  * metadata. An interrupted run returns what it did and saves nothing.
@@ -73,6 +91,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   getArchitecture(model);
   await getDataset(db, opts.table);
   if (opts.save) checkSaveTarget(opts.save);
+  if (opts.store && opts.store.name !== undefined) validateModelName(opts.store.name);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
   const recorder =
     labels === undefined
@@ -120,6 +139,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       backend: result.backend,
       stopReason: result.stopReason,
       savedTo: null,
+      storedModel: null,
       labels: result.labels,
       inputShape: result.inputShape,
       split: { ...result.split, test: testRows },
@@ -169,7 +189,24 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       createdAt: new Date().toISOString(),
       ...(recorder && { runId: recorder.id }),
     };
-    report.savedTo = await saveModel(result.model, opts.save ?? defaultModelDir(opts.table, model), metadata);
+    const files = await serializeModel(result.model, metadata);
+    report.savedTo = writeModelFolder(opts.save ?? defaultModelDir(opts.table, model), files);
+    if (opts.store !== false) {
+      const stored = await storeModel(
+        db,
+        {
+          name: opts.store?.name ?? storedNameFor(report.savedTo),
+          runId: recorder?.id ?? null,
+          architecture: model,
+          dataset: opts.table,
+          labels: result.labels,
+          inputShape: result.inputShape,
+          testAccuracy: report.test?.accuracy ?? null,
+        },
+        files,
+      );
+      report.storedModel = { id: stored.id, name: stored.name, version: stored.version };
+    }
     const t = report.test;
     await recorder?.finish('completed', {
       test: t && {

@@ -1,0 +1,227 @@
+import crypto from 'node:crypto';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Db } from '../db/db';
+import { ping } from '../db/health';
+import { setTrueLabel } from '../db/predictions';
+import type { ServeMetrics } from './metrics';
+import { readImages, RequestError, type ImageInput } from './image-inputs';
+import { pageAssets } from './page';
+import type { PredictionLog } from './prediction-log';
+import type { ImageResult, Predictor, RequestOrigin } from './predictor';
+
+export interface AppOptions {
+  predictor: Predictor;
+  log: PredictionLog;
+  metrics: ServeMetrics;
+  connect: () => Promise<Db>;
+  /** When set, every route but the page and /healthz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  maxBodyBytes: number;
+  maxFiles: number;
+}
+
+/** When each request arrived, so logged latency covers reading and decoding the upload too. */
+const arrivals = new WeakMap<FastifyRequest, number>();
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const OPEN_ROUTES = new Set(['/', '/app.js', '/style.css', '/healthz']);
+
+function sameSecret(given: string, expected: string): boolean {
+  // Compared as digests: equal lengths, constant time, whatever was sent.
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/** The HTTP side of `mldb serve` (fastify): routes, limits, auth and metrics hooks. */
+export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: o.maxBodyBytes, logger: false, trustProxy: false });
+  await app.register(multipart, {
+    limits: { fileSize: o.maxBodyBytes, files: o.maxFiles, fields: 20, parts: o.maxFiles + 20 },
+  });
+  const raw = (_req: FastifyRequest, body: Buffer | string, done: (err: null, body: Buffer | string) => void) =>
+    done(null, body);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, raw);
+  app.addContentTypeParser(/^image\//, { parseAs: 'buffer' }, raw);
+
+  app.addHook('onRequest', async (request, reply) => {
+    arrivals.set(request, performance.now());
+    if (!o.token || OPEN_ROUTES.has(request.url.split('?')[0])) return;
+    const header = request.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!given || !sameSecret(given, o.token)) {
+      return reply
+        .code(401)
+        .header('WWW-Authenticate', 'Bearer')
+        .send({ error: { code: 'unauthorized', message: 'send Authorization: Bearer <token>' } });
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    o.metrics.requests.inc({ route, status: String(reply.statusCode) });
+    o.metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (err instanceof RequestError)
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const code = status === 413 ? 'body_too_large' : status === 500 ? 'internal' : (err.code ?? 'bad_request');
+    const message = status === 413 ? `the request is larger than ${o.maxBodyBytes} bytes` : err.message;
+    return reply.code(status).send({ error: { code, message } });
+  });
+
+  registerPage(app);
+  registerApi(app, o);
+  return app;
+}
+
+function registerPage(app: FastifyInstance): void {
+  const assets = pageAssets();
+  for (const [url, asset] of Object.entries(assets)) {
+    app.get(url, async (_request, reply) =>
+      reply
+        .type(asset.type)
+        // The page loads nothing from elsewhere; the policy makes sure of it.
+        .header('Content-Security-Policy', "default-src 'self'; img-src 'self' data: blob:; style-src 'self'")
+        .header('Cache-Control', 'no-cache')
+        .send(asset.body),
+    );
+  }
+}
+
+function origin(request: FastifyRequest, source: RequestOrigin['source']): RequestOrigin {
+  return { source, client: request.ip ?? null, startedAt: arrivals.get(request) ?? performance.now() };
+}
+
+/** A request's images, classified together; each image fails alone. */
+async function classifyAll(
+  predictor: Predictor,
+  images: ImageInput[],
+  at: RequestOrigin,
+  top: number,
+): Promise<ImageResult[]> {
+  return Promise.all(images.map((img) => predictor.classify(img, at, top)));
+}
+
+function parseTop(query: unknown, fallback: number, labels: number): number {
+  const raw = (query as { top?: string } | undefined)?.top;
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RequestError(400, 'bad_top', `top must be a whole number ≥ 1, got ${raw}`);
+  return Math.min(n, labels);
+}
+
+function registerApi(app: FastifyInstance, o: AppOptions): void {
+  const { predictor, log, metrics } = o;
+  const limits = { maxFiles: o.maxFiles, maxFileBytes: o.maxBodyBytes };
+
+  app.post('/v1/predict', async (request, reply) => {
+    const top = parseTop(request.query, predictor.opts.top, predictor.labels.length);
+    const source = request.headers['x-mldb-source'] === 'page' ? 'page' : 'api';
+    const at = origin(request, source);
+    const predictions = await classifyAll(predictor, await readImages(request, limits), at, top);
+    const failed = predictions.filter((p) => 'error' in p);
+    if (failed.length === predictions.length) {
+      const bomb = failed.every((p) => 'code' in p && p.code === 'too_many_pixels');
+      return reply.code(bomb ? 413 : 422).send({
+        error: {
+          code: bomb ? 'too_many_pixels' : 'undecodable',
+          message: predictions.length === 1 ? (failed[0] as { error: string }).error : 'no image could be read',
+        },
+        predictions,
+      });
+    }
+    return { predictions };
+  });
+
+  // The original service's form endpoint: one uploaded file, a plain-text answer.
+  app.post('/mnist', async (request, reply) => {
+    const [image] = await readImages(request, { ...limits, maxFiles: 1 });
+    const at = origin(request, 'form');
+    const r = await predictor.classify(image, at);
+    const when = new Date().toISOString().replace('T', ' ').slice(0, 19);
+    const lines = [`file: ${image.name ?? '-'}`, `upload time: ${when}`];
+    if ('error' in r)
+      return reply
+        .code(422)
+        .type('text/plain')
+        .send([...lines, `error: ${r.error}`, ''].join('\n'));
+    return reply.type('text/plain').send([...lines, `prediction: ${r.label}`, ''].join('\n'));
+  });
+
+  app.get('/v1/models', async () => {
+    const { saved, identity } = predictor;
+    const m = saved.metadata;
+    return {
+      models: [
+        {
+          name: identity.name,
+          id: identity.modelId,
+          run: identity.runId,
+          architecture: m.architecture,
+          inputShape: m.inputShape,
+          labels: m.labels,
+          dataset: m.dataset?.table ?? null,
+          testAccuracy: (m.metrics as { testAccuracy?: number | null } | undefined)?.testAccuracy ?? null,
+        },
+      ],
+    };
+  });
+
+  app.get('/v1/predictions/recent', async () => ({ predictions: predictor.recent }));
+
+  app.post('/v1/predictions/:id/label', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const label = (request.body as { label?: unknown } | undefined)?.label;
+    if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
+    if (typeof label !== 'string' || !predictor.labels.includes(label))
+      throw new RequestError(400, 'bad_label', `label must be one of ${predictor.labels.join(', ')}`);
+    const recent = predictor.recent.find((r) => r.id === id);
+    if (recent) recent.trueLabel = label;
+    if (log.labelQueued(id, label)) return { id, label, stored: 'queued' };
+    let found: boolean;
+    try {
+      found = await setTrueLabel(await o.connect(), id, label);
+    } catch {
+      return reply
+        .code(503)
+        .send({ error: { code: 'database_unavailable', message: 'the database is unreachable: try again later' } });
+    }
+    if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no logged prediction ${id}` } });
+    return { id, label, stored: 'database' };
+  });
+
+  app.get('/healthz', async () => {
+    const database = await databaseHealth(o.connect);
+    metrics.logQueueDepth.set(log.stats().queued);
+    return {
+      status: database.reachable ? 'ok' : 'degraded',
+      model: { loaded: true, name: predictor.identity.name },
+      database,
+      log: log.stats(),
+    };
+  });
+
+  app.get('/metrics', async (_request, reply: FastifyReply) => {
+    metrics.logQueueDepth.set(log.stats().queued);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
+/** Whether the database answers within a second (the service keeps predicting either way). */
+async function databaseHealth(connect: () => Promise<Db>): Promise<{ reachable: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer within 1 s')), 1000);
+  });
+  try {
+    await Promise.race([connect().then(ping), timeout]);
+    return { reachable: true };
+  } catch (e) {
+    return { reachable: false, error: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}

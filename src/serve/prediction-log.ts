@@ -1,0 +1,170 @@
+import type { Db } from '../db/db';
+import { insertPredictions, PREDICTION_SQL_OVERHEAD, type PredictionLogRow } from '../db/predictions';
+
+export interface PredictionLogOptions {
+  /** Most rows held in memory while the database is slow or away; beyond it rows are dropped and counted. */
+  maxQueueRows: number;
+  /** Most bytes of logged inputs held in memory (the other bound on the queue). */
+  maxQueueBytes: number;
+  /** Rows per INSERT at most. */
+  maxBatchRows: number;
+  /** How long a row waits for others before a write, in ms. */
+  flushMs: number;
+  /** A write failed: the rows stay queued and are retried with backoff. */
+  onWriteError?: (err: unknown, queued: number) => void;
+  /** A write succeeded after failures. */
+  onRecovered?: (queued: number) => void;
+  /** A row was dropped because the queue was full. */
+  onDropped?: (total: number, queued: number) => void;
+  onWritten?: (rows: number) => void;
+}
+
+export interface PredictionLogStats {
+  queued: number;
+  written: number;
+  dropped: number;
+  writeErrors: number;
+  lastError: string | null;
+}
+
+const MAX_BACKOFF_MS = 5000;
+
+/**
+ * The service's request log writer: predictions never wait for the database. Rows queue in
+ * memory and are written by one loop in multi-row INSERTs; a failed write keeps its rows and is
+ * retried with backoff, so rows logged while the database is away arrive when it returns. The
+ * queue is bounded in rows and bytes; what does not fit is dropped and counted, never blocks.
+ */
+export class PredictionLog {
+  #queue: PredictionLogRow[] = [];
+  #queueBytes = 0;
+  #stats: PredictionLogStats = { queued: 0, written: 0, dropped: 0, writeErrors: 0, lastError: null };
+  /** Ends the wait for a first row (an empty queue). */
+  #wake: (() => void) | undefined;
+  /** Ends a pause early: only a drain or close does that. */
+  #interrupt: (() => void) | undefined;
+  #stopping = false;
+  #closed = false;
+  #loop: Promise<void>;
+  #failing = false;
+
+  constructor(
+    private readonly connect: () => Promise<Db>,
+    private readonly opts: PredictionLogOptions,
+  ) {
+    this.#loop = this.#run();
+  }
+
+  /** Queues one row; false when it was dropped because the queue is full. */
+  push(row: PredictionLogRow): boolean {
+    const bytes = row.input?.length ?? 0;
+    if (this.#queue.length >= this.opts.maxQueueRows || this.#queueBytes + bytes > this.opts.maxQueueBytes) {
+      this.#stats.dropped++;
+      this.opts.onDropped?.(this.#stats.dropped, this.#queue.length);
+      return false;
+    }
+    this.#queue.push(row);
+    this.#queueBytes += bytes;
+    this.#wake?.();
+    return true;
+  }
+
+  /** Sets the true label of a row still in the queue; false when it is not queued (written or unknown). */
+  labelQueued(id: string, label: string): boolean {
+    const row = this.#queue.find((r) => r.id === id);
+    if (!row) return false;
+    row.trueLabel = label;
+    return true;
+  }
+
+  stats(): PredictionLogStats {
+    return { ...this.#stats, queued: this.#queue.length };
+  }
+
+  /**
+   * Stops taking the loop's pauses and writes what is queued, waiting at most `timeoutMs` for a
+   * database that is away. Returns how many rows could not be written.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.#stopping = true;
+    this.#wake?.();
+    this.#interrupt?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#loop, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.#closed = true;
+    this.#wake?.();
+    this.#interrupt?.();
+    return this.#queue.length;
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 100;
+    while (!this.#closed && !(this.#stopping && this.#queue.length === 0)) {
+      if (this.#queue.length === 0) {
+        await new Promise<void>((r) => (this.#wake = r));
+        this.#wake = undefined;
+        continue;
+      }
+      // Let a few more rows join the batch, unless shutting down.
+      if (!this.#stopping && this.#queue.length < this.opts.maxBatchRows) await this.#pause(this.opts.flushMs);
+      const batch = await this.#nextBatch();
+      try {
+        const db = await this.connect();
+        await insertPredictions(db, batch.rows);
+        this.#queue.splice(0, batch.rows.length);
+        this.#queueBytes -= batch.bytes;
+        this.#stats.written += batch.rows.length;
+        this.opts.onWritten?.(batch.rows.length);
+        if (this.#failing) this.opts.onRecovered?.(this.#queue.length);
+        this.#failing = false;
+        backoff = 100;
+      } catch (err) {
+        this.#stats.writeErrors++;
+        this.#stats.lastError = (err as Error).message;
+        this.#failing = true;
+        this.opts.onWriteError?.(err, this.#queue.length);
+        // During a drain the caller's deadline decides how long to keep trying.
+        await this.#pause(backoff);
+        backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+      }
+    }
+  }
+
+  /** Waits `ms`, or less when the log is closed; never keeps the process alive by itself. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      this.#interrupt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      this.#interrupt = undefined;
+    });
+  }
+
+  /** The oldest rows that fit one INSERT under the server's packet limit. */
+  async #nextBatch(): Promise<{ rows: PredictionLogRow[]; bytes: number }> {
+    let packet = 4 * 1024 * 1024;
+    try {
+      packet = await (await this.connect()).maxAllowedPacket();
+    } catch {
+      // Unreachable: the write below fails and is retried; the size does not matter yet.
+    }
+    const budget = Math.floor(packet * 0.9);
+    let size = 0;
+    let bytes = 0;
+    let n = 0;
+    for (const row of this.#queue) {
+      const input = row.input?.length ?? 0;
+      const rowSize = PREDICTION_SQL_OVERHEAD + 2 * input;
+      if (n >= this.opts.maxBatchRows || (n > 0 && size + rowSize > budget)) break;
+      size += rowSize;
+      bytes += input;
+      n++;
+    }
+    return { rows: this.#queue.slice(0, n), bytes };
+  }
+}

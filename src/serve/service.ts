@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { Db } from '../db/db';
+import type { SavedModel } from '../ml/artifacts';
+import { buildApp } from './app';
+import { createMetrics, type ServeMetrics } from './metrics';
+import { PredictionLog, type PredictionLogStats } from './prediction-log';
+import { Predictor, type ModelIdentity, type PredictorOptions } from './predictor';
+
+export interface ServiceOptions extends PredictorOptions {
+  host: string;
+  port: number;
+  token?: string;
+  maxBodyBytes: number;
+  maxFiles: number;
+  maxQueueRows: number;
+  maxQueueBytes: number;
+  /** Called with one line for the operator (stderr): log writes failing, recovering, dropping. */
+  note: (line: string) => void;
+}
+
+export interface RunningService {
+  /** http://host:port */
+  url: string;
+  app: FastifyInstance;
+  predictor: Predictor;
+  log: PredictionLog;
+  metrics: ServeMetrics;
+  /** Stops taking requests, answers those in flight, then writes the queued log rows. */
+  stop(drainTimeoutMs: number): Promise<ShutdownSummary>;
+}
+
+export interface ShutdownSummary {
+  predictions: number;
+  log: PredictionLogStats;
+  /** Log rows still unwritten when the drain timed out (the database stayed away). */
+  unwritten: number;
+}
+
+/** Starts the prediction service: warms the model, opens the log writer, listens. */
+export async function startService(
+  saved: SavedModel,
+  identity: ModelIdentity,
+  connect: () => Promise<Db>,
+  o: ServiceOptions,
+): Promise<RunningService> {
+  const metrics = createMetrics();
+  let failingSince: number | null = null;
+  let lastDropNote = 0;
+  const log = new PredictionLog(connect, {
+    maxQueueRows: o.maxQueueRows,
+    maxQueueBytes: o.maxQueueBytes,
+    maxBatchRows: 500,
+    flushMs: 20,
+    onWritten: (n) => {
+      metrics.logRowsWritten.inc(n);
+      metrics.logQueueDepth.set(log.stats().queued);
+    },
+    onWriteError: (err, queued) => {
+      metrics.logWriteErrors.inc();
+      if (failingSince === null) {
+        failingSince = Date.now();
+        o.note(
+          `mldb serve: cannot write the prediction log (${(err as Error).message}); ${queued} row(s) queued, ` +
+            'retrying; predictions go on',
+        );
+      }
+    },
+    onRecovered: (queued) => {
+      o.note(
+        `mldb serve: prediction log writes resumed after ${((Date.now() - failingSince!) / 1000).toFixed(1)} s; ` +
+          `${queued} row(s) still queued`,
+      );
+      failingSince = null;
+    },
+    onDropped: (total, queued) => {
+      metrics.logRowsDropped.inc();
+      if (Date.now() - lastDropNote < 5000) return;
+      lastDropNote = Date.now();
+      o.note(
+        `mldb serve: prediction log queue is full (${queued} rows): ${total} row(s) dropped so far; ` +
+          'the database is too slow or away',
+      );
+    },
+  });
+  const predictor = new Predictor(saved, identity, log, metrics, o);
+  // The first call compiles the backend's kernels: pay it now, not on the first request.
+  const [h, w, c] = saved.metadata.inputShape;
+  await predictor.batcher.submit(new Float32Array(h * w * c));
+  const app = await buildApp({
+    predictor,
+    log,
+    metrics,
+    connect,
+    token: o.token,
+    maxBodyBytes: o.maxBodyBytes,
+    maxFiles: o.maxFiles,
+  });
+  const address = await app.listen({ host: o.host, port: o.port });
+  return {
+    url: address,
+    app,
+    predictor,
+    log,
+    metrics,
+    async stop(drainTimeoutMs) {
+      await app.close();
+      const unwritten = await log.drain(drainTimeoutMs);
+      const stats = log.stats();
+      return { predictions: stats.written + stats.queued + stats.dropped, log: stats, unwritten };
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { mldb } from '../helpers/cli';
+import { digitsFolder, tempDir } from '../helpers/fixtures';
+import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
+
+/**
+ * The database goes away while the service runs: predictions go on, the log queues, and the
+ * rows arrive when it returns. This file starts its own server so that it can stop it.
+ */
+const dataDir = tempDir('mldb-outage-db-');
+let server: RunningServer;
+let env: Record<string, string>;
+let sample: string;
+const work = tempDir('mldb-outage-');
+const running: ServeProcess[] = [];
+
+async function logCount(): Promise<number> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: 'outage' });
+  try {
+    const [rows] = await conn.query('SELECT COUNT(*) AS n FROM mldb_predictions');
+    return Number((rows as Array<{ n: number }>)[0].n);
+  } finally {
+    await conn.end();
+  }
+}
+
+async function predictOnce(url: string): Promise<number> {
+  const f = new FormData();
+  f.append('file', new Blob([fs.readFileSync(sample)]), 'digit.png');
+  const res = await fetch(`${url}/v1/predict`, { method: 'POST', body: f });
+  return res.status;
+}
+
+async function restartServer(): Promise<void> {
+  server = await startServer({ binary: findServerBinary()!, dataDir, port: server.port });
+}
+
+beforeAll(async () => {
+  server = await startServer({ binary: findServerBinary()!, dataDir });
+  env = { MLDB_URL: `mysql://root@127.0.0.1:${server.port}/outage`, MLDB_TABLE: 'digits' };
+  const dir = digitsFolder();
+  sample = path.join(dir, fs.readdirSync(dir)[0], fs.readdirSync(path.join(dir, fs.readdirSync(dir)[0]))[0]);
+  expect(mldb(['import', dir, '--create'], env).code).toBe(0);
+  const model = path.join(work, 'model');
+  expect(mldb(['train', '--model', 'lenet5', '--epochs', '1', '--save', model, '--no-store'], env).code).toBe(0);
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((s) => s.stop('SIGKILL')));
+  await stopServer(server.pid);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('a stopped database fails no prediction; queued rows arrive when it returns', async () => {
+  const s = await startServe(['--model', path.join(work, 'model')], env);
+  running.push(s);
+  for (let i = 0; i < 3; i++) expect(await predictOnce(s.url)).toBe(200);
+  await waitFor(async () => (await logCount()) === 3, 'the first three rows');
+
+  await stopServer(server.pid);
+  for (let i = 0; i < 10; i++) expect(await predictOnce(s.url)).toBe(200);
+  const health = await (await fetch(`${s.url}/healthz`)).json();
+  expect(health).toMatchObject({ status: 'degraded', database: { reachable: false } });
+  expect(health.log.queued).toBe(10);
+  await waitFor(async () => /cannot write the prediction log/.test(s.stderr()), 'the write-failure note');
+
+  await restartServer();
+  await waitFor(async () => (await logCount()) === 13, 'the ten queued rows', 120_000);
+  await waitFor(async () => /prediction log writes resumed/.test(s.stderr()), 'the resumed note');
+  expect(await s.stop()).toBe(0);
+  expect(await logCount()).toBe(13);
+});
+
+test('SIGTERM writes the queued rows before exiting; a full queue drops and says so', async () => {
+  const s = await startServe(['--model', path.join(work, 'model'), '--queue', '4'], env);
+  running.push(s);
+  const before = await logCount();
+  await stopServer(server.pid);
+  for (let i = 0; i < 6; i++) expect(await predictOnce(s.url)).toBe(200);
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  expect(metrics).toMatch(/mldb_serve_log_rows_dropped_total 2/);
+  expect(metrics).toMatch(/mldb_serve_log_queue_depth 4/);
+  await waitFor(async () => /queue is full \(4 rows\): 1 row\(s\) dropped/.test(s.stderr()), 'the drop note');
+
+  // The database returns, and the service is stopped at once: the drain writes the four rows.
+  await restartServer();
+  const code = await s.stop('SIGTERM');
+  expect(code).toBe(3); // rows were dropped: the exit code says the log is incomplete
+  expect(s.stdout()).toMatch(/log: 4 written, 2 dropped \(queue full\)/);
+  expect(await logCount()).toBe(before + 4);
+});

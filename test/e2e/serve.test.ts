@@ -1,0 +1,223 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
+import { mldb } from '../helpers/cli';
+import { freshDatabase } from '../helpers/db';
+import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
+import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
+
+const db = freshDatabase();
+const work = tempDir('mldb-serve-');
+const env = { MLDB_URL: db.url, MLDB_TABLE: 'digits' };
+const probe = db.mldb();
+let runId: number;
+let files: string[];
+const running: ServeProcess[] = [];
+
+async function serve(args: string[], extraEnv: Record<string, string> = {}): Promise<ServeProcess> {
+  const s = await startServe(args, { ...env, ...extraEnv });
+  running.push(s);
+  return s;
+}
+
+async function logRows(where = '1 = 1', params: unknown[] = []): Promise<Record<string, any>[]> {
+  const conn = await probe.connection();
+  return conn.query(`SELECT * FROM mldb_predictions WHERE ${where} ORDER BY created_at, id`, params);
+}
+
+function form(paths: string[]): FormData {
+  const f = new FormData();
+  for (const p of paths) f.append('file', new Blob([fs.readFileSync(p)]), path.basename(p));
+  return f;
+}
+
+beforeAll(async () => {
+  const dir = digitsFolder();
+  expect(mldb(['import', dir, '--create'], env).code).toBe(0);
+  const trained = mldb(
+    ['train', '--model', 'lenet5', '--epochs', '1', '--backend', 'wasm', '--save', path.join(work, 'model'), '--json'],
+    env,
+  );
+  expect(trained.code).toBe(0);
+  const doc = JSON.parse(trained.stdout);
+  runId = doc.runId;
+  expect(doc.storedModel).toMatchObject({ version: 1 });
+  // Twelve images of different labels, the same ones for `mldb predict` and the service.
+  const all = walkLabeledFolder(dir).files;
+  files = [...Array(12).keys()].map((i) => all[Math.floor((i * all.length) / 12)].path);
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((s) => s.stop('SIGKILL')));
+  await db.cleanup();
+});
+
+test('the API answers what `mldb predict` answers, in all three request forms, one log row per image', async () => {
+  const cli = mldb(['predict', '--model', path.join(work, 'model'), '--json', ...files], env);
+  expect(cli.code).toBe(0);
+  const expected = JSON.parse(cli.stdout).predictions as Array<{ label: string; confidence: number }>;
+
+  const s = await serve(['--model', `run:${runId}`]);
+  const predictUrl = `${s.url}/v1/predict`;
+  const multipart = await (await fetch(predictUrl, { method: 'POST', body: form(files.slice(0, 6)) })).json();
+  const raw = await Promise.all(
+    files.slice(6, 9).map(async (f) => {
+      const res = await fetch(`${s.url}/v1/predict`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream', 'X-File-Name': path.basename(f) },
+        body: fs.readFileSync(f),
+      });
+      return (await res.json()).predictions[0];
+    }),
+  );
+  const json = await (
+    await fetch(`${s.url}/v1/predict`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        images: files.slice(9).map((f) => ({ name: path.basename(f), data: fs.readFileSync(f).toString('base64') })),
+      }),
+    })
+  ).json();
+  const served = [...multipart.predictions, ...raw, ...json.predictions];
+  expect(served).toHaveLength(12);
+  served.forEach((p, i) => {
+    expect(p.label).toBe(expected[i].label);
+    expect(p.confidence).toBeCloseTo(expected[i].confidence, 5);
+    expect(p.name).toBe(path.basename(files[i]));
+    expect(p.top[0]).toEqual({ label: p.label, probability: p.confidence });
+  });
+
+  // Each answer names its log row; each row arrives exactly once, attributed to the stored model.
+  const ids = served.map((p) => p.id);
+  expect(new Set(ids).size).toBe(12);
+  await waitFor(async () => (await logRows('id IN (?)', [ids])).length === 12, 'twelve log rows');
+  const rows = await logRows('id IN (?)', [ids]);
+  for (const r of rows) {
+    const p = served.find((x) => x.id === r.id);
+    expect(r).toMatchObject({ status: 'ok', label: p.label, run_id: runId, source: 'api', client: '127.0.0.1' });
+    expect(r.model).toMatch(/@1$/);
+    expect(r.input).toBeNull(); // inputs are logged only with --log-inputs
+    const file = files[served.indexOf(p)];
+    expect(r.input_sha256.equals(crypto.createHash('sha256').update(fs.readFileSync(file)).digest())).toBe(true);
+    expect(Number(r.input_bytes)).toBe(fs.statSync(file).size);
+  }
+
+  // The original's form endpoint, and the service's own descriptions of itself.
+  const mnist = await (await fetch(`${s.url}/mnist`, { method: 'POST', body: form([files[0]]) })).text();
+  expect(mnist).toMatch(new RegExp(`^file: ${path.basename(files[0])}\nupload time: \\d{4}-\\d\\d-\\d\\d [\\d:]{8}\n`));
+  expect(mnist).toMatch(new RegExp(`prediction: ${expected[0].label}\n$`));
+  const models = await (await fetch(`${s.url}/v1/models`)).json();
+  expect(models.models[0]).toMatchObject({ run: runId, architecture: 'lenet5', inputShape: [20, 20, 1] });
+  const health = await (await fetch(`${s.url}/healthz`)).json();
+  expect(health).toMatchObject({ status: 'ok', model: { loaded: true }, database: { reachable: true } });
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  expect(metrics).toMatch(/mldb_serve_http_requests_total\{route="\/v1\/predict",status="200"\} 5/);
+  expect(metrics).toMatch(/mldb_serve_predictions_total\{status="ok"\} 13/);
+  expect(metrics).toMatch(/mldb_serve_batch_size_count \d+/);
+  expect(metrics).toMatch(/mldb_serve_log_queue_depth \d+/);
+  expect(metrics).toMatch(/mldb_serve_log_rows_dropped_total 0/);
+
+  expect(await s.stop()).toBe(0);
+  expect(s.stdout()).toMatch(/served 13 prediction\(s\) with .*@1; log: 13 written/);
+});
+
+test('bad requests get a 4xx JSON error; a bad image fails only itself', async () => {
+  const s = await serve(['--model', `run:${runId}`, '--max-body', '64K', '--max-files', '3']);
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(`${s.url}/v1/predict`, { method: 'POST', body, headers });
+
+  const corrupt = await post(Buffer.from('not an image at all'), { 'Content-Type': 'image/png' });
+  expect(corrupt.status).toBe(422);
+  expect((await corrupt.json()).error.code).toBe('undecodable');
+
+  const mixed = form([files[0]]);
+  mixed.append('file', new Blob([Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5])]), 'broken.png');
+  const partly = await post(mixed);
+  expect(partly.status).toBe(200);
+  const [good, bad] = (await partly.json()).predictions;
+  expect(good.label).toMatch(/^\d$/);
+  expect(bad).toMatchObject({ name: 'broken.png', code: 'undecodable' });
+
+  // A header that declares 40000×40000 pixels is refused before any decoding.
+  const bomb = grayPng(8, 8, 1);
+  bomb.writeUInt32BE(40000, 16);
+  bomb.writeUInt32BE(40000, 20);
+  const bombed = await post(bomb, { 'Content-Type': 'image/png' });
+  expect(bombed.status).toBe(413);
+  expect((await bombed.json()).error.code).toBe('too_many_pixels');
+
+  const big = await post(Buffer.alloc(100 * 1024, 1), { 'Content-Type': 'image/png' });
+  expect(big.status).toBe(413);
+  const many = await post(form([files[0], files[1], files[2], files[3]]));
+  expect(many.status).toBe(413);
+  expect((await many.json()).error.code).toBe('too_many_files');
+  const text = await post('hello', { 'Content-Type': 'text/plain' });
+  expect(text.status).toBe(415);
+  const badJson = await post('{"images": 3}', { 'Content-Type': 'application/json' });
+  expect(badJson.status).toBe(400);
+  const label = await fetch(`${s.url}/v1/predictions/${good.id}/label`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ label: 'not-a-label' }),
+  });
+  expect(label.status).toBe(400);
+  // The service survived all of it.
+  expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  expect(await s.stop()).toBe(0);
+});
+
+test('with a token, the API needs it and never prints it', async () => {
+  const secret = `tok-${crypto.randomBytes(8).toString('hex')}`;
+  const s = await serve(['--model', `run:${runId}`], { MLDB_SERVE_TOKEN: secret });
+  const body = () => form([files[0]]);
+  expect((await fetch(`${s.url}/v1/predict`, { method: 'POST', body: body() })).status).toBe(401);
+  const wrong = { Authorization: 'Bearer nope' };
+  expect((await fetch(`${s.url}/v1/predict`, { method: 'POST', body: body(), headers: wrong })).status).toBe(401);
+  const ok = await fetch(`${s.url}/v1/predict`, {
+    method: 'POST',
+    body: body(),
+    headers: { Authorization: `Bearer ${secret}` },
+  });
+  expect(ok.status).toBe(200);
+  expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
+  expect(await s.stop()).toBe(0);
+  expect(s.stderr() + s.stdout()).not.toContain(secret);
+  expect(s.stderr()).toMatch(/token required/);
+});
+
+test('corrections flow back into a dataset table through the import path', async () => {
+  const s = await serve(['--model', `run:${runId}`, '--log-inputs']);
+  const res = await (await fetch(`${s.url}/v1/predict`, { method: 'POST', body: form(files.slice(0, 3)) })).json();
+  const [a, b] = res.predictions;
+  const wrongLabel = (l: string) => String((Number(l) + 1) % 10);
+  for (const p of [a, b]) {
+    const r = await fetch(`${s.url}/v1/predictions/${p.id}/label`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ label: wrongLabel(p.label) }),
+    });
+    expect(r.status).toBe(200);
+  }
+  expect(await s.stop()).toBe(0);
+  const rows = await logRows('id IN (?)', [[a.id, b.id]]);
+  expect(rows.map((r) => r.true_label).sort()).toEqual([wrongLabel(a.label), wrongLabel(b.label)].sort());
+  expect(rows.every((r) => Buffer.isBuffer(r.input) && r.input.length > 0)).toBe(true);
+
+  const listed = JSON.parse(mldb(['predictions', '--corrected', '--json', '--limit', '100'], env).stdout);
+  expect(listed.predictions.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+
+  const promoted = mldb(['predictions', 'promote', '--table', 'fixes', '--create', '--json'], env);
+  expect(promoted.code).toBe(0);
+  expect(JSON.parse(promoted.stdout)).toMatchObject({ imported: 2, rejected: [] });
+  const conn = await probe.connection();
+  const stored = await conn.query<{ label: string; sha256: Buffer }>('SELECT label, sha256 FROM fixes ORDER BY label');
+  expect(stored.map((r) => r.label).sort()).toEqual([wrongLabel(a.label), wrongLabel(b.label)].sort());
+  // Promoted once: running it again adds nothing.
+  expect(JSON.parse(mldb(['predictions', 'promote', '--table', 'fixes', '--json'], env).stdout)).toMatchObject({
+    imported: 0,
+    corrected: 0,
+  });
+});
