@@ -271,7 +271,20 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ['--max-files <N>', 'most images per request', { default: '64' }],
       ['--max-megapixels <N>', 'largest image (width × height), checked before decoding', { default: '25' }],
       ['--max-batch <N>', 'most images per model call', { default: '64' }],
-      ['--batch-window <ms>', 'how long a request waits for others to share a model call', { default: '2' }],
+      [
+        '--batch-window <ms>',
+        'how long a lone request waits for others (0: batches form while the model is busy)',
+        {
+          default: '0',
+        },
+      ],
+      [
+        '--workers <N|auto>',
+        'inference threads, each with a copy of the model (auto: one per core; 0: main thread)',
+        {
+          default: 'auto',
+        },
+      ],
       ['--queue <rows>', 'log rows held while the database is slow or away; more are dropped', { default: '10000' }],
       [
         '--drain-timeout <s>',

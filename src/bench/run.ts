@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { accuracyBench, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
 import { trainSpeedBench } from './train-bench';
+import { serveBench } from './serve-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|accuracy|mnist]`: figures printed as ratios against a baseline measured in
+ * `npm run bench [-- import|train|all|serve|accuracy|mnist]`: figures printed as ratios against a baseline measured in
  * the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
     if (which === 'train' || which === 'all') {
       console.log('\n== training ==');
       await trainSpeedBench(server.url, filedataDir(), process.argv[3]?.split(','));
+    }
+    if (which === 'serve') {
+      console.log('\n== prediction service (loopback, bounded load) ==');
+      await serveBench(server.url, filedataDir());
     }
     // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… mnist [archs] [epochs]`.
     if (which === 'accuracy') {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { setting } from '../config';
 import { EXIT, UsageError } from '../errors';
 import type { ModelIdentity } from '../serve/predictor';
@@ -25,6 +26,7 @@ export interface ServeFlags {
   batchWindow?: string;
   queue?: string;
   drainTimeout?: string;
+  workers?: string;
 }
 
 export interface ServeResult extends ShutdownSummary {
@@ -55,9 +57,13 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     maxBodyBytes: parseBytes('--max-body', flags.maxBody ?? '8M'),
     maxFiles: parsePositiveInt('--max-files', flags.maxFiles ?? '64', { min: 1, max: 10_000 })!,
     maxBatch: parsePositiveInt('--max-batch', flags.maxBatch ?? '64', { min: 1, max: 4096 })!,
-    batchWindowMs: parseNumber('--batch-window', flags.batchWindow ?? '2', { min: 0, max: 1000 })!,
+    batchWindowMs: parseNumber('--batch-window', flags.batchWindow ?? '0', { min: 0, max: 1000 })!,
     maxQueueRows: parsePositiveInt('--queue', flags.queue ?? '10000', { min: 1, max: 10_000_000 })!,
     maxQueueBytes: 256 * 1024 * 1024,
+    workers:
+      flags.workers === undefined || flags.workers === 'auto'
+        ? os.availableParallelism()
+        : parsePositiveInt('--workers', flags.workers, { min: 0, max: 256 })!,
     note: (line: string) => ctx.out.note(line),
   };
   const drainTimeoutMs = parseNumber('--drain-timeout', flags.drainTimeout ?? '10', { min: 0, max: 3600 })! * 1000;

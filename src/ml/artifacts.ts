@@ -248,6 +248,8 @@ export interface SavedModel {
   metadata: ModelMetadata;
   /** The mldb_models row, when the model came from the database. */
   stored?: StoredModel;
+  /** The files it was loaded from (what a worker thread needs to load its own copy). */
+  files?: ModelFiles;
 }
 
 /** A network and its metadata from in-memory files, checked to be consistent with each other. */
@@ -272,7 +274,7 @@ export async function savedModelFromFiles(files: ModelFiles, where: string): Pro
     model.dispose();
     throw err;
   }
-  return { dir: where, model, metadata };
+  return { dir: where, model, metadata, files };
 }
 
 /** A model folder written by `mldb train`: the network and its metadata, consistent with each other. */

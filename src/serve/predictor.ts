@@ -39,6 +39,13 @@ export interface RequestOrigin {
   startedAt: number;
 }
 
+/** Runs batches somewhere else than this thread. */
+export interface InferenceEngine {
+  run(inputs: readonly Float32Array[]): Promise<Float32Array[]>;
+  /** Batches that could start now. */
+  readonly idle: number;
+}
+
 /** How the served model is named in the log and in listings. */
 export interface ModelIdentity {
   name: string;
@@ -61,10 +68,16 @@ export class Predictor {
     private readonly log: PredictionLog,
     private readonly metrics: ServeMetrics,
     readonly opts: PredictorOptions,
+    /** Where batches run: worker threads (InferencePool), or this thread when absent. */
+    engine?: InferenceEngine,
   ) {
-    this.batcher = new MicroBatcher((inputs) => classifyInputs(saved, inputs), {
+    const run = engine
+      ? (inputs: Float32Array[]) => engine.run(inputs)
+      : (inputs: Float32Array[]) => classifyInputs(saved, inputs);
+    this.batcher = new MicroBatcher(run, {
       maxBatch: opts.maxBatch,
       windowMs: opts.batchWindowMs,
+      idle: engine ? () => engine.idle : undefined,
       onBatch: (size, seconds) => {
         metrics.batchSize.observe(size);
         metrics.modelSeconds.observe(seconds);

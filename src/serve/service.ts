@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/db';
 import type { SavedModel } from '../ml/artifacts';
+import type { BackendName } from '../ml/backend-names';
+import { tf } from '../ml/tf';
 import { buildApp } from './app';
+import { InferencePool } from './inference-pool';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { PredictionLog, type PredictionLogStats } from './prediction-log';
 import { Predictor, type ModelIdentity, type PredictorOptions } from './predictor';
 
 export interface ServiceOptions extends PredictorOptions {
+  /** Inference threads, each with its own copy of the model (0: classify on the main thread). */
+  workers: number;
   host: string;
   port: number;
   token?: string;
@@ -82,7 +87,17 @@ export async function startService(
       );
     },
   });
-  const predictor = new Predictor(saved, identity, log, metrics, o);
+  const pool =
+    o.workers > 0 && saved.files
+      ? await InferencePool.start(
+          saved.files,
+          tf.getBackend() as BackendName,
+          o.workers,
+          saved.metadata.inputShape,
+          saved.metadata.labels.length,
+        )
+      : undefined;
+  const predictor = new Predictor(saved, identity, log, metrics, o, pool);
   // The first call compiles the backend's kernels: pay it now, not on the first request.
   const [h, w, c] = saved.metadata.inputShape;
   await predictor.batcher.submit(new Float32Array(h * w * c));
@@ -104,6 +119,7 @@ export async function startService(
     metrics,
     async stop(drainTimeoutMs) {
       await app.close();
+      await pool?.close();
       const unwritten = await log.drain(drainTimeoutMs);
       const stats = log.stats();
       return { predictions: stats.written + stats.queued + stats.dropped, log: stats, unwritten };
