@@ -14,7 +14,15 @@ import {
 } from './db/registry';
 import { labels as tableLabels, listRows, type RowFilter, type RowSummary } from './db/dataset-rows';
 import type { Db } from './db/db';
-import { deleteModel, getModel, listModels, readModelFiles, storeModel, type StoredModel } from './db/models';
+import {
+  deleteModel,
+  getModel,
+  listModels,
+  modelNameFor,
+  readModelFiles,
+  storeModel,
+  type StoredModel,
+} from './db/models';
 import { openDb } from './db/pool';
 import { exportFolder, type ExportSummary } from './export/export-folder';
 import { importFolder, importImages, type ImportOptions, type ImportSummary } from './ingest/import-folder';
@@ -252,7 +260,6 @@ export class MlDb {
    */
   async pushModel(dir: string, name?: string): Promise<StoredModel> {
     const artifacts = require('./ml/artifacts') as typeof import('./ml/artifacts');
-    const { storedNameFor } = require('./ml/training-run') as typeof import('./ml/training-run');
     const files = artifacts.readModelFolder(dir);
     const saved = await artifacts.savedModelFromFiles(files, path.resolve(dir));
     saved.model.dispose();
@@ -261,7 +268,7 @@ export class MlDb {
     return storeModel(
       await this.connection(),
       {
-        name: name ?? storedNameFor(path.resolve(dir)),
+        name: name ?? modelNameFor(path.resolve(dir)),
         runId: typeof m.runId === 'number' ? m.runId : null,
         architecture: String(m.architecture ?? 'unknown'),
         dataset: m.dataset?.table ?? null,

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import crypto from 'node:crypto';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
+import { inTransaction } from './transaction';
 import { MODEL_CHUNKS_TABLE, MODELS_TABLE, RUNS_TABLE } from './schema';
 
 /**
@@ -59,6 +61,16 @@ export function validateModelName(name: string): string {
   return name;
 }
 
+/** A stored model's default name: its folder's, in the characters a model name allows. */
+export function modelNameFor(folder: string): string {
+  const base = path
+    .basename(folder)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  const name = /^\d*$/.test(base) ? `model-${base}` : base;
+  return name.slice(0, 191);
+}
+
 /** Rows per chunk: half the packet leaves room for the statement; never more than 8 MiB. */
 function chunkSize(packet: number): number {
   return Math.max(64 * 1024, Math.min(8 * 1024 * 1024, Math.floor(packet / 2) - 4096));
@@ -110,7 +122,7 @@ export async function storeModel(db: Db, info: StoreModelInfo, files: ModelFiles
   // refuses the second, which then takes the next one.
   for (let attempt = 0; ; attempt++) {
     try {
-      const id = await db.session((conn) => insertModel(conn, info, files, sha, chunks, size));
+      const id = await inTransaction(db, (conn) => insertModel(conn, info, files, sha, chunks, size));
       return (await findModelById(db, id))!;
     } catch (e) {
       const code = (e as { cause?: { code?: string } }).cause?.code;
@@ -128,42 +140,35 @@ async function insertModel(
   chunks: number,
   size: number,
 ): Promise<number> {
-  await conn.run('START TRANSACTION');
-  try {
-    const res = await conn.run(
-      `INSERT INTO ${escapeId(MODELS_TABLE)} (name, version, run_id, architecture, dataset, labels, input_shape,
-         test_accuracy, model_json, metadata, weights_bytes, weights_sha256, chunks)
-       SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-       FROM ${escapeId(MODELS_TABLE)} WHERE name = ?`,
-      [
-        info.name,
-        info.runId ?? null,
-        info.architecture,
-        info.dataset ?? null,
-        JSON.stringify(info.labels),
-        info.inputShape.join('x'),
-        info.testAccuracy ?? null,
-        files.modelJson,
-        files.metadata,
-        files.weights.length,
-        sha,
-        chunks,
-        info.name,
-      ],
-    );
-    for (let seq = 0; seq < chunks; seq++) {
-      await conn.run(`INSERT INTO ${escapeId(MODEL_CHUNKS_TABLE)} (model_id, seq, bytes) VALUES (?, ?, ?)`, [
-        res.insertId,
-        seq,
-        files.weights.subarray(seq * size, (seq + 1) * size),
-      ]);
-    }
-    await conn.run('COMMIT');
-    return res.insertId;
-  } catch (e) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw e;
+  const res = await conn.run(
+    `INSERT INTO ${escapeId(MODELS_TABLE)} (name, version, run_id, architecture, dataset, labels, input_shape,
+       test_accuracy, model_json, metadata, weights_bytes, weights_sha256, chunks)
+     SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+     FROM ${escapeId(MODELS_TABLE)} WHERE name = ?`,
+    [
+      info.name,
+      info.runId ?? null,
+      info.architecture,
+      info.dataset ?? null,
+      JSON.stringify(info.labels),
+      info.inputShape.join('x'),
+      info.testAccuracy ?? null,
+      files.modelJson,
+      files.metadata,
+      files.weights.length,
+      sha,
+      chunks,
+      info.name,
+    ],
+  );
+  for (let seq = 0; seq < chunks; seq++) {
+    await conn.run(`INSERT INTO ${escapeId(MODEL_CHUNKS_TABLE)} (model_id, seq, bytes) VALUES (?, ?, ?)`, [
+      res.insertId,
+      seq,
+      files.weights.subarray(seq * size, (seq + 1) * size),
+    ]);
   }
+  return res.insertId;
 }
 
 async function findModelById(db: Db, id: number): Promise<StoredModel | undefined> {
@@ -246,15 +251,8 @@ export async function listModels(db: Db, filter: { name?: string; limit?: number
 
 /** Deletes one stored model and its weights. */
 export async function deleteModel(db: Db, model: StoredModel): Promise<void> {
-  await db.session(async (conn) => {
-    await conn.run('START TRANSACTION');
-    try {
-      await conn.run(`DELETE FROM ${escapeId(MODEL_CHUNKS_TABLE)} WHERE model_id = ?`, [model.id]);
-      await conn.run(`DELETE FROM ${escapeId(MODELS_TABLE)} WHERE id = ?`, [model.id]);
-      await conn.run('COMMIT');
-    } catch (e) {
-      await conn.run('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+  await inTransaction(db, async (conn) => {
+    await conn.run(`DELETE FROM ${escapeId(MODEL_CHUNKS_TABLE)} WHERE model_id = ?`, [model.id]);
+    await conn.run(`DELETE FROM ${escapeId(MODELS_TABLE)} WHERE id = ?`, [model.id]);
   });
 }

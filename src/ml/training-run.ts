@@ -3,7 +3,7 @@ import type { Db } from '../db/db';
 import { countRows } from '../db/dataset-rows';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
-import { storeModel, validateModelName, type StoredModel } from '../db/models';
+import { modelNameFor, storeModel, validateModelName, type StoredModel } from '../db/models';
 import { checkSaveTarget, serializeModel, writeModelFolder, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { getDataset } from '../db/registry';
@@ -68,16 +68,6 @@ export function defaultModelDir(table: string, model: string, when = new Date())
       .replace(/[:.]/g, '-')
       .replace(/-\d{3}Z$/, 'Z')}`,
   );
-}
-
-/** A stored model's default name: its folder's, in the characters a model name allows. */
-export function storedNameFor(folder: string): string {
-  const base = path
-    .basename(folder)
-    .replace(/[^A-Za-z0-9_.-]/g, '_')
-    .replace(/^[^A-Za-z0-9]+/, '');
-  const name = /^\d*$/.test(base) ? `model-${base}` : base;
-  return name.slice(0, 191);
 }
 
 /**
@@ -195,7 +185,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       const stored = await storeModel(
         db,
         {
-          name: opts.store?.name ?? storedNameFor(report.savedTo),
+          name: opts.store?.name ?? modelNameFor(report.savedTo),
           runId: recorder?.id ?? null,
           architecture: model,
           dataset: opts.table,
