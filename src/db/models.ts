@@ -140,13 +140,19 @@ async function insertModel(
   chunks: number,
   size: number,
 ): Promise<number> {
+  // Not one INSERT … SELECT MAX(version) FROM the same table: under concurrent stores MariaDB fails
+  // that with ER_AUTOINC_READ_FAILED. A locking read, then a plain INSERT; a clash is retried.
+  const [next] = await conn.query<{ v: number }>(
+    `SELECT COALESCE(MAX(version), 0) + 1 AS v FROM ${escapeId(MODELS_TABLE)} WHERE name = ? FOR UPDATE`,
+    [info.name],
+  );
   const res = await conn.run(
     `INSERT INTO ${escapeId(MODELS_TABLE)} (name, version, run_id, architecture, dataset, labels, input_shape,
        test_accuracy, model_json, metadata, weights_bytes, weights_sha256, chunks)
-     SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-     FROM ${escapeId(MODELS_TABLE)} WHERE name = ?`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       info.name,
+      Number(next.v),
       info.runId ?? null,
       info.architecture,
       info.dataset ?? null,
@@ -158,7 +164,6 @@ async function insertModel(
       files.weights.length,
       sha,
       chunks,
-      info.name,
     ],
   );
   for (let seq = 0; seq < chunks; seq++) {
