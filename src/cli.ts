@@ -6,6 +6,7 @@ import { EXIT, isMldbError } from './errors';
 import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
 import { BACKENDS } from './ml/backend-names';
+import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
 
@@ -26,6 +27,8 @@ type StepOf<T> = {
   run: (ctx: CommandContext) => Promise<T>;
   print: (result: T, out: Output) => void;
   exitCode?: (result: T) => number;
+  /** The command already wrote JSON lines (NDJSON): its --json result is one more line, not a document. */
+  jsonLines?: (result: T) => boolean;
 };
 
 let verbose = false;
@@ -38,7 +41,8 @@ async function execute<T>(cmd: Command, step: StepOf<T>): Promise<void> {
   const ctx = createContext(overrides, out);
   try {
     const result = await step.run(ctx);
-    if (out.json) out.document(result);
+    if (out.json && step.jsonLines?.(result)) process.stdout.write(JSON.stringify(result) + '\n');
+    else if (out.json) out.document(result);
     else step.print(result, out);
     process.exitCode = step.exitCode?.(result) ?? EXIT.OK;
   } finally {
@@ -120,19 +124,47 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     step: (m, [name], opts) => ({ run: (ctx) => m.run(ctx, str(name), opts), print: m.print }),
   }),
   command({
-    name: 'import <dir>',
-    description: 'import DIR/<label>/<images> into the table (idempotent, resumable)',
+    name: 'import <source>',
+    description:
+      'import DIR/<label>/<images> (or train|validation|test/<label>/…), a tar/tar.gz/zip archive, or - (a tar ' +
+      'stream on stdin) into the table (idempotent, resumable); --watch keeps importing files as they arrive',
     options: [
       ['--create', 'create the table if it does not exist'],
       ...SHAPE_OPTIONS,
       ['--test-fraction <F>', 'with --create: fraction for the test split (default 0.1)'],
       ['--validation-fraction <F>', 'with --create: fraction for the validation split (default 0)'],
+      [
+        '--split <split>',
+        'put every image in this split (default: the folder layout, else the content hash)',
+        {
+          choices: SPLITS,
+        },
+      ],
+      [
+        '--layout <layout>',
+        'labels: <label>/<file>; splits: <split>/<label>/<file>',
+        {
+          default: 'auto',
+          choices: LAYOUTS,
+        },
+      ],
+      ['--manifest <file>', 'a CSV/TSV of path,label[,split] rows for the files of a flat folder'],
+      ['--watch', 'keep running and import files as they arrive (Ctrl-C or SIGTERM stops)'],
+      [
+        '--settle <duration>',
+        'with --watch: how long a file must sit unchanged unless its bytes show it is complete (default 500ms)',
+      ],
+      ['--batch-files <N>', 'with --watch: commit a batch at N files (default 500)…'],
+      ['--batch-wait <duration>', '…or when its first file has waited this long (default 100ms)'],
+      ['--move-done <dir>', 'with --watch: move imported files here (default: leave them)'],
+      ['--move-failed <dir>', 'with --watch: move rejected files here'],
     ],
     load: () => import('./commands/import.js'),
-    step: (m, [dir], opts, global) => ({
-      run: (ctx) => m.run(ctx, str(dir)!, { ...opts, table: global.table }),
+    step: (m, [source], opts, global) => ({
+      run: (ctx) => m.run(ctx, str(source)!, { ...opts, table: global.table }),
       print: m.print,
       exitCode: m.exitCode,
+      jsonLines: (r) => 'watch' in r,
     }),
   }),
   command({
@@ -210,6 +242,10 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ],
       ['--tensorboard <dir>', 'write TensorBoard event logs (tensorflow backend only)'],
       ['--store-as <name>', 'name of the model kept in the database (default: the saved folder name)'],
+      [
+        '--rows-until <id|run:ID>',
+        'train on rows with id ≤ this (run:ID: the rows that run used); default: every row present at the start',
+      ],
       ['--no-store', 'do not keep the model in the database (mldb_models), only in the folder'],
     ],
     load: () => import('./commands/train.js'),
@@ -232,18 +268,24 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     }),
   }),
   command({
-    name: 'predict <images...>',
-    description: 'classify image files with a saved model: label, confidence and the top k',
+    name: 'predict [images...]',
+    description:
+      'classify image files with a saved model: label, confidence and the top k; --watch DIR classifies images as ' +
+      'they arrive and logs them in mldb_predictions',
     options: [
       ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
       ['--top <k>', 'how many labels to list per image', { default: '3' }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      ['--watch <dir>', 'keep running and classify images as they arrive under DIR (Ctrl-C stops)'],
+      ['--settle <duration>', 'with --watch: how long a file must sit unchanged unless its bytes show it is complete'],
+      ['--no-log', 'with --watch: do not record predictions in mldb_predictions'],
     ],
     load: () => import('./commands/predict.js'),
     step: (m, [images], opts) => ({
-      run: (ctx) => m.run(ctx, images as string[], opts),
+      run: (ctx) => m.run(ctx, (images as string[] | undefined) ?? [], opts),
       print: m.print,
       exitCode: m.exitCode,
+      jsonLines: (r) => 'watch' in r,
     }),
   }),
   command({

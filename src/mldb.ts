@@ -25,7 +25,15 @@ import {
 } from './db/models';
 import { openDb } from './db/pool';
 import { exportFolder, type ExportSummary } from './export/export-folder';
-import { importFolder, importImages, type ImportOptions, type ImportSummary } from './ingest/import-folder';
+import {
+  importFolder,
+  importImages,
+  importSource,
+  type ImportOptions,
+  type ImportSummary,
+  type ItemSource,
+} from './ingest/import-folder';
+import { watchImport, type WatchImportOptions, type WatchSummary } from './ingest/watch-import';
 import type { Rejection } from './ingest/walk-labeled-folder';
 import {
   correctedInputs,
@@ -155,6 +163,22 @@ export class MlDb {
   /** Imports DIR/<label>/<images> (the original's InsertData2Table): idempotent and resumable. */
   async insertFolder(dir: string, options: Partial<ImportOptions> = {}): Promise<ImportSummary> {
     return importFolder(await this.connection(), dir, { ...options, table: options.table ?? this.config.table });
+  }
+
+  /**
+   * Imports from any source: an archive (ingest/archive.ts openArchiveFile/openArchiveStream), a
+   * manifest (ingest/manifest.ts openManifest), or your own iterable of labelled images.
+   */
+  async insertFrom(source: ItemSource, options: Partial<ImportOptions> = {}): Promise<ImportSummary> {
+    return importSource(await this.connection(), source, { ...options, table: options.table ?? this.config.table });
+  }
+
+  /** Imports files as they arrive under DIR until `options.signal` fires (`mldb import --watch`). */
+  async watchFolder(
+    dir: string,
+    options: Omit<WatchImportOptions, 'table'> & { table?: string },
+  ): Promise<WatchSummary> {
+    return watchImport(await this.connection(), dir, { ...options, table: options.table ?? this.config.table });
   }
 
   /** Writes DIR/<label>/<file> with the original bytes of every (filtered) row. */

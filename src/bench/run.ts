@@ -3,11 +3,12 @@ import { accuracyBench, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
 import { trainSpeedBench } from './train-bench';
 import { serveBench } from './serve-bench';
+import { watchBench } from './watch-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|accuracy|mnist]`: figures printed as ratios against a baseline measured in
- * the same run, on the same server. Never part of the test suite: machines here are noisy.
+ * `npm run bench [-- import|train|all|serve|watch|accuracy|mnist]`: figures printed as ratios against a
+ * baseline measured in the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
@@ -28,6 +29,10 @@ async function main(): Promise<void> {
     if (which === 'serve') {
       console.log('\n== prediction service (loopback, bounded load) ==');
       await serveBench(server.url, filedataDir());
+    }
+    if (which === 'watch') {
+      console.log('\n== streaming ingest (import --watch) and archive import ==');
+      await watchBench(server.url);
     }
     // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… mnist [archs] [epochs]`.
     if (which === 'accuracy') {

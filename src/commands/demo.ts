@@ -56,7 +56,7 @@ export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<D
   const mldb = new MlDb({ config: { ...config, table: DEMO_TABLE } });
   try {
     const innerCtx: CommandContext = { ...ctx, config: () => mldb.config, mldb: () => mldb };
-    const summary = await importCmd.run(innerCtx, SAMPLE_DIR, { table: DEMO_TABLE, create: true });
+    const summary = await importCmd.importOnce(innerCtx, SAMPLE_DIR, { table: DEMO_TABLE, create: true });
     const details = await mldb.describe(DEMO_TABLE);
     let training: TrainReport | null = null;
     if (flags.train !== false) {

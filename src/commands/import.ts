@@ -1,6 +1,13 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import type { ImportSummary } from '../ingest/import-folder';
-import { EXIT } from '../errors';
+import type { Split } from '../db/enums';
+import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } from '../ingest/archive';
+import type { ImportOptions, ImportSummary } from '../ingest/import-folder';
+import type { Layout } from '../ingest/layout';
+import { openManifest } from '../ingest/manifest';
+import type { WatchSummary } from '../ingest/watch-import';
+import { validateSplit } from '../db/dataset-rows';
+import { EXIT, UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, quote } from '../ui/terminal';
@@ -15,38 +22,53 @@ export interface ImportFlags {
   channels?: string;
   testFraction?: string;
   validationFraction?: string;
+  split?: string;
+  layout?: string;
+  manifest?: string;
+  watch?: boolean;
+  settle?: string;
+  batchFiles?: string;
+  batchWait?: string;
+  moveDone?: string;
+  moveFailed?: string;
 }
 
-export async function run(ctx: CommandContext, dir: string, flags: ImportFlags): Promise<ImportSummary> {
-  const shape = parseShape(flags.size, flags.channels);
-  const testFraction = parseFraction('--test-fraction', flags.testFraction);
-  const validationFraction = parseFraction('--validation-fraction', flags.validationFraction);
-  const table = flags.table ?? ctx.config().table;
-  const progress = await createProgress(`importing ${dir} into ${table}…`, { quiet: ctx.out.json });
+export type ImportResult = ImportSummary | WatchSummary;
+
+/** `mldb import SOURCE`: a folder, an archive, `-` (a tar stream on stdin), a manifest's folder, or a watch. */
+export async function run(ctx: CommandContext, target: string, flags: ImportFlags): Promise<ImportResult> {
+  if (flags.watch) return (await import('./import-watch.js')).run(ctx, target, flags, commonOptions(ctx, flags));
+  if (flags.moveDone || flags.moveFailed || flags.settle || flags.batchFiles || flags.batchWait)
+    throw new UsageError('--settle, --batch-*, --move-done and --move-failed go with --watch', 'add --watch');
+  return importOnce(ctx, target, flags);
+}
+
+/** One pass over a folder, archive, stream or manifest. */
+export async function importOnce(ctx: CommandContext, target: string, flags: ImportFlags): Promise<ImportSummary> {
+  const common = commonOptions(ctx, flags);
+  const label = target === '-' ? 'standard input' : target;
+  const progress = await createProgress(`importing ${label} into ${common.table}…`, { quiet: ctx.out.json });
+  const options: CommonImportOptions = {
+    ...common,
+    onShape: (s, note) => {
+      progress.log(`table ${common.table} takes its shape from the first image: ${shapeText(s)}`);
+      if (note.grayStoredAsRgb) progress.log(grayRgbNote(common.table, target));
+    },
+    onProgress: (p) => {
+      const rate = p.done / Math.max(p.elapsedSeconds, 1e-3);
+      const of = p.total === undefined ? '' : `/${formatCount(p.total)}`;
+      const eta = p.total === undefined ? '' : ` · ETA ${formatDuration((p.total - p.done) / Math.max(rate, 1e-9))}`;
+      progress.update(
+        `importing ${formatCount(p.done)}${of} · ${formatCount(rate)} images/s${eta} · ` +
+          `${formatCount(p.imported)} new, ${formatCount(p.alreadyPresent)} present, ` +
+          `${formatCount(p.rejected)} rejected`,
+      );
+    },
+  };
   try {
-    const summary = await ctx.mldb().insertFolder(dir, {
-      table,
-      create: flags.create,
-      shape,
-      testFraction,
-      validationFraction,
-      onShape: (s, note) => {
-        progress.log(`table ${table} takes its shape from the first image: ${shapeText(s)}`);
-        if (note.grayStoredAsRgb) progress.log(grayRgbNote(table, dir));
-      },
-      onProgress: (p) => {
-        const rate = p.done / Math.max(p.elapsedSeconds, 1e-3);
-        const eta = (p.total - p.done) / Math.max(rate, 1e-9);
-        progress.update(
-          `importing ${formatCount(p.done)}/${formatCount(p.total)} · ${formatCount(rate)} images/s · ETA ` +
-            `${formatDuration(eta)} · ` +
-            `${formatCount(p.imported)} new, ${formatCount(p.alreadyPresent)} present, ` +
-            `${formatCount(p.rejected)} rejected`,
-        );
-      },
-    });
+    const summary = await importFrom(ctx, target, flags, options);
     progress.succeed(
-      `imported ${dir} into ${table} in ${formatDuration(summary.seconds)} ` +
+      `imported ${label} into ${common.table} in ${formatDuration(summary.seconds)} ` +
         `(${formatCount(summary.imagesPerSecond)} images/s)`,
     );
     return summary;
@@ -54,6 +76,45 @@ export async function run(ctx: CommandContext, dir: string, flags: ImportFlags):
     progress.fail();
     throw e;
   }
+}
+
+export interface CommonImportOptions extends ImportOptions {
+  layout: Layout;
+}
+
+function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonImportOptions {
+  const layout = (flags.layout ?? 'auto') as Layout;
+  const split: Split | undefined = validateSplit(flags.split);
+  return {
+    table: flags.table ?? ctx.config().table,
+    create: flags.create,
+    shape: parseShape(flags.size, flags.channels),
+    testFraction: parseFraction('--test-fraction', flags.testFraction),
+    validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
+    split,
+    layout,
+  };
+}
+
+async function importFrom(
+  ctx: CommandContext,
+  target: string,
+  flags: ImportFlags,
+  options: CommonImportOptions,
+): Promise<ImportSummary> {
+  const mldb = ctx.mldb();
+  if (flags.manifest) {
+    if (target === '-') throw new UsageError('--manifest reads files from a folder, not stdin', 'pass the folder');
+    return mldb.insertFrom(openManifest(flags.manifest, target), options);
+  }
+  if (target === '-') return mldb.insertFrom(await openArchiveStream(process.stdin, options), options);
+  const stat = fs.statSync(target, { throwIfNoEntry: false });
+  if (stat?.isFile()) {
+    const format = archiveFormatOf(target);
+    if (!format) notImportable(target);
+    return mldb.insertFrom(await openArchiveFile(target, format, options), options);
+  }
+  return mldb.insertFolder(target, options);
 }
 
 /** The first image is RGB but gray in fact: say what a third of the bytes would take. */
@@ -67,29 +128,61 @@ export function grayRgbNote(table: string, dir: string): string {
 
 const SHOWN_REJECTIONS = 20;
 
-export function print(s: ImportSummary, out: Output): void {
+export function print(s: ImportResult, out: Output): void {
+  if ('watch' in s) {
+    printWatch(s, out);
+    return;
+  }
   out.line(
     `${s.table}: ${formatCount(s.imported)} imported, ${formatCount(s.alreadyPresent)} already present, ` +
       `${formatCount(s.duplicates)} duplicate files, ${formatCount(s.rejected.length)} rejected ` +
-      `(${formatCount(s.files)} files, shape ${shapeText(s.shape)})`,
+      `(${formatCount(s.files)} files, shape ${shapeText(s.shape)}` +
+      `${s.layout === 'splits' ? ', splits from the train/validation/test folders' : ''})`,
   );
   if (s.imported === 0 && s.alreadyPresent > 0 && s.rejected.length === 0)
     out.line('nothing new: every image was already in the table');
   for (const c of s.conflicts.slice(0, SHOWN_REJECTIONS)) {
     out.line(
-      `  label conflict ${path.relative(process.cwd(), c.path) || c.path} (${c.label}): same image as ` +
+      `  label conflict ${shown(c.path)} (${c.label}): same image as ` +
         `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
     );
   }
   if (s.conflicts.length > SHOWN_REJECTIONS)
     out.line(`  … and ${s.conflicts.length - SHOWN_REJECTIONS} more label conflicts (--json lists them all)`);
-  for (const r of s.rejected.slice(0, SHOWN_REJECTIONS))
-    out.line(`  rejected ${path.relative(process.cwd(), r.path) || r.path}: ${r.reason}`);
-  if (s.rejected.length > SHOWN_REJECTIONS)
-    out.line(`  … and ${s.rejected.length - SHOWN_REJECTIONS} more (--json lists them all)`);
+  printRejections(s.rejected, out);
 }
 
-/** Exit 6 when any file was rejected: the good files are stored, but a script should know. */
-export function exitCode(s: ImportSummary): number {
+function printWatch(s: WatchSummary, out: Output): void {
+  out.line(
+    `${s.table}: watched ${s.folder} for ${formatDuration(s.seconds)}: ${formatCount(s.files)} files in ` +
+      `${formatCount(s.batches)} batches, ${formatCount(s.imported)} imported, ` +
+      `${formatCount(s.alreadyPresent)} already present, ${formatCount(s.duplicates)} duplicate files, ` +
+      `${formatCount(s.rejected.length)} rejected`,
+  );
+  if (s.pausedSeconds > 0)
+    out.line(`  paused ${formatDuration(s.pausedSeconds)} while the database was away (nothing lost)`);
+  if (s.leftQueued > 0)
+    out.line(
+      `  ${formatCount(s.leftQueued)} files were not imported yet: they are still there, the next run takes them`,
+    );
+  printRejections(s.rejected, out);
+}
+
+function shown(p: string): string {
+  return path.isAbsolute(p) ? path.relative(process.cwd(), p) || p : p;
+}
+
+function printRejections(rejected: { path: string; reason: string }[], out: Output): void {
+  for (const r of rejected.slice(0, SHOWN_REJECTIONS)) out.line(`  rejected ${shown(r.path)}: ${r.reason}`);
+  if (rejected.length > SHOWN_REJECTIONS)
+    out.line(`  … and ${rejected.length - SHOWN_REJECTIONS} more (--json lists them all)`);
+}
+
+/**
+ * Exit 6 when any file was rejected: the good files are stored, but a script should know. A watch
+ * that was stopped exits 0 (its rejections are in the summary and were logged as they happened).
+ */
+export function exitCode(s: ImportResult): number {
+  if ('watch' in s) return EXIT.OK;
   return s.rejected.length > 0 ? EXIT.REJECTED_FILES : EXIT.OK;
 }

@@ -79,3 +79,21 @@ export function parseNumber(
   }
   return v;
 }
+
+/** `500ms`, `2s`, `1.5s` or a bare number of milliseconds, within [min, max] ms. */
+export function parseDurationMs(
+  flag: string,
+  text: string | undefined,
+  { min = 0, max = 3_600_000 } = {},
+): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(text);
+  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
+  if (!Number.isFinite(ms) || ms < min || ms > max) {
+    throw new UsageError(
+      `invalid ${flag} "${text}"`,
+      `use a duration from ${min}ms to ${max / 1000}s, e.g. 500ms or 2s`,
+    );
+  }
+  return Math.round(ms);
+}

@@ -4,11 +4,15 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import type { CommandContext } from './context';
 import { parsePositiveInt } from './options';
+import type { PredictWatchSummary } from './predict-watch';
 
 export interface PredictFlags {
   model?: string;
   top?: string;
   backend?: string;
+  watch?: string;
+  settle?: string;
+  log?: boolean;
 }
 
 export interface PredictResult {
@@ -17,10 +21,21 @@ export interface PredictResult {
   failures: PredictionFailure[];
 }
 
-export async function run(ctx: CommandContext, images: string[], flags: PredictFlags): Promise<PredictResult> {
+export type PredictOutcome = PredictResult | PredictWatchSummary;
+
+export async function run(ctx: CommandContext, images: string[], flags: PredictFlags): Promise<PredictOutcome> {
   if (!flags.model) throw new UsageError('--model is required', 'pass the folder `mldb train` saved');
-  if (images.length === 0) throw new UsageError('no images given', 'mldb predict --model DIR image.png [more.png …]');
   const top = parsePositiveInt('--top', flags.top, { min: 1, max: 1000 }) ?? 3;
+  if (flags.watch !== undefined) {
+    if (images.length > 0)
+      throw new UsageError('pass either image files or --watch DIR, not both', 'drop the files or --watch');
+    const { selectBackend } = await import('../ml/backend.js');
+    await selectBackend((flags.backend ?? 'auto') as never);
+    return (await import('./predict-watch.js')).run(ctx, flags.model, flags.watch, top, flags);
+  }
+  if (flags.settle !== undefined || flags.log === false)
+    throw new UsageError('--settle and --no-log go with --watch', 'add --watch DIR');
+  if (images.length === 0) throw new UsageError('no images given', 'mldb predict --model DIR image.png [more.png …]');
   const { predictions, failures } = await ctx
     .mldb()
     .predict(flags.model, images, { top, backend: (flags.backend ?? 'auto') as never });
@@ -37,7 +52,15 @@ export async function run(ctx: CommandContext, images: string[], flags: PredictF
   return { model: flags.model, predictions, failures };
 }
 
-export function print(r: PredictResult, out: Output): void {
+export function print(r: PredictOutcome, out: Output): void {
+  if ('watch' in r) {
+    out.note(
+      `mldb predict: ${r.files} images in ${r.seconds.toFixed(1)} s: ${r.predicted} predicted, ${r.failed} unreadable` +
+        (r.logged === null ? ', not logged' : `, ${r.logged} logged`) +
+        (r.unlogged > 0 ? `, ${r.unlogged} NOT logged (the database stayed away)` : ''),
+    );
+    return;
+  }
   if (r.predictions.length === 0) return;
   out.line(
     renderTable(
@@ -53,7 +76,11 @@ export function print(r: PredictResult, out: Output): void {
   );
 }
 
-/** Some images could not be read: the readable ones were still predicted; exit 6 says so. */
-export function exitCode(r: PredictResult): number {
+/**
+ * Some images could not be read: the readable ones were still predicted; exit 6 says so. A watch
+ * ends with 0, or 3 when log rows could not be written (as `mldb serve` does).
+ */
+export function exitCode(r: PredictOutcome): number {
+  if ('watch' in r) return r.unlogged > 0 ? EXIT.DATABASE : EXIT.OK;
   return r.failures.length > 0 ? EXIT.REJECTED_FILES : EXIT.OK;
 }

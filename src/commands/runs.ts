@@ -71,6 +71,7 @@ export function settingsOf(r: RunRecord): Record<string, string> {
   for (const [k, v] of Object.entries(r.hyperparameters)) s[k] = v === null || v === undefined ? '-' : String(v);
   s['backend used'] = r.backend ?? '-';
   s['data fingerprint'] = r.fingerprint ? `${r.fingerprint.rows} rows ${r.fingerprint.sha256.slice(0, 12)}` : '-';
+  s['rows until id'] = r.rowsUntil === null ? '-' : String(r.rowsUntil);
   s['mldb'] = r.versions.mldb;
   s['tfjs'] = r.versions.tfjs;
   return s;

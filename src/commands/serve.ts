@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { setting } from '../config';
 import { EXIT, UsageError } from '../errors';
-import type { ModelIdentity } from '../serve/predictor';
+import { modelIdentity } from '../serve/predictor';
 import type { ShutdownSummary } from '../serve/service';
 import { parseBytes } from '../samples/memory-budget';
 import { watchInterrupts } from '../ui/interrupt';
@@ -72,9 +72,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
   const { selectBackend } = await import('../ml/backend.js');
   await selectBackend((flags.backend ?? 'auto') as never);
   const saved = await mldb.openModel(flags.model);
-  const identity: ModelIdentity = saved.stored
-    ? { name: `${saved.stored.name}@${saved.stored.version}`, modelId: saved.stored.id, runId: saved.stored.runId }
-    : { name: shortPath(saved.dir), modelId: null, runId: saved.metadata.runId ?? null };
+  const identity = modelIdentity(saved, shortPath(saved.dir));
 
   const { startService } = await import('../serve/service.js');
   let service;

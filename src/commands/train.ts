@@ -31,6 +31,7 @@ export interface TrainFlags {
   /** false with --no-store. */
   store?: boolean;
   storeAs?: string;
+  rowsUntil?: string;
 }
 
 /** One line per epoch; `etaSeconds` (time left for the remaining epochs) when any remain. */
@@ -159,7 +160,8 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
   };
   if (flags.store === false && flags.storeAs !== undefined)
     throw new UsageError('--store-as names the stored model; it cannot go with --no-store', 'drop one of them');
-  const report = await trainWithProgress(ctx, { ...options, table: ctx.config().table }, flags.tensorboard);
+  const rowsUntil = await resolveRowsUntil(ctx, flags.rowsUntil);
+  const report = await trainWithProgress(ctx, { ...options, rowsUntil, table: ctx.config().table }, flags.tensorboard);
   const gate = gatedAccuracy(report);
   const belowThreshold = minAccuracy !== null && (gate.value === null || gate.value < minAccuracy);
   if (belowThreshold) {
@@ -174,6 +176,24 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
   return { ...report, minAccuracy, belowThreshold };
 }
 
+/** `--rows-until ID` or `run:ID` (that run's row set), checked before any run row exists. */
+async function resolveRowsUntil(ctx: CommandContext, text: string | undefined): Promise<number | undefined> {
+  if (text === undefined) return undefined;
+  const id = /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  if (id !== undefined) return id;
+  const run = /^run:(\d{1,15})$/.exec(text);
+  if (!run)
+    throw new UsageError(`invalid --rows-until "${text}"`, 'pass a row id, or run:ID to train on the rows of that run');
+  const record = await ctx.mldb().run(Number(run[1]));
+  if (record.rowsUntil === null) {
+    throw new UsageError(
+      `run ${record.id} did not record its row set (it was trained before runs recorded their row set)`,
+      'pass a row id instead',
+    );
+  }
+  return record.rowsUntil;
+}
+
 export function exitCode(r: TrainOutcome): number {
   return r.belowThreshold ? EXIT.BELOW_THRESHOLD : EXIT.OK;
 }
@@ -184,7 +204,8 @@ export function print(r: TrainReport, out: Output): void {
   const early = r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : '';
   out.line(
     `${run}trained ${r.model} on ${r.table}: ` +
-      `${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows, ` +
+      `${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows ` +
+      `(ids ≤ ${r.rowsUntil}), ` +
       `${r.epochs.length} epoch(s)${early}, ${r.backend} backend`,
   );
   const validation =

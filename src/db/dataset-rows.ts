@@ -14,9 +14,11 @@ export interface RowFilter {
   split?: Split;
   limit?: number;
   afterId?: number;
+  /** Only rows with id ≤ maxId: the rows a training run started with (the table may keep growing). */
+  maxId?: number;
 }
 
-/** A filter over whole rows: which label and split, never a page. */
+/** A filter over whole rows: which label and split, up to which id; never a page. */
 export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
 
 /** Rows per keyset page: large enough to amortise round trips, small enough to stay streaming. */
@@ -31,7 +33,7 @@ export function validateSplit(split: string | undefined): Split | undefined {
 }
 
 /** The WHERE clause shared by every read; values are parameters. */
-function whereClause(filter: RowFilter & { maxId?: number }): { sql: string; params: unknown[] } {
+function whereClause(filter: RowFilter): { sql: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -89,6 +91,12 @@ export async function tableStats(
   };
 }
 
+/** The largest row id (0 for an empty table): what a training run pins as its row set. */
+export async function maxRowId(db: Db, table: string): Promise<number> {
+  const [row] = await db.query<{ m: number | null }>(`SELECT MAX(id) AS m FROM ${escapeId(table)}`);
+  return Number(row?.m ?? 0);
+}
+
 export async function labelSplitCounts(
   db: Db,
   table: string,
@@ -100,18 +108,21 @@ export async function labelSplitCounts(
 }
 
 /** Rows per split, every split present (0 when empty). */
-export async function splitCounts(db: Db, table: string): Promise<Record<Split, number>> {
+export async function splitCounts(db: Db, table: string, filter: PixelFilter = {}): Promise<Record<Split, number>> {
   const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
+  const { sql, params } = whereClause(filter);
   const rows = await db.query<{ split: Split; n: number }>(
-    `SELECT split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY split`,
+    `SELECT split, COUNT(*) AS n FROM ${escapeId(table)} ${sql} GROUP BY split`,
+    params,
   );
   for (const r of rows) counts[r.split] = Number(r.n);
   return counts;
 }
 
 /** Every label of the table in class-index order (numbers sorted as numbers). */
-export async function labels(db: Db, table: string): Promise<string[]> {
-  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)}`);
+export async function labels(db: Db, table: string, filter: PixelFilter = {}): Promise<string[]> {
+  const { sql, params } = whereClause(filter);
+  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)} ${sql}`, params);
   return rows.map((r) => r.label).sort(compareLabels);
 }
 
@@ -131,7 +142,7 @@ async function* keysetPages<T extends { id: number }>(
   db: Db,
   table: string,
   select: string,
-  filter: PixelFilter & { afterId?: number; maxId?: number },
+  filter: PixelFilter & { afterId?: number },
   pageRows: number,
 ): AsyncGenerator<T[]> {
   let afterId = filter.afterId ?? 0;

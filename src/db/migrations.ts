@@ -4,6 +4,7 @@ import { MLDB_VERSION } from '../version';
 import type { Db, Queryable } from './db';
 import {
   ADD_RUNS_PID,
+  ADD_RUNS_ROWS_UNTIL,
   CREATE_REGISTRY_V1,
   CREATE_RUN_EPOCHS_V1,
   CREATE_RUNS_V1,
@@ -66,6 +67,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_predictions: the prediction log (served and streamed), with corrected labels',
     async up(conn) {
       await conn.run(CREATE_PREDICTIONS_V1);
+    },
+  },
+  {
+    version: 5,
+    name: 'mldb_runs.rows_until: the largest row id a run read (its row set on a growing table)',
+    async up(conn) {
+      if (!(await columnExists(conn, RUNS_TABLE, 'rows_until'))) await conn.run(ADD_RUNS_ROWS_UNTIL);
     },
   },
 ];

@@ -54,6 +54,8 @@ export interface RunRecord {
   versions: { mldb: string; tfjs: string };
   host: string;
   fingerprint: { rows: number; sha256: string } | null;
+  /** The largest row id the run read: its rows are those with id ≤ this (null before migration 5). */
+  rowsUntil: number | null;
   split: { train: number; validation: number; test: number } | null;
   epochsDone: number;
   final: { loss: number; accuracy: number; valLoss: number | null; valAccuracy: number | null } | null;
@@ -101,6 +103,7 @@ export async function setRunData(
   d: {
     backend?: string;
     fingerprint?: { rows: number; sha256: string };
+    rowsUntil?: number;
     split?: { train: number; validation: number; test?: number };
   },
 ): Promise<void> {
@@ -109,6 +112,7 @@ export async function setRunData(
       backend: d.backend,
       fingerprint_rows: d.fingerprint?.rows,
       fingerprint_sha256: d.fingerprint?.sha256,
+      rows_until: d.rowsUntil,
       split_train: d.split?.train,
       split_validation: d.split?.validation,
       split_test: d.split?.test,
@@ -193,6 +197,7 @@ interface RunRow {
   host: string;
   fingerprint_rows: number | null;
   fingerprint_sha256: string | null;
+  rows_until: number | null;
   split_train: number | null;
   split_validation: number | null;
   split_test: number | null;
@@ -224,6 +229,7 @@ function toRecord(r: RunRow): RunRecord {
     versions: { mldb: r.mldb_version, tfjs: r.tfjs_version },
     host: r.host,
     fingerprint: r.fingerprint_sha256 ? { rows: Number(r.fingerprint_rows), sha256: r.fingerprint_sha256 } : null,
+    rowsUntil: r.rows_until === null || r.rows_until === undefined ? null : Number(r.rows_until),
     split:
       r.split_train !== null
         ? { train: Number(r.split_train), validation: Number(r.split_validation), test: Number(r.split_test ?? 0) }
@@ -264,7 +270,7 @@ export function validateStatus(s: string | undefined): RunStatus | undefined {
 
 const SUMMARY_COLUMNS =
   'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, ' +
-  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, split_train, split_validation, split_test, ' +
+  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, rows_until, split_train, split_validation, split_test, ' +
   'epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, ' +
   'model_dir, error, started_at, ended_at';
 

@@ -91,6 +91,13 @@ export const CREATE_RUN_EPOCHS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_E
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;
 
 /**
+ * Migration 5: the largest row id a run read. A table that keeps growing (import --watch) still
+ * gives every run a fixed row set: ids up to this, which `train --rows-until run:ID` reproduces.
+ */
+export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
+  ADD COLUMN rows_until BIGINT UNSIGNED NULL AFTER fingerprint_sha256`;
+
+/**
  * Migration 3: trained models kept in the database, so that any machine that reaches it can
  * serve or evaluate them. A name has versions (each store adds one); weights live in
  * mldb_model_chunks, split under max_allowed_packet, and are checked against `weights_sha256`.

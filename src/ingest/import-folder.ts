@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
+import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
+import type { Layout } from './layout';
 import { splitFor } from './splits';
 import { walkLabeledFolder, type LabeledFile, type Rejection } from './walk-labeled-folder';
 
@@ -17,6 +19,15 @@ export interface ImportOptions {
   shape?: Partial<ImageShape>;
   testFraction?: number;
   validationFraction?: number;
+  /** Every image goes to this split (e.g. an official test set), whatever the layout or hash says. */
+  split?: Split;
+  /** How a folder names labels (layout.ts); `auto` by default. */
+  layout?: Layout;
+  /**
+   * Called when images are safely in the table: after their INSERT committed, or at once when
+   * they were already there. What a watch needs to move or forget files.
+   */
+  onStored?: (items: readonly ImportItem[]) => void;
   onProgress?: (p: ImportProgress) => void;
   /** Called once when the dataset's shape is completed from the first image. */
   onShape?: (shape: ImageShape, note: ShapeNote) => void;
@@ -24,7 +35,8 @@ export interface ImportOptions {
 
 export interface ImportProgress {
   done: number;
-  total: number;
+  /** Unknown for streams (archives, stdin). */
+  total?: number;
   imported: number;
   alreadyPresent: number;
   rejected: number;
@@ -33,6 +45,8 @@ export interface ImportProgress {
 
 export interface ImportSummary {
   table: string;
+  /** The layout that was read (`auto` resolved); absent for sources without folders. */
+  layout?: 'labels' | 'splits';
   shape: ImageShape | null;
   /** True when this import completed the dataset's shape from its first image. */
   shapeFromFirstImage: boolean;
@@ -73,8 +87,24 @@ const MAX_BATCH_ROWS = 2000;
  * only whole batches, and re-running it finishes the job without duplicates.
  */
 export async function importFolder(db: Db, dir: string, opts: ImportOptions): Promise<ImportSummary> {
-  const dataset = await openOrCreate(db, opts);
-  return importItems(db, dataset, walkLabeledFolder(dir), opts);
+  const walk = walkLabeledFolder(dir, opts.layout);
+  const dataset = await openDataset(db, opts);
+  const summary = await importFromSource(
+    db,
+    dataset,
+    { items: walk.files, rejected: walk.rejected, total: walk.files.length },
+    opts,
+  );
+  return { ...summary, layout: walk.layout };
+}
+
+/** Images from anywhere: a list, an archive being read, a manifest. */
+export interface ItemSource {
+  items: Iterable<ImportItem> | AsyncIterable<ImportItem>;
+  /** Entries the source could not use; it may add to it while it is read. */
+  rejected: Rejection[];
+  /** How many items there will be, when known in advance (for the progress display). */
+  total?: number;
 }
 
 /**
@@ -85,24 +115,46 @@ export interface ImportItem extends LabeledFile {
   bytes?: Buffer;
 }
 
+/** Any source (archive, stream, manifest) into a dataset table, creating it when asked. */
+export async function importSource(db: Db, source: ItemSource, opts: ImportOptions): Promise<ImportSummary> {
+  return importFromSource(db, await openDataset(db, opts), source, opts);
+}
+
 /**
  * Imports labelled images that are not files of a folder, through the same path as a folder:
  * hashed, deduplicated against the table, decoded, split by hash, batched.
  */
 export async function importImages(db: Db, items: ImportItem[], opts: ImportOptions): Promise<ImportSummary> {
-  const dataset = await openOrCreate(db, opts);
-  return importItems(db, dataset, { files: items, rejected: [] }, opts);
+  return importSource(db, { items, rejected: [], total: items.length }, opts);
 }
 
-async function importItems(
+/** Items taken from a source per pass: enough to amortise a dedupe query, little enough to hold. */
+async function* inChunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * The one import pipeline. `dataset` comes from openDataset (a watch opens it once and calls
+ * this per batch). Rejections the source adds while it is read are reported with the rest.
+ */
+export async function importFromSource(
   db: Db,
   dataset: Dataset,
-  walk: { files: ImportItem[]; rejected: Rejection[] },
+  source: ItemSource,
   opts: ImportOptions,
 ): Promise<ImportSummary> {
   const started = Date.now();
   let shape = dataset.shape;
-  const rejected: Rejection[] = [...walk.rejected];
+  // The source's own list, so rejections it adds while being read are counted too.
+  const rejected = source.rejected;
   const table = opts.table;
   const packet = await db.maxAllowedPacket();
   const budget = Math.floor(packet * 0.9) - 4096;
@@ -118,7 +170,7 @@ async function importItems(
   const report = () =>
     opts.onProgress?.({
       done,
-      total: walk.files.length,
+      total: source.total,
       imported,
       alreadyPresent: alreadyPresent + duplicates,
       rejected: rejected.length,
@@ -126,12 +178,15 @@ async function importItems(
     });
 
   let batch: NewRow[] = [];
+  let batchItems: ImportItem[] = [];
   let batchBytes = 0;
   let inFlight: Promise<void> | undefined;
   const flush = async () => {
     if (batch.length === 0) return;
     const rows = batch;
+    const items = batchItems;
     batch = [];
+    batchItems = [];
     batchBytes = 0;
     if (inFlight) await inFlight;
     // The INSERT runs on the server while the next chunk is read and decoded here. Its failure
@@ -140,16 +195,19 @@ async function importItems(
     inFlight = insertRows(db, table, rows).then((n) => {
       imported += n;
       alreadyPresent += rows.length - n;
+      opts.onStored?.(items);
     });
     inFlight.catch(() => undefined);
   };
 
-  for (let start = 0; start < walk.files.length; start += CHUNK_FILES) {
-    const chunk = walk.files.slice(start, start + CHUNK_FILES);
+  let files = 0;
+  for await (const chunk of inChunks(source.items, CHUNK_FILES)) {
+    files += chunk.length;
     const deduped = await readAndDedupe(db, table, chunk, seen, rejected);
     alreadyPresent += deduped.present;
     duplicates += deduped.duplicates;
     conflicts.push(...deduped.conflicts);
+    if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
     for (const item of deduped.fresh) {
       const decoded = await decodeOrReject(item, rejected);
       if (!decoded) continue;
@@ -175,7 +233,7 @@ async function importItems(
       if (batch.length >= MAX_BATCH_ROWS || batchBytes + size > budget) await flush();
       batch.push({
         label: item.file.label,
-        split: splitFor(item.sha, dataset.testFraction, dataset.validationFraction),
+        split: opts.split ?? item.file.split ?? splitFor(item.sha, dataset.testFraction, dataset.validationFraction),
         sha256: item.sha,
         source: item.file.relative,
         format: decoded.format,
@@ -184,6 +242,7 @@ async function importItems(
         original: item.bytes,
         pixels,
       });
+      batchItems.push(item.file);
       batchBytes += size;
     }
     done += chunk.length;
@@ -198,14 +257,14 @@ async function importItems(
     shape,
     shapeFromFirstImage,
     grayStoredAsRgb,
-    files: walk.files.length,
+    files,
     imported,
     alreadyPresent,
     duplicates,
     conflicts,
     rejected,
     seconds,
-    imagesPerSecond: walk.files.length / Math.max(seconds, 1e-6),
+    imagesPerSecond: files / Math.max(seconds, 1e-6),
   };
 }
 
@@ -233,7 +292,8 @@ function checkRequestedShape(table: string, have: Partial<ImageShape>, want: Par
   }
 }
 
-async function openOrCreate(db: Db, opts: ImportOptions): Promise<Dataset> {
+/** The dataset an import writes to: checked against the options, or created with --create. */
+export async function openDataset(db: Db, opts: ImportOptions): Promise<Dataset> {
   const existing = await findDataset(db, opts.table);
   if (existing) {
     checkRequestedShape(opts.table, existing.shape ?? existing.shapeParts, opts.shape);
@@ -264,7 +324,7 @@ async function openOrCreate(db: Db, opts: ImportOptions): Promise<Dataset> {
 }
 
 interface ReadFile {
-  file: LabeledFile;
+  file: ImportItem;
   sha: Buffer;
   bytes: Buffer;
 }
@@ -281,6 +341,8 @@ export interface LabelConflict {
 
 interface Deduped {
   fresh: ReadFile[];
+  /** Items whose image is already stored (in the table, or earlier in this import). */
+  stored: ImportItem[];
   /** Already in the table before this import. */
   present: number;
   /** Identical to another file of this same import. */
@@ -296,7 +358,7 @@ async function readAndDedupe(
   seen: Map<string, LabeledFile>,
   rejected: Rejection[],
 ): Promise<Deduped> {
-  const out: Deduped = { fresh: [], present: 0, duplicates: 0, conflicts: [] };
+  const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [] };
   const read: ReadFile[] = [];
   for (const file of chunk) {
     let bytes: Buffer;
@@ -315,6 +377,7 @@ async function readAndDedupe(
     const earlier = seen.get(key);
     if (earlier) {
       out.duplicates++;
+      out.stored.push(file);
       if (earlier.label !== file.label) {
         out.conflicts.push({
           path: file.path,
@@ -341,6 +404,7 @@ async function readAndDedupe(
       continue;
     }
     out.present++;
+    out.stored.push(r.file);
     if (existing.label !== r.file.label) {
       out.conflicts.push({
         path: r.file.path,

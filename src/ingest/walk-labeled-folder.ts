@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
+import { resolveLayout, splitOfFolder, type Layout } from './layout';
 
 /** A file found under `root/<label>/…`. */
 export interface LabeledFile {
@@ -9,6 +11,8 @@ export interface LabeledFile {
   /** Path relative to the import root, with forward slashes: `<label>/<…>/<file>`. */
   relative: string;
   label: string;
+  /** The split the layout gave it (`train/<label>/…`); absent when the hash decides. */
+  split?: Split;
 }
 
 /** A file or folder that could not be used, and why. */
@@ -20,17 +24,20 @@ export interface Rejection {
 export interface WalkResult {
   files: LabeledFile[];
   rejected: Rejection[];
+  /** The layout read (`auto` resolved). */
+  layout: 'labels' | 'splits';
 }
 
 /** Labels longer than the label column are refused here rather than truncated by the server. */
 export const MAX_LABEL_LENGTH = 191;
 
 /**
- * Lists `root/<label>/…` in a stable order. Files may sit in nested folders under a label.
- * Hidden entries (.DS_Store, .git) are skipped; symlinks are followed, loops and dangling links
- * rejected; unreadable folders are rejected with the reason instead of stopping the walk.
+ * Lists `root/<label>/…` (or `root/<split>/<label>/…`, see layout.ts) in a stable order. Files may
+ * sit in nested folders under a label. Hidden entries (.DS_Store, .git) are skipped; symlinks are
+ * followed, loops and dangling links rejected; unreadable folders are rejected with the reason
+ * instead of stopping the walk.
  */
-export function walkLabeledFolder(root: string): WalkResult {
+export function walkLabeledFolder(root: string, layout: Layout = 'auto'): WalkResult {
   const abs = path.resolve(root);
   let st: fs.Stats;
   try {
@@ -41,25 +48,84 @@ export function walkLabeledFolder(root: string): WalkResult {
   if (!st.isDirectory())
     throw new UsageError(`not a directory: ${root}`, 'pass a folder laid out as DIR/<label>/<image files>');
 
-  const result: WalkResult = { files: [], rejected: [] };
-  const visited = new Set<string>([`${st.dev}:${st.ino}`]);
-  for (const entry of sortedEntries(abs, result.rejected)) {
+  const rejected: Rejection[] = [];
+  const top = sortedEntries(abs, rejected).map((entry) => {
     const full = path.join(abs, entry);
-    const kind = classify(full, result.rejected);
+    return { entry, full, kind: classify(full, rejected) };
+  });
+  const result: WalkResult = {
+    files: [],
+    rejected,
+    layout: resolveLayout(
+      layout,
+      top.filter((t) => t.kind === 'dir').map((t) => t.entry),
+    ),
+  };
+  const visited = new Set<string>([`${st.dev}:${st.ino}`]);
+  for (const { entry, full, kind } of top) {
     if (kind === 'file') {
-      result.rejected.push({ path: full, reason: 'not inside a label folder (expected DIR/<label>/<file>)' });
+      rejected.push({
+        path: full,
+        reason:
+          result.layout === 'splits'
+            ? 'not inside a split folder (expected DIR/<split>/<label>/<file>)'
+            : 'not inside a label folder (expected DIR/<label>/<file>)',
+      });
+    } else if (kind === 'dir' && result.layout === 'labels') {
+      enterLabel(entry, full, undefined, '', visited, result);
     } else if (kind === 'dir') {
-      if ([...entry].length > MAX_LABEL_LENGTH) {
-        result.rejected.push({ path: full, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
+      const split = splitOfFolder(entry);
+      if (split === undefined) {
+        rejected.push({ path: full, reason: 'not a split folder (train, validation, test)' });
         continue;
       }
-      walkLabel(full, entry, entry, visited, result);
+      const labels = sortedEntries(full, rejected).map((e) => ({ entry: e, full: path.join(full, e) }));
+      walkLabels(labels, split, `${entry}/`, visited, result);
     }
   }
   return result;
 }
 
-function walkLabel(dir: string, label: string, relative: string, visited: Set<string>, out: WalkResult): void {
+/** Label folders (`entry` is the label) and files found where a label folder was expected. */
+function walkLabels(
+  entries: { entry: string; full: string }[],
+  split: Split | undefined,
+  prefix: string,
+  visited: Set<string>,
+  out: WalkResult,
+): void {
+  for (const { entry, full } of entries) {
+    const kind = classify(full, out.rejected);
+    if (kind === 'file') {
+      out.rejected.push({ path: full, reason: 'not inside a label folder (expected <label>/<file>)' });
+    } else if (kind === 'dir') {
+      enterLabel(entry, full, split, prefix, visited, out);
+    }
+  }
+}
+
+function enterLabel(
+  label: string,
+  full: string,
+  split: Split | undefined,
+  prefix: string,
+  visited: Set<string>,
+  out: WalkResult,
+): void {
+  if ([...label].length > MAX_LABEL_LENGTH) {
+    out.rejected.push({ path: full, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
+    return;
+  }
+  walkLabel(full, { label, split }, `${prefix}${label}`, visited, out);
+}
+
+function walkLabel(
+  dir: string,
+  place: { label: string; split?: Split },
+  relative: string,
+  visited: Set<string>,
+  out: WalkResult,
+): void {
   const real = fs.statSync(dir);
   const key = `${real.dev}:${real.ino}`;
   if (visited.has(key)) {
@@ -71,8 +137,8 @@ function walkLabel(dir: string, label: string, relative: string, visited: Set<st
     const full = path.join(dir, entry);
     const rel = `${relative}/${entry}`;
     const kind = classify(full, out.rejected);
-    if (kind === 'file') out.files.push({ path: full, relative: rel, label });
-    else if (kind === 'dir') walkLabel(full, label, rel, visited, out);
+    if (kind === 'file') out.files.push({ path: full, relative: rel, ...place });
+    else if (kind === 'dir') walkLabel(full, place, rel, visited, out);
   }
   visited.delete(key);
 }

@@ -14,7 +14,13 @@ export interface ModelMetadata {
   inputShape: [number, number, number];
   /** How an image becomes the input tensor: decode, resize to the shape, gray/RGB, × scale. */
   preprocessing: { resize: 'fill'; channels: number; scale: number };
-  dataset: { table: string; database: string; fingerprint: { rows: number; sha256: string } };
+  dataset: {
+    table: string;
+    database: string;
+    fingerprint: { rows: number; sha256: string };
+    /** The largest row id trained on (absent in models saved before it was recorded). */
+    rowsUntil?: number;
+  };
   architecture: string;
   hyperparameters: Record<string, unknown>;
   split: { train: number; validation: number; test: number };

@@ -115,6 +115,8 @@ export async function evaluateClassifier(
   table: string,
   split: Split,
   memoryBudget = defaultMemoryBudget(),
+  /** Only rows with id ≤ this (a training run's row set); all rows when absent. */
+  maxId?: number,
 ): Promise<EvaluationReport> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
@@ -128,7 +130,7 @@ export async function evaluateClassifier(
     );
   }
   const labels = classifier.labels;
-  const source = await openSampleSource(db, table, shape, { split }, { memoryBudget, batchSize: 256 });
+  const source = await openSampleSource(db, table, shape, { split, maxId }, { memoryBudget, batchSize: 256 });
   if (source.index.count === 0) {
     throw new InvalidDataError(
       `table "${table}" has no rows in the ${split} split`,

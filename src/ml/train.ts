@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { labels as tableLabels, splitCounts } from '../db/dataset-rows';
+import { labels as tableLabels, maxRowId, splitCounts } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { getDataset, requireShape } from '../db/registry';
 import type { ImageShape } from '../image-shape';
@@ -33,6 +33,11 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   memoryBudget?: number;
   /** Threads that share each batch (data-parallel, one core each); 1 trains on the main thread. */
   workers?: number;
+  /**
+   * Train on rows with id ≤ this only (a past run's `rowsUntil` reproduces its row set). Default:
+   * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
+   */
+  rowsUntil?: number;
   onBackend?: (name: string, reason: string) => void;
   onData?: (info: DataPlan) => void;
   onBatch?: (progress: BatchProgress) => void;
@@ -52,6 +57,8 @@ export interface DataPlan {
   memoryBudget: number;
   /** Count and hash of exactly the rows used (train and validation). */
   fingerprint: { rows: number; sha256: string };
+  /** The largest row id read: the run's row set is the rows with id ≤ this. */
+  rowsUntil: number;
 }
 
 export interface BatchProgress {
@@ -81,6 +88,7 @@ export interface TrainResult {
   stopReason: StopReason;
   backend: string;
   fingerprint: { rows: number; sha256: string };
+  rowsUntil: number;
   split: { train: number; validation: number; validationFrom: DataPlan['validationFrom'] };
   streaming: boolean;
   workers: number;
@@ -122,16 +130,18 @@ async function planData(
   hp: Hyperparameters,
   budget: number,
   random: () => number,
+  rowsUntil: number | undefined,
 ): Promise<Plan> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
-  const labels = await tableLabels(db, table);
+  const maxId = rowsUntil ?? (await maxRowId(db, table));
+  const labels = await tableLabels(db, table, { maxId });
   if (labels.length < 2)
     throw new InvalidDataError(
       `table "${table}" has ${labels.length} label(s); training needs at least 2`,
       'import images of at least two labels',
     );
-  const counts = await splitCounts(db, table);
+  const counts = await splitCounts(db, table, { maxId });
   const nTrainSplit = counts.train;
   const nValSplit = counts.validation;
   const total = nTrainSplit + nValSplit;
@@ -142,7 +152,7 @@ async function planData(
     db,
     table,
     shape,
-    { split: 'train' },
+    { split: 'train', maxId },
     { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize },
   );
   const all = seededPermutation(trainSource.index.count, random);
@@ -155,7 +165,7 @@ async function planData(
       db,
       table,
       shape,
-      { split: 'validation' },
+      { split: 'validation', maxId },
       { memoryBudget: share(nValSplit), batchSize: hp.batchSize },
     );
     valPositions = Uint32Array.from(valSource.index.ids.keys());
@@ -195,6 +205,7 @@ async function planData(
       memoryBudget: budget,
       fingerprint:
         valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
+      rowsUntil: maxId,
     },
   };
 }
@@ -208,7 +219,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const hp = resolveHyperparameters(opts);
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
-  const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random);
+  const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random, opts.rowsUntil);
   opts.onData?.(plan.info);
   const backend = await selectBackend(opts.backend ?? 'auto');
   opts.onBackend?.(backend.name, backend.reason);
@@ -323,6 +334,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     stopReason,
     backend: backend.name,
     fingerprint: plan.info.fingerprint,
+    rowsUntil: plan.info.rowsUntil,
     split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
     streaming: plan.info.streaming,
     workers,

@@ -54,6 +54,8 @@ export interface TrainReport {
   /** Threads each batch was split over. */
   workers: number;
   fingerprint: { rows: number; sha256: string };
+  /** The run's row set: rows with id ≤ this (`mldb train --rows-until run:ID` reproduces it). */
+  rowsUntil: number;
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];
   /** Metrics on the test split, when it has rows and training was not interrupted. */
@@ -102,7 +104,11 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     result = await trainModel(db, {
       ...opts,
       onData: (d) => {
-        recorder?.data({ fingerprint: d.fingerprint, split: { train: d.train, validation: d.validation } });
+        recorder?.data({
+          fingerprint: d.fingerprint,
+          rowsUntil: d.rowsUntil,
+          split: { train: d.train, validation: d.validation },
+        });
         opts.onData?.(d);
       },
       onBackend: (name, reason) => {
@@ -119,7 +125,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     throw err;
   }
   try {
-    const testRows = await countRows(db, opts.table, { split: 'test' });
+    const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
     recorder?.data({ split: { ...result.split, test: testRows } });
     const report: TrainReport = {
       runId: recorder?.id ?? null,
@@ -136,6 +142,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       streaming: result.streaming,
       workers: result.workers,
       fingerprint: result.fingerprint,
+      rowsUntil: result.rowsUntil,
       hyperparameters: result.hyperparameters,
       epochs: result.epochs,
       test: null,
@@ -152,6 +159,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         opts.table,
         'test',
         opts.memoryBudget,
+        result.rowsUntil,
       );
     }
     const last = result.epochs[result.epochs.length - 1];
@@ -161,7 +169,12 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       labels: result.labels,
       inputShape: result.inputShape,
       preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: PIXEL_SCALE },
-      dataset: { table: opts.table, database: opts.database ?? '', fingerprint: result.fingerprint },
+      dataset: {
+        table: opts.table,
+        database: opts.database ?? '',
+        fingerprint: result.fingerprint,
+        rowsUntil: result.rowsUntil,
+      },
       architecture: model,
       hyperparameters: { ...result.hyperparameters, workers: result.workers },
       split: { train: report.split.train, validation: report.split.validation, test: testRows },

@@ -46,11 +46,21 @@ export interface InferenceEngine {
   readonly idle: number;
 }
 
+/** Where the rows go: the PredictionLog, or nowhere (`predict --watch --no-log`). */
+export type LogSink = Pick<PredictionLog, 'push' | 'stats'>;
+
 /** How the served model is named in the log and in listings. */
 export interface ModelIdentity {
   name: string;
   modelId: number | null;
   runId: number | null;
+}
+
+/** A stored model is `name@version`; a folder is named by its path as given. */
+export function modelIdentity(saved: SavedModel, folderName: string): ModelIdentity {
+  return saved.stored
+    ? { name: `${saved.stored.name}@${saved.stored.version}`, modelId: saved.stored.id, runId: saved.stored.runId }
+    : { name: folderName, modelId: null, runId: saved.metadata.runId ?? null };
 }
 
 /**
@@ -65,7 +75,7 @@ export class Predictor {
   constructor(
     readonly saved: SavedModel,
     readonly identity: ModelIdentity,
-    private readonly log: PredictionLog,
+    private readonly log: LogSink,
     private readonly metrics: ServeMetrics,
     readonly opts: PredictorOptions,
     /** Where batches run: worker threads (InferencePool), or this thread when absent. */

@@ -59,7 +59,9 @@ describe('train → evaluate → predict from the command line', () => {
       env(),
     );
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/trained lenet5 on digits: \d+ train \/ \d+ validation rows, 1 epoch\(s\), wasm backend/);
+    expect(r.stdout).toMatch(
+      /trained lenet5 on digits: \d+ train \/ \d+ validation rows \(ids ≤ \d+\), 1 epoch\(s\), wasm backend/,
+    );
     expect(r.stdout).toMatch(/test: loss [\d.]+ accuracy [\d.]+ on \d+ rows/);
     expect(r.stdout).toMatch(/saved to .*m2/);
     expect(r.stderr.includes('\u001b[')).toBe(false); // no spinner or colour codes in a log
