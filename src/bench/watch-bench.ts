@@ -178,5 +178,5 @@ export async function watchBench(url: string): Promise<void> {
     ),
   );
   console.log('target: keeps up with 2,000 files/s (≈1.00× of offered) with p99 under 1,000 ms\n');
-  await archiveBench(url);
+  if (Number(process.env.MLDB_BENCH_ARCHIVE_IMAGES ?? 1) > 0) await archiveBench(url);
 }

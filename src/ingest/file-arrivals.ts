@@ -1,16 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { isCompleteImage } from './complete-image';
+import { FolderEvents } from './folder-events';
 import type { ImportItem } from './import-folder';
 import { placeByPath, splitOfFolder, type Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 
 /**
- * Files arriving under a folder, handed out only once they are complete. chokidar reports adds
- * and changes (and lists what is already there, so a restart rescans); completeness is decided
- * here because chokidar's awaitWriteFinish delays every file by its stability window, and most
- * arrivals (written elsewhere, then renamed into place) are whole the moment they appear:
+ * Files arriving under a folder, handed out only once they are complete. folder-events.ts reports
+ * adds and changes (and lists what is already there, so a restart rescans). Completeness is
+ * decided here, not by a fixed stability window for every file (chokidar's awaitWriteFinish),
+ * because most arrivals (written elsewhere, then renamed into place) are whole the moment they
+ * appear:
  * - a file whose bytes are a whole image by its format's framing (complete-image.ts) is taken at once;
  * - any other file is taken when its size and mtime have not changed for `settleMs`.
  * A file is read once it qualifies, and taken only if its size and mtime did not move during the
@@ -39,6 +40,9 @@ export interface ArrivalOptions {
   onError?: (e: Error) => void;
 }
 
+/** How often every watched folder is listed again, in case the kernel dropped an event. */
+const RESCAN_MS = 30_000;
+
 /** Names that writers use while a file is incomplete, before renaming it into place. */
 const TEMPORARY = /(\.tmp|\.temp|\.part|\.partial|\.crdownload|\.download|~)$/i;
 
@@ -55,7 +59,8 @@ interface Pending {
 
 export class FileArrivals {
   readonly root: string;
-  #watcher: FSWatcher | undefined;
+  #events: FolderEvents | undefined;
+  #tickQueued = false;
   #pending = new Map<string, Pending>();
   #ready: Arrival[] = [];
   #readyBytes = 0;
@@ -77,24 +82,21 @@ export class FileArrivals {
   /** Starts watching; resolves once the files already there have been listed. */
   async start(): Promise<void> {
     const ignoreDirs = (this.opts.ignoreDirs ?? []).map((d) => path.resolve(d));
-    this.#watcher = watch(this.root, {
-      ignoreInitial: false,
-      persistent: true,
-      ignored: (p: string) => {
-        const rel = path.relative(this.root, p);
-        if (rel === '') return false;
+    this.#events = new FolderEvents(this.root, {
+      ignore: (p) => {
         if (ignoreDirs.some((d) => p === d || p.startsWith(d + path.sep))) return true;
-        return rel.split(path.sep).some((part) => part.startsWith('.') || TEMPORARY.test(part));
+        const name = path.basename(p);
+        return name.startsWith('.') || TEMPORARY.test(name);
       },
+      onFile: (p) => this.#saw(p),
+      onGone: (p) => {
+        this.#pending.delete(p);
+        this.#handled.delete(p);
+      },
+      onError: (e) => this.opts.onError?.(e),
+      rescanMs: RESCAN_MS,
     });
-    this.#watcher.on('add', (p) => this.#saw(p));
-    this.#watcher.on('change', (p) => this.#saw(p));
-    this.#watcher.on('unlink', (p) => {
-      this.#pending.delete(p);
-      this.#handled.delete(p);
-    });
-    this.#watcher.on('error', (e) => this.opts.onError?.(e as Error));
-    await new Promise<void>((resolve) => this.#watcher!.once('ready', () => resolve()));
+    this.#events.start();
     const tickMs = Math.max(10, Math.min(50, this.opts.settleMs / 5));
     this.#timer = setInterval(() => this.#tick(), tickMs);
   }
@@ -136,7 +138,7 @@ export class FileArrivals {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#wake?.();
-    await this.#watcher?.close();
+    this.#events?.close();
   }
 
   #sleep(ms: number | undefined, signal?: AbortSignal): Promise<void> {
@@ -170,7 +172,15 @@ export class FileArrivals {
       return;
     }
     this.#pending.set(file, { signature: '', changedAt: now, checkAt: now, seenAt: now, framingChecked: false });
-    this.#tick();
+    // Looked at on the next turn, together with the other arrivals of this one (a listing of
+    // thousands of files must not re-scan the pending set per file).
+    if (!this.#tickQueued) {
+      this.#tickQueued = true;
+      setImmediate(() => {
+        this.#tickQueued = false;
+        this.#tick();
+      });
+    }
   }
 
   #place(file: string): ReturnType<typeof placeByPath> {
