@@ -70,7 +70,6 @@ export interface WatchSummary {
   /** Files seen but not stored at the stop (still on disk: the next run takes them). */
   leftQueued: number;
   seconds: number;
-  stoppedBy: string;
 }
 
 const MAX_BACKOFF_MS = 5000;
@@ -100,7 +99,6 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
     pausedSeconds: 0,
     leftQueued: 0,
     seconds: 0,
-    stoppedBy: 'signal',
   };
   const reject = (r: Rejection) => {
     summary.rejected.push(r);
