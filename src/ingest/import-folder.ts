@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
+import { retryOnLockConflict } from '../db/lock-retry';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
@@ -192,7 +193,7 @@ export async function importFromSource(
     // The INSERT runs on the server while the next chunk is read and decoded here. Its failure
     // surfaces at the next await of inFlight; the no-op catch keeps it from being "unhandled"
     // (which would end the process) while decoding goes on in between.
-    inFlight = insertRows(db, table, rows).then((n) => {
+    inFlight = retryOnLockConflict(() => insertRows(db, table, rows)).then((n) => {
       imported += n;
       alreadyPresent += rows.length - n;
       opts.onStored?.(items);
@@ -213,7 +214,8 @@ export async function importFromSource(
       if (!decoded) continue;
       if (!shape) {
         const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
-        shape = await fixShape(db, table, { ...shapeOf(decoded), ...given });
+        const wanted = { ...shapeOf(decoded), ...given };
+        shape = await retryOnLockConflict(() => fixShape(db, table, wanted));
         shapeFromFirstImage = true;
         grayStoredAsRgb = shape.channels === 3 && given.channels === undefined && isGrayRgb(decoded.rgb);
         const fromImage = (['height', 'width', 'channels'] as const).filter((k) => given[k] === undefined);
@@ -292,35 +294,57 @@ function checkRequestedShape(table: string, have: Partial<ImageShape>, want: Par
   }
 }
 
-/** The dataset an import writes to: checked against the options, or created with --create. */
+/**
+ * The dataset an import writes to: checked against the options, or created with --create. Several
+ * imports may create the same table at once: whoever loses the race (the table or its registry
+ * row appeared meanwhile) waits for the winner's registry row and uses that dataset.
+ */
 export async function openDataset(db: Db, opts: ImportOptions): Promise<Dataset> {
-  const existing = await findDataset(db, opts.table);
-  if (existing) {
-    checkRequestedShape(opts.table, existing.shape ?? existing.shapeParts, opts.shape);
-    if (
-      (opts.testFraction !== undefined && opts.testFraction !== existing.testFraction) ||
-      (opts.validationFraction !== undefined && opts.validationFraction !== existing.validationFraction)
-    ) {
-      throw new UsageError(
-        `table "${opts.table}" already splits test ${existing.testFraction} / validation ` +
-          `${existing.validationFraction}`,
-        'split fractions are fixed when a table is created: leave them out, or import into a new table',
-        { field: 'testFraction', subject: opts.table },
-      );
+  for (let attempt = 1; ; attempt++) {
+    const existing = await findDataset(db, opts.table);
+    if (existing) return checkExisting(existing, opts);
+    if (!opts.create) {
+      throw new NotFoundError(`no dataset table "${opts.table}"`, 'create it first', {
+        reason: 'dataset-missing-import',
+        subject: opts.table,
+      });
     }
-    return existing;
+    try {
+      return await createDataset(db, opts.table, {
+        shape: definedParts(opts.shape),
+        testFraction: opts.testFraction,
+        validationFraction: opts.validationFraction,
+      });
+    } catch (e) {
+      if (attempt >= CREATE_ATTEMPTS || !lostCreateRace(e)) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
   }
-  if (!opts.create) {
-    throw new NotFoundError(`no dataset table "${opts.table}"`, 'create it first', {
-      reason: 'dataset-missing-import',
-      subject: opts.table,
-    });
+}
+
+/** Tries to see another process's new table through, before "already exists" is believed. */
+const CREATE_ATTEMPTS = 8;
+
+function lostCreateRace(e: unknown): boolean {
+  if ((e as { reason?: string }).reason === 'dataset-exists') return true;
+  const code = ((e as { cause?: { code?: string } }).cause ?? (e as { code?: string }))?.code;
+  return code === 'ER_TABLE_EXISTS_ERROR' || code === 'ER_DUP_ENTRY';
+}
+
+function checkExisting(existing: Dataset, opts: ImportOptions): Dataset {
+  checkRequestedShape(opts.table, existing.shape ?? existing.shapeParts, opts.shape);
+  if (
+    (opts.testFraction !== undefined && opts.testFraction !== existing.testFraction) ||
+    (opts.validationFraction !== undefined && opts.validationFraction !== existing.validationFraction)
+  ) {
+    throw new UsageError(
+      `table "${opts.table}" already splits test ${existing.testFraction} / validation ` +
+        `${existing.validationFraction}`,
+      'split fractions are fixed when a table is created: leave them out, or import into a new table',
+      { field: 'testFraction', subject: opts.table },
+    );
   }
-  return createDataset(db, opts.table, {
-    shape: definedParts(opts.shape),
-    testFraction: opts.testFraction,
-    validationFraction: opts.validationFraction,
-  });
+  return existing;
 }
 
 interface ReadFile {
