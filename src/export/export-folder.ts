@@ -4,6 +4,8 @@ import path from 'node:path';
 import { originalPages, type PixelFilter } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { getDataset } from '../db/registry';
+import { UsageError } from '../errors';
+import { labelToFolder } from '../labels';
 
 export interface ExportSummary {
   table: string;
@@ -15,8 +17,10 @@ export interface ExportSummary {
 
 /**
  * Writes `dir/<label>/<path under the label>` with each row's original bytes, so that exporting
- * and re-importing yields the same hashes. Reads by keyset paging (never OFFSET). Names from the
- * database are sanitized: no row can write outside `dir`.
+ * and re-importing yields the same hashes and labels. Reads by keyset paging (never OFFSET).
+ * Names from the database never reach outside `dir`: labels are escaped reversibly
+ * (labels.ts labelToFolder), file names sanitized, and nothing is written through a symlink
+ * found under `dir` (folders are checked with lstat, files created with O_NOFOLLOW | O_EXCL).
  */
 export async function exportFolder(
   db: Db,
@@ -31,13 +35,13 @@ export async function exportFolder(
   const summary: ExportSummary = { table, dir: root, written: 0, unchanged: 0, bytes: 0 };
   for await (const rows of originalPages(db, table, filter)) {
     for (const row of rows) {
-      const target = targetPath(root, row.label, row.source, row.sha256.toString('hex'));
-      fs.mkdirSync(path.dirname(target.path), { recursive: true });
+      const folder = realFolder(root, [labelToFolder(row.label), ...subfolders(row.source)]);
+      const target = targetPath(folder, row.source, row.sha256.toString('hex'));
       if (target.exists) {
         summary.unchanged++;
         continue;
       }
-      fs.writeFileSync(target.path, row.original);
+      writeNew(target.path, row.original);
       summary.written++;
       summary.bytes += row.original.length;
     }
@@ -53,21 +57,61 @@ export function safeComponent(name: string): string {
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? '_' : cleaned;
 }
 
-/**
- * Where a row goes. Its source path minus the first folder (the label it was imported under);
- * when another file already sits there with other content, the short hash is added to the name.
- */
-function targetPath(root: string, label: string, source: string, shaHex: string): { path: string; exists: boolean } {
+/** The folders of a row's source path between its label folder and its file name. */
+function subfolders(source: string): string[] {
   const parts = source.split('/').filter(Boolean);
-  const rest = (parts.length > 1 ? parts.slice(1) : parts).map(safeComponent);
-  const base = path.join(root, safeComponent(label), ...rest);
+  return parts.slice(1, -1).map(safeComponent);
+}
+
+/**
+ * `root/a/b/…`, created as needed; every part that exists must be a real folder: a symlink (or a
+ * file) there could send the write elsewhere, so the export stops and says so.
+ */
+function realFolder(root: string, parts: string[]): string {
+  let dir = root;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) fs.mkdirSync(dir);
+    else if (st.isSymbolicLink())
+      throw new UsageError(`${dir} is a symlink: mldb export does not write through links`, 'export into a new folder');
+    else if (!st.isDirectory()) throw new UsageError(`${dir} exists and is not a folder`, 'export into a new folder');
+  }
+  return dir;
+}
+
+/** Creates the file; never follows a symlink or overwrites what is there. */
+function writeNew(file: string, bytes: Buffer): void {
+  const fd = fs.openSync(
+    file,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    fs.writeSync(fd, bytes);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Where a row goes in its folder: the source's file name; when another file already sits there
+ * with other content, the short hash is added to the name.
+ */
+function targetPath(folder: string, source: string, shaHex: string): { path: string; exists: boolean } {
+  const parts = source.split('/').filter(Boolean);
+  const base = path.join(folder, safeComponent(parts[parts.length - 1] ?? shaHex));
   const sha = shaHex.toLowerCase();
   const candidates = [base, withSuffix(base, sha.slice(0, 12)), withSuffix(base, sha)];
   for (const candidate of candidates) {
-    if (!fs.existsSync(candidate)) return { path: candidate, exists: false };
-    if (sameHash(candidate, sha)) return { path: candidate, exists: true };
+    const st = fs.lstatSync(candidate, { throwIfNoEntry: false });
+    if (!st) return { path: candidate, exists: false };
+    if (st.isFile() && sameHash(candidate, sha)) return { path: candidate, exists: true };
   }
-  return { path: candidates[candidates.length - 1], exists: false };
+  for (let n = 2; ; n++) {
+    const numbered = withSuffix(base, `${sha}-${n}`);
+    if (!fs.lstatSync(numbered, { throwIfNoEntry: false })) return { path: numbered, exists: false };
+  }
 }
 
 function withSuffix(file: string, suffix: string): string {

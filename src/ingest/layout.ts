@@ -1,4 +1,5 @@
 import type { Split } from '../db/enums';
+import { folderToLabel } from '../labels';
 
 /**
  * How a folder or archive names labels. `labels`: `<label>/…/<file>`. `splits`: the Hugging Face
@@ -42,7 +43,8 @@ export interface Placement {
 }
 
 /**
- * Places a file from its path components under the root, or says why it cannot be placed.
+ * Places a file from its path components under the root, or says why it cannot be placed. A
+ * label folder's name is read back through folderToLabel (what export escaped, import unescapes).
  * Shared by archives (whose entries arrive as paths) and manifests; the folder walk applies the
  * same rules while it descends.
  */
@@ -52,8 +54,8 @@ export function placeByPath(parts: readonly string[], layout: 'labels' | 'splits
     const split = splitOfFolder(parts[0]);
     if (split === undefined) return `"${parts[0]}" is not a split folder (train, validation, test)`;
     if (parts.length < 3) return 'not inside a label folder (expected <split>/<label>/<file>)';
-    return { label: parts[1], split, relative };
+    return { label: folderToLabel(parts[1]), split, relative };
   }
   if (parts.length < 2) return 'not inside a label folder (expected <label>/<file>)';
-  return { label: parts[0], relative };
+  return { label: folderToLabel(parts[0]), relative };
 }

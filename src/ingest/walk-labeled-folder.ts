@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
+import { folderToLabel } from '../labels';
 import { resolveLayout, splitOfFolder, type Layout } from './layout';
 
 /** A file found under `root/<label>/…`. */
@@ -105,18 +106,19 @@ function walkLabels(
 }
 
 function enterLabel(
-  label: string,
+  folder: string,
   full: string,
   split: Split | undefined,
   prefix: string,
   visited: Set<string>,
   out: WalkResult,
 ): void {
+  const label = folderToLabel(folder);
   if ([...label].length > MAX_LABEL_LENGTH) {
     out.rejected.push({ path: full, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
     return;
   }
-  walkLabel(full, { label, split }, `${prefix}${label}`, visited, out);
+  walkLabel(full, { label, split }, `${prefix}${folder}`, visited, out);
 }
 
 function walkLabel(

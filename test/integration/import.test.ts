@@ -86,6 +86,44 @@ describe('import', () => {
     expect((await m.rows(undefined, { label: '猫' })).length).toBe(2);
   });
 
+  test('labels unsafe as folder names round-trip exactly through export and import, none merged', async () => {
+    const labels = ['cat:1', 'cat?1', 'cat_1', 'a/b', '..', '.hidden', 'tab\there', 'new\nline', 'x\u0001y', '100%'];
+    labels.push('50%25', '%2E', 'a%20b', 'größe', '<>|*"\\');
+    const m = db.mldb('odd_labels');
+    let seed = 7000;
+    const items = labels.flatMap((label) =>
+      [0, 1].map((i) => ({
+        path: `${label}-${i}`,
+        relative: `${label}/${i}.png`,
+        label,
+        bytes: grayPng(8, 8, seed++),
+      })),
+    );
+    await m.insertFrom({ items, rejected: [] }, { create: true });
+    const out = tempDir();
+    const exported = await m.exportTable(out);
+    expect(exported.written).toBe(items.length);
+    // One folder per label, nothing hidden, nothing outside `out`.
+    expect(fs.readdirSync(out)).toHaveLength(labels.length);
+    expect(fs.readdirSync(out).some((f) => f.startsWith('.'))).toBe(false);
+    const copy = await m.insertFolder(out, { table: 'odd_labels_copy', create: true });
+    expect(copy.rejected).toEqual([]);
+    const conn = await m.connection();
+    const byHash = async (t: string) =>
+      conn.query<{ h: string; label: string }>(`SELECT HEX(sha256) AS h, label FROM ${t} ORDER BY sha256`);
+    expect(await byHash('odd_labels_copy')).toEqual(await byHash('odd_labels'));
+  });
+
+  test('export never writes through a symlink in the target folder', async () => {
+    const m = db.mldb('digits');
+    const out = tempDir();
+    const elsewhere = tempDir();
+    const [first] = (await m.describe()).labels;
+    fs.symlinkSync(elsewhere, path.join(out, first.label));
+    await expect(m.exportTable(out)).rejects.toThrow(/is a symlink: mldb export does not write through links/);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+
   test('bad files are skipped with their reasons and every good file is stored', async () => {
     const dir = makeLabeledFolder({ good: 5 }, 16);
     const bad = path.join(dir, 'bad');
