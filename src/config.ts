@@ -59,19 +59,50 @@ export function parseUrl(url: string): ConnectionParts {
       'expected mysql://user:password@host:port/database',
     );
   }
-  const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  // WHATWG URLs end the host at the first / ? or #; an @ after that means the password holds one
+  // of those characters unencoded, and the parse put part of it in the host or the path, where
+  // it would be printed. Refuse, and print the URL masked up to its last @.
+  const afterScheme = url.slice(url.indexOf('//') + 2);
+  const hostEnd = afterScheme.search(/[/?#]/);
+  if (hostEnd >= 0 && afterScheme.slice(hostEnd).includes('@')) {
+    throw new UsageError(
+      `invalid database URL "${maskUrl(url)}": an @ after the host`,
+      'percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40)',
+    );
+  }
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new UsageError(
+        `the ${what} in the database URL has a malformed %-escape`,
+        'percent-encode special characters in it (e.g. @ as %40, % as %25)',
+      );
+    }
+  };
+  const db = decode(u.pathname.replace(/^\//, ''), 'database name');
   return {
     host: u.hostname || undefined,
     port: u.port ? Number(u.port) : undefined,
-    user: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    user: u.username ? decode(u.username, 'user') : undefined,
+    password: u.password ? decode(u.password, 'password') : undefined,
     database: db || undefined,
   };
 }
 
-/** A URL safe to print: the password replaced by ***. */
+/**
+ * A URL safe to print, parseable or not: everything between the first `:` after `scheme://` and
+ * the last `@` is the password (it may itself hold `@`, `/`, `:` or `%` when not encoded), so it
+ * is all replaced by ***. Masking too much is harmless; masking too little is a leak.
+ */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([\s\S]*)$/i.exec(url);
+  if (!m) return url.includes('@') ? '***' : url;
+  const rest = m[2];
+  const at = rest.lastIndexOf('@');
+  const colon = rest.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) return url;
+  return `${m[1]}${rest.slice(0, colon + 1)}***${rest.slice(at)}`;
 }
 
 function partsFromVars(vars: Vars): ConnectionParts | undefined {
