@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
@@ -31,6 +32,12 @@ export interface ModelMetadata {
   createdAt: string;
   /** The run in mldb_runs that produced it. */
   runId?: number;
+  /** SHA-256 of weights.bin, checked on every load (absent in models saved before it was added). */
+  weightsSha256?: string;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
 export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];
@@ -41,6 +48,7 @@ export const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];
  */
 export function checkSaveTarget(dir: string): void {
   const target = path.resolve(dir);
+  checkWritableFolderPath('--save', dir, target);
   if (!fs.existsSync(target)) return;
   if (!fs.statSync(target).isDirectory())
     throw new UsageError(`--save "${dir}" is a file`, 'choose a new folder for the model');
@@ -49,6 +57,39 @@ export function checkSaveTarget(dir: string): void {
     throw new UsageError(
       `--save "${dir}" already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
       'choose a new folder: only a previous model folder is replaced',
+    );
+  }
+}
+
+/** mldb_runs.model_dir is VARCHAR(1024); a file name part may have 255 bytes (NAME_MAX). */
+const MAX_PATH_CHARS = 1024;
+const MAX_NAME_BYTES = 255;
+/** Kernel pseudo-file-systems: nothing is saved there, and Node's recursive mkdir loops on /proc. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+
+/**
+ * A folder that will be created and written after long work: checked before that work starts.
+ * Its path must fit the run record and the file system, must not be on a pseudo-file-system,
+ * and the nearest folder that exists must be a folder this process can write to.
+ */
+export function checkWritableFolderPath(flag: string, given: string, target: string): void {
+  if ([...target].length > MAX_PATH_CHARS)
+    throw new UsageError(`${flag} path is longer than ${MAX_PATH_CHARS} characters`, 'choose a shorter path');
+  const long = target.split(path.sep).find((part) => Buffer.byteLength(part) > MAX_NAME_BYTES);
+  if (long !== undefined)
+    throw new UsageError(`${flag} has a name longer than ${MAX_NAME_BYTES} bytes`, 'choose shorter folder names');
+  if (PSEUDO_ROOTS.some((r) => target === r || target.startsWith(r + path.sep)))
+    throw new UsageError(`${flag} "${given}" is on a kernel pseudo-file-system`, 'choose a folder on a disk');
+  let existing = target;
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  if (!fs.statSync(existing).isDirectory())
+    throw new UsageError(`${flag} "${given}": ${existing} is a file, not a folder`, 'choose another path');
+  try {
+    fs.accessSync(existing, fs.constants.W_OK);
+  } catch (e) {
+    throw new UsageError(
+      `${flag} "${given}": cannot write in ${existing} (${(e as NodeJS.ErrnoException).code ?? 'denied'})`,
+      'choose a folder you can write to',
     );
   }
 }
@@ -77,7 +118,9 @@ export async function serializeModel(
           weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
         }),
         weights,
-        metadata: JSON.stringify(metadata, null, 2) + '\n',
+        // The checksum travels with the model: a weights file of the right size but other
+        // content would otherwise load and predict garbage without a word.
+        metadata: JSON.stringify({ ...metadata, weightsSha256: sha256Hex(weights) }, null, 2) + '\n',
       };
       return {
         modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length },
@@ -191,7 +234,21 @@ export function readModelFolder(dir: string): ModelFiles {
 }
 
 /** A LayersModel from its files; `where` names them in errors (a folder, or a stored model). */
-export async function modelFromFiles(files: ModelFiles, where: string): Promise<tf.LayersModel> {
+/** The weights checksum metadata.json records, if it can be read (its other checks come later). */
+function recordedChecksum(metadata: string): string | undefined {
+  try {
+    const sha = (JSON.parse(metadata) as { weightsSha256?: unknown }).weightsSha256;
+    return typeof sha === 'string' ? sha : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function modelFromFiles(
+  files: ModelFiles,
+  where: string,
+  weightsSha256?: string,
+): Promise<tf.LayersModel> {
   const { modelTopology, manifest } = parseModelJson(files.modelJson, `model.json of ${where}`);
   const weightData = files.weights;
   const specs = manifest.flatMap((g) => g.weights);
@@ -203,6 +260,12 @@ export async function modelFromFiles(files: ModelFiles, where: string): Promise<
     throw new InvalidDataError(
       `the weights of "${where}" are ${weightData.length} bytes, the model needs ${expected} (truncated or from ` +
         `another model)`,
+      'restore weights.bin or retrain the model',
+    );
+  }
+  if (weightsSha256 !== undefined && sha256Hex(weightData) !== weightsSha256) {
+    throw new InvalidDataError(
+      `the weights of "${where}" do not match the checksum in its metadata (damaged or replaced)`,
       'restore weights.bin or retrain the model',
     );
   }
@@ -260,7 +323,7 @@ export interface SavedModel {
 
 /** A network and its metadata from in-memory files, checked to be consistent with each other. */
 export async function savedModelFromFiles(files: ModelFiles, where: string): Promise<SavedModel> {
-  const model = await modelFromFiles(files, where);
+  const model = await modelFromFiles(files, where, recordedChecksum(files.metadata));
   let metadata: ModelMetadata;
   try {
     metadata = parseMetadata(files.metadata, where);

@@ -193,6 +193,22 @@ describe('MlDb: train, evaluate, predict, drawTensors', () => {
       exitCode: 5,
       message: expect.stringMatching(/truncated/),
     });
+    const flipped = copy((d) => {
+      const w = fs.readFileSync(path.join(d, 'weights.bin'));
+      w[w.length >> 1] ^= 0xff; // same size, other content
+      fs.writeFileSync(path.join(d, 'weights.bin'), w);
+    });
+    await expect(m.predict(flipped, [])).rejects.toMatchObject({
+      exitCode: 5,
+      message: expect.stringMatching(/do not match the checksum in its metadata/),
+    });
+    const notAModel = copy((d) =>
+      fs.writeFileSync(
+        path.join(d, 'model.json'),
+        JSON.stringify({ modelTopology: { nothing: 1 }, weightsManifest: [] }),
+      ),
+    );
+    await expect(m.predict(notAModel, [])).rejects.toMatchObject({ exitCode: 5 });
     const noWeights = copy((d) => fs.rmSync(path.join(d, 'weights.bin')));
     await expect(m.predict(noWeights, [])).rejects.toMatchObject({
       exitCode: 5,
