@@ -39,7 +39,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    */
   rowsUntil?: number;
   onBackend?: (name: string, reason: string) => void;
-  onData?: (info: DataPlan) => void;
+  /** The rows are planned; awaited before training starts (a run record is created here). */
+  onData?: (info: DataPlan) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Polled between batches: true stops training after the current batch (Ctrl-C). */
@@ -220,7 +221,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
   const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random, opts.rowsUntil);
-  opts.onData?.(plan.info);
+  await opts.onData?.(plan.info);
   const backend = await selectBackend(opts.backend ?? 'auto');
   opts.onBackend?.(backend.name, backend.reason);
 

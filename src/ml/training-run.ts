@@ -9,6 +9,7 @@ import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { getDataset } from '../db/registry';
 import { getArchitecture } from './architectures/registry';
 import { RunRecorder, type RecordLabels } from './run-recorder';
+import { UsageError } from '../errors';
 import {
   trainModel,
   type EpochMetrics,
@@ -62,6 +63,9 @@ export interface TrainReport {
   test: EvaluationReport | null;
 }
 
+/** mldb_runs.name is VARCHAR(191). */
+const MAX_RUN_NAME = 191;
+
 export function defaultModelDir(table: string, model: string, when = new Date()): string {
   return path.join(
     'models',
@@ -85,50 +89,59 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   if (opts.save) checkSaveTarget(opts.save);
   if (opts.store && opts.store.name !== undefined) validateModelName(opts.store.name);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
-  const recorder =
-    labels === undefined
-      ? null
-      : await RunRecorder.start(db, {
-          ...labels,
-          dataset: opts.table,
-          architecture: model,
-          hyperparameters: {
-            ...hyperparameters,
-            backend: opts.backend ?? 'auto',
-            workers: opts.workers ?? 1,
-            memoryBudget: opts.memoryBudget ?? null,
-          },
-        });
+  if (labels?.name && [...labels.name].length > MAX_RUN_NAME)
+    throw new UsageError(`--name is longer than ${MAX_RUN_NAME} characters`, 'use a shorter name', { field: 'name' });
+  // The run is recorded once its rows are planned: a flag the data refuses (a batch larger than
+  // the rows, a split too small) fails before any run row exists, like any other bad flag.
+  const run: { recorder: RunRecorder | null } = { recorder: null };
+  const startRecording = async () => {
+    if (labels === undefined) return null;
+    return RunRecorder.start(db, {
+      ...labels,
+      dataset: opts.table,
+      architecture: model,
+      hyperparameters: {
+        ...hyperparameters,
+        backend: opts.backend ?? 'auto',
+        workers: opts.workers ?? 1,
+        memoryBudget: opts.memoryBudget ?? null,
+      },
+    });
+  };
   let result: TrainResult;
+  const recorder = () => run.recorder;
   try {
     result = await trainModel(db, {
       ...opts,
-      onData: (d) => {
-        recorder?.data({
+      onData: async (d) => {
+        run.recorder = await startRecording();
+        run.recorder?.data({
           fingerprint: d.fingerprint,
           rowsUntil: d.rowsUntil,
           split: { train: d.train, validation: d.validation },
         });
-        opts.onData?.(d);
+        await opts.onData?.(d);
       },
       onBackend: (name, reason) => {
-        recorder?.data({ backend: name });
+        recorder()?.data({ backend: name });
         opts.onBackend?.(name, reason);
       },
       onEpoch: (e) => {
-        recorder?.epoch(e);
+        recorder()?.epoch(e);
         opts.onEpoch?.(e);
       },
     });
   } catch (err) {
-    await recorder?.finish('failed', { error: err }).catch(() => undefined);
+    await recorder()
+      ?.finish('failed', { error: err })
+      .catch(() => undefined);
     throw err;
   }
   try {
     const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
-    recorder?.data({ split: { ...result.split, test: testRows } });
+    recorder()?.data({ split: { ...result.split, test: testRows } });
     const report: TrainReport = {
-      runId: recorder?.id ?? null,
+      runId: recorder()?.id ?? null,
       name: labels ? (labels.name ?? null) : null,
       table: opts.table,
       model,
@@ -148,7 +161,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       test: null,
     };
     if (result.stopReason === 'interrupted' || result.epochs.length === 0) {
-      await recorder?.finish('interrupted');
+      await recorder()?.finish('interrupted');
       return report;
     }
     if (testRows > 0) {
@@ -190,7 +203,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       backend: result.backend,
       versions: { mldb: MLDB_VERSION, tfjs: tf.version.tfjs },
       createdAt: new Date().toISOString(),
-      ...(recorder && { runId: recorder.id }),
+      ...(recorder() && { runId: recorder()!.id }),
     };
     const files = await serializeModel(result.model, metadata);
     report.savedTo = writeModelFolder(opts.save ?? defaultModelDir(opts.table, model), files);
@@ -199,7 +212,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         db,
         {
           name: opts.store?.name ?? modelNameFor(report.savedTo),
-          runId: recorder?.id ?? null,
+          runId: recorder()?.id ?? null,
           architecture: model,
           dataset: opts.table,
           labels: result.labels,
@@ -211,7 +224,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       report.storedModel = { id: stored.id, name: stored.name, version: stored.version };
     }
     const t = report.test;
-    await recorder?.finish('completed', {
+    await recorder()?.finish('completed', {
       test: t && {
         loss: t.loss,
         accuracy: t.accuracy,
@@ -228,7 +241,9 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     });
     return report;
   } catch (err) {
-    await recorder?.finish('failed', { error: err }).catch(() => undefined);
+    await recorder()
+      ?.finish('failed', { error: err })
+      .catch(() => undefined);
     throw err;
   } finally {
     result.model.optimizer?.dispose();

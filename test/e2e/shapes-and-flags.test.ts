@@ -90,3 +90,33 @@ describe('training flags are checked by one schema and worded as flags', () => {
     expect(r.stderr).toMatch(/create it with `mldb create-table no_such_table`/);
   });
 });
+
+describe('train flags the run record or the data cannot take are usage errors, before any run row', () => {
+  test('--name or --save too long, --save on /proc, a batch larger than the rows: exit 2, no run', async () => {
+    const dir = folder(['a', 'b'], 6, (s) => grayPng(8, 8, s + 900));
+    expect(mldb(['import', dir, '--table', 'flags', '--create'], env()).code).toBe(0);
+    const runs = async () =>
+      Number((await (await db.mldb().connection()).query<{ n: number }>('SELECT COUNT(*) AS n FROM mldb_runs'))[0].n);
+    const before = await runs();
+    const cases: Array<[string[], RegExp]> = [
+      [['--name', 'n'.repeat(192)], /--name is longer than 191 characters/],
+      [['--save', path.join(tempDir(), 'd'.repeat(300))], /--save has a name longer than 255 bytes/],
+      [
+        ['--save', path.join(tempDir(), ...Array(12).fill('d'.repeat(100)))],
+        /--save path is longer than 1024 characters/,
+      ],
+      [['--save', '/proc/mldb-model'], /is on a kernel pseudo-file-system/],
+      [['--save', path.join(dir, 'a', '0.png', 'model')], /is a file, not a folder/],
+      [['--batch-size', '10000'], /--batch-size 10000 is larger than the \d+ training rows/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = mldb(['train', '--table', 'flags', '--model', 'lenet5', '--epochs', '1', ...flags], env());
+      expect({ flags, code: r.code, stderr: r.stderr.trim() }).toEqual({
+        flags,
+        code: 2,
+        stderr: expect.stringMatching(new RegExp(`^mldb: [^\\n]*${message.source}[^\\n]*$`)),
+      });
+    }
+    expect(await runs()).toBe(before);
+  });
+});

@@ -84,15 +84,21 @@ describe('run records', () => {
     expect(run.epochs).toHaveLength(2);
     expect(fs.existsSync(dir)).toBe(false);
 
-    // A model folder that cannot be written: the run fails after training, and says why.
-    const blocker = path.join(tempDir(), 'a-file');
-    fs.writeFileSync(blocker, 'not a folder');
+    // A model folder that cannot be written: the target was fine when training started (it is
+    // checked then) but a file took its parent's place meanwhile: the run fails and says why.
+    const blocker = path.join(tempDir(), 'later-a-file');
     await expect(
-      m.train({ model: 'lenet5', epochs: 1, backend: 'wasm', save: path.join(blocker, 'model') }),
+      m.train({
+        model: 'lenet5',
+        epochs: 1,
+        backend: 'wasm',
+        save: path.join(blocker, 'model'),
+        onEpoch: () => fs.writeFileSync(blocker, 'not a folder'),
+      }),
     ).rejects.toThrow();
     const [failed] = await listRuns(conn, { status: 'failed' });
     expect(failed).toMatchObject({ status: 'failed', epochsDone: 1, modelDir: null });
-    expect(failed.error).toMatch(/ENOTDIR|not a directory/);
+    expect(failed.error).toMatch(/later-a-file is a file, not a folder/);
   });
 
   test('bad flags are refused before anything is recorded', async () => {
