@@ -471,8 +471,20 @@ function reportError(e: unknown): number {
   return EXIT.INTERNAL;
 }
 
+/**
+ * The net under every handler: an error that escaped all of them (a rejection nobody awaited, a
+ * throw in a callback) still ends mldb with one `mldb:` line and an exit code, never a stack dump
+ * (unless --verbose) nor a message carrying a statement's data.
+ */
+function exitOnEscapedError(e: unknown): void {
+  process.exitCode = reportError(e);
+  process.exit();
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
   verbose = argv.includes('--verbose');
+  process.on('unhandledRejection', exitOnEscapedError);
+  process.on('uncaughtException', exitOnEscapedError);
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
