@@ -47,6 +47,9 @@ export class PredictionLog {
   #closed = false;
   #loop: Promise<void>;
   #failing = false;
+  /** Ids of the rows whose INSERT is running, and that INSERT. */
+  #inFlight = new Set<string>();
+  #flight: Promise<void> | undefined;
 
   constructor(
     private readonly connect: () => Promise<Db>,
@@ -67,6 +70,14 @@ export class PredictionLog {
     this.#queueBytes += bytes;
     this.#wake?.();
     return true;
+  }
+
+  /**
+   * Waits while the row's INSERT is running: a label set on a row already sent would be lost.
+   * Afterwards the row is either written (set the label in the database) or queued again.
+   */
+  async afterWrite(id: string): Promise<void> {
+    if (this.#inFlight.has(id)) await this.#flight?.catch(() => undefined);
   }
 
   /** Sets the true label of a row still in the queue; false when it is not queued (written or unknown). */
@@ -109,9 +120,11 @@ export class PredictionLog {
       // Let a few more rows join the batch, unless shutting down.
       if (!this.#stopping && this.#queue.length < this.opts.maxBatchRows) await this.#pause(this.opts.flushMs);
       const batch = await this.#nextBatch();
+      for (const r of batch.rows) this.#inFlight.add(r.id);
       try {
         const db = await this.connect();
-        await insertPredictions(db, batch.rows);
+        this.#flight = insertPredictions(db, batch.rows);
+        await this.#flight;
         this.#queue.splice(0, batch.rows.length);
         this.#queueBytes -= batch.bytes;
         this.#stats.written += batch.rows.length;
@@ -127,6 +140,9 @@ export class PredictionLog {
         // During a drain the caller's deadline decides how long to keep trying.
         await this.#pause(backoff);
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+      } finally {
+        this.#inFlight.clear();
+        this.#flight = undefined;
       }
     }
   }

@@ -1,0 +1,78 @@
+import mysql from 'mysql2/promise';
+import { v7 as uuidv7 } from 'uuid';
+import { parseUrl } from '../../src/config';
+import { setTrueLabel, type PredictionLogRow } from '../../src/db/predictions';
+import { PredictionLog } from '../../src/serve/prediction-log';
+import { freshDatabase } from '../helpers/db';
+import { waitFor } from '../helpers/serve';
+
+/**
+ * A correction that arrives while its row's INSERT is running must not be lost: the row object was
+ * already sent, so the label has to wait for the write and then go to the database. The INSERT
+ * is held deterministically by a table lock from another session.
+ */
+const db = freshDatabase();
+afterAll(() => db.cleanup());
+
+function row(): PredictionLogRow {
+  return {
+    id: uuidv7(),
+    createdAt: new Date(),
+    source: 'api',
+    model: 'm@1',
+    modelId: null,
+    runId: null,
+    client: null,
+    fileName: 'x.png',
+    inputSha256: null,
+    inputBytes: 1,
+    inputFormat: 'png',
+    input: null,
+    label: '3',
+    confidence: 0.9,
+    top: [{ label: '3', probability: 0.9 }],
+    latencyMs: 1,
+    status: 'ok',
+    error: null,
+  };
+}
+
+test('a label given while the row is being written ends up in the database', async () => {
+  const m = db.mldb();
+  const pool = await m.connection();
+  const u = parseUrl(db.url);
+  const session = () =>
+    mysql.createConnection({ host: u.host, port: u.port, user: u.user, database: u.database, password: u.password });
+  const locker = await session();
+  const watcher = await session();
+  const log = new PredictionLog(() => m.connection(), {
+    maxQueueRows: 100,
+    maxQueueBytes: 1e6,
+    maxBatchRows: 10,
+    flushMs: 1,
+  });
+  try {
+    await locker.query('LOCK TABLES mldb_predictions WRITE');
+    const r = row();
+    log.push(r);
+    await waitFor(async () => {
+      const [rows] = await watcher.query(
+        "SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `mldb_predictions`%'",
+      );
+      return (rows as unknown[]).length > 0;
+    }, 'the INSERT to wait on the lock');
+    // What the service's label route does, while the INSERT is blocked:
+    const labelled = (async () => {
+      await log.afterWrite(r.id);
+      return log.labelQueued(r.id, '8') ? 'queued' : (await setTrueLabel(pool, r.id, '8')) ? 'database' : 'missing';
+    })();
+    await locker.query('UNLOCK TABLES');
+    expect(await labelled).toBe('database');
+    const [stored] = await watcher.query('SELECT true_label FROM mldb_predictions WHERE id = ?', [r.id]);
+    expect((stored as Array<{ true_label: string }>)[0].true_label).toBe('8');
+  } finally {
+    await locker.end();
+    await watcher.end();
+    await log.drain(5000);
+  }
+});
