@@ -4,7 +4,7 @@ import { NotFoundError, UsageError } from '../errors';
 import type { WatchBatch, WatchSummary } from '../ingest/watch-import';
 import { createProgress } from '../ui/progress';
 import { watchInterrupts } from '../ui/interrupt';
-import { formatCount } from '../ui/terminal';
+import { formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
 import type { CommonImportOptions, ImportFlags } from './import';
 import { parseDurationMs, parsePositiveInt } from './options';
@@ -47,7 +47,7 @@ export async function run(
   const progress = await createProgress(`watching ${dir} for ${common.table}…`, { quiet: out.json });
   const controller = new AbortController();
   // Notes go to stderr in every mode; with --json the progress display is silent.
-  const note = (text: string) => (out.json ? out.note(text) : progress.log(text));
+  const note = (text: string) => (out.json ? out.note(printable(text)) : progress.log(printable(text)));
   const stop = watchInterrupts((signal) => {
     note(`${signal}: finishing the batch in hand, then stopping`);
     controller.abort();

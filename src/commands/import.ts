@@ -10,7 +10,7 @@ import { validateSplit } from '../db/dataset-rows';
 import { EXIT, UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
-import { formatCount, formatDuration, quote } from '../ui/terminal';
+import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseFraction, parseShape } from './options';
 import { shapeText } from './tables';
@@ -143,8 +143,10 @@ export function print(s: ImportResult, out: Output): void {
     out.line('nothing new: every image was already in the table');
   for (const c of s.conflicts.slice(0, SHOWN_REJECTIONS)) {
     out.line(
-      `  label conflict ${shown(c.path)} (${c.label}): same image as ` +
-        `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
+      printable(
+        `  label conflict ${shown(c.path)} (${c.label}): same image as ` +
+          `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
+      ),
     );
   }
   if (s.conflicts.length > SHOWN_REJECTIONS)
@@ -173,7 +175,7 @@ function shown(p: string): string {
 }
 
 function printRejections(rejected: { path: string; reason: string }[], out: Output): void {
-  for (const r of rejected.slice(0, SHOWN_REJECTIONS)) out.line(`  rejected ${shown(r.path)}: ${r.reason}`);
+  for (const r of rejected.slice(0, SHOWN_REJECTIONS)) out.line(printable(`  rejected ${shown(r.path)}: ${r.reason}`));
   if (rejected.length > SHOWN_REJECTIONS)
     out.line(`  … and ${rejected.length - SHOWN_REJECTIONS} more (--json lists them all)`);
 }

@@ -78,6 +78,8 @@ export interface ShapeNote {
 
 /** Files read, hashed and checked against the table per round trip. */
 const CHUNK_FILES = 512;
+/** The dataset tables' `source` column is VARCHAR(1024). */
+const MAX_SOURCE_CHARS = 1024;
 /** Upper bound on rows per INSERT, whatever their size. */
 const MAX_BATCH_ROWS = 2000;
 
@@ -385,6 +387,11 @@ async function readAndDedupe(
   const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [] };
   const read: ReadFile[] = [];
   for (const file of chunk) {
+    // The row keeps the path in `source` (VARCHAR(1024)); a longer one would fail its whole batch.
+    if ([...file.relative].length > MAX_SOURCE_CHARS) {
+      rejected.push({ path: file.path, reason: `path longer than ${MAX_SOURCE_CHARS} characters` });
+      continue;
+    }
     let bytes: Buffer;
     try {
       bytes = file.bytes ?? fs.readFileSync(file.path);

@@ -120,3 +120,12 @@ describe('train flags the run record or the data cannot take are usage errors, b
     expect(await runs()).toBe(before);
   });
 });
+
+test('file names with terminal escape sequences are printed escaped, never raw', () => {
+  const dir = folder(['ok'], 2, (s) => grayPng(8, 8, s + 1200));
+  fs.writeFileSync(path.join(dir, 'ok', 'evil\u001b[2J\u001b[31m.png'), 'not an image');
+  const r = mldb(['import', dir, '--table', 'escapes', '--create'], env());
+  expect(r.code).toBe(6);
+  expect(r.stdout).toContain('evil\\x1b[2J\\x1b[31m.png');
+  expect(r.stdout.includes('\u001b')).toBe(false);
+});

@@ -140,12 +140,17 @@ describe('import', () => {
     const side = Math.ceil(Math.sqrt(packet * 0.6));
     fs.writeFileSync(path.join(bad, 'huge.png'), noisePng(side));
 
+    // A path longer than the source column (each name under NAME_MAX): refused alone.
+    const deep = path.join(bad, ...Array(5).fill('n'.repeat(220)));
+    fs.mkdirSync(deep, { recursive: true });
+    fs.writeFileSync(path.join(deep, 'deep.png'), grayPng(16, 16, 321));
     const summary = await m.insertFolder(dir, { create: true, shape: { height: 16, width: 16, channels: 1 } });
     const reasons = Object.fromEntries(summary.rejected.map((r) => [path.basename(r.path), r.reason]));
     expect(reasons['empty.png']).toMatch(/empty/);
     expect(reasons['text.png']).toMatch(/not a supported image/);
     expect(reasons['truncated.png']).toMatch(/corrupt PNG/);
     expect(reasons['loop']).toMatch(/symlink loop/);
+    expect(reasons['deep.png']).toMatch(/path longer than 1024 characters/);
     expect(reasons['huge.png']).toMatch(/too large for the server/);
     if (process.getuid?.() !== 0) expect(reasons['unreadable.png']).toMatch(/cannot read/);
     expect(summary.imported).toBe(5 + (process.getuid?.() === 0 ? 1 : 0));
