@@ -29,7 +29,16 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
       { cause: e, reason: `server-unreachable:${config.source}` },
     );
   }
-  if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.code === 'ER_DBACCESS_DENIED_ERROR') {
+  if (err.code === 'ER_DBACCESS_DENIED_ERROR') {
+    // The password was accepted: this user may not use this database (or it does not exist:
+    // the server does not say which to a user without rights on it).
+    return new DatabaseError(
+      `${config.user} may not use database "${config.database}" on ${target} (or it does not exist)`,
+      `ask an administrator for GRANT … ON ${config.database}.* TO ${config.user}, or name a database you may use`,
+      { cause: e, reason: 'database-denied' },
+    );
+  }
+  if (err.code === 'ER_ACCESS_DENIED_ERROR') {
     return new DatabaseError(`access denied for ${describeTarget(config)}`, 'check the user and password', {
       cause: e,
       reason: 'access-denied',
@@ -69,6 +78,12 @@ export async function openDb(config: MldbConfig): Promise<Db> {
     try {
       await admin.query(`CREATE DATABASE IF NOT EXISTS ${escapeId(config.database)} CHARACTER SET utf8mb4`);
     } catch (e2) {
+      if ((e2 as { code?: string }).code === 'ER_DBACCESS_DENIED_ERROR')
+        throw new DatabaseError(
+          `database "${config.database}" does not exist and ${config.user} may not create it`,
+          `create it as an administrator (CREATE DATABASE ${config.database}), or name an existing database`,
+          { cause: e2, reason: 'database-missing' },
+        );
       throw translateDbError(e2, config);
     } finally {
       await admin.end().catch(() => undefined);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { maskUrl, resolveConfig } from '../../src/config';
+import { translateDbError } from '../../src/db/pool';
 import { UsageError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
 
@@ -80,5 +81,23 @@ describe('resolveConfig', () => {
       expect(String((e as Error).message)).not.toContain('hunter22');
     }
     expect(maskUrl('mysql://u:hunter22@h/db')).toBe('mysql://u:***@h/db');
+  });
+});
+
+describe('database refusals say what was refused', () => {
+  // The driver's error codes, as mysql2 reports them (a server with grant tables is needed to
+  // produce them for real; the local test server runs without).
+  const config = resolveConfig(
+    { url: 'mysql://ana:Secret-pw-1@db.example:3306/lab' },
+    {},
+    '/nonexistent-cwd-for-tests',
+  );
+  test.each([
+    ['ER_ACCESS_DENIED_ERROR', /^access denied for ana@db.example:3306\/lab/],
+    ['ER_DBACCESS_DENIED_ERROR', /^ana may not use database "lab" on db.example:3306 \(or it does not exist\)/],
+  ])('%s', (code, message) => {
+    const e = translateDbError(Object.assign(new Error('Access denied'), { code }), config);
+    expect(e.message).toMatch(message);
+    expect(`${e.message} ${e.hint}`).not.toMatch(/Secret-pw-1/);
   });
 });
