@@ -90,8 +90,9 @@ const MAX_BATCH_ROWS = 2000;
  * only whole batches, and re-running it finishes the job without duplicates.
  */
 export async function importFolder(db: Db, dir: string, opts: ImportOptions): Promise<ImportSummary> {
-  const walk = walkLabeledFolder(dir, opts.layout);
+  // The table first: a bad name or a missing table is reported before any folder is walked.
   const dataset = await openDataset(db, opts);
+  const walk = walkLabeledFolder(dir, opts.layout);
   const summary = await importFromSource(
     db,
     dataset,

@@ -128,7 +128,14 @@ function walkLabel(
   visited: Set<string>,
   out: WalkResult,
 ): void {
-  const real = fs.statSync(dir);
+  let real: fs.Stats;
+  try {
+    real = fs.statSync(dir);
+  } catch (e) {
+    // Gone or unreadable since it was listed (another process is changing the folder).
+    out.rejected.push({ path: dir, reason: `cannot read folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+    return;
+  }
   const key = `${real.dev}:${real.ino}`;
   if (visited.has(key)) {
     out.rejected.push({ path: dir, reason: 'symlink loop (folder already visited)' });

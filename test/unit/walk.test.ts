@@ -32,3 +32,27 @@ describe('walkLabeledFolder', () => {
     expect(() => walkLabeledFolder('/nonexistent/mldb')).toThrow(NotFoundError);
   });
 });
+
+test('a label folder that vanishes between listing and reading is rejected, not a crash', () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'gone'));
+  fs.mkdirSync(path.join(dir, 'kept'));
+  fs.writeFileSync(path.join(dir, 'kept', 'a.png'), 'x');
+  // Listed as a folder, then removed before the walk reaches it: what a busy /tmp does.
+  const realStat = fs.statSync;
+  let removed = false;
+  const spy = jest.spyOn(fs, 'statSync').mockImplementation(((p: fs.PathLike, o?: fs.StatSyncOptions) => {
+    if (!removed && String(p) === path.join(dir, 'kept')) {
+      fs.rmSync(path.join(dir, 'gone'), { recursive: true });
+      removed = true;
+    }
+    return realStat(p, o);
+  }) as typeof fs.statSync);
+  try {
+    const { files, rejected } = walkLabeledFolder(dir);
+    expect(files.map((f) => f.relative)).toEqual(['kept/a.png']);
+    expect(rejected.map((r) => [path.basename(r.path), r.reason])).toEqual([['gone', 'cannot read folder (ENOENT)']]);
+  } finally {
+    spy.mockRestore();
+  }
+});
