@@ -218,6 +218,18 @@ export async function importFromSource(
       if (!shape) {
         const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
         const wanted = { ...shapeOf(decoded), ...given };
+        // A shape whose pixels alone cannot go in one row would make every later row fail too:
+        // this image is refused and the shape stays open for the next one (or a --size).
+        const pixelBytes = wanted.height * wanted.width * wanted.channels;
+        if (2 * pixelBytes + ROW_SQL_OVERHEAD > budget) {
+          rejected.push({
+            path: item.file.path,
+            reason:
+              `at ${wanted.height}x${wanted.width}x${wanted.channels} its pixels alone take ${mib(pixelBytes)}, ` +
+              `more than one row can carry (max_allowed_packet ${mib(packet)}): give the table a smaller --size`,
+          });
+          continue;
+        }
         shape = await retryOnLockConflict(() => fixShape(db, table, wanted));
         shapeFromFirstImage = true;
         grayStoredAsRgb = shape.channels === 3 && given.channels === undefined && isGrayRgb(decoded.rgb);
@@ -227,11 +239,15 @@ export async function importFromSource(
       const pixels = await toShape(decoded, shape);
       const size = 2 * (item.bytes.length + pixels.length) + ROW_SQL_OVERHEAD;
       if (size > budget) {
+        // Say what to change: the file itself is too big for a row, or only together with its pixels.
         rejected.push({
           path: item.file.path,
           reason:
-            `too large for the server (${mib(item.bytes.length)} file; max_allowed_packet is ` +
-            `${mib(packet)}): raise max_allowed_packet`,
+            2 * item.bytes.length + ROW_SQL_OVERHEAD > budget
+              ? `too large for the server (${mib(item.bytes.length)} file; max_allowed_packet is ` +
+                `${mib(packet)}): raise max_allowed_packet`
+              : `${mib(item.bytes.length)} file plus ${mib(pixels.length)} of pixels is more than one row can carry ` +
+                `(max_allowed_packet ${mib(packet)}): raise max_allowed_packet or import at a smaller --size`,
         });
         continue;
       }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { decodeToShape } from '../../src/images/decode';
 import { digitsFolder, grayPng, makeLabeledFolder, tempDir } from '../helpers/fixtures';
 import { freshDatabase } from '../helpers/db';
@@ -57,6 +58,28 @@ describe('import', () => {
       expect(r.pixels.length).toBe(400);
       expect(Buffer.from(await decodeToShape(r.original, { height: 20, width: 20, channels: 1 }))).toEqual(r.pixels);
     }
+  });
+
+  test('a first image whose pixels cannot fit a row does not fix the shape; the next one does', async () => {
+    const m = db.mldb('shape_later');
+    const packet = await (await m.connection()).maxAllowedPacket();
+    // A solid colour compresses to a few KB, but its pixels need more than half a packet.
+    const side = Math.ceil(Math.sqrt(packet / 2));
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'x'));
+    const solid = await sharp({ create: { width: side, height: side, channels: 3, background: '#3366aa' } })
+      .png()
+      .toBuffer();
+    fs.writeFileSync(path.join(dir, 'x', 'a-big.png'), solid);
+    fs.writeFileSync(path.join(dir, 'x', 'b-small.png'), grayPng(8, 8, 4242));
+    const summary = await m.insertFolder(dir, { create: true });
+    expect(solid.length).toBeLessThan(packet / 10);
+    expect(summary.rejected.map((r) => [path.basename(r.path), r.reason])).toEqual([
+      ['a-big.png', expect.stringMatching(/pixels alone take .* give the table a smaller --size$/)],
+    ]);
+    expect(summary.rejected[0].reason).not.toMatch(/raise max_allowed_packet/);
+    expect(summary.shape).toEqual({ height: 8, width: 8, channels: 1 });
+    expect(summary.imported).toBe(1);
   });
 
   test('export then re-import into a new table gives the same hashes', async () => {
