@@ -49,7 +49,13 @@ export function sniffArchive(head: Buffer): ArchiveFormat | undefined {
 
 /** The format of an archive file, read from its first bytes; undefined when it is not an archive. */
 export function archiveFormatOf(file: string): ArchiveFormat | undefined {
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`cannot read ${file} (${code})`, 'check the path and its permissions');
+  }
   try {
     const head = Buffer.alloc(512);
     const n = fs.readSync(fd, head, 0, head.length, 0);
