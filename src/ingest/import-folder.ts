@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
-import { retryOnLockConflict } from '../db/lock-retry';
+import { retryOnLockConflict } from '../db/transient';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
