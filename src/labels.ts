@@ -1,3 +1,6 @@
+/** Labels longer than the label column (VARCHAR(191)) are refused rather than truncated by the server. */
+export const MAX_LABEL_LENGTH = 191;
+
 /** Numeric labels sort as numbers ("2" before "10"), others by code point: class-index order. */
 export function compareLabels(a: string, b: string): number {
   const na = Number(a);

@@ -8,7 +8,7 @@ import yauzl from 'yauzl';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ImportItem, ItemSource } from './import-folder';
 import { placeByPath, resolveLayout, splitOfFolder, type Layout } from './layout';
-import { MAX_LABEL_LENGTH, type Rejection } from './walk-labeled-folder';
+import type { Rejection } from './walk-labeled-folder';
 
 /**
  * Archives imported as streams, never unpacked to disk: tar (tar-stream, optionally through
@@ -291,10 +291,6 @@ async function* placed(
     const placement = placeByPath(parts, decided!.layout);
     if (typeof placement === 'string') {
       rejected.push({ path: where, reason: placement });
-      return;
-    }
-    if ([...placement.label].length > MAX_LABEL_LENGTH) {
-      rejected.push({ path: where, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
       return;
     }
     yield { path: where, relative: placement.relative, label: placement.label, split: placement.split, bytes: h.bytes };

@@ -6,6 +6,7 @@ import { retryOnLockConflict } from '../db/transient';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
+import { MAX_LABEL_LENGTH } from '../labels';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
 import type { Layout } from './layout';
@@ -404,9 +405,13 @@ async function readAndDedupe(
   const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [] };
   const read: ReadFile[] = [];
   for (const file of chunk) {
-    // The row keeps the path in `source` (VARCHAR(1024)); a longer one would fail its whole batch.
+    // What the row's columns cannot hold would fail its whole batch: refused here, for every source.
     if ([...file.relative].length > MAX_SOURCE_CHARS) {
       rejected.push({ path: file.path, reason: `path longer than ${MAX_SOURCE_CHARS} characters` });
+      continue;
+    }
+    if ([...file.label].length > MAX_LABEL_LENGTH) {
+      rejected.push({ path: file.path, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
       continue;
     }
     let bytes: Buffer;

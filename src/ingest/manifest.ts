@@ -4,7 +4,7 @@ import { parse } from 'csv-parse';
 import { InvalidDataError, NotFoundError } from '../errors';
 import type { ImportItem, ItemSource } from './import-folder';
 import { splitOfFolder } from './layout';
-import { MAX_LABEL_LENGTH, type Rejection } from './walk-labeled-folder';
+import type { Rejection } from './walk-labeled-folder';
 
 /**
  * A CSV or TSV manifest for a flat folder: one row per image, `path,label[,split]`, paths relative
@@ -86,7 +86,6 @@ function placeRow(record: string[], columns: Columns, root: string): ImportItem 
   const label = record[columns.label] ?? '';
   if (file === '') return 'no path';
   if (label === '') return `no label for ${file}`;
-  if ([...label].length > MAX_LABEL_LENGTH) return `label longer than ${MAX_LABEL_LENGTH} characters`;
   const full = path.resolve(root, file);
   const relative = path.relative(root, full);
   if (path.isAbsolute(file) || relative.startsWith('..') || path.isAbsolute(relative))

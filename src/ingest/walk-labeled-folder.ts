@@ -29,9 +29,6 @@ export interface WalkResult {
   layout: 'labels' | 'splits';
 }
 
-/** Labels longer than the label column are refused here rather than truncated by the server. */
-export const MAX_LABEL_LENGTH = 191;
-
 /**
  * Lists `root/<label>/…` (or `root/<split>/<label>/…`, see layout.ts) in a stable order. Files may
  * sit in nested folders under a label. Hidden entries (.DS_Store, .git) are skipped; symlinks are
@@ -114,10 +111,6 @@ function enterLabel(
   out: WalkResult,
 ): void {
   const label = folderToLabel(folder);
-  if ([...label].length > MAX_LABEL_LENGTH) {
-    out.rejected.push({ path: full, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
-    return;
-  }
   walkLabel(full, { label, split }, `${prefix}${folder}`, visited, out);
 }
 

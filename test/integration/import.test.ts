@@ -167,6 +167,9 @@ describe('import', () => {
     const deep = path.join(bad, ...Array(5).fill('n'.repeat(220)));
     fs.mkdirSync(deep, { recursive: true });
     fs.writeFileSync(path.join(deep, 'deep.png'), grayPng(16, 16, 321));
+    // A label longer than the label column: refused per file, whatever the source.
+    fs.mkdirSync(path.join(dir, 'L'.repeat(200)));
+    fs.writeFileSync(path.join(dir, 'L'.repeat(200), 'long-label.png'), grayPng(16, 16, 322));
     const summary = await m.insertFolder(dir, { create: true, shape: { height: 16, width: 16, channels: 1 } });
     const reasons = Object.fromEntries(summary.rejected.map((r) => [path.basename(r.path), r.reason]));
     expect(reasons['empty.png']).toMatch(/empty/);
@@ -174,6 +177,7 @@ describe('import', () => {
     expect(reasons['truncated.png']).toMatch(/corrupt PNG/);
     expect(reasons['loop']).toMatch(/symlink loop/);
     expect(reasons['deep.png']).toMatch(/path longer than 1024 characters/);
+    expect(reasons['long-label.png']).toMatch(/label longer than 191 characters/);
     expect(reasons['huge.png']).toMatch(/too large for the server/);
     if (process.getuid?.() !== 0) expect(reasons['unreadable.png']).toMatch(/cannot read/);
     expect(summary.imported).toBe(5 + (process.getuid?.() === 0 ? 1 : 0));
