@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import { noisePng } from '../../src/bench/synthetic-images';
 
 /** The original 20×20 digits, beside the repository (CI has ../shared), if present. */
 export const FILEDATA = path.resolve(__dirname, '..', '..', '..', 'shared', 'filedata');
@@ -12,19 +13,7 @@ export function tempDir(prefix = 'mldb-test-'): string {
 }
 
 /** A deterministic gray PNG whose pixels encode `seed`, so every file has distinct content. */
-export function grayPng(width: number, height: number, seed: number): Buffer {
-  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
-  const data = Buffer.alloc(width * height);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
-  png.data = data;
-  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
-}
+export const grayPng = noisePng;
 
 export function rgbPng(width: number, height: number, seed: number): Buffer {
   const png = new PNG({ width, height });
