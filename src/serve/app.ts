@@ -180,8 +180,7 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
       throw new RequestError(400, 'bad_label', `label must be one of ${predictor.labels.join(', ')}`);
     const recent = predictor.recent.find((r) => r.id === id);
     if (recent) recent.trueLabel = label;
-    await log.afterWrite(id);
-    if (log.labelQueued(id, label)) return { id, label, stored: 'queued' };
+    if (await log.labelQueued(id, label)) return { id, label, stored: 'queued' };
     let found: boolean;
     try {
       found = await setTrueLabel(await o.connect(), id, label);

@@ -73,15 +73,12 @@ export class PredictionLog {
   }
 
   /**
-   * Waits while the row's INSERT is running: a label set on a row already sent would be lost.
-   * Afterwards the row is either written (set the label in the database) or queued again.
+   * Sets the true label of a row still in the queue; false when it is not queued (written or
+   * unknown: the caller then sets it in the database). A row whose INSERT is running is waited
+   * for first: a label set on a row already sent would be lost.
    */
-  async afterWrite(id: string): Promise<void> {
+  async labelQueued(id: string, label: string): Promise<boolean> {
     if (this.#inFlight.has(id)) await this.#flight?.catch(() => undefined);
-  }
-
-  /** Sets the true label of a row still in the queue; false when it is not queued (written or unknown). */
-  labelQueued(id: string, label: string): boolean {
     const row = this.#queue.find((r) => r.id === id);
     if (!row) return false;
     row.trueLabel = label;
