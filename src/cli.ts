@@ -149,6 +149,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         },
       ],
       ['--manifest <file>', 'a CSV/TSV of path,label[,split] rows for the files of a flat folder'],
+      [
+        '--max-megapixels <N>',
+        'reject images larger than this (width × height), checked from the header before decoding',
+        { default: '100' },
+      ],
       ['--watch', 'keep running and import files as they arrive (Ctrl-C or SIGTERM stops)'],
       [
         '--settle <duration>',

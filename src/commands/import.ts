@@ -12,7 +12,7 @@ import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parseFraction, parseShape } from './options';
+import { parseFraction, parseNumber, parseShape } from './options';
 import { shapeText } from './tables';
 
 export interface ImportFlags {
@@ -31,6 +31,7 @@ export interface ImportFlags {
   batchWait?: string;
   moveDone?: string;
   moveFailed?: string;
+  maxMegapixels?: string;
 }
 
 export type ImportResult = ImportSummary | WatchSummary;
@@ -93,6 +94,7 @@ function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonImportOpt
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
     split,
     layout,
+    maxPixels: parseNumber('--max-megapixels', flags.maxMegapixels ?? '100', { min: 0.001, max: 10_000 })! * 1e6,
   };
 }
 

@@ -48,12 +48,14 @@ export function headerDimensions(bytes: Uint8Array): { width: number; height: nu
 /** Refuses an image whose header declares more than `maxPixels`, before decoding it. */
 export function checkPixelCount(bytes: Uint8Array, maxPixels: number): void {
   const dims = headerDimensions(bytes);
-  if (dims && dims.width * dims.height > maxPixels) {
-    throw new TooManyPixelsError(
-      `${dims.width}×${dims.height} pixels is more than the ` +
-        `${(maxPixels / 1e6).toLocaleString('en-US')} megapixels allowed`,
-    );
-  }
+  if (dims && dims.width * dims.height > maxPixels) throw tooManyPixels(dims.width, dims.height, maxPixels);
+}
+
+function tooManyPixels(width: number, height: number, maxPixels: number): TooManyPixelsError {
+  return new TooManyPixelsError(
+    `${width}×${height} pixels is more than the ${(maxPixels / 1e6).toLocaleString('en-US')} megapixels allowed ` +
+      '(--max-megapixels)',
+  );
 }
 
 export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Promise<DecodedImage> {
@@ -62,9 +64,9 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
   if (!format) throw new DecodeError(`not a supported image (expected ${SUPPORTED_FORMATS.join(', ')})`);
   checkPixelCount(bytes, maxPixels);
   try {
-    if (format === 'png') return decodePng(bytes);
-    if (format === 'jpeg') return decodeJpeg(bytes);
-    return await decodeWithSharp(bytes, format);
+    if (format === 'png') return decodePng(bytes, maxPixels);
+    if (format === 'jpeg') return decodeJpeg(bytes, maxPixels);
+    return await decodeWithSharp(bytes, format, maxPixels);
   } catch (e) {
     if (e instanceof DecodeError) throw e;
     throw new DecodeError(`corrupt ${format.toUpperCase()}: ${firstLine(e)}`);
@@ -75,7 +77,12 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
-function decodePng(bytes: Uint8Array): DecodedImage {
+function decodePng(bytes: Uint8Array, maxPixels: number): DecodedImage {
+  // pngjs has no pixel limit of its own: its header is the one image-size read above, checked here
+  // again in case that read failed.
+  const width = bytes.length >= 24 ? Buffer.from(bytes.buffer, bytes.byteOffset + 16, 8).readUInt32BE(0) : 0;
+  const height = bytes.length >= 24 ? Buffer.from(bytes.buffer, bytes.byteOffset + 20, 4).readUInt32BE(0) : 0;
+  if (width * height > maxPixels) throw tooManyPixels(width, height, maxPixels);
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const gray = png.colorType === 0 || png.colorType === 4;
   return {
@@ -87,12 +94,12 @@ function decodePng(bytes: Uint8Array): DecodedImage {
   };
 }
 
-function decodeJpeg(bytes: Uint8Array): DecodedImage {
+function decodeJpeg(bytes: Uint8Array, maxPixels: number): DecodedImage {
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: false,
     tolerantDecoding: false,
-    maxResolutionInMP: MAX_PIXELS / 1e6,
+    maxResolutionInMP: maxPixels / 1e6,
     maxMemoryUsageInMB: 1024,
   });
   if (img.data.length !== img.width * img.height * 3) throw new DecodeError('corrupt JPEG: unexpected pixel data');
@@ -105,8 +112,8 @@ function decodeJpeg(bytes: Uint8Array): DecodedImage {
   };
 }
 
-async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat): Promise<DecodedImage> {
-  const img = sharp(bytes, { failOn: 'warning', limitInputPixels: MAX_PIXELS, pages: 1 });
+async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat, maxPixels: number): Promise<DecodedImage> {
+  const img = sharp(bytes, { failOn: 'warning', limitInputPixels: Math.max(1, Math.floor(maxPixels)), pages: 1 });
   const meta = await img.metadata();
   const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const isGray = (meta.channels ?? 3) <= 2;

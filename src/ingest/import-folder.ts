@@ -23,6 +23,8 @@ export interface ImportOptions {
   validationFraction?: number;
   /** Every image goes to this split (e.g. an official test set), whatever the layout or hash says. */
   split?: Split;
+  /** Images whose header declares more pixels are rejected before decoding (MAX_PIXELS by default). */
+  maxPixels?: number;
   /** How a folder names labels (layout.ts); `auto` by default. */
   layout?: Layout;
   /**
@@ -208,13 +210,13 @@ export async function importFromSource(
   let files = 0;
   for await (const chunk of inChunks(source.items, CHUNK_FILES)) {
     files += chunk.length;
-    const deduped = await readAndDedupe(db, table, chunk, seen, rejected);
+    const deduped = await readAndDedupe(db, table, chunk, seen, rejected, { budget, packet });
     alreadyPresent += deduped.present;
     duplicates += deduped.duplicates;
     conflicts.push(...deduped.conflicts);
     if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
     for (const item of deduped.fresh) {
-      const decoded = await decodeOrReject(item, rejected);
+      const decoded = await decodeOrReject(item, rejected, opts.maxPixels);
       if (!decoded) continue;
       if (!shape) {
         const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
@@ -237,7 +239,8 @@ export async function importFromSource(
         const fromImage = (['height', 'width', 'channels'] as const).filter((k) => given[k] === undefined);
         opts.onShape?.(shape, { fromImage, grayStoredAsRgb });
       }
-      const pixels = await toShape(decoded, shape);
+      const pixels = await resizeOrReject(item, decoded, shape, rejected);
+      if (!pixels) continue;
       const size = 2 * (item.bytes.length + pixels.length) + ROW_SQL_OVERHEAD;
       if (size > budget) {
         // Say what to change: the file itself is too big for a row, or only together with its pixels.
@@ -245,8 +248,7 @@ export async function importFromSource(
           path: item.file.path,
           reason:
             2 * item.bytes.length + ROW_SQL_OVERHEAD > budget
-              ? `too large for the server (${mib(item.bytes.length)} file; max_allowed_packet is ` +
-                `${mib(packet)}): raise max_allowed_packet`
+              ? tooLargeForServer(item.bytes.length, packet)
               : `${mib(item.bytes.length)} file plus ${mib(pixels.length)} of pixels is more than one row can carry ` +
                 `(max_allowed_packet ${mib(packet)}): raise max_allowed_packet or import at a smaller --size`,
         });
@@ -292,6 +294,13 @@ export async function importFromSource(
 
 function definedParts(shape: Partial<ImageShape> | undefined): Partial<ImageShape> {
   return Object.fromEntries(Object.entries(shape ?? {}).filter(([, v]) => v !== undefined));
+}
+
+function tooLargeForServer(fileBytes: number, packet: number): string {
+  return (
+    `too large for the server (${mib(fileBytes)} file; max_allowed_packet is ${mib(packet)}): ` +
+    'raise max_allowed_packet'
+  );
 }
 
 function mib(n: number): string {
@@ -401,7 +410,10 @@ async function readAndDedupe(
   chunk: ImportItem[],
   seen: Map<string, LabeledFile>,
   rejected: Rejection[],
+  limits: { budget: number; packet: number },
 ): Promise<Deduped> {
+  // A file that cannot go in one row is refused by its size, before it is read (or decoded).
+  const maxFileBytes = Math.floor((limits.budget - ROW_SQL_OVERHEAD) / 2);
   const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [] };
   const read: ReadFile[] = [];
   for (const file of chunk) {
@@ -416,9 +428,17 @@ async function readAndDedupe(
     }
     let bytes: Buffer;
     try {
-      bytes = file.bytes ?? fs.readFileSync(file.path);
+      bytes = file.bytes ?? readUpTo(file.path, maxFileBytes);
     } catch (e) {
-      rejected.push({ path: file.path, reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      const reason =
+        e instanceof FileTooLarge
+          ? tooLargeForServer(e.size, limits.packet)
+          : `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+      rejected.push({ path: file.path, reason });
+      continue;
+    }
+    if (bytes.length > maxFileBytes) {
+      rejected.push({ path: file.path, reason: tooLargeForServer(bytes.length, limits.packet) });
       continue;
     }
     if (bytes.length === 0) {
@@ -470,9 +490,50 @@ async function readAndDedupe(
   return out;
 }
 
-async function decodeOrReject(item: ReadFile, rejected: Rejection[]): Promise<DecodedImage | undefined> {
+/** A resize that fails (a sharp error on an odd image) rejects that file, not the import. */
+async function resizeOrReject(
+  item: ReadFile,
+  decoded: DecodedImage,
+  shape: ImageShape,
+  rejected: Rejection[],
+): Promise<Uint8Array | undefined> {
   try {
-    return await decodeImage(item.bytes);
+    return await toShape(decoded, shape);
+  } catch (e) {
+    rejected.push({ path: item.file.path, reason: `cannot resize to ${shape.height}x${shape.width}: ${firstLine(e)}` });
+    return undefined;
+  }
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+class FileTooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`${size} bytes`);
+  }
+}
+
+/** The whole file, unless it is larger than `max` bytes: then FileTooLarge, and nothing is read. */
+function readUpTo(file: string, max: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const { size } = fs.fstatSync(fd);
+    if (size > max) throw new FileTooLarge(size);
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function decodeOrReject(
+  item: ReadFile,
+  rejected: Rejection[],
+  maxPixels: number | undefined,
+): Promise<DecodedImage | undefined> {
+  try {
+    return await decodeImage(item.bytes, maxPixels);
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     rejected.push({ path: item.file.path, reason: e.message });

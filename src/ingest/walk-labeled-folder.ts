@@ -145,16 +145,46 @@ function walkLabel(
   visited.delete(key);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A folder's entries, sorted, hidden ones left out. Names are read as bytes: a name that is not
+ * UTF-8 (Latin-1 from an old archive or camera) would otherwise come back with U+FFFD in it, a
+ * path that does not exist. Such names are rejected as what they are, shown with their bytes
+ * percent-escaped; the `source` column is text, so they cannot be kept as they are.
+ */
 function sortedEntries(dir: string, rejected: Rejection[]): string[] {
+  let raw: Buffer[];
   try {
-    return fs
-      .readdirSync(dir)
-      .filter((n) => !n.startsWith('.'))
-      .sort();
+    raw = fs.readdirSync(dir, { encoding: 'buffer' });
   } catch (e) {
     rejected.push({ path: dir, reason: `cannot read folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
     return [];
   }
+  const names: string[] = [];
+  for (const bytes of raw) {
+    if (bytes[0] === 0x2e) continue; // '.'
+    try {
+      names.push(utf8.decode(bytes));
+    } catch {
+      rejected.push({
+        path: path.join(dir, escapeNonUtf8(bytes)),
+        reason: 'file name is not valid UTF-8: rename it (e.g. convmv -f latin1 -t utf8 -r --notest DIR)',
+      });
+    }
+  }
+  return names.sort();
+}
+
+/** Printable ASCII kept, every other byte as %XX: what a name that is not UTF-8 was. */
+function escapeNonUtf8(bytes: Buffer): string {
+  return [...bytes]
+    .map((b) =>
+      b >= 0x20 && b < 0x7f && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 function classify(full: string, rejected: Rejection[]): 'file' | 'dir' | 'skip' {
