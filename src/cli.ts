@@ -3,6 +3,7 @@ import type { ConfigOverrides } from './config';
 import { cliLine } from './commands/cli-wording';
 import { setting } from './config';
 import { EXIT, isMldbError } from './errors';
+import { fromFileSystemError } from './file-targets';
 import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
 import { BACKENDS } from './ml/backend-names';
@@ -463,6 +464,8 @@ function reportError(e: unknown): number {
     // Commander has already printed its message (and help, for --help/--version).
     return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
+  // A file-system error no handler translated (EACCES, ENOSPC… while writing) is still the user's to fix.
+  e = fromFileSystemError(e) ?? e;
   if (isMldbError(e)) {
     process.stderr.write(`mldb: ${cliLine(e)}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + '\n');

@@ -5,6 +5,7 @@ import { originalPages, type PixelFilter } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { getDataset } from '../db/registry';
 import { UsageError } from '../errors';
+import { checkWritableFolderPath } from '../file-targets';
 import { labelToFolder } from '../labels';
 
 export interface ExportSummary {
@@ -31,6 +32,7 @@ export async function exportFolder(
 ): Promise<ExportSummary> {
   await getDataset(db, table);
   const root = path.resolve(dir);
+  checkWritableFolderPath('export folder', dir, root);
   fs.mkdirSync(root, { recursive: true });
   const summary: ExportSummary = { table, dir: root, written: 0, unchanged: 0, bytes: 0 };
   for await (const rows of originalPages(db, table, filter)) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ModelFiles, StoredModel } from '../db/models';
+import { checkWritableFolderPath } from '../file-targets';
 import { tf } from './tf';
 
 /** What mldb writes beside model.json: enough to evaluate, predict and reproduce. */
@@ -57,39 +58,6 @@ export function checkSaveTarget(dir: string): void {
     throw new UsageError(
       `--save "${dir}" already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
       'choose a new folder: only a previous model folder is replaced',
-    );
-  }
-}
-
-/** mldb_runs.model_dir is VARCHAR(1024); a file name part may have 255 bytes (NAME_MAX). */
-const MAX_PATH_CHARS = 1024;
-const MAX_NAME_BYTES = 255;
-/** Kernel pseudo-file-systems: nothing is saved there, and Node's recursive mkdir loops on /proc. */
-const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
-
-/**
- * A folder that will be created and written after long work: checked before that work starts.
- * Its path must fit the run record and the file system, must not be on a pseudo-file-system,
- * and the nearest folder that exists must be a folder this process can write to.
- */
-export function checkWritableFolderPath(flag: string, given: string, target: string): void {
-  if ([...target].length > MAX_PATH_CHARS)
-    throw new UsageError(`${flag} path is longer than ${MAX_PATH_CHARS} characters`, 'choose a shorter path');
-  const long = target.split(path.sep).find((part) => Buffer.byteLength(part) > MAX_NAME_BYTES);
-  if (long !== undefined)
-    throw new UsageError(`${flag} has a name longer than ${MAX_NAME_BYTES} bytes`, 'choose shorter folder names');
-  if (PSEUDO_ROOTS.some((r) => target === r || target.startsWith(r + path.sep)))
-    throw new UsageError(`${flag} "${given}" is on a kernel pseudo-file-system`, 'choose a folder on a disk');
-  let existing = target;
-  while (!fs.existsSync(existing)) existing = path.dirname(existing);
-  if (!fs.statSync(existing).isDirectory())
-    throw new UsageError(`${flag} "${given}": ${existing} is a file, not a folder`, 'choose another path');
-  try {
-    fs.accessSync(existing, fs.constants.W_OK);
-  } catch (e) {
-    throw new UsageError(
-      `${flag} "${given}": cannot write in ${existing} (${(e as NodeJS.ErrnoException).code ?? 'denied'})`,
-      'choose a folder you can write to',
     );
   }
 }

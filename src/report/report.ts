@@ -5,6 +5,7 @@ import { getDataset } from '../db/registry';
 import { pixelsByIds } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { getRun, type RunDetails } from '../db/runs';
+import { checkWritableFolderPath } from '../file-targets';
 import { fixed4 } from '../ui/terminal';
 import { confusionHeatmap, escapeXml, lineChart, svgDocument, text } from './svg';
 
@@ -219,6 +220,8 @@ ${
 export async function writeReport(db: Db, runId: number, dir: string): Promise<ReportResult> {
   const run = await getRun(db, runId);
   const out = path.resolve(dir);
+  // Before any chart is drawn: a folder that cannot be written is said at once.
+  checkWritableFolderPath('report folder', dir, out);
   fs.mkdirSync(out, { recursive: true });
   const images: ReportFile[] = [];
   const notes: string[] = [];

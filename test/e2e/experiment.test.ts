@@ -165,6 +165,9 @@ describe('experiments, run records and reports from the command line', () => {
       [['runs', 'show', 'abc'], 2, /invalid run id/],
       [['runs', '--status', 'done'], 2, /argument 'done' is invalid. Allowed choices are running, completed/],
       [['report', '999999'], 4, /no run 999999/],
+      // Checked before anything is drawn; /proc would make Node's recursive mkdir spin.
+      [['report', String(runIds[0]), '--out', '/proc/mldb-report'], 2, /report folder .* pseudo-file-system/],
+      [['report', String(runIds[0]), '--out', path.join(plan, 'x')], 2, /plan.yaml is a file, not a folder/],
     ];
     for (const [args, code, message] of cases) {
       const r = mldb(args, env(), work);
