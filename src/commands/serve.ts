@@ -88,10 +88,14 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     throw e;
   }
   const stopped = new Promise<void>((resolve) => {
-    const interrupts = watchInterrupts(() => {
-      interrupts.dispose();
-      resolve();
-    });
+    // The drain has its own deadline; the grace after it only ends a stop that hangs elsewhere.
+    const interrupts = watchInterrupts(
+      () => {
+        interrupts.dispose();
+        resolve();
+      },
+      { graceMs: drainTimeoutMs + 15_000 },
+    );
   });
   ctx.out.note(
     `mldb serve: ${identity.name} (${saved.metadata.architecture}, ${saved.metadata.inputShape.join('x')}, ` +
