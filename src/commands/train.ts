@@ -93,6 +93,8 @@ export async function trainWithProgress(
               ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
               : ', in memory'),
         ),
+      onRecordWait: (runId, seconds) =>
+        say(`database unreachable: waiting up to ${seconds} s for it to record the end of run ${runId}`),
       onBackend: (name, reason) => {
         say(`backend: ${name} (${reason})`);
         if (tensorboard) {

@@ -290,7 +290,8 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
     await db.run(
       `UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`,
       [
-        `the training process (pid ${r.pid}) ended without recording its end: it was killed or the machine stopped`,
+        `the training process (pid ${r.pid}) ended without recording its end: it was killed, the machine stopped, ` +
+          'or the database was unreachable when it ended',
         r.id,
       ],
     );

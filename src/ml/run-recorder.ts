@@ -9,7 +9,8 @@ import {
   type TestDetails,
 } from '../db/runs';
 import type { Db } from '../db/db';
-import { isMldbError } from '../errors';
+import { DatabaseError, isMldbError } from '../errors';
+import { isTransientDbError } from '../db/transient';
 import { redact } from '../secret';
 import { MLDB_VERSION } from '../version';
 import { tf } from './tf';
@@ -17,6 +18,8 @@ import { tf } from './tf';
 /** Epochs are written in batches: at most this many waiting, or this long since the last write. */
 const FLUSH_EPOCHS = 10;
 const FLUSH_MS = 15_000;
+/** How long the end of a run waits for a database that went away, to record it. */
+const FINISH_WAIT_MS = 30_000;
 
 export interface RecordLabels {
   name?: string | null;
@@ -34,10 +37,14 @@ export class RunRecorder {
   private pending: EpochRow[] = [];
   private lastFlush = Date.now();
   private writeError: unknown;
+  /** Writes that failed because the server was away, to send again in order. */
+  private unsent: Array<() => Promise<void>> = [];
+  private awayError: unknown;
 
   private constructor(
     private readonly db: Db,
     readonly id: number,
+    private readonly onWait?: (runId: number, seconds: number) => void,
   ) {}
 
   static async start(
@@ -46,6 +53,7 @@ export class RunRecorder {
       dataset: string;
       architecture: string;
       hyperparameters: Record<string, unknown> & { seed: number };
+      onWait?: (runId: number, seconds: number) => void;
     } & RecordLabels,
   ): Promise<RunRecorder> {
     const id = await createRun(db, {
@@ -60,13 +68,34 @@ export class RunRecorder {
       host: os.hostname(),
       pid: process.pid,
     });
-    return new RunRecorder(db, id);
+    return new RunRecorder(db, id, init.onWait);
   }
 
   private enqueue(write: () => Promise<void>): void {
-    this.chain = this.chain.then(write).catch((e) => {
-      this.writeError ??= e;
-    });
+    this.chain = this.chain.then(() => this.attempt(write));
+  }
+
+  /**
+   * Runs the writes that waited for the server, in order, then `write`. Every write is idempotent
+   * (upserts and updates of this run's row), so one that failed because the server was away is
+   * kept and sent again later: a restart of the server mid-training loses no record.
+   */
+  private async attempt(write?: () => Promise<void>): Promise<void> {
+    const queue = this.unsent.splice(0);
+    if (write) queue.push(write);
+    for (let i = 0; i < queue.length; i++) {
+      try {
+        await queue[i]();
+      } catch (e) {
+        if (!isTransientDbError(e)) {
+          this.writeError ??= e;
+          continue;
+        }
+        this.unsent.push(...queue.slice(i));
+        this.awayError = e;
+        return;
+      }
+    }
   }
 
   data(d: Parameters<typeof setRunData>[2]): void {
@@ -103,6 +132,21 @@ export class RunRecorder {
           ]);
     this.enqueue(() => finishRun(this.db, this.id, { status, test: f.test, modelDir: f.modelDir, error }));
     await this.chain;
+    // The server is away: wait for it a while, so that the run's end (and why) is recorded.
+    const deadline = Date.now() + FINISH_WAIT_MS;
+    if (this.unsent.length > 0) this.onWait?.(this.id, FINISH_WAIT_MS / 1000);
+    for (let wait = 250; this.unsent.length > 0 && Date.now() < deadline; wait = Math.min(wait * 2, 4000)) {
+      await new Promise((r) => setTimeout(r, wait));
+      await this.attempt();
+    }
+    if (this.unsent.length > 0) {
+      throw new DatabaseError(
+        `run ${this.id} could not be recorded to its end: ` +
+          (isMldbError(this.awayError) ? this.awayError.message : 'the database is unreachable'),
+        `mldb runs will list it as interrupted`,
+        { cause: this.awayError },
+      );
+    }
     if (this.writeError) throw this.writeError;
   }
 }

@@ -27,6 +27,8 @@ export interface TrainRunOptions extends TrainOptions {
   /** Database name, recorded in the metadata. */
   database?: string;
   onTestStart?: (rows: number) => void;
+  /** The database is away as the run ends: its record waits up to `seconds` for it. */
+  onRecordWait?: (runId: number, seconds: number) => void;
   /** Record the run in mldb_runs (default), with an optional name; false records nothing. */
   record?: RecordLabels | false;
   /**
@@ -98,6 +100,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     if (labels === undefined) return null;
     return RunRecorder.start(db, {
       ...labels,
+      onWait: opts.onRecordWait,
       dataset: opts.table,
       architecture: model,
       hyperparameters: {
