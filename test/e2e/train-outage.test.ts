@@ -75,7 +75,7 @@ test('a server restart mid-training loses no epoch record; the run completes', a
   expect(n).toBe(epochs);
 });
 
-test('a run that fails because the server is gone is recorded as failed, for that reason, once it returns', async () => {
+test('a run failed by the server being gone is recorded as failed, for that reason, once it returns', async () => {
   const child = mldbAsync(['train', '--model', 'lenet5', '--epochs', '400', '--batch-size', '32', '--no-store'], env);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
