@@ -109,11 +109,20 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
   const testFraction = opts.testFraction ?? 0.1;
   const validationFraction = opts.validationFraction ?? 0;
   validateFractions(testFraction, validationFraction);
-  if ((await findDataset(db, name)) || (await datasetTableExists(db, name))) {
+  if (await findDataset(db, name)) {
     throw new UsageError(`table "${name}" already exists`, 'use it, or drop it first', {
       reason: 'dataset-exists',
       subject: name,
     });
+  }
+  if (await datasetTableExists(db, name)) {
+    // Not one of ours (or another process is creating it right now: openDataset retries on this
+    // reason until its registry row appears). mldb never drops what it did not create.
+    throw new UsageError(
+      `table "${name}" already exists in database "${db.config.database}" and is not an mldb dataset`,
+      'choose another name (mldb does not drop tables it did not create)',
+      { reason: 'table-exists-foreign', subject: name },
+    );
   }
   await createDatasetTable(db, name);
   const s = opts.shape;

@@ -355,7 +355,8 @@ export async function openDataset(db: Db, opts: ImportOptions): Promise<Dataset>
 const CREATE_ATTEMPTS = 8;
 
 function lostCreateRace(e: unknown): boolean {
-  if ((e as { reason?: string }).reason === 'dataset-exists') return true;
+  const reason = (e as { reason?: string }).reason;
+  if (reason === 'dataset-exists' || reason === 'table-exists-foreign') return true;
   const code = ((e as { cause?: { code?: string } }).cause ?? (e as { code?: string }))?.code;
   return code === 'ER_TABLE_EXISTS_ERROR' || code === 'ER_DUP_ENTRY';
 }

@@ -51,7 +51,11 @@ export async function createProgress(initial: string, options: { quiet?: boolean
       }
     },
     succeed: (text) => write(text),
-    fail: (text) => write(text ?? pending),
+    fail: (text) => {
+      // The last progress line, if one is pending; never an empty line before the error.
+      const line = text ?? pending;
+      if (line) write(line);
+    },
     clear: () => {},
     log: (text) => write(text),
   };

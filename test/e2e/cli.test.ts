@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import { freshDatabase } from '../helpers/db';
 import { mldb } from '../helpers/cli';
 import { grayPng, makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
@@ -105,6 +106,28 @@ describe('mldb CLI', () => {
     expect(refused.stderr).toMatch(/--yes/);
     expect(mldb(['drop-table', 'to_drop', '--yes'], env()).code).toBe(0);
     expect(mldb(['show', 'to_drop'], env()).code).toBe(4);
+  });
+
+  test('a table of that name that mldb did not create: no suggestion to drop it, and it is left alone', async () => {
+    const conn = await mysql.createConnection(db.url);
+    await conn.query('CREATE TABLE customers (id INT PRIMARY KEY)');
+    await conn.query('INSERT INTO customers VALUES (1)');
+    const dir = makeLabeledFolder({ a: 1 }, 8);
+    for (const args of [
+      ['create-table', 'customers'],
+      ['import', dir, '--table', 'customers', '--create'],
+    ]) {
+      const r = mldb(args, env());
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(
+        /^mldb: table "customers" already exists in database "\w+" and is not an mldb dataset: /,
+      );
+      expect(r.stderr).not.toMatch(/drop-table/);
+    }
+    expect(mldb(['drop-table', 'customers', '--yes'], env()).code).toBe(4);
+    const [rows] = await conn.query('SELECT id FROM customers');
+    await conn.end();
+    expect(rows).toEqual([{ id: 1 }]);
   });
 
   test('missing import directory: exit 4', () => {
