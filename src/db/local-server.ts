@@ -64,6 +64,12 @@ export interface StartOptions {
   /** Keep running after this process exits (for `mldb db start`). */
   detached?: boolean;
   maxAllowedPacket?: string;
+  /**
+   * MariaDB only: a server with real accounts and privileges (mariadb-install-db, root without a
+   * password on loopback) instead of --skip-grant-tables, where every user may do everything.
+   * What a test of GRANTs needs; `mldb db start` keeps the simpler default.
+   */
+  grantTables?: boolean;
 }
 
 export interface RunningServer extends Omit<ServerState, 'startedAt'> {
@@ -90,12 +96,31 @@ function initializeMysql(binary: string, dataDir: string): void {
   }
 }
 
+/** The system tables (accounts, privileges) of a new MariaDB data folder; nothing when it has them. */
+function installMariaDbGrantTables(binary: string, dataDir: string): void {
+  if (fs.existsSync(path.join(dataDir, 'mysql', 'global_priv.frm'))) return;
+  const installer = ['mariadb-install-db', 'mysql_install_db']
+    .flatMap((name) => [path.join(path.dirname(binary), name), path.join(path.dirname(binary), '..', 'bin', name)])
+    .find((candidate) => fs.existsSync(candidate));
+  if (!installer) throw new NotFoundError('mariadb-install-db was not found beside the server binary', INSTALL_HINT);
+  const args = ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db'];
+  if (process.getuid?.() === 0) args.push('--user=root');
+  const r = spawnSync(installer, args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new DatabaseError(
+      `could not initialize the MariaDB system tables in ${dataDir}`,
+      (r.stderr || r.stdout || '').trim().split('\n').pop(),
+    );
+  }
+}
+
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const binary = opts.binary ?? requireServerBinary();
   const version = serverVersion(binary);
   const isMariaDb = /mariadb/i.test(version);
   fs.mkdirSync(opts.dataDir, { recursive: true });
   if (!isMariaDb) initializeMysql(binary, opts.dataDir);
+  else if (opts.grantTables) installMariaDbGrantTables(binary, opts.dataDir);
   const port = opts.port ?? (await freePort());
   const logFile = path.join(opts.dataDir, 'server.log');
   const args = [
@@ -112,7 +137,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     '--skip-name-resolve',
     '--character-set-server=utf8mb4',
   ];
-  if (isMariaDb) args.push('--skip-grant-tables');
+  if (isMariaDb && !opts.grantTables) args.push('--skip-grant-tables');
   if (process.getuid?.() === 0) args.push('--user=root');
 
   const child = spawn(binary, args, {

@@ -119,6 +119,24 @@ export async function migrate(db: Db): Promise<{ from: number; to: number; appli
   const current = await schemaVersion(db);
   if (current > SCHEMA_VERSION) refuseNewer(db, current);
   if (current === SCHEMA_VERSION) return { from: current, to: current, applied: [] };
+  try {
+    return await upgrade(db);
+  } catch (e) {
+    // A read-only user meets a database mldb has not set up (or upgraded) yet: say who can.
+    if ((e as { reason?: string }).reason !== 'privilege-missing') throw e;
+    throw new DatabaseError(
+      current === 0
+        ? `database "${db.config.database}" has no mldb tables yet and ${db.config.user} may not create them ` +
+            `(no ${(e as { subject?: string }).subject} privilege)`
+        : `database "${db.config.database}" needs a schema upgrade (version ${current} → ${SCHEMA_VERSION}) that ` +
+            `${db.config.user} may not make (no ${(e as { subject?: string }).subject} privilege)`,
+      'run any mldb command once as a user with CREATE, ALTER, INDEX, INSERT on it (its owner), then try again',
+      { cause: e, reason: 'schema-upgrade-denied', subject: db.config.database },
+    );
+  }
+}
+
+async function upgrade(db: Db): Promise<{ from: number; to: number; applied: string[] }> {
   return db.session(async (conn) => {
     const [lock] = await conn.query<{ ok: number | null }>('SELECT GET_LOCK(?, ?) AS ok', [
       lockName(db.config.database),

@@ -38,6 +38,16 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
       { cause: e, reason: 'database-denied' },
     );
   }
+  const denied = missingPrivilege(err);
+  if (denied) {
+    const on = denied.table ? `table ${denied.table}` : `database "${config.database}"`;
+    return new DatabaseError(
+      `${config.user} lacks the ${denied.privilege} privilege${denied.privilege.includes(',') ? 's' : ''} on ${on}`,
+      `ask an administrator for GRANT ${denied.privilege} ON ${denied.table ?? `${config.database}.*`} TO ` +
+        `${config.user} (the README lists the grants each command needs)`,
+      { cause: e, reason: 'privilege-missing', subject: denied.privilege },
+    );
+  }
   if (err.code === 'ER_ACCESS_DENIED_ERROR') {
     return new DatabaseError(`access denied for ${describeTarget(config)}`, 'check the user and password', {
       cause: e,
@@ -46,6 +56,26 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
   }
   const message = redact(err.sqlMessage ?? err.message ?? String(e), [config.password]);
   return new DatabaseError(`database error${err.code ? ` ${err.code}` : ''}: ${message}`, undefined, { cause: e });
+}
+
+/**
+ * The privilege a statement was refused for, from the server's own words ("INSERT command denied
+ * to user 'u'@'h' for table `db`.`t`"; "you need (at least one of) the PROCESS privilege(s)").
+ */
+export function missingPrivilege(err: {
+  code?: string;
+  sqlMessage?: string;
+}): { privilege: string; table?: string } | undefined {
+  const text = err.sqlMessage ?? '';
+  if (err.code === 'ER_TABLEACCESS_DENIED_ERROR' || err.code === 'ER_COLUMNACCESS_DENIED_ERROR') {
+    const m = /^([A-Z][A-Z, ]*?) command denied to user .*? for (?:table|column .*? in table) (.+)$/.exec(text);
+    if (m) return { privilege: m[1], table: m[2].replace(/`/g, '') };
+  }
+  if (err.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR') {
+    const m = /the ([A-Z][A-Z_ ,]*?) privilege/.exec(text);
+    if (m) return { privilege: m[1] };
+  }
+  return undefined;
 }
 
 function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptions {

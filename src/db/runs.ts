@@ -287,6 +287,15 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
   let settled = 0;
   for (const r of running) {
     if (r.pid === null || isAlive(Number(r.pid))) continue;
+    if (!(await settle(db, r))) break;
+    settled++;
+  }
+  return settled;
+}
+
+/** False when this user may not UPDATE runs (a read-only user lists them as they are). */
+async function settle(db: Db, r: { id: number; pid: number | null }): Promise<boolean> {
+  try {
     await db.run(
       `UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`,
       [
@@ -295,9 +304,11 @@ export async function settleOrphanRuns(db: Db): Promise<number> {
         r.id,
       ],
     );
-    settled++;
+    return true;
+  } catch (e) {
+    if ((e as { reason?: string }).reason === 'privilege-missing') return false;
+    throw e;
   }
-  return settled;
 }
 
 /** Runs, newest first. */

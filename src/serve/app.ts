@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Db } from '../db/db';
 import { ping } from '../db/health';
 import { setTrueLabel } from '../db/predictions';
+import { isTransientDbError } from '../db/transient';
 import type { ServeMetrics } from './metrics';
 import { readImages, RequestError, type ImageInput } from './image-inputs';
 import { pageAssets } from './page';
@@ -184,7 +185,11 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
     let found: boolean;
     try {
       found = await setTrueLabel(await o.connect(), id, label);
-    } catch {
+    } catch (e) {
+      // Away: the client may retry. Anything else (a missing UPDATE grant) will not pass by itself.
+      if (!isTransientDbError(e)) {
+        return reply.code(500).send({ error: { code: 'database_error', message: (e as Error).message } });
+      }
       return reply
         .code(503)
         .send({ error: { code: 'database_unavailable', message: 'the database is unreachable: try again later' } });

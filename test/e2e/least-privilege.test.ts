@@ -1,0 +1,163 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { mldb } from '../helpers/cli';
+import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+import { startServe, waitFor } from '../helpers/serve';
+
+/**
+ * Users with only the privileges the README lists: read-only commands work with SELECT, the
+ * service with SELECT + INSERT on the prediction log, and a missing privilege is named. This file
+ * starts its own server with real accounts (the shared test server skips the grant tables).
+ */
+const dataDir = tempDir('mldb-grants-db-');
+const work = tempDir('mldb-grants-');
+let server: RunningServer;
+const url = (user: string, database = 'grants') =>
+  `mysql://${user}${user === 'root' ? '' : ':Secret-pw1'}@127.0.0.1:${server.port}/${database}`;
+const as = (user: string, database?: string) => ({ MLDB_URL: url(user, database), MLDB_TABLE: 'digits' });
+
+async function admin(sql: string[]): Promise<void> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root' });
+  try {
+    for (const s of sql) await conn.query(s);
+  } finally {
+    await conn.end();
+  }
+}
+
+let sample: string;
+
+beforeAll(async () => {
+  server = await startServer({ binary: findServerBinary()!, dataDir, grantTables: true });
+  // A small table, a trained model (stored in the database too) and a recorded run, made by root.
+  const dir = path.join(work, 'digits');
+  for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 12))
+      fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
+  }
+  sample = path.join(dir, '3', fs.readdirSync(path.join(dir, '3'))[0]);
+  fs.mkdirSync(path.join(work, 'new', '3'), { recursive: true });
+  fs.copyFileSync(
+    path.join(SAMPLE_DIGITS, '3', fs.readdirSync(path.join(SAMPLE_DIGITS, '3'))[20]),
+    path.join(work, 'new', '3', 'x.png'),
+  );
+  expect(mldb(['import', dir, '--create', '--test-fraction', '0.2'], as('root')).code).toBe(0);
+  const trained = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--save', path.join(work, 'model')], as('root'));
+  expect(trained.code).toBe(0);
+  await admin([
+    'CREATE DATABASE empty_db',
+    "CREATE USER reader@'127.0.0.1' IDENTIFIED BY 'Secret-pw1'",
+    "GRANT SELECT ON grants.* TO reader@'127.0.0.1'",
+    "GRANT SELECT ON empty_db.* TO reader@'127.0.0.1'",
+    "CREATE USER service@'127.0.0.1' IDENTIFIED BY 'Secret-pw1'",
+    "GRANT SELECT ON grants.* TO service@'127.0.0.1'",
+    "GRANT INSERT, UPDATE ON grants.mldb_predictions TO service@'127.0.0.1'",
+  ]);
+});
+
+afterAll(async () => {
+  await stopServer(server.pid);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('least privilege', () => {
+  test('with SELECT only, every read-only command works', () => {
+    const commands = [
+      ['tables'],
+      ['show'],
+      ['rows', '--limit', '3'],
+      ['export', path.join(work, 'exported')],
+      ['runs'],
+      ['runs', 'show', '1'],
+      ['models', 'list'],
+      ['evaluate', '--model', 'run:1'],
+      ['predict', '--model', 'run:1', sample],
+      ['report', '1', '--out', path.join(work, 'report')],
+      ['predictions'],
+    ];
+    const failed = commands
+      .map((args) => ({ args, r: mldb(args, as('reader')) }))
+      .filter(({ r }) => r.code !== 0)
+      .map(({ args, r }) => `${args.join(' ')}: ${r.code} ${r.stderr.trim()}`);
+    expect(failed).toEqual([]);
+  });
+
+  test('a command that needs more names the privilege it lacks (exit 3), and leaves nothing behind', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['import', path.join(work, 'new')],
+        /^mldb: reader lacks the INSERT, UPDATE privileges on table grants\.digits: /m,
+      ],
+      [['create-table', 'more'], /^mldb: reader lacks the CREATE privilege on table grants\.more: /],
+      [['drop-table', 'digits', '--yes'], /^mldb: reader lacks the DROP privilege on table grants\.digits: /],
+      [
+        ['train', '--model', 'lenet5', '--epochs', '1'],
+        /^mldb: reader lacks the INSERT privilege on table grants\.mldb_runs: /,
+      ],
+      [['tables'], /^mldb: database "empty_db" has no mldb tables yet and reader may not create them \(no CREATE/],
+    ];
+    for (const [args, message] of cases) {
+      const r = mldb(args, args[0] === 'tables' ? as('reader', 'empty_db') : as('reader'));
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({
+        args,
+        code: 3,
+        stderr: expect.stringMatching(message),
+      });
+      if (args[0] !== 'tables') expect(r.stderr).toMatch(/: ask an administrator for GRANT [A-Z, ]+ ON [\w.*]+ TO reader /);
+      expect(r.stderr.match(/^mldb:/gm)).toHaveLength(1);
+      expect(r.stderr).not.toContain('Secret-pw1');
+    }
+    const conn = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: 'root',
+      database: 'grants',
+    });
+    const [[{ n }]] = (await conn.query(
+      "SELECT COUNT(*) AS n FROM mldb_runs WHERE status <> 'completed'",
+    )) as unknown as [{ n: number }[]];
+    await conn.end();
+    expect(Number(n)).toBe(0);
+  });
+
+  test('serve logs and corrects predictions with SELECT, and INSERT, UPDATE on mldb_predictions', async () => {
+    const s = await startServe(['--model', 'run:1'], as('service'));
+    try {
+      const form = new FormData();
+      form.append('file', new Blob([fs.readFileSync(sample)]), 'digit.png');
+      const res = await fetch(`${s.url}/v1/predict`, { method: 'POST', body: form });
+      expect(res.status).toBe(200);
+      await waitFor(
+        async () => {
+          const conn = await mysql.createConnection({
+            host: '127.0.0.1',
+            port: server.port,
+            user: 'root',
+            database: 'grants',
+          });
+          const [[{ n }]] = (await conn.query('SELECT COUNT(*) AS n FROM mldb_predictions')) as unknown as [
+            { n: number }[],
+          ];
+          await conn.end();
+          return Number(n) === 1;
+        },
+        'the logged prediction',
+        20_000,
+      );
+      const { id } = ((await res.json()) as { predictions: { id: string }[] }).predictions[0];
+      const corrected = await fetch(`${s.url}/v1/predictions/${id}/label`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ label: '5' }),
+      });
+      expect(await corrected.json()).toEqual({ id, label: '5', stored: 'database' });
+      expect(await s.stop()).toBe(0);
+      expect(s.stderr()).not.toMatch(/denied|lacks/);
+    } finally {
+      await s.stop('SIGKILL');
+    }
+  });
+});
