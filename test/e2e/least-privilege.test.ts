@@ -106,7 +106,8 @@ describe('least privilege', () => {
         code: 3,
         stderr: expect.stringMatching(message),
       });
-      if (args[0] !== 'tables') expect(r.stderr).toMatch(/: ask an administrator for GRANT [A-Z, ]+ ON [\w.*]+ TO reader /);
+      if (args[0] !== 'tables')
+        expect(r.stderr).toMatch(/: ask an administrator for GRANT [A-Z, ]+ ON [\w.*]+ TO reader /);
       expect(r.stderr.match(/^mldb:/gm)).toHaveLength(1);
       expect(r.stderr).not.toContain('Secret-pw1');
     }
