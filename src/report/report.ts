@@ -7,13 +7,13 @@ import type { Db } from '../db/db';
 import { getRun, type RunDetails } from '../db/runs';
 import { checkWritableFolderPath } from '../file-targets';
 import { fixed4 } from '../ui/terminal';
-import { confusionHeatmap, escapeXml, lineChart, svgDocument, text } from './svg';
+import { confusionHeatmap, escapeXml, fitText, lineChart, svgDocument, text, textWidth } from './svg';
 
 export const CHART_SIZE = { width: 800, height: 500 };
 export const CONFUSION_SIZE = 800;
 const TILE = 84;
 const GRID_COLUMNS = 6;
-const CELL = { width: 128, height: 136 };
+const CELL = { width: 128, height: 152 };
 const MAX_MISTAKES = 36;
 
 export interface ReportFile {
@@ -78,6 +78,13 @@ async function mistakesGrid(
       ),
     );
   }
+  // A label too long for its cell is cut; its class index (as in the heatmap and the per-class
+  // table) then goes first, so that cut captions still say which class they are.
+  const indexOf = new Map((d?.labels ?? []).map((l, k) => [l, k]));
+  const captionText = (prefix: string, label: string) =>
+    textWidth(prefix + label, 12) <= CELL.width - 8
+      ? prefix + label
+      : `${prefix}#${indexOf.get(label) ?? '?'} ${label}`;
   for (const [i, m] of mistakes.entries()) {
     const x = 16 + (i % GRID_COLUMNS) * CELL.width;
     const y = 56 + Math.floor(i / GRID_COLUMNS) * CELL.height;
@@ -97,15 +104,20 @@ async function mistakesGrid(
     } else {
       body.push(text(x + CELL.width / 2, y + 48, `row ${m.id} gone`, { size: 12, anchor: 'middle', fill: '#888' }));
     }
+    // One line each for the truth and the prediction, cut to the cell: labels longer than a digit
+    // would otherwise run into the neighbours (index.html lists every mistake with its full labels).
+    const caption = (line: string, dy: number, weight: 'bold' | 'normal') =>
+      body.push(
+        text(x + CELL.width / 2, y + TILE + dy, fitText(line, CELL.width - 8, 12), {
+          size: 12,
+          anchor: 'middle',
+          weight,
+        }),
+      );
+    caption(captionText('true: ', m.label), 23, 'normal');
+    caption(captionText('→ ', m.predicted), 39, 'bold');
     body.push(
-      text(x + CELL.width / 2, y + TILE + 24, `true ${m.label} → ${m.predicted}`, {
-        size: 13,
-        anchor: 'middle',
-        weight: 'bold',
-      }),
-    );
-    body.push(
-      text(x + CELL.width / 2, y + TILE + 41, `p=${m.confidence.toFixed(2)} · row ${m.id}`, {
+      text(x + CELL.width / 2, y + TILE + 56, `p=${m.confidence.toFixed(2)} · row ${m.id}`, {
         size: 11,
         anchor: 'middle',
         fill: '#555',
@@ -122,17 +134,18 @@ async function mistakesGrid(
 const REPORT_CSS = [
   'body{font-family:system-ui,sans-serif;margin:2em auto;max-width:860px;color:#222}',
   'table{border-collapse:collapse;margin:1em 0}',
-  'td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}',
+  'td,th{border:1px solid #ddd;padding:4px 10px;text-align:left;overflow-wrap:anywhere}',
   'th{background:#f4f4f4}',
   'td.n{text-align:right;font-variant-numeric:tabular-nums}',
   'img{max-width:100%;border:1px solid #eee;margin:.5em 0}',
 ].join('');
 
-/** A table whose first column is text and the others numbers (right-aligned). */
+/** A table: its first column text, numbers in the others right-aligned; every cell escaped. */
 function htmlTable(headers: string[], rows: (string | number)[][]): string {
   const head = `<tr>${headers.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
+  const numeric = (v: string | number) => typeof v === 'number' || /^(-?[\d.]+|–)$/.test(v);
   const cell = (v: string | number, i: number) =>
-    i === 0 ? `<td>${escapeXml(String(v))}</td>` : `<td class="n">${v}</td>`;
+    `<td${i > 0 && numeric(v) ? ' class="n"' : ''}>${escapeXml(String(v))}</td>`;
   return `<table>${head}${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</table>`;
 }
 
@@ -173,6 +186,7 @@ function html(run: RunDetails, images: ReportFile[], notes: string[]): string {
     ...(run.error ? [['error', run.error] as [string, string]] : []),
   ];
   const classes = run.testDetails?.classes ?? [];
+  const mistakes = (run.testDetails?.mistakes ?? []).slice(0, MAX_MISTAKES);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mldb run ${run.id}</title>
 <style>${REPORT_CSS}</style>
@@ -189,8 +203,16 @@ ${images
 ${
   classes.length
     ? `<h2>Per class (test split)</h2>${htmlTable(
-        ['label', 'precision', 'recall', 'F1', 'support'],
-        classes.map((c) => [c.label, fixed4(c.precision), fixed4(c.recall), fixed4(c.f1), c.support]),
+        ['label', '#', 'precision', 'recall', 'F1', 'support'],
+        classes.map((c, i) => [c.label, i, fixed4(c.precision), fixed4(c.recall), fixed4(c.f1), c.support]),
+      )}`
+    : ''
+}
+${
+  mistakes.length
+    ? `<h2>Misclassified test images</h2>${htmlTable(
+        ['true label', 'predicted', 'confidence', 'row'],
+        mistakes.map((m) => [m.label, m.predicted, fixed4(m.confidence), m.id]),
       )}`
     : ''
 }

@@ -27,6 +27,31 @@ export function text(
   );
 }
 
+/**
+ * About how wide `content` is in DejaVu Sans at `size` px, erring wide: librsvg gives no metrics
+ * back, and a label that runs into its neighbour is worse than one cut a little early.
+ */
+export function textWidth(content: string, size: number): number {
+  let em = 0;
+  for (const c of content) {
+    const code = c.codePointAt(0)!;
+    if (code >= 0x1100)
+      em += 1.0; // CJK, emoji and other wide scripts
+    else if (/[A-Z0-9mwMW@%&]/.test(c)) em += 0.72;
+    else if (/[ilj.,:;'|!]/.test(c)) em += 0.32;
+    else em += 0.6;
+  }
+  return em * size;
+}
+
+/** `content` cut with "…" so that it fits `maxWidth` px at `size` px. */
+export function fitText(content: string, maxWidth: number, size: number): string {
+  if (textWidth(content, size) <= maxWidth) return content;
+  const chars = [...content];
+  while (chars.length > 0 && textWidth(chars.join('') + '…', size) > maxWidth) chars.pop();
+  return chars.join('') + '…';
+}
+
 export function svgDocument(width: number, height: number, body: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="${width}" height="${height}" fill="#ffffff"/>${body.join('')}</svg>`;
 }
@@ -106,13 +131,42 @@ export function lineChart(o: {
   return svgDocument(o.width, o.height, body);
 }
 
-/** Rows: true labels; columns: predictions. Cells shaded by the share of their row. */
+/** Smallest cell of the confusion heatmap, in px: the image grows instead (60 classes: ~1,000 px). */
+const MIN_CELL = 12;
+/** Widest a row or column label may be before it is cut with "…". */
+const MAX_LABEL_PX = 230;
+
+/**
+ * Rows: true labels; columns: predictions. Cells shaded by the share of their row. Labels that fit
+ * a cell stay on the columns as they are; longer ones stand vertically; with more than 30 classes
+ * the columns carry the class index (upright too) and each row says "index label", so nothing
+ * overlaps. The
+ * image is `size` px square, wider and taller when the classes need it.
+ */
 export function confusionHeatmap(o: { title: string; labels: string[]; matrix: number[][]; size: number }): string {
   const n = o.labels.length;
-  const m = { left: 110, top: 90, right: 30, bottom: 30 };
-  const cell = Math.floor(Math.min(o.size - m.left - m.right, o.size - m.top - m.bottom) / n);
-  const body: string[] = [text(o.size / 2, 30, o.title, { size: 20, anchor: 'middle', weight: 'bold' })];
-  body.push(text(m.left + (cell * n) / 2, 60, 'predicted label', { anchor: 'middle', size: 15 }));
+  const labelFont = n > 30 ? 11 : 14;
+  const probeCell = Math.floor((o.size - 200) / Math.max(n, 1));
+  const fitsFlat = o.labels.every((l) => textWidth(l, labelFont) <= probeCell - 4);
+  const columns: 'flat' | 'vertical' | 'index' = fitsFlat ? 'flat' : n > 30 ? 'index' : 'vertical';
+  const rowText = (i: number) =>
+    fitText(columns === 'index' ? `${i}  ${o.labels[i]}` : o.labels[i], MAX_LABEL_PX, labelFont);
+  const colText = (i: number) => (columns === 'index' ? String(i) : fitText(o.labels[i], MAX_LABEL_PX, labelFont));
+  const widest = (f: (i: number) => string) => Math.max(0, ...o.labels.map((_, i) => textWidth(f(i), labelFont)));
+  // Indices stand vertically too: "59" is wider than a 12 px cell.
+  const upright = columns !== 'flat';
+  const m = {
+    left: Math.max(110, 44 + widest(rowText)),
+    top: 70 + (upright ? widest(colText) + 14 : 24),
+    right: 30,
+    bottom: 30,
+  };
+  const fit = Math.floor(Math.min(o.size - m.left - m.right, o.size - m.top - m.bottom) / Math.max(n, 1));
+  const cell = Math.max(MIN_CELL, fit);
+  const width = Math.ceil(Math.max(o.size, m.left + n * cell + m.right));
+  const height = Math.ceil(Math.max(o.size, m.top + n * cell + m.bottom));
+  const body: string[] = [text(width / 2, 30, o.title, { size: 20, anchor: 'middle', weight: 'bold' })];
+  body.push(text(m.left + (cell * n) / 2, 58, 'predicted label', { anchor: 'middle', size: 15 }));
   body.push(text(24, m.top + (cell * n) / 2, 'true label', { anchor: 'middle', size: 15, rotate: -90 }));
   const font = Math.max(8, Math.min(16, Math.floor(cell / 2.6)));
   for (let r = 0; r < n; r++) {
@@ -131,7 +185,7 @@ export function confusionHeatmap(o: { title: string; labels: string[]; matrix: n
         `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${R | 0},${G | 0},${B | 0})" ` +
           `stroke="#ccc"/>`,
       );
-      if (v > 0 && cell >= 14)
+      if (v > 0 && cell >= 14 && textWidth(String(v), font) <= cell - 2)
         body.push(
           text(x + cell / 2, y + cell / 2 + font / 3, String(v), {
             anchor: 'middle',
@@ -140,12 +194,14 @@ export function confusionHeatmap(o: { title: string; labels: string[]; matrix: n
           }),
         );
     }
+    const rowY = m.top + r * cell + cell / 2 + labelFont / 3;
+    body.push(text(m.left - 8, rowY, rowText(r), { anchor: 'end', size: labelFont }));
+    const colX = m.left + r * cell + cell / 2;
     body.push(
-      text(m.left - 8, m.top + r * cell + cell / 2 + 5, o.labels[r], { anchor: 'end', size: Math.min(14, font + 2) }),
-    );
-    body.push(
-      text(m.left + r * cell + cell / 2, m.top - 8, o.labels[r], { anchor: 'middle', size: Math.min(14, font + 2) }),
+      upright
+        ? text(colX + labelFont / 3, m.top - 8, colText(r), { anchor: 'start', size: labelFont, rotate: -90 })
+        : text(colX, m.top - 8, colText(r), { anchor: 'middle', size: labelFont }),
     );
   }
-  return svgDocument(o.size, o.size, body);
+  return svgDocument(width, height, body);
 }
