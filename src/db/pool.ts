@@ -7,15 +7,10 @@ import { escapeId } from './identifiers';
 import type { Db, Queryable } from './db';
 import { migrate } from './migrations';
 
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-]);
+/** No connection could be made. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
+/** A connection that worked was cut: the server stopped, restarted or killed it. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 /** Turns a driver error into a one-line MldbError; `reason` lets the CLI add what to run. */
 export function translateDbError(e: unknown, config: MldbConfig): MldbError {
@@ -27,6 +22,13 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
       `cannot reach a MySQL server at ${target} (${err.code})`,
       `check that the server is running and that the connection settings (from ${config.source}) are right`,
       { cause: e, reason: `server-unreachable:${config.source}` },
+    );
+  }
+  if ((err.code && LOST.has(err.code)) || err.message?.includes('closed state')) {
+    return new DatabaseError(
+      `lost the connection to the MySQL server at ${target} (${err.code ?? 'connection closed'})`,
+      'the server stopped or restarted: when it is back, run the command again (an import resumes where it stopped)',
+      { cause: e, reason: 'server-lost' },
     );
   }
   if (err.code === 'ER_DBACCESS_DENIED_ERROR') {

@@ -1,13 +1,15 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
 import { mldb, mldbAsync } from '../helpers/cli';
-import { makeLabeledFolder, tempDir } from '../helpers/fixtures';
+import { grayPng, makeLabeledFolder, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 
 /**
- * The database goes away while a model trains (it holds its rows in memory): training goes on,
- * the run's records wait, and they all arrive when the server returns. Its own server, to stop it.
+ * The database goes away during an import or while a model trains. The import stops with one line
+ * and a re-run completes it; training (its rows are in memory) goes on, the run's records wait,
+ * and they all arrive when the server returns. This file starts its own server, to stop it.
  */
 const dataDir = tempDir('mldb-train-outage-db-');
 let server: RunningServer;
@@ -98,11 +100,55 @@ test('a run failed by the server being gone is recorded as failed, for that reas
   );
   server = await startServer({ binary: findServerBinary()!, dataDir, port: server.port });
   expect(await exited).toBe(3);
-  expect(stderr).toMatch(/^mldb: cannot reach a MySQL server at .*$/m);
+  expect(stderr).toMatch(/^mldb: (cannot reach a MySQL server|lost the connection to the MySQL server) at .*$/m);
   const runs = await query<{ status: string; error: string }>('SELECT status, error FROM mldb_runs ORDER BY id');
   expect(runs).toHaveLength(runsBefore + 1);
   expect(runs[runs.length - 1]).toEqual({
     status: 'failed',
-    error: expect.stringMatching(/^cannot reach a MySQL server/),
+    error: expect.stringMatching(/^(cannot reach a MySQL server|lost the connection to the MySQL server)/),
   });
+});
+
+test('a server stopped mid-import: one line, exit 3; a re-run stores exactly the distinct images', async () => {
+  // Big enough that the import is still running when the server goes (noise PNGs do not compress).
+  const dir = tempDir();
+  const files = 3000;
+  for (let i = 0; i < files; i++) {
+    const label = path.join(dir, `l${i % 4}`);
+    if (i < 4) fs.mkdirSync(label);
+    fs.writeFileSync(path.join(label, `${i}.png`), grayPng(64, 64, 500_000 + i));
+  }
+  const child = mldbAsync(['import', dir, '--table', 'big', '--create'], env);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let gone = false;
+  await waitFor(
+    async () => {
+      const rows = await query<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'outage' AND table_name = 'big'",
+      );
+      if (rows[0].n === 0) return false;
+      return (await query<{ n: number }>('SELECT COUNT(*) AS n FROM big'))[0].n > 0;
+    },
+    'the first rows',
+    120_000,
+  );
+  await stopServer(server.pid);
+  gone = true;
+  const code = await exited;
+  server = await startServer({ binary: findServerBinary()!, dataDir, port: server.port });
+  const mldbLines = stderr.split('\n').filter((l) => l.startsWith('mldb:'));
+  expect({ gone, code, mldbLines }).toEqual({
+    gone: true,
+    code: 3,
+    mldbLines: [expect.stringMatching(/^mldb: (cannot reach a MySQL server|lost the connection to the MySQL server)/)],
+  });
+  expect(stderr).not.toMatch(/\n\s+at |INSERT INTO|PNG/); // no stack, no statement, no image bytes
+  const rerun = mldb(['import', dir, '--table', 'big', '--json'], env);
+  expect(rerun.code).toBe(0);
+  const [{ n, distinct }] = await query<{ n: number; distinct: number }>(
+    'SELECT COUNT(*) AS n, COUNT(DISTINCT sha256) AS `distinct` FROM big',
+  );
+  expect([Number(n), Number(distinct)]).toEqual([files, files]);
 });
