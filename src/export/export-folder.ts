@@ -90,10 +90,15 @@ function writeNew(file: string, bytes: Buffer): void {
     0o644,
   );
   try {
-    fs.writeSync(fd, bytes);
-  } finally {
+    // write(2) may take part of the bytes (a disk filling up): go on until all are written or it fails.
+    for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+  } catch (e) {
+    // A full disk (or a quota) must not leave half a file that a re-run would take as another image.
     fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw e;
   }
+  fs.closeSync(fd);
 }
 
 /**

@@ -16,6 +16,7 @@ const db = freshDatabase();
 const env = () => ({ MLDB_URL: db.url });
 const work = tempDir();
 let readOnly: string | undefined;
+let tiny: string | undefined;
 
 beforeAll(() => {
   const dir = makeLabeledFolder({ a: 3, b: 3 }, 8);
@@ -29,10 +30,20 @@ beforeAll(() => {
   } catch {
     readOnly = undefined;
   }
+  // And a writable one of 64 KiB, to fill up.
+  const tinyPoint = path.join(work, 'tiny');
+  fs.mkdirSync(tinyPoint);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tinyPoint], { stdio: 'ignore' });
+    tiny = tinyPoint;
+  } catch {
+    tiny = undefined;
+  }
 });
 
 afterAll(async () => {
   if (readOnly) execFileSync('umount', [readOnly]);
+  if (tiny) execFileSync('umount', [tiny]);
   await db.cleanup();
 });
 
@@ -61,6 +72,28 @@ describe('export targets', () => {
       expectOneLine(mldb(['export', 'small', path.join(locked, 'out')], env()), 2, /cannot write in .* \(EACCES\)/);
     } else {
       console.warn('skipped: root cannot mount a read-only file system here, and permissions do not stop root');
+    }
+  });
+
+  test('a disk that fills up while writing: one line naming ENOSPC, exit 2', () => {
+    if (!tiny) {
+      console.warn('skipped: cannot mount a small file system here');
+      return;
+    }
+    // 20 noise images of 64×64 (≈4 KiB each) do not fit in 64 KiB.
+    const dir = makeLabeledFolder({ big: 20 }, 64);
+    expect(mldb(['import', dir, '--table', 'roomy', '--create'], env()).code).toBe(0);
+    expectOneLine(
+      mldb(['export', 'roomy', path.join(tiny, 'out')], env()),
+      2,
+      /no space left on the device \(ENOSPC\)/,
+    );
+    // What was written is whole: no half file for a re-run to take as another image.
+    const written = fs.readdirSync(path.join(tiny, 'out', 'big'));
+    expect(written.length).toBeGreaterThan(0);
+    for (const f of written) {
+      const same = fs.readFileSync(path.join(tiny, 'out', 'big', f)).equals(fs.readFileSync(path.join(dir, 'big', f)));
+      expect({ f, same }).toEqual({ f, same: true });
     }
   });
 
