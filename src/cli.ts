@@ -89,6 +89,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ...SHAPE_OPTIONS,
       ['--test-fraction <F>', 'fraction of images assigned to the test split', { default: '0.1' }],
       ['--validation-fraction <F>', 'fraction assigned to the validation split', { default: '0' }],
+      ['--shards <N|all>', 'on a MariaDB Spider head: spread the table over N (or all) of its servers'],
     ],
     load: () => import('./commands/create-table.js'),
     step: (m, [name], opts) => ({ run: (ctx) => m.run(ctx, str(name), opts), print: m.print }),
@@ -187,12 +188,13 @@ export const COMMANDS: CommandSpec<unknown>[] = [
   command({
     name: 'db start',
     description: 'start a loopback-only server with data under .mldb/ (needs mariadbd or mysqld)',
+    options: [['--shards <N>', 'a MariaDB Spider head and N backend servers (needs mariadb-plugin-spider)']],
     load: () => import('./commands/db.js'),
-    step: (m) => ({ run: (ctx) => m.start(ctx), print: m.printStart }),
+    step: (m, _args, opts) => ({ run: (ctx) => m.start(ctx, opts), print: m.printStart }),
   }),
   command({
     name: 'db stop',
-    description: 'stop the local server started by `mldb db start`',
+    description: 'stop the local server (and its shard servers) started by `mldb db start`',
     load: () => import('./commands/db.js'),
     step: (m) => ({ run: (ctx) => m.stop(ctx), print: m.printStop }),
   }),
@@ -491,6 +493,11 @@ function exitOnEscapedError(e: unknown): void {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   verbose = argv.includes('--verbose');
+  // `mldb tables --json | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    exitOnEscapedError(e);
+  });
   process.on('unhandledRejection', exitOnEscapedError);
   process.on('uncaughtException', exitOnEscapedError);
   try {

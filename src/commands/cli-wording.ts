@@ -48,6 +48,9 @@ const HINTS: Record<string, (subject: string) => string> = {
   'server-unreachable:flag': () => 'check that the server is running and that --url is right',
   'server-unreachable:env': () => 'check that the server is running and that MLDB_URL (from the environment) is right',
   'server-unreachable:dotenv': () => 'check that the server is running and that MLDB_URL (from .env) is right',
+  'spider-missing': () =>
+    'start a local one with `mldb db start --shards 2`, or point MLDB_URL at a MariaDB Spider head',
+  'shards-unavailable': () => 'register more backend servers on the head, or ask for fewer shards',
   'schema-newer': () => 'upgrade mldb (npm install -g mldb@latest), or point MLDB_URL at another database',
 };
 

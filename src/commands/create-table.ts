@@ -2,13 +2,21 @@ import type { Dataset } from '../db/registry';
 import { describeShape } from './tables';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
-import { parseFraction, parseShape } from './options';
+import { parseFraction, parsePositiveInt, parseShape } from './options';
 
 export interface CreateTableFlags {
   size?: string;
   channels?: string;
   testFraction?: string;
   validationFraction?: string;
+  shards?: string;
+}
+
+/** `--shards N|all`: how many of the Spider head's servers the table spreads over. */
+export function parseShards(text: string | undefined): number | 'all' | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'all') return 'all';
+  return parsePositiveInt('--shards', text, { max: 1024 });
 }
 
 export async function run(
@@ -20,6 +28,7 @@ export async function run(
     shape: parseShape(flags.size, flags.channels),
     testFraction: parseFraction('--test-fraction', flags.testFraction),
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
+    shards: parseShards(flags.shards),
   });
   return { dataset };
 }
@@ -27,7 +36,8 @@ export async function run(
 export function print({ dataset }: { dataset: Dataset }, out: Output): void {
   out.line(
     `created table "${dataset.name}" (${describeShape(dataset)}; ` +
-      `test ${dataset.testFraction}, validation ${dataset.validationFraction})`,
+      `test ${dataset.testFraction}, validation ${dataset.validationFraction}` +
+      `${dataset.shards ? `; sharded over ${dataset.shards} servers by content hash` : ''})`,
   );
   out.line(`next: mldb import DIR --table ${dataset.name}`);
 }

@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { describeTarget } from '../config';
-import { startServer, stopServer, findServerBinary } from '../db/local-server';
+import { startServer, stopServer, findServerBinary, type RunningServer } from '../db/local-server';
+import { shardServerName, startCluster, stopCluster } from '../db/local-cluster';
+import { UsageError } from '../errors';
+import { isAlive } from '../process-alive';
+import { parsePositiveInt } from './options';
 import { readServerState, removeServerState, stateDir, writeServerState, type ServerState } from '../db/server-state';
 import { openDb } from '../db/pool';
 import type { Output } from '../ui/output';
@@ -15,24 +19,54 @@ export interface DbStatus {
   error?: string;
 }
 
-export async function start(ctx: CommandContext): Promise<{ started: boolean; server: ServerState }> {
+export async function start(
+  ctx: CommandContext,
+  flags: { shards?: string } = {},
+): Promise<{ started: boolean; server: ServerState }> {
   const projectDir = ctx.config().projectDir;
+  const shards = flags.shards === undefined ? 0 : parsePositiveInt('--shards', flags.shards, { max: 16 })!;
   const existing = readServerState(projectDir);
-  if (existing) return { started: false, server: existing };
-  const dataDir = path.join(stateDir(projectDir), 'mysql-data');
-  const server = await startServer({ dataDir, detached: true });
-  const state: ServerState = {
-    pid: server.pid,
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    binary: server.binary,
-    version: server.version,
-    dataDir,
-    startedAt: new Date().toISOString(),
-  };
+  if (existing) {
+    if ((existing.shards?.length ?? 0) !== shards) {
+      throw new UsageError(
+        `a local server with ${existing.shards?.length ?? 'no'} shards is already running`,
+        'stop it first with `mldb db stop`',
+      );
+    }
+    return { started: false, server: existing };
+  }
+  const state = shards > 0 ? await startSharded(projectDir, shards) : await startSingle(projectDir);
   writeServerState(projectDir, state);
   return { started: true, server: state };
+}
+
+function described(s: RunningServer, dataDir: string): Omit<ServerState, 'startedAt' | 'shards'> {
+  return {
+    pid: s.pid,
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    binary: s.binary,
+    version: s.version,
+    dataDir,
+  };
+}
+
+async function startSingle(projectDir: string): Promise<ServerState> {
+  const dataDir = path.join(stateDir(projectDir), 'mysql-data');
+  const server = await startServer({ dataDir, detached: true });
+  return { ...described(server, dataDir), startedAt: new Date().toISOString() };
+}
+
+/** A Spider head and its backends, in their own folder so a single server's data stays apart. */
+async function startSharded(projectDir: string, shards: number): Promise<ServerState> {
+  const dataDir = path.join(stateDir(projectDir), 'mysql-sharded');
+  const cluster = await startCluster({ dataDir, shards, detached: true });
+  return {
+    ...described(cluster.head, path.join(dataDir, 'head')),
+    startedAt: new Date().toISOString(),
+    shards: cluster.shards.map((s, i) => described(s, path.join(dataDir, `shard-${i + 1}`))),
+  };
 }
 
 export function printStart(r: { started: boolean; server: ServerState }, out: Output): void {
@@ -41,6 +75,12 @@ export function printStart(r: { started: boolean; server: ServerState }, out: Ou
     `${r.started ? 'started' : 'already running:'} local server ${path.basename(s.binary)} (pid ${s.pid}) on ` +
       `${s.host}:${s.port}, data in ${s.dataDir}`,
   );
+  if (s.shards?.length) {
+    out.line(`it is a MariaDB Spider head over ${s.shards.length} shard servers:`);
+    for (const [i, shard] of s.shards.entries())
+      out.line(`  ${shardServerName(i)}: pid ${shard.pid} on ${shard.host}:${shard.port}`);
+    out.line('`mldb create-table T --shards all` makes a table sharded over them');
+  }
   out.line('mldb commands run in this folder use it without configuration; stop it with `mldb db stop`');
 }
 
@@ -51,7 +91,9 @@ export async function stop(ctx: CommandContext): Promise<{ stopped: boolean; pid
     removeServerState(projectDir);
     return { stopped: false };
   }
+  // The head first: it holds connections to the backends.
   await stopServer(state.pid);
+  await stopCluster((state.shards ?? []).map((s) => s.pid));
   removeServerState(projectDir);
   return { stopped: true, pid: state.pid };
 }
@@ -82,9 +124,19 @@ export async function status(ctx: CommandContext): Promise<DbStatus> {
 
 export function printStatus(s: DbStatus, out: Output): void {
   out.line(`database ${s.target} (from ${s.source}): ${s.reachable ? 'reachable' : 'NOT reachable'}`);
-  if (s.server)
-    out.line(`local server: ${path.basename(s.server.binary)} pid ${s.server.pid}, data in ${s.server.dataDir}`);
-  else out.line(`local server: not running${findServerBinary() ? '' : ' (no mariadbd/mysqld installed)'}`);
+  if (s.server) {
+    const sharded = s.server.shards?.length ? ` (Spider head of ${s.server.shards.length} shards)` : '';
+    out.line(
+      `local server${sharded}: ${path.basename(s.server.binary)} pid ${s.server.pid} on ${s.server.host}:` +
+        `${s.server.port}, data in ${s.server.dataDir}`,
+    );
+    for (const [i, shard] of (s.server.shards ?? []).entries()) {
+      out.line(
+        `  shard ${i + 1} (${shardServerName(i)}): pid ${shard.pid} on ${shard.host}:${shard.port}` +
+          `${isAlive(shard.pid) ? '' : ' — NOT running'}`,
+      );
+    }
+  } else out.line(`local server: not running${findServerBinary() ? '' : ' (no mariadbd/mysqld installed)'}`);
   if (s.error) out.line(s.error);
 }
 

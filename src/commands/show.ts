@@ -21,6 +21,12 @@ export function print(d: DatasetDetails, out: Output): void {
         .join(', ') || '-'
     }`,
   );
+  if (d.shards) {
+    out.line(
+      `sharded over ${d.shards.length} servers: ` +
+        d.shards.map((s) => `${s.server} (${s.address}) ${formatCount(s.rows)} rows`).join(' · '),
+    );
+  }
   if (d.labels.length === 0) return;
   const totals = d.labels.reduce(
     (t, l) => ({

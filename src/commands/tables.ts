@@ -33,7 +33,7 @@ export function print({ tables }: { tables: DatasetSummary[] }, out: Output): vo
       ['table', 'rows', 'labels', 'shape', 'size', 'created'],
       tables.map((t) => [
         t.name,
-        formatCount(t.rows),
+        formatCount(t.rows) + (t.shardRows ? ` (${t.shardRows.map((s) => formatCount(s.rows)).join(' + ')})` : ''),
         t.labels,
         shapeText(t.shape),
         formatBytes(t.bytes),

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DatabaseError, NotFoundError } from '../errors';
+import { DatabaseError, NotFoundError, UsageError } from '../errors';
 import type { ServerState } from './server-state';
 
 /**
@@ -70,6 +70,12 @@ export interface StartOptions {
    * What a test of GRANTs needs; `mldb db start` keeps the simpler default.
    */
   grantTables?: boolean;
+  /**
+   * MariaDB only: a Spider head (the engine that shards a table over other servers). It gets the
+   * system tables (CREATE SERVER writes mysql.servers) and spider_auto_increment_mode=1: ids come
+   * from the head, unique over every shard (mode 0 deadlocks concurrent writers across servers).
+   */
+  spiderHead?: boolean;
 }
 
 export interface RunningServer extends Omit<ServerState, 'startedAt'> {
@@ -96,6 +102,16 @@ function initializeMysql(binary: string, dataDir: string): void {
   }
 }
 
+export const SPIDER_HINT = 'install it (Debian/Ubuntu: apt-get install mariadb-plugin-spider)';
+
+/** Where this server looks for plugins: `mariadbd --verbose --help` prints plugin-dir. */
+function spiderPluginPresent(binary: string): boolean {
+  const out = spawnSync(binary, ['--no-defaults', '--verbose', '--help'], { encoding: 'utf8' }).stdout ?? '';
+  const dir = /^plugin-dir\s+(\S+)/m.exec(out)?.[1];
+  const candidates = [dir, '/usr/lib/mysql/plugin', '/usr/lib64/mysql/plugin', '/usr/local/mysql/lib/plugin'];
+  return candidates.some((d) => d !== undefined && fs.existsSync(path.join(d, 'ha_spider.so')));
+}
+
 /** The system tables (accounts, privileges) of a new MariaDB data folder; nothing when it has them. */
 function installMariaDbGrantTables(binary: string, dataDir: string): void {
   if (fs.existsSync(path.join(dataDir, 'mysql', 'global_priv.frm'))) return;
@@ -120,7 +136,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const isMariaDb = /mariadb/i.test(version);
   fs.mkdirSync(opts.dataDir, { recursive: true });
   if (!isMariaDb) initializeMysql(binary, opts.dataDir);
-  else if (opts.grantTables) installMariaDbGrantTables(binary, opts.dataDir);
+  else if (opts.grantTables || opts.spiderHead) installMariaDbGrantTables(binary, opts.dataDir);
+  if (opts.spiderHead && !isMariaDb)
+    throw new UsageError('sharding needs MariaDB (its Spider engine); this server is MySQL', SPIDER_HINT);
+  if (opts.spiderHead && !spiderPluginPresent(binary))
+    throw new NotFoundError('the MariaDB Spider plugin (ha_spider.so) is not installed', SPIDER_HINT);
   const port = opts.port ?? (await freePort());
   const logFile = path.join(opts.dataDir, 'server.log');
   const args = [
@@ -138,6 +158,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     '--character-set-server=utf8mb4',
   ];
   if (isMariaDb && !opts.grantTables) args.push('--skip-grant-tables');
+  if (opts.spiderHead) args.push('--plugin-load-add=ha_spider.so', '--spider-auto-increment-mode=1');
   if (process.getuid?.() === 0) args.push('--user=root');
 
   const child = spawn(binary, args, {

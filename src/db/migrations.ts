@@ -5,6 +5,7 @@ import type { Db, Queryable } from './db';
 import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
+  ADD_DATASETS_SHARDS,
   CREATE_REGISTRY_V1,
   CREATE_RUN_EPOCHS_V1,
   CREATE_RUNS_V1,
@@ -12,6 +13,7 @@ import {
   CREATE_MODEL_CHUNKS_V1,
   CREATE_MODELS_V1,
   CREATE_PREDICTIONS_V1,
+  REGISTRY_TABLE,
   RUNS_TABLE,
   SCHEMA_TABLE,
 } from './schema';
@@ -74,6 +76,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_runs.rows_until: the largest row id a run read (its row set on a growing table)',
     async up(conn) {
       if (!(await columnExists(conn, RUNS_TABLE, 'rows_until'))) await conn.run(ADD_RUNS_ROWS_UNTIL);
+    },
+  },
+  {
+    version: 6,
+    name: 'mldb_datasets.shards: dataset tables sharded over servers by a Spider head',
+    async up(conn) {
+      if (!(await columnExists(conn, REGISTRY_TABLE, 'shards'))) await conn.run(ADD_DATASETS_SHARDS);
     },
   },
 ];

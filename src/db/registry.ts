@@ -4,6 +4,7 @@ import type { Db } from './db';
 import { createDatasetTable, datasetTableExists, dropDatasetTable, labelSplitCounts, tableStats } from './dataset-rows';
 import { compareLabels } from '../labels';
 import { escapeId, validateTableName } from './identifiers';
+import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';
 import { REGISTRY_TABLE, type Split } from './schema';
 
 /** A dataset as the registry (mldb_datasets) knows it. The shape is unset until given or the first import. */
@@ -15,11 +16,15 @@ export interface Dataset {
   shapeParts: Partial<ImageShape>;
   testFraction: number;
   validationFraction: number;
+  /** Shards the table is spread over by a Spider head (db/sharding.ts); null on one server. */
+  shards: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export interface CreateDatasetOptions {
+  /** Shard the table over this many of the head's servers (or all of them). */
+  shards?: number | 'all';
   /** Any part left out is taken from the first image imported. */
   shape?: Partial<ImageShape>;
   testFraction?: number;
@@ -33,6 +38,7 @@ interface RegistryRow {
   channels: number | null;
   test_fraction: number;
   validation_fraction: number;
+  shards: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,6 +64,7 @@ function toDataset(r: RegistryRow): Dataset {
     shapeParts: shapeParts(r),
     testFraction: Number(r.test_fraction),
     validationFraction: Number(r.validation_fraction),
+    shards: r.shards === null || r.shards === undefined ? null : Number(r.shards),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -124,12 +131,19 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
       { reason: 'table-exists-foreign', subject: name },
     );
   }
-  await createDatasetTable(db, name);
+  let shards: number | null = null;
+  if (opts.shards !== undefined) {
+    const servers = await chooseShardServers(db, opts.shards);
+    await createShardedTable(db, name, servers);
+    shards = servers.length;
+  } else {
+    await createDatasetTable(db, name);
+  }
   const s = opts.shape;
   await db.run(
-    `INSERT INTO ${REGISTRY} (name, height, width, channels, test_fraction, validation_fraction)
-     VALUES (?, ?, ?, ?, ?, ?)`,
-    [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, testFraction, validationFraction],
+    `INSERT INTO ${REGISTRY} (name, height, width, channels, test_fraction, validation_fraction, shards)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, testFraction, validationFraction, shards],
   );
   return getDataset(db, name);
 }
@@ -153,8 +167,9 @@ export async function fixShape(db: Db, name: string, shape: ImageShape): Promise
 }
 
 export async function dropDataset(db: Db, name: string): Promise<void> {
-  await getDataset(db, name);
-  await dropDatasetTable(db, name);
+  const dataset = await getDataset(db, name);
+  if (dataset.shards) await dropShardedTable(db, name);
+  else await dropDatasetTable(db, name);
   await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
 }
 
@@ -162,6 +177,8 @@ export interface DatasetSummary extends Dataset {
   rows: number;
   labels: number;
   bytes: number;
+  /** A sharded table: its rows on each server. */
+  shardRows?: ShardRows[];
 }
 
 export async function listDatasets(db: Db): Promise<DatasetSummary[]> {
@@ -171,7 +188,13 @@ export async function listDatasets(db: Db): Promise<DatasetSummary[]> {
     const ds = await findDataset(db, name);
     if (!ds) continue;
     const stats = await tableStats(db, name);
-    out.push({ ...ds, rows: stats.rows, labels: stats.labels, bytes: stats.originalBytes + stats.pixelBytes });
+    out.push({
+      ...ds,
+      rows: stats.rows,
+      labels: stats.labels,
+      bytes: stats.originalBytes + stats.pixelBytes,
+      ...(ds.shards ? { shardRows: await shardRows(db, ds) } : {}),
+    });
   }
   return out;
 }
@@ -191,6 +214,26 @@ export interface DatasetDetails {
   originalBytes: number;
   pixelBytes: number;
   formats: Record<string, number>;
+  /** A sharded table: its rows on each server (absent on one server). */
+  shards?: ShardRows[];
+}
+
+export interface ShardRows {
+  server: string;
+  /** host:port of the backend. */
+  address: string;
+  partition: string;
+  rows: number;
+}
+
+async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> {
+  if (!ds.shards) return undefined;
+  return (await rowsPerShard(db, ds.name)).map(({ shard, rows }) => ({
+    server: shard.name,
+    address: `${shard.host}:${shard.port}`,
+    partition: shard.partition,
+    rows,
+  }));
 }
 
 export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
@@ -211,6 +254,7 @@ export async function describeDataset(db: Db, name: string): Promise<DatasetDeta
     originalBytes: stats.originalBytes,
     pixelBytes: stats.pixelBytes,
     formats: stats.formats,
+    ...(dataset.shards ? { shards: await shardRows(db, dataset) } : {}),
   };
 }
 

@@ -97,6 +97,10 @@ export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid 
 export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
   ADD COLUMN rows_until BIGINT UNSIGNED NULL AFTER fingerprint_sha256`;
 
+/** Migration 6: how many shards a dataset table is spread over (NULL: one server, not sharded). */
+export const ADD_DATASETS_SHARDS = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
+  ADD COLUMN shards SMALLINT UNSIGNED NULL AFTER validation_fraction`;
+
 /**
  * Migration 3: trained models kept in the database, so that any machine that reaches it can
  * serve or evaluate them. A name has versions (each store adds one); weights live in
@@ -172,7 +176,14 @@ export const CREATE_PREDICTIONS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(PRED
 export function createDatasetTableSql(table: string): string {
   return `CREATE TABLE ${escapeId(table)} (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  label VARCHAR(191) NOT NULL,
+  ${DATASET_COLUMNS},
+  UNIQUE KEY uq_sha256 (sha256),
+  KEY ix_label (label),
+  KEY ix_split_label (split, label)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+}
+
+const DATASET_COLUMNS = `label VARCHAR(191) NOT NULL,
   split ENUM('train','validation','test') NOT NULL,
   sha256 BINARY(32) NOT NULL,
   source VARCHAR(1024) NOT NULL,
@@ -181,9 +192,22 @@ export function createDatasetTableSql(table: string): string {
   orig_height INT UNSIGNED NOT NULL,
   original LONGBLOB NOT NULL,
   pixels MEDIUMBLOB NOT NULL,
-  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  UNIQUE KEY uq_sha256 (sha256),
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)`;
+
+/**
+ * A sharded dataset table: the same columns plus `shard`, a number from the content hash (its
+ * first two bytes) that the head partitions by. Every unique key must hold the partitioning
+ * column, and as `shard` is a function of `sha256`, UNIQUE(sha256, shard) is still one row per
+ * image over all shards. `engine` is InnoDB on a backend; on the head, the Spider clause.
+ */
+export function createShardedTableSql(table: string, engine: string): string {
+  return `CREATE TABLE ${escapeId(table)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  shard SMALLINT UNSIGNED NOT NULL,
+  ${DATASET_COLUMNS},
+  PRIMARY KEY (id, shard),
+  UNIQUE KEY uq_sha256 (sha256, shard),
   KEY ix_label (label),
   KEY ix_split_label (split, label)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+) ${engine}`;
 }

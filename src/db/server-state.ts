@@ -12,6 +12,8 @@ export interface ServerState {
   version: string;
   dataDir: string;
   startedAt: string;
+  /** `mldb db start --shards N`: this server is a Spider head and these are its backends. */
+  shards?: Omit<ServerState, 'shards' | 'startedAt'>[];
 }
 
 export function stateDir(projectDir: string): string {

@@ -199,11 +199,13 @@ export async function importFromSource(
     // The INSERT runs on the server while the next chunk is read and decoded here. Its failure
     // surfaces at the next await of inFlight; the no-op catch keeps it from being "unhandled"
     // (which would end the process) while decoding goes on in between.
-    inFlight = retryOnLockConflict(() => insertRows(db, table, rows)).then((n) => {
-      imported += n;
-      alreadyPresent += rows.length - n;
-      opts.onStored?.(items);
-    });
+    inFlight = retryOnLockConflict(() => insertRows(db, table, rows, { sharded: dataset.shards !== null })).then(
+      (n) => {
+        imported += n;
+        alreadyPresent += rows.length - n;
+        opts.onStored?.(items);
+      },
+    );
     inFlight.catch(() => undefined);
   };
 

@@ -1,0 +1,195 @@
+import mysql from 'mysql2/promise';
+import { DatabaseError, UsageError } from '../errors';
+import { redact, Secret } from '../secret';
+import type { Db } from './db';
+import { escapeId } from './identifiers';
+import { createShardedTableSql } from './schema';
+
+/**
+ * Dataset tables sharded by MariaDB Spider: the head holds a Spider table partitioned by
+ * HASH(shard) whose partitions name servers registered on the head (CREATE SERVER); each backend
+ * holds a plain InnoDB table with the same columns. Every mldb command works through the head
+ * unchanged; this module creates and drops the pieces and reads the shard map.
+ */
+
+/** A backend as the head knows it (mysql.servers). The password never leaves this process. */
+export interface ShardServer {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  /** Secret: renders as *** anywhere it is printed or serialized. */
+  password: Secret;
+}
+
+/** One partition of a sharded table and the server that holds it. */
+export interface Shard extends ShardServer {
+  partition: string;
+  /** The backend's database, where its part of the table lives. */
+  database: string;
+}
+
+/** The shard column's value for an image: its hash's first two bytes (the head takes it mod N). */
+export function shardOf(sha256: Buffer): number {
+  return sha256.readUInt16BE(0);
+}
+
+export async function isSpiderHead(db: Db): Promise<boolean> {
+  const rows = await db.query(
+    "SELECT 1 FROM information_schema.ENGINES WHERE ENGINE = 'SPIDER' AND SUPPORT IN ('YES', 'DEFAULT')",
+  );
+  return rows.length > 0;
+}
+
+/** The backends registered on the head, in name order (mldb_shard_2 before mldb_shard_10). */
+export async function shardServers(db: Db): Promise<ShardServer[]> {
+  const rows = await db.query<{ name: string; host: string; port: number; user: string; password: string }>(
+    `SELECT Server_name AS name, Host AS host, Port AS port, Username AS user, Password AS password
+     FROM mysql.servers WHERE Wrapper = 'mysql'`,
+  );
+  return rows
+    .map((r) => ({ ...r, port: Number(r.port) || 3306, host: r.host || '127.0.0.1', password: new Secret(r.password) }))
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** `--shards N|all` against the servers the head has. */
+export async function chooseShardServers(db: Db, shards: number | 'all'): Promise<ShardServer[]> {
+  if (!(await isSpiderHead(db))) {
+    throw new UsageError(
+      `shards needs a MariaDB Spider head, and ${db.config.host}:${db.config.port} has no Spider engine`,
+      'connect to a Spider head (a MariaDB server with INSTALL SONAME "ha_spider" and its backends registered)',
+      { field: 'shards', reason: 'spider-missing' },
+    );
+  }
+  const servers = await shardServers(db);
+  const wanted = shards === 'all' ? servers.length : shards;
+  if (servers.length === 0 || wanted > servers.length) {
+    throw new UsageError(
+      `shards ${shards}: the head knows ${servers.length} backend server(s)`,
+      'register more with CREATE SERVER, or ask for fewer',
+      { field: 'shards', reason: 'shards-unavailable' },
+    );
+  }
+  return servers.slice(0, wanted);
+}
+
+/** Runs `fn` on a direct connection to one backend; its errors name the shard, without its password. */
+export async function onBackend<T>(
+  server: ShardServer,
+  fn: (conn: mysql.Connection) => Promise<T>,
+  database?: string,
+): Promise<T> {
+  let conn: mysql.Connection | undefined;
+  try {
+    conn = await mysql.createConnection({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password.reveal(),
+      database,
+      connectTimeout: 10_000,
+      supportBigNumbers: true,
+    });
+    return await fn(conn);
+  } catch (e) {
+    const err = e as { code?: string; sqlMessage?: string; message?: string };
+    const what = redact(err.sqlMessage ?? err.message ?? String(e), [server.password]);
+    throw new DatabaseError(
+      `shard ${server.name} (${server.host}:${server.port}): ${what}${err.code ? ` (${err.code})` : ''}`,
+      'check that the backend server is running and reachable from here',
+      { cause: e, reason: 'shard-failed', subject: server.name },
+    );
+  } finally {
+    await conn?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The backend tables, then the head's Spider table over them. A failure removes what this call
+ * created, so a retry starts clean.
+ */
+export async function createShardedTable(db: Db, table: string, servers: ShardServer[]): Promise<void> {
+  const database = db.config.database;
+  const created: ShardServer[] = [];
+  try {
+    for (const server of servers) {
+      await onBackend(server, async (conn) => {
+        await conn.query(`CREATE DATABASE IF NOT EXISTS ${escapeId(database)} CHARACTER SET utf8mb4`);
+        await conn.query(`USE ${escapeId(database)}`);
+        await conn.query(createShardedTableSql(table, 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'));
+      });
+      created.push(server);
+    }
+    const partitions = servers
+      .map((s, i) => `PARTITION p${i + 1} COMMENT=${quoteComment(`srv "${s.name}"`)}`)
+      .join(', ');
+    const spider =
+      `ENGINE=SPIDER DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin ` +
+      `COMMENT=${quoteComment(`wrapper "mysql", database "${database}", table "${table}"`)} ` +
+      `PARTITION BY HASH(shard) (${partitions})`;
+    await db.run(createShardedTableSql(table, spider));
+  } catch (e) {
+    await Promise.all(
+      created.map((s) =>
+        onBackend(s, (conn) => conn.query(`DROP TABLE IF EXISTS ${escapeId(database)}.${escapeId(table)}`)).catch(
+          () => undefined,
+        ),
+      ),
+    );
+    throw e;
+  }
+}
+
+/** A string literal for a COMMENT clause (names are validated identifiers; quotes escaped anyway). */
+function quoteComment(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** The partitions of a sharded table on the head, with the backend of each. */
+export async function shardMap(db: Db, table: string): Promise<Shard[]> {
+  const parts = await db.query<{ partition: string; comment: string }>(
+    `SELECT PARTITION_NAME AS \`partition\`, PARTITION_COMMENT AS comment FROM information_schema.PARTITIONS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND PARTITION_NAME IS NOT NULL
+     ORDER BY PARTITION_ORDINAL_POSITION`,
+    [table],
+  );
+  if (parts.length === 0) return [];
+  const servers = new Map((await shardServers(db)).map((s) => [s.name, s]));
+  return parts.map((p) => {
+    const name = /srv\s+"([^"]+)"/.exec(p.comment)?.[1] ?? '';
+    const server = servers.get(name);
+    if (!server) {
+      throw new DatabaseError(
+        `table "${table}": partition ${p.partition} names server "${name}", which the head does not know`,
+        'register it again with CREATE SERVER',
+      );
+    }
+    return { ...server, partition: p.partition, database: db.config.database };
+  });
+}
+
+/** Rows on each shard, counted through the head one partition at a time. */
+export async function rowsPerShard(db: Db, table: string): Promise<Array<{ shard: Shard; rows: number }>> {
+  const shards = await shardMap(db, table);
+  const out = [];
+  for (const shard of shards) {
+    const [row] = await db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${escapeId(table)} PARTITION (${escapeId(shard.partition)})`,
+    );
+    out.push({ shard, rows: Number(row.n) });
+  }
+  return out;
+}
+
+/** The head's table, then each backend's (a backend that is down is reported, the rest dropped). */
+export async function dropShardedTable(db: Db, table: string): Promise<void> {
+  const shards = await shardMap(db, table);
+  await db.run(`DROP TABLE IF EXISTS ${escapeId(table)}`);
+  const failures: unknown[] = [];
+  for (const shard of shards) {
+    await onBackend(shard, (conn) =>
+      conn.query(`DROP TABLE IF EXISTS ${escapeId(shard.database)}.${escapeId(table)}`),
+    ).catch((e) => failures.push(e));
+  }
+  if (failures.length > 0) throw failures[0];
+}

@@ -1,0 +1,164 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { mldb, mldbAsync } from '../helpers/cli';
+import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
+import { waitFor } from '../helpers/serve';
+import { startTestCluster, type TestCluster } from '../helpers/spider';
+
+/**
+ * Dataset tables sharded by a real MariaDB Spider head over two real backends: every command
+ * works through the head, rows spread by content hash, one row per image over all shards.
+ */
+let cluster: TestCluster;
+const env = () => ({ MLDB_URL: cluster.url('sharded') });
+const digits = digitsFolder();
+
+function sha256Hex(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function filesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster(2);
+});
+
+afterAll(async () => {
+  await cluster.stop();
+});
+
+describe('a table sharded over two backends', () => {
+  test('create-table --shards all, import: rows balanced by hash, each image once over all shards', async () => {
+    const created = mldb(['create-table', 'digits', '--shards', 'all', '--json'], env());
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout).dataset.shards).toBe(2);
+    const imported = JSON.parse(mldb(['import', digits, '--table', 'digits', '--json'], env()).stdout);
+    const distinct = new Set(filesUnder(digits).map(sha256Hex)).size;
+    expect(imported.imported).toBe(distinct);
+
+    const show = JSON.parse(mldb(['show', 'digits', '--json'], env()).stdout);
+    expect(show.rows).toBe(distinct);
+    expect(show.shards.map((s: { server: string }) => s.server)).toEqual(['mldb_shard_1', 'mldb_shard_2']);
+    const direct = [];
+    for (const i of [0, 1]) {
+      const [{ n, d }] = await cluster.onShard<{ n: number; d: number }>(
+        i,
+        'sharded',
+        'SELECT COUNT(*) AS n, COUNT(DISTINCT sha256) AS d FROM digits',
+      );
+      expect(Number(n)).toBe(Number(d));
+      direct.push(Number(n));
+    }
+    expect(show.shards.map((s: { rows: number }) => s.rows)).toEqual(direct);
+    expect(direct[0] + direct[1]).toBe(distinct);
+    for (const n of direct) expect(n / distinct).toBeGreaterThan(0.4); // balanced by hash
+    const tables = mldb(['tables'], env()).stdout;
+    expect(tables).toMatch(
+      new RegExp(
+        `${distinct.toLocaleString('en-US')} \\(${direct.map((n) => n.toLocaleString('en-US')).join(' \\+ ')}\\)`,
+      ),
+    );
+
+    const again = JSON.parse(mldb(['import', digits, '--table', 'digits', '--json'], env()).stdout);
+    expect([again.imported, again.alreadyPresent + again.duplicates]).toEqual([0, imported.files]);
+  });
+
+  test('training reads the same rows as an unsharded copy: identical metrics for the same seed', () => {
+    expect(mldb(['import', digits, '--table', 'plain', '--create', '--json'], env()).code).toBe(0);
+    const saved = path.join(tempDir(), 'model');
+    const train = (table: string) => {
+      const r = mldb(
+        [
+          'train',
+          '--model',
+          'lenet5',
+          '--epochs',
+          '1',
+          '--seed',
+          '3',
+          '--table',
+          table,
+          '--no-store',
+          '--json',
+          '--save',
+          saved,
+        ],
+        env(),
+      );
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      return { loss: doc.test.loss, accuracy: doc.test.accuracy, confusion: doc.test.confusion };
+    };
+    const plain = train('plain');
+    const sharded = train('digits');
+    expect(sharded).toEqual(plain);
+    expect(sharded.accuracy).toBeGreaterThan(0.5);
+    const evaluated = mldb(['evaluate', '--model', saved, '--table', 'digits', '--json'], env());
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout).accuracy).toBe(sharded.accuracy);
+  });
+
+  test('export writes every image byte for byte', () => {
+    const out = tempDir();
+    expect(mldb(['export', 'digits', out], env()).code).toBe(0);
+    const exported = filesUnder(out).map(sha256Hex).sort();
+    const source = [...new Set(filesUnder(digits).map(sha256Hex))].sort();
+    expect(exported).toEqual(source);
+  });
+
+  test('an import killed with SIGKILL, run again: exactly the distinct images, none twice, on each shard', async () => {
+    const dir = tempDir();
+    const files = 3000;
+    for (let i = 0; i < files; i++) {
+      const label = path.join(dir, `l${i % 3}`);
+      if (i < 3) fs.mkdirSync(label);
+      fs.writeFileSync(path.join(label, `${i}.png`), grayPng(48, 48, 900_000 + i));
+    }
+    expect(mldb(['create-table', 'big', '--shards', '2'], env()).code).toBe(0);
+    const child = mldbAsync(['import', dir, '--table', 'big'], env());
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await waitFor(
+      async () => (await cluster.onShard<{ n: number }>(0, 'sharded', 'SELECT COUNT(*) AS n FROM big'))[0].n > 0,
+      'the first rows',
+      120_000,
+    );
+    child.kill('SIGKILL');
+    await exited;
+    expect(mldb(['import', dir, '--table', 'big'], env()).code).toBe(0);
+    let total = 0;
+    for (const i of [0, 1]) {
+      const [{ n, d }] = await cluster.onShard<{ n: number; d: number }>(
+        i,
+        'sharded',
+        'SELECT COUNT(*) AS n, COUNT(DISTINCT sha256) AS d FROM big',
+      );
+      expect(Number(n)).toBe(Number(d));
+      total += Number(n);
+    }
+    expect(total).toBe(files);
+  });
+
+  test('bad requests: more shards than servers, --shards without Spider; drop-table drops every part', async () => {
+    const tooMany = mldb(['create-table', 'x', '--shards', '3'], env());
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/--shards 3: the head knows 2 backend server\(s\)/);
+    const plainServer = new URL(process.env.MLDB_TEST_URL!);
+    plainServer.pathname = '/mldb_no_spider';
+    const noSpider = mldb(['create-table', 'x', '--shards', '2'], { MLDB_URL: plainServer.toString() });
+    expect(noSpider.code).toBe(2);
+    expect(noSpider.stderr).toMatch(
+      /^mldb: --shards needs a MariaDB Spider head, .*: start a local one with `mldb db start --shards 2`/,
+    );
+    expect(mldb(['drop-table', 'digits', '--yes'], env()).code).toBe(0);
+    for (const i of [0, 1]) {
+      const left = await cluster.onShard(i, 'sharded', "SHOW TABLES LIKE 'digits'");
+      expect(left).toEqual([]);
+    }
+  });
+});
