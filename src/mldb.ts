@@ -94,6 +94,8 @@ export interface PromoteSummary {
 export interface MlDbOptions extends ConfigOverrides {
   /** A fully resolved configuration; when given, the other options are ignored. */
   config?: MldbConfig;
+  /** Called with notes worth knowing that are not errors (e.g. a shard read through the head). */
+  onNote?: (text: string) => void;
 }
 
 /**
@@ -114,15 +116,17 @@ export interface MlDbOptions extends ConfigOverrides {
 export class MlDb {
   readonly config: MldbConfig;
   #db?: Promise<Db>;
+  readonly #onNote?: (text: string) => void;
 
   constructor(options: MlDbOptions = {}) {
     this.config = options.config ?? resolveConfig(options);
+    this.#onNote = options.onNote;
   }
 
   /** The underlying pool; opened (and the database created) on first use. */
   connection(): Promise<Db> {
     if (!this.#db) {
-      this.#db = openDb(this.config);
+      this.#db = openDb(this.config, this.#onNote);
       this.#db.catch(() => (this.#db = undefined));
     }
     return this.#db;

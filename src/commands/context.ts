@@ -17,7 +17,7 @@ export function createContext(overrides: ConfigOverrides, out: Output): CommandC
   const ctx: CommandContext = {
     out,
     config: () => (config ??= resolveConfig(overrides)),
-    mldb: () => (mldb ??= new MlDb({ config: ctx.config() })),
+    mldb: () => (mldb ??= new MlDb({ config: ctx.config(), onNote: (text) => out.note(`mldb: ${text}`) })),
     dispose: async () => {
       await mldb?.close();
     },

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors';
 import { compareLabels } from '../labels';
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 import { shardOf } from './sharding';
 import { escapeId } from './identifiers';
 import { createDatasetTableSql, SPLITS, type Split } from './schema';
@@ -158,6 +158,70 @@ async function* keysetPages<T extends { id: number }>(
     if (rows.length < pageRows) return;
     afterId = Number(rows[rows.length - 1].id);
   }
+}
+
+/** A row as the bulk reader takes it: [id, label, sha256, pixels], no object per row. */
+export type PixelTuple = [id: number, label: string, sha256: Buffer, pixels: Buffer];
+
+/**
+ * Pixel rows in id order, as arrays, page by page; each next page is asked for before the current
+ * one is handed over, so the server reads it while the caller converts this one. Reads
+ * `afterId < id <= maxId` (and the filter's label and split) on any Queryable: the pool, one of
+ * its connections, or a shard's backend.
+ */
+export async function* pixelTuplePages(
+  q: Queryable,
+  table: string,
+  filter: PixelFilter & { afterId?: number },
+  pageRows = PAGE_ROWS,
+  partition?: string,
+): AsyncGenerator<PixelTuple[]> {
+  // One partition of a sharded table through its head: that shard's rows only.
+  const from = escapeId(table) + (partition ? ` PARTITION (${escapeId(partition)})` : '');
+  const page = (afterId: number) => {
+    const { sql, params } = whereClause({ ...filter, afterId });
+    return q.queryArrays(`SELECT id, label, sha256, pixels FROM ${from} ${sql} ORDER BY id LIMIT ?`, [
+      ...params,
+      pageRows,
+    ]) as Promise<PixelTuple[]>;
+  };
+  let next = page(filter.afterId ?? 0);
+  for (;;) {
+    const rows = await next;
+    if (rows.length === 0) return;
+    const more = rows.length === pageRows;
+    if (more) next = page(Number(rows[rows.length - 1][0]));
+    // Keep a prefetch that is never awaited (the caller stopped early) from being unhandled.
+    if (more) next.catch(() => undefined);
+    for (const r of rows) r[0] = Number(r[0]);
+    yield rows;
+    if (!more) return;
+  }
+}
+
+/** The (filtered) rows' ids in order, from the primary key alone: where each row goes in a merged read. */
+export async function rowIds(q: Queryable, table: string, filter: PixelFilter, partition?: string): Promise<number[]> {
+  const { sql, params } = whereClause(filter);
+  // ix_split_label holds split, label and id: the ids come from it alone, never from the rows
+  // (whose BLOBs make a primary-key scan read the whole table). Sorted here, not by the server.
+  const from =
+    escapeId(table) + (partition ? ` PARTITION (${escapeId(partition)})` : '') + ' FORCE INDEX (ix_split_label)';
+  const rows = await q.queryArrays(`SELECT id FROM ${from} ${sql}`, params);
+  return rows.map((r) => Number(r[0])).sort((a, b) => a - b);
+}
+
+/** Smallest and largest id of the (filtered) rows, and how many there are: for splitting a read. */
+export async function idRange(
+  q: Queryable,
+  table: string,
+  filter: PixelFilter,
+): Promise<{ min: number; max: number; count: number }> {
+  const { sql, params } = whereClause(filter);
+  const [r] = await q.query<{ lo: number | null; hi: number | null; n: number }>(
+    `SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n FROM ${escapeId(table)} ${sql}`,
+    params,
+  );
+  return { min: Number(r.lo ?? 0), max: Number(r.hi ?? 0), count: Number(r.n) };
 }
 
 export interface PixelRow {

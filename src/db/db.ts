@@ -3,6 +3,8 @@ import type { MldbConfig } from '../config';
 /** What every statement runs on: a pool, or one pinned connection of it. */
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Rows as arrays in column order: no object per row, for the bulk reads where that cost shows. */
+  queryArrays(sql: string, params?: unknown[]): Promise<unknown[][]>;
   /** For INSERT/UPDATE/DELETE/DDL: affected rows and the first insert id. */
   run(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
 }
@@ -18,4 +20,6 @@ export interface Db extends Queryable {
   maxAllowedPacket(): Promise<number>;
   close(): Promise<void>;
   readonly config: MldbConfig;
+  /** Says something worth knowing that is not an error (a fallback taken); the CLI prints it on stderr. */
+  note(text: string): void;
 }

@@ -83,7 +83,7 @@ export interface RunningServer extends Omit<ServerState, 'startedAt'> {
 }
 
 /** Unix sockets are limited to ~107 bytes, so the socket lives in tmpdir under a short hash. */
-function socketPath(dataDir: string): string {
+export function socketPath(dataDir: string): string {
   const h = crypto.createHash('sha1').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
   return path.join(os.tmpdir(), `mldb-${h}.sock`);
 }

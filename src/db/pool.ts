@@ -31,6 +31,15 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
       { cause: e, reason: 'server-lost' },
     );
   }
+  if (err.code === 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE') {
+    // A Spider head could not reach one of its backends: "…foreign data source: mldb_shard_2".
+    const shard = /data source:\s*(\S+)/.exec(err.sqlMessage ?? '')?.[1] ?? 'a backend';
+    return new DatabaseError(
+      `shard ${shard} cannot be reached by the head at ${target}`,
+      'start that backend server again, then run the command again (nothing is lost or duplicated)',
+      { cause: e, reason: 'shard-unreachable', subject: shard },
+    );
+  }
   if (err.code === 'ER_DBACCESS_DENIED_ERROR') {
     // The password was accepted: this user may not use this database (or it does not exist:
     // the server does not say which to a user without rights on it).
@@ -99,7 +108,7 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
  * Opens a pool, checks that it answers, creates the database when it does not exist yet, and
  * brings its schema up to date (db/migrations.ts) before anything else touches it.
  */
-export async function openDb(config: MldbConfig): Promise<Db> {
+export async function openDb(config: MldbConfig, onNote: (text: string) => void = () => undefined): Promise<Db> {
   let pool = mysql.createPool(poolOptions(config, true));
   try {
     await pool.query('SELECT 1');
@@ -122,7 +131,7 @@ export async function openDb(config: MldbConfig): Promise<Db> {
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
-  const db = wrapPool(pool, config);
+  const db = wrapPool(pool, config, onNote);
   try {
     await migrate(db);
   } catch (e) {
@@ -142,6 +151,14 @@ function wrap(conn: Pick<mysql.Pool, 'query'>, config: MldbConfig): Queryable {
         throw translateDbError(e, config);
       }
     },
+    async queryArrays(sql: string, params: unknown[] = []): Promise<unknown[][]> {
+      try {
+        const [rows] = await conn.query({ sql, rowsAsArray: true }, params);
+        return rows as unknown[][];
+      } catch (e) {
+        throw translateDbError(e, config);
+      }
+    },
     async run(sql: string, params: unknown[] = []) {
       try {
         const [res] = await conn.query(sql, params);
@@ -154,7 +171,7 @@ function wrap(conn: Pick<mysql.Pool, 'query'>, config: MldbConfig): Queryable {
   };
 }
 
-function wrapPool(pool: mysql.Pool, config: MldbConfig): Db {
+function wrapPool(pool: mysql.Pool, config: MldbConfig, onNote: (text: string) => void): Db {
   let packet: number | undefined;
   const base = wrap(pool, config);
   return {
@@ -183,5 +200,6 @@ function wrapPool(pool: mysql.Pool, config: MldbConfig): Db {
     async close() {
       await pool.end().catch(() => undefined);
     },
+    note: onNote,
   };
 }

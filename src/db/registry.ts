@@ -230,7 +230,7 @@ async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> 
   if (!ds.shards) return undefined;
   return (await rowsPerShard(db, ds.name)).map(({ shard, rows }) => ({
     server: shard.name,
-    address: `${shard.host}:${shard.port}`,
+    address: shard.direct ? `${shard.host}:${shard.port}` : 'address not readable',
     partition: shard.partition,
     rows,
   }));

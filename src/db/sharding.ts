@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { DatabaseError, UsageError } from '../errors';
 import { redact, Secret } from '../secret';
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import { createShardedTableSql } from './schema';
 
@@ -27,6 +27,8 @@ export interface Shard extends ShardServer {
   partition: string;
   /** The backend's database, where its part of the table lives. */
   database: string;
+  /** False when this user may not read the backends' addresses (mysql.servers): read through the head. */
+  direct: boolean;
 }
 
 /** The shard column's value for an image: its hash's first two bytes (the head takes it mod N). */
@@ -92,16 +94,65 @@ export async function onBackend<T>(
     });
     return await fn(conn);
   } catch (e) {
-    const err = e as { code?: string; sqlMessage?: string; message?: string };
-    const what = redact(err.sqlMessage ?? err.message ?? String(e), [server.password]);
-    throw new DatabaseError(
-      `shard ${server.name} (${server.host}:${server.port}): ${what}${err.code ? ` (${err.code})` : ''}`,
-      'check that the backend server is running and reachable from here',
-      { cause: e, reason: 'shard-failed', subject: server.name },
-    );
+    throw shardError(server, e);
   } finally {
     await conn?.end().catch(() => undefined);
   }
+}
+
+/** One direct connection to a shard's backend, in its database; errors name the shard. */
+export interface ShardConnection extends Queryable {
+  readonly shard: Shard;
+  close(): Promise<void>;
+}
+
+function shardError(server: ShardServer, e: unknown): DatabaseError {
+  if (e instanceof DatabaseError) return e;
+  const err = e as { code?: string; sqlMessage?: string; message?: string };
+  const what = redact(err.sqlMessage ?? err.message ?? String(e), [server.password]);
+  return new DatabaseError(
+    `shard ${server.name} (${server.host}:${server.port}): ${what}${err.code ? ` (${err.code})` : ''}`,
+    'check that the backend server is running and reachable from here',
+    { cause: e, reason: 'shard-failed', subject: server.name },
+  );
+}
+
+export async function connectShard(shard: Shard): Promise<ShardConnection> {
+  let conn: mysql.Connection;
+  try {
+    conn = await mysql.createConnection({
+      host: shard.host,
+      port: shard.port,
+      user: shard.user,
+      password: shard.password.reveal(),
+      database: shard.database,
+      connectTimeout: 10_000,
+      supportBigNumbers: true,
+      charset: 'utf8mb4',
+    });
+  } catch (e) {
+    throw shardError(shard, e);
+  }
+  conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw shardError(shard, e);
+    }
+  };
+  return {
+    shard,
+    query: <T>(sql: string, params: unknown[] = []) => run(async () => (await conn.query(sql, params))[0] as T[]),
+    queryArrays: (sql: string, params: unknown[] = []) =>
+      run(async () => (await conn.query({ sql, rowsAsArray: true }, params))[0] as unknown[][]),
+    run: (sql: string, params: unknown[] = []) =>
+      run(async () => {
+        const r = (await conn.query(sql, params))[0] as mysql.ResultSetHeader;
+        return { affectedRows: r.affectedRows, insertId: Number(r.insertId) };
+      }),
+    close: () => conn.end().catch(() => undefined),
+  };
 }
 
 /**
@@ -153,10 +204,21 @@ export async function shardMap(db: Db, table: string): Promise<Shard[]> {
      ORDER BY PARTITION_ORDINAL_POSITION`,
     [table],
   );
-  if (parts.length === 0) return [];
-  const servers = new Map((await shardServers(db)).map((s) => [s.name, s]));
+  // A table partitioned some other way is not sharded by Spider.
+  if (parts.length === 0 || !parts.every((p) => /srv\s+"[^"]+"/.test(p.comment))) return [];
+  let servers: Map<string, ShardServer> | undefined;
+  try {
+    servers = new Map((await shardServers(db)).map((s) => [s.name, s]));
+  } catch (e) {
+    // A user without SELECT on mysql.servers cannot learn the backends: it reads through the head.
+    if ((e as { reason?: string }).reason !== 'privilege-missing') throw e;
+  }
   return parts.map((p) => {
-    const name = /srv\s+"([^"]+)"/.exec(p.comment)?.[1] ?? '';
+    const name = /srv\s+"([^"]+)"/.exec(p.comment)![1];
+    if (!servers) {
+      const unknown = { name, host: '', port: 0, user: '', password: new Secret('') };
+      return { ...unknown, partition: p.partition, database: db.config.database, direct: false };
+    }
     const server = servers.get(name);
     if (!server) {
       throw new DatabaseError(
@@ -164,7 +226,7 @@ export async function shardMap(db: Db, table: string): Promise<Shard[]> {
         'register it again with CREATE SERVER',
       );
     }
-    return { ...server, partition: p.partition, database: db.config.database };
+    return { ...server, partition: p.partition, database: db.config.database, direct: true };
   });
 }
 

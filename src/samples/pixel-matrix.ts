@@ -1,4 +1,5 @@
-import { countRows, indexPages, pixelPages, type PixelFilter } from '../db/dataset-rows';
+import { indexPages, type PixelFilter } from '../db/dataset-rows';
+import { readPixelRows } from './bulk-read';
 import type { Db } from '../db/db';
 import { InvalidDataError } from '../errors';
 import { valuesPerImage, type ImageShape } from '../image-shape';
@@ -53,7 +54,9 @@ export async function readRowIndex(db: Db, table: string, filter: PixelFilter): 
 
 /**
  * The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data.
- * `knownCount` saves the COUNT when the caller has just made it.
+ * Rows are read in parallel (bulk-read.ts: id spans on one server, every backend of a sharded
+ * table) and come back in id order, so the matrix is the same however it was read.
+ * `knownCount` caps the rows taken (a snapshot: rows added after the count are left out).
  */
 export async function readPixelMatrix(
   db: Db,
@@ -61,24 +64,8 @@ export async function readPixelMatrix(
   shape: ImageShape,
   filter: PixelFilter,
   knownCount?: number,
+  parallelism?: number,
 ): Promise<PixelMatrix> {
-  const per = valuesPerImage(shape);
-  const count = knownCount ?? (await countRows(db, table, filter));
-  const xs = new Float32Array(count * per);
-  const labels: string[] = [];
-  const ids: number[] = [];
-  const hashes: Buffer[] = [];
-  let i = 0;
-  for await (const page of pixelPages(db, table, filter)) {
-    for (const row of page) {
-      if (i >= count) break; // rows added after the COUNT: ignore, the matrix is a snapshot
-      checkPixelLength(table, row.id, row.pixels, per);
-      scalePixels(row.pixels, xs, i * per);
-      labels.push(row.label);
-      ids.push(Number(row.id));
-      hashes.push(row.sha256);
-      i++;
-    }
-  }
-  return { xs: i === count ? xs : xs.subarray(0, i * per), labels, ids, hashes, count: i };
+  const rows = await readPixelRows(db, table, filter, valuesPerImage(shape), { parallelism, limit: knownCount });
+  return { xs: rows.xs, labels: rows.labels, ids: rows.ids, hashes: rows.hashes, count: rows.count };
 }

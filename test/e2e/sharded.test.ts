@@ -5,12 +5,15 @@ import { mldb, mldbAsync } from '../helpers/cli';
 import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
+import { findServerBinary, socketPath, startServer, stopServer } from '../../src/db/local-server';
 
 /**
  * Dataset tables sharded by a real MariaDB Spider head over two real backends: every command
  * works through the head, rows spread by content hash, one row per image over all shards.
  */
 let cluster: TestCluster;
+const savedModel = path.join(tempDir(), 'model');
+let trainedAccuracy: number;
 const env = () => ({ MLDB_URL: cluster.url('sharded') });
 const digits = digitsFolder();
 
@@ -71,7 +74,7 @@ describe('a table sharded over two backends', () => {
 
   test('training reads the same rows as an unsharded copy: identical metrics for the same seed', () => {
     expect(mldb(['import', digits, '--table', 'plain', '--create', '--json'], env()).code).toBe(0);
-    const saved = path.join(tempDir(), 'model');
+    const saved = savedModel;
     const train = (table: string) => {
       const r = mldb(
         [
@@ -99,9 +102,36 @@ describe('a table sharded over two backends', () => {
     const sharded = train('digits');
     expect(sharded).toEqual(plain);
     expect(sharded.accuracy).toBeGreaterThan(0.5);
+    trainedAccuracy = sharded.accuracy;
     const evaluated = mldb(['evaluate', '--model', saved, '--table', 'digits', '--json'], env());
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.stdout).accuracy).toBe(sharded.accuracy);
+  });
+
+  test('a backend this machine cannot reach directly is read through the head, said once; same metrics', async () => {
+    // The head reaches shard 2 over its Unix socket; its TCP port here is one nothing listens on.
+    const s2 = cluster.shards[1];
+    await cluster.onHead(
+      `CREATE OR REPLACE SERVER mldb_shard_2 FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'localhost', ` +
+        `SOCKET '${socketPath(s2.dataDir)}', PORT 1, USER 'root', PASSWORD '')`,
+    );
+    await cluster.onHead('FLUSH TABLES');
+    try {
+      const r = mldb(['evaluate', '--model', savedModel, '--table', 'digits', '--json'], env());
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).accuracy).toBe(trainedAccuracy);
+      const notes = r.stderr.split('\n').filter((l) => l.includes('through the head'));
+      expect(notes).toEqual([
+        'mldb: shard mldb_shard_2 cannot be read directly from here (localhost:1: ECONNREFUSED): ' +
+          'reading it through the head',
+      ]);
+    } finally {
+      await cluster.onHead(
+        `CREATE OR REPLACE SERVER mldb_shard_2 FOREIGN DATA WRAPPER mysql OPTIONS (HOST '127.0.0.1', ` +
+          `PORT ${s2.port}, USER 'root', PASSWORD '')`,
+      );
+      await cluster.onHead('FLUSH TABLES');
+    }
   });
 
   test('export writes every image byte for byte', () => {
@@ -142,6 +172,36 @@ describe('a table sharded over two backends', () => {
       total += Number(n);
     }
     expect(total).toBe(files);
+  });
+
+  test('a backend stopped: import and training fail naming the shard; once it returns nothing is lost', async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 40; i++) {
+      const label = path.join(dir, `l${i % 2}`);
+      if (i < 2) fs.mkdirSync(label);
+      fs.writeFileSync(path.join(label, `${i}.png`), grayPng(20, 20, 700_000 + i));
+    }
+    const s2 = cluster.shards[1];
+    await stopServer(s2.pid);
+    try {
+      const imported = mldb(['import', dir, '--table', 'digits'], env());
+      expect({ code: imported.code, lines: imported.stderr.match(/^mldb: .*$/gm) }).toEqual({
+        code: 3,
+        lines: [expect.stringMatching(/^mldb: shard mldb_shard_2 cannot be reached by the head at .*: start that/)],
+      });
+      const trained = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--table', 'digits', '--no-store'], env());
+      expect(trained.code).toBe(3);
+      expect(trained.stderr).toMatch(/^mldb: shard mldb_shard_2 cannot be reached by the head/m);
+      expect(trained.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      cluster.shards[1] = await startServer({ binary: findServerBinary()!, dataDir: s2.dataDir, port: s2.port });
+    }
+    const before = JSON.parse(mldb(['show', 'digits', '--json'], env()).stdout).rows;
+    const again = JSON.parse(mldb(['import', dir, '--table', 'digits', '--json'], env()).stdout);
+    expect(again.imported + again.alreadyPresent).toBe(40);
+    const after = JSON.parse(mldb(['show', 'digits', '--json'], env()).stdout);
+    expect(after.rows).toBe(before + again.imported);
+    expect(after.shards.reduce((n: number, s: { rows: number }) => n + s.rows, 0)).toBe(after.rows);
   });
 
   test('bad requests: more shards than servers, --shards without Spider; drop-table drops every part', async () => {
