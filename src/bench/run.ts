@@ -3,15 +3,22 @@ import { accuracyBench, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
 import { trainSpeedBench } from './train-bench';
 import { serveBench } from './serve-bench';
+import { shardsBench } from './shards-bench';
 import { watchBench } from './watch-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|watch|accuracy|mnist]`: figures printed as ratios against a
+ * `npm run bench [-- import|train|all|serve|watch|shards|accuracy|mnist]`: figures printed as ratios against a
  * baseline measured in the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
+  if (which === 'shards') {
+    // Its own Spider head and backends, not the single bench server.
+    console.log('\n== sharding: one server, through a Spider head, and each backend directly ==');
+    await shardsBench();
+    return;
+  }
   const server = await benchServer();
   // A benchmark stopped with Ctrl-C or kill still removes its throwaway server.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pixelPages } from '../db/dataset-rows';
+import { startCluster, stopCluster } from '../db/local-cluster';
+import { MlDb } from '../mldb';
+import { defaultReadParallelism } from '../samples/bulk-read';
+import { readPixelMatrix, scalePixels } from '../samples/pixel-matrix';
+import { renderTable } from '../ui/table';
+import { median } from './server';
+import { writeFashionLayout } from './synthetic-images';
+
+/**
+ * `npm run bench -- shards`: a local MariaDB Spider head with two backends (its own, in a temporary
+ * folder), a synthetic 28×28 dataset (MLDB_BENCH_SHARD_IMAGES, default 60,000), and:
+ * - import rows/s into (a) one server (an InnoDB table on the head) and (b) a table sharded over
+ *   the two backends, through the head;
+ * - the whole table read into one Float32 buffer, rows/s: the reader mldb had before (a row
+ *   object per row, one connection, keyset pages) on (a) and through the head on (b) — the
+ *   baselines — against mldb's bulk reader on (a) and shard-direct in parallel on (c).
+ * Targets: (c) ≥ 2× (b); on one server the bulk reader ≥ 3× the row-object reader.
+ */
+export async function shardsBench(): Promise<void> {
+  const images = Number(process.env.MLDB_BENCH_SHARD_IMAGES ?? 60_000);
+  const rounds = Number(process.env.MLDB_BENCH_ROUNDS ?? 3);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mldb-bench-shards-'));
+  const cluster = await startCluster({ dataDir: path.join(work, 'servers'), shards: 2 });
+  const mldb = new MlDb({ url: `mysql://root@127.0.0.1:${cluster.head.port}/mldb_bench` });
+  try {
+    const data = path.join(work, 'data');
+    writeFashionLayout(data, images);
+    const imports: Record<'plain' | 'sharded', number[]> = { plain: [], sharded: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of ['plain', 'sharded'] as const) {
+        const table = `bench_${kind}`;
+        await mldb.dropTable(table).catch(() => undefined);
+        await mldb.createTable(table, kind === 'sharded' ? { shards: 2 } : {});
+        const s = await mldb.insertFolder(data, { table });
+        imports[kind].push(s.imported / s.seconds);
+      }
+    }
+    const db = await mldb.connection();
+    const shape = (await mldb.describe('bench_plain')).dataset.shape!;
+    const timed = async (read: (table: string) => Promise<number>, table: string) => {
+      const rates: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const t0 = performance.now();
+        const n = await read(table);
+        rates.push(n / ((performance.now() - t0) / 1000));
+      }
+      return median(rates);
+    };
+    // What readPixelMatrix did before the bulk reader: row objects, one connection, a division per pixel.
+    const rowObjects = async (table: string) => {
+      const per = shape.height * shape.width * shape.channels;
+      const xs = new Float32Array(images * per);
+      let i = 0;
+      for await (const page of pixelPages(db, table, {})) {
+        for (const row of page) scalePixels(row.pixels, xs, i++ * per);
+      }
+      return i;
+    };
+    const bulk = async (table: string) => (await readPixelMatrix(db, table, shape, {})).count;
+    const read = {
+      plainOld: await timed(rowObjects, 'bench_plain'),
+      plainBulk: await timed(bulk, 'bench_plain'),
+      headOld: await timed(rowObjects, 'bench_sharded'),
+      direct: await timed(bulk, 'bench_sharded'),
+    };
+    const ratio = (x: number, base: number) => `${(x / base).toFixed(2)}×`;
+    const k = defaultReadParallelism();
+    console.log(
+      renderTable(
+        ['benchmark (2 backends + head, 28×28 noise PNGs)', 'rows/s', 'ratio'],
+        [
+          ['import (a) one server', Math.round(median(imports.plain)), '1.00× (baseline)'],
+          [
+            'import (b) sharded, through the head',
+            Math.round(median(imports.sharded)),
+            ratio(median(imports.sharded), median(imports.plain)),
+          ],
+          ['read → Float32 (a) one server, row objects, 1 connection', Math.round(read.plainOld), '1.00× (baseline)'],
+          [
+            `read → Float32 (a) one server, bulk reader (${k} connection${k > 1 ? 's' : ''})`,
+            Math.round(read.plainBulk),
+            `${ratio(read.plainBulk, read.plainOld)} (target ≥ 3×)`,
+          ],
+          ['read → Float32 (b) sharded, through the head, row objects', Math.round(read.headOld), '1.00× (baseline)'],
+          [
+            'read → Float32 (c) sharded, each backend directly, in parallel',
+            Math.round(read.direct),
+            `${ratio(read.direct, read.headOld)} (target ≥ 2×)`,
+          ],
+        ],
+        ['left', 'right', 'left'],
+      ),
+    );
+    console.log(
+      `${images.toLocaleString('en-US')} images, ${rounds} rounds (median); import rounds: ` +
+        `one server ${imports.plain.map(Math.round).join(', ')}; sharded ${imports.sharded.map(Math.round).join(', ')}`,
+    );
+  } finally {
+    await mldb.close();
+    await stopCluster([cluster.head.pid, ...cluster.shards.map((s) => s.pid)]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
