@@ -1,5 +1,6 @@
 import { indexPages, type PixelFilter } from '../db/dataset-rows';
 import { readPixelRows } from './bulk-read';
+import { SCALED } from './scaled';
 import type { Db } from '../db/db';
 import { InvalidDataError } from '../errors';
 import { valuesPerImage, type ImageShape } from '../image-shape';
@@ -13,9 +14,24 @@ export interface RowIndex {
   count: number;
 }
 
+/**
+ * The rows a model trains on, held in memory as stored: N × H × W × C bytes. Batches are scaled
+ * to floats when they are taken (scaleRows), so loading is a copy and memory a quarter of floats.
+ */
 export interface PixelMatrix extends RowIndex {
-  /** N × H × W × C floats in [0, 1]. */
-  xs: Float32Array;
+  pixels: Uint8Array;
+}
+
+/** Rows `positions` of a matrix as floats in [0, 1], one after the other (a batch). */
+export function scaleRows(matrix: PixelMatrix, positions: ArrayLike<number>, per: number): Float32Array {
+  const xs = new Float32Array(positions.length * per);
+  const src = matrix.pixels;
+  for (let i = 0; i < positions.length; i++) {
+    const from = positions[i] * per;
+    const to = i * per;
+    for (let k = 0; k < per; k++) xs[to + k] = SCALED[src[from + k]];
+  }
+  return xs;
 }
 
 export function checkPixelLength(table: string, id: number, pixels: Buffer, per: number): void {
@@ -67,5 +83,5 @@ export async function readPixelMatrix(
   parallelism?: number,
 ): Promise<PixelMatrix> {
   const rows = await readPixelRows(db, table, filter, valuesPerImage(shape), { parallelism, limit: knownCount });
-  return { xs: rows.xs, labels: rows.labels, ids: rows.ids, hashes: rows.hashes, count: rows.count };
+  return { pixels: rows.pixels, labels: rows.labels, ids: rows.ids, hashes: rows.hashes, count: rows.count };
 }

@@ -7,6 +7,7 @@ import {
   readPixelMatrix,
   readRowIndex,
   scalePixels,
+  scaleRows,
   type PixelMatrix,
   type RowIndex,
 } from './pixel-matrix';
@@ -32,11 +33,17 @@ export interface SampleSource {
   batches(positions: ArrayLike<number>, batchSize: number): AsyncGenerator<SampleBatch>;
 }
 
+/** Bytes a sample takes as floats: what a streamed chunk holds per row. */
 export function bytesPerSample(shape: ImageShape): number {
   return valuesPerImage(shape) * Float32Array.BYTES_PER_ELEMENT;
 }
 
-/** Everything in one Float32 buffer; batches are gathered from it. */
+/** Bytes a sample takes in memory as stored (a byte per value), plus the one batch of floats made from it. */
+export function bytesInMemory(shape: ImageShape): number {
+  return valuesPerImage(shape);
+}
+
+/** Every row's stored pixels in one buffer; batches are gathered from it and scaled to floats. */
 export class MemorySource implements SampleSource {
   readonly streaming = false;
   readonly index: RowIndex;
@@ -58,9 +65,7 @@ export class MemorySource implements SampleSource {
         from,
         Math.min(positions.length, from + batchSize),
       ) as number[];
-      const xs = new Float32Array(batch.length * per);
-      batch.forEach((p, i) => xs.set(this.matrix.xs.subarray(p * per, (p + 1) * per), i * per));
-      yield { xs, positions: batch };
+      yield { xs: scaleRows(this.matrix, batch, per), positions: batch };
     }
   }
 }
@@ -121,7 +126,7 @@ export class StreamingSource implements SampleSource {
 }
 
 export interface SourceOptions {
-  /** Bytes the samples' floats may take; above it the rows are streamed. */
+  /** Bytes the samples may take in memory; above it the rows are streamed. */
   memoryBudget: number;
   /** Smallest useful chunk when streaming (a batch). */
   batchSize: number;
@@ -139,7 +144,7 @@ export async function openSampleSource(
   opts: SourceOptions,
 ): Promise<SampleSource> {
   const count = await countRows(db, table, filter);
-  if (count * bytesPerSample(shape) <= opts.memoryBudget) {
+  if (count * bytesInMemory(shape) <= opts.memoryBudget) {
     return new MemorySource(await readPixelMatrix(db, table, shape, filter, count), shape);
   }
   const index = await readRowIndex(db, table, filter);
