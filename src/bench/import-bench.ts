@@ -58,7 +58,11 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
   // Loaded as training holds it (stored bytes), then every row scaled: one Float32 buffer, as before.
   const m = await readPixelMatrix(conn, table, shape, {});
   const per = shape.height * shape.width * shape.channels;
-  scaleRows(m, Int32Array.from({ length: m.count }, (_, i) => i), per);
+  scaleRows(
+    m,
+    Int32Array.from({ length: m.count }, (_, i) => i),
+    per,
+  );
   const storedRate = m.count / ((performance.now() - t0) / 1000);
 
   const decodeRates: Record<string, number> = {};
