@@ -13,8 +13,8 @@ import { writeFashionLayout } from './synthetic-images';
 /**
  * `npm run bench -- shards`: a local MariaDB Spider head with two backends (its own, in a temporary
  * folder), a synthetic 28×28 dataset (MLDB_BENCH_SHARD_IMAGES, default 60,000), and:
- * - import rows/s into (a) one server (an InnoDB table on the head) and (b) a table sharded over
- *   the two backends, through the head;
+ * - import rows/s into (a) one server (an InnoDB table on the head), a table sharded over the two
+ *   backends (b) through the head and (c) routed to the backends directly;
  * - the whole table loaded for training, rows/s: the reader mldb had before (a row object per row,
  *   one connection, keyset pages, a Float32 buffer) on (a) and through the head on (b) — the
  *   baselines — against mldb's bulk reader (stored bytes, floats made per batch) on (a) and
@@ -31,16 +31,17 @@ export async function shardsBench(): Promise<void> {
   try {
     const data = path.join(work, 'data');
     writeFashionLayout(data, images);
-    const imports: Record<'plain' | 'sharded', number[]> = { plain: [], sharded: [] };
+    const imports: Record<'plain' | 'head' | 'sharded', number[]> = { plain: [], head: [], sharded: [] };
     for (let r = 0; r < rounds; r++) {
-      for (const kind of ['plain', 'sharded'] as const) {
+      for (const kind of ['plain', 'head', 'sharded'] as const) {
         const table = `bench_${kind}`;
         await mldb.dropTable(table).catch(() => undefined);
-        await mldb.createTable(table, kind === 'sharded' ? { shards: 2 } : {});
-        const s = await mldb.insertFolder(data, { table });
+        await mldb.createTable(table, kind === 'plain' ? {} : { shards: 2 });
+        const s = await mldb.insertFolder(data, { table, routeShardWrites: kind === 'sharded' });
         imports[kind].push(s.imported / s.seconds);
       }
     }
+    await mldb.dropTable('bench_head');
     const db = await mldb.connection();
     const shape = (await mldb.describe('bench_plain')).dataset.shape!;
     const timed = async (read: (table: string) => Promise<number>, table: string) => {
@@ -92,8 +93,14 @@ export async function shardsBench(): Promise<void> {
           ['import (a) one server', Math.round(median(imports.plain)), '1.00× (baseline)'],
           [
             'import (b) sharded, through the head',
+            Math.round(median(imports.head)),
+            ratio(median(imports.head), median(imports.plain)),
+          ],
+          [
+            'import (c) sharded, each batch routed to its backends',
             Math.round(median(imports.sharded)),
-            ratio(median(imports.sharded), median(imports.plain)),
+            `${ratio(median(imports.sharded), median(imports.plain))} ` +
+              `(${ratio(median(imports.sharded), median(imports.head))} of (b))`,
           ],
           ['read → Float32 (a) one server, row objects, 1 connection', Math.round(read.plainOld), '1.00× (baseline)'],
           [
@@ -123,7 +130,8 @@ export async function shardsBench(): Promise<void> {
     );
     console.log(
       `${images.toLocaleString('en-US')} images, ${rounds} rounds (median); import rounds: ` +
-        `one server ${imports.plain.map(Math.round).join(', ')}; sharded ${imports.sharded.map(Math.round).join(', ')}`,
+        `one server ${imports.plain.map(Math.round).join(', ')}; through the head ` +
+        `${imports.head.map(Math.round).join(', ')}; routed ${imports.sharded.map(Math.round).join(', ')}`,
     );
   } finally {
     await mldb.close();

@@ -1,7 +1,6 @@
 import { UsageError } from '../errors';
 import { compareLabels } from '../labels';
 import type { Db, Queryable } from './db';
-import { shardOf } from './sharding';
 import { escapeId } from './identifiers';
 import { createDatasetTableSql, SPLITS, type Split } from './schema';
 
@@ -344,15 +343,9 @@ export const ROW_SQL_OVERHEAD = 1200;
  * is already stored (a concurrent import of the same file) is skipped, not an error. Returns
  * how many rows were new.
  */
-export async function insertRows(
-  db: Db,
-  table: string,
-  rows: readonly NewRow[],
-  { sharded = false }: { sharded?: boolean } = {},
-): Promise<number> {
+export async function insertRows(db: Db, table: string, rows: readonly NewRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const values = rows.map((r) => [
-    ...(sharded ? [shardOf(r.sha256)] : []),
     r.label,
     r.split,
     r.sha256,
@@ -364,8 +357,7 @@ export async function insertRows(
     Buffer.from(r.pixels.buffer, r.pixels.byteOffset, r.pixels.byteLength),
   ]);
   const res = await db.run(
-    `INSERT INTO ${escapeId(table)} (${sharded ? 'shard, ' : ''}label, split, sha256, source, format, orig_width,
-       orig_height, original, pixels)
+    `INSERT INTO ${escapeId(table)} (label, split, sha256, source, format, orig_width, orig_height, original, pixels)
      VALUES ? ON DUPLICATE KEY UPDATE id = id`,
     [values],
   );

@@ -6,6 +6,7 @@ import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
+  CREATE_SHARD_IDS_V1,
   CREATE_REGISTRY_V1,
   CREATE_RUN_EPOCHS_V1,
   CREATE_RUNS_V1,
@@ -80,9 +81,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'mldb_datasets.shards: dataset tables sharded over servers by a Spider head',
+    name: 'mldb_datasets.shards and mldb_shard_ids: dataset tables sharded over servers by a Spider head',
     async up(conn) {
       if (!(await columnExists(conn, REGISTRY_TABLE, 'shards'))) await conn.run(ADD_DATASETS_SHARDS);
+      await conn.run(CREATE_SHARD_IDS_V1);
     },
   },
 ];

@@ -5,6 +5,7 @@ import { createDatasetTable, datasetTableExists, dropDatasetTable, labelSplitCou
 import { compareLabels } from '../labels';
 import { escapeId, validateTableName } from './identifiers';
 import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';
+import { forgetShardIds, startShardIds } from './shard-writes';
 import { REGISTRY_TABLE, type Split } from './schema';
 
 /** A dataset as the registry (mldb_datasets) knows it. The shape is unset until given or the first import. */
@@ -135,6 +136,7 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
   if (opts.shards !== undefined) {
     const servers = await chooseShardServers(db, opts.shards);
     await createShardedTable(db, name, servers);
+    await startShardIds(db, name);
     shards = servers.length;
   } else {
     await createDatasetTable(db, name);
@@ -168,8 +170,10 @@ export async function fixShape(db: Db, name: string, shape: ImageShape): Promise
 
 export async function dropDataset(db: Db, name: string): Promise<void> {
   const dataset = await getDataset(db, name);
-  if (dataset.shards) await dropShardedTable(db, name);
-  else await dropDatasetTable(db, name);
+  if (dataset.shards) {
+    await dropShardedTable(db, name);
+    await forgetShardIds(db, name);
+  } else await dropDatasetTable(db, name);
   await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
 }
 

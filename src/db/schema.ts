@@ -101,6 +101,18 @@ export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
 export const ADD_DATASETS_SHARDS = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
   ADD COLUMN shards SMALLINT UNSIGNED NULL AFTER validation_fraction`;
 
+export const SHARD_IDS_TABLE = 'mldb_shard_ids';
+
+/**
+ * Migration 6 too: the last row id given out per sharded table. Imports write each batch straight
+ * to the backends that hold its rows, with ids reserved here in blocks, so ids stay unique over
+ * all shards without the head's counter (see db/shard-writes.ts).
+ */
+export const CREATE_SHARD_IDS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(SHARD_IDS_TABLE)} (
+  table_name VARCHAR(64) NOT NULL PRIMARY KEY,
+  last_id BIGINT UNSIGNED NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
 /**
  * Migration 3: trained models kept in the database, so that any machine that reaches it can
  * serve or evaluate them. A name has versions (each store adds one); weights live in

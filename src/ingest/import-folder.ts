@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
+import { insertRowsRouted, shardMap } from '../db/shard-writes';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
@@ -23,6 +24,11 @@ export interface ImportOptions {
   validationFraction?: number;
   /** Every image goes to this split (e.g. an official test set), whatever the layout or hash says. */
   split?: Split;
+  /**
+   * A sharded table: write each batch's parts straight to their backends (default), or all through
+   * the head (false; what `npm run bench -- shards` compares against).
+   */
+  routeShardWrites?: boolean;
   /** Images whose header declares more pixels are rejected before decoding (MAX_PIXELS by default). */
   maxPixels?: number;
   /** How a folder names labels (layout.ts); `auto` by default. */
@@ -164,6 +170,12 @@ export async function importFromSource(
   const rejected = source.rejected;
   const table = opts.table;
   const packet = await db.maxAllowedPacket();
+  // A sharded table: each batch goes straight to the backends that hold its rows.
+  const shards = dataset.shards !== null ? await shardMap(db, table) : [];
+  const write = (rows: NewRow[]) =>
+    shards.length > 0
+      ? insertRowsRouted(db, table, rows, shards, { direct: opts.routeShardWrites !== false })
+      : insertRows(db, table, rows);
   const budget = Math.floor(packet * 0.9) - 4096;
   let shapeFromFirstImage = false;
   let grayStoredAsRgb = false;
@@ -199,13 +211,11 @@ export async function importFromSource(
     // The INSERT runs on the server while the next chunk is read and decoded here. Its failure
     // surfaces at the next await of inFlight; the no-op catch keeps it from being "unhandled"
     // (which would end the process) while decoding goes on in between.
-    inFlight = retryOnLockConflict(() => insertRows(db, table, rows, { sharded: dataset.shards !== null })).then(
-      (n) => {
-        imported += n;
-        alreadyPresent += rows.length - n;
-        opts.onStored?.(items);
-      },
-    );
+    inFlight = retryOnLockConflict(() => write(rows)).then((n) => {
+      imported += n;
+      alreadyPresent += rows.length - n;
+      opts.onStored?.(items);
+    });
     inFlight.catch(() => undefined);
   };
 

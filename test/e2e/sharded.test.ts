@@ -60,6 +60,12 @@ describe('a table sharded over two backends', () => {
       direct.push(Number(n));
     }
     expect(show.shards.map((s: { rows: number }) => s.rows)).toEqual(direct);
+    // Routed writes take their ids from one counter on the head: unique over the shards, 1…N in order.
+    const ids = [];
+    for (const i of [0, 1]) ids.push(...(await cluster.onShard<{ id: number }>(i, 'sharded', 'SELECT id FROM digits')));
+    expect(ids.map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: distinct }, (_, k) => k + 1),
+    );
     expect(direct[0] + direct[1]).toBe(distinct);
     for (const n of direct) expect(n / distinct).toBeGreaterThan(0.4); // balanced by hash
     const tables = mldb(['tables'], env()).stdout;
