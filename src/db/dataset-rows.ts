@@ -309,13 +309,11 @@ export async function pixelsByIds(db: Db, table: string, ids: readonly number[])
 }
 
 /** Label and source of the rows whose content hash is among `hashes`, keyed by hex hash. */
-export async function knownHashes(
-  db: Db,
-  table: string,
-  hashes: readonly Buffer[],
-): Promise<Map<string, { label: string; source: string }>> {
+export type KnownHashes = Map<string, { label: string; source: string }>;
+
+export async function knownHashes(q: Queryable, table: string, hashes: readonly Buffer[]): Promise<KnownHashes> {
   if (hashes.length === 0) return new Map();
-  const rows = await db.query<{ sha256: Buffer; label: string; source: string }>(
+  const rows = await q.query<{ sha256: Buffer; label: string; source: string }>(
     `SELECT sha256, label, source FROM ${escapeId(table)} WHERE sha256 IN (?)`,
     [hashes],
   );

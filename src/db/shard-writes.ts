@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db';
-import type { NewRow } from './dataset-rows';
+import { knownHashes, type KnownHashes, type NewRow } from './dataset-rows';
 import { escapeId } from './identifiers';
 import { SHARD_IDS_TABLE } from './schema';
 import { connectShard, shardMap, shardOf, type Shard } from './sharding';
@@ -106,6 +106,39 @@ export async function insertRowsRouted(
     }),
   );
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The import's duplicate check on a sharded table: each hash is looked up on the one backend that
+ * would hold it, all backends at once (through the head, every lookup would visit every backend).
+ */
+export async function knownHashesRouted(
+  db: Db,
+  table: string,
+  hashes: readonly Buffer[],
+  shards: readonly Shard[],
+): Promise<KnownHashes> {
+  const groups = shards.map(() => [] as Buffer[]);
+  for (const h of hashes) groups[shardOf(h) % shards.length].push(h);
+  const found = await Promise.all(
+    groups.map(async (group, k) => {
+      if (group.length === 0) return new Map() as KnownHashes;
+      const shard = shards[k];
+      if (!shard.direct) return knownHashes(db, table, group);
+      let conn;
+      try {
+        conn = await connectShard(shard);
+      } catch {
+        return knownHashes(db, table, group); // no route from here: through the head
+      }
+      try {
+        return await knownHashes(conn, table, group);
+      } finally {
+        await conn.close();
+      }
+    }),
+  );
+  return new Map(found.flatMap((m) => [...m]));
 }
 
 export { shardMap };

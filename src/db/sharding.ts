@@ -8,8 +8,9 @@ import { createShardedTableSql } from './schema';
 /**
  * Dataset tables sharded by MariaDB Spider: the head holds a Spider table partitioned by
  * HASH(shard) whose partitions name servers registered on the head (CREATE SERVER); each backend
- * holds a plain InnoDB table with the same columns. Every mldb command works through the head
- * unchanged; this module creates and drops the pieces and reads the shard map.
+ * holds a plain InnoDB table with the same columns. This module creates and drops the pieces and
+ * reads the shard map; training's loads (samples/bulk-read.ts) and imports (shard-writes.ts) use
+ * it to go to the backends directly, and every other command works through the head unchanged.
  */
 
 /** A backend as the head knows it (mysql.servers). The password never leaves this process. */

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
+import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
-import { insertRowsRouted, shardMap } from '../db/shard-writes';
+import { insertRowsRouted, knownHashesRouted, shardMap } from '../db/shard-writes';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
@@ -172,6 +172,8 @@ export async function importFromSource(
   const packet = await db.maxAllowedPacket();
   // A sharded table: each batch goes straight to the backends that hold its rows.
   const shards = dataset.shards !== null ? await shardMap(db, table) : [];
+  const lookup = (hashes: Buffer[]) =>
+    shards.length > 0 ? knownHashesRouted(db, table, hashes, shards) : knownHashes(db, table, hashes);
   const write = (rows: NewRow[]) =>
     shards.length > 0
       ? insertRowsRouted(db, table, rows, shards, { direct: opts.routeShardWrites !== false })
@@ -222,7 +224,7 @@ export async function importFromSource(
   let files = 0;
   for await (const chunk of inChunks(source.items, CHUNK_FILES)) {
     files += chunk.length;
-    const deduped = await readAndDedupe(db, table, chunk, seen, rejected, { budget, packet });
+    const deduped = await readAndDedupe(lookup, chunk, seen, rejected, { budget, packet });
     alreadyPresent += deduped.present;
     duplicates += deduped.duplicates;
     conflicts.push(...deduped.conflicts);
@@ -418,8 +420,7 @@ interface Deduped {
 
 /** Reads and hashes a chunk; drops files already in the table or already seen in this run. */
 async function readAndDedupe(
-  db: Db,
-  table: string,
+  lookup: (hashes: Buffer[]) => Promise<KnownHashes>,
   chunk: ImportItem[],
   seen: Map<string, LabeledFile>,
   rejected: Rejection[],
@@ -478,11 +479,7 @@ async function readAndDedupe(
     read.push({ file, sha, bytes });
   }
   if (read.length === 0) return out;
-  const byHash = await knownHashes(
-    db,
-    table,
-    read.map((r) => r.sha),
-  );
+  const byHash = await lookup(read.map((r) => r.sha));
   for (const r of read) {
     const existing = byHash.get(r.sha.toString('hex'));
     if (!existing) {
