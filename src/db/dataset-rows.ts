@@ -139,7 +139,7 @@ export async function countRows(db: Db, table: string, filter: PixelFilter = {})
  * is one of this module's constant column lists, never user input.
  */
 async function* keysetPages<T extends { id: number }>(
-  db: Db,
+  db: Queryable,
   table: string,
   select: string,
   filter: PixelFilter & { afterId?: number },
@@ -259,7 +259,7 @@ export interface OriginalRow {
 }
 
 /** Each row's exact file bytes, page by page: what export writes. */
-export function originalPages(db: Db, table: string, filter: PixelFilter = {}): AsyncGenerator<OriginalRow[]> {
+export function originalPages(db: Queryable, table: string, filter: PixelFilter = {}): AsyncGenerator<OriginalRow[]> {
   return keysetPages<OriginalRow>(db, table, 'id, label, source, sha256, original', filter, 500);
 }
 

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { originalPages, type PixelFilter } from '../db/dataset-rows';
+import { shardedOriginalPages } from '../db/shard-reads';
+import { shardMap } from '../db/sharding';
 import type { Db } from '../db/db';
 import { getDataset } from '../db/registry';
 import { UsageError } from '../errors';
@@ -35,7 +37,10 @@ export async function exportFolder(
   checkWritableFolderPath('export folder', dir, root);
   fs.mkdirSync(root, { recursive: true });
   const summary: ExportSummary = { table, dir: root, written: 0, unchanged: 0, bytes: 0 };
-  for await (const rows of originalPages(db, table, filter)) {
+  // A sharded table is read from every backend at once, merged in id order (the head's order).
+  const shards = await shardMap(db, table);
+  const pages = shards.length > 0 ? shardedOriginalPages(db, table, filter, shards) : originalPages(db, table, filter);
+  for await (const rows of pages) {
     for (const row of rows) {
       const folder = realFolder(root, [labelToFolder(row.label), ...subfolders(row.source)]);
       const target = targetPath(folder, row.source, row.sha256.toString('hex'));

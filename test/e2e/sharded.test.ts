@@ -147,6 +147,14 @@ describe('a table sharded over two backends', () => {
     const exported = filesUnder(out).map(sha256Hex).sort();
     const source = [...new Set(filesUnder(digits).map(sha256Hex))].sort();
     expect(exported).toEqual(source);
+    // Read from both backends and merged: the same files, under the same names, as one server's export.
+    const fromOneServer = tempDir();
+    expect(mldb(['export', 'plain', fromOneServer], env()).code).toBe(0);
+    const names = (dir: string) =>
+      filesUnder(dir)
+        .map((f) => path.relative(dir, f))
+        .sort();
+    expect(names(out)).toEqual(names(fromOneServer));
   });
 
   test('an import killed with SIGKILL, run again: exactly the distinct images, none twice, on each shard', async () => {
