@@ -2,6 +2,7 @@ import { UsageError } from '../errors';
 import { compareLabels } from '../labels';
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
+import { shardOf } from './sharding';
 import { createDatasetTableSql, SPLITS, type Split } from './schema';
 
 /**
@@ -209,20 +210,6 @@ export async function rowIds(q: Queryable, table: string, filter: PixelFilter, p
   return rows.map((r) => Number(r[0])).sort((a, b) => a - b);
 }
 
-/** Smallest and largest id of the (filtered) rows, and how many there are: for splitting a read. */
-export async function idRange(
-  q: Queryable,
-  table: string,
-  filter: PixelFilter,
-): Promise<{ min: number; max: number; count: number }> {
-  const { sql, params } = whereClause(filter);
-  const [r] = await q.query<{ lo: number | null; hi: number | null; n: number }>(
-    `SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n FROM ${escapeId(table)} ${sql}`,
-    params,
-  );
-  return { min: Number(r.lo ?? 0), max: Number(r.hi ?? 0), count: Number(r.n) };
-}
-
 export interface PixelRow {
   id: number;
   label: string;
@@ -341,9 +328,16 @@ export const ROW_SQL_OVERHEAD = 1200;
  * is already stored (a concurrent import of the same file) is skipped, not an error. Returns
  * how many rows were new.
  */
-export async function insertRows(db: Db, table: string, rows: readonly NewRow[]): Promise<number> {
+export async function insertRows(
+  q: Queryable,
+  table: string,
+  rows: readonly NewRow[],
+  ids?: readonly number[],
+): Promise<number> {
   if (rows.length === 0) return 0;
-  const values = rows.map((r) => [
+  // A sharded table's rows carry the ids reserved for them and their shard (db/shard-writes.ts).
+  const values = rows.map((r, i) => [
+    ...(ids ? [ids[i], shardOf(r.sha256)] : []),
     r.label,
     r.split,
     r.sha256,
@@ -354,8 +348,9 @@ export async function insertRows(db: Db, table: string, rows: readonly NewRow[])
     r.original,
     Buffer.from(r.pixels.buffer, r.pixels.byteOffset, r.pixels.byteLength),
   ]);
-  const res = await db.run(
-    `INSERT INTO ${escapeId(table)} (label, split, sha256, source, format, orig_width, orig_height, original, pixels)
+  const res = await q.run(
+    `INSERT INTO ${escapeId(table)} (${ids ? 'id, shard, ' : ''}label, split, sha256, source, format, orig_width,
+       orig_height, original, pixels)
      VALUES ? ON DUPLICATE KEY UPDATE id = id`,
     [values],
   );

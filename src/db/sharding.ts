@@ -76,34 +76,8 @@ export async function chooseShardServers(db: Db, shards: number | 'all'): Promis
   return servers.slice(0, wanted);
 }
 
-/** Runs `fn` on a direct connection to one backend; its errors name the shard, without its password. */
-export async function onBackend<T>(
-  server: ShardServer,
-  fn: (conn: mysql.Connection) => Promise<T>,
-  database?: string,
-): Promise<T> {
-  let conn: mysql.Connection | undefined;
-  try {
-    conn = await mysql.createConnection({
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password.reveal(),
-      database,
-      connectTimeout: 10_000,
-      supportBigNumbers: true,
-    });
-    return await fn(conn);
-  } catch (e) {
-    throw shardError(server, e);
-  } finally {
-    await conn?.end().catch(() => undefined);
-  }
-}
-
-/** One direct connection to a shard's backend, in its database; errors name the shard. */
+/** A direct connection to one backend; errors name the shard, never with its password. */
 export interface ShardConnection extends Queryable {
-  readonly shard: Shard;
   close(): Promise<void>;
 }
 
@@ -118,32 +92,31 @@ function shardError(server: ShardServer, e: unknown): DatabaseError {
   );
 }
 
-export async function connectShard(shard: Shard): Promise<ShardConnection> {
+async function connectBackend(server: ShardServer, database?: string): Promise<ShardConnection> {
   let conn: mysql.Connection;
   try {
     conn = await mysql.createConnection({
-      host: shard.host,
-      port: shard.port,
-      user: shard.user,
-      password: shard.password.reveal(),
-      database: shard.database,
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password.reveal(),
+      database,
       connectTimeout: 10_000,
       supportBigNumbers: true,
       charset: 'utf8mb4',
     });
   } catch (e) {
-    throw shardError(shard, e);
+    throw shardError(server, e);
   }
   conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (e) {
-      throw shardError(shard, e);
+      throw shardError(server, e);
     }
   };
   return {
-    shard,
     query: <T>(sql: string, params: unknown[] = []) => run(async () => (await conn.query(sql, params))[0] as T[]),
     queryArrays: (sql: string, params: unknown[] = []) =>
       run(async () => (await conn.query({ sql, rowsAsArray: true }, params))[0] as unknown[][]),
@@ -154,6 +127,45 @@ export async function connectShard(shard: Shard): Promise<ShardConnection> {
       }),
     close: () => conn.end().catch(() => undefined),
   };
+}
+
+/** A direct connection to a shard's backend, in the table's database. */
+export function connectShard(shard: Shard): Promise<ShardConnection> {
+  return connectBackend(shard, shard.database);
+}
+
+/** Runs `fn` on a direct connection to one backend (no database chosen), then closes it. */
+async function onBackend<T>(server: ShardServer, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  const conn = await connectBackend(server);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/**
+ * Runs `fn` on the shard's backend directly, or through the head (`db`) when this process may not
+ * or cannot reach it (or `direct` is false): one shard's part of a routed write or lookup.
+ */
+export async function onShardOrHead<T>(
+  db: Db,
+  shard: Shard,
+  fn: (q: Queryable) => Promise<T>,
+  { direct = true }: { direct?: boolean } = {},
+): Promise<T> {
+  if (!direct || !shard.direct) return fn(db);
+  let conn: ShardConnection;
+  try {
+    conn = await connectShard(shard);
+  } catch {
+    return fn(db); // no route from here: through the head
+  }
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
 }
 
 /**

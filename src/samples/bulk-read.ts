@@ -173,7 +173,7 @@ async function readPart(table: string, per: number, part: Part, out: PixelRows):
     for (const [id, label, sha256, pixels] of page as PixelTuple[]) {
       while (j < n && part.ids[j] < id) j++;
       if (j >= n || part.ids[j] !== id) continue; // added since the ids were read: no place
-      checkLength(table, id, pixels, per);
+      checkPixelLength(table, id, pixels, per);
       const at = part.positions(j);
       out.pixels.set(pixels, at * per);
       out.ids[at] = id;
@@ -184,7 +184,8 @@ async function readPart(table: string, per: number, part: Part, out: PixelRows):
   }
 }
 
-function checkLength(table: string, id: number, pixels: Buffer, per: number): void {
+/** A row whose pixels are not the table's shape: the table is damaged. */
+export function checkPixelLength(table: string, id: number, pixels: Buffer, per: number): void {
   if (pixels.length !== per) {
     throw new InvalidDataError(
       `row ${id} of "${table}" has ${pixels.length} pixel bytes, expected ${per}`,

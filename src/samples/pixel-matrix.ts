@@ -2,7 +2,6 @@ import { indexPages, type PixelFilter } from '../db/dataset-rows';
 import { readPixelRows } from './bulk-read';
 import { SCALED } from './scaled';
 import type { Db } from '../db/db';
-import { InvalidDataError } from '../errors';
 import { valuesPerImage, type ImageShape } from '../image-shape';
 
 /** Which rows, without their pixels: what streaming needs to plan an epoch. */
@@ -34,14 +33,7 @@ export function scaleRows(matrix: PixelMatrix, positions: ArrayLike<number>, per
   return xs;
 }
 
-export function checkPixelLength(table: string, id: number, pixels: Buffer, per: number): void {
-  if (pixels.length !== per) {
-    throw new InvalidDataError(
-      `row ${id} of "${table}" has ${pixels.length} pixel bytes, expected ${per}`,
-      'the table is damaged: re-import it',
-    );
-  }
-}
+export { checkPixelLength } from './bulk-read';
 
 /** What scalePixels multiplies by, as recorded in a model's metadata. */
 export const PIXEL_SCALE = 1 / 255;
