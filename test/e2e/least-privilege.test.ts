@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
 import { mldb } from '../helpers/cli';
+import { queryServer } from '../helpers/db';
 import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { startServe, waitFor } from '../helpers/serve';
 
@@ -18,13 +18,9 @@ const url = (user: string, database = 'grants') =>
   `mysql://${user}${user === 'root' ? '' : ':Secret-pw1'}@127.0.0.1:${server.port}/${database}`;
 const as = (user: string, database?: string) => ({ MLDB_URL: url(user, database), MLDB_TABLE: 'digits' });
 
-async function admin(sql: string[]): Promise<void> {
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root' });
-  try {
-    for (const s of sql) await conn.query(s);
-  } finally {
-    await conn.end();
-  }
+/** The count in `sql` (SELECT COUNT(*) AS n …) on the database the commands use. */
+async function count(sql: string): Promise<number> {
+  return Number((await queryServer<{ n: number }>(server.port, sql, 'grants'))[0].n);
 }
 
 let sample: string;
@@ -47,7 +43,7 @@ beforeAll(async () => {
   expect(mldb(['import', dir, '--create', '--test-fraction', '0.2'], as('root')).code).toBe(0);
   const trained = mldb(['train', '--model', 'lenet5', '--epochs', '1', '--save', path.join(work, 'model')], as('root'));
   expect(trained.code).toBe(0);
-  await admin([
+  await queryServer(server.port, [
     'CREATE DATABASE empty_db',
     "CREATE USER reader@'127.0.0.1' IDENTIFIED BY 'Secret-pw1'",
     "GRANT SELECT ON grants.* TO reader@'127.0.0.1'",
@@ -111,17 +107,7 @@ describe('least privilege', () => {
       expect(r.stderr.match(/^mldb:/gm)).toHaveLength(1);
       expect(r.stderr).not.toContain('Secret-pw1');
     }
-    const conn = await mysql.createConnection({
-      host: '127.0.0.1',
-      port: server.port,
-      user: 'root',
-      database: 'grants',
-    });
-    const [[{ n }]] = (await conn.query(
-      "SELECT COUNT(*) AS n FROM mldb_runs WHERE status <> 'completed'",
-    )) as unknown as [{ n: number }[]];
-    await conn.end();
-    expect(Number(n)).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM mldb_runs WHERE status <> 'completed'")).toBe(0);
   });
 
   test('serve logs and corrects predictions with SELECT, and INSERT, UPDATE on mldb_predictions', async () => {
@@ -132,19 +118,7 @@ describe('least privilege', () => {
       const res = await fetch(`${s.url}/v1/predict`, { method: 'POST', body: form });
       expect(res.status).toBe(200);
       await waitFor(
-        async () => {
-          const conn = await mysql.createConnection({
-            host: '127.0.0.1',
-            port: server.port,
-            user: 'root',
-            database: 'grants',
-          });
-          const [[{ n }]] = (await conn.query('SELECT COUNT(*) AS n FROM mldb_predictions')) as unknown as [
-            { n: number }[],
-          ];
-          await conn.end();
-          return Number(n) === 1;
-        },
+        async () => (await count('SELECT COUNT(*) AS n FROM mldb_predictions')) === 1,
         'the logged prediction',
         20_000,
       );

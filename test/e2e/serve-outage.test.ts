@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
 import { mldb } from '../helpers/cli';
+import { queryServer } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
 
@@ -18,13 +18,8 @@ const work = tempDir('mldb-outage-');
 const running: ServeProcess[] = [];
 
 async function logCount(): Promise<number> {
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: 'outage' });
-  try {
-    const [rows] = await conn.query('SELECT COUNT(*) AS n FROM mldb_predictions');
-    return Number((rows as Array<{ n: number }>)[0].n);
-  } finally {
-    await conn.end();
-  }
+  const [{ n }] = await queryServer<{ n: number }>(server.port, 'SELECT COUNT(*) AS n FROM mldb_predictions', 'outage');
+  return Number(n);
 }
 
 async function predictOnce(url: string): Promise<number> {

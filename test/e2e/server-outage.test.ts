@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
 import { mldb, mldbAsync } from '../helpers/cli';
-import { grayPng, makeLabeledFolder, tempDir } from '../helpers/fixtures';
+import { queryServer } from '../helpers/db';
+import { evenLabels, makeLabeledFolder, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 
 /**
@@ -15,13 +14,8 @@ const dataDir = tempDir('mldb-train-outage-db-');
 let server: RunningServer;
 let env: Record<string, string>;
 
-async function query<T>(sql: string): Promise<T[]> {
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: 'outage' });
-  try {
-    return (await conn.query(sql))[0] as T[];
-  } finally {
-    await conn.end();
-  }
+function query<T>(sql: string): Promise<T[]> {
+  return queryServer<T>(server.port, sql, 'outage');
 }
 
 beforeAll(async () => {
@@ -111,13 +105,8 @@ test('a run failed by the server being gone is recorded as failed, for that reas
 
 test('a server stopped mid-import: one line, exit 3; a re-run stores exactly the distinct images', async () => {
   // Big enough that the import is still running when the server goes (noise PNGs do not compress).
-  const dir = tempDir();
   const files = 3000;
-  for (let i = 0; i < files; i++) {
-    const label = path.join(dir, `l${i % 4}`);
-    if (i < 4) fs.mkdirSync(label);
-    fs.writeFileSync(path.join(label, `${i}.png`), grayPng(64, 64, 500_000 + i));
-  }
+  const dir = makeLabeledFolder(evenLabels(4, files / 4), 64, tempDir(), 500_000);
   const child = mldbAsync(['import', dir, '--table', 'big', '--create'], env);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

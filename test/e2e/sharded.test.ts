@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { mldb, mldbAsync } from '../helpers/cli';
-import { grayPng, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+import { evenLabels, makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
 import { findServerBinary, socketPath, startServer, stopServer } from '../../src/db/local-server';
@@ -158,13 +158,8 @@ describe('a table sharded over two backends', () => {
   });
 
   test('an import killed with SIGKILL, run again: exactly the distinct images, none twice, on each shard', async () => {
-    const dir = tempDir();
     const files = 3000;
-    for (let i = 0; i < files; i++) {
-      const label = path.join(dir, `l${i % 3}`);
-      if (i < 3) fs.mkdirSync(label);
-      fs.writeFileSync(path.join(label, `${i}.png`), grayPng(48, 48, 900_000 + i));
-    }
+    const dir = makeLabeledFolder(evenLabels(3, files / 3), 48, tempDir(), 900_000);
     expect(mldb(['create-table', 'big', '--shards', '2'], env()).code).toBe(0);
     const child = mldbAsync(['import', dir, '--table', 'big'], env());
     const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -190,12 +185,7 @@ describe('a table sharded over two backends', () => {
   });
 
   test('a backend stopped: import and training fail naming the shard; once it returns nothing is lost', async () => {
-    const dir = tempDir();
-    for (let i = 0; i < 40; i++) {
-      const label = path.join(dir, `l${i % 2}`);
-      if (i < 2) fs.mkdirSync(label);
-      fs.writeFileSync(path.join(label, `${i}.png`), grayPng(20, 20, 700_000 + i));
-    }
+    const dir = makeLabeledFolder(evenLabels(2, 20), 20, tempDir(), 700_000);
     const s2 = cluster.shards[1];
     await stopServer(s2.pid);
     try {

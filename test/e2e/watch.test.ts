@@ -2,9 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
 import { mldb, mldbAsync } from '../helpers/cli';
+import { queryServer } from '../helpers/db';
 import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 
@@ -37,13 +37,8 @@ function start(args: string[]): Watcher {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function query<T>(sql: string): Promise<T[]> {
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: 'watch' });
-  try {
-    return (await conn.query(sql))[0] as T[];
-  } finally {
-    await conn.end();
-  }
+function query<T>(sql: string): Promise<T[]> {
+  return queryServer<T>(server.port, sql, 'watch');
 }
 
 async function rowCount(table: string): Promise<number> {

@@ -21,25 +21,22 @@ let tiny: string | undefined;
 beforeAll(() => {
   const dir = makeLabeledFolder({ a: 3, b: 3 }, 8);
   expect(mldb(['import', dir, '--table', 'small', '--create'], env()).code).toBe(0);
-  // A read-only file system where the machine lets us mount one (root in a container usually can).
-  const mountPoint = path.join(work, 'read-only');
-  fs.mkdirSync(mountPoint);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    readOnly = mountPoint;
-  } catch {
-    readOnly = undefined;
-  }
-  // And a writable one of 64 KiB, to fill up.
-  const tinyPoint = path.join(work, 'tiny');
-  fs.mkdirSync(tinyPoint);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tinyPoint], { stdio: 'ignore' });
-    tiny = tinyPoint;
-  } catch {
-    tiny = undefined;
-  }
+  // A read-only file system, and a writable one of 64 KiB to fill up.
+  readOnly = tryMount('read-only', 'ro,size=1m');
+  tiny = tryMount('tiny', 'size=64k');
 });
+
+/** A tmpfs under `work`, where the machine lets us mount one (root in a container usually can). */
+function tryMount(name: string, options: string): string | undefined {
+  const point = path.join(work, name);
+  fs.mkdirSync(point);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', point], { stdio: 'ignore' });
+    return point;
+  } catch {
+    return undefined;
+  }
+}
 
 afterAll(async () => {
   if (readOnly) execFileSync('umount', [readOnly]);

@@ -48,3 +48,22 @@ export function freshDatabase(): {
     },
   };
 }
+
+/**
+ * Runs statements as root on a server a test started itself (loopback, no password), in
+ * `database` when given; the last statement's rows. What a test checks the server with, bypassing mldb.
+ */
+export async function queryServer<T = Record<string, unknown>>(
+  port: number,
+  sql: string | string[],
+  database?: string,
+): Promise<T[]> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', database });
+  try {
+    let rows: unknown = [];
+    for (const s of Array.isArray(sql) ? sql : [sql]) rows = (await conn.query(s))[0];
+    return rows as T[];
+  } finally {
+    await conn.end();
+  }
+}

@@ -26,15 +26,24 @@ export function rgbPng(width: number, height: number, seed: number): Buffer {
   return PNG.sync.write(png);
 }
 
-/** Writes DIR/<label>/img-<i>.png for each label: a small labeled folder of distinct images. */
-export function makeLabeledFolder(labels: Record<string, number>, size = 8, dir = tempDir()): string {
-  let seed = 1;
+/**
+ * Writes DIR/<label>/img-<i>.png for each label: a labeled folder of distinct images. Noise does
+ * not compress, so many of them make an import that takes a while. `firstSeed` keeps two folders
+ * imported into one table from sharing images.
+ */
+export function makeLabeledFolder(labels: Record<string, number>, size = 8, dir = tempDir(), firstSeed = 1): string {
+  let seed = firstSeed;
   for (const [label, count] of Object.entries(labels)) {
     fs.mkdirSync(path.join(dir, label), { recursive: true });
     for (let i = 0; i < count; i++)
       fs.writeFileSync(path.join(dir, label, `img-${i}.png`), grayPng(size, size, seed++));
   }
   return dir;
+}
+
+/** `count` labels l0, l1, … of `each` files: the shape of makeLabeledFolder's first argument. */
+export function evenLabels(count: number, each: number): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`l${i}`, each]));
 }
 
 /** ../shared/filedata when present; otherwise a generated 10-label folder of 20×20 PNGs. */
