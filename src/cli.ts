@@ -242,6 +242,10 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         '--memory-budget <size>',
         'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
       ],
+      [
+        '--read-parallelism <K>',
+        'connections reading the rows at once from one server (default: MLDB_READ_PARALLELISM or the cores, ≤ 4)',
+      ],
       ['--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', { default: '1' }],
       ['--name <name>', 'a name for the run record'],
       [
@@ -267,6 +271,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ['--split <split>', 'which split', { default: 'test', choices: SPLITS }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
       ['--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)'],
+      ['--read-parallelism <K>', 'connections reading the rows at once from one server (default: the cores, ≤ 4)'],
     ],
     helpAfter: '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.',
     load: () => import('./commands/evaluate.js'),

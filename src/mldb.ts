@@ -251,6 +251,8 @@ export class MlDb {
       table?: string;
       split?: Split;
       memoryBudget?: number;
+      /** Connections reading the rows at once from one server (default from the cores). */
+      readParallelism?: number;
       backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
     } = {},
   ): Promise<EvaluationReport> {
@@ -265,7 +267,7 @@ export class MlDb {
           ml.evaluate().classifierOf(saved),
           table,
           options.split ?? 'test',
-          options.memoryBudget,
+          { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
         );
     } finally {
       saved.model.dispose();

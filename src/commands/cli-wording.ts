@@ -26,6 +26,7 @@ const FLAGS: Record<string, string> = {
   workers: '--workers',
   backend: '--backend',
   memoryBudget: '--memory-budget',
+  readParallelism: '--read-parallelism',
   minAccuracy: '--min-accuracy',
   top: '--top',
 };

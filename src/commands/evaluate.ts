@@ -1,4 +1,5 @@
 import { resolveMemoryBudget } from '../samples/memory-budget';
+import { resolveReadParallelism } from '../samples/bulk-read';
 import { validateSplit } from '../db/dataset-rows';
 import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
@@ -12,6 +13,7 @@ export interface EvaluateFlags {
   split?: string;
   backend?: string;
   memoryBudget?: string;
+  readParallelism?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function run(
     split: validateSplit(flags.split ?? 'test')!,
     backend: (flags.backend ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
+    readParallelism: resolveReadParallelism(flags.readParallelism),
   });
 }
 

@@ -9,6 +9,7 @@ import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseMinAccuracy } from './train';
 import { resolveMemoryBudget } from '../samples/memory-budget';
+import { resolveReadParallelism } from '../samples/bulk-read';
 import { trainWithProgress } from './train';
 
 export interface ExperimentFlags {
@@ -51,6 +52,7 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   const db = await mldb.connection();
   await getDataset(db, plan.table); // a missing table is one error up front, not N failed runs
   const memoryBudget = resolveMemoryBudget();
+  const readParallelism = resolveReadParallelism();
   const entries: ExperimentEntry[] = [];
   let failureExitCode: number | null = null;
   ctx.out.note(`experiment "${plan.name}": ${plan.combinations.length} combination(s) on table ${plan.table}`);
@@ -94,6 +96,7 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
         backend: plan.backend,
         workers: plan.workers,
         memoryBudget,
+        readParallelism,
         save: path.join(plan.save, label),
         record: { name: `${plan.name}/${label}`, experiment: plan.name, planKey: key },
       });

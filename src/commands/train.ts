@@ -1,4 +1,5 @@
 import { resolveMemoryBudget } from '../samples/memory-budget';
+import { resolveReadParallelism } from '../samples/bulk-read';
 import { EXIT, InterruptedError, UsageError } from '../errors';
 import { openTensorBoard, type EpochLogger } from '../ml/tensorboard';
 import type { TrainReport } from '../ml/training-run';
@@ -24,6 +25,7 @@ export interface TrainFlags {
   save?: string;
   backend?: string;
   memoryBudget?: string;
+  readParallelism?: string;
   workers?: string;
   name?: string;
   minAccuracy?: string;
@@ -156,6 +158,7 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     ...checked,
     model: flags.model,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
+    readParallelism: resolveReadParallelism(flags.readParallelism),
     save: flags.save,
     record: { name: flags.name ?? null },
     store: flags.store === false ? (false as const) : { name: flags.storeAs },

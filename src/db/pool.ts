@@ -89,6 +89,9 @@ export function missingPrivilege(err: {
   return undefined;
 }
 
+/** Connections a pool opens at most (lazily): a bulk read's parallel readers are the most any command uses. */
+export const POOL_CONNECTIONS = 8;
+
 function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptions {
   return {
     host: config.host,
@@ -97,7 +100,7 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
     password: config.password.reveal(),
     database: withDatabase ? config.database : undefined,
     charset: 'utf8mb4',
-    connectionLimit: 4,
+    connectionLimit: POOL_CONNECTIONS,
     connectTimeout: 10_000,
     supportBigNumbers: true,
     multipleStatements: false,

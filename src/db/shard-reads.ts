@@ -1,12 +1,13 @@
 import type { Db } from './db';
-import { originalPages, type OriginalRow, type PixelFilter } from './dataset-rows';
-import { connectShard, type Shard, type ShardConnection } from './sharding';
+import { originalPages, pixelsByIds, type OriginalRow, type PixelFilter } from './dataset-rows';
+import { connectShard, onShardOrHead, shardOf, type Shard, type ShardConnection } from './sharding';
 
 /**
  * Streaming reads of a sharded table from every backend directly: each backend's pages in id order,
  * merged into one id-ordered stream, so a caller sees exactly what the head (or one server) would
  * return. Used by export; when a backend cannot be reached from here, the whole stream comes
- * through the head instead (already in id order).
+ * through the head instead (already in id order). And rows by id for streamed training, each
+ * asked of the backend that holds it.
  */
 
 const PAGE_ROWS = 500;
@@ -75,4 +76,28 @@ export async function* shardedOriginalPages(
   } finally {
     await Promise.all(opened.map((c) => c.close()));
   }
+}
+
+/**
+ * Pixels of the given rows (ids with their content hashes), each shard's asked of its backend
+ * directly, all at once: a streamed epoch's chunk. A backend out of reach answers through the head.
+ */
+export async function pixelsByIdsRouted(
+  db: Db,
+  table: string,
+  ids: readonly number[],
+  hashes: readonly Buffer[],
+  shards: readonly Shard[],
+): Promise<Map<number, Buffer>> {
+  // HASH partitioning puts shard value s in partition s mod N (p1 … pN in order).
+  const groups = shards.map(() => [] as number[]);
+  ids.forEach((id, i) => groups[shardOf(hashes[i]) % shards.length].push(id));
+  const found = await Promise.all(
+    groups.map((group, k) =>
+      group.length === 0
+        ? new Map<number, Buffer>()
+        : onShardOrHead(db, shards[k], (q) => pixelsByIds(q, table, group)),
+    ),
+  );
+  return new Map(found.flatMap((m) => [...m]));
 }

@@ -114,7 +114,7 @@ export async function evaluateClassifier(
   classifier: Classifier,
   table: string,
   split: Split,
-  memoryBudget = defaultMemoryBudget(),
+  { memoryBudget = defaultMemoryBudget(), readParallelism }: { memoryBudget?: number; readParallelism?: number } = {},
   /** Only rows with id ≤ this (a training run's row set); all rows when absent. */
   maxId?: number,
 ): Promise<EvaluationReport> {
@@ -130,7 +130,13 @@ export async function evaluateClassifier(
     );
   }
   const labels = classifier.labels;
-  const source = await openSampleSource(db, table, shape, { split, maxId }, { memoryBudget, batchSize: 256 });
+  const source = await openSampleSource(
+    db,
+    table,
+    shape,
+    { split, maxId },
+    { memoryBudget, batchSize: 256, readParallelism },
+  );
   if (source.index.count === 0) {
     throw new InvalidDataError(
       `table "${table}" has no rows in the ${split} split`,

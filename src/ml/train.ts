@@ -31,6 +31,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   backend?: BackendChoice;
   /** Bytes the training data's tensors may take before it is streamed (default: a quarter of RAM). */
   memoryBudget?: number;
+  /** Connections reading the rows at once from one server (default from the cores). */
+  readParallelism?: number;
   /** Threads that share each batch (data-parallel, one core each); 1 trains on the main thread. */
   workers?: number;
   /**
@@ -132,6 +134,7 @@ async function planData(
   budget: number,
   random: () => number,
   rowsUntil: number | undefined,
+  readParallelism: number | undefined,
 ): Promise<Plan> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
@@ -154,7 +157,7 @@ async function planData(
     table,
     shape,
     { split: 'train', maxId },
-    { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize },
+    { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize, readParallelism },
   );
   const all = seededPermutation(trainSource.index.count, random);
   let valSource = trainSource;
@@ -167,7 +170,7 @@ async function planData(
       table,
       shape,
       { split: 'validation', maxId },
-      { memoryBudget: share(nValSplit), batchSize: hp.batchSize },
+      { memoryBudget: share(nValSplit), batchSize: hp.batchSize, readParallelism },
     );
     valPositions = Uint32Array.from(valSource.index.ids.keys());
     trainPositions = all;
@@ -220,7 +223,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const hp = resolveHyperparameters(opts);
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
-  const plan = await planData(db, opts.table, hp, opts.memoryBudget ?? defaultMemoryBudget(), random, opts.rowsUntil);
+  const budget = opts.memoryBudget ?? defaultMemoryBudget();
+  const plan = await planData(db, opts.table, hp, budget, random, opts.rowsUntil, opts.readParallelism);
   await opts.onData?.(plan.info);
   const backend = await selectBackend(opts.backend ?? 'auto');
   opts.onBackend?.(backend.name, backend.reason);

@@ -174,7 +174,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape },
         opts.table,
         'test',
-        opts.memoryBudget,
+        { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
         result.rowsUntil,
       );
     }

@@ -1,32 +1,60 @@
 import os from 'node:os';
-import { pixelTuplePages, rowIds, type PixelFilter, type PixelTuple } from '../db/dataset-rows';
+import {
+  concatenatedRows,
+  type ConcatenatedRows,
+  idBounds,
+  pixelTuplePages,
+  rowKeys,
+  withConcatLimit,
+  type PixelFilter,
+  type PixelTuple,
+  type RowKeys,
+} from '../db/dataset-rows';
 import type { Db, Queryable } from '../db/db';
 import { connectShard, shardMap, type Shard } from '../db/sharding';
-import { InvalidDataError } from '../errors';
+import { InvalidDataError, UsageError } from '../errors';
+import { setting } from '../config';
+import { POOL_CONNECTIONS } from '../db/pool';
 
 /**
  * Reading a whole (filtered) table fast, in id order, into one buffer of stored pixel bytes: what
  * training and evaluation load into memory (batches are scaled to floats as they are taken). The
- * ids come first, from an index (never the rows): they say where every row goes. Then the rows are
- * read in parts, all at once:
- * - one server: K spans of equal row counts, over K connections;
+ * ids and labels come first, from an index (never the rows): they say where every row goes. Then
+ * the rows are read in spans of consecutive ids, all at once:
+ * - one server: K readers (K sessions of the pool) taking the next span until none is left;
  * - a sharded table: every backend directly (the head is not in the path); the shards' ids merged
  *   give each row its place, so the order — and every batch built from it — is exactly what one
  *   server gives. A backend that cannot be reached directly (no route or credentials from here)
  *   is read through the head, its partition only, and a note says so once.
- * Rows come as arrays (no object per row), each next page asked for before the current one is
- * copied, and each row's bytes are copied once, straight into their place. Converting to floats
- * here was the cost of a load (47 million divisions for 60,000 28×28 rows, ~0.2 s of one core);
+ * A span comes back as one result row (the server concatenates its rows: concatenatedRows), so
+ * there is no packet, parse or object per row, and each row's bytes are copied once, straight
+ * into their place. Converting to floats here was the cost of a load (47 million values for
+ * 60,000 28×28 rows: ~0.09 s to touch a fresh 188 MB buffer, ~0.08 s of lookups, one core);
  * worker threads converting in parallel were measured slower on 2 cores (0.44–0.53 s against
  * 0.26–0.30 s), so floats are made per batch instead, where they cost nothing noticeable.
  */
 
-/** Below this many rows per reader, another connection costs more than it saves. */
-const MIN_ROWS_PER_READER = 20_000;
+/** At most this many bytes per span (one result row), and half the max_allowed_packet. */
+const MAX_SPAN_BYTES = 16 * 1024 * 1024;
 
-/** Readers for a table on one server: the cores this process may use, at most the pool's 4. */
+/** Readers for a table on one server by default: the cores this process may use, at most 4. */
 export function defaultReadParallelism(): number {
   return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
+/** --read-parallelism, else MLDB_READ_PARALLELISM (env or .env), else defaultReadParallelism(). */
+export function resolveReadParallelism(flag?: string): number {
+  const [name, text] =
+    flag !== undefined ? ['--read-parallelism', flag] : ['MLDB_READ_PARALLELISM', setting('MLDB_READ_PARALLELISM')];
+  if (text === undefined) return defaultReadParallelism();
+  const k = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!(k >= 1 && k <= POOL_CONNECTIONS)) {
+    throw new UsageError(
+      `invalid ${name} "${text}"`,
+      `use a whole number of connections from 1 to ${POOL_CONNECTIONS}`,
+    );
+  }
+  return k;
 }
 
 export interface PixelRows {
@@ -43,16 +71,24 @@ export interface BulkReadOptions {
   parallelism?: number;
   /** At most this many rows, the first ones (a caller's snapshot count). */
   limit?: number;
+  /** At most this many bytes per span (default MAX_SPAN_BYTES); tests use small spans. */
+  spanBytes?: number;
 }
 
-/** One part of the read: where its rows come from, which ids, and where each goes. */
-interface Part {
-  /** The pool, or a shard's connection. */
-  q: Queryable;
-  partition?: string;
-  filter: PixelFilter & { afterId?: number };
-  ids: readonly number[];
+/** Where a part's rows go: found from its ids and labels (rowKeys), which may come after the rows. */
+interface Places {
+  keys: RowKeys;
+  /** The place in the output of the part's j-th id. */
   positions: (j: number) => number;
+}
+
+/** One part of the read: where its rows come from, and where each goes. */
+interface Part {
+  /** The pool (each reader takes a session of it), or a shard's connection (one reader). */
+  q: Queryable | Db;
+  partition?: string;
+  readers: number;
+  places: Promise<Places>;
 }
 
 export async function readPixelRows(
@@ -65,46 +101,38 @@ export async function readPixelRows(
   const shards = await shardMap(db, table);
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
+    const spanBytes = Math.min(options.spanBytes ?? MAX_SPAN_BYTES, Math.floor((await db.maxAllowedPacket()) / 2));
     const { parts, count } =
       shards.length > 0
         ? await shardParts(db, table, filter, shards, opened)
-        : await rangeParts(db, table, filter, options.parallelism ?? defaultReadParallelism());
-    const out: PixelRows = {
-      ids: new Array(count),
-      labels: new Array(count),
-      hashes: new Array(count),
-      pixels: new Uint8Array(count * per),
-      count,
-    };
-    await Promise.all(parts.map((p) => readPart(table, per, p, out)));
-    return trim(out, per, options.limit);
+        : serverPart(db, table, filter, options.parallelism ?? defaultReadParallelism());
+    // Rows are read while the places are found; a span waits for its part's places to copy.
+    const out = count.then((n) => ({
+      ids: new Array<number>(n),
+      labels: new Array<string>(n),
+      hashes: new Array<Buffer>(n),
+      pixels: new Uint8Array(n * per),
+      count: n,
+    }));
+    out.catch(() => undefined); // awaited below, or the reads' own error is the one reported
+    await Promise.all(parts.map((p) => readPart(table, filter, per, p, out, spanBytes)));
+    return trim(await out, per, options.limit);
   } finally {
     await Promise.all(opened.map((c) => c.close()));
   }
 }
 
-/** K spans of equal row counts on one server. */
-async function rangeParts(
+/** A table on one server: K readers, each on its own session of the pool, the keys read meanwhile. */
+function serverPart(
   db: Db,
   table: string,
   filter: PixelFilter,
   parallelism: number,
-): Promise<{ parts: Part[]; count: number }> {
-  const ids = await rowIds(db, table, filter);
-  const readers = Math.max(1, Math.min(parallelism, Math.floor(ids.length / MIN_ROWS_PER_READER)));
-  const parts: Part[] = [];
-  for (let i = 0; i < readers; i++) {
-    const start = Math.floor((i * ids.length) / readers);
-    const end = Math.floor(((i + 1) * ids.length) / readers);
-    if (end <= start) continue;
-    parts.push({
-      q: db,
-      filter: { ...filter, afterId: start === 0 ? 0 : ids[start - 1], maxId: ids[end - 1] },
-      ids: ids.slice(start, end),
-      positions: (j) => start + j,
-    });
-  }
-  return { parts, count: ids.length };
+): { parts: Part[]; count: Promise<number> } {
+  const keys = rowKeys(db, table, filter);
+  const places = keys.then((k) => ({ keys: k, positions: (j: number) => j }));
+  const readers = Math.max(1, Math.min(POOL_CONNECTIONS, parallelism));
+  return { parts: [{ q: db, readers, places }], count: keys.then((k) => k.ids.length) };
 }
 
 const saidUnreachable = new WeakMap<Db, Set<string>>();
@@ -116,9 +144,10 @@ async function shardParts(
   filter: PixelFilter,
   shards: Shard[],
   opened: Array<{ close(): Promise<void> }>,
-): Promise<{ parts: Part[]; count: number }> {
+): Promise<{ parts: Part[]; count: Promise<number> }> {
   const sources = await Promise.all(shards.map((s) => shardSource(db, s, opened)));
-  const ids = await Promise.all(sources.map((s) => rowIds(s.q, table, filter, s.partition)));
+  const keys = await Promise.all(sources.map((s) => rowKeys(s.q, table, filter, s.partition)));
+  const ids = keys.map((k) => k.ids);
   // Merge the shards' id lists: row j of shard k goes to position slots[k][j].
   const slots = ids.map((list) => new Int32Array(list.length));
   const at = ids.map(() => 0);
@@ -132,11 +161,10 @@ async function shardParts(
   }
   const parts = sources.map((s, k) => ({
     ...s,
-    filter: { ...filter },
-    ids: ids[k],
-    positions: (j: number) => slots[k][j],
+    readers: 1,
+    places: Promise.resolve({ keys: keys[k], positions: (j: number) => slots[k][j] }),
   }));
-  return { parts, count };
+  return { parts, count: Promise.resolve(count) };
 }
 
 async function shardSource(
@@ -163,25 +191,126 @@ async function shardSource(
   }
 }
 
-/** A part: each row matched to its id and converted into its place. */
-async function readPart(table: string, per: number, part: Part, out: PixelRows): Promise<void> {
-  const n = part.ids.length;
-  if (n === 0) return;
-  let j = 0;
-  const filter = { ...part.filter, maxId: part.ids[n - 1] };
-  for await (const page of pixelTuplePages(part.q, table, filter, undefined, part.partition)) {
-    for (const [id, label, sha256, pixels] of page as PixelTuple[]) {
-      while (j < n && part.ids[j] < id) j++;
-      if (j >= n || part.ids[j] !== id) continue; // added since the ids were read: no place
-      checkPixelLength(table, id, pixels, per);
-      const at = part.positions(j);
-      out.pixels.set(pixels, at * per);
-      out.ids[at] = id;
-      out.labels[at] = label;
-      out.hashes[at] = sha256;
-      j++;
+/**
+ * A part, span by span: its readers take the next span of ids until none is left. Spans split the
+ * part's id range evenly, sized as if every id were a row (under `spanBytes`), and at least
+ * SPANS_PER_READER per reader so that one finishing early takes another.
+ */
+async function readPart(
+  table: string,
+  filter: PixelFilter,
+  per: number,
+  part: Part,
+  out: Promise<PixelRows>,
+  spanBytes: number,
+): Promise<void> {
+  const { q } = part;
+  const bounds = await idBounds(q, table, part.partition);
+  const lo = Math.max(bounds.min, 1);
+  const hi = Math.min(bounds.max, filter.maxId ?? Infinity);
+  if (hi < lo) return;
+  const spans = Math.max(
+    part.readers * SPANS_PER_READER,
+    Math.ceil(((hi - lo + 1) * (per + ROW_OVERHEAD)) / spanBytes),
+  );
+  const width = Math.ceil((hi - lo + 1) / spans);
+  let next = lo;
+  // A reader copies nothing itself: copying waits for the places (the keys may still be coming
+  // over another session of the same pool), and a session must not be held while waiting.
+  const copies: Array<Promise<void>> = [];
+  const reader = (session: Queryable) =>
+    withConcatLimit(session, async () => {
+      for (let from = next; from <= hi; from = next) {
+        next = Math.min(hi, from + width - 1) + 1;
+        const span = { ...filter, afterId: from - 1, maxId: next - 1 };
+        const rows = await concatenatedRows(session, table, span, part.partition);
+        const intact = rows.pixels.length === rows.ids.length * per && rows.hashes.length === rows.ids.length * 32;
+        // A row of another length (a damaged table), or a result cut short: row by row says which.
+        const copy = intact ? copySpan(rows, per, part, out) : readSpanByRows(table, span, per, session, part, out);
+        copy.catch(() => undefined); // a failure is reported where the copies are awaited, not as unhandled
+        copies.push(copy);
+        if (!intact) await copy;
+      }
+    });
+  const readers = Math.min(part.readers, spans);
+  await Promise.all(Array.from({ length: readers }, () => ('session' in q ? q.session(reader) : reader(q))));
+  await Promise.all(copies);
+}
+
+/** Besides its pixels, a row's share of a span: its hash and its id in a list. */
+const ROW_OVERHEAD = 32 + 21;
+/** Spans per reader at least: readers that finish early take another. */
+const SPANS_PER_READER = 3;
+
+/** A span's rows, each copied into its place once the part's places are known. */
+async function copySpan(rows: ConcatenatedRows, per: number, part: Part, out: Promise<PixelRows>): Promise<void> {
+  const n = rows.ids.length;
+  const hashes = Buffer.from(rows.hashes); // a copy: the hashes kept must not hold the span's pixels
+  const [{ keys, positions }, into] = await Promise.all([part.places, out]);
+  // Rows whose places follow one another are copied as one run (on one server: the whole span).
+  let runFrom = 0;
+  let runAt = -1;
+  const copyRun = (to: number) => {
+    if (runAt >= 0) into.pixels.set(rows.pixels.subarray(runFrom * per, to * per), runAt * per);
+  };
+  for (let r = 0; r < n; r++) {
+    const j = indexOf(keys.ids, rows.ids[r]);
+    const at = j < 0 ? -1 : positions(j); // no place: added since the ids were read
+    if (at < 0 || at !== runAt + (r - runFrom)) {
+      copyRun(r);
+      runFrom = r;
+      runAt = at;
+    }
+    if (at < 0) continue;
+    into.ids[at] = keys.ids[j];
+    into.labels[at] = keys.labels[j];
+    into.hashes[at] = hashes.subarray(r * 32, (r + 1) * 32);
+  }
+  copyRun(n);
+}
+
+/**
+ * The same span as rows, each checked: slower, and exact about a damaged row. The rows are all
+ * read before waiting for the places (the session is not held while waiting).
+ */
+async function readSpanByRows(
+  table: string,
+  span: PixelFilter & { afterId: number },
+  per: number,
+  q: Queryable,
+  part: Part,
+  out: Promise<PixelRows>,
+): Promise<void> {
+  const tuples: PixelTuple[] = [];
+  for await (const page of pixelTuplePages(q, table, span, undefined, part.partition)) {
+    for (const tuple of page as PixelTuple[]) {
+      checkPixelLength(table, tuple[0], tuple[3], per);
+      tuples.push(tuple);
     }
   }
+  const [{ keys, positions }, into] = await Promise.all([part.places, out]);
+  for (const [id, , sha256, pixels] of tuples) {
+    const j = indexOf(keys.ids, id);
+    if (j < 0) continue;
+    const at = positions(j);
+    into.pixels.set(pixels, at * per);
+    into.ids[at] = id;
+    into.labels[at] = keys.labels[j];
+    into.hashes[at] = sha256;
+  }
+}
+
+/** Where `id` is in the sorted `ids`, or -1. */
+function indexOf(ids: readonly number[], id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < id) lo = mid + 1;
+    else if (ids[mid] > id) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 /** A row whose pixels are not the table's shape: the table is damaged. */

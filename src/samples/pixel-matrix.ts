@@ -61,7 +61,8 @@ export async function readRowIndex(db: Db, table: string, filter: PixelFilter): 
 }
 
 /**
- * The whole (filtered) table as one Float32 buffer, tensor-ready: the fast path for small data.
+ * The whole (filtered) table in memory as stored bytes (batches are scaled to floats as they are
+ * taken): the fast path when the rows fit the memory budget.
  * Rows are read in parallel (bulk-read.ts: id spans on one server, every backend of a sharded
  * table) and come back in id order, so the matrix is the same however it was read.
  * `knownCount` caps the rows taken (a snapshot: rows added after the count are left out).

@@ -1,5 +1,7 @@
 import { countRows, pixelsByIds, type PixelFilter } from '../db/dataset-rows';
 import type { Db } from '../db/db';
+import { pixelsByIdsRouted } from '../db/shard-reads';
+import { shardMap, type Shard } from '../db/sharding';
 import { InvalidDataError } from '../errors';
 import { valuesPerImage, type ImageShape } from '../image-shape';
 import {
@@ -73,7 +75,8 @@ export class MemorySource implements SampleSource {
 /**
  * Pixels fetched by primary key, one chunk of the requested order at a time, the next chunk read
  * while the current one trains. At most two chunks are alive: memory is bounded by the budget
- * whatever the table's size.
+ * whatever the table's size. A sharded table's chunk is asked of every backend directly, each for
+ * its own rows (found from their content hashes), all at once.
  */
 export class StreamingSource implements SampleSource {
   readonly streaming = true;
@@ -84,12 +87,22 @@ export class StreamingSource implements SampleSource {
     readonly index: RowIndex,
     readonly shape: ImageShape,
     readonly chunkRows: number,
+    private readonly shards: readonly Shard[] = [],
   ) {}
 
   private async fetch(positions: number[]): Promise<Float32Array> {
     const per = valuesPerImage(this.shape);
     const ids = positions.map((p) => this.index.ids[p]);
-    const byId = await pixelsByIds(this.db, this.table, ids);
+    const byId =
+      this.shards.length > 0
+        ? await pixelsByIdsRouted(
+            this.db,
+            this.table,
+            ids,
+            positions.map((p) => this.index.hashes[p]),
+            this.shards,
+          )
+        : await pixelsByIds(this.db, this.table, ids);
     const xs = new Float32Array(positions.length * per);
     ids.forEach((id, i) => {
       const pixels = byId.get(id);
@@ -130,6 +143,8 @@ export interface SourceOptions {
   memoryBudget: number;
   /** Smallest useful chunk when streaming (a batch). */
   batchSize: number;
+  /** Readers of a table on one server (bulk-read.ts; default from the cores). */
+  readParallelism?: number;
 }
 
 /**
@@ -145,10 +160,10 @@ export async function openSampleSource(
 ): Promise<SampleSource> {
   const count = await countRows(db, table, filter);
   if (count * bytesInMemory(shape) <= opts.memoryBudget) {
-    return new MemorySource(await readPixelMatrix(db, table, shape, filter, count), shape);
+    return new MemorySource(await readPixelMatrix(db, table, shape, filter, count, opts.readParallelism), shape);
   }
   const index = await readRowIndex(db, table, filter);
   const chunkRows = Math.max(opts.batchSize, Math.floor(opts.memoryBudget / 2 / bytesPerSample(shape)));
   // Capped so that one IN (…) list stays a modest statement.
-  return new StreamingSource(db, table, index, shape, Math.min(chunkRows, 8192));
+  return new StreamingSource(db, table, index, shape, Math.min(chunkRows, 8192), await shardMap(db, table));
 }

@@ -14,6 +14,7 @@ import { findServerBinary, socketPath, startServer, stopServer } from '../../src
 let cluster: TestCluster;
 const savedModel = path.join(tempDir(), 'model');
 let trainedAccuracy: number;
+let trainedMetrics: unknown;
 const env = () => ({ MLDB_URL: cluster.url('sharded') });
 // The shipped 600 MNIST digits: real images, present on every machine.
 const digits = SAMPLE_DIGITS;
@@ -108,11 +109,51 @@ describe('a table sharded over two backends', () => {
     const plain = train('plain');
     const sharded = train('digits');
     expect(sharded).toEqual(plain);
+    trainedMetrics = sharded;
     expect(sharded.loss).toBeGreaterThan(0); // a real evaluation, not an empty one
     trainedAccuracy = sharded.accuracy;
     const evaluated = mldb(['evaluate', '--model', saved, '--table', 'digits', '--json'], env());
     expect(evaluated.code).toBe(0);
     expect(JSON.parse(evaluated.stdout).accuracy).toBe(sharded.accuracy);
+  });
+
+  test('streamed training (rows above the memory budget) asks the backends for the rows, not the head', async () => {
+    // The head logs every statement it receives: the rows' pixels must not be among them.
+    await cluster.onHead([
+      "SET GLOBAL log_output = 'TABLE'",
+      'TRUNCATE mysql.general_log',
+      'SET GLOBAL general_log = 1',
+    ]);
+    let r;
+    try {
+      r = mldb(
+        [
+          'train',
+          '--model',
+          'lenet5',
+          '--epochs',
+          '1',
+          '--seed',
+          '3',
+          '--table',
+          'digits',
+          '--no-store',
+          '--json',
+        ].concat(['--memory-budget', '40K', '--save', path.join(tempDir(), 'streamed')]),
+        env(),
+      );
+    } finally {
+      await cluster.onHead('SET GLOBAL general_log = 0');
+    }
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.streaming).toBe(true);
+    expect({ loss: doc.test.loss, accuracy: doc.test.accuracy, confusion: doc.test.confusion }).toEqual(trainedMetrics);
+    const logged = (
+      await cluster.onHead<{ stmt: string }>('SELECT CONVERT(argument USING utf8mb4) AS stmt FROM mysql.general_log')
+    ).map((l) => l.stmt);
+    expect(logged.some((l) => /^SELECT id, label, sha256 FROM `digits`/.test(l))).toBe(true); // the log works
+    expect(logged.filter((l) => /pixels/.test(l))).toEqual([]);
   });
 
   test('a backend this machine cannot reach directly is read through the head, said once; same metrics', async () => {

@@ -73,7 +73,9 @@ describe('train → evaluate → predict from the command line', () => {
     expect(text.stdout).toMatch(/on digits \(test split\): \d+ rows · loss [\d.]+ · accuracy [\d.]+/);
     expect(text.stdout).toMatch(/precision/);
     expect(text.stdout).toMatch(/confusion matrix/);
-    const json = mldb(['evaluate', '--model', modelDir, '--json', '--split', 'train'], { MLDB_URL: db.url });
+    const json = mldb(['evaluate', '--model', modelDir, '--json', '--split', 'train', '--read-parallelism', '3'], {
+      MLDB_URL: db.url,
+    });
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({
@@ -127,6 +129,8 @@ describe('train → evaluate → predict from the command line', () => {
       ],
       [['train', '--model', 'lenet5', '--memory-budget', 'lots'], 2, /invalid --memory-budget/],
       [['train', '--model', 'lenet5', '--workers', '0'], 2, /--workers must be at least 1, got 0/],
+      [['train', '--model', 'lenet5', '--read-parallelism', '0'], 2, /invalid --read-parallelism "0".*from 1 to 8/],
+      [['evaluate', '--model', modelDir, '--read-parallelism', 'many'], 2, /invalid --read-parallelism "many"/],
       [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],
       [['evaluate', '--model', path.join(work, 'missing')], 4, /no model at/],
       [['predict', '--model', modelDir], 2, /missing required argument|no images/],

@@ -9,7 +9,7 @@ export interface TestCluster extends RunningCluster {
   /** A URL to `database` on the head. */
   url: (database: string) => string;
   /** Runs SQL on the head. */
-  onHead: <T>(sql: string) => Promise<T[]>;
+  onHead: <T>(sql: string | string[]) => Promise<T[]>;
   /** Runs SQL on one backend (0-based) directly, bypassing the head. */
   onShard: <T>(index: number, database: string, sql: string) => Promise<T[]>;
   stop: () => Promise<void>;
@@ -21,7 +21,7 @@ export async function startTestCluster(shards = 2): Promise<TestCluster> {
   return {
     ...cluster,
     url: (database) => `mysql://root@127.0.0.1:${cluster.head.port}/${database}`,
-    onHead: <T>(sql: string) => queryServer<T>(cluster.head.port, sql),
+    onHead: <T>(sql: string | string[]) => queryServer<T>(cluster.head.port, sql),
     onShard: <T>(index: number, database: string, sql: string) =>
       queryServer<T>(cluster.shards[index].port, sql, database),
     stop: async () => {
