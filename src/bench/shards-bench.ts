@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pixelPages } from '../db/dataset-rows';
 import { startCluster, stopCluster } from '../db/local-cluster';
 import { MlDb } from '../mldb';
 import { defaultReadParallelism } from '../samples/bulk-read';
-import { readPixelMatrix, scalePixels, scaleRows } from '../samples/pixel-matrix';
 import { renderTable } from '../ui/table';
 import { median } from './server';
+import { rowsPerSecond, tableReaders } from './table-readers';
 import { writeFashionLayout } from './synthetic-images';
 
 /**
@@ -44,45 +43,15 @@ export async function shardsBench(): Promise<void> {
     await mldb.dropTable('bench_head');
     const db = await mldb.connection();
     const shape = (await mldb.describe('bench_plain')).dataset.shape!;
-    const timed = async (read: (table: string) => Promise<number>, table: string) => {
-      const rates: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        const t0 = performance.now();
-        const n = await read(table);
-        rates.push(n / ((performance.now() - t0) / 1000));
-      }
-      return median(rates);
-    };
-    // What readPixelMatrix did before the bulk reader: row objects, one connection, a division per pixel.
-    const rowObjects = async (table: string) => {
-      const per = shape.height * shape.width * shape.channels;
-      const xs = new Float32Array(images * per);
-      let i = 0;
-      for await (const page of pixelPages(db, table, {})) {
-        for (const row of page) scalePixels(row.pixels, xs, i++ * per);
-      }
-      return i;
-    };
-    const per = shape.height * shape.width * shape.channels;
-    const bulk = async (table: string) => (await readPixelMatrix(db, table, shape, {})).count;
-    // The same, then every row scaled to one Float32 buffer: the like-for-like figure.
-    const bulkFloats = async (table: string) => {
-      const m = await readPixelMatrix(db, table, shape, {});
-      return (
-        scaleRows(
-          m,
-          Int32Array.from({ length: m.count }, (_, i) => i),
-          per,
-        ).length / per
-      );
-    };
+    const readers = tableReaders(db, shape);
+    const timed = (read: (table: string) => Promise<number>, table: string) => rowsPerSecond(read, table, rounds);
     const read = {
-      plainOld: await timed(rowObjects, 'bench_plain'),
-      plainBulk: await timed(bulk, 'bench_plain'),
-      plainBulkFloats: await timed(bulkFloats, 'bench_plain'),
-      headOld: await timed(rowObjects, 'bench_sharded'),
-      direct: await timed(bulk, 'bench_sharded'),
-      directFloats: await timed(bulkFloats, 'bench_sharded'),
+      plainOld: await timed(readers.rowObjects, 'bench_plain'),
+      plainBulk: await timed(readers.trainingMatrix, 'bench_plain'),
+      plainBulkFloats: await timed(readers.float32, 'bench_plain'),
+      headOld: await timed(readers.rowObjects, 'bench_sharded'),
+      direct: await timed(readers.trainingMatrix, 'bench_sharded'),
+      directFloats: await timed(readers.float32, 'bench_sharded'),
     };
     const ratio = (x: number, base: number) => `${(x / base).toFixed(2)}×`;
     const k = defaultReadParallelism();

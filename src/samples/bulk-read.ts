@@ -194,7 +194,8 @@ async function shardSource(
 /**
  * A part, span by span: its readers take the next span of ids until none is left. Spans split the
  * part's id range evenly, sized as if every id were a row (under `spanBytes`), and at least
- * SPANS_PER_READER per reader so that one finishing early takes another.
+ * SPANS_PER_READER per reader so that one finishing early takes another (unless that would make
+ * spans smaller than MIN_SPAN_IDS).
  */
 async function readPart(
   table: string,
@@ -210,7 +211,7 @@ async function readPart(
   const hi = Math.min(bounds.max, filter.maxId ?? Infinity);
   if (hi < lo) return;
   const spans = Math.max(
-    part.readers * SPANS_PER_READER,
+    Math.min(part.readers * SPANS_PER_READER, Math.ceil((hi - lo + 1) / MIN_SPAN_IDS)),
     Math.ceil(((hi - lo + 1) * (per + ROW_OVERHEAD)) / spanBytes),
   );
   const width = Math.ceil((hi - lo + 1) / spans);
@@ -241,6 +242,8 @@ async function readPart(
 const ROW_OVERHEAD = 32 + 21;
 /** Spans per reader at least: readers that finish early take another. */
 const SPANS_PER_READER = 3;
+/** But no span below this many ids: a round trip and a scan start cost more than a small table's rows. */
+const MIN_SPAN_IDS = 8192;
 
 /** A span's rows, each copied into its place once the part's places are known. */
 async function copySpan(rows: ConcatenatedRows, per: number, part: Part, out: Promise<PixelRows>): Promise<void> {
