@@ -236,6 +236,20 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ['--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', { default: '0.1' }],
       ['--seed <S>', 'seed for initialisation, hold-out and shuffles', { default: '1' }],
       ['--patience <P>', 'stop after P epochs without a better val_loss (0: never)', { default: '0' }],
+      [
+        '--reduce-lr-patience <P>',
+        'multiply the learning rate by --reduce-lr-factor after P epochs without a better val_loss ' +
+          '(default: patience/4 with --patience, else never)',
+      ],
+      ['--reduce-lr-factor <F>', 'what reduce-on-plateau multiplies the learning rate by', { default: '0.1' }],
+      ['--restore-best', 'save the epoch with the best val_loss, not the last (default with --patience)'],
+      ['--no-restore-best', 'save the last epoch even with --patience'],
+      [
+        '--bn-samples <N>',
+        'training rows over which batch-norm statistics are recomputed before each evaluation',
+        { default: '2048' },
+      ],
+      ['--no-precise-bn', 'keep the moving averages of batch-norm statistics instead (Keras behaviour)'],
       ['--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)'],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
       [

@@ -93,6 +93,7 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
         ...c,
         validationSplit: plan.validationSplit,
         patience: plan.patience,
+        ...plan.recipe,
         backend: plan.backend,
         workers: plan.workers,
         memoryBudget,

@@ -48,7 +48,7 @@ export async function run(ctx: CommandContext, target: string, flags: ImportFlag
 export async function importOnce(ctx: CommandContext, target: string, flags: ImportFlags): Promise<ImportSummary> {
   const common = commonOptions(ctx, flags);
   const label = target === '-' ? 'standard input' : target;
-  const progress = await createProgress(`importing ${label} into ${common.table}…`, { quiet: ctx.out.json });
+  const progress = await createProgress(`importing ${label} into ${common.table}…`, { document: ctx.out.json });
   const options: CommonImportOptions = {
     ...common,
     onShape: (s, note) => {

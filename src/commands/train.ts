@@ -22,6 +22,13 @@ export interface TrainFlags {
   validationSplit?: string;
   seed?: string;
   patience?: string;
+  reduceLrPatience?: string;
+  reduceLrFactor?: string;
+  /** true with --restore-best, false with --no-restore-best, else undefined (follows --patience). */
+  restoreBest?: boolean;
+  /** false with --no-precise-bn. */
+  preciseBn?: boolean;
+  bnSamples?: string;
   save?: string;
   backend?: string;
   memoryBudget?: string;
@@ -74,12 +81,13 @@ export async function trainWithProgress(
   tensorboard?: string,
 ): Promise<TrainReport> {
   const mldb = ctx.mldb();
-  const progress = await createProgress('reading rows', { quiet: ctx.out.json });
+  const progress = await createProgress('reading rows', { document: ctx.out.json });
   // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
   const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
   const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
   let epochs = options.epochs ?? 10;
   let spent = 0;
+  let previousRate: number | null = null;
   let board: EpochLogger | undefined;
   let report: TrainReport;
   try {
@@ -111,6 +119,9 @@ export async function trainWithProgress(
       },
       onEpoch: (e) => {
         spent += e.seconds;
+        if (e.learningRate !== null && previousRate !== null && e.learningRate !== previousRate)
+          say(`learning rate ${previousRate} → ${e.learningRate} (val_loss stopped improving)`);
+        previousRate = e.learningRate;
         say(epochLine(e, epochs, (spent / e.epoch) * (epochs - e.epoch)));
         board?.epoch(e);
       },
@@ -151,6 +162,11 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     validationSplit: numeric(flags.validationSplit),
     seed: numeric(flags.seed),
     patience: numeric(flags.patience),
+    reduceLrPatience: numeric(flags.reduceLrPatience),
+    reduceLrFactor: numeric(flags.reduceLrFactor),
+    restoreBest: flags.restoreBest,
+    preciseBn: flags.preciseBn,
+    bnSamples: numeric(flags.bnSamples),
     workers: numeric(flags.workers),
     backend: flags.backend,
   });
@@ -204,7 +220,7 @@ export function exitCode(r: TrainOutcome): number {
 }
 
 export function print(r: TrainReport, out: Output): void {
-  const last = r.epochs[r.epochs.length - 1];
+  const last = r.epochs.find((e) => e.epoch === r.restoredEpoch) ?? r.epochs[r.epochs.length - 1];
   const run = r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : '';
   const early = r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : '';
   out.line(
@@ -217,7 +233,8 @@ export function print(r: TrainReport, out: Output): void {
     last.valAccuracy !== null
       ? ` · val_loss ${last.valLoss!.toFixed(4)} val_accuracy ${last.valAccuracy.toFixed(4)}`
       : '';
-  out.line(`final: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${validation}`);
+  const which = r.restoredEpoch !== null ? `kept epoch ${r.restoredEpoch} (best val_loss)` : 'final';
+  out.line(`${which}: loss ${last.loss.toFixed(4)} accuracy ${last.accuracy.toFixed(4)}${validation}`);
   if (r.test) {
     out.line(
       `test: loss ${r.test.loss.toFixed(4)} accuracy ${r.test.accuracy.toFixed(4)} on ` +

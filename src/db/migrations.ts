@@ -6,6 +6,7 @@ import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
+  ADD_RUN_EPOCHS_LEARNING_RATE,
   CREATE_SHARD_IDS_V1,
   CREATE_REGISTRY_V1,
   CREATE_RUN_EPOCHS_V1,
@@ -15,6 +16,7 @@ import {
   CREATE_MODELS_V1,
   CREATE_PREDICTIONS_V1,
   REGISTRY_TABLE,
+  RUN_EPOCHS_TABLE,
   RUNS_TABLE,
   SCHEMA_TABLE,
 } from './schema';
@@ -85,6 +87,13 @@ export const MIGRATIONS: readonly Migration[] = [
     async up(conn) {
       if (!(await columnExists(conn, REGISTRY_TABLE, 'shards'))) await conn.run(ADD_DATASETS_SHARDS);
       await conn.run(CREATE_SHARD_IDS_V1);
+    },
+  },
+  {
+    version: 7,
+    name: 'mldb_run_epochs.learning_rate: the learning rate of each epoch (reduce-on-plateau)',
+    async up(conn) {
+      if (!(await columnExists(conn, RUN_EPOCHS_TABLE, 'learning_rate'))) await conn.run(ADD_RUN_EPOCHS_LEARNING_RATE);
     },
   },
 ];

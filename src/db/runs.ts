@@ -30,6 +30,8 @@ export interface EpochRow {
   valAccuracy: number | null;
   seconds: number;
   samplesPerSecond: number;
+  /** The learning rate the epoch trained with (reduce-on-plateau lowers it); null in runs before it was kept. */
+  learningRate: number | null;
 }
 
 export interface TestDetails {
@@ -131,7 +133,7 @@ function assignments(columns: Record<string, unknown>, joiner: string): { sql: s
 /** Epoch rows in one multi-row INSERT (idempotent: a re-sent epoch overwrites itself). */
 export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Promise<void> {
   if (epochs.length === 0) return;
-  const values = epochs.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const values = epochs.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
   const params = epochs.flatMap((e) => [
     id,
     e.epoch,
@@ -141,12 +143,15 @@ export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Prom
     num(e.valAccuracy),
     e.seconds,
     e.samplesPerSecond,
+    num(e.learningRate),
   ]);
   await db.run(
     `INSERT INTO ${escapeId(RUN_EPOCHS_TABLE)}
-       (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second) VALUES ${values}
+       (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second, learning_rate)
+     VALUES ${values}
      ON DUPLICATE KEY UPDATE loss = VALUES(loss), accuracy = VALUES(accuracy), val_loss = VALUES(val_loss),
-       val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second)`,
+       val_accuracy = VALUES(val_accuracy), seconds = VALUES(seconds), samples_per_second = VALUES(samples_per_second),
+       learning_rate = VALUES(learning_rate)`,
     params,
   );
   const last = epochs[epochs.length - 1];
@@ -346,8 +351,9 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
     val_accuracy: number | null;
     seconds: number;
     samples_per_second: number;
+    learning_rate: number | null;
   }>(
-    `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second FROM ` +
+    `SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second, learning_rate FROM ` +
       `${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
     [id],
   );
@@ -361,6 +367,7 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
       valAccuracy: e.val_accuracy,
       seconds: e.seconds,
       samplesPerSecond: e.samples_per_second,
+      learningRate: e.learning_rate,
     })),
     testDetails: rows[0].test_details ? JSON.parse(rows[0].test_details) : null,
   };

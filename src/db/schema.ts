@@ -87,6 +87,10 @@ export const CREATE_RUN_EPOCHS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_E
   PRIMARY KEY (run_id, epoch)
 ) ENGINE=InnoDB`;
 
+/** Migration 7: the learning rate each epoch trained with (reduce-on-plateau changes it). */
+export const ADD_RUN_EPOCHS_LEARNING_RATE = `ALTER TABLE ${escapeId(RUN_EPOCHS_TABLE)}
+  ADD COLUMN learning_rate DOUBLE NULL AFTER samples_per_second`;
+
 /** Migration 2: the training process's id, so that a killed run can be settled as interrupted. */
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;
 

@@ -27,6 +27,8 @@ export interface ModelMetadata {
   hyperparameters: Record<string, unknown>;
   split: { train: number; validation: number; test: number };
   epochs: unknown[];
+  /** --restore-best: the epoch whose weights these are (metrics are that epoch's). */
+  restoredEpoch?: number;
   metrics: Record<string, unknown>;
   backend: string;
   versions: { mldb: string; tfjs: string };

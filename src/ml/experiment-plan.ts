@@ -7,7 +7,13 @@ import { validateTableName } from '../db/identifiers';
 import { getArchitecture } from './architectures/registry';
 import type { BackendChoice } from './backend-names';
 import type { OptimizerName } from './optimizer-names';
-import { numeric, resolveHyperparameters, TRAINING_DEFAULTS, validateTrainingOptions } from './training-options';
+import {
+  numeric,
+  resolveHyperparameters,
+  TRAINING_DEFAULTS,
+  validateTrainingOptions,
+  type TrainingOptions,
+} from './training-options';
 
 /** One cell of the grid: what varies between the runs of an experiment. */
 export interface Combination {
@@ -31,7 +37,25 @@ export interface ExperimentPlan {
   workers: number;
   /** Models go to <save>/<combination>. */
   save: string;
+  /** The training recipe settings the plan gives (shared by every run; absent ones take their defaults). */
+  recipe: Recipe;
 }
+
+/** Plan keys for the training recipe, shared by every run, and the option each sets. */
+const RECIPE_KEYS = {
+  reduceLrPatience: 'reduceLrPatience',
+  reduce_lr_patience: 'reduceLrPatience',
+  reduceLrFactor: 'reduceLrFactor',
+  reduce_lr_factor: 'reduceLrFactor',
+  restoreBest: 'restoreBest',
+  restore_best: 'restoreBest',
+  preciseBn: 'preciseBn',
+  precise_bn: 'preciseBn',
+  bnSamples: 'bnSamples',
+  bn_samples: 'bnSamples',
+} as const;
+
+export type Recipe = Partial<Pick<TrainingOptions, (typeof RECIPE_KEYS)[keyof typeof RECIPE_KEYS]>>;
 
 const GRID_KEYS: Record<string, keyof Combination> = {
   model: 'model',
@@ -63,6 +87,7 @@ const TOP_KEYS = [
   'backend',
   'workers',
   'save',
+  ...Object.keys(RECIPE_KEYS),
 ];
 
 function list(v: unknown): unknown[] {
@@ -138,6 +163,12 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
     },
     where,
   );
+  const recipe: Recipe = {};
+  for (const [k, option] of Object.entries(RECIPE_KEYS)) {
+    if (p[k] === undefined) continue;
+    if (recipe[option] !== undefined) throw new InvalidDataError(`plan key "${k}" repeats "${option}"`, 'give it once');
+    Object.assign(recipe, validateTrainingOptions({ [option]: numeric(p[k]) }, where));
+  }
   const validationSplit = shared.validationSplit ?? TRAINING_DEFAULTS.validationSplit;
   const patience = shared.patience ?? TRAINING_DEFAULTS.patience;
   const backend: BackendChoice = shared.backend ?? TRAINING_DEFAULTS.backend;
@@ -162,7 +193,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
           for (const epochs of values.epochs)
             for (const seed of values.seed) {
               const c = { model, optimizer, learningRate, batchSize, epochs, seed };
-              resolveHyperparameters({ ...c, validationSplit, patience }); // one clear error before anything trains
+              resolveHyperparameters({ ...c, validationSplit, patience, ...recipe }); // one clear error before training
               combinations.push(c);
             }
   const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;
@@ -174,6 +205,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
     patience,
     backend,
     workers,
+    recipe,
     save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')),
   };
 }
@@ -188,6 +220,13 @@ export function combinationLabel(c: Combination): string {
  * settings. A completed run with this key means the combination is done.
  */
 export function planKey(plan: ExperimentPlan, c: Combination): string {
-  const identity = { table: plan.table, ...c, validationSplit: plan.validationSplit, patience: plan.patience };
+  // Recipe settings count only when the plan gives them: plans written before they existed keep their keys.
+  const identity = {
+    table: plan.table,
+    ...c,
+    validationSplit: plan.validationSplit,
+    patience: plan.patience,
+    ...plan.recipe,
+  };
   return crypto.createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }

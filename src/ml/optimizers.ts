@@ -4,6 +4,16 @@ import type { OptimizerName } from './optimizer-names';
 
 export { OPTIMIZERS, type OptimizerName } from './optimizer-names';
 
+/**
+ * Changes an optimizer's learning rate between steps (reduce-on-plateau). SGD and momentum keep
+ * it as a tensor that their own setter replaces; the others read the field on every step.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as tf.Optimizer & { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.setLearningRate) o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
 /** The original's optimizer names; momentum is SGD with Keras' usual 0.9. */
 export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {

@@ -14,6 +14,7 @@ import { evaluateSource } from './evaluate';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { makeOptimizer } from './optimizers';
+import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
 import { dataParallelStepper, localStepper, type Stepper } from './parallel/data-parallel';
 
 import {
@@ -96,6 +97,10 @@ export interface TrainResult {
   streaming: boolean;
   workers: number;
   hyperparameters: Hyperparameters;
+  /** Batch-norm statistics as evaluated and saved: recomputed over this many rows, or null (off, or no BN). */
+  preciseBn: PreciseBnResult | null;
+  /** With restoreBest: the epoch whose weights were kept (best val_loss), else null. */
+  restoredEpoch: number | null;
 }
 
 /** The fingerprint of exactly the rows used: count and a hash over ids and content hashes. */
@@ -244,12 +249,31 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const workers = validateTrainingOptions({ workers: opts.workers }).workers ?? TRAINING_DEFAULTS.workers;
   let stepper: Stepper | undefined;
   const epochs: EpochMetrics[] = [];
+  // Early stopping and --restore-best follow the best val_loss; reduce-on-plateau keeps its own
+  // counter, reset when it lowers the rate (Keras' ReduceLROnPlateau, min_delta 1e-4).
   let best = Infinity;
   let sinceBest = 0;
+  let bestWeights: { epoch: number; weights: tf.Tensor[] } | null = null;
+  let learningRate = hp.learningRate;
+  const plateau = { best: Infinity, wait: 0 };
   let stopReason: StopReason = 'completed';
   const runStart = performance.now();
   let samplesSoFar = 0;
   const nTrain = trainPositions.length;
+  // Precise BN's sample: the first bnSamples of a permutation of its own (the training shuffle's
+  // random sequence is untouched, so the weights do not depend on it), in that random order (a
+  // batch of one label would skew the batch statistics the forward pass normalises with).
+  const bnPositions = seededPermutation(nTrain, mulberry32(hp.seed ^ 0x5bd1e995))
+    .slice(0, hp.preciseBn ? hp.bnSamples : 0)
+    .map((p) => trainPositions[p]);
+  let bnCurrent = false;
+  let preciseBn: PreciseBnResult | null = null;
+  const refreshBatchNorm = async () => {
+    if (!hp.preciseBn || bnCurrent) return;
+    const result = await recomputeBatchNormStatistics(model, trainSource, bnPositions, hp.batchSize);
+    preciseBn = result.layers > 0 ? result : null;
+    bnCurrent = true;
+  };
   try {
     stepper =
       workers > 1
@@ -274,6 +298,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         const ys = new Float32Array(n * labels.length);
         for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
         const { loss: l, accuracy: a } = await stepper.step(batch.xs, ys, n);
+        bnCurrent = false;
         lossSum += l * n;
         accSum += a * n;
         done += n;
@@ -301,6 +326,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
       }
       if (stopReason === 'interrupted') break; // a partial epoch is not an epoch: it is not recorded
       const trainSeconds = (performance.now() - started) / 1000;
+      await refreshBatchNorm();
       const val =
         valPositions.length > 0 ? await evaluateSource(model, valSource, valPositions, valClass, labels.length) : null;
       const metrics: EpochMetrics = {
@@ -311,18 +337,36 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         valAccuracy: val?.accuracy ?? null,
         seconds: (performance.now() - started) / 1000,
         samplesPerSecond: nTrain / trainSeconds,
+        learningRate,
       };
       epochs.push(metrics);
       opts.onEpoch?.(metrics);
       if (opts.shouldStop?.()) stopReason = 'interrupted';
-      else if (hp.patience > 0 && val) {
+      else if (val) {
         if (val.loss < best - 1e-6) {
           best = val.loss;
           sinceBest = 0;
-        } else if (++sinceBest >= hp.patience) {
+          if (hp.restoreBest) bestWeights = keepWeights(model, epoch, bestWeights);
+        } else if (++sinceBest >= hp.patience && hp.patience > 0) {
           stopReason = 'early-stopping';
         }
+        if (hp.reduceLrPatience > 0) {
+          if (val.loss < plateau.best - 1e-4) {
+            plateau.best = val.loss;
+            plateau.wait = 0;
+          } else if (++plateau.wait >= hp.reduceLrPatience) {
+            // Rounded so that records read 0.0001, not 0.00010000000000000002.
+            learningRate = Number((learningRate * hp.reduceLrFactor).toPrecision(12));
+            stepper.setLearningRate(learningRate);
+            plateau.wait = 0;
+          }
+        }
       }
+    }
+    await refreshBatchNorm(); // an interrupted epoch moved the weights since: the saved model gets its own
+    // The best epoch's weights (batch-norm statistics included) replace the last epoch's.
+    if (bestWeights && stopReason !== 'interrupted' && bestWeights.epoch !== epochs[epochs.length - 1]?.epoch) {
+      model.setWeights(bestWeights.weights);
     }
   } catch (err) {
     model.optimizer?.dispose();
@@ -330,6 +374,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     throw err;
   } finally {
     await stepper?.close();
+    tf.dispose(bestWeights?.weights ?? []);
   }
   return {
     model,
@@ -344,5 +389,17 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     streaming: plan.info.streaming,
     workers,
     hyperparameters: hp,
+    preciseBn,
+    restoredEpoch: hp.restoreBest && stopReason !== 'interrupted' ? (bestWeights?.epoch ?? null) : null,
   };
+}
+
+/** A copy of the model's weights as of `epoch`, replacing (and freeing) the previous copy. */
+function keepWeights(
+  model: tf.LayersModel,
+  epoch: number,
+  previous: { weights: tf.Tensor[] } | null,
+): { epoch: number; weights: tf.Tensor[] } {
+  tf.dispose(previous?.weights ?? []);
+  return { epoch, weights: model.getWeights().map((w) => w.clone()) };
 }

@@ -20,6 +20,11 @@ export const TRAINING_OPTIONS = z.object({
     .min(0)
     .max(2 ** 32 - 1),
   patience: z.number().int().min(0).max(100_000),
+  reduceLrPatience: z.number().int().min(0).max(100_000),
+  reduceLrFactor: z.number().positive().lt(1),
+  restoreBest: z.boolean(),
+  preciseBn: z.boolean(),
+  bnSamples: z.number().int().min(1).max(1_000_000),
   workers: z.number().int().min(1).max(64),
   backend: z.enum(BACKENDS),
   memoryBudget: z.number().int().min(1),
@@ -27,8 +32,11 @@ export const TRAINING_OPTIONS = z.object({
 
 export type TrainingOptions = z.infer<typeof TRAINING_OPTIONS>;
 
-/** What the trainer uses when an option is not given. */
-export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget'> = {
+/**
+ * What the trainer uses when an option is not given. Two follow --patience, as in the original's
+ * Keras recipe: reduce-on-plateau after patience/4 epochs (at least 1), and the best epoch kept.
+ */
+export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget' | 'reduceLrPatience' | 'restoreBest'> = {
   optimizer: 'adam',
   learningRate: 0.001,
   epochs: 10,
@@ -36,6 +44,9 @@ export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget'> = {
   validationSplit: 0.1,
   seed: 1,
   patience: 0,
+  reduceLrFactor: 0.1,
+  preciseBn: true,
+  bnSamples: 2048,
   workers: 1,
   backend: 'auto',
 };
@@ -43,7 +54,18 @@ export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget'> = {
 /** The options that define a run's training (recorded, and part of an experiment's identity). */
 export type Hyperparameters = Pick<
   TrainingOptions,
-  'optimizer' | 'learningRate' | 'epochs' | 'batchSize' | 'validationSplit' | 'seed' | 'patience'
+  | 'optimizer'
+  | 'learningRate'
+  | 'epochs'
+  | 'batchSize'
+  | 'validationSplit'
+  | 'seed'
+  | 'patience'
+  | 'reduceLrPatience'
+  | 'reduceLrFactor'
+  | 'restoreBest'
+  | 'preciseBn'
+  | 'bnSamples'
 >;
 
 const HYPERPARAMETER_KEYS = [
@@ -54,6 +76,11 @@ const HYPERPARAMETER_KEYS = [
   'validationSplit',
   'seed',
   'patience',
+  'reduceLrPatience',
+  'reduceLrFactor',
+  'restoreBest',
+  'preciseBn',
+  'bnSamples',
 ] as const satisfies readonly (keyof Hyperparameters)[];
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -85,8 +112,14 @@ export function validateTrainingOptions(given: Record<string, unknown>, where = 
 /** Hyperparameters with defaults filled in, validated. */
 export function resolveHyperparameters(given: Partial<Record<keyof Hyperparameters, unknown>>): Hyperparameters {
   const checked = validateTrainingOptions(given);
+  const patience = checked.patience ?? TRAINING_DEFAULTS.patience;
+  const followPatience = {
+    reduceLrPatience: patience > 0 ? Math.max(1, Math.floor(patience / 4)) : 0,
+    restoreBest: patience > 0,
+  };
+  const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience };
   return Object.fromEntries(
-    HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? TRAINING_DEFAULTS[k]]),
+    HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? defaults[k]]),
   ) as unknown as Hyperparameters;
 }
 

@@ -61,6 +61,8 @@ export interface TrainReport {
   rowsUntil: number;
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];
+  /** --restore-best: the epoch whose weights were saved (best val_loss), else null (the last). */
+  restoredEpoch: number | null;
   /** Metrics on the test split, when it has rows and training was not interrupted. */
   test: EvaluationReport | null;
 }
@@ -161,6 +163,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       rowsUntil: result.rowsUntil,
       hyperparameters: result.hyperparameters,
       epochs: result.epochs,
+      restoredEpoch: result.restoredEpoch,
       test: null,
     };
     if (result.stopReason === 'interrupted' || result.epochs.length === 0) {
@@ -178,7 +181,8 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         result.rowsUntil,
       );
     }
-    const last = result.epochs[result.epochs.length - 1];
+    // The saved weights' epoch: the best one with --restore-best, else the last.
+    const last = result.epochs.find((e) => e.epoch === result.restoredEpoch) ?? result.epochs[result.epochs.length - 1];
     const metadata: ModelMetadata = {
       format: 'mldb-model',
       formatVersion: 1,
@@ -195,6 +199,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       hyperparameters: { ...result.hyperparameters, workers: result.workers },
       split: { train: report.split.train, validation: report.split.validation, test: testRows },
       epochs: result.epochs,
+      ...(result.restoredEpoch !== null && { restoredEpoch: result.restoredEpoch }),
       metrics: {
         loss: last.loss,
         accuracy: last.accuracy,

@@ -102,6 +102,25 @@ describe('trainModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('precise batch-norm: the same weights, evaluated with population statistics, not moving averages', async () => {
+    const conn = await db.mldb().connection();
+    const opts = { table: 'digits', model: 'simple_cnn', epochs: 2, seed: 1, backend: 'wasm' as const };
+    const before = tf.memory().numTensors;
+    const precise = await trainModel(conn, opts);
+    const moving = await trainModel(conn, { ...opts, preciseBn: false });
+    // Batch-norm trains on batch statistics: the moving ones never reach the weights.
+    expect(precise.epochs.map((e) => e.loss)).toEqual(moving.epochs.map((e) => e.loss));
+    expect(precise.hyperparameters).toMatchObject({ preciseBn: true, bnSamples: 2048 });
+    expect(precise.preciseBn).toEqual({ layers: 9, samples: precise.split.train });
+    expect(moving.preciseBn).toBeNull();
+    // After 16 updates the moving averages (momentum 0.99) are 15% of the way: validation at chance.
+    expect(moving.epochs[1].valAccuracy!).toBeLessThan(0.25);
+    expect(precise.epochs[1].valAccuracy!).toBeGreaterThan(moving.epochs[1].valAccuracy! + 0.25);
+    disposeModel(precise.model);
+    disposeModel(moving.model);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   test('a different seed gives a different hold-out and different metrics', async () => {
     const conn = await db.mldb().connection();
     const a = await trainModel(conn, { table: 'digits', model: 'lenet5', epochs: 1, seed: 1, backend: 'wasm' });
@@ -153,6 +172,50 @@ describe('trainModel', () => {
     // 489 training rows are 10 batches of 50: batch 15 falls in epoch 2, which is not recorded.
     expect(r.epochs).toHaveLength(1);
     disposeModel(r.model);
+  });
+
+  test('reduce-on-plateau lowers the rate after P epochs without a better val_loss, and training follows', async () => {
+    const conn = await db.mldb().connection();
+    const opts = { table: 'digits', model: 'lenet5', epochs: 8, batchSize: 32, seed: 4, backend: 'wasm' as const };
+    // A large rate for this model on 489 rows: val_loss soon stops improving.
+    const plain = await trainModel(conn, { ...opts, learningRate: 0.01 });
+    const reduced = await trainModel(conn, { ...opts, learningRate: 0.01, reduceLrPatience: 1, reduceLrFactor: 0.5 });
+    // The schedule Keras' ReduceLROnPlateau (min_delta 1e-4, cooldown 0) gives for these val_losses.
+    let rate = 0.01;
+    let best = Infinity;
+    let wait = 0;
+    const expected: number[] = [];
+    for (const e of reduced.epochs) {
+      expected.push(rate);
+      if (e.valLoss! < best - 1e-4) [best, wait] = [e.valLoss!, 0];
+      else if (++wait >= 1) [rate, wait] = [Number((rate * 0.5).toPrecision(12)), 0];
+    }
+    expect(reduced.epochs.map((e) => e.learningRate)).toEqual(expected);
+    expect(plain.epochs.every((e) => e.learningRate === 0.01)).toBe(true);
+    const first = expected.findIndex((r) => r < 0.01);
+    expect(first).toBeGreaterThan(0); // it did reduce, within these epochs
+    // Identical until the rate changes, different after: the optimizer took the new rate.
+    expect(reduced.epochs.slice(0, first).map((e) => e.loss)).toEqual(plain.epochs.slice(0, first).map((e) => e.loss));
+    expect(reduced.epochs[first].loss).not.toBe(plain.epochs[first].loss);
+    disposeModel(plain.model);
+    disposeModel(reduced.model);
+  });
+
+  test('restore-best keeps the weights of the epoch with the best val_loss', async () => {
+    const conn = await db.mldb().connection();
+    const opts = { table: 'digits', model: 'lenet5', epochs: 8, batchSize: 32, seed: 4, backend: 'wasm' as const };
+    const r = await trainModel(conn, { ...opts, learningRate: 0.01, restoreBest: true });
+    const losses = r.epochs.map((e) => e.valLoss!);
+    const bestEpoch = losses.indexOf(Math.min(...losses)) + 1;
+    expect(bestEpoch).toBeLessThan(r.epochs.length); // the last epoch is not the best here
+    expect(r.restoredEpoch).toBe(bestEpoch);
+    expect(r.hyperparameters).toMatchObject({ restoreBest: true, reduceLrPatience: 0 });
+    // The returned model is that epoch's: its validation loss is the one recorded then.
+    const again = await trainModel(conn, { ...opts, learningRate: 0.01, epochs: bestEpoch });
+    const weights = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(weights(r.model)).toEqual(weights(again.model));
+    disposeModel(r.model);
+    disposeModel(again.model);
   });
 
   test('rows imported into the validation split validate instead of a hold-out', async () => {

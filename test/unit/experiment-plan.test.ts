@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { combinationLabel, parsePlan, planKey } from '../../src/ml/experiment-plan';
 
 describe('experiment plans', () => {
@@ -33,7 +34,24 @@ describe('experiment plans', () => {
     expect(planKey(otherTable, otherTable.combinations[0])).not.toBe(planKey(a, a.combinations[0]));
   });
 
+  test('recipe settings are shared by every run, part of the key only when given', () => {
+    const plain = parsePlan({ table: 'digits', grid: { model: 'lenet5' } }, 'p');
+    const recipe = parsePlan(
+      { table: 'digits', grid: { model: 'lenet5' }, reduce_lr_patience: 2, reduceLrFactor: '0.5', precise_bn: false },
+      'p',
+    );
+    expect(plain.recipe).toEqual({});
+    expect(recipe.recipe).toEqual({ reduceLrPatience: 2, reduceLrFactor: 0.5, preciseBn: false });
+    expect(planKey(recipe, recipe.combinations[0])).not.toBe(planKey(plain, plain.combinations[0]));
+    // A plan from before recipes existed keeps the key it had: the hash of table, combination, split, patience.
+    const c = plain.combinations[0];
+    const before = { table: 'digits', ...c, validationSplit: 0.1, patience: 0 };
+    expect(planKey(plain, c)).toBe(crypto.createHash('sha256').update(JSON.stringify(before)).digest('hex'));
+  });
+
   test.each([
+    [{ table: 'digits', grid: { model: ['lenet5'] }, reduceLrFactor: 2 }, /reduceLrFactor must be below 1, got 2/],
+    [{ table: 'digits', grid: { model: ['lenet5'] }, bn_samples: 0 }, /bnSamples must be at least 1, got 0/],
     [{ grid: { model: ['lenet5'] } }, /names no table/],
     [{ table: 'digits' }, /names no model/],
     [{ table: 'digits', grid: { model: ['alexnet'] } }, /unknown model "alexnet"/],

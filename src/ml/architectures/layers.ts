@@ -73,6 +73,21 @@ export function setDropoutSalt(salt: number): void {
   dropoutSalt = salt;
 }
 
+/**
+ * While set, dropout layers act as at inference even in training mode: precise-bn.ts's statistics
+ * pass, which must neither draw masks (the training's mask sequence would shift) nor measure the
+ * inflated variance dropout causes, which evaluation never sees.
+ */
+let dropoutHeld = false;
+export async function withDropoutHeld<T>(fn: () => Promise<T>): Promise<T> {
+  dropoutHeld = true;
+  try {
+    return await fn();
+  } finally {
+    dropoutHeld = false;
+  }
+}
+
 type DropoutConstructor = new (args: { rate: number; seed?: number; name?: string }) => TF.layers.Layer;
 const fresh = new WeakMap<object, DropoutConstructor>();
 
@@ -96,6 +111,7 @@ function seededDropoutClass(tf: Tf): DropoutConstructor {
       this.#next = mulberry32(((args.seed ?? 0) ^ Math.imul(dropoutSalt, 0x9e3779b1)) >>> 0);
     }
     override call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor | TF.Tensor[] {
+      if (dropoutHeld) return super.call(inputs, { ...kwargs, training: false });
       if (kwargs?.training) this.seed = Math.floor(this.#next() * 2 ** 31);
       return super.call(inputs, kwargs);
     }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { MldbError, EXIT } from '../../errors';
 import { workerFile } from '../../worker-file';
 import type { BackendName } from '../backend';
-import type { OptimizerName } from '../optimizers';
+import { setLearningRate, type OptimizerName } from '../optimizers';
 import { tf } from '../tf';
 import type { FromWorker, ReplicaSpec, ToWorker } from './messages';
 import { applyGradients, averageGradients, computeGradients } from './replica';
@@ -10,6 +10,8 @@ import { applyGradients, averageGradients, computeGradients } from './replica';
 /** One training step on a batch: what the trainer needs, whoever computes it. */
 export interface Stepper {
   step(xs: Float32Array, ys: Float32Array, n: number): Promise<{ loss: number; accuracy: number }>;
+  /** From the next step on (reduce-on-plateau): every replica's optimizer alike. */
+  setLearningRate(lr: number): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export function localStepper(model: tf.LayersModel): Stepper {
         tf.dispose([x, y]);
       }
     },
+    setLearningRate: (lr) => setLearningRate(model.optimizer, lr),
     async close() {},
   };
 }
@@ -167,6 +170,11 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
       applyGradients(model, optimizer, averaged);
       const weight = (f: (p: (typeof parts)[number]) => number) => parts.reduce((a, p) => a + f(p) * p.n, 0) / n;
       return { loss: weight((p) => p.loss), accuracy: weight((p) => p.accuracy) };
+    },
+    setLearningRate(lr) {
+      // Posted, so ordered before the next step's messages.
+      replicas.forEach((r) => r.post({ type: 'learning-rate', learningRate: lr }));
+      setLearningRate(optimizer, lr);
     },
     async close() {
       await Promise.all(replicas.map((r) => r.close()));

@@ -18,6 +18,7 @@ export type ToWorker =
   | { type: 'init'; spec: ReplicaSpec; weights: Float32Array[] }
   | { type: 'step'; xs: Float32Array; ys: Float32Array; n: number }
   | { type: 'apply'; grads: Float32Array[] }
+  | { type: 'learning-rate'; learningRate: number }
   | { type: 'close' };
 
 export type FromWorker =

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { getArchitecture } from '../architectures/registry';
 import { setDropoutSalt } from '../architectures/layers';
 import { selectBackend } from '../backend';
-import { makeOptimizer } from '../optimizers';
+import { makeOptimizer, setLearningRate } from '../optimizers';
 import { tf } from '../tf';
 import type { FromWorker, ToWorker } from './messages';
 import { applyGradients, computeGradients } from './replica';
@@ -43,6 +43,8 @@ parentPort!.on('message', async (msg: ToWorker) => {
       );
     } else if (msg.type === 'apply') {
       applyGradients(model!, optimizer!, msg.grads);
+    } else if (msg.type === 'learning-rate') {
+      setLearningRate(optimizer!, msg.learningRate);
     } else if (msg.type === 'close') {
       optimizer?.dispose();
       model?.dispose();
