@@ -243,6 +243,12 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ],
       ['--reduce-lr-factor <F>', 'what reduce-on-plateau multiplies the learning rate by', { default: '0.1' }],
       ['--restore-best', 'save the epoch with the best val_loss, not the last (default with --patience)'],
+      ['--augment', "warp each training image at random, per batch (the original's ranges below)"],
+      ['--augment-rotation <DEG>', 'rotate by up to ± DEG degrees (implies --augment; default 10)'],
+      ['--augment-width-shift <F>', 'shift by up to ± F of the width (implies --augment; default 0.1)'],
+      ['--augment-height-shift <F>', 'shift by up to ± F of the height (implies --augment; default 0.1)'],
+      ['--augment-zoom <F>', 'scale each axis by 1 ± F (implies --augment; default 0.1)'],
+      ['--augment-flip', 'mirror left-right half of the time (implies --augment; off: it corrupts digits)'],
       ['--no-restore-best', 'save the last epoch even with --patience'],
       [
         '--bn-samples <N>',

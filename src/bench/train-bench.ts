@@ -3,6 +3,7 @@ import { ARCHITECTURES } from '../ml/architectures/registry';
 import { selectBackend, type BackendName } from '../ml/backend';
 import { dataParallelStepper, localStepper } from '../ml/parallel/data-parallel';
 import { tf } from '../ml/tf';
+import { augmenter, ORIGINAL_AUGMENTATION } from '../ml/augment';
 import { renderTable } from '../ui/table';
 import { median } from './server';
 
@@ -20,6 +21,7 @@ async function samplesPerSecond(
   minBatches: number,
   minSeconds: number,
   workers = 1,
+  augment?: (xs: Float32Array, n: number) => Float32Array,
 ): Promise<number> {
   const model = ARCHITECTURES.get(arch)!.build(tf, { inputShape: shape, numClasses: classes, seed: 1 });
   model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
@@ -38,8 +40,9 @@ async function samplesPerSecond(
   const available = Math.floor(xsAll.length / per / BATCH);
   const step = async (i: number) => {
     const b = i % available;
+    const xs = xsAll.slice(b * BATCH * per, (b + 1) * BATCH * per);
     await stepper.step(
-      xsAll.slice(b * BATCH * per, (b + 1) * BATCH * per),
+      augment ? augment(xs, BATCH) : xs,
       ysAll.slice(b * BATCH * classes, (b + 1) * BATCH * classes),
       BATCH,
     );
@@ -124,6 +127,23 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
         `simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ` +
           `${sc.wasm >= 250 ? 'met' : 'NOT met'}`,
       );
+    // --augment: the original's random warp of every image, per batch, against the same without.
+    await selectBackend('wasm');
+    for (const arch of archs.filter((a) => ['simple_cnn', 'lenet5'].includes(a))) {
+      const shapeOf = { height: shape[0], width: shape[1], channels: shape[2] as 1 | 3 };
+      const augment = augmenter(ORIGINAL_AUGMENTATION, shapeOf, 1);
+      // Alternated, three times each (median): the machine's speed drifts more than the difference.
+      const rates: Record<'with' | 'without', number[]> = { with: [], without: [] };
+      for (let r = 0; r < 3; r++) {
+        rates.without.push(await samplesPerSecond(arch, xs, ys, shape, drawn.labels.length, 5, 5));
+        rates.with.push(await samplesPerSecond(arch, xs, ys, shape, drawn.labels.length, 5, 5, 1, augment));
+      }
+      const [withAugment, without] = [median(rates.with), median(rates.without)];
+      console.log(
+        `${arch} on wasm with --augment: ${withAugment.toFixed(1)} samples/s against ${without.toFixed(1)}: ` +
+          `an epoch takes ${(without / withAugment).toFixed(2)}× as long (target ≤ 1.30×)`,
+      );
+    }
     // Data-parallel: each batch split over two threads (--workers 2), against one thread above.
     await selectBackend('wasm');
     for (const arch of archs.filter((a) => ['simple_cnn', 'resnet_small', 'big_xception'].includes(a))) {

@@ -26,6 +26,12 @@ export interface TrainFlags {
   reduceLrFactor?: string;
   /** true with --restore-best, false with --no-restore-best, else undefined (follows --patience). */
   restoreBest?: boolean;
+  augment?: boolean;
+  augmentRotation?: string;
+  augmentWidthShift?: string;
+  augmentHeightShift?: string;
+  augmentZoom?: string;
+  augmentFlip?: boolean;
   /** false with --no-precise-bn. */
   preciseBn?: boolean;
   bnSamples?: string;
@@ -165,6 +171,12 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     reduceLrPatience: numeric(flags.reduceLrPatience),
     reduceLrFactor: numeric(flags.reduceLrFactor),
     restoreBest: flags.restoreBest,
+    augment: flags.augment,
+    augmentRotation: numeric(flags.augmentRotation),
+    augmentWidthShift: numeric(flags.augmentWidthShift),
+    augmentHeightShift: numeric(flags.augmentHeightShift),
+    augmentZoom: numeric(flags.augmentZoom),
+    augmentFlip: flags.augmentFlip,
     preciseBn: flags.preciseBn,
     bnSamples: numeric(flags.bnSamples),
     workers: numeric(flags.workers),

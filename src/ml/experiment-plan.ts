@@ -53,6 +53,17 @@ const RECIPE_KEYS = {
   precise_bn: 'preciseBn',
   bnSamples: 'bnSamples',
   bn_samples: 'bnSamples',
+  augment: 'augment',
+  augmentRotation: 'augmentRotation',
+  augment_rotation: 'augmentRotation',
+  augmentWidthShift: 'augmentWidthShift',
+  augment_width_shift: 'augmentWidthShift',
+  augmentHeightShift: 'augmentHeightShift',
+  augment_height_shift: 'augmentHeightShift',
+  augmentZoom: 'augmentZoom',
+  augment_zoom: 'augmentZoom',
+  augmentFlip: 'augmentFlip',
+  augment_flip: 'augmentFlip',
 } as const;
 
 export type Recipe = Partial<Pick<TrainingOptions, (typeof RECIPE_KEYS)[keyof typeof RECIPE_KEYS]>>;

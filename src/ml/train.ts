@@ -15,6 +15,7 @@ import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { makeOptimizer } from './optimizers';
 import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
+import { augmenter } from './augment';
 import { dataParallelStepper, localStepper, type Stepper } from './parallel/data-parallel';
 
 import {
@@ -266,6 +267,19 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const bnPositions = seededPermutation(nTrain, mulberry32(hp.seed ^ 0x5bd1e995))
     .slice(0, hp.preciseBn ? hp.bnSamples : 0)
     .map((p) => trainPositions[p]);
+  const augment = hp.augment
+    ? augmenter(
+        {
+          rotation: hp.augmentRotation,
+          widthShift: hp.augmentWidthShift,
+          heightShift: hp.augmentHeightShift,
+          zoom: hp.augmentZoom,
+          flip: hp.augmentFlip,
+        },
+        shape,
+        hp.seed,
+      )
+    : null;
   let bnCurrent = false;
   let preciseBn: PreciseBnResult | null = null;
   const refreshBatchNorm = async () => {
@@ -297,7 +311,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         const n = batch.positions.length;
         const ys = new Float32Array(n * labels.length);
         for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
-        const { loss: l, accuracy: a } = await stepper.step(batch.xs, ys, n);
+        const xs = augment ? augment(batch.xs, n) : batch.xs;
+        const { loss: l, accuracy: a } = await stepper.step(xs, ys, n);
         bnCurrent = false;
         lossSum += l * n;
         accSum += a * n;

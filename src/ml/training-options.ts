@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors';
 import { BACKENDS } from './backend-names';
 import { OPTIMIZERS } from './optimizer-names';
+import { ORIGINAL_AUGMENTATION } from './augment-options';
 
 /**
  * Every training option, validated by one schema shared by the CLI (flags), experiment plans
@@ -23,6 +24,12 @@ export const TRAINING_OPTIONS = z.object({
   reduceLrPatience: z.number().int().min(0).max(100_000),
   reduceLrFactor: z.number().positive().lt(1),
   restoreBest: z.boolean(),
+  augment: z.boolean(),
+  augmentRotation: z.number().min(0).max(180),
+  augmentWidthShift: z.number().min(0).max(1),
+  augmentHeightShift: z.number().min(0).max(1),
+  augmentZoom: z.number().min(0).lt(1),
+  augmentFlip: z.boolean(),
   preciseBn: z.boolean(),
   bnSamples: z.number().int().min(1).max(1_000_000),
   workers: z.number().int().min(1).max(64),
@@ -36,20 +43,35 @@ export type TrainingOptions = z.infer<typeof TRAINING_OPTIONS>;
  * What the trainer uses when an option is not given. Two follow --patience, as in the original's
  * Keras recipe: reduce-on-plateau after patience/4 epochs (at least 1), and the best epoch kept.
  */
-export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget' | 'reduceLrPatience' | 'restoreBest'> = {
-  optimizer: 'adam',
-  learningRate: 0.001,
-  epochs: 10,
-  batchSize: 64,
-  validationSplit: 0.1,
-  seed: 1,
-  patience: 0,
-  reduceLrFactor: 0.1,
-  preciseBn: true,
-  bnSamples: 2048,
-  workers: 1,
-  backend: 'auto',
-};
+export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget' | 'reduceLrPatience' | 'restoreBest' | 'augment'> =
+  {
+    optimizer: 'adam',
+    learningRate: 0.001,
+    epochs: 10,
+    batchSize: 64,
+    validationSplit: 0.1,
+    seed: 1,
+    patience: 0,
+    reduceLrFactor: 0.1,
+    // The original's ImageDataGenerator ranges, used with --augment (flip: off, it corrupts digits).
+    augmentRotation: ORIGINAL_AUGMENTATION.rotation,
+    augmentWidthShift: ORIGINAL_AUGMENTATION.widthShift,
+    augmentHeightShift: ORIGINAL_AUGMENTATION.heightShift,
+    augmentZoom: ORIGINAL_AUGMENTATION.zoom,
+    augmentFlip: ORIGINAL_AUGMENTATION.flip,
+    preciseBn: true,
+    bnSamples: 2048,
+    workers: 1,
+    backend: 'auto',
+  };
+
+const AUGMENT_RANGES = [
+  'augmentRotation',
+  'augmentWidthShift',
+  'augmentHeightShift',
+  'augmentZoom',
+  'augmentFlip',
+] as const satisfies readonly (keyof TrainingOptions)[];
 
 /** The options that define a run's training (recorded, and part of an experiment's identity). */
 export type Hyperparameters = Pick<
@@ -64,6 +86,12 @@ export type Hyperparameters = Pick<
   | 'reduceLrPatience'
   | 'reduceLrFactor'
   | 'restoreBest'
+  | 'augment'
+  | 'augmentRotation'
+  | 'augmentWidthShift'
+  | 'augmentHeightShift'
+  | 'augmentZoom'
+  | 'augmentFlip'
   | 'preciseBn'
   | 'bnSamples'
 >;
@@ -79,6 +107,12 @@ const HYPERPARAMETER_KEYS = [
   'reduceLrPatience',
   'reduceLrFactor',
   'restoreBest',
+  'augment',
+  'augmentRotation',
+  'augmentWidthShift',
+  'augmentHeightShift',
+  'augmentZoom',
+  'augmentFlip',
   'preciseBn',
   'bnSamples',
 ] as const satisfies readonly (keyof Hyperparameters)[];
@@ -117,7 +151,9 @@ export function resolveHyperparameters(given: Partial<Record<keyof Hyperparamete
     reduceLrPatience: patience > 0 ? Math.max(1, Math.floor(patience / 4)) : 0,
     restoreBest: patience > 0,
   };
-  const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience };
+  // Setting one augmentation range asks for augmentation.
+  const augment = AUGMENT_RANGES.some((k) => checked[k] !== undefined);
+  const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience, augment };
   return Object.fromEntries(
     HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? defaults[k]]),
   ) as unknown as Hyperparameters;

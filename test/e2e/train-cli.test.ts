@@ -131,6 +131,7 @@ describe('train → evaluate → predict from the command line', () => {
       [['train', '--model', 'lenet5', '--workers', '0'], 2, /--workers must be at least 1, got 0/],
       [['train', '--model', 'lenet5', '--reduce-lr-factor', '1'], 2, /--reduce-lr-factor must be below 1, got 1/],
       [['train', '--model', 'lenet5', '--bn-samples', '0'], 2, /--bn-samples must be at least 1, got 0/],
+      [['train', '--model', 'lenet5', '--augment-zoom', '1'], 2, /--augment-zoom must be below 1, got 1/],
       [['train', '--model', 'lenet5', '--read-parallelism', '0'], 2, /invalid --read-parallelism "0".*from 1 to 8/],
       [['evaluate', '--model', modelDir, '--read-parallelism', 'many'], 2, /invalid --read-parallelism "many"/],
       [['train', '--model', 'lenet5', '--table', 'nope'], 4, /nope/],

@@ -201,6 +201,30 @@ describe('trainModel', () => {
     disposeModel(reduced.model);
   });
 
+  test('augmentation: seeded (a run twice is identical), changes training, recorded with its ranges', async () => {
+    const conn = await db.mldb().connection();
+    const opts = { table: 'digits', model: 'lenet5', epochs: 2, batchSize: 32, seed: 4, backend: 'wasm' as const };
+    const plain = await trainModel(conn, opts);
+    const a = await trainModel(conn, { ...opts, augment: true });
+    const b = await trainModel(conn, { ...opts, augment: true });
+    const zoomOnly = await trainModel(conn, { ...opts, augmentZoom: 0.2 });
+    expect(a.epochs.map((e) => [e.loss, e.valLoss])).toEqual(b.epochs.map((e) => [e.loss, e.valLoss]));
+    expect(a.epochs[0].loss).not.toBe(plain.epochs[0].loss);
+    expect(a.hyperparameters).toMatchObject({
+      augment: true,
+      augmentRotation: 10,
+      augmentWidthShift: 0.1,
+      augmentHeightShift: 0.1,
+      augmentZoom: 0.1,
+      augmentFlip: false,
+    });
+    expect(plain.hyperparameters).toMatchObject({ augment: false });
+    // One range given asks for augmentation, with the other ranges at their defaults.
+    expect(zoomOnly.hyperparameters).toMatchObject({ augment: true, augmentZoom: 0.2, augmentRotation: 10 });
+    expect(zoomOnly.epochs[0].loss).not.toBe(a.epochs[0].loss);
+    for (const r of [plain, a, b, zoomOnly]) disposeModel(r.model);
+  });
+
   test('restore-best keeps the weights of the epoch with the best val_loss', async () => {
     const conn = await db.mldb().connection();
     const opts = { table: 'digits', model: 'lenet5', epochs: 8, batchSize: 32, seed: 4, backend: 'wasm' as const };
