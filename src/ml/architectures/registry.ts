@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors';
+import { kerasMnistCnn } from './keras-mnist-cnn';
 import { lenet5 } from './lenet';
 import { resnetSmall } from './resnet';
 import { simpleCnn } from './simple-cnn';
@@ -8,7 +9,10 @@ import { bigXception, miniXception, tinyXception } from './xception';
 
 /** Every named architecture, by the name users type (`--model NAME`). */
 export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map(
-  [simpleCnn, simplerCnn, tinyXception, miniXception, bigXception, lenet5, resnetSmall].map((a) => [a.name, a]),
+  [simpleCnn, simplerCnn, tinyXception, miniXception, bigXception, lenet5, resnetSmall, kerasMnistCnn].map((a) => [
+    a.name,
+    a,
+  ]),
 );
 
 /** Accepts the original spellings too (simple_CNN, mini_XCEPTION): case-insensitive. */
