@@ -7,6 +7,7 @@ import { fromFileSystemError } from './file-targets';
 import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
 import { BACKENDS } from './ml/backend-names';
+import { ENGINES } from './ml/engine-names';
 import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
@@ -207,17 +208,20 @@ export const COMMANDS: CommandSpec<unknown>[] = [
   command({
     name: 'models [action] [args...]',
     description:
-      'architectures and stored models: `models` lists, `models push DIR`, `models pull REF DIR`, `models rm REF`',
+      'architectures and stored models: `models` lists, `models push DIR`, `models pull REF DIR`, `models rm REF`, ' +
+      '`models export REF --format onnx`',
     options: [
       ['--size <N|HxW>', 'input size for the parameter counts', { default: '20' }],
       ['--channels <1|3>', 'input channels', { default: '1', choices: ['1', '3'] }],
       ['--classes <N>', 'number of classes', { default: '10' }],
       ['--name <name>', 'push: the stored name (default: the folder name); a new version if it exists'],
       ['-y, --yes', 'rm: do not ask for confirmation'],
+      ['--format <format>', 'export: the file format', { choices: ['onnx'] }],
+      ['--out <file>', 'export: where to write (default: <model>.onnx here)'],
     ],
     helpAfter:
       '\nREF is a stored model: its id, its name (newest version), NAME@VERSION, or run:ID ' +
-      '(the model that run stored).',
+      '(the model that run stored); export also takes a model folder.',
     load: () => import('./commands/models.js'),
     step: (m, [action, args], opts) => ({
       run: (ctx) => m.run(ctx, str(action), (args as string[]) ?? [], opts),
@@ -290,6 +294,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
       ['--split <split>', 'which split', { default: 'test', choices: SPLITS }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      [
+        '--engine <name>',
+        'what runs the model: onnxruntime when installed, else tfjs (auto)',
+        { default: 'auto', choices: ENGINES },
+      ],
       ['--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)'],
       ['--read-parallelism <K>', 'connections reading the rows at once from one server (default: the cores, ≤ 4)'],
     ],
@@ -309,6 +318,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
       ['--top <k>', 'how many labels to list per image', { default: '3' }],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      [
+        '--engine <name>',
+        'what runs the model: onnxruntime when installed, else tfjs (auto)',
+        { default: 'auto', choices: ENGINES },
+      ],
       ['--watch <dir>', 'keep running and classify images as they arrive under DIR (Ctrl-C stops)'],
       ['--settle <duration>', 'with --watch: how long a file must sit unchanged unless its bytes show it is complete'],
       ['--no-log', 'with --watch: do not record predictions in mldb_predictions'],

@@ -51,6 +51,7 @@ import type { TrainReport, TrainRunOptions } from './ml/training-run';
 import type { EvaluationReport } from './ml/evaluate';
 import type { Prediction, PredictionFailure } from './ml/predict';
 import type { SavedModel } from './ml/artifacts';
+import type { EngineChoice } from './ml/engine-names';
 
 /** TensorFlow.js loads only when a method needs it: dataset work stays fast to start. */
 const ml = {
@@ -62,6 +63,7 @@ const ml = {
   predict: () => require('./ml/predict') as typeof import('./ml/predict'),
   models: () => require('./ml/model-source') as typeof import('./ml/model-source'),
   backend: () => require('./ml/backend') as typeof import('./ml/backend'),
+  engine: () => require('./ml/inference-engine') as typeof import('./ml/inference-engine'),
 };
 
 /** Rows as tensors (the original's DrawData2Numpy). The caller disposes `xs` and `ys`. */
@@ -254,22 +256,28 @@ export class MlDb {
       /** Connections reading the rows at once from one server (default from the cores). */
       readParallelism?: number;
       backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+      /** onnxruntime when installed (auto), or one of them. */
+      engine?: EngineChoice;
     } = {},
-  ): Promise<EvaluationReport> {
+  ): Promise<EvaluationReport & { engineFallback?: string }> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
     const saved = await this.openModel(modelDir);
+    let engine: Awaited<ReturnType<typeof import('./ml/inference-engine').openEngine>> | undefined;
     try {
+      engine = await ml.engine().openEngine(saved, options.engine ?? 'auto');
       const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
       return await ml
         .evaluate()
         .evaluateClassifier(
           await this.connection(),
-          ml.evaluate().classifierOf(saved),
+          ml.evaluate().classifierOf(saved, engine.engine),
           table,
           options.split ?? 'test',
           { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
-        );
+        )
+        .then((r) => ({ ...r, ...(engine?.fallback && { engineFallback: engine.fallback }) }));
     } finally {
+      await engine?.engine.dispose();
       saved.model.dispose();
     }
   }
@@ -278,13 +286,17 @@ export class MlDb {
   async predict(
     modelDir: string,
     files: string[],
-    options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu' } = {},
-  ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+    options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; engine?: EngineChoice } = {},
+  ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[]; engine: string; engineFallback?: string }> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
     const saved = await this.openModel(modelDir);
+    let engine: Awaited<ReturnType<typeof import('./ml/inference-engine').openEngine>> | undefined;
     try {
-      return await ml.predict().predictFiles(saved, files, { top: options.top });
+      engine = await ml.engine().openEngine(saved, options.engine ?? 'auto');
+      const r = await ml.predict().predictFiles(saved, files, { top: options.top, engine: engine.engine });
+      return { ...r, engine: engine.engine.name, ...(engine.fallback && { engineFallback: engine.fallback }) };
     } finally {
+      await engine?.engine.dispose();
       saved.model.dispose();
     }
   }
@@ -327,6 +339,23 @@ export class MlDb {
     const model = await getModel(db, ref);
     artifacts.checkSaveTarget(dir);
     return { model, dir: artifacts.writeModelFolder(dir, await readModelFiles(db, model)) };
+  }
+
+  /**
+   * A saved model (a folder, run:ID or a stored model) as an ONNX file at `out`, with its labels
+   * and preprocessing in the file's metadata. Written beside and renamed into place.
+   */
+  async exportModel(ref: string, out: string): Promise<{ model: string; file: string; bytes: number }> {
+    const onnxFile = require('./ml/onnx-file') as typeof import('./ml/onnx-file');
+    const target = onnxFile.checkOnnxTarget(out);
+    // Reading weights needs a backend; the cpu one loads nothing (this is no computation).
+    await ml.backend().selectBackend('cpu');
+    const saved = await this.openModel(ref);
+    try {
+      return { model: saved.dir, ...onnxFile.writeOnnxFile(saved, target) };
+    } finally {
+      saved.model.dispose();
+    }
   }
 
   /** Deletes one stored model and its weights. */

@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MlDb } from '../mldb';
+import type { TrainOptions } from '../ml/train';
 import { renderTable } from '../ui/table';
 import { formatDuration } from '../ui/terminal';
 
 export interface AccuracyRun {
   dataset: string;
   model: string;
+  recipe: string;
   epochs: number;
   testAccuracy: number;
   bestValAccuracy: number;
@@ -16,55 +18,73 @@ export interface AccuracyRun {
   seconds: number;
 }
 
-/** Trains each architecture with default flags (but `epochs`) and reports test accuracy. */
+/** A named set of training flags the accuracy benchmark compares. */
+export interface Recipe {
+  name: string;
+  options: Partial<TrainOptions>;
+}
+
+export const DEFAULT_FLAGS: Recipe = { name: 'default flags', options: {} };
+/** The original's recipe at benchmark length: augmentation, reduce-on-plateau (×0.1), the best epoch kept. */
+export const ORIGINAL_RECIPE: Recipe = {
+  name: '--augment --reduce-lr-patience 2 --restore-best',
+  options: { augment: true, reduceLrPatience: 2, reduceLrFactor: 0.1, restoreBest: true },
+};
+
+/** Trains each architecture with each recipe (and `epochs`) and reports test accuracy. */
 export async function accuracyBench(
   url: string,
   dir: string,
   table: string,
   archs: string[],
   epochs: number,
+  recipes: Recipe[] = [DEFAULT_FLAGS],
 ): Promise<AccuracyRun[]> {
   const mldb = new MlDb({ url, table });
   const runs: AccuracyRun[] = [];
   try {
     const imported = await mldb.insertFolder(dir, { create: true });
     console.log(`${table}: ${imported.imported + imported.alreadyPresent} distinct images from ${dir}`);
-    for (const model of archs) {
-      const started = performance.now();
-      const r = await mldb.train({
-        model,
-        epochs,
-        save: fs.mkdtempSync(path.join(os.tmpdir(), `mldb-bench-${model}-`)),
-        onEpoch: (e) =>
-          console.log(
-            `  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} ` +
-              `· ${e.samplesPerSecond.toFixed(0)} samples/s`,
-          ),
-      });
-      const run: AccuracyRun = {
-        dataset: table,
-        model,
-        epochs: r.epochs.length,
-        testAccuracy: r.test?.accuracy ?? NaN,
-        bestValAccuracy: Math.max(...r.epochs.map((e) => e.valAccuracy ?? 0)),
-        epochTo97: r.epochs.find((e) => (e.valAccuracy ?? 0) >= 0.97)?.epoch ?? null,
-        seconds: (performance.now() - started) / 1000,
-      };
-      runs.push(run);
-      console.log(
-        `  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ` +
-          `${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend})`,
-      );
-    }
+    for (const model of archs)
+      for (const recipe of recipes) {
+        const started = performance.now();
+        const r = await mldb.train({
+          ...recipe.options,
+          model,
+          epochs,
+          save: fs.mkdtempSync(path.join(os.tmpdir(), `mldb-bench-${model}-`)),
+          onEpoch: (e) =>
+            console.log(
+              `  ${model} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_accuracy ${e.valAccuracy?.toFixed(4)} ` +
+                `· ${e.samplesPerSecond.toFixed(0)} samples/s`,
+            ),
+        });
+        const run: AccuracyRun = {
+          dataset: table,
+          model,
+          recipe: recipe.name,
+          epochs: r.epochs.length,
+          testAccuracy: r.test?.accuracy ?? NaN,
+          bestValAccuracy: Math.max(...r.epochs.map((e) => e.valAccuracy ?? 0)),
+          epochTo97: r.epochs.find((e) => (e.valAccuracy ?? 0) >= 0.97)?.epoch ?? null,
+          seconds: (performance.now() - started) / 1000,
+        };
+        runs.push(run);
+        console.log(
+          `  → ${model}: test accuracy ${run.testAccuracy.toFixed(4)} on ${r.test?.count} rows after ` +
+            `${run.epochs} epochs (${formatDuration(run.seconds)}, ${r.backend}; ${recipe.name})`,
+        );
+      }
   } finally {
     await mldb.close();
   }
   console.log(
     renderTable(
-      ['dataset', 'model', 'epochs', 'test accuracy', 'best val accuracy', 'first epoch ≥ 0.97 val', 'time'],
+      ['dataset', 'model', 'flags', 'epochs', 'test accuracy', 'best val accuracy', 'first epoch ≥ 0.97 val', 'time'],
       runs.map((r) => [
         r.dataset,
         r.model,
+        r.recipe,
         r.epochs,
         r.testAccuracy.toFixed(4),
         r.bestValAccuracy.toFixed(4),

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { accuracyBench, writeMnistFolder } from './accuracy-bench';
+import { accuracyBench, DEFAULT_FLAGS, ORIGINAL_RECIPE, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
 import { trainSpeedBench } from './train-bench';
 import { serveBench } from './serve-bench';
@@ -62,6 +62,10 @@ async function main(): Promise<void> {
           'bench_mnist',
           (process.argv[3] ?? 'simple_cnn').split(','),
           Number(process.argv[4] ?? 15),
+          // `… mnist ARCHS EPOCHS recipe` (or `default`): one of the two only.
+          [DEFAULT_FLAGS, ORIGINAL_RECIPE].filter(
+            (r) => !process.argv[5] || (process.argv[5] === 'recipe') === (r === ORIGINAL_RECIPE),
+          ),
         );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

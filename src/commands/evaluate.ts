@@ -12,6 +12,7 @@ export interface EvaluateFlags {
   model?: string;
   split?: string;
   backend?: string;
+  engine?: string;
   memoryBudget?: string;
   readParallelism?: string;
 }
@@ -34,13 +35,15 @@ export async function run(
     table: explicitTable,
     split: validateSplit(flags.split ?? 'test')!,
     backend: (flags.backend ?? 'auto') as never,
+    engine: (flags.engine ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
     readParallelism: resolveReadParallelism(flags.readParallelism),
   });
 }
 
-export function print(r: EvaluationReport, out: Output): void {
+export function print(r: EvaluationReport & { engineFallback?: string }, out: Output): void {
   out.line(`${r.model}`);
+  out.line(`engine: ${r.engine}${r.engineFallback ? ` (${r.engineFallback})` : ''}`);
   out.line(
     `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ` +
       `${fixed4(r.accuracy)} · macro F1 ${fixed4(r.macro.f1)}`,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { StoredModel } from '../db/models';
 import { isMldbError, UsageError } from '../errors';
 import type { Output } from '../ui/output';
@@ -18,6 +19,8 @@ export interface ModelsFlags {
   classes?: string;
   name?: string;
   yes?: boolean;
+  format?: string;
+  out?: string;
 }
 
 export type ModelsResult =
@@ -31,10 +34,12 @@ export type ModelsResult =
     }
   | { action: 'push'; model: StoredModel; from: string }
   | { action: 'pull'; model: StoredModel; dir: string }
-  | { action: 'rm'; model: StoredModel };
+  | { action: 'rm'; model: StoredModel }
+  | { action: 'export'; model: string; format: 'onnx'; file: string; bytes: number };
 
 const USAGE =
-  'use `mldb models`, `mldb models push DIR [--name N]`, `mldb models pull REF DIR` or `mldb models rm REF`';
+  'use `mldb models`, `mldb models push DIR [--name N]`, `mldb models pull REF DIR`, `mldb models rm REF` ' +
+  'or `mldb models export REF --format onnx [--out FILE]`';
 
 /**
  * `mldb models`: the architectures one can train, then the trained models kept in the database
@@ -68,6 +73,16 @@ export async function run(
     want(1, 'a stored model (id, name, name@version or run:ID)');
     if (!flags.yes) throw new UsageError('deleting a stored model cannot be undone', 'add --yes to confirm');
     return { action: 'rm', model: await mldb.deleteStoredModel(args[0]) };
+  }
+  if (action === 'export') {
+    want(1, 'a model (a folder, run:ID, or a stored id, name or name@version)');
+    if (flags.format !== 'onnx')
+      throw new UsageError(
+        flags.format === undefined ? '--format is required' : `unknown --format "${flags.format}"`,
+        'use --format onnx',
+      );
+    const out = flags.out ?? `${path.basename(args[0]).replace(/[@:]/g, '-')}.onnx`;
+    return { action: 'export', format: 'onnx', ...(await mldb.exportModel(args[0], out)) };
   }
   throw new UsageError(`unknown action "${action}"`, USAGE);
 }
@@ -118,6 +133,10 @@ export function print(r: ModelsResult, out: Output): void {
   }
   if (r.action === 'rm') {
     out.line(`deleted ${r.model.name}@${r.model.version} (id ${r.model.id})`);
+    return;
+  }
+  if (r.action === 'export') {
+    out.line(`wrote ${shortPath(r.file)} (ONNX opset 13, ${formatBytes(r.bytes)}) from ${shortPath(r.model)}`);
     return;
   }
   out.line(`architectures at ${r.inputShape.join('x')}:`);

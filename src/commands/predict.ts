@@ -10,6 +10,7 @@ export interface PredictFlags {
   model?: string;
   top?: string;
   backend?: string;
+  engine?: string;
   watch?: string;
   settle?: string;
   log?: boolean;
@@ -17,6 +18,10 @@ export interface PredictFlags {
 
 export interface PredictResult {
   model: string;
+  /** What ran the model ("onnxruntime 1.23.0 (cpu, 2 threads)", "tfjs (wasm)"). */
+  engine: string;
+  /** Why onnxruntime did not (auto fell back to tfjs). */
+  engineFallback?: string;
   predictions: Prediction[];
   failures: PredictionFailure[];
 }
@@ -36,9 +41,11 @@ export async function run(ctx: CommandContext, images: string[], flags: PredictF
   if (flags.settle !== undefined || flags.log === false)
     throw new UsageError('--settle and --no-log go with --watch', 'add --watch DIR');
   if (images.length === 0) throw new UsageError('no images given', 'mldb predict --model DIR image.png [more.png …]');
-  const { predictions, failures } = await ctx
-    .mldb()
-    .predict(flags.model, images, { top, backend: (flags.backend ?? 'auto') as never });
+  const { predictions, failures, engine, engineFallback } = await ctx.mldb().predict(flags.model, images, {
+    top,
+    backend: (flags.backend ?? 'auto') as never,
+    engine: (flags.engine ?? 'auto') as never,
+  });
   if (predictions.length === 0 && failures.length > 0) {
     const f = failures[0];
     throw new InvalidDataError(
@@ -49,7 +56,7 @@ export async function run(ctx: CommandContext, images: string[], flags: PredictF
     );
   }
   for (const f of failures) ctx.out.note(`mldb: cannot read ${f.file}: ${f.error}`);
-  return { model: flags.model, predictions, failures };
+  return { model: flags.model, engine, ...(engineFallback && { engineFallback }), predictions, failures };
 }
 
 export function print(r: PredictOutcome, out: Output): void {
@@ -74,6 +81,7 @@ export function print(r: PredictOutcome, out: Output): void {
       ['left', 'left', 'right', 'left'],
     ),
   );
+  out.line(`engine: ${r.engine}${r.engineFallback ? ` (${r.engineFallback})` : ''}`);
 }
 
 /**

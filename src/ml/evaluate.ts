@@ -6,7 +6,8 @@ import type { Split } from '../db/schema';
 import { InvalidDataError } from '../errors';
 import type { SavedModel } from './artifacts';
 import { classMetrics, emptyConfusion, macroAverage, type ClassMetrics } from './metrics';
-import { tf } from './tf';
+import { tfjsEngine, type ModelEngine } from './inference-engine';
+import type { tf } from './tf';
 
 /**
  * Probabilities at or below this count as this, so one confident mistake does not make the loss
@@ -32,14 +33,13 @@ export interface Evaluation {
  * matrix, with no tensor outliving its batch. `classOf(position)` is the true class index.
  */
 export async function evaluateSource(
-  model: tf.LayersModel,
+  run: ModelEngine['run'],
   source: SampleSource,
   positions: ArrayLike<number>,
   classOf: (position: number) => number,
   numClasses: number,
   batchSize = 256,
 ): Promise<Evaluation> {
-  const { height, width, channels } = source.shape;
   const confusion = emptyConfusion(numClasses);
   const predicted = new Int32Array(positions.length);
   const confidence = new Float32Array(positions.length);
@@ -48,9 +48,7 @@ export async function evaluateSource(
   let k = 0;
   for await (const batch of source.batches(positions, batchSize)) {
     const n = batch.positions.length;
-    const probs = tf.tidy(() =>
-      (model.predict(tf.tensor4d(batch.xs, [n, height, width, channels])) as tf.Tensor).dataSync(),
-    );
+    const probs = await run(batch.xs, n);
     for (let i = 0; i < n; i++, k++) {
       const row = probs.subarray(i * numClasses, (i + 1) * numClasses);
       let best = 0;
@@ -81,14 +79,24 @@ export interface Classifier {
   model: tf.LayersModel;
   labels: string[];
   inputShape: [number, number, number];
+  /** What runs it (default: TensorFlow.js on the selected backend). */
+  engine?: ModelEngine;
 }
 
-export function classifierOf(saved: SavedModel): Classifier {
-  return { name: saved.dir, model: saved.model, labels: saved.metadata.labels, inputShape: saved.metadata.inputShape };
+export function classifierOf(saved: SavedModel, engine?: ModelEngine): Classifier {
+  return {
+    name: saved.dir,
+    model: saved.model,
+    labels: saved.metadata.labels,
+    inputShape: saved.metadata.inputShape,
+    engine,
+  };
 }
 
 export interface EvaluationReport {
   model: string;
+  /** What ran the forward passes: "onnxruntime 1.23.0 (cpu, 2 threads)", "tfjs (wasm)". */
+  engine: string;
   table: string;
   split: Split;
   /** Rows evaluated. */
@@ -152,8 +160,9 @@ export async function evaluateClassifier(
       'evaluate on the table the model was trained on',
     );
   }
+  const engine = classifier.engine ?? tfjsEngine(classifier.model);
   const e = await evaluateSource(
-    classifier.model,
+    engine.run,
     source,
     positions,
     (p) => classIndex.get(source.index.labels[p])!,
@@ -172,6 +181,7 @@ export async function evaluateClassifier(
     .slice(0, 100);
   return {
     model: classifier.name,
+    engine: engine.name,
     table,
     split,
     count: e.count,

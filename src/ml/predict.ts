@@ -3,6 +3,7 @@ import type { ImageShape } from '../image-shape';
 import { scalePixels } from '../samples/pixel-matrix';
 import { decodeToShape } from '../images/decode';
 import type { SavedModel } from './artifacts';
+import { tfjsEngine, type ModelEngine } from './inference-engine';
 import { tf } from './tf';
 
 export interface Prediction {
@@ -66,8 +67,10 @@ export function ranked(probs: ArrayLike<number>, labels: string[], k: number): O
 export async function predictFiles(
   saved: SavedModel,
   files: string[],
-  { top = 3, batchSize = 256 } = {},
+  { top = 3, batchSize = 256, engine }: { top?: number; batchSize?: number; engine?: ModelEngine } = {},
 ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+  const run = engine ?? tfjsEngine(saved.model);
+  const per = saved.metadata.inputShape.reduce((a, b) => a * b, 1);
   const { labels } = saved.metadata;
   const predictions: Prediction[] = [];
   const failures: PredictionFailure[] = [];
@@ -84,11 +87,15 @@ export async function predictFiles(
       }
     }
     if (ready.length === 0) continue;
-    const rows = classifyInputs(
-      saved,
-      ready.map((r) => r.xs),
+    const batch = new Float32Array(ready.length * per);
+    ready.forEach((r, i) => batch.set(r.xs, i * per));
+    const probs = await run.run(batch, ready.length);
+    ready.forEach((r, i) =>
+      predictions.push({
+        file: r.file,
+        ...ranked(probs.subarray(i * labels.length, (i + 1) * labels.length), labels, top),
+      }),
     );
-    ready.forEach((r, i) => predictions.push({ file: r.file, ...ranked(rows[i], labels, top) }));
   }
   return { predictions, failures };
 }

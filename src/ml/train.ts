@@ -11,6 +11,7 @@ import { InvalidDataError, UsageError } from '../errors';
 import { getArchitecture } from './architectures/registry';
 import { selectBackend, type BackendChoice } from './backend';
 import { evaluateSource } from './evaluate';
+import { tfjsEngine } from './inference-engine';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { makeOptimizer } from './optimizers';
@@ -343,7 +344,9 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
       const trainSeconds = (performance.now() - started) / 1000;
       await refreshBatchNorm();
       const val =
-        valPositions.length > 0 ? await evaluateSource(model, valSource, valPositions, valClass, labels.length) : null;
+        valPositions.length > 0
+          ? await evaluateSource(tfjsEngine(model).run, valSource, valPositions, valClass, labels.length)
+          : null;
       const metrics: EpochMetrics = {
         epoch,
         loss: lossSum / nTrain,

@@ -94,6 +94,45 @@ describe('train → evaluate → predict from the command line', () => {
     });
   });
 
+  test('onnxruntime and tfjs engines agree; models export writes an ONNX file; each says which ran', () => {
+    const evaluate = (engine: string) => {
+      const r = mldb(['evaluate', '--model', modelDir, '--engine', engine, '--json'], { MLDB_URL: db.url });
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const native = evaluate('onnxruntime');
+    const tfjs = evaluate('tfjs');
+    expect(native.engine).toMatch(/^onnxruntime \d+\.\d+\.\d+ \(cpu, \d+ threads?\)$/);
+    expect(tfjs.engine).toBe('tfjs (wasm)');
+    expect(evaluate('auto').engine).toBe(native.engine); // installed here: auto takes it
+    expect(native.confusion).toEqual(tfjs.confusion);
+    expect(native.loss).toBeCloseTo(tfjs.loss, 5);
+    const seven = path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0]);
+    const predicted = mldb(['predict', '--model', modelDir, seven, '--engine', 'onnxruntime'], {});
+    expect(predicted.code).toBe(0);
+    expect(predicted.stdout).toMatch(/^engine: onnxruntime /m);
+
+    const file = path.join(work, 'model.onnx');
+    const exported = mldb(['models', 'export', modelDir, '--format', 'onnx', '--out', file, '--json'], {});
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({
+      action: 'export',
+      format: 'onnx',
+      file,
+      bytes: fs.statSync(file).size,
+    });
+    // An ONNX ModelProto: field 1 (ir_version) first, then the producer "mldb".
+    const bytes = fs.readFileSync(file);
+    expect(bytes[0]).toBe(0x08);
+    expect(bytes.includes(Buffer.from('mldb'))).toBe(true);
+    expect(bytes.includes(Buffer.from(JSON.stringify(native.labels)))).toBe(true); // labels in metadata_props
+    const again = mldb(['models', 'export', modelDir, '--format', 'onnx', '--out', file], {});
+    expect([again.code, again.stderr.trim()]).toEqual([2, expect.stringMatching(/already exists/)]);
+    const noFormat = mldb(['models', 'export', modelDir], {});
+    expect([noFormat.code, noFormat.stderr.trim()]).toEqual([2, expect.stringMatching(/--format is required/)]);
+    expect(mldb(['models', 'export', path.join(work, 'missing'), '--format', 'onnx'], {}).code).toBe(4);
+  });
+
   test('predict: a table of predictions; unreadable files are named and exit 6; none readable exits 5', () => {
     const seven = path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0]);
     const ok = mldb(['predict', '--model', modelDir, seven, '--json'], {});

@@ -1,0 +1,108 @@
+import os from 'node:os';
+import { UsageError } from '../errors';
+import type { EngineChoice } from './engine-names';
+import type { SavedModel } from './artifacts';
+import { tf } from './tf';
+
+/**
+ * What runs a saved model's forward pass for evaluate, predict and serve: onnxruntime when the
+ * optional onnxruntime-node package is installed (native CPU kernels on every core: the model is
+ * converted to ONNX in memory at load, see onnx-export.ts), else TensorFlow.js on the selected
+ * backend. Training stays on TensorFlow.js. Every caller says which engine ran.
+ */
+export interface ModelEngine {
+  /** "onnxruntime 1.23.0 (cpu, 2 threads)" or "tfjs (wasm)". */
+  readonly name: string;
+  /** Probabilities, n × classes, for n preprocessed images (N × H × W × C floats). */
+  run(xs: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export { ENGINES, type EngineChoice } from './engine-names';
+
+/** The part of onnxruntime-node used here: an optional dependency, so no compile-time import. */
+interface Ort {
+  InferenceSession: {
+    create(model: Uint8Array, options?: { intraOpNumThreads?: number }): Promise<OrtSession>;
+  };
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+  env: { versions: { node?: string; common?: string } };
+}
+interface OrtSession {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
+  release(): Promise<void>;
+}
+
+/** onnxruntime-node when it is installed and loads here; why not otherwise. */
+export function loadOnnxRuntime(): { ort: Ort } | { unavailable: string } {
+  try {
+    return { ort: require('onnxruntime-node') as Ort };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      unavailable:
+        code === 'MODULE_NOT_FOUND'
+          ? 'onnxruntime-node is not installed'
+          : `onnxruntime-node did not load: ${(e as Error).message.split('\n')[0]}`,
+    };
+  }
+}
+
+/** TensorFlow.js on the backend already selected. */
+export function tfjsEngine(model: tf.LayersModel): ModelEngine {
+  const [h, w, c] = model.inputs[0].shape.slice(1) as number[];
+  return {
+    name: `tfjs (${tf.getBackend()})`,
+    run: async (xs, n) =>
+      tf.tidy(() => (model.predict(tf.tensor4d(xs, [n, h, w, c])) as tf.Tensor).dataSync() as Float32Array),
+    dispose: async () => undefined,
+  };
+}
+
+/** An onnxruntime session over the saved model, converted to ONNX in memory. */
+export async function onnxEngine(
+  ort: Ort,
+  saved: SavedModel,
+  threads = os.availableParallelism(),
+): Promise<ModelEngine> {
+  // Loaded here: training, which never runs onnxruntime, need not load the protobuf library.
+  const { onnxBytes } = require('./onnx-file') as typeof import('./onnx-file');
+  const { ONNX_INPUT, ONNX_OUTPUT } = require('./onnx-export') as typeof import('./onnx-export');
+  const session = await ort.InferenceSession.create(onnxBytes(saved), { intraOpNumThreads: threads });
+  const shape = saved.metadata.inputShape;
+  const version = ort.env.versions.node ?? ort.env.versions.common ?? '';
+  return {
+    name: `onnxruntime ${version} (cpu, ${threads} thread${threads > 1 ? 's' : ''})`,
+    async run(xs, n) {
+      const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', xs, [n, ...shape]) });
+      return out[ONNX_OUTPUT].data as Float32Array;
+    },
+    dispose: () => session.release(),
+  };
+}
+
+/**
+ * The engine for `choice`: "auto" takes onnxruntime when it loads and converts the model, else
+ * TensorFlow.js, saying why in `fallback`; "onnxruntime" fails instead of falling back.
+ */
+export async function openEngine(
+  saved: SavedModel,
+  choice: EngineChoice = 'auto',
+): Promise<{ engine: ModelEngine; fallback?: string }> {
+  if (choice === 'tfjs') return { engine: tfjsEngine(saved.model) };
+  const loaded = loadOnnxRuntime();
+  if ('unavailable' in loaded) {
+    if (choice === 'onnxruntime')
+      throw new UsageError(
+        `--engine onnxruntime: ${loaded.unavailable}`,
+        'install it (npm install onnxruntime-node, with onnxruntime-node-install=skip in .npmrc), or use --engine auto',
+      );
+    return { engine: tfjsEngine(saved.model), fallback: loaded.unavailable };
+  }
+  try {
+    return { engine: await onnxEngine(loaded.ort, saved) };
+  } catch (e) {
+    if (choice === 'onnxruntime') throw e;
+    return { engine: tfjsEngine(saved.model), fallback: `onnxruntime could not run it: ${(e as Error).message}` };
+  }
+}
