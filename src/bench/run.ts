@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { accuracyBench, DEFAULT_FLAGS, ORIGINAL_RECIPE, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
+import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
 import { serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
@@ -8,7 +9,7 @@ import { watchBench } from './watch-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|watch|shards|accuracy|mnist]`: figures printed as ratios against a
+ * `npm run bench [-- import|train|all|serve|watch|shards|infer|accuracy|mnist]`: figures printed as ratios against a
  * baseline measured in the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
@@ -17,6 +18,12 @@ async function main(): Promise<void> {
     // Its own Spider head and backends, not the single bench server.
     console.log('\n== sharding: one server, through a Spider head, and each backend directly ==');
     await shardsBench();
+    return;
+  }
+  if (which === 'infer') {
+    // No database: models built in memory, the same weights on both engines.
+    console.log('\n== inference: tfjs on wasm against onnxruntime ==');
+    await inferBench(process.argv[3]?.split(','));
     return;
   }
   const server = await benchServer();
