@@ -369,10 +369,15 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ],
       [
         '--workers <N|auto>',
-        'inference threads, each with a copy of the model (auto: one per core; 0: main thread)',
+        'tfjs engine: inference threads, each with a copy of the model (auto: one per core; 0: main thread)',
         {
           default: 'auto',
         },
+      ],
+      [
+        '--engine <name>',
+        'what runs the model: onnxruntime when installed (it uses every core itself), else tfjs (auto)',
+        { default: 'auto', choices: ENGINES },
       ],
       ['--queue <rows>', 'log rows held while the database is slow or away; more are dropped', { default: '10000' }],
       [

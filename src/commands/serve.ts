@@ -1,3 +1,4 @@
+import type { EngineChoice } from '../ml/engine-names';
 import os from 'node:os';
 import { setting } from '../config';
 import { EXIT, UsageError } from '../errors';
@@ -12,6 +13,7 @@ import { parseNumber, parsePositiveInt } from './options';
 
 export interface ServeFlags {
   model?: string;
+  engine?: string;
   host?: string;
   port?: string;
   token?: string;
@@ -64,6 +66,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
       flags.workers === undefined || flags.workers === 'auto'
         ? os.availableParallelism()
         : parsePositiveInt('--workers', flags.workers, { min: 0, max: 256 })!,
+    engine: (flags.engine ?? 'auto') as EngineChoice,
     note: (line: string) => ctx.out.note(line),
   };
   const drainTimeoutMs = parseNumber('--drain-timeout', flags.drainTimeout ?? '10', { min: 0, max: 3600 })! * 1000;
@@ -101,6 +104,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     `mldb serve: ${identity.name} (${saved.metadata.architecture}, ${saved.metadata.inputShape.join('x')}, ` +
       `${saved.metadata.labels.length} labels) listening on ${service.url}`,
   );
+  ctx.out.note(`  engine: ${service.predictor.engineName}`);
   ctx.out.note(
     `  page ${service.url}/ · POST ${service.url}/v1/predict · ${service.url}/metrics · ` +
       `${options.token ? 'token required (Authorization: Bearer)' : 'no token'} · Ctrl-C stops`,

@@ -203,7 +203,7 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
     metrics.logQueueDepth.set(log.stats().queued);
     return {
       status: database.reachable ? 'ok' : 'degraded',
-      model: { loaded: true, name: predictor.identity.name },
+      model: { loaded: true, name: predictor.identity.name, engine: predictor.engineName },
       database,
       log: log.stats(),
     };

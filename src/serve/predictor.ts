@@ -78,8 +78,10 @@ export class Predictor {
     private readonly log: LogSink,
     private readonly metrics: ServeMetrics,
     readonly opts: PredictorOptions,
-    /** Where batches run: worker threads (InferencePool), or this thread when absent. */
+    /** Where batches run: worker threads (InferencePool), onnxruntime, or this thread when absent. */
     engine?: InferenceEngine,
+    /** What runs the model, as /healthz and the startup line say it. */
+    readonly engineName = 'tfjs',
   ) {
     const run = engine
       ? (inputs: Float32Array[]) => engine.run(inputs)

@@ -5,13 +5,17 @@ import type { BackendName } from '../ml/backend-names';
 import { tf } from '../ml/tf';
 import { buildApp } from './app';
 import { InferencePool } from './inference-pool';
+import { openEngine, type ModelEngine } from '../ml/inference-engine';
+import type { EngineChoice } from '../ml/engine-names';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { PredictionLog, type PredictionLogStats } from './prediction-log';
-import { Predictor, type ModelIdentity, type PredictorOptions } from './predictor';
+import { Predictor, type InferenceEngine, type ModelIdentity, type PredictorOptions } from './predictor';
 
 export interface ServiceOptions extends PredictorOptions {
   /** Inference threads, each with its own copy of the model (0: classify on the main thread). */
   workers: number;
+  /** onnxruntime when installed (auto: its own threads, no worker pool), or TensorFlow.js. */
+  engine: EngineChoice;
   host: string;
   port: number;
   token?: string;
@@ -21,6 +25,29 @@ export interface ServiceOptions extends PredictorOptions {
   maxQueueBytes: number;
   /** Called with one line for the operator (stderr): log writes failing, recovering, dropping. */
   note: (line: string) => void;
+}
+
+/** A whole-model engine as the micro-batcher's: one batch in flight (it uses every core itself). */
+function batchEngine(engine: ModelEngine, saved: SavedModel): InferenceEngine {
+  const per = saved.metadata.inputShape.reduce((a, b) => a * b, 1);
+  const classes = saved.metadata.labels.length;
+  let inFlight = 0;
+  return {
+    get idle() {
+      return inFlight === 0 ? 1 : 0;
+    },
+    async run(inputs) {
+      inFlight++;
+      try {
+        const xs = new Float32Array(inputs.length * per);
+        inputs.forEach((x, i) => xs.set(x, i * per));
+        const probs = await engine.run(xs, inputs.length);
+        return inputs.map((_, i) => probs.slice(i * classes, (i + 1) * classes));
+      } finally {
+        inFlight--;
+      }
+    },
+  };
 }
 
 export interface RunningService {
@@ -87,8 +114,11 @@ export async function startService(
       );
     },
   });
+  // onnxruntime runs a batch on every core by itself; TensorFlow.js needs a thread per core.
+  const native = o.engine === 'tfjs' ? undefined : await openEngine(saved, o.engine);
+  const onnx = native && native.engine.name.startsWith('onnxruntime') ? native.engine : undefined;
   const pool =
-    o.workers > 0 && saved.files
+    !onnx && o.workers > 0 && saved.files
       ? await InferencePool.start(
           saved.files,
           tf.getBackend() as BackendName,
@@ -97,7 +127,19 @@ export async function startService(
           saved.metadata.labels.length,
         )
       : undefined;
-  const predictor = new Predictor(saved, identity, log, metrics, o, pool);
+  const engineName = onnx
+    ? onnx.name
+    : `tfjs (${tf.getBackend()}${pool ? `, ${o.workers} threads` : ''})` +
+      (native?.fallback ? ` — ${native.fallback}` : '');
+  const predictor = new Predictor(
+    saved,
+    identity,
+    log,
+    metrics,
+    o,
+    pool ?? (onnx && batchEngine(onnx, saved)),
+    engineName,
+  );
   // The first call compiles the backend's kernels: pay it now, not on the first request.
   const [h, w, c] = saved.metadata.inputShape;
   await predictor.batcher.submit(new Float32Array(h * w * c));
@@ -120,6 +162,7 @@ export async function startService(
     async stop(drainTimeoutMs) {
       await app.close();
       await pool?.close();
+      await onnx?.dispose();
       const unwritten = await log.drain(drainTimeoutMs);
       const stats = log.stats();
       return { predictions: stats.written + stats.queued + stats.dropped, log: stats, unwritten };

@@ -54,7 +54,8 @@ afterAll(async () => {
 });
 
 test('the API answers what `mldb predict` answers, in all three request forms, one log row per image', async () => {
-  const cli = mldb(['predict', '--model', path.join(work, 'model'), '--json', ...files], env);
+  // The CLI on TensorFlow.js; the service on onnxruntime (installed here, so the default).
+  const cli = mldb(['predict', '--model', path.join(work, 'model'), '--engine', 'tfjs', '--json', ...files], env);
   expect(cli.code).toBe(0);
   const expected = JSON.parse(cli.stdout).predictions as Array<{ label: string; confidence: number }>;
 
@@ -112,6 +113,8 @@ test('the API answers what `mldb predict` answers, in all three request forms, o
   expect(models.models[0]).toMatchObject({ run: runId, architecture: 'lenet5', inputShape: [20, 20, 1] });
   const health = await (await fetch(`${s.url}/healthz`)).json();
   expect(health).toMatchObject({ status: 'ok', model: { loaded: true }, database: { reachable: true } });
+  expect(health.model.engine).toMatch(/^onnxruntime \d/);
+  expect(s.stderr()).toMatch(/^ {2}engine: onnxruntime /m);
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   expect(metrics).toMatch(/mldb_serve_http_requests_total\{route="\/v1\/predict",status="200"\} 5/);
   expect(metrics).toMatch(/mldb_serve_predictions_total\{status="ok"\} 13/);
