@@ -270,7 +270,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         '--read-parallelism <K>',
         'connections reading the rows at once from one server (default: MLDB_READ_PARALLELISM or the cores, ≤ 4)',
       ],
-      ['--workers <N>', 'split each batch over N threads, one core each (data-parallel; wasm/cpu)', { default: '1' }],
+      [
+        '--workers <N|auto>',
+        'split each batch over N threads, one core each (data-parallel; auto: one per core)',
+        { default: 'auto' },
+      ],
       ['--name <name>', 'a name for the run record'],
       [
         '--min-accuracy <A>',

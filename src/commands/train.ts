@@ -10,7 +10,7 @@ import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
 import { formatBytes, formatCount, formatDuration, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { numeric, validateTrainingOptions } from '../ml/training-options';
+import { numeric, validateTrainingOptions, workersOption } from '../ml/training-options';
 import { parseNumber } from './options';
 
 export interface TrainFlags {
@@ -179,7 +179,7 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     augmentFlip: flags.augmentFlip,
     preciseBn: flags.preciseBn,
     bnSamples: numeric(flags.bnSamples),
-    workers: numeric(flags.workers),
+    workers: workersOption(flags.workers ?? 'auto', flags.backend),
     backend: flags.backend,
   });
   const options = {

@@ -9,6 +9,7 @@ import type { BackendChoice } from './backend-names';
 import type { OptimizerName } from './optimizer-names';
 import {
   numeric,
+  workersOption,
   resolveHyperparameters,
   TRAINING_DEFAULTS,
   validateTrainingOptions,
@@ -170,7 +171,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
       validationSplit: numeric(p.validationSplit ?? p.validation_split),
       patience: numeric(p.patience),
       backend: p.backend,
-      workers: numeric(p.workers),
+      workers: workersOption(p.workers ?? 'auto', typeof p.backend === 'string' ? p.backend : undefined),
     },
     where,
   );

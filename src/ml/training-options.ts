@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 import { UsageError } from '../errors';
 import { BACKENDS } from './backend-names';
@@ -72,6 +73,19 @@ const AUGMENT_RANGES = [
   'augmentZoom',
   'augmentFlip',
 ] as const satisfies readonly (keyof TrainingOptions)[];
+
+/**
+ * `--workers auto`: one replica per core (at most 64), except on native TensorFlow, which uses
+ * every core within one replica already.
+ */
+export function autoWorkers(backend: string | undefined): number {
+  return backend === 'tensorflow' ? 1 : Math.min(64, os.availableParallelism());
+}
+
+/** A --workers value: "auto", or a number for the schema to check. */
+export function workersOption(value: unknown, backend: string | undefined): unknown {
+  return value === 'auto' ? autoWorkers(backend) : numeric(value);
+}
 
 /** The options that define a run's training (recorded, and part of an experiment's identity). */
 export type Hyperparameters = Pick<

@@ -61,7 +61,7 @@ test('two replicas on two threads take exactly the step one model takes on the w
   }
 });
 
-test('trainModel with --workers 2 learns, records its workers, and a bad count is refused', async () => {
+test('trainModel with --workers 2 learns, deterministically, records its workers; a bad count is refused', async () => {
   const m = db.mldb('digits');
   await m.insertFolder(SAMPLE_DIGITS, { create: true });
   const conn = await m.connection();
@@ -76,8 +76,22 @@ test('trainModel with --workers 2 learns, records its workers, and a bad count i
   expect(r.workers).toBe(2);
   expect(r.epochs[2].loss).toBeLessThan(r.epochs[0].loss);
   expect(r.epochs[2].valAccuracy!).toBeGreaterThan(0.3);
-  r.model.optimizer.dispose();
-  r.model.dispose();
+  // Deterministic for a worker count: the same seed and workers give the same run, to the bit.
+  const again = await trainModel(conn, {
+    table: 'digits',
+    model: 'simpler_cnn',
+    epochs: 3,
+    batchSize: 32,
+    backend: 'wasm',
+    workers: 2,
+  });
+  expect(again.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy])).toEqual(
+    r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]),
+  );
+  for (const x of [r, again]) {
+    x.model.optimizer.dispose();
+    x.model.dispose();
+  }
   await expect(trainModel(conn, { table: 'digits', model: 'lenet5', workers: 0 })).rejects.toThrow(
     /^workers must be at least 1, got 0$/,
   );

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import crypto from 'node:crypto';
 import { combinationLabel, parsePlan, planKey } from '../../src/ml/experiment-plan';
 
@@ -18,7 +19,7 @@ describe('experiment plans', () => {
       validationSplit: 0.1,
       patience: 0,
       backend: 'auto',
-      workers: 1,
+      workers: os.availableParallelism(), // auto: every core
       save: 'models/experiments/sweep',
     });
     expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');
