@@ -4,6 +4,7 @@ import { selectBackend, type BackendName } from '../ml/backend';
 import { dataParallelStepper, localStepper } from '../ml/parallel/data-parallel';
 import { tf } from '../ml/tf';
 import { augmenter, ORIGINAL_AUGMENTATION } from '../ml/augment';
+import { forwardFlops } from '../ml/flops';
 import { renderTable } from '../ui/table';
 import { median } from './server';
 
@@ -65,6 +66,40 @@ async function samplesPerSecond(
 }
 
 /**
+ * What the wasm backend itself reaches on one core, GFLOP/s: single large ops of the kinds
+ * training spends its time in (matMuls, convolutions), the best of a few runs each; the ceiling
+ * is the fastest of them.
+ */
+export async function wasmCeiling(): Promise<{ best: number; ops: Record<string, number> }> {
+  await selectBackend('wasm');
+  const gflops = (flops: number, op: () => tf.Tensor) => {
+    tf.tidy(() => op().dataSync()); // warm-up
+    let fastest = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      tf.tidy(() => op().dataSync());
+      fastest = Math.min(fastest, performance.now() - t0);
+    }
+    return flops / (fastest / 1000) / 1e9;
+  };
+  const ops: Record<string, number> = {};
+  tf.tidy(() => {
+    const a = tf.randomUniform([1024, 1024]);
+    const b = tf.randomUniform([256, 2048]);
+    const c = tf.randomUniform([2048, 512]);
+    const x = tf.randomUniform([64, 20, 20, 16]) as tf.Tensor4D;
+    const k = tf.randomUniform([7, 7, 16, 16]) as tf.Tensor4D;
+    const x2 = tf.randomUniform([64, 28, 28, 64]) as tf.Tensor4D;
+    const k2 = tf.randomUniform([3, 3, 64, 64]) as tf.Tensor4D;
+    ops['matMul 1024×1024×1024'] = gflops(2 * 1024 ** 3, () => tf.matMul(a, a));
+    ops['matMul 256×2048×512'] = gflops(2 * 256 * 2048 * 512, () => tf.matMul(b, c));
+    ops['conv 7×7 16→16 at 20×20, batch 64'] = gflops(2 * 49 * 16 * 16 * 400 * 64, () => tf.conv2d(x, k, 1, 'same'));
+    ops['conv 3×3 64→64 at 28×28, batch 64'] = gflops(2 * 9 * 64 * 64 * 784 * 64, () => tf.conv2d(x2, k2, 1, 'same'));
+  });
+  return { best: Math.max(...Object.values(ops)), ops };
+}
+
+/**
  * Training samples/s per architecture per backend at 20×20×1, batch 64, on the rows of filedata.
  * The pure-JS cpu backend is the baseline measured in the same run.
  */
@@ -122,11 +157,27 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
       ),
     );
     const sc = results.get('simple_cnn');
-    if (sc?.wasm)
+    if (sc?.wasm) {
       console.log(
         `simple_cnn on wasm: ${sc.wasm.toFixed(0)} samples/s — target ≥ 250 (≈0.1× native): ` +
           `${sc.wasm >= 250 ? 'met' : 'NOT met'}`,
       );
+      // How much of the backend's own ceiling that is: a step ≈ 3 forward passes.
+      const model = ARCHITECTURES.get('simple_cnn')!.build(tf, { inputShape: shape, numClasses: 10, seed: 1 });
+      const perSample = forwardFlops(model);
+      model.dispose();
+      const ceiling = await wasmCeiling();
+      const reached = (sc.wasm * 3 * perSample) / 1e9;
+      console.log(
+        `simple_cnn at ${shape.join('×')}: ${(perSample / 1e6).toFixed(1)} MFLOP a forward pass, ` +
+          `~${((3 * perSample) / 1e6).toFixed(1)} a training step; on wasm ${reached.toFixed(2)} GFLOP/s = ` +
+          `${((100 * reached) / ceiling.best).toFixed(0)}% of the backend's own best single op on one core (` +
+          Object.entries(ceiling.ops)
+            .map(([op, g]) => `${op}: ${g.toFixed(1)}`)
+            .join(', ') +
+          ' GFLOP/s)',
+      );
+    }
     // --augment: the original's random warp of every image, per batch, against the same without.
     await selectBackend('wasm');
     for (const arch of archs.filter((a) => ['simple_cnn', 'lenet5'].includes(a))) {
