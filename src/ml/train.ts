@@ -381,7 +381,9 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         }
       }
     }
-    await refreshBatchNorm(); // an interrupted epoch moved the weights since: the saved model gets its own
+    // Every completed epoch refreshed the statistics before its validation; an interrupted run is not
+    // saved, and Ctrl-C should not wait for another pass over the sample.
+    if (stopReason !== 'interrupted') await refreshBatchNorm();
     // The best epoch's weights (batch-norm statistics included) replace the last epoch's.
     if (bestWeights && stopReason !== 'interrupted' && bestWeights.epoch !== epochs[epochs.length - 1]?.epoch) {
       model.setWeights(bestWeights.weights);
