@@ -16,6 +16,8 @@ const savedModel = path.join(tempDir(), 'model');
 let trainedAccuracy: number;
 let trainedMetrics: unknown;
 const env = () => ({ MLDB_URL: cluster.url('sharded') });
+/** One seeded epoch of LeNet-5, the JSON report on stdout: what the training tests compare. */
+const TRAIN_ONE_EPOCH = ['train', '--model', 'lenet5', '--epochs', '1', '--seed', '3', '--no-store', '--json'];
 // The shipped 600 MNIST digits: real images, present on every machine.
 const digits = SAMPLE_DIGITS;
 
@@ -84,24 +86,7 @@ describe('a table sharded over two backends', () => {
     expect(mldb(['import', digits, '--table', 'plain', '--create', '--json'], env()).code).toBe(0);
     const saved = savedModel;
     const train = (table: string) => {
-      const r = mldb(
-        [
-          'train',
-          '--model',
-          'lenet5',
-          '--epochs',
-          '1',
-          '--seed',
-          '3',
-          '--table',
-          table,
-          '--no-store',
-          '--json',
-          '--save',
-          saved,
-        ],
-        env(),
-      );
+      const r = mldb([...TRAIN_ONE_EPOCH, '--table', table, '--save', saved], env());
       expect(r.code).toBe(0);
       const doc = JSON.parse(r.stdout);
       return { loss: doc.test.loss, accuracy: doc.test.accuracy, confusion: doc.test.confusion };
@@ -127,19 +112,7 @@ describe('a table sharded over two backends', () => {
     let r;
     try {
       r = mldb(
-        [
-          'train',
-          '--model',
-          'lenet5',
-          '--epochs',
-          '1',
-          '--seed',
-          '3',
-          '--table',
-          'digits',
-          '--no-store',
-          '--json',
-        ].concat(['--memory-budget', '40K', '--save', path.join(tempDir(), 'streamed')]),
+        [...TRAIN_ONE_EPOCH, '--table', 'digits', '--memory-budget', '40K', '--save', path.join(tempDir(), 'streamed')],
         env(),
       );
     } finally {

@@ -65,26 +65,20 @@ test('trainModel with --workers 2 learns, deterministically, records its workers
   const m = db.mldb('digits');
   await m.insertFolder(SAMPLE_DIGITS, { create: true });
   const conn = await m.connection();
-  const r = await trainModel(conn, {
+  const opts = {
     table: 'digits',
     model: 'simpler_cnn',
     epochs: 3,
     batchSize: 32,
-    backend: 'wasm',
+    backend: 'wasm' as const,
     workers: 2,
-  });
+  };
+  const r = await trainModel(conn, opts);
   expect(r.workers).toBe(2);
   expect(r.epochs[2].loss).toBeLessThan(r.epochs[0].loss);
   expect(r.epochs[2].valAccuracy!).toBeGreaterThan(0.3);
   // Deterministic for a worker count: the same seed and workers give the same run, to the bit.
-  const again = await trainModel(conn, {
-    table: 'digits',
-    model: 'simpler_cnn',
-    epochs: 3,
-    batchSize: 32,
-    backend: 'wasm',
-    workers: 2,
-  });
+  const again = await trainModel(conn, opts);
   expect(again.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy])).toEqual(
     r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]),
   );
