@@ -69,17 +69,6 @@ function convKernel(values: Float32Array, [kh, kw, cin, cout]: number[]): Float3
   return out;
 }
 
-/** [kh, kw, in, multiplier] (tfjs depthwise) → [in × multiplier, 1, kh, kw] (ONNX grouped conv). */
-function depthwiseKernel(values: Float32Array, [kh, kw, cin, mult]: number[]): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let m = 0; m < mult; m++)
-          out[((i * mult + m) * kh + y) * kw + x] = values[((y * kw + x) * cin + i) * mult + m];
-  return out;
-}
-
 function weightsOf(layer: tf.layers.Layer): Map<string, { values: Float32Array; shape: number[] }> {
   const map = new Map<string, { values: Float32Array; shape: number[] }>();
   for (const w of layer.weights) {
@@ -142,7 +131,10 @@ function convertLayer(g: Graph, layer: tf.layers.Layer, inputs: Array<{ name: st
       const p = w.get('pointwise_kernel')!;
       const [kh, kw, cin, mult] = d.shape;
       const mid = `${out}/depthwise`;
-      node('Conv', [x.name, init('depthwise', [cin * mult, 1, kh, kw], depthwiseKernel(d.values, d.shape))], mid, [
+      // A depthwise kernel [kh, kw, in, multiplier] is laid out as a conv kernel [kh, kw, 1, in × multiplier]
+      // whose output channel i × multiplier + m is ONNX's grouped channel: the same transpose serves.
+      const depthwise = convKernel(d.values, [kh, kw, 1, cin * mult]);
+      node('Conv', [x.name, init('depthwise', [cin * mult, 1, kh, kw], depthwise)], mid, [
         ints('kernel_shape', [kh, kw]),
         ints('strides', pair(config.strides)),
         ints('dilations', pair(config.dilationRate ?? 1)),
