@@ -52,6 +52,7 @@ import type { EvaluationReport } from './ml/evaluate';
 import type { Prediction, PredictionFailure } from './ml/predict';
 import type { SavedModel } from './ml/artifacts';
 import type { EngineChoice } from './ml/engine-names';
+import type { OpenedEngine } from './ml/inference-engine';
 
 /** TensorFlow.js loads only when a method needs it: dataset work stays fast to start. */
 const ml = {
@@ -260,26 +261,19 @@ export class MlDb {
       engine?: EngineChoice;
     } = {},
   ): Promise<EvaluationReport & { engineFallback?: string }> {
-    await ml.backend().selectBackend(options.backend ?? 'auto');
-    const saved = await this.openModel(modelDir);
-    let engine: Awaited<ReturnType<typeof import('./ml/inference-engine').openEngine>> | undefined;
-    try {
-      engine = await ml.engine().openEngine(saved, options.engine ?? 'auto');
+    return this.#withEngine(modelDir, options, async (saved, { engine, fallback }) => {
       const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
-      return await ml
+      const report = await ml
         .evaluate()
         .evaluateClassifier(
           await this.connection(),
-          ml.evaluate().classifierOf(saved, engine.engine),
+          ml.evaluate().classifierOf(saved, engine),
           table,
           options.split ?? 'test',
           { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
-        )
-        .then((r) => ({ ...r, ...(engine?.fallback && { engineFallback: engine.fallback }) }));
-    } finally {
-      await engine?.engine.dispose();
-      saved.model.dispose();
-    }
+        );
+      return { ...report, ...(fallback && { engineFallback: fallback }) };
+    });
   }
 
   /** Classifies image files with a saved model; unreadable files are listed in `failures`. */
@@ -288,15 +282,26 @@ export class MlDb {
     files: string[],
     options: { top?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; engine?: EngineChoice } = {},
   ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[]; engine: string; engineFallback?: string }> {
+    return this.#withEngine(modelDir, options, async (saved, { engine, fallback }) => {
+      const r = await ml.predict().predictFiles(saved, files, { top: options.top, engine });
+      return { ...r, engine: engine.name, ...(fallback && { engineFallback: fallback }) };
+    });
+  }
+
+  /** A model by reference and the engine that runs it (onnxruntime or tfjs), freed after `fn`. */
+  async #withEngine<T>(
+    ref: string,
+    options: { backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; engine?: EngineChoice },
+    fn: (saved: SavedModel, opened: OpenedEngine) => Promise<T>,
+  ): Promise<T> {
     await ml.backend().selectBackend(options.backend ?? 'auto');
-    const saved = await this.openModel(modelDir);
-    let engine: Awaited<ReturnType<typeof import('./ml/inference-engine').openEngine>> | undefined;
+    const saved = await this.openModel(ref);
+    let opened: OpenedEngine | undefined;
     try {
-      engine = await ml.engine().openEngine(saved, options.engine ?? 'auto');
-      const r = await ml.predict().predictFiles(saved, files, { top: options.top, engine: engine.engine });
-      return { ...r, engine: engine.engine.name, ...(engine.fallback && { engineFallback: engine.fallback }) };
+      opened = await ml.engine().openEngine(saved, options.engine ?? 'auto');
+      return await fn(saved, opened);
     } finally {
-      await engine?.engine.dispose();
+      await opened?.engine.dispose();
       saved.model.dispose();
     }
   }

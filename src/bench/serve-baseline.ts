@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { resolveConfig } from '../config';
 import { insertPredictions } from '../db/predictions';
 import { selectBackend } from '../ml/backend';
+import { tfjsEngine } from '../ml/inference-engine';
 import { classifyInputs, preprocess, ranked } from '../ml/predict';
 import { MlDb } from '../mldb';
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const mldb = new MlDb({ config: resolveConfig({ url }, {}, '/') });
   const db = await mldb.connection();
   const saved = await mldb.openModel(ref);
+  const engine = tfjsEngine(saved.model); // the original's way: TensorFlow, one image per call
   const app = Fastify({ bodyLimit: 8 * 1024 * 1024 });
   await app.register(multipart);
   app.post('/mnist', async (request) => {
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
     const file = await request.file();
     const bytes = await file!.toBuffer();
     const xs = await preprocess(bytes, saved);
-    const [probs] = classifyInputs(saved, [xs]);
+    const [probs] = await classifyInputs(engine, [xs], saved.metadata.labels.length);
     const r = ranked(probs, saved.metadata.labels, 3);
     const id = uuidv7();
     await insertPredictions(db, [

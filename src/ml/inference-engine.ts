@@ -85,10 +85,13 @@ export async function onnxEngine(
  * The engine for `choice`: "auto" takes onnxruntime when it loads and converts the model, else
  * TensorFlow.js, saying why in `fallback`; "onnxruntime" fails instead of falling back.
  */
-export async function openEngine(
-  saved: SavedModel,
-  choice: EngineChoice = 'auto',
-): Promise<{ engine: ModelEngine; fallback?: string }> {
+export interface OpenedEngine {
+  engine: ModelEngine;
+  /** Why "auto" did not take onnxruntime. */
+  fallback?: string;
+}
+
+export async function openEngine(saved: SavedModel, choice: EngineChoice = 'auto'): Promise<OpenedEngine> {
   if (choice === 'tfjs') return { engine: tfjsEngine(saved.model) };
   const loaded = loadOnnxRuntime();
   if ('unavailable' in loaded) {

@@ -4,7 +4,6 @@ import { scalePixels } from '../samples/pixel-matrix';
 import { decodeToShape } from '../images/decode';
 import type { SavedModel } from './artifacts';
 import { tfjsEngine, type ModelEngine } from './inference-engine';
-import { tf } from './tf';
 
 export interface Prediction {
   file: string;
@@ -41,17 +40,20 @@ export function topK(
     .slice(0, Math.max(1, Math.min(k, labels.length)));
 }
 
-/** One forward pass over preprocessed inputs: a probability row per input, in order. */
-export function classifyInputs(saved: SavedModel, inputs: readonly Float32Array[]): Float32Array[] {
-  const { labels, inputShape } = saved.metadata;
-  const per = inputShape[0] * inputShape[1] * inputShape[2];
+/**
+ * One forward pass over preprocessed inputs (each H × W × C floats) on `engine`: a probability row
+ * of `classes` per input, in order.
+ */
+export async function classifyInputs(
+  engine: ModelEngine,
+  inputs: readonly Float32Array[],
+  classes: number,
+): Promise<Float32Array[]> {
+  const per = inputs[0]?.length ?? 0;
   const batch = new Float32Array(inputs.length * per);
   inputs.forEach((x, i) => batch.set(x, i * per));
-  const probs = tf.tidy(
-    () =>
-      (saved.model.predict(tf.tensor4d(batch, [inputs.length, ...inputShape])) as tf.Tensor).dataSync() as Float32Array,
-  );
-  return inputs.map((_, i) => probs.slice(i * labels.length, (i + 1) * labels.length));
+  const probs = await engine.run(batch, inputs.length);
+  return inputs.map((_, i) => probs.slice(i * classes, (i + 1) * classes));
 }
 
 /** The label, its probability and the top k of one probability row. */
@@ -70,7 +72,6 @@ export async function predictFiles(
   { top = 3, batchSize = 256, engine }: { top?: number; batchSize?: number; engine?: ModelEngine } = {},
 ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
   const run = engine ?? tfjsEngine(saved.model);
-  const per = saved.metadata.inputShape.reduce((a, b) => a * b, 1);
   const { labels } = saved.metadata;
   const predictions: Prediction[] = [];
   const failures: PredictionFailure[] = [];
@@ -87,15 +88,12 @@ export async function predictFiles(
       }
     }
     if (ready.length === 0) continue;
-    const batch = new Float32Array(ready.length * per);
-    ready.forEach((r, i) => batch.set(r.xs, i * per));
-    const probs = await run.run(batch, ready.length);
-    ready.forEach((r, i) =>
-      predictions.push({
-        file: r.file,
-        ...ranked(probs.subarray(i * labels.length, (i + 1) * labels.length), labels, top),
-      }),
+    const rows = await classifyInputs(
+      run,
+      ready.map((r) => r.xs),
+      labels.length,
     );
+    ready.forEach((r, i) => predictions.push({ file: r.file, ...ranked(rows[i], labels, top) }));
   }
   return { predictions, failures };
 }

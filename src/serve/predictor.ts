@@ -4,6 +4,7 @@ import type { PredictionLogRow } from '../db/predictions';
 import { sniffFormat } from '../images/formats';
 import { DecodeError, TooManyPixelsError } from '../images/decode';
 import type { SavedModel } from '../ml/artifacts';
+import { tfjsEngine } from '../ml/inference-engine';
 import { classifyInputs, preprocess, ranked } from '../ml/predict';
 import type { ServeMetrics } from './metrics';
 import { MicroBatcher } from './micro-batcher';
@@ -83,9 +84,10 @@ export class Predictor {
     /** What runs the model, as /healthz and the startup line say it. */
     readonly engineName = 'tfjs',
   ) {
+    const onMainThread = tfjsEngine(saved.model);
     const run = engine
       ? (inputs: Float32Array[]) => engine.run(inputs)
-      : (inputs: Float32Array[]) => classifyInputs(saved, inputs);
+      : (inputs: Float32Array[]) => classifyInputs(onMainThread, inputs, saved.metadata.labels.length);
     this.batcher = new MicroBatcher(run, {
       maxBatch: opts.maxBatch,
       windowMs: opts.batchWindowMs,

@@ -6,6 +6,7 @@ import { tf } from '../ml/tf';
 import { buildApp } from './app';
 import { InferencePool } from './inference-pool';
 import { openEngine, type ModelEngine } from '../ml/inference-engine';
+import { classifyInputs } from '../ml/predict';
 import type { EngineChoice } from '../ml/engine-names';
 import { createMetrics, type ServeMetrics } from './metrics';
 import { PredictionLog, type PredictionLogStats } from './prediction-log';
@@ -29,8 +30,6 @@ export interface ServiceOptions extends PredictorOptions {
 
 /** A whole-model engine as the micro-batcher's: one batch in flight (it uses every core itself). */
 function batchEngine(engine: ModelEngine, saved: SavedModel): InferenceEngine {
-  const per = saved.metadata.inputShape.reduce((a, b) => a * b, 1);
-  const classes = saved.metadata.labels.length;
   let inFlight = 0;
   return {
     get idle() {
@@ -39,10 +38,7 @@ function batchEngine(engine: ModelEngine, saved: SavedModel): InferenceEngine {
     async run(inputs) {
       inFlight++;
       try {
-        const xs = new Float32Array(inputs.length * per);
-        inputs.forEach((x, i) => xs.set(x, i * per));
-        const probs = await engine.run(xs, inputs.length);
-        return inputs.map((_, i) => probs.slice(i * classes, (i + 1) * classes));
+        return await classifyInputs(engine, inputs, saved.metadata.labels.length);
       } finally {
         inFlight--;
       }
