@@ -79,10 +79,6 @@ export interface DrawnTensors {
   ids: number[];
 }
 
-function allPositions(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
 export type TrainMethodOptions = Omit<TrainRunOptions, 'table' | 'database'> & { table?: string };
 
 /** What `promotePredictions` did. */
@@ -211,19 +207,13 @@ export class MlDb {
     const labels = await tableLabels(db, name);
     const m = await ml
       .pixels()
-      .readPixelMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });
+      .readScaledMatrix(db, name, shape, { split: filter.split ?? 'train', label: filter.label });
     const tfjs = ml.tf();
-    const per = shape.height * shape.width * shape.channels;
     const classIndex = new Map(labels.map((l, i) => [l, i]));
     const ys = new Float32Array(m.count * labels.length);
     m.labels.forEach((l, i) => (ys[i * labels.length + classIndex.get(l)!] = 1));
     return {
-      xs: tfjs.tensor4d(ml.pixels().scaleRows(m, allPositions(m.count), per), [
-        m.count,
-        shape.height,
-        shape.width,
-        shape.channels,
-      ]),
+      xs: tfjs.tensor4d(m.xs, [m.count, shape.height, shape.width, shape.channels]),
       ys: tfjs.tensor2d(ys, [m.count, labels.length]),
       labels,
       ids: m.ids,

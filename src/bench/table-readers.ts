@@ -1,7 +1,7 @@
 import { countRows, pixelPages } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { valuesPerImage, type ImageShape } from '../image-shape';
-import { checkPixelLength, readPixelMatrix, scalePixels, scaleRows } from '../samples/pixel-matrix';
+import { checkPixelLength, readPixelMatrix, readScaledMatrix, scalePixels } from '../samples/pixel-matrix';
 import { median } from './server';
 
 /**
@@ -10,7 +10,8 @@ import { median } from './server';
  *   pages, a division per pixel into one Float32 buffer (the baseline);
  * - `trainingMatrix`: the bulk reader (bulk-read.ts), stored bytes, as training holds them
  *   (batches are scaled to floats as they are taken);
- * - `float32`: the bulk reader, then every row scaled to one Float32 buffer (like for like).
+ * - `float32`: the bulk reader scaling every span to floats as it arrives: rows → one Float32 buffer
+ *   (like for like).
  */
 export function tableReaders(db: Db, shape: ImageShape) {
   const per = valuesPerImage(shape);
@@ -35,11 +36,7 @@ export function tableReaders(db: Db, shape: ImageShape) {
       return i;
     },
     trainingMatrix: async (table: string) => (await readPixelMatrix(db, table, shape, {})).count,
-    float32: async (table: string) => {
-      const m = await readPixelMatrix(db, table, shape, {});
-      const all = Int32Array.from({ length: m.count }, (_, i) => i);
-      return scaleRows(m, all, per).length / per;
-    },
+    float32: async (table: string) => (await readScaledMatrix(db, table, shape, {})).xs.length / per,
   };
 }
 

@@ -1,5 +1,5 @@
 import { indexPages, type PixelFilter } from '../db/dataset-rows';
-import { readPixelRows } from './bulk-read';
+import { readPixelRows, readScaledRows } from './bulk-read';
 import { SCALED } from './scaled';
 import type { Db } from '../db/db';
 import { valuesPerImage, type ImageShape } from '../image-shape';
@@ -77,4 +77,16 @@ export async function readPixelMatrix(
 ): Promise<PixelMatrix> {
   const rows = await readPixelRows(db, table, filter, valuesPerImage(shape), { parallelism, limit: knownCount });
   return { pixels: rows.pixels, labels: rows.labels, ids: rows.ids, hashes: rows.hashes, count: rows.count };
+}
+
+/** Rows → one Float32 buffer: the whole (filtered) table scaled to [0, 1], read as readPixelMatrix reads. */
+export async function readScaledMatrix(
+  db: Db,
+  table: string,
+  shape: ImageShape,
+  filter: PixelFilter,
+  parallelism?: number,
+): Promise<RowIndex & { xs: Float32Array }> {
+  const rows = await readScaledRows(db, table, filter, valuesPerImage(shape), { parallelism });
+  return { xs: rows.pixels, labels: rows.labels, ids: rows.ids, hashes: rows.hashes, count: rows.count };
 }

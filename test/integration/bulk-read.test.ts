@@ -1,5 +1,5 @@
 import { pixelPages, type PixelFilter } from '../../src/db/dataset-rows';
-import { readPixelRows } from '../../src/samples/bulk-read';
+import { readPixelRows, readScaledRows } from '../../src/samples/bulk-read';
 import { freshDatabase } from '../helpers/db';
 import { evenLabels, makeLabeledFolder } from '../helpers/fixtures';
 
@@ -52,6 +52,12 @@ describe('bulk read: spans concatenated by the server, read in parallel', () => 
         expect(got.labels).toEqual(expected.labels);
         expect(got.hashes.map((h) => h.toString('hex'))).toEqual(expected.hashes);
         expect(Buffer.from(got.pixels).equals(expected.pixels)).toBe(true);
+        // As floats: the same rows, each value the byte divided by 255 (what training feeds the model).
+        const scaled = await readScaledRows(conn, TABLE, filter(), PER, options);
+        expect(scaled.ids).toEqual(expected.ids);
+        expect(scaled.labels).toEqual(expected.labels);
+        expect(scaled.hashes.map((h) => h.toString('hex'))).toEqual(expected.hashes);
+        expect(scaled.pixels).toEqual(Float32Array.from(expected.pixels, (v) => v / 255));
       }
     });
   }
@@ -62,6 +68,8 @@ describe('bulk read: spans concatenated by the server, read in parallel', () => 
     const got = await readPixelRows(conn, TABLE, {}, PER, { parallelism: 2, spanBytes: 1000, limit: 17 });
     expect(got.ids).toEqual(all.ids.slice(0, 17));
     expect(Buffer.from(got.pixels).equals(all.pixels.subarray(0, 17 * PER))).toBe(true);
+    const scaled = await readScaledRows(conn, TABLE, {}, PER, { parallelism: 2, spanBytes: 1000, limit: 17 });
+    expect(scaled.pixels).toEqual(Float32Array.from(all.pixels.subarray(0, 17 * PER), (v) => v / 255));
   });
 
   test('a row whose pixels are not the table shape is named, not read past', async () => {
@@ -69,8 +77,10 @@ describe('bulk read: spans concatenated by the server, read in parallel', () => 
     const conn = await m.connection();
     const [[id]] = await conn.queryArrays(`SELECT id FROM ${TABLE} ORDER BY id LIMIT 1 OFFSET 20`);
     await conn.run(`UPDATE ${TABLE} SET pixels = SUBSTRING(pixels, 1, 10) WHERE id = ?`, [id]);
-    await expect(readPixelRows(conn, TABLE, {}, PER, { parallelism: 2, spanBytes: 2000 })).rejects.toMatchObject({
-      message: `row ${Number(id)} of "${TABLE}" has 10 pixel bytes, expected ${PER}`,
-    });
+    for (const read of [readPixelRows, readScaledRows]) {
+      await expect(read(conn, TABLE, {}, PER, { parallelism: 2, spanBytes: 2000 })).rejects.toMatchObject({
+        message: `row ${Number(id)} of "${TABLE}" has 10 pixel bytes, expected ${PER}`,
+      });
+    }
   });
 });
