@@ -9,6 +9,11 @@ import { findServerBinary, INSTALL_HINT, startServer } from '../../src/db/local-
  * neither is possible the suite fails loudly; it never skips the database tests.
  */
 export default async function globalSetup(): Promise<void> {
+  // Every temporary folder of the run — the tests', the CLIs' they spawn, the server's — under one
+  // root that teardown removes (os.tmpdir() follows TMPDIR; the workers inherit it).
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mldb-tests-'));
+  process.env.MLDB_TEST_TMP_ROOT = root;
+  process.env.TMPDIR = root;
   if (process.env.MLDB_TEST_URL) return;
   const binary = findServerBinary();
   if (!binary) {

@@ -6,4 +6,6 @@ export default async function globalTeardown(): Promise<void> {
   const dir = process.env.MLDB_TEST_SERVER_DIR;
   if (pid) await stopServer(pid);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  const root = process.env.MLDB_TEST_TMP_ROOT;
+  if (root) fs.rmSync(root, { recursive: true, force: true });
 }
