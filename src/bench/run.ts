@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { accuracyBench, DEFAULT_FLAGS, ORIGINAL_RECIPE, writeMnistFolder } from './accuracy-bench';
+import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
 import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
@@ -48,7 +48,8 @@ async function main(): Promise<void> {
       console.log('\n== streaming ingest (import --watch) and archive import ==');
       await watchBench(server.url);
     }
-    // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… mnist [archs] [epochs]`.
+    // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`,
+    // `… mnist [archs] [epochs] [recipes]`.
     if (which === 'accuracy') {
       console.log('\n== accuracy on filedata (default flags) ==');
       await accuracyBench(
@@ -68,11 +69,9 @@ async function main(): Promise<void> {
           dir,
           'bench_mnist',
           (process.argv[3] ?? 'simple_cnn').split(','),
-          Number(process.argv[4] ?? 15),
-          // `… mnist ARCHS EPOCHS recipe` (or `default`): one of the two only.
-          [DEFAULT_FLAGS, ORIGINAL_RECIPE].filter(
-            (r) => !process.argv[5] || (process.argv[5] === 'recipe') === (r === ORIGINAL_RECIPE),
-          ),
+          Number(process.argv[4] ?? 30),
+          // `… mnist ARCHS EPOCHS default,plateau,recipe` (any of them; all three when omitted).
+          recipesNamed(process.argv[5]),
         );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
