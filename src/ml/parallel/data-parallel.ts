@@ -137,10 +137,12 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
   const numClasses = model.outputs[0].shape[1] as number;
   return {
     async step(xs, ys, n) {
-      // Shares as even as the batch allows; the main thread takes the first.
+      // Shares as even as the batch allows, larger ones first: the main thread always has rows (a
+      // batch smaller than the replicas, such as an epoch's last, leaves workers out, not it).
+      const W = o.workers;
       const shares = Array.from(
-        { length: o.workers },
-        (_, i) => Math.floor((n * (i + 1)) / o.workers) - Math.floor((n * i) / o.workers),
+        { length: W },
+        (_, i) => Math.floor((n * (W - i)) / W) - Math.floor((n * (W - i - 1)) / W),
       );
       const starts = shares.map((_, i) => shares.slice(0, i).reduce((a, b) => a + b, 0));
       const remote = replicas.map((r, i) => {
@@ -165,9 +167,17 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
           parts.push({ grads: p.res.grads, n: p.n, loss: p.res.loss, accuracy: p.res.accuracy });
       }
       const averaged = averageGradients(parts);
-      // Every replica applies the same update; posting is ordered before the next step.
-      replicas.forEach((r) => r.post({ type: 'apply', grads: averaged.map((g) => new Float32Array(g)) }));
-      applyGradients(model, optimizer, averaged);
+      // Every replica applies the same update; posting is ordered before the next step. Once this
+      // thread's backend holds its copy of the gradients, the arrays go to the workers before this
+      // thread applies (the workers apply meanwhile): transferred to the last, cloned for the others.
+      applyGradients(model, optimizer, averaged, () =>
+        replicas.forEach((r, i) =>
+          r.post(
+            { type: 'apply', grads: averaged },
+            i === replicas.length - 1 ? averaged.map((g) => g.buffer as ArrayBuffer) : [],
+          ),
+        ),
+      );
       const weight = (f: (p: (typeof parts)[number]) => number) => parts.reduce((a, p) => a + f(p) * p.n, 0) / n;
       return { loss: weight((p) => p.loss), accuracy: weight((p) => p.accuracy) };
     },
