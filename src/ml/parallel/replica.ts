@@ -67,10 +67,11 @@ export function applyGradients(
 export function averageGradients(parts: Array<{ grads: Float32Array[]; n: number }>): Float32Array[] {
   const total = parts.reduce((a, p) => a + p.n, 0);
   const [first, second, ...others] = parts;
+  if (!second) return first.grads; // one part (a batch the main thread took alone): its own mean
   const w0 = first.n / total;
-  const w1 = second ? second.n / total : 0;
+  const w1 = second.n / total;
   first.grads.forEach((out, k) => {
-    const g1 = second?.grads[k] ?? out;
+    const g1 = second.grads[k];
     for (let i = 0; i < out.length; i++) out[i] = w0 * out[i] + w1 * g1[i];
     for (const p of others) {
       const w = p.n / total;
