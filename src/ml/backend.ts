@@ -2,8 +2,9 @@ import { tf } from './tf';
 import { registerKernel, unregisterKernel, getKernel } from '@tensorflow/tfjs';
 import { UsageError } from '../errors';
 import { fastConvGradKernels } from './kernels/conv2d-grads';
-import { registerCpuFallbacks } from './kernels/cpu-fallback';
+import { cpuFallbackKernel, registerCpuFallbacks } from './kernels/cpu-fallback';
 import { installBatchNormGradient } from './kernels/batchnorm-grad';
+import { installAvgPoolGradient } from './kernels/avgpool-grad';
 
 import { BACKENDS, type BackendChoice, type BackendName } from './backend-names';
 
@@ -17,15 +18,22 @@ export interface ActiveBackend {
 
 let wasmPatched = false;
 
-/** Fast convolution gradients for wasm, then a cpu fallback for every kernel it still lacks. */
+/**
+ * wasm kernels whose results are wrong, replaced by the cpu backend's: MaxPoolGrad misplaces the
+ * gradient of every window whose values are negative (as after batch-norm, where the Xception
+ * models pool): it is right only for inputs ≥ 0, as after a ReLU.
+ */
+const WRONG_ON_WASM = ['MaxPoolGrad'];
+
+/** Fast convolution gradients for wasm, cpu kernels for its wrong ones and for every kernel it lacks. */
 export function patchWasmKernels(): void {
   if (wasmPatched) return;
-  const fast = fastConvGradKernels('wasm');
-  for (const k of fast) {
+  const replaced = [...fastConvGradKernels('wasm'), ...WRONG_ON_WASM.map((k) => cpuFallbackKernel(k, 'wasm')!)];
+  for (const k of replaced) {
     if (getKernel(k.kernelName, 'wasm')) unregisterKernel(k.kernelName, 'wasm');
     registerKernel(k);
   }
-  registerCpuFallbacks('wasm', new Set(fast.map((k) => k.kernelName)));
+  registerCpuFallbacks('wasm', new Set(replaced.map((k) => k.kernelName)));
   wasmPatched = true;
 }
 
@@ -61,6 +69,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Act
     throw new UsageError(`unknown backend "${choice}"`, `use one of ${BACKENDS.join(', ')}`);
   }
   installBatchNormGradient(); // a gradient, not a kernel: faster on every backend
+  installAvgPoolGradient(); // consistent with its forward pass at padded borders
   if (choice === 'tensorflow' || choice === 'auto') {
     if (tryTensorflow() && (await activate('tensorflow')))
       return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };

@@ -89,6 +89,29 @@ describe('wasm gradient kernels match the cpu backend', () => {
     },
   );
 
+  test.each([
+    [3, 2, 'same', [2, 7, 7, 3]],
+    [3, 2, 'valid', [3, 9, 8, 2]],
+    [2, 2, 'valid', [2, 6, 6, 4]],
+    [3, 1, 'same', [1, 5, 6, 2]],
+  ] as const)('max-pool gradient, window %i stride %i %s over %j', async (size, stride, pad, shape) => {
+    const r = rng(11);
+    const xv = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1);
+    const grad = async (backend: string) => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      return tf.tidy(() => {
+        const f = (x: tf.Tensor4D) => {
+          const y = tf.maxPool(x, size, stride, pad);
+          return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+        };
+        return tf
+          .grad(f)(tf.tensor4d(xv, [...shape]))
+          .dataSync() as Float32Array;
+      });
+    };
+    expect(maxRelError(await grad('wasm'), await grad('cpu'))).toBeLessThanOrEqual(1e-6);
+  });
+
   test('a kernel wasm lacks entirely falls back to cpu (UnsortedSegmentSum)', async () => {
     await tf.setBackend('wasm');
     const out = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4]), tf.tensor1d([0, 1, 0, 1], 'int32'), 2);
