@@ -2,13 +2,14 @@ import os from 'node:os';
 import { UsageError } from '../errors';
 import type { EngineChoice } from './engine-names';
 import type { SavedModel } from './artifacts';
+import { loadOnnxRuntime, onnxRuntimeVersion, type Ort } from './onnxruntime';
 import { tf } from './tf';
 
 /**
  * What runs a saved model's forward pass for evaluate, predict and serve: onnxruntime when the
  * optional onnxruntime-node package is installed (native CPU kernels on every core: the model is
- * converted to ONNX in memory at load, see onnx-export.ts), else TensorFlow.js on the selected
- * backend. Training stays on TensorFlow.js. Every caller says which engine ran.
+ * converted to ONNX in memory at load, see onnx/export.ts), else TensorFlow.js on the selected
+ * backend. Every caller says which engine ran.
  */
 export interface ModelEngine {
   /** "onnxruntime 1.23.0 (cpu, 2 threads)" or "tfjs (wasm)". */
@@ -20,33 +21,7 @@ export interface ModelEngine {
 
 export { ENGINES, type EngineChoice } from './engine-names';
 
-/** The part of onnxruntime-node used here: an optional dependency, so no compile-time import. */
-interface Ort {
-  InferenceSession: {
-    create(model: Uint8Array, options?: { intraOpNumThreads?: number }): Promise<OrtSession>;
-  };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-  env: { versions: { node?: string; common?: string } };
-}
-interface OrtSession {
-  run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
-  release(): Promise<void>;
-}
-
-/** onnxruntime-node when it is installed and loads here; why not otherwise. */
-export function loadOnnxRuntime(): { ort: Ort } | { unavailable: string } {
-  try {
-    return { ort: require('onnxruntime-node') as Ort };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return {
-      unavailable:
-        code === 'MODULE_NOT_FOUND'
-          ? 'onnxruntime-node is not installed'
-          : `onnxruntime-node did not load: ${(e as Error).message.split('\n')[0]}`,
-    };
-  }
-}
+export { loadOnnxRuntime } from './onnxruntime';
 
 /** TensorFlow.js on the backend already selected. */
 export function tfjsEngine(model: tf.LayersModel): ModelEngine {
@@ -65,14 +40,26 @@ export async function onnxEngine(
   saved: SavedModel,
   threads = os.availableParallelism(),
 ): Promise<ModelEngine> {
-  // Loaded here: training, which never runs onnxruntime, need not load the protobuf library.
+  // Loaded here: the tfjs path need not load the protobuf library.
   const { onnxBytes } = require('./onnx-file') as typeof import('./onnx-file');
-  const { ONNX_INPUT, ONNX_OUTPUT } = require('./onnx-export') as typeof import('./onnx-export');
-  const session = await ort.InferenceSession.create(onnxBytes(saved), { intraOpNumThreads: threads });
-  const shape = saved.metadata.inputShape;
-  const version = ort.env.versions.node ?? ort.env.versions.common ?? '';
+  return onnxSessionEngine(ort, onnxBytes(saved), saved.metadata.inputShape, threads);
+}
+
+/** An onnxruntime session over a model in memory (the test pass after training on onnxruntime). */
+export async function onnxModelEngine(
+  ort: Ort,
+  model: tf.LayersModel,
+  threads = os.availableParallelism(),
+): Promise<ModelEngine> {
+  const { toOnnx } = require('./onnx/export') as typeof import('./onnx/export');
+  return onnxSessionEngine(ort, toOnnx(model), model.inputs[0].shape.slice(1) as number[], threads);
+}
+
+async function onnxSessionEngine(ort: Ort, bytes: Uint8Array, shape: number[], threads: number): Promise<ModelEngine> {
+  const { ONNX_INPUT, ONNX_OUTPUT } = require('./onnx/export') as typeof import('./onnx/export');
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads });
   return {
-    name: `onnxruntime ${version} (cpu, ${threads} thread${threads > 1 ? 's' : ''})`,
+    name: `onnxruntime ${onnxRuntimeVersion(ort)} (cpu, ${threads} thread${threads > 1 ? 's' : ''})`,
     async run(xs, n) {
       const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', xs, [n, ...shape]) });
       return out[ONNX_OUTPUT].data as Float32Array;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { InvalidDataError, UsageError } from '../errors';
 import { checkWritableFolderPath, fromFileSystemError } from '../file-targets';
 import type { SavedModel } from './artifacts';
-import { ONNX_INPUT, toOnnx, UnsupportedLayerError } from './onnx-export';
+import { ONNX_INPUT, toOnnx } from './onnx/export';
+import { UnsupportedLayerError } from './onnx/layer-op';
 
 /** Where `mldb models export --out` may write: a new file in a folder one can write to. */
 export function checkOnnxTarget(out: string): string {

@@ -1,7 +1,8 @@
 // A Jest environment whose typed arrays are Node's own. Jest runs each test file in a vm context
 // with its own Float32Array; onnxruntime-node checks `data instanceof Float32Array` against the
 // outer realm's and refuses tensors made inside the test ("A float32 tensor's data must be type
-// of function Float32Array()"). Used only by the files that say so in their docblock.
+// of function Float32Array()"). Every test file runs in it (package.json's jest.testEnvironment): mldb
+// itself trains and evaluates on onnxruntime, with arrays it makes inside the test's realm.
 /* global require, module */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- Jest loads environments with require.
 const { TestEnvironment } = require('jest-environment-node');

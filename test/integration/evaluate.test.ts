@@ -1,7 +1,3 @@
-/**
- * @jest-environment ./test/helpers/typed-array-realm.js
- */
-// onnxruntime (the default engine when installed) checks typed arrays against Node's own.
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./test/helpers/typed-array-realm.js
- */
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -8,12 +5,12 @@ import { decodeToShape } from '../../src/images/decode';
 import { ARCHITECTURES } from '../../src/ml/architectures/registry';
 import { selectBackend } from '../../src/ml/backend';
 import { mulberry32 } from '../../src/ml/seeded';
-import { ONNX_INPUT, ONNX_OUTPUT, toOnnx } from '../../src/ml/onnx-export';
+import { ONNX_INPUT, ONNX_OUTPUT, toOnnx } from '../../src/ml/onnx/export';
 import { tf } from '../../src/ml/tf';
 import { SAMPLE_DIGITS } from '../helpers/fixtures';
 
 /** Real digits (two per class), decoded and scaled as training does, at the given shape. */
-async function digits(shape: { height: number; width: number; channels: number }): Promise<Float32Array> {
+async function digits(shape: { height: number; width: number; channels: 1 | 3 }): Promise<Float32Array> {
   const files = fs.readdirSync(SAMPLE_DIGITS).flatMap((label) =>
     fs
       .readdirSync(path.join(SAMPLE_DIGITS, label))
@@ -58,7 +55,7 @@ describe('ONNX export: the exported file computes what the tfjs model computes',
     async (name, inputShape) => {
       const model = ARCHITECTURES.get(name)!.build(tf, { inputShape, numClasses: 10, seed: 5 });
       perturbBatchNorm(model, 9);
-      const [height, width, channels] = inputShape;
+      const [height, width, channels] = inputShape as [number, number, 1 | 3];
       const xs = await digits({ height, width, channels });
       const n = xs.length / (height * width * channels);
       const expected = tf.tidy(() => (model.predict(tf.tensor4d(xs, [n, ...inputShape])) as tf.Tensor).dataSync());

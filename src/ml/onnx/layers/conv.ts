@@ -1,0 +1,205 @@
+import { int, ints, type GraphBuilder } from '../graph';
+import type { tf } from '../../tf';
+import type { BackwardContext, ForwardContext, LayerOp, Value } from '../layer-op';
+import { batchBlockedConvolution } from '../nchwc';
+import { convolve } from '../nchwc';
+import { activate, activationGradient } from './activation';
+import { outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
+
+/**
+ * Convolutions and their gradients as ONNX convolutions, which onnxruntime runs with its native
+ * kernels (ONNX has no backward-convolution op):
+ * - input gradient: the convolution of dy by the kernel flipped and transposed (stride 1), else
+ *   the transposed convolution of dy by the kernel;
+ * - kernel gradient: a convolution of the input seen with batch and channels swapped ([Ci, N, H, W])
+ *   by dy seen the same way ([Co, N, oh, ow]) as the kernel, dilated by the forward stride — its
+ *   output [Ci, Co, kh, kw] is the kernel gradient transposed. A 1×1 kernel makes that a matrix
+ *   product, done as one (a convolution there is a matrix-vector product per input channel).
+ */
+
+/** A convolution as the gradients need to know it. */
+interface Conv {
+  win: Window;
+  out: number;
+  in: number;
+  group: number;
+}
+
+function convOf(ctx: { config: Record<string, unknown> }, x: Value, out: number, group: number): Conv {
+  const kernel = pair(ctx.config.kernelSize);
+  const win = windowOf(ctx.config, [x.dims[1], x.dims[2]], kernel, pair(ctx.config.strides));
+  return { win, out, in: x.dims[0], group };
+}
+
+function forward(g: GraphBuilder, x: string, w: string, bias: string | undefined, c: Conv): string {
+  return convolve(
+    g,
+    x,
+    w,
+    bias,
+    { out: c.out, in: c.in, kernel: c.win.kernel, group: c.group },
+    windowAttributes(c.win),
+  );
+}
+
+/** dx of the convolution `c` with kernel `w` whose output gradient is `dy`. */
+function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string {
+  return g.within('input', () => {
+    const { win, group, in: inChannels, out: outChannels } = c;
+    const [kh, kw] = win.kernel;
+    if (win.strides[0] !== 1 || win.strides[1] !== 1) {
+      return g.node(
+        'ConvTranspose',
+        [dy, w],
+        [...windowAttributes(win), ints('output_padding', outputPadding(win)), int('group', group)],
+      );
+    }
+    // Stride 1: a plain convolution (faster on onnxruntime) by the kernel with, per group, its
+    // in and out channels swapped ([Co, Ci/g, kh, kw] → [Ci, Co/g, kh, kw]) and flipped, padded by
+    // what the forward pass did not pad.
+    const perGroup = g.node('Reshape', [w, g.int64s([group, outChannels / group, inChannels / group, kh, kw])]);
+    const swapped = g.node('Reshape', [
+      g.node('Transpose', [perGroup], [ints('perm', [0, 2, 1, 3, 4])]),
+      g.int64s([inChannels, outChannels / group, kh, kw]),
+    ]);
+    const flipped = g.node('Slice', [
+      swapped,
+      g.int64s([-1, -1]),
+      g.int64s([-kh - 1, -kw - 1]),
+      g.int64s([2, 3]),
+      g.int64s([-1, -1]),
+    ]);
+    const extent = win.kernel.map((k, a) => (k - 1) * win.dilations[a]);
+    return convolve(g, dy, flipped, undefined, { out: inChannels, in: outChannels, kernel: win.kernel, group }, [
+      ints('kernel_shape', win.kernel),
+      ints('dilations', win.dilations),
+      ints('pads', [
+        extent[0] - win.pads[0],
+        extent[1] - win.pads[1],
+        extent[0] - win.pads[2],
+        extent[1] - win.pads[3],
+      ]),
+    ]);
+  });
+}
+
+/**
+ * The kernel gradient in ONNX layout: [Co, Ci, kh, kw], or [Ci × m, 1, kh, kw] for a depthwise
+ * convolution (each input channel convolved on its own, m outputs each).
+ */
+function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string {
+  return g.within('kernel', () => {
+    const { win, out: outChannels } = c;
+    const [kh, kw] = win.kernel;
+    const depthwise = c.group > 1;
+    if (!depthwise && kh === 1 && kw === 1) return pointwiseKernelGradient(g, x, dy, outChannels, win);
+    const [ci, h, w] = x.dims;
+    // The trick's output has one row per kernel row, plus any rows the forward pass never reached
+    // at the end: those are taken off the bottom/right padding, else sliced away.
+    const excess = [0, 1].map(
+      (a) =>
+        win.input[a] +
+        win.pads[a] +
+        win.pads[a + 2] -
+        ((win.output[a] - 1) * win.strides[a] + 1) -
+        (win.kernel[a] - 1) * win.dilations[a],
+    );
+    const [top, left, bottom, right] = win.pads;
+    const attrs = [
+      ints('kernel_shape', win.output),
+      ints('strides', win.dilations),
+      ints('dilations', win.strides),
+      ints('pads', [top, left, Math.max(bottom - excess[0], 0), Math.max(right - excess[1], 0)]),
+    ];
+    const swap = (v: string) => g.node('Transpose', [v], [ints('perm', [1, 0, 2, 3])]);
+    let dw: string;
+    if (depthwise) {
+      // [1, Ci·N, H, W]: group c holds channel c's batch (not a shape the NCHWc kernels take).
+      const xt = g.node('Reshape', [swap(x.name), g.int64s([1, -1, h, w])]);
+      dw = g.node('Conv', [xt, swap(dy)], [...attrs, int('group', ci)]);
+    } else {
+      dw =
+        batchBlockedConvolution(g, x.name, dy, x.dims, [outChannels, ...win.output], attrs) ??
+        g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
+    }
+    if (excess[0] > bottom || excess[1] > right) {
+      dw = g.node('Slice', [dw, g.int64s([0, 0]), g.int64s([kh, kw]), g.int64s([2, 3])]);
+    }
+    // [Ci, Co, kh, kw] → [Co, Ci, kh, kw]; depthwise [1, Ci·m, kh, kw] → [Ci·m, 1, kh, kw]
+    return depthwise
+      ? g.node('Reshape', [dw, g.int64s([outChannels, 1, kh, kw])])
+      : g.node('Transpose', [dw], [ints('perm', [1, 0, 2, 3])]);
+  });
+}
+
+/** A 1×1 kernel's gradient as one matrix product: dy [Co, N·P] × x [N·P, Ci] (x subsampled by the stride). */
+function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChannels: number, win: Window): string {
+  const [ci] = x.dims;
+  let input = x.name;
+  if (win.strides[0] > 1 || win.strides[1] > 1) {
+    const ends = [0, 1].map((a) => (win.output[a] - 1) * win.strides[a] + 1);
+    input = g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
+  }
+  const rows = g.node('Reshape', [g.node('Transpose', [input], [ints('perm', [0, 2, 3, 1])]), g.int64s([-1, ci])]);
+  const cols = g.node('Reshape', [
+    g.node('Transpose', [dy], [ints('perm', [1, 0, 2, 3])]),
+    g.int64s([outChannels, -1]),
+  ]);
+  return g.node('Reshape', [g.node('MatMul', [cols, rows]), g.int64s([outChannels, ci, 1, 1])]);
+}
+
+function biasGradient(ctx: BackwardContext, dy: string): void {
+  if (ctx.weight('bias'))
+    ctx.gradient('bias', ctx.g.node('ReduceSum', [dy, ctx.g.int64s([0, 2, 3])], [int('keepdims', 0)]));
+}
+
+export const conv2d: LayerOp = {
+  forward(ctx: ForwardContext) {
+    const [x] = ctx.inputs;
+    const c = convOf(ctx, x, ctx.outDims[0], 1);
+    return activate(ctx, forward(ctx.g, x.name, ctx.weight('kernel')!, ctx.weight('bias'), c));
+  },
+  backward(ctx, dy) {
+    const [x] = ctx.inputs;
+    const c = convOf(ctx, x, ctx.outDims[0], 1);
+    const dz = activationGradient(ctx, dy);
+    ctx.gradient('kernel', kernelGradient(ctx.g, x, dz, c));
+    biasGradient(ctx, dz);
+    return [x.requiresGrad ? inputGradient(ctx.g, dz, ctx.weight('kernel')!, c) : null];
+  },
+};
+
+/**
+ * The two convolutions of a separable one: depthwise (m outputs per input channel), then 1×1. m is
+ * read off the depthwise kernel [kh, kw, in, m]: tfjs leaves depthMultiplier out of the layer's config.
+ */
+function separableParts(ctx: { config: Record<string, unknown>; outDims: number[]; layer: tf.layers.Layer }, x: Value) {
+  const depthwiseKernel = ctx.layer.weights.find((w) => w.originalName.endsWith('depthwise_kernel'))!;
+  const multiplier = Number(depthwiseKernel.shape[3]);
+  const depthwise = convOf(ctx, x, x.dims[0] * multiplier, x.dims[0]);
+  const mid: Value = { name: '', dims: [x.dims[0] * multiplier, ...depthwise.win.output], requiresGrad: true };
+  const pointwise = convOf({ config: { kernelSize: 1, padding: 'valid' } }, mid, ctx.outDims[0], 1);
+  return { depthwise, pointwise, midDims: mid.dims };
+}
+
+export const separableConv2d: LayerOp = {
+  forward(ctx) {
+    const [x] = ctx.inputs;
+    const { depthwise, pointwise } = separableParts(ctx, x);
+    const mid = forward(ctx.g, x.name, ctx.weight('depthwise_kernel')!, undefined, depthwise);
+    ctx.save('depthwise', mid);
+    return activate(ctx, forward(ctx.g, mid, ctx.weight('pointwise_kernel')!, ctx.weight('bias'), pointwise));
+  },
+  backward(ctx, dy) {
+    const [x] = ctx.inputs;
+    const g = ctx.g;
+    const { depthwise, pointwise, midDims } = separableParts(ctx, x);
+    const mid: Value = { name: ctx.saved('depthwise'), dims: midDims, requiresGrad: true };
+    const dz = activationGradient(ctx, dy);
+    ctx.gradient('pointwise_kernel', kernelGradient(g, mid, dz, pointwise));
+    biasGradient(ctx, dz);
+    const dmid = inputGradient(g, dz, ctx.weight('pointwise_kernel')!, pointwise);
+    ctx.gradient('depthwise_kernel', kernelGradient(g, x, dmid, depthwise));
+    return [x.requiresGrad ? inputGradient(g, dmid, ctx.weight('depthwise_kernel')!, depthwise) : null];
+  },
+};

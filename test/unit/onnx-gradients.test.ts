@@ -1,0 +1,214 @@
+import * as ort from 'onnxruntime-node';
+import { dropout, withDropoutHeld } from '../../src/ml/architectures/layers';
+import { Seeds } from '../../src/ml/architectures/types';
+import { selectBackend } from '../../src/ml/backend';
+import { nchwcBlockSize } from '../../src/ml/engines/nchwc-probe';
+import { LAYER_OPS, type LayerOps } from '../../src/ml/onnx/layer-ops';
+import { computeGradients } from '../../src/ml/parallel/replica';
+import { tf } from '../../src/ml/tf';
+import { onnxSteps, relativeDifference } from '../helpers/onnx-step';
+
+/**
+ * Every layer type's gradient entry, one at a time (as PyTorch tests derivatives.yaml): a small
+ * model around the layer — a convolution before it, so that its input needs a gradient, and a
+ * softmax dense layer after — whose loss and weight gradients on onnxruntime must match tfjs' cpu
+ * backend (its reference kernels) within 1e-4 of each weight's gradient norm, on random inputs,
+ * with plain convolutions and with the channel-blocked ones (16 channels, a batch of 16). Each
+ * planted 1% mistake below fails it.
+ */
+const TOLERANCE = 1e-4;
+
+type Sym = tf.SymbolicTensor;
+let seed = 1;
+const init = () => tf.initializers.glorotUniform({ seed: seed++ });
+const conv =
+  (filters: number, kernelSize: number, more: Record<string, unknown> = {}) =>
+  (x: Sym) =>
+    tf.layers.conv2d({ filters, kernelSize, padding: 'same', kernelInitializer: init(), ...more }).apply(x) as Sym;
+
+interface Case {
+  name: string;
+  size: number;
+  /** The layers under test, after a 3×3 convolution of `channels` filters. */
+  build: (x: Sym) => Sym;
+}
+
+const CASES: Case[] = [
+  { name: 'conv 3×3 same', size: 7, build: conv(16, 3) },
+  { name: 'conv 5×5 valid, no bias', size: 9, build: conv(16, 5, { padding: 'valid', useBias: false }) },
+  { name: 'conv 3×3 stride 2 same (odd size)', size: 7, build: conv(16, 3, { strides: 2 }) },
+  { name: 'conv 3×3 stride 2 valid', size: 8, build: conv(16, 3, { strides: 2, padding: 'valid' }) },
+  { name: 'conv 1×1 stride 2', size: 7, build: conv(32, 1, { strides: 2 }) },
+  { name: 'conv with ReLU', size: 6, build: conv(16, 3, { activation: 'relu' }) },
+  {
+    name: 'conv with an L2 penalty',
+    size: 6,
+    build: conv(16, 3, { kernelRegularizer: tf.regularizers.l2({ l2: 0.01 }) }),
+  },
+  {
+    name: 'separable conv 3×3',
+    size: 7,
+    build: (x) =>
+      tf.layers
+        .separableConv2d({
+          filters: 32,
+          kernelSize: 3,
+          padding: 'same',
+          depthwiseInitializer: init(),
+          pointwiseInitializer: init(),
+        })
+        .apply(x) as Sym,
+  },
+  {
+    name: 'separable conv, depth multiplier 2, L2 penalties',
+    size: 6,
+    build: (x) =>
+      tf.layers
+        .separableConv2d({
+          filters: 16,
+          kernelSize: 3,
+          padding: 'same',
+          depthMultiplier: 2,
+          useBias: false,
+          depthwiseInitializer: init(),
+          pointwiseInitializer: init(),
+          depthwiseRegularizer: tf.regularizers.l2({ l2: 0.01 }),
+          pointwiseRegularizer: tf.regularizers.l2({ l2: 0.01 }),
+        })
+        .apply(x) as Sym,
+  },
+  { name: 'batch-norm', size: 6, build: (x) => tf.layers.batchNormalization().apply(x) as Sym },
+  { name: 'ReLU layer', size: 6, build: (x) => tf.layers.reLU().apply(x) as Sym },
+  {
+    name: 'average pool 2×2 same (odd size)',
+    size: 7,
+    build: (x) => tf.layers.averagePooling2d({ poolSize: 2, padding: 'same' }).apply(x) as Sym,
+  },
+  {
+    name: 'average pool 2×2 valid (odd size)',
+    size: 7,
+    build: (x) => tf.layers.averagePooling2d({ poolSize: 2 }).apply(x) as Sym,
+  },
+  {
+    name: 'average pool 3×3 stride 2 same',
+    size: 8,
+    build: (x) => tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as Sym,
+  },
+  {
+    name: 'batch-norm then max pool 3×3 stride 2 same',
+    size: 7,
+    build: (x) =>
+      tf.layers
+        .maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })
+        .apply(tf.layers.batchNormalization().apply(x)) as Sym,
+  },
+  { name: 'max pool 2×2', size: 6, build: (x) => tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as Sym },
+  {
+    name: 'residual add with a 1×1 projection',
+    size: 6,
+    build: (x) => tf.layers.add().apply([conv(16, 3)(x), conv(16, 1)(x)]) as Sym,
+  },
+  {
+    name: 'global average pool, dense ReLU',
+    size: 6,
+    build: (x) =>
+      tf.layers
+        .dense({ units: 12, activation: 'relu', kernelInitializer: init() })
+        .apply(tf.layers.globalAveragePooling2d({}).apply(x)) as Sym,
+  },
+  { name: 'dropout (held)', size: 6, build: (x) => dropout(tf, new Seeds(3), x, 0.5, 'dropout') },
+];
+
+function model(c: Case, channels: number): tf.LayersModel {
+  seed = 1;
+  const input = tf.input({ shape: [c.size, c.size, 2] });
+  let x = c.build(conv(channels, 3)(input));
+  if (x.shape.length === 4) x = tf.layers.flatten().apply(x) as Sym;
+  const out = tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: init() }).apply(x) as Sym;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+function randomBatch(c: Case, n: number) {
+  let s = 7;
+  const random = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const xs = Float32Array.from({ length: n * c.size * c.size * 2 }, random);
+  const ys = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) ys[i * 4 + (i % 4)] = 1;
+  return { xs, ys };
+}
+
+async function gap(c: Case, blocked: boolean, ops?: LayerOps) {
+  const n = blocked ? 16 : 5;
+  const m = model(c, blocked ? 16 : 3);
+  try {
+    const batch = randomBatch(c, n);
+    const kernels = { nchwcBlock: blocked ? block : 0, batchAligned: blocked };
+    const got = await onnxSteps(m, batch, n, { kernels, ops });
+    const expected = await withDropoutHeld(async () => computeGradients(m, batch.xs, batch.ys, n));
+    const gradients = new Map(m.trainableWeights.map((w, i) => [w.name, expected.grads[i]]));
+    return {
+      loss: Math.abs(got.loss - expected.loss) / expected.loss,
+      ...relativeDifference(got.gradients, gradients),
+    };
+  } finally {
+    m.dispose();
+  }
+}
+
+let block = 0;
+beforeAll(async () => {
+  expect((await selectBackend('cpu')).name).toBe('cpu');
+  block = await nchwcBlockSize(ort);
+});
+
+describe('each layer type’s gradient against tfjs', () => {
+  test.each(CASES.flatMap((c) => [[c.name, 'plain', c] as const, [c.name, 'channel-blocked', c] as const]))(
+    '%s (%s convolutions)',
+    async (_name, kind, c) => {
+      if (kind === 'channel-blocked' && block === 0) return; // no NCHWc kernels on this CPU: the plain run covers it
+      const g = await gap(c, kind === 'channel-blocked');
+      expect(g.loss).toBeLessThanOrEqual(1e-5);
+      expect(g.worst).toBeLessThanOrEqual(TOLERANCE);
+    },
+  );
+});
+
+describe('a gradient 1% off is caught', () => {
+  /** The layer table with `cls`'s weight gradient `key`, or its input gradient, scaled by 1.01. */
+  function planted(cls: string, key: string | 'input'): LayerOps {
+    const entry = LAYER_OPS[cls];
+    const off = (ctx: Parameters<NonNullable<typeof entry.backward>>[0], v: string) =>
+      ctx.g.node('Mul', [v, ctx.g.scalar(1.01)]);
+    return {
+      ...LAYER_OPS,
+      [cls]: {
+        ...entry,
+        backward: (ctx, dy) => {
+          const inputs = entry.backward!(
+            { ...ctx, gradient: (k, v) => ctx.gradient(k, k === key ? off(ctx, v) : v) },
+            dy,
+          );
+          return key === 'input' ? inputs.map((v) => v && off(ctx, v)) : inputs;
+        },
+      },
+    };
+  }
+
+  test.each([
+    ['Conv2D', 'kernel', 'conv 3×3 stride 2 same (odd size)'],
+    ['Conv2D', 'input', 'conv 3×3 same'],
+    ['SeparableConv2D', 'depthwise_kernel', 'separable conv 3×3'],
+    ['SeparableConv2D', 'input', 'separable conv 3×3'],
+    ['BatchNormalization', 'gamma', 'batch-norm'],
+    ['BatchNormalization', 'input', 'batch-norm'],
+    ['AveragePooling2D', 'input', 'average pool 2×2 same (odd size)'],
+    ['MaxPooling2D', 'input', 'max pool 2×2'],
+    ['GlobalAveragePooling2D', 'input', 'global average pool, dense ReLU'],
+    ['Dense', 'kernel', 'global average pool, dense ReLU'],
+    ['Add', 'input', 'residual add with a 1×1 projection'],
+  ])('%s %s gradient (%s)', async (cls, key, name) => {
+    const c = CASES.find((x) => x.name === name)!;
+    const g = await gap(c, block > 0, planted(cls, key));
+    expect(g.worst).toBeGreaterThan(TOLERANCE * 10);
+  });
+});
