@@ -6,7 +6,7 @@ import { EXIT, isMldbError } from './errors';
 import { fromFileSystemError } from './file-targets';
 import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
-import { BACKENDS } from './ml/backend-names';
+import { BACKENDS, TRAINING_BACKENDS } from './ml/backend-names';
 import { ENGINES } from './ml/engine-names';
 import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
@@ -261,7 +261,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ],
       ['--no-precise-bn', 'keep the moving averages of batch-norm statistics instead (Keras behaviour)'],
       ['--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)'],
-      ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      [
+        '--backend <name>',
+        'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu',
+        { default: 'auto', choices: TRAINING_BACKENDS },
+      ],
       [
         '--memory-budget <size>',
         'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
@@ -272,7 +276,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       ],
       [
         '--workers <N|auto>',
-        'split each batch over N threads, one core each (data-parallel; auto: one per core)',
+        'tfjs backends: split each batch over N threads, one core each (auto: one per core; 1 on onnxruntime)',
         { default: 'auto' },
       ],
       ['--name <name>', 'a name for the run record'],

@@ -104,15 +104,14 @@ export async function trainWithProgress(
         say(
           `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
             `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
-            (options.workers && options.workers > 1 ? `, batches split over ${options.workers} threads` : '') +
             (d.streaming
               ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
               : ', in memory'),
         ),
       onRecordWait: (runId, seconds) =>
         say(`database unreachable: waiting up to ${seconds} s for it to record the end of run ${runId}`),
-      onBackend: (name, reason) => {
-        say(`backend: ${name} (${reason})`);
+      onBackend: (name, reason, workers) => {
+        say(`backend: ${name} (${reason})${workers > 1 ? `, batches split over ${workers} threads` : ''}`);
         if (tensorboard) {
           const tb = openTensorBoard(tensorboard, name);
           if ('unavailable' in tb) say(`note: ${tb.unavailable}`);
@@ -179,7 +178,7 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     augmentFlip: flags.augmentFlip,
     preciseBn: flags.preciseBn,
     bnSamples: numeric(flags.bnSamples),
-    workers: workersOption(flags.workers ?? 'auto', flags.backend),
+    workers: workersOption(flags.workers ?? 'auto'),
     backend: flags.backend,
   });
   const options = {

@@ -1,4 +1,12 @@
-/** The backends `--backend` accepts; a module of its own so the CLI can list them without loading TensorFlow. */
+/**
+ * The tfjs backends `--backend` accepts for inference; a module of its own so the CLI can list them
+ * without loading TensorFlow.
+ */
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+/** What `mldb train --backend` accepts: onnxruntime, or one of tfjs' backends. */
+export const TRAINING_BACKENDS = ['auto', 'onnxruntime', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TrainingBackendChoice = (typeof TRAINING_BACKENDS)[number];
+export type TrainingBackendName = Exclude<TrainingBackendChoice, 'auto'>;

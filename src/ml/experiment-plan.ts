@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { InvalidDataError, NotFoundError } from '../errors';
 import { validateTableName } from '../db/identifiers';
 import { getArchitecture } from './architectures/registry';
-import type { BackendChoice } from './backend-names';
+import type { TrainingBackendChoice } from './backend-names';
 import type { OptimizerName } from './optimizer-names';
 import {
   numeric,
@@ -33,9 +33,9 @@ export interface ExperimentPlan {
   /** Settings shared by every run. */
   validationSplit: number;
   patience: number;
-  backend: BackendChoice;
+  backend: TrainingBackendChoice;
   /** Threads per batch (data-parallel); not part of a combination's identity. */
-  workers: number;
+  workers: number | 'auto';
   /** Models go to <save>/<combination>. */
   save: string;
   /** The training recipe settings the plan gives (shared by every run; absent ones take their defaults). */
@@ -171,7 +171,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
       validationSplit: numeric(p.validationSplit ?? p.validation_split),
       patience: numeric(p.patience),
       backend: p.backend,
-      workers: workersOption(p.workers ?? 'auto', typeof p.backend === 'string' ? p.backend : undefined),
+      workers: workersOption(p.workers ?? 'auto'),
     },
     where,
   );
@@ -183,7 +183,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   }
   const validationSplit = shared.validationSplit ?? TRAINING_DEFAULTS.validationSplit;
   const patience = shared.patience ?? TRAINING_DEFAULTS.patience;
-  const backend: BackendChoice = shared.backend ?? TRAINING_DEFAULTS.backend;
+  const backend: TrainingBackendChoice = shared.backend ?? TRAINING_DEFAULTS.backend;
   const workers = shared.workers ?? TRAINING_DEFAULTS.workers;
   const axis = (key: keyof Combination) => (axes[key] ?? [TRAINING_DEFAULTS[key as 'epochs']]).map(numeric);
   const values = {

@@ -64,52 +64,91 @@ export interface PreciseBnResult {
   samples: number;
 }
 
+/** One BN layer's input over one batch: per-channel mean and biased variance over `count` values each. */
+export interface BatchMoments {
+  mean: Float32Array;
+  variance: Float32Array;
+  count: number;
+}
+
+/** What precise batch-norm needs of an engine: every BN layer's input moments, and a way to set the statistics. */
+export interface BatchNormTarget {
+  /** BN layers, in the model's order. */
+  readonly layers: number;
+  /** A forward pass in training mode with dropout held; per BN layer, its input's batch moments. */
+  moments(xs: Float32Array, n: number): Promise<BatchMoments[]>;
+  /** Replaces every BN layer's moving mean and variance (same order). */
+  write(statistics: Array<{ mean: Float32Array; variance: Float32Array }>): void;
+}
+
 /**
  * Recomputes every BN layer's moving mean and variance over the rows at `positions` of `source`
  * (the caller's fixed, seeded sample), `batchSize` rows per forward pass. The model's other weights
  * are untouched.
  */
 export async function recomputeBatchNormStatistics(
-  model: tf.LayersModel,
+  target: BatchNormTarget,
   source: SampleSource,
   positions: ArrayLike<number>,
   batchSize: number,
 ): Promise<PreciseBnResult> {
-  const layers = batchNormLayers(model);
-  if (layers.length === 0 || positions.length === 0) return { layers: 0, samples: 0 };
-  // One model from the input to every BN layer's input: one forward pass yields them all.
-  const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.layer.input as tf.SymbolicTensor) });
-  const moments: Moments[] = layers.map((l) => {
-    const channels = Number(l.movingMean.shape[0]);
-    return { n: 0, mean: new Float64Array(channels), m2: new Float64Array(channels) };
-  });
-  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  if (target.layers === 0 || positions.length === 0) return { layers: 0, samples: 0 };
+  let moments: Moments[] | undefined;
   let samples = 0;
-  await withDropoutHeld(async () => {
-    for await (const batch of source.batches(positions, batchSize)) {
-      const n = batch.positions.length;
-      const stats = tf.tidy(() => {
-        const x = tf.tensor(batch.xs, [n, ...inputShape]);
-        const outs = probe.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
-        return (Array.isArray(outs) ? outs : [outs]).map((out) => {
-          const { mean, variance } = tf.moments(out, [...Array(out.rank - 1).keys()]);
-          return [mean, variance, out.size / out.shape[out.rank - 1]!] as const;
+  for await (const batch of source.batches(positions, batchSize)) {
+    const n = batch.positions.length;
+    const stats = await target.moments(batch.xs, n);
+    moments ??= stats.map((s) => ({
+      n: 0,
+      mean: new Float64Array(s.mean.length),
+      m2: new Float64Array(s.mean.length),
+    }));
+    stats.forEach((s, k) => combine(moments![k], s.count, s.mean, s.variance));
+    samples += n;
+  }
+  target.write(
+    moments!.map((m) => ({ mean: Float32Array.from(m.mean), variance: Float32Array.from(m.m2, (v) => v / m.n) })),
+  );
+  return { layers: target.layers, samples };
+}
+
+/** The tfjs side: one model from the input to every BN layer's input, so one forward pass yields them all. */
+export function tfjsBatchNorm(model: tf.LayersModel): BatchNormTarget {
+  const layers = batchNormLayers(model);
+  const probe =
+    layers.length > 0
+      ? tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.layer.input as tf.SymbolicTensor) })
+      : null;
+  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  return {
+    layers: layers.length,
+    moments: (xs, n) =>
+      withDropoutHeld(async () => {
+        const stats = tf.tidy(() => {
+          const outs = probe!.apply(tf.tensor(xs, [n, ...inputShape]), { training: true }) as tf.Tensor | tf.Tensor[];
+          return (Array.isArray(outs) ? outs : [outs]).map((out) => {
+            const { mean, variance } = tf.moments(out, [...Array(out.rank - 1).keys()]);
+            return [mean, variance, out.size / out.shape[out.rank - 1]!] as const;
+          });
         });
-      });
-      for (const [k, [mean, variance, count]] of stats.entries()) {
-        combine(moments[k], count, (await mean.data()) as Float32Array, (await variance.data()) as Float32Array);
-        tf.dispose([mean, variance]);
-      }
-      samples += n;
-    }
-  });
-  // Training mode also moved the layers' moving averages: they are replaced here either way.
-  layers.forEach((l, k) => {
-    const m = moments[k];
-    tf.tidy(() => {
-      l.movingMean.write(tf.tensor1d(Float32Array.from(m.mean)));
-      l.movingVariance.write(tf.tensor1d(Float32Array.from(m.m2, (v) => v / m.n)));
-    });
-  });
-  return { layers: layers.length, samples };
+        const result: BatchMoments[] = [];
+        for (const [mean, variance, count] of stats) {
+          result.push({
+            mean: (await mean.data()) as Float32Array,
+            variance: (await variance.data()) as Float32Array,
+            count,
+          });
+          tf.dispose([mean, variance]);
+        }
+        return result;
+      }),
+    // Training mode also moved the layers' moving averages: they are replaced here either way.
+    write: (statistics) =>
+      layers.forEach((l, k) =>
+        tf.tidy(() => {
+          l.movingMean.write(tf.tensor1d(statistics[k].mean));
+          l.movingVariance.write(tf.tensor1d(statistics[k].variance));
+        }),
+      ),
+  };
 }

@@ -9,43 +9,50 @@ import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
 import { getArchitecture } from './architectures/registry';
-import { selectBackend, type BackendChoice } from './backend';
+import type { TrainingBackendChoice } from './backend-names';
+import {
+  EarlyStopping,
+  ReduceLrOnPlateau,
+  RestoreBest,
+  type TrainingCallback,
+  type TrainingControl,
+} from './callbacks';
+import { openStepEngine, resolveWorkers, selectTrainingBackend } from './engines/select-engine';
+import type { StepEngine } from './engines/step-engine';
 import { evaluateSource } from './evaluate';
-import { tfjsEngine } from './inference-engine';
 import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
-import { makeOptimizer } from './optimizers';
 import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
 import { augmenter } from './augment';
-import { dataParallelStepper, localStepper, type Stepper } from './parallel/data-parallel';
-
-import {
-  resolveHyperparameters,
-  TRAINING_DEFAULTS,
-  validateTrainingOptions,
-  type Hyperparameters,
-} from './training-options';
+import { resolveHyperparameters, validateTrainingOptions, type Hyperparameters } from './training-options';
 
 export type { Hyperparameters } from './training-options';
 
 export interface TrainOptions extends Partial<Hyperparameters> {
   table: string;
   model: string;
-  backend?: BackendChoice;
+  backend?: TrainingBackendChoice;
   /** Bytes the training data's tensors may take before it is streamed (default: a quarter of RAM). */
   memoryBudget?: number;
   /** Connections reading the rows at once from one server (default from the cores). */
   readParallelism?: number;
-  /** Threads that share each batch (data-parallel, one core each); 1 trains on the main thread. */
-  workers?: number;
+  /**
+   * tfjs replicas that share each batch (data-parallel, one core each); 1 trains on the main
+   * thread; "auto" (default): one per core on wasm and cpu, 1 on onnxruntime and tensorflow.
+   */
+  workers?: number | 'auto';
   /**
    * Train on rows with id ≤ this only (a past run's `rowsUntil` reproduces its row set). Default:
    * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
    */
   rowsUntil?: number;
-  onBackend?: (name: string, reason: string) => void;
-  /** The rows are planned; awaited before training starts (a run record is created here). */
-  onData?: (info: DataPlan) => void | Promise<void>;
+  /** After onData: the engine's name, why it was chosen, and the threads each batch is split over. */
+  onBackend?: (name: string, reason: string, workers: number) => void;
+  /**
+   * The rows are planned and the engine chosen; awaited before training starts (a run record is
+   * created here).
+   */
+  onData?: (info: DataPlan, engine: { backend: string; workers: number }) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Polled between batches: true stops training after the current batch (Ctrl-C). */
@@ -223,8 +230,8 @@ async function planData(
 
 /**
  * The original's ChoseModel, done properly: rows of the train split (never test) → a seeded
- * hold-out for validation → a named architecture trained with a seeded shuffle (tfjs's own
- * uses Math.random), early stopping on val_loss, and no tensor leaked across epochs.
+ * hold-out for validation → a named architecture trained with a seeded shuffle, on the engine the
+ * backend choice gives (engines/), with the recipe's rules as callbacks (callbacks.ts).
  */
 export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
   const hp = resolveHyperparameters(opts);
@@ -232,9 +239,10 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const random = mulberry32(hp.seed);
   const budget = opts.memoryBudget ?? defaultMemoryBudget();
   const plan = await planData(db, opts.table, hp, budget, random, opts.rowsUntil, opts.readParallelism);
-  await opts.onData?.(plan.info);
-  const backend = await selectBackend(opts.backend ?? 'auto');
-  opts.onBackend?.(backend.name, backend.reason);
+  const backend = await selectTrainingBackend(opts.backend ?? 'auto');
+  const workers = resolveWorkers(validateTrainingOptions({ workers: opts.workers }).workers, backend.name);
+  await opts.onData?.(plan.info, { backend: backend.name, workers });
+  opts.onBackend?.(backend.name, backend.reason, workers);
 
   const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
   const classIndex = new Map(labels.map((l, i) => [l, i]));
@@ -242,25 +250,6 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const valClass = (p: number) => classIndex.get(valSource.index.labels[p])!;
   const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
   const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
-  model.compile({
-    optimizer: makeOptimizer(hp.optimizer, hp.learningRate),
-    loss: 'categoricalCrossentropy',
-    metrics: ['accuracy'],
-  });
-
-  const workers = validateTrainingOptions({ workers: opts.workers }).workers ?? TRAINING_DEFAULTS.workers;
-  let stepper: Stepper | undefined;
-  const epochs: EpochMetrics[] = [];
-  // Early stopping and --restore-best follow the best val_loss; reduce-on-plateau keeps its own
-  // counter, reset when it lowers the rate (Keras' ReduceLROnPlateau, min_delta 1e-4).
-  let best = Infinity;
-  let sinceBest = 0;
-  let bestWeights: { epoch: number; weights: tf.Tensor[] } | null = null;
-  let learningRate = hp.learningRate;
-  const plateau = { best: Infinity, wait: 0 };
-  let stopReason: StopReason = 'completed';
-  const runStart = performance.now();
-  let samplesSoFar = 0;
   const nTrain = trainPositions.length;
   // Precise BN's sample: the first bnSamples of a permutation of its own (the training shuffle's
   // random sequence is untouched, so the weights do not depend on it), in that random order (a
@@ -268,43 +257,54 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const bnPositions = seededPermutation(nTrain, mulberry32(hp.seed ^ 0x5bd1e995))
     .slice(0, hp.preciseBn ? hp.bnSamples : 0)
     .map((p) => trainPositions[p]);
-  const augment = hp.augment
-    ? augmenter(
-        {
-          rotation: hp.augmentRotation,
-          widthShift: hp.augmentWidthShift,
-          heightShift: hp.augmentHeightShift,
-          zoom: hp.augmentZoom,
-          flip: hp.augmentFlip,
-        },
-        shape,
-        hp.seed,
-      )
-    : null;
-  let bnCurrent = false;
+  const augment = hp.augment ? augmenterFor(hp, shape) : null;
+  const restoreBest = hp.restoreBest ? new RestoreBest() : null;
+  const callbacks: TrainingCallback[] = [
+    ...(hp.patience > 0 ? [new EarlyStopping(hp.patience)] : []),
+    ...(hp.reduceLrPatience > 0 ? [new ReduceLrOnPlateau(hp.reduceLrPatience, hp.reduceLrFactor)] : []),
+    ...(restoreBest ? [restoreBest] : []),
+  ];
+  let engine: StepEngine | undefined;
+  const epochs: EpochMetrics[] = [];
+  let stopReason: StopReason = 'completed';
   let preciseBn: PreciseBnResult | null = null;
-  const refreshBatchNorm = async () => {
-    if (!hp.preciseBn || bnCurrent) return;
-    const result = await recomputeBatchNormStatistics(model, trainSource, bnPositions, hp.batchSize);
-    preciseBn = result.layers > 0 ? result : null;
-    bnCurrent = true;
-  };
   try {
-    stepper =
-      workers > 1
-        ? await dataParallelStepper(model, {
-            architecture: arch.name,
-            seed: hp.seed,
-            optimizer: hp.optimizer,
-            learningRate: hp.learningRate,
-            backend: backend.name,
-            workers,
-          })
-        : localStepper(model);
+    engine = await openStepEngine(model, backend, {
+      architecture: arch.name,
+      seed: hp.seed,
+      optimizer: hp.optimizer,
+      learningRate: hp.learningRate,
+      workers,
+    });
+    const steps = engine;
+    let bnCurrent = false;
+    const refreshBatchNorm = async () => {
+      if (!hp.preciseBn || bnCurrent) return;
+      const result = await recomputeBatchNormStatistics(steps.batchNorm, trainSource, bnPositions, hp.batchSize);
+      preciseBn = result.layers > 0 ? result : null;
+      bnCurrent = true;
+    };
+    let learningRate = hp.learningRate;
+    const control: TrainingControl = {
+      get learningRate() {
+        return learningRate;
+      },
+      setLearningRate(lr) {
+        learningRate = lr;
+        steps.setLearningRate(lr);
+      },
+      stopEarly: () => (stopReason = 'early-stopping'),
+      captureWeights: async () => {
+        steps.syncModel();
+        const weights = model.getWeights().map((w) => w.clone());
+        return { restore: () => model.setWeights(weights), dispose: () => tf.dispose(weights) };
+      },
+    };
+    const runStart = performance.now();
+    let samplesSoFar = 0;
     for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
       const started = performance.now();
-      const perm = seededPermutation(nTrain, random);
-      const order = perm.map((p) => trainPositions[p]);
+      const order = seededPermutation(nTrain, random).map((p) => trainPositions[p]);
       let lossSum = 0;
       let accSum = 0;
       let done = 0;
@@ -312,15 +312,14 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         const n = batch.positions.length;
         const ys = new Float32Array(n * labels.length);
         for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
-        const xs = augment ? augment(batch.xs, n) : batch.xs;
-        const { loss: l, accuracy: a } = await stepper.step(xs, ys, n);
+        const { loss, accuracy } = await steps.step(augment ? augment(batch.xs, n) : batch.xs, ys, n);
         bnCurrent = false;
-        lossSum += l * n;
-        accSum += a * n;
+        lossSum += loss * n;
+        accSum += accuracy * n;
         done += n;
         samplesSoFar += n;
-        // trainOnBatch settles in microtasks only: without a macrotask turn, signals (Ctrl-C),
-        // spinner frames and database reads would wait until training ends.
+        // A step settles in microtasks only: without a macrotask turn, signals (Ctrl-C), spinner
+        // frames and database reads would wait until training ends.
         await new Promise((resolve) => setImmediate(resolve));
         if (opts.onBatch) {
           const rate = samplesSoFar / ((performance.now() - runStart) / 1000);
@@ -345,7 +344,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
       await refreshBatchNorm();
       const val =
         valPositions.length > 0
-          ? await evaluateSource(tfjsEngine(model).run, valSource, valPositions, valClass, labels.length)
+          ? await evaluateSource((xs, n) => steps.predict(xs, n), valSource, valPositions, valClass, labels.length)
           : null;
       const metrics: EpochMetrics = {
         epoch,
@@ -360,41 +359,21 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
       epochs.push(metrics);
       opts.onEpoch?.(metrics);
       if (opts.shouldStop?.()) stopReason = 'interrupted';
-      else if (val) {
-        if (val.loss < best - 1e-6) {
-          best = val.loss;
-          sinceBest = 0;
-          if (hp.restoreBest) bestWeights = keepWeights(model, epoch, bestWeights);
-        } else if (++sinceBest >= hp.patience && hp.patience > 0) {
-          stopReason = 'early-stopping';
-        }
-        if (hp.reduceLrPatience > 0) {
-          if (val.loss < plateau.best - 1e-4) {
-            plateau.best = val.loss;
-            plateau.wait = 0;
-          } else if (++plateau.wait >= hp.reduceLrPatience) {
-            // Rounded so that records read 0.0001, not 0.00010000000000000002.
-            learningRate = Number((learningRate * hp.reduceLrFactor).toPrecision(12));
-            stepper.setLearningRate(learningRate);
-            plateau.wait = 0;
-          }
-        }
-      }
+      else for (const c of callbacks) await c.onEpochEnd?.(metrics, control);
     }
-    // Every completed epoch refreshed the statistics before its validation; an interrupted run is not
-    // saved, and Ctrl-C should not wait for another pass over the sample.
-    if (stopReason !== 'interrupted') await refreshBatchNorm();
-    // The best epoch's weights (batch-norm statistics included) replace the last epoch's.
-    if (bestWeights && stopReason !== 'interrupted' && bestWeights.epoch !== epochs[epochs.length - 1]?.epoch) {
-      model.setWeights(bestWeights.weights);
+    // Every completed epoch refreshed the statistics before its validation; an interrupted run is
+    // not saved, and Ctrl-C should not wait for another pass over the sample.
+    if (stopReason !== 'interrupted') {
+      await refreshBatchNorm();
+      steps.syncModel();
+      for (const c of callbacks) await c.onTrainEnd?.(epochs);
     }
   } catch (err) {
-    model.optimizer?.dispose();
     model.dispose();
     throw err;
   } finally {
-    await stepper?.close();
-    tf.dispose(bestWeights?.weights ?? []);
+    await engine?.close();
+    for (const c of callbacks) c.dispose?.();
   }
   return {
     model,
@@ -410,16 +389,20 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     workers,
     hyperparameters: hp,
     preciseBn,
-    restoredEpoch: hp.restoreBest && stopReason !== 'interrupted' ? (bestWeights?.epoch ?? null) : null,
+    restoredEpoch: restoreBest && stopReason !== 'interrupted' ? restoreBest.epoch : null,
   };
 }
 
-/** A copy of the model's weights as of `epoch`, replacing (and freeing) the previous copy. */
-function keepWeights(
-  model: tf.LayersModel,
-  epoch: number,
-  previous: { weights: tf.Tensor[] } | null,
-): { epoch: number; weights: tf.Tensor[] } {
-  tf.dispose(previous?.weights ?? []);
-  return { epoch, weights: model.getWeights().map((w) => w.clone()) };
+function augmenterFor(hp: Hyperparameters, shape: ImageShape) {
+  return augmenter(
+    {
+      rotation: hp.augmentRotation,
+      widthShift: hp.augmentWidthShift,
+      heightShift: hp.augmentHeightShift,
+      zoom: hp.augmentZoom,
+      flip: hp.augmentFlip,
+    },
+    shape,
+    hp.seed,
+  );
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { UsageError } from '../errors';
-import { BACKENDS } from './backend-names';
+import { TRAINING_BACKENDS } from './backend-names';
 import { OPTIMIZERS } from './optimizer-names';
 import { ORIGINAL_AUGMENTATION } from './augment-options';
 
@@ -33,8 +33,8 @@ export const TRAINING_OPTIONS = z.object({
   augmentFlip: z.boolean(),
   preciseBn: z.boolean(),
   bnSamples: z.number().int().min(1).max(1_000_000),
-  workers: z.number().int().min(1).max(64),
-  backend: z.enum(BACKENDS),
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]),
+  backend: z.enum(TRAINING_BACKENDS),
   memoryBudget: z.number().int().min(1),
 });
 
@@ -62,7 +62,7 @@ export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget' | 'reduceLr
     augmentFlip: ORIGINAL_AUGMENTATION.flip,
     preciseBn: true,
     bnSamples: 2048,
-    workers: 1,
+    workers: 'auto',
     backend: 'auto',
   };
 
@@ -75,16 +75,16 @@ const AUGMENT_RANGES = [
 ] as const satisfies readonly (keyof TrainingOptions)[];
 
 /**
- * `--workers auto`: one replica per core (at most 64), except on native TensorFlow, which uses
- * every core within one replica already.
+ * `--workers auto` once the backend is chosen: one tfjs replica per core (at most 64) on wasm and
+ * cpu; one on native TensorFlow and on onnxruntime, which use every core within one step already.
  */
-export function autoWorkers(backend: string | undefined): number {
-  return backend === 'tensorflow' ? 1 : Math.min(64, os.availableParallelism());
+export function autoWorkers(backend: string): number {
+  return backend === 'tensorflow' || backend === 'onnxruntime' ? 1 : Math.min(64, os.availableParallelism());
 }
 
-/** A --workers value: "auto", or a number for the schema to check. */
-export function workersOption(value: unknown, backend: string | undefined): unknown {
-  return value === 'auto' ? autoWorkers(backend) : numeric(value);
+/** A --workers value: "auto" (resolved when the backend is chosen), or a number for the schema to check. */
+export function workersOption(value: unknown): unknown {
+  return value === 'auto' ? 'auto' : numeric(value);
 }
 
 /** The options that define a run's training (recorded, and part of an experiment's identity). */

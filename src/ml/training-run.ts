@@ -19,6 +19,8 @@ import {
   type TrainResult,
 } from './train';
 import { tf } from './tf';
+import { onnxModelEngine, type ModelEngine } from './inference-engine';
+import { loadOnnxRuntime } from './onnxruntime';
 import { resolveHyperparameters } from './training-options';
 
 export interface TrainRunOptions extends TrainOptions {
@@ -70,6 +72,12 @@ export interface TrainReport {
 /** mldb_runs.name is VARCHAR(191). */
 const MAX_RUN_NAME = 191;
 
+async function testEngine(model: tf.LayersModel): Promise<ModelEngine> {
+  const loaded = loadOnnxRuntime();
+  if (!('ort' in loaded)) throw new Error(loaded.unavailable); // it trained on it a moment ago
+  return onnxModelEngine(loaded.ort, model);
+}
+
 export function defaultModelDir(table: string, model: string, when = new Date()): string {
   return path.join(
     'models',
@@ -98,7 +106,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   // The run is recorded once its rows are planned: a flag the data refuses (a batch larger than
   // the rows, a split too small) fails before any run row exists, like any other bad flag.
   const run: { recorder: RunRecorder | null } = { recorder: null };
-  const startRecording = async () => {
+  const startRecording = async (workers: number) => {
     if (labels === undefined) return null;
     return RunRecorder.start(db, {
       ...labels,
@@ -108,7 +116,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       hyperparameters: {
         ...hyperparameters,
         backend: opts.backend ?? 'auto',
-        workers: opts.workers ?? 1,
+        workers,
         memoryBudget: opts.memoryBudget ?? null,
       },
     });
@@ -118,19 +126,17 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   try {
     result = await trainModel(db, {
       ...opts,
-      onData: async (d) => {
-        run.recorder = await startRecording();
+      onData: async (d, engine) => {
+        run.recorder = await startRecording(engine.workers);
         run.recorder?.data({
+          backend: engine.backend,
           fingerprint: d.fingerprint,
           rowsUntil: d.rowsUntil,
           split: { train: d.train, validation: d.validation },
         });
-        await opts.onData?.(d);
+        await opts.onData?.(d, engine);
       },
-      onBackend: (name, reason) => {
-        recorder()?.data({ backend: name });
-        opts.onBackend?.(name, reason);
-      },
+      onBackend: opts.onBackend,
       onEpoch: (e) => {
         recorder()?.epoch(e);
         opts.onEpoch?.(e);
@@ -172,14 +178,20 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     }
     if (testRows > 0) {
       opts.onTestStart?.(testRows);
-      report.test = await evaluateClassifier(
-        db,
-        { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape },
-        opts.table,
-        'test',
-        { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
-        result.rowsUntil,
-      );
+      // The test pass runs where training ran: onnxruntime's session over the exported model, or tfjs.
+      const engine = result.backend === 'onnxruntime' ? await testEngine(result.model) : undefined;
+      try {
+        report.test = await evaluateClassifier(
+          db,
+          { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape, engine },
+          opts.table,
+          'test',
+          { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
+          result.rowsUntil,
+        );
+      } finally {
+        await engine?.dispose();
+      }
     }
     // The saved weights' epoch: the best one with --restore-best, else the last.
     const last = result.epochs.find((e) => e.epoch === result.restoredEpoch) ?? result.epochs[result.epochs.length - 1];
@@ -254,7 +266,6 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       .catch(() => undefined);
     throw err;
   } finally {
-    result.model.optimizer?.dispose();
     result.model.dispose();
   }
 }

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import crypto from 'node:crypto';
 import { combinationLabel, parsePlan, planKey } from '../../src/ml/experiment-plan';
 
@@ -19,7 +18,7 @@ describe('experiment plans', () => {
       validationSplit: 0.1,
       patience: 0,
       backend: 'auto',
-      workers: os.availableParallelism(), // auto: every core
+      workers: 'auto', // resolved once the backend is chosen (resolveWorkers)
       save: 'models/experiments/sweep',
     });
     expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');

@@ -1,4 +1,4 @@
-import { recomputeBatchNormStatistics } from '../../src/ml/precise-bn';
+import { recomputeBatchNormStatistics, tfjsBatchNorm } from '../../src/ml/precise-bn';
 import { mulberry32 } from '../../src/ml/seeded';
 import { tf } from '../../src/ml/tf';
 import { MemorySource } from '../../src/samples/sample-source';
@@ -84,7 +84,7 @@ describe('precise batch-norm', () => {
       });
     }
 
-    const result = await recomputeBatchNormStatistics(m, src, positions, BATCH);
+    const result = await recomputeBatchNormStatistics(tfjsBatchNorm(m), src, positions, BATCH);
     expect(result).toEqual({ layers: 2, samples: N });
     for (const [layer, values, channels] of [
       ['bn1', conv1All, 3],
@@ -102,7 +102,12 @@ describe('precise batch-norm', () => {
   test('a model without batch-norm is left alone', async () => {
     const input = tf.input({ shape: [4, 4, 1] });
     const out = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(input)) as tf.SymbolicTensor;
-    const result = await recomputeBatchNormStatistics(tf.model({ inputs: input, outputs: out }), source(), [0, 1], 2);
+    const result = await recomputeBatchNormStatistics(
+      tfjsBatchNorm(tf.model({ inputs: input, outputs: out })),
+      source(),
+      [0, 1],
+      2,
+    );
     expect(result).toEqual({ layers: 0, samples: 0 });
   });
 });

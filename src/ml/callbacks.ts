@@ -1,0 +1,100 @@
+import type { EpochRow } from '../db/runs';
+
+/**
+ * The training recipe's rules as callbacks with their own state, acting at the end of each epoch
+ * (Keras' EarlyStopping, ReduceLROnPlateau and ModelCheckpoint(save_best_only)): the loop in
+ * train.ts stays one loop, and each rule reads in one place.
+ */
+
+export interface TrainingControl {
+  readonly learningRate: number;
+  /** From the next step on. */
+  setLearningRate(lr: number): void;
+  /** Ends training after this epoch. */
+  stopEarly(): void;
+  /** The weights as of now (batch-norm statistics included): a copy the caller owns. */
+  captureWeights(): Promise<WeightsSnapshot>;
+}
+
+/** A copy of a model's weights, to put back at the end; `dispose` frees it. */
+export interface WeightsSnapshot {
+  restore(): void;
+  dispose(): void;
+}
+
+export interface TrainingCallback {
+  onEpochEnd?(epoch: EpochRow, control: TrainingControl): void | Promise<void>;
+  /** Once after the last epoch (not after an interrupted run): the weights may still change here. */
+  onTrainEnd?(epochs: EpochRow[]): void | Promise<void>;
+  /** Always, last: frees what the callback holds. */
+  dispose?(): void;
+}
+
+/** Stops after `patience` epochs without a val_loss better than the best by more than 1e-6. */
+export class EarlyStopping implements TrainingCallback {
+  #best = Infinity;
+  #wait = 0;
+  constructor(readonly patience: number) {}
+
+  onEpochEnd(epoch: EpochRow, control: TrainingControl): void {
+    if (epoch.valLoss === null) return;
+    if (epoch.valLoss < this.#best - 1e-6) {
+      this.#best = epoch.valLoss;
+      this.#wait = 0;
+    } else if (++this.#wait >= this.patience) {
+      control.stopEarly();
+    }
+  }
+}
+
+/**
+ * Multiplies the learning rate by `factor` after `patience` epochs without a val_loss better than
+ * the best by more than 1e-4 (Keras' min_delta), then waits again from zero.
+ */
+export class ReduceLrOnPlateau implements TrainingCallback {
+  #best = Infinity;
+  #wait = 0;
+  constructor(
+    readonly patience: number,
+    readonly factor: number,
+  ) {}
+
+  onEpochEnd(epoch: EpochRow, control: TrainingControl): void {
+    if (epoch.valLoss === null) return;
+    if (epoch.valLoss < this.#best - 1e-4) {
+      this.#best = epoch.valLoss;
+      this.#wait = 0;
+    } else if (++this.#wait >= this.patience) {
+      // Rounded so that records read 0.0001, not 0.00010000000000000002.
+      control.setLearningRate(Number((control.learningRate * this.factor).toPrecision(12)));
+      this.#wait = 0;
+    }
+  }
+}
+
+/** Keeps the weights of the epoch with the best val_loss and puts them back when training ends. */
+export class RestoreBest implements TrainingCallback {
+  #best = Infinity;
+  #kept: { epoch: number; weights: WeightsSnapshot } | null = null;
+
+  /** The epoch whose weights were kept, or null (no validation). */
+  get epoch(): number | null {
+    return this.#kept?.epoch ?? null;
+  }
+
+  async onEpochEnd(epoch: EpochRow, control: TrainingControl): Promise<void> {
+    if (epoch.valLoss === null || !(epoch.valLoss < this.#best - 1e-6)) return;
+    this.#best = epoch.valLoss;
+    const weights = await control.captureWeights();
+    this.#kept?.weights.dispose();
+    this.#kept = { epoch: epoch.epoch, weights };
+  }
+
+  onTrainEnd(epochs: EpochRow[]): void {
+    if (this.#kept && this.#kept.epoch !== epochs[epochs.length - 1]?.epoch) this.#kept.weights.restore();
+  }
+
+  dispose(): void {
+    this.#kept?.weights.dispose();
+  }
+}

@@ -1,0 +1,181 @@
+import os from 'node:os';
+import type { KernelOptions } from '../onnx/graph';
+import { evaluationGraph, statisticsGraph, type ForwardGraph, type StatisticsGraph } from '../onnx/forward-graphs';
+import { IMAGE_INPUT, type DropoutMask } from '../onnx/layer-walk';
+import {
+  LABELS_INPUT,
+  LOSS_OUTPUT,
+  PROBABILITIES_OUTPUT,
+  trainingGraph,
+  type StateTensor,
+  type TrainingGraph,
+} from '../onnx/training-graph';
+import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from '../onnxruntime';
+import type { OptimizerName } from '../optimizer-names';
+import { mulberry32 } from '../seeded';
+import { tf } from '../tf';
+import { nchwcBlockSize } from './nchwc-probe';
+import { batchAccuracy, type StepEngine } from './step-engine';
+
+export interface OnnxEngineOptions {
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** Threads of onnxruntime's pool (default: every core). */
+  threads?: number;
+  /**
+   * Whether onnxruntime's pool spins between ops instead of sleeping: faster alone, but it takes
+   * the core the database reader and the loop's own work need (default: off, measured on whole
+   * epochs in `npm run bench -- train`).
+   */
+  spinning?: boolean;
+}
+
+/** A tensor carried between steps: the current value, and the buffer the next step writes. */
+interface Carried {
+  spec: StateTensor;
+  current: OrtTensor;
+  next: OrtTensor | null;
+}
+
+const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/**
+ * Training on onnxruntime: the step is one ONNX graph (onnx/training-graph.ts) run by an
+ * InferenceSession on every core, its weights and optimizer state kept in onnxruntime tensors
+ * from step to step — each step writes the next values into a second set of buffers, and the two
+ * swap (a graph cannot update its inputs in place). Dropout masks come from mldb's seeded
+ * generator. Validation and batch-norm statistics run forward graphs of the same walk, fed the
+ * current tensors. The tfjs model only receives the weights when syncModel is called.
+ */
+export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEngineOptions): Promise<StepEngine> {
+  const threads = o.threads ?? os.availableParallelism();
+  const sessionOptions: OrtSessionOptions = {
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: 'all',
+    extra: { session: { 'intra_op.allow_spinning': o.spinning ? '1' : '0' } },
+  };
+  const block = await nchwcBlockSize(ort);
+  const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });
+  // Kernel gradients block over the batch only when it is a multiple of the block: a full batch of
+  // 64 takes the aligned step, an epoch's last rows the other (built when first needed).
+  const aligned = trainingGraph(model, { optimizer: o.optimizer, kernels: kernels(block > 0) });
+  const graphs = new Map<boolean, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
+  const stepFor = (n: number) => {
+    const isAligned = block === 0 || n % block === 0;
+    let entry = graphs.get(isAligned);
+    if (!entry) {
+      const graph = isAligned ? aligned : trainingGraph(model, { optimizer: o.optimizer, kernels: kernels(false) });
+      entry = ort.InferenceSession.create(graph.bytes, sessionOptions).then((session) => ({ graph, session }));
+      graphs.set(isAligned, entry);
+    }
+    return entry;
+  };
+  await stepFor(block || 1);
+
+  const carried = new Map<string, Carried>();
+  for (const spec of aligned.state) {
+    const values = spec.weight
+      ? spec.weight.layout.toOnnx(spec.weight.variable.read().dataSync() as Float32Array, spec.weight.tfShape)
+      : new Float32Array(size(spec.dims)).fill(spec.initial ?? 0);
+    carried.set(spec.input, {
+      spec,
+      current: new ort.Tensor('float32', values, spec.dims),
+      next: spec.output ? new ort.Tensor('float32', new Float32Array(values.length), spec.dims) : null,
+    });
+  }
+  const masks = aligned.masks.map((m) => ({ spec: m, random: mulberry32(m.seed) }));
+  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  const classes = model.outputs[0].shape[1] as number;
+  const forward = new Map<string, Promise<{ graph: ForwardGraph | StatisticsGraph; session: OrtSession }>>();
+  const forwardSession = <G extends ForwardGraph>(key: string, make: () => G) => {
+    let entry = forward.get(key);
+    if (!entry) {
+      const graph = make();
+      entry = ort.InferenceSession.create(graph.bytes, sessionOptions).then((session) => ({ graph, session }));
+      forward.set(key, entry);
+    }
+    return entry as Promise<{ graph: G; session: OrtSession }>;
+  };
+  const weightFeeds = (graph: ForwardGraph) =>
+    Object.fromEntries(graph.weights.map((w) => [w.name, carried.get(w.name)!.current]));
+  const image = (xs: Float32Array, n: number) => new ort.Tensor('float32', xs, [n, ...inputShape]);
+
+  let learningRate = o.learningRate;
+  let steps = 0;
+  const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.name);
+
+  return {
+    backend: 'onnxruntime',
+    workers: 1,
+    async step(xs, ys, n) {
+      const { graph, session } = await stepFor(n);
+      steps++;
+      const feeds: Record<string, OrtTensor> = {
+        [IMAGE_INPUT]: image(xs, n),
+        [LABELS_INPUT]: new ort.Tensor('float32', ys, [n, classes]),
+      };
+      for (const m of masks)
+        feeds[m.spec.name] = new ort.Tensor('float32', dropoutMask(m.spec, m.random, n), [n, ...m.spec.dims]);
+      const scalars = graph.rule.scalars(steps, learningRate);
+      for (const [key, name] of Object.entries(graph.scalars))
+        feeds[name] = new ort.Tensor('float32', Float32Array.of(scalars[key]), []);
+      const fetches: Record<string, OrtTensor | null> = { [LOSS_OUTPUT]: null, [PROBABILITIES_OUTPUT]: null };
+      for (const c of carried.values()) {
+        feeds[c.spec.input] = c.current;
+        if (c.next) fetches[c.spec.output!] = c.next;
+      }
+      const out = await session.run(feeds, fetches);
+      for (const c of carried.values()) if (c.next) [c.current, c.next] = [c.next, c.current];
+      const probabilities = out[PROBABILITIES_OUTPUT].data as Float32Array;
+      return { loss: (out[LOSS_OUTPUT].data as Float32Array)[0], accuracy: batchAccuracy(probabilities, ys, n) };
+    },
+    setLearningRate(lr) {
+      learningRate = lr;
+    },
+    async predict(xs, n) {
+      const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels(false)));
+      const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
+      return out[PROBABILITIES_OUTPUT].data as Float32Array;
+    },
+    batchNorm: {
+      layers: bnLayers.length,
+      async moments(xs, n) {
+        const { graph, session } = await forwardSession('statistics', () => statisticsGraph(model, kernels(false)));
+        const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
+        return graph.layers.map((l) => ({
+          mean: out[l.mean].data as Float32Array,
+          variance: out[l.variance].data as Float32Array,
+          count: n * l.valuesPerChannel,
+        }));
+      },
+      write(statistics) {
+        bnLayers.forEach((layer, k) => {
+          (carried.get(`${layer}/moving_mean`)!.current.data as Float32Array).set(statistics[k].mean);
+          (carried.get(`${layer}/moving_variance`)!.current.data as Float32Array).set(statistics[k].variance);
+        });
+      },
+    },
+    syncModel() {
+      for (const c of carried.values()) {
+        const w = c.spec.weight;
+        if (!w) continue;
+        const values = w.layout.fromOnnx(c.current.data as Float32Array, w.tfShape);
+        tf.tidy(() => {
+          w.variable.write(tf.tensor(values, w.tfShape));
+        });
+      }
+    },
+    async close() {
+      const sessions = await Promise.allSettled([...graphs.values(), ...forward.values()]);
+      await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.session.release() : undefined)));
+    },
+  };
+}
+
+/** Inverted dropout's multipliers for n rows: 0 with probability `rate`, else 1/(1 − rate), as tfjs draws them. */
+function dropoutMask(mask: DropoutMask, random: () => number, n: number): Float32Array {
+  const values = new Float32Array(n * size(mask.dims));
+  const kept = 1 / (1 - mask.rate);
+  for (let i = 0; i < values.length; i++) values[i] = random() < mask.rate ? 0 : kept;
+  return values;
+}
