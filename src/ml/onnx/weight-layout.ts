@@ -5,6 +5,7 @@ import type { tf } from '../tf';
  * A depthwise kernel [kh, kw, in, multiplier] is laid out as a conv kernel [kh, kw, 1, in × multiplier]
  * whose output channel i × multiplier + m is ONNX's grouped channel, so the one transpose serves
  * both. Every other weight (dense kernels, biases, batch-norm vectors) has the same layout in both.
+ * Each conversion returns a new array.
  */
 export interface WeightLayout {
   onnxDims(tfShape: number[]): number[];
@@ -39,10 +40,14 @@ const DEPTHWISE_KERNEL: WeightLayout = {
   fromOnnx: (v, [kh, kw, cin, mult]) => transposeKernel(v, [kh, kw, 1, cin * mult], true),
 };
 
+/**
+ * Copies even where the layout is the same: tfjs' cpu backend keeps the very array a tensor is made
+ * from (and dataSync may hand out its own), and the engine's buffers are rewritten every step.
+ */
 const SAME: WeightLayout = {
   onnxDims: (s) => s,
-  toOnnx: (v) => v,
-  fromOnnx: (v) => v,
+  toOnnx: (v) => v.slice(),
+  fromOnnx: (v) => v.slice(),
 };
 
 /** The suffix a tfjs weight is known by in its layer: kernel, bias, gamma, moving_mean, … */
