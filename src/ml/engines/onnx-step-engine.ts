@@ -23,9 +23,10 @@ export interface OnnxEngineOptions {
   /** Threads of onnxruntime's pool (default: every core). */
   threads?: number;
   /**
-   * Whether onnxruntime's pool spins between ops instead of sleeping: faster alone, but it takes
-   * the core the database reader and the loop's own work need (default: off, measured on whole
-   * epochs in `npm run bench -- train`).
+   * Whether onnxruntime's threads spin between ops instead of sleeping (its default). Spinning
+   * could take the core the database reader and the loop need; measured on whole epochs of
+   * simple_cnn on filedata (`npm run bench -- train`, reader and server on the same two cores) it
+   * is still the faster, so it stays on; MLDB_ONNX_SPINNING=0 turns it off.
    */
   spinning?: boolean;
 }
@@ -52,7 +53,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
   const sessionOptions: OrtSessionOptions = {
     intraOpNumThreads: threads,
     graphOptimizationLevel: 'all',
-    extra: { session: { 'intra_op.allow_spinning': o.spinning ? '1' : '0' } },
+    extra: { session: { 'intra_op.allow_spinning': o.spinning === false ? '0' : '1' } },
   };
   const block = await nchwcBlockSize(ort);
   const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });

@@ -62,6 +62,12 @@ export function resolveWorkers(given: number | 'auto' | undefined, backend: Trai
   return given;
 }
 
+/** MLDB_ONNX_SPINNING=0 makes onnxruntime's threads sleep between ops (see OnnxEngineOptions.spinning). */
+function spinning(): boolean | undefined {
+  const v = process.env.MLDB_ONNX_SPINNING;
+  return v === undefined ? undefined : v === '1';
+}
+
 export interface EngineOptions {
   architecture: string;
   seed: number;
@@ -71,6 +77,6 @@ export interface EngineOptions {
 }
 
 export function openStepEngine(model: tf.LayersModel, backend: TrainingBackend, o: EngineOptions): Promise<StepEngine> {
-  if (backend.name === 'onnxruntime') return onnxStepEngine(backend.ort!, model, o);
+  if (backend.name === 'onnxruntime') return onnxStepEngine(backend.ort!, model, { ...o, spinning: spinning() });
   return tfjsStepEngine(model, { ...o, backend: backend.name });
 }

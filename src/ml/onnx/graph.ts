@@ -141,6 +141,23 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Makes the value `value` a graph output named `name`: the node computing it writes there
+   * directly (renamed, consumers included), so that onnxruntime writes into the caller's buffer
+   * with no copy. Call it once nothing more will read `value` under its old name. A graph input,
+   * or a value already an output, is copied by an Identity instead.
+   */
+  emit(value: string, name: string, dims: Dim[]): string {
+    const producer = this.nodes.find((n) => n.output?.includes(value));
+    const isOutput = this.outputs.some((o) => o.name === value);
+    if (!producer || isOutput) this.node('Identity', [value], [], name);
+    else {
+      producer.output = producer.output!.map((o) => (o === value ? name : o));
+      for (const n of this.nodes) n.input = n.input!.map((i) => (i === value ? name : i));
+    }
+    return this.output(name, dims);
+  }
+
   input(name: string, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, dims));
     return name;

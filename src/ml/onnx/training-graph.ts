@@ -1,6 +1,6 @@
 import type { OptimizerName } from '../optimizer-names';
 import type { tf } from '../tf';
-import { int, ints, GraphBuilder, type Dim, type KernelOptions } from './graph';
+import { int, ints, GraphBuilder, type KernelOptions } from './graph';
 import { UnsupportedLayerError, type Value } from './layer-op';
 import type { LayerOps } from './layer-ops';
 import { walkModel, type DropoutMask, type LayerRecord, type WeightSlot } from './layer-walk';
@@ -154,17 +154,12 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
   const state: StateTensor[] = [];
   const gradients = new Map<string, string>();
   let loss = ce.loss;
-  const emit = (value: string, name: string, dims: Dim[]) => {
-    g.node('Identity', [value], [], name);
-    g.output(name, dims);
-    return name;
-  };
   for (const slot of walk.weights) {
     if (!slot.trainable) {
       const updated = walk.updates.get(slot.name);
       state.push({
         input: slot.name,
-        output: updated && emit(updated, `${slot.name}:next`, slot.onnxDims),
+        output: updated && g.emit(updated, `${slot.name}:next`, slot.onnxDims),
         dims: slot.onnxDims,
         weight: slot,
       });
@@ -178,26 +173,30 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
       loss = g.node('Add', [loss, penalty]);
       grad = g.node('Add', [grad, g.node('Mul', [slot.name, g.scalar(2 * slot.l2)])]);
     }
-    if (options.exposeGradients) gradients.set(slot.name, emit(grad, `gradient:${slot.name}`, slot.onnxDims));
+    if (options.exposeGradients) {
+      // A copy: the update below still reads the gradient under its own name.
+      const name = g.node('Identity', [grad], [], `gradient:${slot.name}`);
+      gradients.set(slot.name, g.output(name, slot.onnxDims));
+    }
     g.scope = `${slot.name}/update`;
     const inputs = rule.slots.map((s) => g.input(`${slot.name}/${s.suffix}`, slot.onnxDims));
     const update = rule.update(g, slot.name, grad, inputs, scalars);
     state.push({
       input: slot.name,
-      output: emit(update.weight, `${slot.name}:next`, slot.onnxDims),
+      output: g.emit(update.weight, `${slot.name}:next`, slot.onnxDims),
       dims: slot.onnxDims,
       weight: slot,
     });
     rule.slots.forEach((s, i) =>
       state.push({
         input: inputs[i],
-        output: emit(update.state[i], `${inputs[i]}:next`, slot.onnxDims),
+        output: g.emit(update.state[i], `${inputs[i]}:next`, slot.onnxDims),
         dims: slot.onnxDims,
         initial: s.initial,
       }),
     );
   }
-  emit(loss, LOSS_OUTPUT, []);
-  emit(walk.output.name, PROBABILITIES_OUTPUT, ['N', classes]);
+  g.emit(loss, LOSS_OUTPUT, []);
+  g.emit(walk.output.name, PROBABILITIES_OUTPUT, ['N', classes]);
   return { bytes: g.encode(`${model.name}_train_step`), state, masks: walk.masks, rule, scalars, gradients };
 }

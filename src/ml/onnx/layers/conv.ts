@@ -1,8 +1,7 @@
 import { int, ints, type GraphBuilder } from '../graph';
 import type { tf } from '../../tf';
 import type { BackwardContext, ForwardContext, LayerOp, Value } from '../layer-op';
-import { batchBlockedConvolution } from '../nchwc';
-import { convolve } from '../nchwc';
+import { batchBlockedConvolution, convolve, flippedConvolution } from '../nchwc';
 import { activate, activationGradient } from './activation';
 import { outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
 
@@ -57,6 +56,21 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
     // Stride 1: a plain convolution (faster on onnxruntime) by the kernel with, per group, its
     // in and out channels swapped ([Co, Ci/g, kh, kw] → [Ci, Co/g, kh, kw]) and flipped, padded by
     // what the forward pass did not pad.
+    const extent = win.kernel.map((k, a) => (k - 1) * win.dilations[a]);
+    const attrs = [
+      ints('kernel_shape', win.kernel),
+      ints('dilations', win.dilations),
+      ints('pads', [
+        extent[0] - win.pads[0],
+        extent[1] - win.pads[1],
+        extent[0] - win.pads[2],
+        extent[1] - win.pads[3],
+      ]),
+    ];
+    if (group === 1) {
+      const blocked = flippedConvolution(g, dy, w, [outChannels, inChannels, kh, kw], attrs);
+      if (blocked) return blocked;
+    }
     const perGroup = g.node('Reshape', [w, g.int64s([group, outChannels / group, inChannels / group, kh, kw])]);
     const swapped = g.node('Reshape', [
       g.node('Transpose', [perGroup], [ints('perm', [0, 2, 1, 3, 4])]),
@@ -69,17 +83,7 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
       g.int64s([2, 3]),
       g.int64s([-1, -1]),
     ]);
-    const extent = win.kernel.map((k, a) => (k - 1) * win.dilations[a]);
-    return convolve(g, dy, flipped, undefined, { out: inChannels, in: outChannels, kernel: win.kernel, group }, [
-      ints('kernel_shape', win.kernel),
-      ints('dilations', win.dilations),
-      ints('pads', [
-        extent[0] - win.pads[0],
-        extent[1] - win.pads[1],
-        extent[0] - win.pads[2],
-        extent[1] - win.pads[3],
-      ]),
-    ]);
+    return convolve(g, dy, flipped, undefined, { out: inChannels, in: outChannels, kernel: win.kernel, group }, attrs);
   });
 }
 
@@ -119,7 +123,7 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
       dw = g.node('Conv', [xt, swap(dy)], [...attrs, int('group', ci)]);
     } else {
       dw =
-        batchBlockedConvolution(g, x.name, dy, x.dims, [outChannels, ...win.output], attrs) ??
+        batchBlockedConvolution(g, x.name, dy, [outChannels, ...win.output], attrs) ??
         g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
     }
     if (excess[0] > bottom || excess[1] > right) {
