@@ -54,7 +54,7 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
     }
   }
 
-  // Extraction, EXTRACT_ROUNDS times each (median): the reader mldb had before issue 7 (row objects →
+  // Extraction, EXTRACT_ROUNDS times each (median): the reader mldb had first (row objects →
   // one Float32 buffer, the baseline) against the bulk reader (rows → the training matrix), and
   // the bulk reader followed by scaling every row to one Float32 buffer (like for like).
   const table = 'bench_import_0';
@@ -100,7 +100,7 @@ export async function importBench(url: string, dir: string, rounds = 3): Promise
     { what: 'import: original method (INSERT per file, one commit)', perSecond: median(theirs) },
     { what: 'extract: stored pixels → Float32', perSecond: storedRate },
     { what: 'extract: stored pixels → training matrix', perSecond: extract.matrix },
-    { what: 'extract: before issue 7 (row objects → Float32)', perSecond: extract.before },
+    { what: 'extract: the first reader (row objects → Float32)', perSecond: extract.before },
     ...Object.entries(decodeRates).map(([k, v]) => ({
       what: `extract: decode originals on every read, ${k}`,
       perSecond: v,

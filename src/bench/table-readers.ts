@@ -6,7 +6,7 @@ import { median } from './server';
 
 /**
  * The ways of loading a whole table that the benchmarks compare, each returning the rows it read:
- * - `rowObjects`: what mldb did before issue 7 — a row object per row, one connection, keyset
+ * - `rowObjects`: what mldb did first — a row object per row, one connection, keyset
  *   pages, a division per pixel into one Float32 buffer (the baseline);
  * - `trainingMatrix`: the bulk reader (bulk-read.ts), stored bytes, as training holds them
  *   (batches are scaled to floats as they are taken);
@@ -17,7 +17,7 @@ export function tableReaders(db: Db, shape: ImageShape) {
   const per = valuesPerImage(shape);
   return {
     rowObjects: async (table: string) => {
-      // readPixelMatrix as it was at 0648a8c (before issue 7), step for step.
+      // readPixelMatrix as it was at 0648a8c, step for step.
       const count = await countRows(db, table, {});
       const xs = new Float32Array(count * per);
       const m = { ids: [] as number[], labels: [] as string[], hashes: [] as Buffer[] };

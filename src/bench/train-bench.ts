@@ -110,8 +110,8 @@ async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
 }
 
 /**
- * `npm run bench -- train [archs]`: training samples/s per architecture on cpu, wasm and
- * onnxruntime (tensorflow too where installed) at 20×20×1, batch 64, on filedata's rows; simple_cnn
+ * `npm run bench -- train [archs]`: training samples/s per architecture on wasm and onnxruntime
+ * (tensorflow too where installed, cpu with MLDB_BENCH_CPU=1) at 20×20×1, batch 64, on filedata's rows; simple_cnn
  * against PyTorch measured in the same run (alternated, medians); where onnxruntime's step spends
  * its time; whole epochs with its threads spinning or sleeping; memory over 20 epochs.
  */
@@ -129,12 +129,17 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
     };
     tf.dispose([drawn.xs, drawn.ys]);
     const shape = rows.shape.join('×');
-    const backends: TrainingBackendName[] = ['cpu', 'wasm', 'onnxruntime'];
+    // The pure-JS cpu backend takes minutes (1–70 samples/s): only on request.
+    const backends: TrainingBackendName[] = [
+      ...(process.env.MLDB_BENCH_CPU === '1' ? ['cpu' as const] : []),
+      'wasm',
+      'onnxruntime',
+    ];
     try {
       require.resolve('@tensorflow/tfjs-node');
       backends.push('tensorflow');
     } catch {
-      console.log('(tensorflow backend not installed: measured cpu, wasm and onnxruntime)');
+      console.log('(tensorflow backend not installed: measured wasm and onnxruntime; MLDB_BENCH_CPU=1 adds cpu)');
     }
     const results = new Map<string, Partial<Record<TrainingBackendName, number>>>();
     for (const backend of backends) {
@@ -152,7 +157,7 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
       renderTable(
         [
           'architecture',
-          'cpu',
+          ...(backends.includes('cpu') ? ['cpu'] : []),
           `wasm (${workers} workers)`,
           'onnxruntime',
           'onnxruntime / wasm',
@@ -162,14 +167,14 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
           const r = results.get(a)!;
           return [
             a,
-            r.cpu!.toFixed(1),
+            ...(r.cpu ? [r.cpu.toFixed(1)] : []),
             r.wasm!.toFixed(1),
             r.onnxruntime!.toFixed(1),
             `${(r.onnxruntime! / r.wasm!).toFixed(2)}×`,
             ...(hasTf ? [r.tensorflow!.toFixed(1)] : []),
           ];
         }),
-        ['left', 'right', 'right', 'right', 'right', ...(hasTf ? ['right' as const] : [])],
+        ['left', ...backends.map(() => 'right' as const), 'right'],
       ),
     );
     for (const a of ['big_xception', 'resnet_small'].filter((x) => archs.includes(x))) {
