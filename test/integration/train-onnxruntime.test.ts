@@ -2,6 +2,7 @@ import { tf } from '../../src/ml/tf';
 import { ARCHITECTURES } from '../../src/ml/architectures/registry';
 import { selectBackend } from '../../src/ml/backend';
 import { evaluateClassifier } from '../../src/ml/evaluate';
+import { OPTIMIZERS } from '../../src/ml/optimizer-names';
 import { trainModel, type TrainOptions } from '../../src/ml/train';
 import { freshDatabase } from '../helpers/db';
 import { SAMPLE_DIGITS } from '../helpers/fixtures';
@@ -94,6 +95,14 @@ describe('onnxruntime against tfjs, and the recipe', () => {
     expect(weights(r.model)).toEqual(weights(again.model));
     r.model.dispose();
     again.model.dispose();
+  });
+
+  test.each(OPTIMIZERS)('%s trains on onnxruntime: the loss falls over three epochs', async (optimizer) => {
+    const conn = await db.mldb().connection();
+    const r = await trainModel(conn, { ...opts, epochs: 3, optimizer, learningRate: 0.01, backend: 'onnxruntime' });
+    expect(r.hyperparameters.optimizer).toBe(optimizer);
+    expect(r.epochs[2].loss).toBeLessThan(r.epochs[0].loss);
+    r.model.dispose();
   });
 
   test('--workers above 1 with onnxruntime is refused before training', async () => {
