@@ -1,21 +1,12 @@
-import type { BackendName } from '../backend-names';
 import { tfjsEngine } from '../inference-engine';
-import type { OptimizerName } from '../optimizer-names';
 import { makeOptimizer } from '../optimizers';
-import { dataParallelStepper, localStepper, type Stepper } from '../parallel/data-parallel';
+import { dataParallelStepper, localStepper, type ParallelOptions, type Stepper } from '../parallel/data-parallel';
 import { tfjsBatchNorm } from '../precise-bn';
 import type { tf } from '../tf';
 import type { StepEngine } from './step-engine';
 
-export interface TfjsEngineOptions {
-  architecture: string;
-  seed: number;
-  optimizer: OptimizerName;
-  learningRate: number;
-  backend: BackendName;
-  /** Replicas each batch is split over (data-parallel); 1 trains on this thread. */
-  workers: number;
-}
+/** The data-parallel trainer's options; `workers` 1 trains on this thread. */
+export type TfjsEngineOptions = ParallelOptions;
 
 /**
  * TensorFlow.js on the selected backend (tensorflow, wasm or cpu): the model, compiled with its

@@ -1,4 +1,5 @@
 import { int, ints, type Attribute, type GraphBuilder, type KernelOptions } from './graph';
+import { flipSpatial } from './layers/window';
 
 /**
  * Convolutions on onnxruntime's NCHWc kernels. onnxruntime runs a convolution whose kernel is a
@@ -121,14 +122,7 @@ export function flippedConvolution(
     [g.node('Reshape', [reorderInput(g, w), g.int64s([o / block, block, i / block, kh, kw, block])])],
     [ints('perm', [2, 0, 3, 4, 1, 5])],
   );
-  const flipped = g.node('Slice', [
-    blocked,
-    g.int64s([-1, -1]),
-    g.int64s([-kh - 1, -kw - 1]),
-    g.int64s([2, 3]),
-    g.int64s([-1, -1]),
-  ]);
-  const kernel = g.node('Reshape', [flipped, g.int64s([i, o, kh, kw])]);
+  const kernel = g.node('Reshape', [flipSpatial(g, blocked, [kh, kw]), g.int64s([i, o, kh, kw])]);
   return blockedConvolution(g, dy, kernel, undefined, shape, 'OIHWBiBo', attrs);
 }
 

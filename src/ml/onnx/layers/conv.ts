@@ -3,7 +3,7 @@ import type { tf } from '../../tf';
 import type { BackwardContext, ForwardContext, LayerOp, Value } from '../layer-op';
 import { batchBlockedConvolution, convolve, flippedConvolution } from '../nchwc';
 import { activate, activationGradient } from './activation';
-import { outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
+import { flipSpatial, outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
 
 /**
  * Convolutions and their gradients as ONNX convolutions, which onnxruntime runs with its native
@@ -76,13 +76,7 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
       g.node('Transpose', [perGroup], [ints('perm', [0, 2, 1, 3, 4])]),
       g.int64s([inChannels, outChannels / group, kh, kw]),
     ]);
-    const flipped = g.node('Slice', [
-      swapped,
-      g.int64s([-1, -1]),
-      g.int64s([-kh - 1, -kw - 1]),
-      g.int64s([2, 3]),
-      g.int64s([-1, -1]),
-    ]);
+    const flipped = flipSpatial(g, swapped, win.kernel);
     return convolve(g, dy, flipped, undefined, { out: inChannels, in: outChannels, kernel: win.kernel, group }, attrs);
   });
 }

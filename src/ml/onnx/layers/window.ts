@@ -1,5 +1,4 @@
-import { ints } from '../graph';
-import type { Attribute } from '../graph';
+import { ints, type Attribute, type GraphBuilder } from '../graph';
 
 /**
  * Where a convolution or pooling window goes: TensorFlow's "same" padding (the odd pixel at the
@@ -64,4 +63,15 @@ export function outputPadding(w: Window): [number, number] {
       w.input[a] -
       ((w.output[a] - 1) * w.strides[a] + (w.kernel[a] - 1) * w.dilations[a] + 1 - w.pads[a] - w.pads[a + 2]),
   ) as [number, number];
+}
+
+/** `kernel` reversed along its spatial axes 2 and 3 (a convolution's kernel, turned half a turn). */
+export function flipSpatial(g: GraphBuilder, kernel: string, [kh, kw]: [number, number]): string {
+  return g.node('Slice', [
+    kernel,
+    g.int64s([-1, -1]),
+    g.int64s([-kh - 1, -kw - 1]),
+    g.int64s([2, 3]),
+    g.int64s([-1, -1]),
+  ]);
 }
