@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors';
 import { Secret } from './secret';
-import { readServerState } from './db/server-state';
+import { readServerState } from './local-servers/server-state';
 
 /** Where the connection settings came from: shown by `mldb db status` and in error hints. */
 export type ConfigSource = 'flag' | 'env' | 'dotenv' | 'local-server' | 'default';

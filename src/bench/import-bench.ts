@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { resolveConfig, type MldbConfig } from '../config';
 import { originalPages } from '../db/dataset-rows';
-import { insertLikeTheOriginal } from '../db/original-method';
+import { insertLikeTheOriginal } from './original-method';
 import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { decodeImage, decodeToShape } from '../images/decode';
 import { MlDb } from '../mldb';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, stopServer } from '../db/local-server';
+import { startServer, stopServer } from '../local-servers/local-server';
 
 /** A server for one benchmark run: MLDB_BENCH_URL when set, else a throwaway local one. */
 export async function benchServer(): Promise<{ url: string; stop: () => Promise<void> }> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startCluster, stopCluster } from '../db/local-cluster';
+import { startCluster, stopCluster } from '../local-servers/local-cluster';
 import { MlDb } from '../mldb';
 import { defaultReadParallelism } from '../samples/bulk-read';
 import { renderTable } from '../ui/table';

@@ -1,5 +1,5 @@
 import type { Dataset } from '../db/registry';
-import { describeShape } from './tables';
+import { describeShape } from './shared/shapes';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 import { parseFraction, parsePositiveInt, parseShape } from './options';

@@ -1,11 +1,18 @@
 import path from 'node:path';
 import { describeTarget } from '../config';
-import { startServer, stopServer, findServerBinary, type RunningServer } from '../db/local-server';
-import { shardServerName, startCluster, stopCluster } from '../db/local-cluster';
+import { startServer, stopServer, findServerBinary, type RunningServer } from '../local-servers/local-server';
+import { shardServerName } from '../db/shard-registration';
+import { startCluster, stopCluster } from '../local-servers/local-cluster';
 import { UsageError } from '../errors';
 import { isAlive } from '../process-alive';
 import { parsePositiveInt } from './options';
-import { readServerState, removeServerState, stateDir, writeServerState, type ServerState } from '../db/server-state';
+import {
+  readServerState,
+  removeServerState,
+  stateDir,
+  writeServerState,
+  type ServerState,
+} from '../local-servers/server-state';
 import { openDb } from '../db/pool';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';

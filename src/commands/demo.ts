@@ -3,7 +3,7 @@ import { resolveConfig } from '../config';
 import type { ImportSummary } from '../ingest/import-folder';
 import type { DatasetDetails } from '../db/registry';
 import { openDb } from '../db/pool';
-import { readServerState } from '../db/server-state';
+import { readServerState } from '../local-servers/server-state';
 import { MlDb } from '../mldb';
 import type { Output } from '../ui/output';
 import { shortPath } from '../ui/terminal';

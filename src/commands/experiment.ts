@@ -7,10 +7,9 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parseMinAccuracy } from './train';
 import { resolveMemoryBudget } from '../samples/memory-budget';
 import { resolveReadParallelism } from '../samples/bulk-read';
-import { trainWithProgress } from './train';
+import { parseMinAccuracy, trainWithProgress } from './shared/training';
 
 export interface ExperimentFlags {
   minAccuracy?: string;

@@ -6,9 +6,9 @@ import { createProgress } from '../ui/progress';
 import { watchInterrupts } from '../ui/interrupt';
 import { formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
-import type { CommonImportOptions, ImportFlags } from './import';
+import type { CommonImportOptions, ImportFlags } from './shared/import-flags';
 import { parseDurationMs, parsePositiveInt } from './options';
-import { shapeText } from './tables';
+import { shapeText } from './shared/shapes';
 
 /** Files read and waiting at most, and their bytes: the watch's memory bound. */
 const MAX_QUEUE_FILES = 10_000;

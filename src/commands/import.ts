@@ -1,38 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Split } from '../db/enums';
 import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } from '../ingest/archive';
-import type { ImportOptions, ImportSummary } from '../ingest/import-folder';
-import type { Layout } from '../ingest/layout';
+import type { ImportSummary } from '../ingest/import-folder';
 import { openManifest } from '../ingest/manifest';
 import type { WatchSummary } from '../ingest/watch-import';
-import { validateSplit } from '../db/dataset-rows';
 import { EXIT, UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parseFraction, parseNumber, parseShape } from './options';
-import { shapeText } from './tables';
-
-export interface ImportFlags {
-  table?: string;
-  create?: boolean;
-  size?: string;
-  channels?: string;
-  testFraction?: string;
-  validationFraction?: string;
-  split?: string;
-  layout?: string;
-  manifest?: string;
-  watch?: boolean;
-  settle?: string;
-  batchFiles?: string;
-  batchWait?: string;
-  moveDone?: string;
-  moveFailed?: string;
-  maxMegapixels?: string;
-}
+import { commonOptions, type CommonImportOptions, type ImportFlags } from './shared/import-flags';
+import { shapeText } from './shared/shapes';
 
 export type ImportResult = ImportSummary | WatchSummary;
 
@@ -77,25 +55,6 @@ export async function importOnce(ctx: CommandContext, target: string, flags: Imp
     progress.fail();
     throw e;
   }
-}
-
-export interface CommonImportOptions extends ImportOptions {
-  layout: Layout;
-}
-
-function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonImportOptions {
-  const layout = (flags.layout ?? 'auto') as Layout;
-  const split: Split | undefined = validateSplit(flags.split);
-  return {
-    table: flags.table ?? ctx.config().table,
-    create: flags.create,
-    shape: parseShape(flags.size, flags.channels),
-    testFraction: parseFraction('--test-fraction', flags.testFraction),
-    validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
-    split,
-    layout,
-    maxPixels: parseNumber('--max-megapixels', flags.maxMegapixels ?? '100', { min: 0.001, max: 10_000 })! * 1e6,
-  };
 }
 
 async function importFrom(

@@ -97,3 +97,9 @@ export function parseDurationMs(
   }
   return Math.round(ms);
 }
+
+export function parseRunId(text: string): number {
+  const id = parsePositiveInt('run id', text, { min: 1 });
+  if (id === undefined) throw new UsageError('a run id is required', 'list runs with `mldb runs`');
+  return id;
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ReportResult } from '../report/report';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
-import { parseRunId } from './runs';
+import { parseRunId } from './options';
 
 export async function run(ctx: CommandContext, id: string, flags: { out?: string }): Promise<ReportResult> {
   const runId = parseRunId(id);

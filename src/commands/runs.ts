@@ -4,7 +4,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { parsePositiveInt } from './options';
+import { parsePositiveInt, parseRunId } from './options';
 
 export interface RunsFlags {
   table?: string;
@@ -18,12 +18,6 @@ export type RunsResult =
   | { action: 'list'; runs: RunRecord[] }
   | { action: 'show'; run: RunDetails }
   | { action: 'compare'; runs: RunDetails[]; differing: string[] };
-
-export function parseRunId(text: string): number {
-  const id = parsePositiveInt('run id', text, { min: 1 });
-  if (id === undefined) throw new UsageError('a run id is required', 'list runs with `mldb runs`');
-  return id;
-}
 
 export async function run(
   ctx: CommandContext,

@@ -3,7 +3,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes, formatCount } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { shapeText } from './tables';
+import { shapeText } from './shared/shapes';
 
 export async function run(ctx: CommandContext, name: string | undefined): Promise<DatasetDetails> {
   return ctx.mldb().describe(name ?? ctx.config().table);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { freshDatabase } from '../helpers/db';
 import { BIN } from '../helpers/cli';
@@ -25,7 +26,7 @@ function folder(files: Array<{ label: string; name: string; bytes: Buffer }>): s
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLDB_URL: db.url },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: os.tmpdir(), MLDB_URL: db.url },
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

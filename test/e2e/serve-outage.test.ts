@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
 import { mldb } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';

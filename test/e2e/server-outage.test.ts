@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
 import { mldb, mldbAsync } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { evenLabels, makeLabeledFolder, tempDir } from '../helpers/fixtures';

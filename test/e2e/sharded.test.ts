@@ -5,7 +5,7 @@ import { mldb, mldbAsync } from '../helpers/cli';
 import { evenLabels, makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
-import { findServerBinary, socketPath, startServer, stopServer } from '../../src/db/local-server';
+import { findServerBinary, socketPath, startServer, stopServer } from '../../src/local-servers/local-server';
 
 /**
  * Dataset tables sharded by a real MariaDB Spider head over two real backends: every command

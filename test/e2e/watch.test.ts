@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
 import { mldb, mldbAsync } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'mldb.js');
@@ -9,21 +10,29 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment a spawned CLI gets: nothing of the developer's (no MLDB_* settings), but the
+ * run's temporary root, so whatever it writes in a temporary folder is removed with the run.
+ */
+function cleanEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: os.tmpdir(), ...env };
+}
+
 /** Runs the built CLI as a user would: a child process, no TTY, a clean environment. */
-export function mldb(args: string[], env: Record<string, string | undefined> = {}, cwd = '/tmp'): CliResult {
+export function mldb(args: string[], env: Record<string, string | undefined> = {}, cwd = os.tmpdir()): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: cleanEnv(env),
     timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function mldbAsync(args: string[], env: Record<string, string | undefined> = {}, cwd = '/tmp') {
+export function mldbAsync(args: string[], env: Record<string, string | undefined> = {}, cwd = os.tmpdir()) {
   return spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: cleanEnv(env),
     stdio: 'pipe',
   });
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findServerBinary, INSTALL_HINT, startServer } from '../../src/db/local-server';
+import tempRootSetup from './temp-root-setup';
+import { findServerBinary, INSTALL_HINT, startServer } from '../../src/local-servers/local-server';
 
 /**
  * Every database test talks to a real server: MLDB_TEST_URL when set, otherwise a throwaway
@@ -9,11 +10,8 @@ import { findServerBinary, INSTALL_HINT, startServer } from '../../src/db/local-
  * neither is possible the suite fails loudly; it never skips the database tests.
  */
 export default async function globalSetup(): Promise<void> {
-  // Every temporary folder of the run — the tests', the CLIs' they spawn, the server's — under one
-  // root that teardown removes (os.tmpdir() follows TMPDIR; the workers inherit it).
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mldb-tests-'));
-  process.env.MLDB_TEST_TMP_ROOT = root;
-  process.env.TMPDIR = root;
+  tempRootSetup();
+  // One server for every tier that needs one: the first tier's setup starts it.
   if (process.env.MLDB_TEST_URL) return;
   const binary = findServerBinary();
   if (!binary) {

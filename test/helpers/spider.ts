@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { startCluster, stopCluster, type RunningCluster } from '../../src/db/local-cluster';
-import { findServerBinary } from '../../src/db/local-server';
+import { startCluster, stopCluster, type RunningCluster } from '../../src/local-servers/local-cluster';
+import { findServerBinary } from '../../src/local-servers/local-server';
 import { queryServer } from './db';
 import { tempDir } from './fixtures';
 

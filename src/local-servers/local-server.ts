@@ -104,12 +104,15 @@ function initializeMysql(binary: string, dataDir: string): void {
 
 export const SPIDER_HINT = 'install it (Debian/Ubuntu: apt-get install mariadb-plugin-spider)';
 
-/** Where this server looks for plugins: `mariadbd --verbose --help` prints plugin-dir. */
-function spiderPluginPresent(binary: string): boolean {
+/**
+ * The Spider plugin of this server, when it has one: in the plugin-dir that
+ * `mariadbd --verbose --help` prints, or in the usual folders when it prints none.
+ */
+export function spiderPlugin(binary: string): string | undefined {
   const out = spawnSync(binary, ['--no-defaults', '--verbose', '--help'], { encoding: 'utf8' }).stdout ?? '';
   const dir = /^plugin-dir\s+(\S+)/m.exec(out)?.[1];
-  const candidates = [dir, '/usr/lib/mysql/plugin', '/usr/lib64/mysql/plugin', '/usr/local/mysql/lib/plugin'];
-  return candidates.some((d) => d !== undefined && fs.existsSync(path.join(d, 'ha_spider.so')));
+  const candidates = dir ? [dir] : ['/usr/lib/mysql/plugin', '/usr/lib64/mysql/plugin', '/usr/local/mysql/lib/plugin'];
+  return candidates.map((d) => path.join(d, 'ha_spider.so')).find((f) => fs.existsSync(f));
 }
 
 /** The system tables (accounts, privileges) of a new MariaDB data folder; nothing when it has them. */
@@ -139,7 +142,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   else if (opts.grantTables || opts.spiderHead) installMariaDbGrantTables(binary, opts.dataDir);
   if (opts.spiderHead && !isMariaDb)
     throw new UsageError('sharding needs MariaDB (its Spider engine); this server is MySQL', SPIDER_HINT);
-  if (opts.spiderHead && !spiderPluginPresent(binary))
+  if (opts.spiderHead && !spiderPlugin(binary))
     throw new NotFoundError('the MariaDB Spider plugin (ha_spider.so) is not installed', SPIDER_HINT);
   const port = opts.port ?? (await freePort());
   const logFile = path.join(opts.dataDir, 'server.log');

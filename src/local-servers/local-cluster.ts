@@ -1,6 +1,5 @@
 import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { escapeId } from './identifiers';
+import { registerShardServers } from '../db/shard-registration';
 import { startServer, stopServer, type RunningServer } from './local-server';
 
 /**
@@ -8,8 +7,6 @@ import { startServer, stopServer, type RunningServer } from './local-server';
  * that knows them as servers `mldb_shard_1` … `mldb_shard_N` (loopback, own data folders). A
  * dataset table created with `--shards` on the head is partitioned over them (db/sharding.ts).
  */
-
-export const SHARD_SERVER_PREFIX = 'mldb_shard_';
 
 export interface ClusterOptions {
   binary?: string;
@@ -22,10 +19,6 @@ export interface ClusterOptions {
 export interface RunningCluster {
   head: RunningServer;
   shards: RunningServer[];
-}
-
-export function shardServerName(index: number): string {
-  return `${SHARD_SERVER_PREFIX}${index + 1}`;
 }
 
 /** Starts the backends, then the head, and registers the backends on it (again: ports change). */
@@ -44,28 +37,12 @@ export async function startCluster(o: ClusterOptions): Promise<RunningCluster> {
       spiderHead: true,
     });
     started.push(head);
-    await registerShards(head, started.slice(0, o.shards));
+    await registerShardServers(head, started.slice(0, o.shards));
     return { head, shards: started.slice(0, o.shards) };
   } catch (e) {
     // Nothing half-started is left running.
     await Promise.all(started.map((s) => stopServer(s.pid)));
     throw e;
-  }
-}
-
-async function registerShards(head: RunningServer, shards: RunningServer[]): Promise<void> {
-  const conn = await mysql.createConnection({ host: head.host, port: head.port, user: head.user });
-  try {
-    for (const [i, s] of shards.entries()) {
-      // The database is not named here: each Spider table says which database it lives in.
-      await conn.query(
-        `CREATE OR REPLACE SERVER ${escapeId(shardServerName(i))} FOREIGN DATA WRAPPER mysql ` +
-          'OPTIONS (HOST ?, PORT ?, USER ?, PASSWORD ?)',
-        [s.host, s.port, s.user, ''],
-      );
-    }
-  } finally {
-    await conn.end();
   }
 }
 

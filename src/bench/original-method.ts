@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { MldbConfig } from '../config';
-import { translateDbError } from './pool';
+import { translateDbError } from '../db/pool';
 
 /**
  * The Python original's InsertData2Table, kept as the import benchmark's baseline: its own

@@ -1,0 +1,46 @@
+import type { Split } from '../../db/enums';
+import { validateSplit } from '../../db/dataset-rows';
+import type { ImportOptions } from '../../ingest/import-folder';
+import type { Layout } from '../../ingest/layout';
+import type { CommandContext } from '../context';
+import { parseFraction, parseNumber, parseShape } from '../options';
+
+/** The flags of `import` and `import --watch`, and the options both build from them. */
+
+export interface ImportFlags {
+  table?: string;
+  create?: boolean;
+  size?: string;
+  channels?: string;
+  testFraction?: string;
+  validationFraction?: string;
+  split?: string;
+  layout?: string;
+  manifest?: string;
+  watch?: boolean;
+  settle?: string;
+  batchFiles?: string;
+  batchWait?: string;
+  moveDone?: string;
+  moveFailed?: string;
+  maxMegapixels?: string;
+}
+
+export interface CommonImportOptions extends ImportOptions {
+  layout: Layout;
+}
+
+export function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonImportOptions {
+  const layout = (flags.layout ?? 'auto') as Layout;
+  const split: Split | undefined = validateSplit(flags.split);
+  return {
+    table: flags.table ?? ctx.config().table,
+    create: flags.create,
+    shape: parseShape(flags.size, flags.channels),
+    testFraction: parseFraction('--test-fraction', flags.testFraction),
+    validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
+    split,
+    layout,
+    maxPixels: parseNumber('--max-megapixels', flags.maxMegapixels ?? '100', { min: 0.001, max: 10_000 })! * 1e6,
+  };
+}

@@ -1,0 +1,119 @@
+import { InterruptedError } from '../../errors';
+import { openTensorBoard, type EpochLogger } from '../../ml/tensorboard';
+import type { BatchProgress, EpochMetrics } from '../../ml/train';
+import type { TrainReport } from '../../ml/training-run';
+import type { TrainMethodOptions } from '../../mldb';
+import { watchInterrupts } from '../../ui/interrupt';
+import { createProgress } from '../../ui/progress';
+import { formatBytes, formatCount, formatDuration } from '../../ui/terminal';
+import type { CommandContext } from '../context';
+import { parseNumber } from '../options';
+
+/** What `train` and `experiment` share: a run with its progress lines, and the accuracy gate. */
+
+/** One line per epoch; `etaSeconds` (time left for the remaining epochs) when any remain. */
+export function epochLine(e: EpochMetrics, epochs: number, etaSeconds?: number): string {
+  return (
+    `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}` +
+    (e.valLoss !== null ? ` val_loss ${e.valLoss.toFixed(4)} val_accuracy ${e.valAccuracy!.toFixed(4)}` : '') +
+    ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}` +
+    (etaSeconds !== undefined && e.epoch < epochs ? ` · ETA ${formatDuration(etaSeconds)}` : '')
+  );
+}
+
+export function batchLine(p: BatchProgress): string {
+  return (
+    `epoch ${p.epoch}/${p.epochs} · ${formatCount(p.done)}/${formatCount(p.samples)} · loss ` +
+    `${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(4)}` +
+    ` · ${formatCount(p.samplesPerSecond)} samples/s · ETA ${formatDuration(p.etaSeconds)}`
+  );
+}
+
+/** The result of `mldb train`: the run, and the threshold it was held to. */
+export type TrainOutcome = TrainReport & { minAccuracy: number | null; belowThreshold: boolean };
+
+/** Test accuracy, or validation accuracy when the table has no test rows. */
+export function gatedAccuracy(r: TrainReport): { value: number | null; on: 'test' | 'validation' | null } {
+  if (r.test) return { value: r.test.accuracy, on: 'test' };
+  const last = r.epochs[r.epochs.length - 1];
+  return last?.valAccuracy != null ? { value: last.valAccuracy, on: 'validation' } : { value: null, on: null };
+}
+
+/**
+ * One training run with what a person or a CI log wants to see: data plan, backend, a line per
+ * epoch, progress within epochs, Ctrl-C handling (InterruptedError after recording), TensorBoard.
+ */
+export async function trainWithProgress(
+  ctx: CommandContext,
+  options: TrainMethodOptions,
+  tensorboard?: string,
+): Promise<TrainReport> {
+  const mldb = ctx.mldb();
+  const progress = await createProgress('reading rows', { document: ctx.out.json });
+  // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
+  const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
+  const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
+  let epochs = options.epochs ?? 10;
+  let spent = 0;
+  let previousRate: number | null = null;
+  let board: EpochLogger | undefined;
+  let report: TrainReport;
+  try {
+    report = await mldb.train({
+      ...options,
+      shouldStop: () => stop.requested,
+      onData: (d) =>
+        say(
+          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
+            `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+            (d.streaming
+              ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
+              : ', in memory'),
+        ),
+      onRecordWait: (runId, seconds) =>
+        say(`database unreachable: waiting up to ${seconds} s for it to record the end of run ${runId}`),
+      onBackend: (name, reason, workers) => {
+        say(`backend: ${name} (${reason})${workers > 1 ? `, batches split over ${workers} threads` : ''}`);
+        if (tensorboard) {
+          const tb = openTensorBoard(tensorboard, name);
+          if ('unavailable' in tb) say(`note: ${tb.unavailable}`);
+          else board = tb;
+        }
+      },
+      onBatch: (p) => {
+        epochs = p.epochs;
+        progress.update(batchLine(p));
+      },
+      onEpoch: (e) => {
+        spent += e.seconds;
+        if (e.learningRate !== null && previousRate !== null && e.learningRate !== previousRate)
+          say(`learning rate ${previousRate} → ${e.learningRate} (val_loss stopped improving)`);
+        previousRate = e.learningRate;
+        say(epochLine(e, epochs, (spent / e.epoch) * (epochs - e.epoch)));
+        board?.epoch(e);
+      },
+      onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
+    });
+  } catch (err) {
+    progress.clear();
+    throw err;
+  } finally {
+    stop.dispose();
+    board?.close();
+  }
+  if (report.stopReason === 'interrupted') {
+    progress.clear();
+    throw new InterruptedError(
+      `training interrupted by ${stop.signal ?? 'a signal'} after ${report.epochs.length} complete ` +
+        `epoch(s)${report.runId ? ` (run ${report.runId}, recorded as interrupted)` : ''}; no model was saved`,
+      'run again to train from the start',
+    );
+  }
+  progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
+  return report;
+}
+
+/** --min-accuracy: a fraction in [0, 1], or none. */
+export function parseMinAccuracy(text: string | undefined): number | null {
+  return parseNumber('--min-accuracy', text, { min: 0, max: 1 }) ?? null;
+}
