@@ -8,6 +8,7 @@ import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
 import { BACKENDS, TRAINING_BACKENDS } from './ml/backend-names';
 import { ENGINES } from './ml/engine-names';
+import { PURPOSES } from './doctor/check';
 import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
@@ -454,6 +455,19 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     options: [['--out <dir>', 'where to write (default: reports/run-<id>)']],
     load: () => import('./commands/report.js'),
     step: (m, [id], opts) => ({ run: (ctx) => m.run(ctx, str(id)!, opts), print: m.print }),
+  }),
+  command({
+    name: 'doctor',
+    description: 'what this machine has and what mldb will use: server, engines, browser, database, privileges',
+    options: [
+      [
+        '--for <purpose>',
+        'only say whether this can run: main (the configured database), demo or tests',
+        { choices: PURPOSES },
+      ],
+    ],
+    load: () => import('./commands/doctor.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
   }),
   command({
     name: 'demo',

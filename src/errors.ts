@@ -3,7 +3,7 @@
  * into one line on stderr (a stack trace only with --verbose); anything else is a bug (exit 1).
  */
 
-/** Exit codes: stable, documented in the README, relied on by CI scripts. */
+/** Exit codes: stable, documented in the README and docs/commands.md, relied on by CI scripts. */
 export const EXIT = {
   OK: 0,
   INTERNAL: 1,

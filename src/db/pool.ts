@@ -55,7 +55,7 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
     return new DatabaseError(
       `${config.user} lacks the ${denied.privilege} privilege${denied.privilege.includes(',') ? 's' : ''} on ${on}`,
       `ask an administrator for GRANT ${denied.privilege} ON ${denied.table ?? `${config.database}.*`} TO ` +
-        `${config.user} (the README lists the grants each command needs)`,
+        `${config.user} (docs/storage.md lists the grants each command needs)`,
       { cause: e, reason: 'privilege-missing', subject: denied.privilege },
     );
   }

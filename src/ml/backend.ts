@@ -37,13 +37,34 @@ export function patchWasmKernels(): void {
   wasmPatched = true;
 }
 
-function tryTensorflow(): boolean {
+/**
+ * How to add the native TensorFlow backend: not a dependency of mldb, because its install script
+ * downloads TensorFlow 2.9 (which fails offline, and which npm runs only when allowed).
+ */
+export const TFJS_NODE_INSTALL =
+  'npm install @tensorflow/tfjs-node@4.22.0 --allow-scripts=@tensorflow/tfjs-node (its script fetches TensorFlow 2.9)';
+
+/** Whether @tensorflow/tfjs-node loads here, and why not: it needs the native library its install script downloads. */
+export function probeTensorflow(): { loaded: true } | { loaded: false; reason: string } {
   try {
     require('@tensorflow/tfjs-node');
-    return tf.findBackend('tensorflow') !== undefined || tf.engine().registryFactory.tensorflow !== undefined;
-  } catch {
-    return false;
+  } catch (e) {
+    const notInstalled =
+      (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /tfjs-node'/.test((e as Error).message);
+    return {
+      loaded: false,
+      reason: notInstalled
+        ? '@tensorflow/tfjs-node is not installed'
+        : `@tensorflow/tfjs-node did not load: ${(e as Error).message.split('\n')[0]}`,
+    };
   }
+  const registered = tf.findBackend('tensorflow') !== undefined || tf.engine().registryFactory.tensorflow !== undefined;
+  return registered ? { loaded: true } : { loaded: false, reason: '@tensorflow/tfjs-node registered no backend' };
+}
+
+/** Whether a tfjs backend initialises here (wasm needs its .wasm files beside the package). */
+export async function probeBackend(name: 'wasm' | 'cpu'): Promise<boolean> {
+  return activate(name);
 }
 
 async function activate(name: BackendName): Promise<boolean> {
@@ -71,13 +92,10 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Act
   installBatchNormGradient(); // a gradient, not a kernel: faster on every backend
   installAvgPoolGradient(); // consistent with its forward pass at padded borders
   if (choice === 'tensorflow' || choice === 'auto') {
-    if (tryTensorflow() && (await activate('tensorflow')))
+    if (probeTensorflow().loaded && (await activate('tensorflow')))
       return { name: 'tensorflow', reason: 'native TensorFlow (@tensorflow/tfjs-node)' };
     if (choice === 'tensorflow') {
-      throw new UsageError(
-        'the tensorflow backend is not available',
-        'install @tensorflow/tfjs-node (needs network access at install), or use --backend wasm',
-      );
+      throw new UsageError('the tensorflow backend is not available', `${TFJS_NODE_INSTALL}, or use --backend wasm`);
     }
   }
   if (choice === 'wasm' || choice === 'auto') {

@@ -114,7 +114,7 @@ export function readPlan(file: string): ExperimentPlan {
   } catch {
     throw new NotFoundError(
       `no plan file at "${file}"`,
-      'pass a JSON or YAML file with a table and a grid (see README: Experiments)',
+      'pass a JSON or YAML file with a table and a grid (see docs/runs-and-experiments.md)',
     );
   }
   let raw: unknown;
@@ -135,7 +135,7 @@ export function readPlan(file: string): ExperimentPlan {
 
 export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new InvalidDataError('a plan must be an object with "table" and "grid"', 'see README: Experiments');
+    throw new InvalidDataError('a plan must be an object with "table" and "grid"', 'see docs/runs-and-experiments.md');
   const p = raw as Record<string, unknown>;
   const unknownTop = Object.keys(p).filter((k) => !TOP_KEYS.includes(k));
   if (unknownTop.length)

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { UsageError } from '../errors';
 import type { EngineChoice } from './engine-names';
 import type { SavedModel } from './artifacts';
-import { loadOnnxRuntime, onnxRuntimeVersion, type Ort } from './onnxruntime';
+import { loadOnnxRuntime, ONNXRUNTIME_INSTALL, onnxRuntimeVersion, type Ort } from './onnxruntime';
 import { tf } from './tf';
 
 /**
@@ -85,7 +85,7 @@ export async function openEngine(saved: SavedModel, choice: EngineChoice = 'auto
     if (choice === 'onnxruntime')
       throw new UsageError(
         `--engine onnxruntime: ${loaded.unavailable}`,
-        'install it (npm install onnxruntime-node, with onnxruntime-node-install=skip in .npmrc), or use --engine auto',
+        `install it (${ONNXRUNTIME_INSTALL}), or use --engine auto`,
       );
     return { engine: tfjsEngine(saved.model), fallback: loaded.unavailable };
   }

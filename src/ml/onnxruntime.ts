@@ -34,6 +34,12 @@ export interface Ort {
   env: { versions: { node?: string; common?: string } };
 }
 
+/**
+ * How to install it: its install script only downloads CUDA providers (on Linux x64), and where
+ * that download fails npm drops the whole package; the CPU kernels need no script.
+ */
+export const ONNXRUNTIME_INSTALL = 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.23.0';
+
 let loaded: { ort: Ort } | { unavailable: string } | undefined;
 
 /** onnxruntime-node when it is installed and loads here; why not otherwise. */

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { PACKAGES } from '../../src/doctor/check';
+import { findChromium } from '../../src/doctor/machine';
 import { mldb } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
@@ -10,9 +12,7 @@ import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
  * The page in a real headless Chromium (Debian's package; nothing is downloaded): upload a digit,
  * draw one, read the labels, correct a prediction. The screenshot is kept in test-results/.
  */
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) =>
-  fs.existsSync(p),
-);
+const CHROMIUM = findChromium();
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-results', 'serve-page.png');
 
 const db = freshDatabase();
@@ -23,7 +23,7 @@ let browser: Browser;
 let digit: string;
 
 beforeAll(async () => {
-  if (!CHROMIUM) throw new Error('the browser test needs Chromium: apt-get install chromium (.ci/run does)');
+  if (!CHROMIUM) throw new Error(`the browser test needs Chromium: ${PACKAGES.chromium}`);
   const dir = digitsFolder();
   expect(mldb(['import', dir, '--create'], env).code).toBe(0);
   const model = path.join(work, 'model');

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/db/local-server';
+import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
 import { mldb } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { startServe, waitFor } from '../helpers/serve';
 
 /**
- * Users with only the privileges the README lists: read-only commands work with SELECT, the
+ * Users with only the privileges docs/storage.md lists: read-only commands work with SELECT, the
  * service with SELECT + INSERT on the prediction log, and a missing privilege is named. This file
  * starts its own server with real accounts (the shared test server skips the grant tables).
  */
@@ -134,5 +134,36 @@ describe('least privilege', () => {
     } finally {
       await s.stop('SIGKILL');
     }
+  });
+
+  test('doctor says which commands each user may run, with the GRANTs each lacks', () => {
+    const groups = (user: string) => {
+      const r = mldb(['doctor', '--json'], as(user));
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('Secret-pw1');
+      const report = JSON.parse(r.stdout) as {
+        privileges: {
+          account: string;
+          checked: boolean;
+          groups: { commands: string; allowed: boolean; missing: string[] }[];
+        };
+      };
+      expect(report.privileges).toMatchObject({ account: `${user}@127.0.0.1`, checked: true });
+      return new Map(report.privileges.groups.map((g) => [g.commands.split(/[ ,(]/)[0], g]));
+    };
+    const reader = groups('reader');
+    expect(reader.get('tables')).toMatchObject({ allowed: true, missing: [] });
+    // The same refusals the commands above meet, named before any runs.
+    expect(reader.get('import')).toMatchObject({
+      allowed: false,
+      missing: ['INSERT, UPDATE ON grants.digits', 'UPDATE ON grants.mldb_datasets'],
+    });
+    expect(reader.get('train')!.missing).toContain('INSERT, UPDATE ON grants.mldb_runs');
+    expect(reader.get('drop-table')!.missing).toContain('DROP ON grants.digits');
+    const service = groups('service');
+    expect(service.get('serve')).toMatchObject({ allowed: true });
+    expect(service.get('import')!.allowed).toBe(false);
+    const root = groups('root');
+    expect([...root.values()].every((g) => g.allowed)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { UsageError } from '../../errors';
 import { selectBackend } from '../backend';
 import type { TrainingBackendChoice, TrainingBackendName } from '../backend-names';
-import { loadOnnxRuntime, onnxRuntimeVersion, type Ort } from '../onnxruntime';
+import { loadOnnxRuntime, ONNXRUNTIME_INSTALL, onnxRuntimeVersion, type Ort } from '../onnxruntime';
 import type { OptimizerName } from '../optimizer-names';
 import type { tf } from '../tf';
 import { autoWorkers } from '../training-options';
@@ -41,7 +41,7 @@ export async function selectTrainingBackend(choice: TrainingBackendChoice = 'aut
     if (choice === 'onnxruntime')
       throw new UsageError(
         `--backend onnxruntime: ${loaded.unavailable}`,
-        'install it (npm install onnxruntime-node), or use --backend wasm',
+        `install it (${ONNXRUNTIME_INSTALL}), or use --backend wasm`,
       );
     const tfjs = await selectBackend('auto');
     return { name: tfjs.name, reason: `${loaded.unavailable}; ${tfjs.reason}` };
