@@ -13,7 +13,7 @@ export {
 export type { Dataset, DatasetDetails, DatasetSummary } from './db/registry';
 export type { RowFilter, RowSummary } from './db/dataset-rows';
 export type { ImageShape } from './image-shape';
-export type { ImportOptions, ImportProgress, ImportSummary } from './ingest/import-folder';
+export type { ImportOptions, ImportProgress, ImportSummary } from './ingest/import-pipeline';
 export type { ExportSummary } from './export/export-folder';
 export type { Rejection } from './ingest/walk-labeled-folder';
 export type { Split } from './db/schema';

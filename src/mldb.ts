@@ -32,7 +32,7 @@ import {
   type ImportOptions,
   type ImportSummary,
   type ItemSource,
-} from './ingest/import-folder';
+} from './ingest/import-pipeline';
 import { watchImport, type WatchImportOptions, type WatchSummary } from './ingest/watch-import';
 import type { Rejection } from './ingest/walk-labeled-folder';
 import {

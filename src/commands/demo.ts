@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { resolveConfig } from '../config';
-import type { ImportSummary } from '../ingest/import-folder';
+import type { ImportSummary } from '../ingest/import-pipeline';
 import type { DatasetDetails } from '../db/registry';
 import { openDb } from '../db/pool';
 import { readServerState } from '../local-servers/server-state';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } from '../ingest/archive';
-import type { ImportSummary } from '../ingest/import-folder';
+import type { ImportSummary } from '../ingest/import-pipeline';
 import { openManifest } from '../ingest/manifest';
 import type { WatchSummary } from '../ingest/watch-import';
 import { EXIT, UsageError } from '../errors';

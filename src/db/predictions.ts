@@ -1,4 +1,3 @@
-import { NotFoundError } from '../errors';
 import type { Db } from './db';
 import { escapeId } from './identifiers';
 import { PREDICTIONS_TABLE } from './schema';
@@ -162,15 +161,6 @@ export async function listPredictions(db: Db, f: PredictionFilter = {}): Promise
   }));
 }
 
-export async function countPredictions(db: Db, f: PredictionFilter = {}): Promise<number> {
-  const { sql, params } = where(f);
-  const [row] = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM ${escapeId(PREDICTIONS_TABLE)} ${sql}`,
-    params,
-  );
-  return Number(row.n);
-}
-
 export interface CorrectedInput {
   id: string;
   trueLabel: string;
@@ -216,14 +206,4 @@ export async function markPromoted(db: Db, ids: readonly string[], table: string
     `UPDATE ${escapeId(PREDICTIONS_TABLE)} SET promoted_to = ?, promoted_at = CURRENT_TIMESTAMP(3) WHERE id IN (?)`,
     [table, ids],
   );
-}
-
-/** A logged prediction by id (for the service's feedback endpoint), or NotFound. */
-export async function requirePrediction(db: Db, id: string): Promise<{ id: string; label: string | null }> {
-  const [row] = await db.query<{ id: string; label: string | null }>(
-    `SELECT id, label FROM ${escapeId(PREDICTIONS_TABLE)} WHERE id = ?`,
-    [id],
-  );
-  if (!row) throw new NotFoundError(`no logged prediction ${id}`, undefined, { reason: 'prediction-missing' });
-  return row;
 }

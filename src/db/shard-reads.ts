@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 import { originalPages, pixelsByIds, type OriginalRow, type PixelFilter } from './dataset-rows';
 import { connectShard, onShardOrHead, shardOf, type Shard, type ShardConnection } from './sharding';
 
@@ -100,4 +100,33 @@ export async function pixelsByIdsRouted(
     ),
   );
   return new Map(found.flatMap((m) => [...m]));
+}
+
+const saidUnreachable = new WeakMap<Db, Set<string>>();
+
+/**
+ * Where one shard's rows are read from: its backend directly, or the head (`db`, the shard's
+ * partition of the Spider table) when this process may not or cannot reach the backend, said
+ * once per shard. `connection` is the direct one, for the caller to close.
+ */
+export async function shardReader(
+  db: Db,
+  shard: Shard,
+): Promise<{ q: Queryable; partition?: string; connection?: ShardConnection }> {
+  const throughHead = (why: string) => {
+    const said = saidUnreachable.get(db) ?? new Set<string>();
+    saidUnreachable.set(db, said);
+    if (!said.has(shard.name)) {
+      said.add(shard.name);
+      db.note(`shard ${shard.name} cannot be read directly from here (${why}): reading it through the head`);
+    }
+    return { q: db, partition: shard.partition };
+  };
+  if (!shard.direct) return throughHead(`${db.config.user} may not read the backends' addresses in mysql.servers`);
+  try {
+    const connection = await connectShard(shard);
+    return { q: connection, connection };
+  } catch (e) {
+    return throughHead(`${shard.host}:${shard.port}: ${(e as { cause?: { code?: string } }).cause?.code ?? 'error'}`);
+  }
 }

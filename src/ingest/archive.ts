@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
-import type { ImportItem, ItemSource } from './import-folder';
+import type { ImportItem, ItemSource } from './import-pipeline';
 import { placeByPath, resolveLayout, splitOfFolder, type Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isCompleteImage } from './complete-image';
 import { FolderEvents } from './folder-events';
-import type { ImportItem } from './import-folder';
+import type { ImportItem } from './import-pipeline';
 import { placeByPath, splitOfFolder, type Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 

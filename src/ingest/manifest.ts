@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { InvalidDataError, NotFoundError } from '../errors';
-import type { ImportItem, ItemSource } from './import-folder';
+import type { ImportItem, ItemSource } from './import-pipeline';
 import { splitOfFolder } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 

@@ -4,7 +4,7 @@ import type { Db } from '../db/db';
 import type { Dataset } from '../db/registry';
 import { isTransientDbError } from '../db/transient';
 import { FileArrivals, type Arrival } from './file-arrivals';
-import { importFromSource, openDataset, type ImportOptions, type ImportSummary } from './import-folder';
+import { importFromSource, openDataset, type ImportOptions, type ImportSummary } from './import-pipeline';
 import type { Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 

@@ -203,7 +203,6 @@ export function readModelFolder(dir: string): ModelFiles {
   return { modelJson, weights, metadata };
 }
 
-/** A LayersModel from its files; `where` names them in errors (a folder, or a stored model). */
 /** The weights checksum metadata.json records, if it can be read (its other checks come later). */
 function recordedChecksum(metadata: string): string | undefined {
   try {
@@ -214,6 +213,7 @@ function recordedChecksum(metadata: string): string | undefined {
   }
 }
 
+/** A LayersModel from its files; `where` names them in errors (a folder, or a stored model). */
 export async function modelFromFiles(
   files: ModelFiles,
   where: string,
@@ -274,10 +274,6 @@ export function parseMetadata(text: string, where: string): ModelMetadata {
     );
   }
   return meta as unknown as ModelMetadata;
-}
-
-export function readMetadata(dir: string): ModelMetadata {
-  return parseMetadata(readText(path.join(dir, 'metadata.json'), 'mldb needs its labels and input shape', dir), dir);
 }
 
 export interface SavedModel {

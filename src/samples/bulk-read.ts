@@ -11,7 +11,8 @@ import {
   type RowKeys,
 } from '../db/dataset-rows';
 import type { Db, Queryable } from '../db/db';
-import { connectShard, shardMap, type Shard } from '../db/sharding';
+import { shardReader } from '../db/shard-reads';
+import { shardMap, type Shard } from '../db/sharding';
 import { InvalidDataError, UsageError } from '../errors';
 import { setting } from '../config';
 import { POOL_CONNECTIONS } from '../db/pool';
@@ -183,8 +184,6 @@ function serverPart(
   return { parts: [{ q: db, readers, places }], count: keys.then((k) => k.ids.length) };
 }
 
-const saidUnreachable = new WeakMap<Db, Set<string>>();
-
 /** Every backend directly (or through the head when it cannot be reached); ids merged into places. */
 async function shardParts(
   db: Db,
@@ -193,7 +192,13 @@ async function shardParts(
   shards: Shard[],
   opened: Array<{ close(): Promise<void> }>,
 ): Promise<{ parts: Part[]; count: Promise<number> }> {
-  const sources = await Promise.all(shards.map((s) => shardSource(db, s, opened)));
+  const sources = await Promise.all(
+    shards.map(async (s) => {
+      const reader = await shardReader(db, s);
+      if (reader.connection) opened.push(reader.connection);
+      return { q: reader.q, partition: reader.partition };
+    }),
+  );
   const keys = await Promise.all(sources.map((s) => rowKeys(s.q, table, filter, s.partition)));
   const ids = keys.map((k) => k.ids);
   // Merge the shards' id lists: row j of shard k goes to position slots[k][j].
@@ -213,30 +218,6 @@ async function shardParts(
     places: Promise.resolve({ keys: keys[k], positions: (j: number) => slots[k][j] }),
   }));
   return { parts, count: Promise.resolve(count) };
-}
-
-async function shardSource(
-  db: Db,
-  shard: Shard,
-  opened: Array<{ close(): Promise<void> }>,
-): Promise<Pick<Part, 'q' | 'partition'>> {
-  const throughHead = (why: string) => {
-    const said = saidUnreachable.get(db) ?? new Set<string>();
-    saidUnreachable.set(db, said);
-    if (!said.has(shard.name)) {
-      said.add(shard.name);
-      db.note(`shard ${shard.name} cannot be read directly from here (${why}): reading it through the head`);
-    }
-    return { q: db, partition: shard.partition };
-  };
-  if (!shard.direct) return throughHead(`${db.config.user} may not read the backends' addresses in mysql.servers`);
-  try {
-    const conn = await connectShard(shard);
-    opened.push(conn);
-    return { q: conn };
-  } catch (e) {
-    return throughHead(`${shard.host}:${shard.port}: ${(e as { cause?: { code?: string } }).cause?.code ?? 'error'}`);
-  }
 }
 
 /**

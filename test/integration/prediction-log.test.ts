@@ -1,15 +1,19 @@
 import mysql from 'mysql2/promise';
 import { v7 as uuidv7 } from 'uuid';
 import { parseUrl } from '../../src/config';
-import { setTrueLabel, type PredictionLogRow } from '../../src/db/predictions';
+import type { PredictionLogRow } from '../../src/db/predictions';
+import { buildApp } from '../../src/serve/app';
+import { createMetrics } from '../../src/serve/metrics';
 import { PredictionLog } from '../../src/serve/prediction-log';
+import type { Predictor } from '../../src/serve/predictor';
 import { freshDatabase } from '../helpers/db';
 import { waitFor } from '../helpers/serve';
 
 /**
  * A correction that arrives while its row's INSERT is running must not be lost: the row object was
  * already sent, so the label has to wait for the write and then go to the database. The INSERT
- * is held deterministically by a table lock from another session.
+ * is held deterministically by a table lock from another session; the correction goes through the
+ * service's own label route (fastify's inject: the real app, without a socket).
  */
 const db = freshDatabase();
 afterAll(() => db.cleanup());
@@ -39,7 +43,7 @@ function row(): PredictionLogRow {
 
 test('a label given while the row is being written ends up in the database', async () => {
   const m = db.mldb();
-  const pool = await m.connection();
+  await m.connection(); // creates the database and its tables
   const u = parseUrl(db.url);
   const session = () =>
     mysql.createConnection({ host: u.host, port: u.port, user: u.user, database: u.database, password: u.password });
@@ -51,6 +55,16 @@ test('a label given while the row is being written ends up in the database', asy
     maxBatchRows: 10,
     flushMs: 1,
   });
+  // The route reads only the model's labels and the page's recent answers from the predictor.
+  const predictor = { labels: ['3', '8'], recent: [] } as unknown as Predictor;
+  const app = await buildApp({
+    predictor,
+    log,
+    metrics: createMetrics(),
+    connect: () => m.connection(),
+    maxBodyBytes: 1e6,
+    maxFiles: 1,
+  });
   try {
     await locker.query('LOCK TABLES mldb_predictions WRITE');
     const r = row();
@@ -61,19 +75,16 @@ test('a label given while the row is being written ends up in the database', asy
       );
       return (rows as unknown[]).length > 0;
     }, 'the INSERT to wait on the lock');
-    // What the service's label route does, while the INSERT is blocked:
-    const labelled = (async () => {
-      return (await log.labelQueued(r.id, '8'))
-        ? 'queued'
-        : (await setTrueLabel(pool, r.id, '8'))
-          ? 'database'
-          : 'missing';
-    })();
+    // The correction, while the INSERT is blocked:
+    const labelled = app.inject({ method: 'POST', url: `/v1/predictions/${r.id}/label`, payload: { label: '8' } });
     await locker.query('UNLOCK TABLES');
-    expect(await labelled).toBe('database');
+    const answer = await labelled;
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toEqual({ id: r.id, label: '8', stored: 'database' });
     const [stored] = await watcher.query('SELECT true_label FROM mldb_predictions WHERE id = ?', [r.id]);
     expect((stored as Array<{ true_label: string }>)[0].true_label).toBe('8');
   } finally {
+    await app.close();
     await locker.end();
     await watcher.end();
     await log.drain(5000);

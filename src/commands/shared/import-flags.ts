@@ -1,6 +1,6 @@
 import type { Split } from '../../db/enums';
 import { validateSplit } from '../../db/dataset-rows';
-import type { ImportOptions } from '../../ingest/import-folder';
+import type { ImportOptions } from '../../ingest/import-pipeline';
 import type { Layout } from '../../ingest/layout';
 import type { CommandContext } from '../context';
 import { parseFraction, parseNumber, parseShape } from '../options';
