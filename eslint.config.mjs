@@ -79,7 +79,10 @@ export default tseslint.config(
       'import/no-restricted-paths': ['error', { zones: LAYERS }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-require-imports': 'off', // lazy require() keeps TensorFlow out of `mldb --help`
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },

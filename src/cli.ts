@@ -9,6 +9,8 @@ import { RUN_STATUSES, SPLITS } from './db/enums';
 import { BACKENDS, TRAINING_BACKENDS } from './ml/backend-names';
 import { ENGINES } from './ml/engine-names';
 import { PURPOSES } from './doctor/check';
+import { COMMAND_DEFAULTS } from './commands/shared/defaults';
+import { TRAINING_DEFAULTS as T } from './ml/training-options';
 import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
@@ -54,7 +56,15 @@ async function execute<T>(cmd: Command, step: StepOf<T>): Promise<void> {
 }
 
 type Positional = string | string[] | undefined;
-type OptionSpec = [flags: string, description: string, extra?: { default?: string; choices?: readonly string[] }];
+/**
+ * `shown`: a default that --help states but the CLI does not set, because the layer below owns it
+ * (TRAINING_DEFAULTS, COMMAND_DEFAULTS): the flag stays undefined when it is not given.
+ */
+type OptionSpec = [
+  flags: string,
+  description: string,
+  extra?: { default?: string; shown?: string | number; choices?: readonly string[] },
+];
 
 /** One command of the table: its words, flags, the module that runs it, and how arguments reach it. */
 interface CommandSpec<M> {
@@ -156,12 +166,13 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       [
         '--max-megapixels <N>',
         'reject images larger than this (width × height), checked from the header before decoding',
-        { default: '100' },
+        { shown: COMMAND_DEFAULTS.maxMegapixels },
       ],
       ['--watch', 'keep running and import files as they arrive (Ctrl-C or SIGTERM stops)'],
       [
         '--settle <duration>',
-        'with --watch: how long a file must sit unchanged unless its bytes show it is complete (default 500ms)',
+        'with --watch: how long a file must sit unchanged unless its bytes show it is complete',
+        { shown: COMMAND_DEFAULTS.settle },
       ],
       ['--batch-files <N>', 'with --watch: commit a batch at N files (default 500)…'],
       ['--batch-wait <duration>', '…or when its first file has waited this long (default 100ms)'],
@@ -234,19 +245,19 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     description: 'train a named architecture on the train split of a table and save it',
     options: [
       ['--model <name>', 'architecture (see `mldb models`)'],
-      ['--optimizer <name>', 'optimizer', { default: 'adam', choices: OPTIMIZERS }],
-      ['--learning-rate <R>', 'learning rate', { default: '0.001' }],
-      ['--epochs <N>', 'epochs', { default: '10' }],
-      ['--batch-size <B>', 'batch size', { default: '64' }],
-      ['--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', { default: '0.1' }],
-      ['--seed <S>', 'seed for initialisation, hold-out and shuffles', { default: '1' }],
-      ['--patience <P>', 'stop after P epochs without a better val_loss (0: never)', { default: '0' }],
+      ['--optimizer <name>', 'optimizer', { shown: T.optimizer, choices: OPTIMIZERS }],
+      ['--learning-rate <R>', 'learning rate', { shown: T.learningRate }],
+      ['--epochs <N>', 'epochs', { shown: T.epochs }],
+      ['--batch-size <B>', 'batch size', { shown: T.batchSize }],
+      ['--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', { shown: T.validationSplit }],
+      ['--seed <S>', 'seed for initialisation, hold-out and shuffles', { shown: T.seed }],
+      ['--patience <P>', 'stop after P epochs without a better val_loss (0: never)', { shown: T.patience }],
       [
         '--reduce-lr-patience <P>',
         'multiply the learning rate by --reduce-lr-factor after P epochs without a better val_loss ' +
           '(default: patience/4 with --patience, else never)',
       ],
-      ['--reduce-lr-factor <F>', 'what reduce-on-plateau multiplies the learning rate by', { default: '0.1' }],
+      ['--reduce-lr-factor <F>', 'what reduce-on-plateau multiplies the learning rate by', { shown: T.reduceLrFactor }],
       ['--restore-best', 'save the epoch with the best val_loss, not the last (default with --patience)'],
       ['--augment', "warp each training image at random, per batch (the original's ranges below)"],
       ['--augment-rotation <DEG>', 'rotate by up to ± DEG degrees (implies --augment; default 10)'],
@@ -258,14 +269,14 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       [
         '--bn-samples <N>',
         'training rows over which batch-norm statistics are recomputed before each evaluation',
-        { default: '2048' },
+        { shown: T.bnSamples },
       ],
       ['--no-precise-bn', 'keep the moving averages of batch-norm statistics instead (Keras behaviour)'],
       ['--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)'],
       [
         '--backend <name>',
         'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu',
-        { default: 'auto', choices: TRAINING_BACKENDS },
+        { shown: T.backend, choices: TRAINING_BACKENDS },
       ],
       [
         '--memory-budget <size>',
@@ -278,7 +289,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       [
         '--workers <N|auto>',
         'tfjs backends: split each batch over N threads, one core each (auto: one per core; 1 on onnxruntime)',
-        { default: 'auto' },
+        { shown: T.workers },
       ],
       ['--name <name>', 'a name for the run record'],
       [
@@ -333,7 +344,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         { default: 'auto', choices: ENGINES },
       ],
       ['--watch <dir>', 'keep running and classify images as they arrive under DIR (Ctrl-C stops)'],
-      ['--settle <duration>', 'with --watch: how long a file must sit unchanged unless its bytes show it is complete'],
+      [
+        '--settle <duration>',
+        'with --watch: how long a file must sit unchanged unless its bytes show it is complete',
+        { shown: COMMAND_DEFAULTS.settle },
+      ],
       ['--no-log', 'with --watch: do not record predictions in mldb_predictions'],
     ],
     load: () => import('./commands/predict.js'),
@@ -480,7 +495,10 @@ export const COMMANDS: CommandSpec<unknown>[] = [
 
 function addOptions(cmd: Command, options: OptionSpec[] = []): void {
   for (const [flags, description, extra] of options) {
-    const option = new Option(flags, description);
+    const option = new Option(
+      flags,
+      extra?.shown === undefined ? description : `${description} (default: ${extra.shown})`,
+    );
     if (extra?.default !== undefined) option.default(extra.default);
     if (extra?.choices) option.choices(extra.choices);
     cmd.addOption(option);

@@ -6,6 +6,7 @@ import { createProgress } from '../ui/progress';
 import { watchInterrupts } from '../ui/interrupt';
 import { formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { COMMAND_DEFAULTS } from './shared/defaults';
 import type { CommonImportOptions, ImportFlags } from './shared/import-flags';
 import { parseDurationMs, parsePositiveInt } from './options';
 import { shapeText } from './shared/shapes';
@@ -39,7 +40,7 @@ export async function run(
     if (target !== undefined && path.resolve(target) === path.resolve(dir))
       throw new UsageError(`${flag} cannot be the watched folder itself`, 'pass another folder');
   }
-  const settleMs = parseDurationMs('--settle', flags.settle ?? '500ms', { min: 0, max: 600_000 })!;
+  const settleMs = parseDurationMs('--settle', flags.settle ?? COMMAND_DEFAULTS.settle, { min: 0, max: 600_000 })!;
   const batchWaitMs = parseDurationMs('--batch-wait', flags.batchWait ?? '100ms', { min: 0, max: 60_000 })!;
   const batchFiles = parsePositiveInt('--batch-files', flags.batchFiles ?? '500', { min: 1, max: 100_000 })!;
 

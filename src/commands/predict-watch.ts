@@ -9,6 +9,7 @@ import { modelIdentity, Predictor, type ImageResult, type LogSink } from '../ser
 import { watchInterrupts } from '../ui/interrupt';
 import { shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { COMMAND_DEFAULTS } from './shared/defaults';
 import { parseDurationMs } from './options';
 
 export interface PredictWatchFlags {
@@ -51,7 +52,7 @@ export async function run(
   const st = fs.statSync(dir, { throwIfNoEntry: false });
   if (!st) throw new NotFoundError(`no such directory: ${dir}`, 'pass the folder images arrive in');
   if (!st.isDirectory()) throw new UsageError(`not a directory: ${dir}`, '--watch needs the folder images arrive in');
-  const settleMs = parseDurationMs('--settle', flags.settle ?? '500ms', { min: 0, max: 600_000 })!;
+  const settleMs = parseDurationMs('--settle', flags.settle ?? COMMAND_DEFAULTS.settle, { min: 0, max: 600_000 })!;
   const out = ctx.out;
   const mldb = ctx.mldb();
   const saved = await mldb.openModel(modelRef);

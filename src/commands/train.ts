@@ -5,7 +5,7 @@ import type { TrainReport } from '../ml/training-run';
 import type { Output } from '../ui/output';
 import { formatCount, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { numeric, validateTrainingOptions, workersOption } from '../ml/training-options';
+import { numeric, workersOption, type TrainingOptions } from '../ml/training-options';
 import { gatedAccuracy, parseMinAccuracy, trainWithProgress, type TrainOutcome } from './shared/training';
 
 export interface TrainFlags {
@@ -47,7 +47,9 @@ export interface TrainFlags {
 export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainOutcome> {
   if (!flags.model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
   const minAccuracy = parseMinAccuracy(flags.minAccuracy);
-  const checked = validateTrainingOptions({
+  // Flags are converted, not checked: MlDb.train checks every option once (trainModel), naming
+  // the field, and the CLI shows it as its flag. Until then the values are as given.
+  const given = {
     optimizer: flags.optimizer,
     learningRate: numeric(flags.learningRate),
     epochs: numeric(flags.epochs),
@@ -66,11 +68,11 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
     augmentFlip: flags.augmentFlip,
     preciseBn: flags.preciseBn,
     bnSamples: numeric(flags.bnSamples),
-    workers: workersOption(flags.workers ?? 'auto'),
+    workers: workersOption(flags.workers),
     backend: flags.backend,
-  });
+  } as Partial<TrainingOptions>;
   const options = {
-    ...checked,
+    ...given,
     model: flags.model,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget),
     readParallelism: resolveReadParallelism(flags.readParallelism),

@@ -24,7 +24,7 @@ import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
 import { augmenter } from './augment';
-import { resolveHyperparameters, validateTrainingOptions, type Hyperparameters } from './training-options';
+import { resolveTraining, type Hyperparameters } from './training-options';
 
 export type { Hyperparameters } from './training-options';
 
@@ -52,11 +52,18 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    * The rows are planned and the engine chosen; awaited before training starts (a run record is
    * created here).
    */
-  onData?: (info: DataPlan, engine: { backend: string; workers: number }) => void | Promise<void>;
+  onData?: (info: DataPlan, run: RunChoices) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Polled between batches: true stops training after the current batch (Ctrl-C). */
   shouldStop?: () => boolean;
+}
+
+/** What a run was resolved to once its rows are planned: the engine, and every hyperparameter. */
+export interface RunChoices {
+  backend: string;
+  workers: number;
+  hyperparameters: Hyperparameters;
 }
 
 export interface DataPlan {
@@ -234,14 +241,15 @@ async function planData(
  * backend choice gives (engines/), with the recipe's rules as callbacks (callbacks.ts).
  */
 export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
-  const hp = resolveHyperparameters(opts);
+  const resolved = resolveTraining(opts);
+  const hp = resolved.hyperparameters;
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
   const budget = opts.memoryBudget ?? defaultMemoryBudget();
   const plan = await planData(db, opts.table, hp, budget, random, opts.rowsUntil, opts.readParallelism);
-  const backend = await selectTrainingBackend(opts.backend ?? 'auto');
-  const workers = resolveWorkers(validateTrainingOptions({ workers: opts.workers }).workers, backend.name);
-  await opts.onData?.(plan.info, { backend: backend.name, workers });
+  const backend = await selectTrainingBackend(resolved.backend);
+  const workers = resolveWorkers(resolved.workers, backend.name);
+  await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp });
   opts.onBackend?.(backend.name, backend.reason, workers);
 
   const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;

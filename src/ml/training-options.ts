@@ -84,7 +84,7 @@ export function autoWorkers(backend: string): number {
 
 /** A --workers value: "auto" (resolved when the backend is chosen), or a number for the schema to check. */
 export function workersOption(value: unknown): unknown {
-  return value === 'auto' ? 'auto' : numeric(value);
+  return value === 'auto' || value === undefined ? value : numeric(value);
 }
 
 /** The options that define a run's training (recorded, and part of an experiment's identity). */
@@ -171,6 +171,27 @@ export function resolveHyperparameters(given: Partial<Record<keyof Hyperparamete
   return Object.fromEntries(
     HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? defaults[k]]),
   ) as unknown as Hyperparameters;
+}
+
+/** A run's options as the trainer uses them: every hyperparameter, and the engine's choices. */
+export interface ResolvedTraining {
+  hyperparameters: Hyperparameters;
+  backend: TrainingOptions['backend'];
+  /** "auto" until the backend is chosen (engines/select-engine.ts resolves it). */
+  workers: TrainingOptions['workers'];
+}
+
+/**
+ * The one place a run's options are checked and completed with TRAINING_DEFAULTS: `MlDb.train`
+ * and `trainModel` take options as given (from flags, a plan or code) and call this once.
+ */
+export function resolveTraining(given: object): ResolvedTraining {
+  const checked = validateTrainingOptions(given as Record<string, unknown>);
+  return {
+    hyperparameters: resolveHyperparameters(checked),
+    backend: checked.backend ?? TRAINING_DEFAULTS.backend,
+    workers: checked.workers ?? TRAINING_DEFAULTS.workers,
+  };
 }
 
 /**

@@ -6,14 +6,13 @@ import { MLDB_VERSION } from '../version';
 import { modelNameFor, storeModel, validateModelName, type StoredModel } from '../db/models';
 import { checkSaveTarget, serializeModel, writeModelFolder, type ModelMetadata } from './artifacts';
 import { evaluateClassifier, type EvaluationReport } from './evaluate';
-import { getDataset } from '../db/registry';
-import { getArchitecture } from './architectures/registry';
 import { RunRecorder, type RecordLabels } from './run-recorder';
 import { UsageError } from '../errors';
 import {
   trainModel,
   type EpochMetrics,
   type Hyperparameters,
+  type RunChoices,
   type StopReason,
   type TrainOptions,
   type TrainResult,
@@ -21,7 +20,6 @@ import {
 import { tf } from './tf';
 import { onnxModelEngine, type ModelEngine } from './inference-engine';
 import { loadOnnxRuntime } from './onnxruntime';
-import { resolveHyperparameters } from './training-options';
 
 export interface TrainRunOptions extends TrainOptions {
   /** Where to save the model; default models/<table>-<model>-<time>. */
@@ -94,19 +92,16 @@ export function defaultModelDir(table: string, model: string, when = new Date())
  */
 export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<TrainReport> {
   const model = opts.model.toLowerCase();
-  // Everything a user can get wrong is checked before a run is recorded.
-  const hyperparameters = resolveHyperparameters(opts);
-  getArchitecture(model);
-  await getDataset(db, opts.table);
+  // What only this function uses is checked here, before anything runs; the training options,
+  // the architecture and the table are checked once, by trainModel, before its onData (which is
+  // where the run is recorded): a bad flag never leaves a run row behind.
   if (opts.save) checkSaveTarget(opts.save);
   if (opts.store && opts.store.name !== undefined) validateModelName(opts.store.name);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
   if (labels?.name && [...labels.name].length > MAX_RUN_NAME)
     throw new UsageError(`--name is longer than ${MAX_RUN_NAME} characters`, 'use a shorter name', { field: 'name' });
-  // The run is recorded once its rows are planned: a flag the data refuses (a batch larger than
-  // the rows, a split too small) fails before any run row exists, like any other bad flag.
   const run: { recorder: RunRecorder | null } = { recorder: null };
-  const startRecording = async (workers: number) => {
+  const startRecording = async (choices: RunChoices) => {
     if (labels === undefined) return null;
     return RunRecorder.start(db, {
       ...labels,
@@ -114,9 +109,9 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       dataset: opts.table,
       architecture: model,
       hyperparameters: {
-        ...hyperparameters,
+        ...choices.hyperparameters,
         backend: opts.backend ?? 'auto',
-        workers,
+        workers: choices.workers,
         memoryBudget: opts.memoryBudget ?? null,
       },
     });
@@ -126,15 +121,15 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   try {
     result = await trainModel(db, {
       ...opts,
-      onData: async (d, engine) => {
-        run.recorder = await startRecording(engine.workers);
+      onData: async (d, choices) => {
+        run.recorder = await startRecording(choices);
         run.recorder?.data({
-          backend: engine.backend,
+          backend: choices.backend,
           fingerprint: d.fingerprint,
           rowsUntil: d.rowsUntil,
           split: { train: d.train, validation: d.validation },
         });
-        await opts.onData?.(d, engine);
+        await opts.onData?.(d, choices);
       },
       onBackend: opts.onBackend,
       onEpoch: (e) => {
@@ -151,25 +146,17 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
   try {
     const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
     recorder()?.data({ split: { ...result.split, test: testRows } });
+    // The result as it is, but for the network itself (saved below), with what this run adds.
+    const { model: network, preciseBn, ...outcome } = result;
     const report: TrainReport = {
+      ...outcome,
       runId: recorder()?.id ?? null,
       name: labels ? (labels.name ?? null) : null,
       table: opts.table,
       model,
-      backend: result.backend,
-      stopReason: result.stopReason,
       savedTo: null,
       storedModel: null,
-      labels: result.labels,
-      inputShape: result.inputShape,
       split: { ...result.split, test: testRows },
-      streaming: result.streaming,
-      workers: result.workers,
-      fingerprint: result.fingerprint,
-      rowsUntil: result.rowsUntil,
-      hyperparameters: result.hyperparameters,
-      epochs: result.epochs,
-      restoredEpoch: result.restoredEpoch,
       test: null,
     };
     if (result.stopReason === 'interrupted' || result.epochs.length === 0) {

@@ -3,6 +3,7 @@ import { validateSplit } from '../../db/dataset-rows';
 import type { ImportOptions } from '../../ingest/import-pipeline';
 import type { Layout } from '../../ingest/layout';
 import type { CommandContext } from '../context';
+import { COMMAND_DEFAULTS } from './defaults';
 import { parseFraction, parseNumber, parseShape } from '../options';
 
 /** The flags of `import` and `import --watch`, and the options both build from them. */
@@ -41,6 +42,10 @@ export function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonIm
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
     split,
     layout,
-    maxPixels: parseNumber('--max-megapixels', flags.maxMegapixels ?? '100', { min: 0.001, max: 10_000 })! * 1e6,
+    maxPixels:
+      parseNumber('--max-megapixels', flags.maxMegapixels ?? String(COMMAND_DEFAULTS.maxMegapixels), {
+        min: 0.001,
+        max: 10_000,
+      })! * 1e6,
   };
 }

@@ -1,6 +1,7 @@
 import { InterruptedError } from '../../errors';
 import { openTensorBoard, type EpochLogger } from '../../ml/tensorboard';
 import type { BatchProgress, EpochMetrics } from '../../ml/train';
+import { TRAINING_DEFAULTS } from '../../ml/training-options';
 import type { TrainReport } from '../../ml/training-run';
 import type { TrainMethodOptions } from '../../mldb';
 import { watchInterrupts } from '../../ui/interrupt';
@@ -53,7 +54,7 @@ export async function trainWithProgress(
   // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
   const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
   const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
-  let epochs = options.epochs ?? 10;
+  let epochs = options.epochs ?? TRAINING_DEFAULTS.epochs;
   let spent = 0;
   let previousRate: number | null = null;
   let board: EpochLogger | undefined;
