@@ -70,6 +70,16 @@ export function parseUrl(url: string): ConnectionParts {
       'percent-encode special characters in the password (/ as %2F, ? as %3F, # as %23, @ as %40)',
     );
   }
+  // mysql2 takes connection options as an object, not from the URL: a query (?ssl=…) would be
+  // dropped without a word, and a user who asked for TLS would connect without it. Refused, by
+  // the options' names only (a value may be a secret).
+  if (u.search || u.hash) {
+    const names = [...u.searchParams.keys(), ...(u.hash ? ['a #fragment'] : [])].join(', ');
+    throw new UsageError(
+      `the database URL carries options (${names}) that mldb does not apply`,
+      'remove everything after the database name; mldb connects without TLS options',
+    );
+  }
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);

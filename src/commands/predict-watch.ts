@@ -7,7 +7,7 @@ import { createMetrics } from '../serve/metrics';
 import { PredictionLog } from '../serve/prediction-log';
 import { modelIdentity, Predictor, type ImageResult, type LogSink } from '../serve/predictor';
 import { watchInterrupts } from '../ui/interrupt';
-import { shortPath } from '../ui/terminal';
+import { printable, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { COMMAND_DEFAULTS } from './shared/defaults';
 import { parseDurationMs } from './options';
@@ -35,6 +35,8 @@ export interface PredictWatchSummary {
 const BATCH_FILES = 256;
 const BATCH_WAIT_MS = 20;
 const DRAIN_TIMEOUT_MS = 10_000;
+/** A larger file is refused unread: no image mldb classifies comes near it. */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * `mldb predict --model M --watch DIR`: classifies images as they arrive under DIR (the same
@@ -94,6 +96,13 @@ export async function run(
     settleMs,
     maxQueueFiles: 4096,
     maxQueueBytes: 128 * 1024 * 1024,
+    maxFileBytes: MAX_FILE_BYTES,
+    onRejected: (r) => {
+      summary.files++;
+      summary.failed++;
+      if (out.json) process.stdout.write(JSON.stringify({ type: 'prediction', file: r.path, error: r.reason }) + '\n');
+      else process.stderr.write(`mldb: cannot read ${printable(r.path)}: ${r.reason}\n`);
+    },
     onError: (e) => out.note(`mldb: watching ${dir}: ${e.message}`),
   });
   const started = Date.now();

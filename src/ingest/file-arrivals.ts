@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { FileTooLarge, NotRegularFile, readRegularFile } from './read-file';
 import path from 'node:path';
 import { isCompleteImage } from './complete-image';
 import { FolderEvents } from './folder-events';
@@ -33,6 +34,8 @@ export interface ArrivalOptions {
   /** Most files read and waiting to be taken; past it files wait unread on disk (backpressure). */
   maxQueueFiles: number;
   maxQueueBytes: number;
+  /** A larger file is refused by its size, unread (as folder import refuses what a row cannot hold). */
+  maxFileBytes: number;
   /** Folders under the root that are not input (e.g. --move-done inside it). */
   ignoreDirs?: string[];
   /** A file that can never be imported where it is (a loose file, a non-split folder). */
@@ -230,8 +233,15 @@ export class FileArrivals {
     }
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(file);
-    } catch {
+      bytes = readRegularFile(file, this.opts.maxFileBytes);
+    } catch (e) {
+      if (e instanceof FileTooLarge || e instanceof NotRegularFile) {
+        this.#pending.delete(file);
+        this.#handled.set(file, before);
+        const reason = e instanceof FileTooLarge ? `larger than ${this.opts.maxFileBytes} bytes` : e.message;
+        this.opts.onRejected?.({ path: file, reason });
+        return;
+      }
       p.checkAt = now + this.opts.settleMs; // vanished or unreadable for now: look again later
       return;
     }

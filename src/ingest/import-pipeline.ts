@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
@@ -9,6 +8,7 @@ import { createDataset, findDataset, fixShape, type Dataset } from '../db/regist
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
 import { MAX_LABEL_LENGTH } from '../labels';
+import { FileTooLarge, NotRegularFile, readRegularFile } from './read-file';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
 import type { Layout } from './layout';
@@ -443,12 +443,14 @@ async function readAndDedupe(
     }
     let bytes: Buffer;
     try {
-      bytes = file.bytes ?? readUpTo(file.path, maxFileBytes);
+      bytes = file.bytes ?? readRegularFile(file.path, maxFileBytes);
     } catch (e) {
       const reason =
         e instanceof FileTooLarge
           ? tooLargeForServer(e.size, limits.packet)
-          : `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+          : e instanceof NotRegularFile
+            ? 'not a regular file'
+            : `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
       rejected.push({ path: file.path, reason });
       continue;
     }
@@ -518,24 +520,6 @@ async function resizeOrReject(
 
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
-}
-
-class FileTooLarge extends Error {
-  constructor(readonly size: number) {
-    super(`${size} bytes`);
-  }
-}
-
-/** The whole file, unless it is larger than `max` bytes: then FileTooLarge, and nothing is read. */
-function readUpTo(file: string, max: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const { size } = fs.fstatSync(fd);
-    if (size > max) throw new FileTooLarge(size);
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 async function decodeOrReject(

@@ -88,7 +88,9 @@ function placeRow(record: string[], columns: Columns, root: string): ImportItem 
   if (label === '') return `no label for ${file}`;
   const full = path.resolve(root, file);
   const relative = path.relative(root, full);
-  if (path.isAbsolute(file) || relative.startsWith('..') || path.isAbsolute(relative))
+  // `..foo.png` is a plain name; only `..` itself, or a path through it, leaves the folder.
+  const leaves = relative === '..' || relative.startsWith(`..${path.sep}`);
+  if (path.isAbsolute(file) || leaves || path.isAbsolute(relative))
     return `${file} is outside the folder the manifest is for`;
   const splitCell = columns.split === undefined ? '' : (record[columns.split] ?? '');
   const split = splitCell === '' ? undefined : splitOfFolder(splitCell);

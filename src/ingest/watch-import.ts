@@ -109,6 +109,8 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
     settleMs: opts.settleMs,
     maxQueueFiles: opts.maxQueueFiles,
     maxQueueBytes: opts.maxQueueBytes,
+    // The pipeline refuses what one row cannot hold; past the queue's whole budget not even that is read.
+    maxFileBytes: opts.maxQueueBytes,
     ignoreDirs: [opts.moveDone, opts.moveFailed].filter((d): d is string => d !== undefined),
     onRejected: (r) => {
       reject(r);

@@ -82,6 +82,23 @@ describe('resolveConfig', () => {
     }
     expect(maskUrl('mysql://u:hunter22@h/db')).toBe('mysql://u:***@h/db');
   });
+
+  test('options in the URL are refused by name, not dropped (a value is never shown)', () => {
+    const refused = (url: string) => {
+      try {
+        resolveConfig({ url }, {}, cwd);
+      } catch (e) {
+        return e as UsageError;
+      }
+      throw new Error(`${url} was accepted`);
+    };
+    const e = refused('mysql://u:hunter22@h/db?ssl=%7B%22ca%22%3A%22secret-ca%22%7D&charset=latin1');
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e.message).toBe('the database URL carries options (ssl, charset) that mldb does not apply');
+    expect(e.line).not.toMatch(/hunter22|secret-ca|latin1/);
+    expect(refused('mysql://u@h/db#x').message).toMatch(/\(a #fragment\)/);
+    expect(() => resolveConfig({}, { MLDB_URL: 'mysql://u@h/db?ssl=true' }, cwd)).toThrow(/carries options \(ssl\)/);
+  });
 });
 
 describe('database refusals say what was refused', () => {

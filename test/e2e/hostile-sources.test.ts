@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { mldb, mldbAsync } from '../helpers/cli';
+import { freshDatabase } from '../helpers/db';
+import { grayPng, tempDir } from '../helpers/fixtures';
+import { waitFor } from '../helpers/serve';
+
+/**
+ * What is not a regular file, or is too large to be one row, named by a manifest or dropped into
+ * a watched folder: refused with its reason, never read (a FIFO would block the read for ever,
+ * /dev/zero would be read for ever, a sparse file of gigabytes would be held whole).
+ */
+const db = freshDatabase();
+const env = { MLDB_URL: db.url };
+afterAll(() => db.cleanup());
+
+let seed = 7000;
+const png = () => grayPng(16, 16, seed++);
+
+interface Summary {
+  imported: number;
+  rejected: Array<{ path: string; reason: string }>;
+}
+
+test('a manifest naming a FIFO, a device, a plain `..name`: the first two refused at once, the name imported', () => {
+  const dir = tempDir('mldb-manifest-');
+  fs.writeFileSync(path.join(dir, 'a.png'), png());
+  fs.writeFileSync(path.join(dir, '..foo.png'), png());
+  execFileSync('mkfifo', [path.join(dir, 'pipe.png')]);
+  fs.symlinkSync('/dev/zero', path.join(dir, 'zero.png'));
+  const manifest = path.join(dir, 'labels.csv');
+  fs.writeFileSync(manifest, 'path,label\na.png,3\n..foo.png,4\npipe.png,5\nzero.png,6\n../outside.png,7\n');
+  const r = mldb(['import', dir, '--manifest', manifest, '--table', 'm', '--create', '--json'], env);
+  expect(r.stderr).not.toMatch(/unexpected/);
+  expect(r.code).toBe(6);
+  const summary = JSON.parse(r.stdout) as Summary;
+  expect(summary.imported).toBe(2);
+  const reasons = Object.fromEntries(summary.rejected.map((x) => [path.basename(x.path), x.reason]));
+  expect(reasons).toEqual({
+    'pipe.png': 'not a regular file',
+    'zero.png': 'not a regular file',
+    'labels.csv line 6': '../outside.png is outside the folder the manifest is for',
+  });
+});
+
+test('the watch refuses a FIFO and a file larger than it holds, unread, and goes on', async () => {
+  const dir = tempDir('mldb-watched-hostile-');
+  fs.mkdirSync(path.join(dir, '3'));
+  const child = mldbAsync(['import', dir, '--watch', '--table', 'w', '--create', '--json', '--settle', '200ms'], env);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor(async () => err.includes('watching'), 'the watch to go live');
+    execFileSync('mkfifo', [path.join(dir, '3', 'pipe.png')]);
+    // 300 MiB on paper, nothing on disk: more than the watch's whole queue budget.
+    fs.closeSync(fs.openSync(path.join(dir, '3', 'huge.png'), 'w'));
+    fs.truncateSync(path.join(dir, '3', 'huge.png'), 300 * 1024 * 1024);
+    fs.writeFileSync(path.join(dir, '3', 'good.png'), png());
+    await waitFor(
+      async () => /huge\.png/.test(err) && /"imported":1|imported 1|1 imported/.test(out + err),
+      'the good file in, the huge one refused',
+      60_000,
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary;
+  expect(summary.imported).toBe(1);
+  expect(summary.rejected.map((x) => [path.basename(x.path), x.reason])).toEqual([
+    ['huge.png', expect.stringMatching(/^larger than \d+ bytes$/)],
+  ]);
+});
