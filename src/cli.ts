@@ -372,7 +372,12 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         },
       ],
       ['--port <N>', 'port (0: any free one)', { default: '8080' }],
-      ['--token <secret>', 'require Authorization: Bearer <secret> (default: MLDB_SERVE_TOKEN)'],
+      [
+        '--token <secret>',
+        'require Authorization: Bearer <secret> (default: MLDB_SERVE_TOKEN); other users see it in the process ' +
+          'list, so prefer the variable or --token-file',
+      ],
+      ['--token-file <file>', 'the token, from the first line of this file'],
       ['--top <k>', 'labels listed per image', { default: '3' }],
       ['--log-inputs', 'keep each input image in the log (needed for `mldb predictions promote`)'],
       [

@@ -4,8 +4,9 @@ import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } fr
 import type { ImportSummary } from '../ingest/import-pipeline';
 import { openManifest } from '../ingest/manifest';
 import type { WatchSummary } from '../ingest/watch-import';
-import { EXIT, UsageError } from '../errors';
+import { EXIT, InterruptedError, UsageError } from '../errors';
 import type { Output } from '../ui/output';
+import { watchInterrupts } from '../ui/interrupt';
 import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
@@ -44,16 +45,29 @@ export async function importOnce(ctx: CommandContext, target: string, flags: Imp
       );
     },
   };
+  // A signal stops after the batches in hand are written: every stored image is whole, and the
+  // same command run again stores the rest (what is stored is skipped by its hash).
+  const stop = watchInterrupts(() => progress.log('stopping after this batch (Ctrl-C again to abort at once)'));
   try {
-    const summary = await importFrom(ctx, target, flags, options);
+    const summary = await importFrom(ctx, target, flags, { ...options, shouldStop: () => stop.requested });
+    if (summary.stopped) {
+      progress.clear();
+      throw new InterruptedError(
+        `import interrupted by ${stop.signal ?? 'a signal'}: ${formatCount(summary.imported)} image(s) stored, ` +
+          'each one whole',
+        'run the same import again to store the rest (what is stored is skipped)',
+      );
+    }
     progress.succeed(
       `imported ${label} into ${common.table} in ${formatDuration(summary.seconds)} ` +
         `(${formatCount(summary.imagesPerSecond)} images/s)`,
     );
     return summary;
   } catch (e) {
-    progress.fail();
+    if (!(e instanceof InterruptedError)) progress.fail();
     throw e;
+  } finally {
+    stop.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
 import type { EngineChoice } from '../ml/engine-names';
+import fs from 'node:fs';
 import os from 'node:os';
 import { setting } from '../config';
-import { EXIT, UsageError } from '../errors';
+import { EXIT, NotFoundError, UsageError } from '../errors';
 import { modelIdentity } from '../serve/predictor';
 import type { ShutdownSummary } from '../serve/service';
 import { parseBytes } from '../samples/memory-budget';
@@ -17,6 +18,7 @@ export interface ServeFlags {
   host?: string;
   port?: string;
   token?: string;
+  tokenFile?: string;
   top?: string;
   backend?: string;
   logInputs?: boolean;
@@ -39,6 +41,34 @@ export interface ServeResult extends ShutdownSummary {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
+ * The token: --token-file (its first line), else --token, else MLDB_SERVE_TOKEN. A --token on the
+ * command line is in the process list for every local user to read: it works, with a warning.
+ */
+function serviceToken(ctx: CommandContext, flags: ServeFlags): string | undefined {
+  if (flags.tokenFile !== undefined) {
+    if (flags.token !== undefined) throw new UsageError('--token and --token-file both name the token', 'keep one');
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.tokenFile, 'utf8');
+    } catch (e) {
+      throw new NotFoundError(
+        `cannot read --token-file ${flags.tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        'pass a file that holds the token on its first line',
+      );
+    }
+    const first = text.split(/\r?\n/)[0].trim();
+    if (!first) throw new UsageError(`--token-file ${flags.tokenFile} is empty`, 'write the token on its first line');
+    return first;
+  }
+  if (flags.token !== undefined)
+    ctx.out.note(
+      'mldb: --token is visible to every user of this machine in the process list; ' +
+        'prefer MLDB_SERVE_TOKEN or --token-file',
+    );
+  return flags.token ?? setting('MLDB_SERVE_TOKEN');
+}
+
+/**
  * `mldb serve`: the prediction service, until SIGTERM or Ctrl-C. Then it stops taking requests,
  * answers those in flight and writes the queued log rows before it exits.
  */
@@ -47,7 +77,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     throw new UsageError('--model is required', 'pass a model folder, run:ID or a stored model name (`mldb models`)');
   const host = flags.host ?? '127.0.0.1';
   const port = parsePositiveInt('--port', flags.port ?? '8080', { min: 0, max: 65535 })!;
-  const token = flags.token ?? setting('MLDB_SERVE_TOKEN');
+  const token = serviceToken(ctx, flags);
   const options = {
     host,
     port,

@@ -42,6 +42,11 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Called once when the dataset's shape is completed from the first image. */
   onShape?: (shape: ImageShape, note: ShapeNote) => void;
+  /**
+   * Polled between chunks of files: true ends the import after the batches already made are
+   * written (each one whole), with `stopped` set. Running it again stores the rest.
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface ImportProgress {
@@ -77,6 +82,8 @@ export interface ImportSummary {
   rejected: Rejection[];
   seconds: number;
   imagesPerSecond: number;
+  /** Ended early by `shouldStop` (a signal): the files not reached are not counted anywhere. */
+  stopped?: boolean;
 }
 
 /** What the first image says about the shape it fixed. */
@@ -223,7 +230,12 @@ export async function importFromSource(
   };
 
   let files = 0;
+  let stopped = false;
   for await (const chunk of inChunks(source.items, CHUNK_FILES)) {
+    if (opts.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
     files += chunk.length;
     const deduped = await readAndDedupe(lookup, chunk, seen, rejected, { budget, packet });
     alreadyPresent += deduped.present;
@@ -304,6 +316,7 @@ export async function importFromSource(
     rejected,
     seconds,
     imagesPerSecond: files / Math.max(seconds, 1e-6),
+    ...(stopped && { stopped }),
   };
 }
 

@@ -51,6 +51,15 @@ function tooMany(max: number): RequestError {
  * many files), raw image bytes (`Content-Type: image/*` or `application/octet-stream`, name in
  * `X-File-Name`), or JSON `{ "images": [{ "name", "data" }] }` / `{ "image": "<base64>" }`.
  */
+/** X-File-Name, percent-decoded; a malformed escape is the client's mistake (400), not the service's. */
+function fileNameHeader(header: string): string {
+  try {
+    return decodeURIComponent(header);
+  } catch {
+    throw new RequestError(400, 'bad_file_name', 'X-File-Name has a malformed %-escape: percent-encode the name');
+  }
+}
+
 export async function readImages(request: FastifyRequest, limits: InputLimits): Promise<ImageInput[]> {
   const type = (request.headers['content-type'] ?? '').toLowerCase();
   if (type.startsWith('multipart/form-data')) return readMultipart(request, limits);
@@ -59,7 +68,7 @@ export async function readImages(request: FastifyRequest, limits: InputLimits): 
     if (request.body.length === 0) throw new RequestError(400, 'empty_body', 'the request has no image');
     if (request.body.length > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes);
     const header = request.headers['x-file-name'];
-    return [{ name: typeof header === 'string' ? decodeURIComponent(header) : null, bytes: request.body }];
+    return [{ name: typeof header === 'string' ? fileNameHeader(header) : null, bytes: request.body }];
   }
   throw new RequestError(
     415,

@@ -160,6 +160,12 @@ test('bad requests get a 4xx JSON error; a bad image fails only itself', async (
   expect(text.status).toBe(415);
   const badJson = await post('{"images": 3}', { 'Content-Type': 'application/json' });
   expect(badJson.status).toBe(400);
+  const badName = await post(fs.readFileSync(files[0]), {
+    'Content-Type': 'application/octet-stream',
+    'X-File-Name': 'bad%E0%A4%A.png',
+  });
+  expect(badName.status).toBe(400);
+  expect((await badName.json()).error.code).toBe('bad_file_name');
   const label = await fetch(`${s.url}/v1/predictions/${good.id}/label`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -189,6 +195,23 @@ test('with a token, the API needs it and never prints it', async () => {
   expect(await s.stop()).toBe(0);
   expect(s.stderr() + s.stdout()).not.toContain(secret);
   expect(s.stderr()).toMatch(/token required/);
+});
+
+test('the token from --token-file; --token itself warns that the process list shows it', async () => {
+  const secret = `tok-${crypto.randomBytes(8).toString('hex')}`;
+  const file = path.join(work, 'token.txt');
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  const s = await serve(['--model', `run:${runId}`, '--token-file', file], {});
+  const headers = { Authorization: `Bearer ${secret}` };
+  expect((await fetch(`${s.url}/v1/models`)).status).toBe(401);
+  expect((await fetch(`${s.url}/v1/models`, { headers })).status).toBe(200);
+  expect(await s.stop()).toBe(0);
+  expect(s.stderr()).not.toMatch(/process list/);
+  expect(s.stderr() + s.stdout()).not.toContain(secret);
+  const flagged = await serve(['--model', `run:${runId}`, '--token', secret], {});
+  expect(await flagged.stop()).toBe(0);
+  expect(flagged.stderr()).toMatch(/^mldb: --token is visible to every user of this machine in the process list/m);
+  expect(flagged.stderr() + flagged.stdout()).not.toContain(secret);
 });
 
 test('corrections flow back into a dataset table through the import path', async () => {
