@@ -19,6 +19,8 @@ import {
   RUN_EPOCHS_TABLE,
   RUNS_TABLE,
   SCHEMA_TABLE,
+  WIDEN_MODEL_LABELS,
+  WIDEN_PREDICTION_TOP,
 } from './schema';
 import { escapeId } from './identifiers';
 
@@ -94,6 +96,15 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_run_epochs.learning_rate: the learning rate of each epoch (reduce-on-plateau)',
     async up(conn) {
       if (!(await columnExists(conn, RUN_EPOCHS_TABLE, 'learning_rate'))) await conn.run(ADD_RUN_EPOCHS_LEARNING_RATE);
+    },
+  },
+  {
+    version: 8,
+    name: 'mldb_models.labels and mldb_predictions.top as MEDIUMTEXT: many or long labels fit',
+    async up(conn) {
+      // MODIFY to the same type is a no-op: a re-run after a kill is harmless.
+      await conn.run(WIDEN_MODEL_LABELS);
+      await conn.run(WIDEN_PREDICTION_TOP);
     },
   },
 ];

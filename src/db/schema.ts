@@ -91,6 +91,13 @@ export const CREATE_RUN_EPOCHS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(RUN_E
 export const ADD_RUN_EPOCHS_LEARNING_RATE = `ALTER TABLE ${escapeId(RUN_EPOCHS_TABLE)}
   ADD COLUMN learning_rate DOUBLE NULL AFTER samples_per_second`;
 
+/**
+ * Migration 8: room for what import allows. A model's labels (any number, each up to 191
+ * characters) and a prediction's top list (up to --top 1000 of them) outgrow TEXT's 64 KB.
+ */
+export const WIDEN_MODEL_LABELS = `ALTER TABLE ${escapeId(MODELS_TABLE)} MODIFY labels MEDIUMTEXT NOT NULL`;
+export const WIDEN_PREDICTION_TOP = `ALTER TABLE ${escapeId(PREDICTIONS_TABLE)} MODIFY top MEDIUMTEXT NULL`;
+
 /** Migration 2: the training process's id, so that a killed run can be settled as interrupted. */
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;
 

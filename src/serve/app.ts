@@ -200,12 +200,14 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
 
   app.get('/healthz', async () => {
     const database = await databaseHealth(o.connect);
-    metrics.logQueueDepth.set(log.stats().queued);
+    const logStats = log.stats();
+    metrics.logQueueDepth.set(logStats.queued);
     return {
-      status: database.reachable ? 'ok' : 'degraded',
+      // Predictions still work when either fails; what is degraded is the record of them.
+      status: database.reachable && !logStats.failing ? 'ok' : 'degraded',
       model: { loaded: true, name: predictor.identity.name, engine: predictor.engineName },
       database,
-      log: log.stats(),
+      log: logStats,
     };
   });
 

@@ -1,5 +1,6 @@
 import type { Db } from '../db/db';
 import { insertPredictions, PREDICTION_SQL_OVERHEAD, type PredictionLogRow } from '../db/predictions';
+import { isTransientDbError } from '../db/transient';
 
 export interface PredictionLogOptions {
   /** Most rows held in memory while the database is slow or away; beyond it rows are dropped and counted. */
@@ -14,6 +15,8 @@ export interface PredictionLogOptions {
   onWriteError?: (err: unknown, queued: number) => void;
   /** A write succeeded after failures. */
   onRecovered?: (queued: number) => void;
+  /** The database refused a row (a value its column cannot hold): it was dropped. */
+  onRefused?: (err: unknown, total: number) => void;
   /** A row was dropped because the queue was full. */
   onDropped?: (total: number, queued: number) => void;
   onWritten?: (rows: number) => void;
@@ -22,7 +25,12 @@ export interface PredictionLogOptions {
 export interface PredictionLogStats {
   queued: number;
   written: number;
+  /** Rows the full queue turned away, and rows the database refused (each dropped, never retried). */
   dropped: number;
+  /** Of `dropped`: rows the database refused (a value its column cannot hold). */
+  refused: number;
+  /** Writes are failing now (the database away): health reports degraded. */
+  failing: boolean;
   writeErrors: number;
   lastError: string | null;
 }
@@ -38,7 +46,14 @@ const MAX_BACKOFF_MS = 5000;
 export class PredictionLog {
   #queue: PredictionLogRow[] = [];
   #queueBytes = 0;
-  #stats: PredictionLogStats = { queued: 0, written: 0, dropped: 0, writeErrors: 0, lastError: null };
+  #stats: Omit<PredictionLogStats, 'failing'> = {
+    queued: 0,
+    written: 0,
+    dropped: 0,
+    refused: 0,
+    writeErrors: 0,
+    lastError: null,
+  };
   /** Ends the wait for a first row (an empty queue). */
   #wake: (() => void) | undefined;
   /** Ends a pause early: only a drain or close does that. */
@@ -47,6 +62,8 @@ export class PredictionLog {
   #closed = false;
   #loop: Promise<void>;
   #failing = false;
+  /** The newest row the database saw was refused: the log is not recording (a missing grant, say). */
+  #lastRefused = false;
   /** Ids of the rows whose INSERT is running, and that INSERT. */
   #inFlight = new Set<string>();
   #flight: Promise<void> | undefined;
@@ -86,7 +103,7 @@ export class PredictionLog {
   }
 
   stats(): PredictionLogStats {
-    return { ...this.#stats, queued: this.#queue.length };
+    return { ...this.#stats, queued: this.#queue.length, failing: this.#failing || this.#lastRefused };
   }
 
   /**
@@ -125,11 +142,19 @@ export class PredictionLog {
         this.#queue.splice(0, batch.rows.length);
         this.#queueBytes -= batch.bytes;
         this.#stats.written += batch.rows.length;
+        this.#lastRefused = false;
         this.opts.onWritten?.(batch.rows.length);
         if (this.#failing) this.opts.onRecovered?.(this.#queue.length);
         this.#failing = false;
         backoff = 100;
       } catch (err) {
+        if (!isTransientDbError(err)) {
+          // The server refused the statement itself: one of its rows cannot be stored. Written
+          // one by one, the good rows go in and each refused one is dropped and counted, so one
+          // bad row never stalls the log.
+          await this.#writeOneByOne(batch.rows.length, err);
+          continue;
+        }
         this.#stats.writeErrors++;
         this.#stats.lastError = (err as Error).message;
         this.#failing = true;
@@ -142,6 +167,36 @@ export class PredictionLog {
         this.#flight = undefined;
       }
     }
+  }
+
+  /** The first `n` queued rows, each in an INSERT of its own; stops at a transient failure. */
+  async #writeOneByOne(n: number, cause: unknown): Promise<void> {
+    this.#stats.writeErrors++;
+    this.#stats.lastError = (cause as Error).message;
+    let done = 0;
+    try {
+      const db = await this.connect();
+      for (; done < n; done++) {
+        const row = this.#queue[done];
+        try {
+          await insertPredictions(db, [row]);
+          this.#lastRefused = false;
+          this.#stats.written++;
+          this.opts.onWritten?.(1);
+        } catch (e) {
+          if (isTransientDbError(e)) break;
+          this.#lastRefused = true;
+          this.#stats.dropped++;
+          this.#stats.refused++;
+          this.#stats.lastError = (e as Error).message;
+          this.opts.onRefused?.(e, this.#stats.refused);
+        }
+      }
+    } catch {
+      // No connection now: the rows stay queued for the loop's retry.
+    }
+    const gone = this.#queue.splice(0, done);
+    this.#queueBytes -= gone.reduce((a, r) => a + (r.input?.length ?? 0), 0);
   }
 
   /** Waits `ms`, or less when the log is closed; never keeps the process alive by itself. */

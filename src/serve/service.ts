@@ -100,6 +100,12 @@ export async function startService(
       );
       failingSince = null;
     },
+    onRefused: (err, total) => {
+      metrics.logRowsDropped.inc();
+      if (Date.now() - lastDropNote < 5000) return;
+      lastDropNote = Date.now();
+      o.note(`mldb serve: the database refused a prediction log row (${(err as Error).message}): ${total} dropped`);
+    },
     onDropped: (total, queued) => {
       metrics.logRowsDropped.inc();
       if (Date.now() - lastDropNote < 5000) return;

@@ -56,6 +56,16 @@ test('a model stored in chunks reads back byte for byte, as the same network', a
   (await loadSavedModel(dir)).model.dispose();
 });
 
+test('a model with as many and as long labels as import allows is stored, and reads back', async () => {
+  const conn = await db.mldb().connection();
+  const { files } = await modelFiles(3);
+  // 400 labels of 180 characters: 73 KB of JSON, more than a TEXT column's 64 KB.
+  const labels = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(3, '0')}-${'ä'.repeat(176)}`);
+  expect(JSON.stringify(labels).length).toBeGreaterThan(65_535);
+  const stored = await storeModel(conn, { ...info, labels, name: 'many-labels', runId: null }, files);
+  expect((await getModel(conn, String(stored.id))).labels).toEqual(labels);
+});
+
 test('a name gets versions; NAME is the newest, NAME@N and the id name one exactly', async () => {
   const conn = await db.mldb().connection();
   const a = await modelFiles(2);

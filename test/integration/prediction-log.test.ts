@@ -90,3 +90,33 @@ test('a label given while the row is being written ends up in the database', asy
     await log.drain(5000);
   }
 });
+
+test('a row the database refuses is dropped and counted; the rows after it are written, none retried', async () => {
+  const m = db.mldb();
+  await m.connection();
+  const log = new PredictionLog(() => m.connection(), {
+    maxQueueRows: 100,
+    maxQueueBytes: 1e6,
+    maxBatchRows: 10,
+    flushMs: 1,
+  });
+  try {
+    // A model pushed from a folder may carry a label longer than the column (VARCHAR(191)).
+    const bad = { ...row(), label: 'x'.repeat(300) };
+    const good = [row(), row()];
+    log.push(bad);
+    for (const r of good) log.push(r);
+    await waitFor(async () => log.stats().written === 2, 'the good rows to be written');
+    expect(log.stats()).toMatchObject({ written: 2, dropped: 1, refused: 1, queued: 0, failing: false });
+    const conn = await m.connection();
+    const ids = (await conn.query<{ id: string }>('SELECT id FROM mldb_predictions')).map((r) => r.id);
+    expect(ids).toEqual(expect.arrayContaining(good.map((r) => r.id)));
+    expect(ids).not.toContain(bad.id);
+    // The log goes on: a later row is written at once.
+    const later = row();
+    log.push(later);
+    await waitFor(async () => log.stats().written === 3, 'a later row');
+  } finally {
+    await log.drain(5000);
+  }
+});
