@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { FileTooLarge, NotRegularFile, readRegularFile } from './read-file';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
 import path from 'node:path';
 import { isCompleteImage } from './complete-image';
 import { FolderEvents } from './folder-events';

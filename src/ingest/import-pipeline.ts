@@ -8,7 +8,7 @@ import { createDataset, findDataset, fixShape, type Dataset } from '../db/regist
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
 import { MAX_LABEL_LENGTH } from '../labels';
-import { FileTooLarge, NotRegularFile, readRegularFile } from './read-file';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
 import type { Layout } from './layout';

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ModelFiles, StoredModel } from '../db/models';
 import { checkWritableFolderPath } from '../file-targets';
@@ -55,6 +56,16 @@ export function checkSaveTarget(dir: string): void {
   if (!fs.existsSync(target)) return;
   if (!fs.statSync(target).isDirectory())
     throw new UsageError(`--save "${dir}" is a file`, 'choose a new folder for the model');
+  // A model's own names must be files too: a folder called weights.bin holds someone's files.
+  const notFiles = MODEL_FILES.filter((f) => {
+    const st = fs.lstatSync(path.join(target, f), { throwIfNoEntry: false });
+    return st !== undefined && !st.isFile();
+  });
+  if (notFiles.length > 0)
+    throw new UsageError(
+      `--save "${dir}" holds ${notFiles.join(', ')} that ${notFiles.length > 1 ? 'are' : 'is'} not a file`,
+      'choose a new folder: only a previous model folder is replaced',
+    );
   const foreign = fs.readdirSync(target).filter((f) => !MODEL_FILES.includes(f));
   if (foreign.length > 0) {
     throw new UsageError(
@@ -177,6 +188,31 @@ function parseModelJson(text: string, where: string): { modelTopology: unknown; 
   return { modelTopology: json.modelTopology, manifest };
 }
 
+/** Larger weights than any tfjs layers model mldb builds or loads (its biggest are a few MB). */
+const MAX_WEIGHTS_BYTES = 2 * 1024 ** 3;
+
+/**
+ * A weights path of model.json as a file inside the model folder: a plain relative name, and
+ * not a link out of it. A shared folder must not carry a machine's other files into the database.
+ */
+function weightsFile(dir: string, realDir: string, name: string): string {
+  const outside = () =>
+    new InvalidDataError(
+      `model.json of "${dir}" names weights outside its folder (${JSON.stringify(name)})`,
+      'weights paths must be file names inside the model folder: save the model again',
+    );
+  if (path.isAbsolute(name)) throw outside();
+  const file = path.resolve(dir, name);
+  const inside = (root: string, f: string) => {
+    const rel = path.relative(root, f);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  };
+  if (!inside(path.resolve(dir), file)) throw outside();
+  const real = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  if (fs.existsSync(file) && !inside(realDir, real)) throw outside();
+  return file;
+}
+
 /** A model folder's files, read into memory (weights concatenated in manifest order). */
 export function readModelFolder(dir: string): ModelFiles {
   if (!fs.existsSync(dir))
@@ -189,10 +225,14 @@ export function readModelFolder(dir: string): ModelFiles {
     throw new InvalidDataError(`"${dir}" is a file, not a model folder`, 'pass the folder that holds model.json');
   const modelJson = readText(path.join(dir, 'model.json'), 'it needs model.json and weights.bin', dir);
   const { manifest } = parseModelJson(modelJson, path.join(dir, 'model.json'));
+  const real = fs.realpathSync(dir);
+  const weightFiles = manifest.flatMap((g) => g.paths).map((p) => weightsFile(dir, real, p));
   let weights: Buffer;
   try {
-    weights = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
+    weights = Buffer.concat(weightFiles.map((f) => readRegularFile(f, MAX_WEIGHTS_BYTES)));
   } catch (err) {
+    if (err instanceof NotRegularFile || err instanceof FileTooLarge)
+      throw new InvalidDataError(`a weights file of model folder "${dir}" is ${err.message}`, 'retrain the model');
     throw new InvalidDataError(
       `model folder "${dir}" is missing a weights file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
       'restore weights.bin or retrain the model',

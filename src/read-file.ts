@@ -15,8 +15,8 @@ export class NotRegularFile extends Error {
 }
 
 /**
- * The bytes of a regular file of at most `max` bytes, for every source that names files (a
- * folder, a manifest, the watch). Opened non-blocking and checked on the open descriptor, so a
+ * The bytes of a regular file of at most `max` bytes, for everything that reads files a user
+ * names (a folder, a manifest, the watch, a model folder's weights). Opened non-blocking and checked on the open descriptor, so a
  * FIFO cannot hang the read, `/dev/zero` is not read for ever, and a file swapped between a
  * directory listing and this read is judged as what was opened.
  */
