@@ -16,9 +16,9 @@ export class NotRegularFile extends Error {
 
 /**
  * The bytes of a regular file of at most `max` bytes, for everything that reads files a user
- * names (a folder, a manifest, the watch, a model folder's weights). Opened non-blocking and checked on the open descriptor, so a
- * FIFO cannot hang the read, `/dev/zero` is not read for ever, and a file swapped between a
- * directory listing and this read is judged as what was opened.
+ * names (a folder, a manifest, the watch, a model folder's weights). Opened non-blocking and
+ * checked on the open descriptor, so a FIFO cannot hang the read, `/dev/zero` is not read for
+ * ever, and a file swapped between a directory listing and this read is judged as what was opened.
  */
 export function readRegularFile(file: string, max: number): Buffer {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
