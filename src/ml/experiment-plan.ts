@@ -16,6 +16,9 @@ import {
   type TrainingOptions,
 } from './training-options';
 
+/** More runs than an experiment can mean: 10,000 runs of a minute are a week of compute. */
+export const MAX_COMBINATIONS = 10_000;
+
 /** One cell of the grid: what varies between the runs of an experiment. */
 export interface Combination {
   model: string;
@@ -194,6 +197,15 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
     epochs: axis('epochs') as number[],
     seed: axis('seed') as number[],
   };
+  // Counted before anything is expanded or checked value by value: a grid of a million runs is
+  // refused at once, by its size, not after minutes of listing it.
+  const count = Object.values(values).reduce((n, list) => n * list.length, 1);
+  if (count > MAX_COMBINATIONS)
+    throw new InvalidDataError(
+      `plan "${defaultName}" has ${count.toLocaleString('en-US')} combinations, ` +
+        `more than ${MAX_COMBINATIONS.toLocaleString('en-US')}`,
+      'split it into smaller plans, or give fewer values per setting',
+    );
   for (const [key, list] of Object.entries(values)) {
     if (key !== 'model') for (const v of list) validateTrainingOptions({ [key]: v }, where);
   }

@@ -24,6 +24,20 @@ describe('experiment plans', () => {
     expect(combinationLabel(plan.combinations[1])).toBe('lenet5-adam-lr0.01-b64-e10-s3');
   });
 
+  test('a grid larger than an experiment can mean is refused at once, by its count', () => {
+    const ten = Array.from({ length: 10 }, (_, i) => i + 1);
+    const grid = { model: 'lenet5', learningRate: ten.map((i) => i / 1000), batchSize: ten, epochs: ten, seed: ten };
+    expect(() => parsePlan({ table: 'digits', grid: { ...grid, optimizer: ['adam', 'sgd'] } }, 'huge')).toThrow(
+      'plan "huge" has 20,000 combinations, more than 10,000',
+    );
+    // A single axis of a million values too, without listing them one by one.
+    const million = Array.from({ length: 1_000_000 }, (_, i) => i + 1);
+    expect(() => parsePlan({ table: 'digits', grid: { model: 'lenet5', seed: million } }, 'long')).toThrow(
+      /has 1,000,000 combinations/,
+    );
+    expect(parsePlan({ table: 'digits', grid }, 'fits').combinations).toHaveLength(10_000);
+  });
+
   test('a combination keeps its key across re-runs and plan names, and changes with any setting', () => {
     const a = parsePlan({ table: 'digits', grid: { model: 'lenet5' } }, 'one');
     const b = parsePlan({ name: 'renamed', table: 'digits', grid: { model: ['lenet5'] } }, 'two');
