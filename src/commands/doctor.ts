@@ -33,11 +33,7 @@ export function print(r: DoctorResult, out: Output): void {
     out.line(
       renderTable(
         ['check', 'status', 'what'],
-        r.checks.map((c) => [
-          c.name,
-          MARK[c.status],
-          c.fix && c.status !== 'ok' ? `${c.detail}\n→ ${c.fix}` : c.detail,
-        ]),
+        r.checks.map((c) => [c.name, MARK[c.status], c.fix && c.status !== 'ok' ? [c.detail, `→ ${c.fix}`] : c.detail]),
       ),
     );
   }

@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
-import { fixed4, formatCount } from '../ui/terminal';
+import { fixed4, formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
 
 export interface EvaluateFlags {
@@ -42,7 +42,7 @@ export async function run(
 }
 
 export function print(r: EvaluationReport & { engineFallback?: string }, out: Output): void {
-  out.line(`${r.model}`);
+  out.line(printable(r.model));
   out.line(`engine: ${r.engine}${r.engineFallback ? ` (${r.engineFallback})` : ''}`);
   out.line(
     `on ${r.table} (${r.split} split): ${formatCount(r.count)} rows · loss ${r.loss.toFixed(4)} · accuracy ` +

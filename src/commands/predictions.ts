@@ -3,7 +3,7 @@ import { UsageError } from '../errors';
 import type { PromoteSummary } from '../mldb';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
-import { fixed4, formatCount } from '../ui/terminal';
+import { fixed4, formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parsePositiveInt } from './options';
 
@@ -76,7 +76,7 @@ export function print(r: PredictionsResult, out: Output): void {
       `${r.table}: ${formatCount(r.imported)} corrected prediction(s) imported, ${formatCount(r.alreadyPresent)} ` +
         `already present, ${formatCount(r.rejected.length)} rejected (of ${formatCount(r.corrected)} to promote)`,
     );
-    for (const x of r.rejected.slice(0, 10)) out.line(`  rejected ${x.path}: ${x.reason}`);
+    for (const x of r.rejected.slice(0, 10)) out.line(`  rejected ${printable(x.path)}: ${printable(x.reason)}`);
     if (r.withoutInput > 0)
       out.note(
         `mldb: ${formatCount(r.withoutInput)} corrected prediction(s) have no logged input and cannot be promoted: ` +

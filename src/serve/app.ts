@@ -8,6 +8,7 @@ import { isTransientDbError } from '../db/transient';
 import type { ServeMetrics } from './metrics';
 import { readImages, RequestError, type ImageInput } from './image-inputs';
 import { pageAssets } from './page';
+import { printable } from '../printable';
 import type { PredictionLog } from './prediction-log';
 import type { ImageResult, Predictor, RequestOrigin } from './predictor';
 
@@ -143,7 +144,8 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
     const at = origin(request, 'form');
     const r = await predictor.classify(image, at);
     const when = new Date().toISOString().replace('T', ' ').slice(0, 19);
-    const lines = [`file: ${image.name ?? '-'}`, `upload time: ${when}`];
+    // The file name is the client's: escaped, so that it cannot add a line of its own to the answer.
+    const lines = [`file: ${printable(image.name ?? '-')}`, `upload time: ${when}`];
     if ('error' in r)
       return reply
         .code(422)

@@ -75,3 +75,24 @@ test('the watch refuses a FIFO and a file larger than it holds, unread, and goes
     ['huge.png', expect.stringMatching(/^larger than \d+ bytes$/)],
   ]);
 });
+
+test('labels and file names holding control characters are printed escaped by show and rows', () => {
+  const dir = tempDir('mldb-control-');
+  const label = 'cat\x1b[2J\x1b[Hdog';
+  fs.mkdirSync(path.join(dir, label));
+  fs.mkdirSync(path.join(dir, 'plain'));
+  fs.writeFileSync(path.join(dir, label, 'a\rforged.png'), png());
+  fs.writeFileSync(path.join(dir, 'plain', 'b.png'), png());
+  expect(mldb(['import', dir, '--table', 'ctl', '--create'], env).code).toBe(0);
+  for (const args of [
+    ['show', 'ctl'],
+    ['rows', 'ctl'],
+  ]) {
+    const r = mldb(args, env);
+    expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex -- raw control characters are what must not appear
+    expect(r.stdout).not.toMatch(/[\x1b\r]/);
+    expect(r.stdout).toContain('cat\\x1b[2J\\x1b[Hdog');
+  }
+  expect(mldb(['rows', 'ctl'], env).stdout).toContain('a\\x0dforged.png');
+});
