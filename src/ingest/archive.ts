@@ -186,7 +186,18 @@ async function* zipEntries(file: string, max: number): AsyncGenerator<RawEntry> 
   }
   try {
     for (;;) {
-      const entry = await nextZipEntry(zip);
+      let entry: yauzl.Entry | undefined;
+      try {
+        entry = await nextZipEntry(zip);
+      } catch (e) {
+        // The central directory lies (a bad signature, an entry past the end): the archive, not
+        // this program, is at fault. What came before the damage is stored, each row whole.
+        throw new InvalidDataError(
+          `${path.basename(file)} is a damaged zip archive (${(e as Error).message})`,
+          'the entries before the damage were imported; re-create the archive and import it again',
+          { cause: e },
+        );
+      }
       if (!entry) return;
       // Names are decoded here, not by yauzl, so that a hostile name rejects its entry instead of
       // failing the whole archive.

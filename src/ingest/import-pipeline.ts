@@ -95,6 +95,8 @@ export interface ShapeNote {
 
 /** Files read, hashed and checked against the table per round trip. */
 const CHUNK_FILES = 512;
+/** Bytes of in-memory files (archive entries, stdin, the watch) taken per pass at most. */
+const CHUNK_BYTES = 64 * 1024 * 1024;
 /** The dataset tables' `source` column is VARCHAR(1024). */
 const MAX_SOURCE_CHARS = 1024;
 /** Upper bound on rows per INSERT, whatever their size. */
@@ -149,14 +151,25 @@ export async function importImages(db: Db, items: ImportItem[], opts: ImportOpti
   return importSource(db, { items, rejected: [], total: items.length }, opts);
 }
 
-/** Items taken from a source per pass: enough to amortise a dedupe query, little enough to hold. */
-async function* inChunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+/**
+ * Items taken from a source per pass: enough to amortise a dedupe query, little enough to hold.
+ * Sources that carry their bytes (archives, stdin, the watch) are cut by bytes too: a small zip
+ * whose entries inflate to tens of MB each must not be held hundreds of entries at a time.
+ */
+async function* inChunks<T extends { bytes?: Buffer }>(
+  items: Iterable<T> | AsyncIterable<T>,
+  size: number,
+  maxBytes: number,
+): AsyncGenerator<T[]> {
   let chunk: T[] = [];
+  let bytes = 0;
   for await (const item of items) {
     chunk.push(item);
-    if (chunk.length >= size) {
+    bytes += item.bytes?.length ?? 0;
+    if (chunk.length >= size || bytes >= maxBytes) {
       yield chunk;
       chunk = [];
+      bytes = 0;
     }
   }
   if (chunk.length > 0) yield chunk;
@@ -231,7 +244,7 @@ export async function importFromSource(
 
   let files = 0;
   let stopped = false;
-  for await (const chunk of inChunks(source.items, CHUNK_FILES)) {
+  for await (const chunk of inChunks(source.items, CHUNK_FILES, CHUNK_BYTES)) {
     if (opts.shouldStop?.()) {
       stopped = true;
       break;

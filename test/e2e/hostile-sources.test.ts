@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { mldb, mldbAsync } from '../helpers/cli';
+import { BIN, mldb, mldbAsync } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
@@ -95,4 +96,62 @@ test('labels and file names holding control characters are printed escaped by sh
     expect(r.stdout).toContain('cat\\x1b[2J\\x1b[Hdog');
   }
   expect(mldb(['rows', 'ctl'], env).stdout).toContain('a\\x0dforged.png');
+});
+
+test('a zip whose central directory lies is a damaged archive (exit 5, one line), not an unexpected error', () => {
+  const dir = tempDir('mldb-zip-');
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(path.join(src, '4'), { recursive: true });
+  for (const name of ['a.png', 'b.png', 'c.png']) fs.writeFileSync(path.join(src, '4', name), png());
+  const zip = path.join(dir, 'digits.zip');
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile, os\n' +
+      'with zipfile.ZipFile(sys.argv[1], "w") as z:\n' +
+      '  for n in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2], n), "4/" + n)',
+    zip,
+    path.join(src, '4'),
+  ]);
+  // The second central directory header's signature, broken: the index now lies about its entries.
+  const bytes = fs.readFileSync(zip);
+  const headers = [...bytes.keys()].filter((i) => bytes.readUInt32LE(Math.min(i, bytes.length - 4)) === 0x02014b50);
+  expect(headers.length).toBe(3);
+  bytes.writeUInt32LE(0x02014b51, headers[1]);
+  fs.writeFileSync(zip, bytes);
+  const r = mldb(['import', zip, '--table', 'zipped', '--create'], env);
+  expect(r.code).toBe(5);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('mldb:'));
+  expect(lines).toEqual([expect.stringMatching(/^mldb: digits\.zip is a damaged zip archive \(.+\): /)]);
+  expect(r.stderr).not.toMatch(/unexpected error|at .*\.js/);
+});
+
+test('a small zip whose entries inflate to 2.8 GB is imported in bounded memory', () => {
+  const dir = tempDir('mldb-inflate-');
+  const zip = path.join(dir, 'inflate.zip');
+  // 140 entries of 20 MiB of zeros: 2.8 MB on disk.
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile\n' +
+      'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n' +
+      '  data = bytes(20 * 1024 * 1024)\n' +
+      '  for i in range(140): z.writestr(f"3/big-{i:03d}.png", data)',
+    zip,
+  ]);
+  // The CLI in a child that reports its own peak resident memory when it is done.
+  const report =
+    `require(${JSON.stringify(BIN.replace(/bin\/mldb\.js$/, 'dist/cli.js'))}).main(process.argv)` +
+    `.then(() => process.stderr.write('maxrss ' + process.resourceUsage().maxRSS + '\\n'))`;
+  const r = spawnSync(
+    process.execPath,
+    ['-e', report, 'mldb', 'import', zip, '--table', 'inflated', '--create', '--json'],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: os.tmpdir(), ...env },
+      encoding: 'utf8',
+    },
+  );
+  expect(r.status).toBe(6); // zeros are not images: every entry is rejected, after being read
+  expect(JSON.parse(r.stdout).files).toBe(140);
+  const peakKb = Number(/maxrss (\d+)/.exec(r.stderr)![1]);
+  // Held all at once the entries would take 2.8 GB; in 64 MiB passes the process stays near 0.4 GB.
+  expect(peakKb).toBeLessThan(1024 * 1024);
 });
