@@ -97,6 +97,7 @@ export class FileArrivals {
         this.#handled.delete(p);
       },
       onError: (e) => this.opts.onError?.(e),
+      onRejected: (p, reason) => this.opts.onRejected?.({ path: p, reason }),
       rescanMs: RESCAN_MS,
     });
     this.#events.start();

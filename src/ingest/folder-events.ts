@@ -9,6 +9,8 @@ export interface FolderEventOptions {
   /** A file or folder went away. */
   onGone?: (fullPath: string) => void;
   onError?: (e: Error) => void;
+  /** A path the watch will not take: a link to a folder, a symlink loop. Said once per path. */
+  onRejected?: (fullPath: string, reason: string) => void;
   /** Every this many ms each folder is listed again: the net under any event the kernel dropped. */
   rescanMs: number;
 }
@@ -24,6 +26,7 @@ export interface FolderEventOptions {
  */
 export class FolderEvents {
   #watchers = new Map<string, fs.FSWatcher>();
+  #rejected = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -86,10 +89,26 @@ export class FolderEvents {
       isDir = known.isDirectory();
       isFile = known.isFile();
     } else {
-      const st = fs.statSync(full, { throwIfNoEntry: false });
+      let st: fs.Stats | undefined;
+      let link = false;
+      try {
+        link = fs.lstatSync(full, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+        st = fs.statSync(full, { throwIfNoEntry: false });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        this.#reject(full, code === 'ELOOP' ? 'symlink loop' : `cannot read (${code ?? 'error'})`);
+        return;
+      }
       if (!st) {
         this.#dropFolder(full);
+        this.#rejected.delete(full);
         this.opts.onGone?.(full);
+        return;
+      }
+      // What the watch takes it may move (--move-done, --move-failed): it never descends into a
+      // folder it was not given, so a link to one is refused rather than followed.
+      if (link && st.isDirectory()) {
+        this.#reject(full, 'a link to a folder: the watch does not follow it');
         return;
       }
       isDir = st.isDirectory();
@@ -97,6 +116,12 @@ export class FolderEvents {
     }
     if (isDir) this.#addFolder(full);
     else if (isFile) this.opts.onFile(full);
+  }
+
+  #reject(full: string, reason: string): void {
+    if (this.#rejected.has(full)) return;
+    this.#rejected.add(full);
+    this.opts.onRejected?.(full, reason);
   }
 
   #dropFolder(dir: string): void {

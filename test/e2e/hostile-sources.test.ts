@@ -155,3 +155,47 @@ test('a small zip whose entries inflate to 2.8 GB is imported in bounded memory'
   // Held all at once the entries would take 2.8 GB; in 64 MiB passes the process stays near 0.4 GB.
   expect(peakKb).toBeLessThan(1024 * 1024);
 });
+
+test('the watch follows no link out of its folder, stops at no symlink loop; --move-failed moves links', async () => {
+  const dir = tempDir('mldb-watched-links-');
+  const failed = tempDir('mldb-failed-');
+  const outside = tempDir('mldb-outside-');
+  fs.writeFileSync(path.join(outside, 'not-yours.png'), png());
+  fs.mkdirSync(path.join(dir, '7'));
+  const child = mldbAsync(
+    ['import', dir, '--watch', '--table', 'links', '--create', '--json', '--settle', '200ms', '--move-failed', failed],
+    env,
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor(async () => err.includes('watching'), 'the watch to go live');
+    fs.symlinkSync(outside, path.join(dir, '7', 'elsewhere'));
+    fs.symlinkSync('loop', path.join(dir, '7', 'loop'));
+    fs.writeFileSync(path.join(dir, '7', 'good.png'), png());
+    await waitFor(
+      async () =>
+        /elsewhere/.test(err) &&
+        /loop/.test(err) &&
+        fs.existsSync(path.join(failed, '7', 'good.png')) === false &&
+        fs.readdirSync(path.join(dir, '7')).length === 1,
+      'both links refused and moved, the good file stored',
+      60_000,
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary;
+  expect(summary.imported).toBe(1);
+  expect(Object.fromEntries(summary.rejected.map((x) => [path.basename(x.path), x.reason]))).toEqual({
+    elsewhere: 'a link to a folder: the watch does not follow it',
+    loop: 'symlink loop',
+  });
+  // The folder outside is untouched; only the links themselves were moved.
+  expect(fs.readdirSync(outside)).toEqual(['not-yours.png']);
+  expect(fs.lstatSync(path.join(failed, '7', 'elsewhere')).isSymbolicLink()).toBe(true);
+});
