@@ -244,7 +244,21 @@ export async function writeReport(db: Db, runId: number, dir: string): Promise<R
   const out = path.resolve(dir);
   // Before any chart is drawn: a folder that cannot be written is said at once.
   checkWritableFolderPath('report folder', dir, out);
-  fs.mkdirSync(out, { recursive: true });
+  // Drawn in a folder of its own and moved into place when complete: a failure leaves no half report.
+  const work = `${out}.partial-${process.pid}`;
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  try {
+    const result = await drawReport(db, run, work);
+    fs.mkdirSync(out, { recursive: true });
+    for (const f of fs.readdirSync(work)) fs.renameSync(path.join(work, f), path.join(out, f));
+    return { ...result, dir: out, index: path.join(out, 'index.html') };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function drawReport(db: Db, run: Awaited<ReturnType<typeof getRun>>, out: string): Promise<ReportResult> {
   const images: ReportFile[] = [];
   const notes: string[] = [];
   const add = async (

@@ -1,7 +1,13 @@
+import { printable } from '../printable';
+
 /** Small SVG building blocks for the report's charts; rendered to PNG by sharp (librsvg). */
 
+/**
+ * Text for SVG and HTML: markup characters as entities, and control characters (which XML does
+ * not allow at all: librsvg refuses the whole chart) shown as \xNN, as on the terminal.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(
+  return printable(text).replace(
     /[<>&'"]/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
   );

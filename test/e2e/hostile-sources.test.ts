@@ -199,3 +199,33 @@ test('the watch follows no link out of its folder, stops at no symlink loop; --m
   expect(fs.readdirSync(outside)).toEqual(['not-yours.png']);
   expect(fs.lstatSync(path.join(failed, '7', 'elsewhere')).isSymbolicLink()).toBe(true);
 });
+
+test('a report on labels holding control characters is drawn whole (and a failed one leaves nothing)', () => {
+  const dir = tempDir('mldb-report-labels-');
+  for (const label of ['bell\x07', 'tab\there<&>']) {
+    fs.mkdirSync(path.join(dir, label));
+    for (let i = 0; i < 14; i++) fs.writeFileSync(path.join(dir, label, `${i}.png`), png());
+  }
+  expect(mldb(['import', dir, '--table', 'odd', '--create', '--test-fraction', '0.3'], env).code).toBe(0);
+  const trained = mldb(
+    ['train', '--table', 'odd', '--model', 'lenet5', '--epochs', '1', '--batch-size', '8', '--json', '--no-store'],
+    env,
+  );
+  expect(trained.code).toBe(0);
+  const runId = JSON.parse(trained.stdout).runId as number;
+  const out = path.join(dir, 'report');
+  const r = mldb(['report', String(runId), '--out', out], env);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/mldb:/) });
+  expect(fs.readdirSync(out).sort()).toEqual([
+    'accuracy.png',
+    'confusion.png',
+    'index.html',
+    'loss.png',
+    'mistakes.png',
+  ]);
+  expect(fs.readFileSync(path.join(out, 'index.html'), 'utf8')).toContain('tab\\x09here&lt;&amp;&gt;');
+  // A run that does not exist: nothing is written at all.
+  const missing = path.join(dir, 'none');
+  expect(mldb(['report', '999999', '--out', missing], env).code).toBe(4);
+  expect(fs.existsSync(missing)).toBe(false);
+});
