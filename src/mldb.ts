@@ -32,6 +32,7 @@ import {
   type ImportOptions,
   type ImportSummary,
   type ItemSource,
+  type LabelConflict,
 } from './ingest/import-pipeline';
 import { watchImport, type WatchImportOptions, type WatchSummary } from './ingest/watch-import';
 import type { Rejection } from './ingest/walk-labeled-folder';
@@ -89,6 +90,8 @@ export interface PromoteSummary {
   imported: number;
   /** Already in the table (the same image, imported or promoted before). */
   alreadyPresent: number;
+  /** Corrections whose image is stored under another label: reported, the stored label kept. */
+  conflicts: LabelConflict[];
   rejected: Rejection[];
   /** Corrected predictions whose input was not logged (serve without --log-inputs): not promotable. */
   withoutInput: number;
@@ -381,6 +384,7 @@ export class MlDb {
       corrected: 0,
       imported: 0,
       alreadyPresent: 0,
+      conflicts: [],
       rejected: [],
       withoutInput: await correctedWithoutInput(db, { model, since }),
     };
@@ -405,6 +409,7 @@ export class MlDb {
       total.corrected += page.length;
       total.imported += s.imported;
       total.alreadyPresent += s.alreadyPresent + s.duplicates;
+      total.conflicts.push(...s.conflicts);
       total.rejected.push(...s.rejected);
     }
     return total;

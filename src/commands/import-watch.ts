@@ -9,6 +9,7 @@ import type { CommandContext } from './context';
 import { COMMAND_DEFAULTS } from './shared/defaults';
 import type { CommonImportOptions, ImportFlags } from './shared/import-flags';
 import { parseDurationMs, parsePositiveInt } from './options';
+import { conflictLine, shown } from './shared/conflicts';
 import { shapeText } from './shared/shapes';
 
 /** Files read and waiting at most, and their bytes: the watch's memory bound. */
@@ -97,10 +98,8 @@ export async function run(
         lastError = '';
         note(`database back after ${seconds.toFixed(1)} s: ingestion resumed`);
       },
-      onRejected: (r) => {
-        const where = path.isAbsolute(r.path) ? path.relative(process.cwd(), r.path) || r.path : r.path;
-        note(`rejected ${where}: ${r.reason}`);
-      },
+      onRejected: (r) => note(`rejected ${shown(r.path)}: ${r.reason}`),
+      onConflict: (c) => note(conflictLine(c).trim()),
       onMoveFailed: (file, e) =>
         note(`could not move ${file} (${(e as NodeJS.ErrnoException).code ?? e.message}): left in place`),
     });

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } from '../ingest/archive';
-import type { ImportSummary } from '../ingest/import-pipeline';
+import type { ImportSummary, LabelConflict } from '../ingest/import-pipeline';
 import { openManifest } from '../ingest/manifest';
 import type { WatchSummary } from '../ingest/watch-import';
 import { EXIT, InterruptedError, UsageError } from '../errors';
@@ -11,6 +10,7 @@ import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { commonOptions, type CommonImportOptions, type ImportFlags } from './shared/import-flags';
+import { conflictLine, shown } from './shared/conflicts';
 import { shapeText } from './shared/shapes';
 
 export type ImportResult = ImportSummary | WatchSummary;
@@ -116,16 +116,7 @@ export function print(s: ImportResult, out: Output): void {
   );
   if (s.imported === 0 && s.alreadyPresent > 0 && s.rejected.length === 0)
     out.line('nothing new: every image was already in the table');
-  for (const c of s.conflicts.slice(0, SHOWN_REJECTIONS)) {
-    out.line(
-      printable(
-        `  label conflict ${shown(c.path)} (${c.label}): same image as ` +
-          `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
-      ),
-    );
-  }
-  if (s.conflicts.length > SHOWN_REJECTIONS)
-    out.line(`  … and ${s.conflicts.length - SHOWN_REJECTIONS} more label conflicts (--json lists them all)`);
+  printConflicts(s.conflicts, out);
   printRejections(s.rejected, out);
 }
 
@@ -142,11 +133,14 @@ function printWatch(s: WatchSummary, out: Output): void {
     out.line(
       `  ${formatCount(s.leftQueued)} files were not imported yet: they are still there, the next run takes them`,
     );
+  printConflicts(s.conflicts, out);
   printRejections(s.rejected, out);
 }
 
-function shown(p: string): string {
-  return path.isAbsolute(p) ? path.relative(process.cwd(), p) || p : p;
+function printConflicts(conflicts: LabelConflict[], out: Output): void {
+  for (const c of conflicts.slice(0, SHOWN_REJECTIONS)) out.line(conflictLine(c));
+  if (conflicts.length > SHOWN_REJECTIONS)
+    out.line(`  … and ${conflicts.length - SHOWN_REJECTIONS} more label conflicts (--json lists them all)`);
 }
 
 function printRejections(rejected: { path: string; reason: string }[], out: Output): void {

@@ -5,6 +5,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { fixed4, formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { conflictLine } from './shared/conflicts';
 import { parsePositiveInt } from './options';
 
 export interface PredictionsFlags {
@@ -76,6 +77,7 @@ export function print(r: PredictionsResult, out: Output): void {
       `${r.table}: ${formatCount(r.imported)} corrected prediction(s) imported, ${formatCount(r.alreadyPresent)} ` +
         `already present, ${formatCount(r.rejected.length)} rejected (of ${formatCount(r.corrected)} to promote)`,
     );
+    for (const c of r.conflicts.slice(0, 10)) out.line(conflictLine(c));
     for (const x of r.rejected.slice(0, 10)) out.line(`  rejected ${printable(x.path)}: ${printable(x.reason)}`);
     if (r.withoutInput > 0)
       out.note(

@@ -4,7 +4,13 @@ import type { Db } from '../db/db';
 import type { Dataset } from '../db/registry';
 import { isTransientDbError } from '../db/transient';
 import { FileArrivals, type Arrival } from './file-arrivals';
-import { importFromSource, openDataset, type ImportOptions, type ImportSummary } from './import-pipeline';
+import {
+  importFromSource,
+  openDataset,
+  type ImportOptions,
+  type ImportSummary,
+  type LabelConflict,
+} from './import-pipeline';
 import type { Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
 
@@ -32,6 +38,8 @@ export interface WatchImportOptions extends ImportOptions {
   onPause?: (error: unknown, queued: number) => void;
   onResume?: (pausedSeconds: number) => void;
   onRejected?: (r: Rejection) => void;
+  /** A file is an image stored under another label (a relabelled folder): said as it happens. */
+  onConflict?: (c: LabelConflict) => void;
   /** A file could not be moved to --move-done / --move-failed (it stays where it is). */
   onMoveFailed?: (file: string, error: Error) => void;
 }
@@ -63,6 +71,8 @@ export interface WatchSummary {
   imported: number;
   alreadyPresent: number;
   duplicates: number;
+  /** Images already stored (or seen in this watch) under another label: reported, kept as they were. */
+  conflicts: LabelConflict[];
   rejected: Rejection[];
   batches: number;
   /** Seconds ingestion was paused for the database. */
@@ -94,6 +104,7 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
     imported: 0,
     alreadyPresent: 0,
     duplicates: 0,
+    conflicts: [],
     rejected: [],
     batches: 0,
     pausedSeconds: 0,
@@ -141,6 +152,8 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
       summary.imported += result.imported;
       summary.alreadyPresent += result.alreadyPresent;
       summary.duplicates += result.duplicates;
+      summary.conflicts.push(...result.conflicts);
+      for (const c of result.conflicts) opts.onConflict?.(c);
       summary.batches++;
       const now = Date.now();
       opts.onBatch?.({

@@ -229,3 +229,33 @@ test('a report on labels holding control characters is drawn whole (and a failed
   expect(mldb(['report', '999999', '--out', missing], env).code).toBe(4);
   expect(fs.existsSync(missing)).toBe(false);
 });
+
+test('a relabelled image under the watch is a reported label conflict, as import reports it', async () => {
+  const dir = tempDir('mldb-watched-relabel-');
+  fs.mkdirSync(path.join(dir, '3'));
+  fs.mkdirSync(path.join(dir, '5'));
+  const image = png();
+  fs.writeFileSync(path.join(dir, '3', 'a.png'), image);
+  const child = mldbAsync(
+    ['import', dir, '--watch', '--table', 'relabel', '--create', '--json', '--settle', '200ms'],
+    env,
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor(async () => /"imported":1/.test(out), 'the first file stored');
+    fs.writeFileSync(path.join(dir, '5', 'a-again.png'), image);
+    await waitFor(async () => /label conflict/.test(err), 'the conflict said');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  expect(err).toMatch(/label conflict .*a-again\.png \(5\): same image as 3\/a\.png \(3\), kept as 3/);
+  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary & { conflicts: unknown[] };
+  expect(summary.conflicts).toEqual([
+    expect.objectContaining({ label: '5', existingLabel: '3', existingSource: '3/a.png' }),
+  ]);
+});

@@ -1,0 +1,16 @@
+import path from 'node:path';
+import type { LabelConflict } from '../../ingest/import-pipeline';
+import { printable } from '../../ui/terminal';
+
+/** A path as the user gave it: relative to here when it is under here. */
+export function shown(p: string): string {
+  return path.isAbsolute(p) ? path.relative(process.cwd(), p) || p : p;
+}
+
+/** One line per conflict: the same image under another label, kept as it was (import, watch, promote). */
+export function conflictLine(c: LabelConflict): string {
+  return printable(
+    `  label conflict ${shown(c.path)} (${c.label}): same image as ` +
+      `${c.existingSource} (${c.existingLabel}), kept as ${c.existingLabel}`,
+  );
+}
