@@ -134,6 +134,7 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
+  boundSpiderWaits(pool);
   const db = wrapPool(pool, config, onNote);
   try {
     await migrate(db);
@@ -142,6 +143,23 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
     throw e;
   }
   return db;
+}
+
+/**
+ * On a Spider head, how long a statement waits on a backend that stopped answering mid-read or
+ * mid-write: Spider's default is 600 s, so a frozen backend held an import for ten minutes.
+ * Bounded like mldb's own direct backend statements. Elsewhere the variables do not exist and the
+ * SET fails harmlessly, once per new connection.
+ */
+const SPIDER_WAIT_SECONDS = 60;
+
+function boundSpiderWaits(pool: mysql.Pool): void {
+  pool.pool.on('connection', (conn) => {
+    conn.query(
+      `SET SESSION spider_net_read_timeout = ${SPIDER_WAIT_SECONDS}, spider_net_write_timeout = ${SPIDER_WAIT_SECONDS}`,
+      () => undefined,
+    );
+  });
 }
 
 function wrap(conn: Pick<mysql.Pool, 'query'>, config: MldbConfig): Queryable {

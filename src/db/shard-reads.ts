@@ -1,6 +1,6 @@
 import type { Db, Queryable } from './db';
 import { originalPages, pixelsByIds, type OriginalRow, type PixelFilter } from './dataset-rows';
-import { connectShard, onShardOrHead, shardOf, type Shard, type ShardConnection } from './sharding';
+import { backendTimedOut, connectShard, onShardOrHead, shardOf, type Shard, type ShardConnection } from './sharding';
 
 /**
  * Streaming reads of a sharded table from every backend directly: each backend's pages in id order,
@@ -127,6 +127,7 @@ export async function shardReader(
     const connection = await connectShard(shard);
     return { q: connection, connection };
   } catch (e) {
+    if (backendTimedOut(e)) throw e; // silent, not unreachable: the head would wait on it too
     return throughHead(`${shard.host}:${shard.port}: ${(e as { cause?: { code?: string } }).cause?.code ?? 'error'}`);
   }
 }

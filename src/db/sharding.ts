@@ -83,6 +83,13 @@ export interface ShardConnection extends Queryable {
 
 function shardError(server: ShardServer, e: unknown): DatabaseError {
   if (e instanceof DatabaseError) return e;
+  if (backendTimedOut(e))
+    return new DatabaseError(
+      `shard ${server.name} (${server.host}:${server.port}) does not answer`,
+      'the backend accepts connections but does not reply (stopped or overloaded): when it answers again, run ' +
+        'the command again (nothing is lost or duplicated)',
+      { cause: e, reason: 'shard-failed', subject: server.name },
+    );
   const err = e as { code?: string; sqlMessage?: string; message?: string };
   const what = redact(err.sqlMessage ?? err.message ?? String(e), [server.password]);
   return new DatabaseError(
@@ -90,6 +97,22 @@ function shardError(server: ShardServer, e: unknown): DatabaseError {
     'check that the backend server is running and reachable from here',
     { cause: e, reason: 'shard-failed', subject: server.name },
   );
+}
+
+/**
+ * Every wait on a backend is bounded: a backend that accepts connections but does not answer (a
+ * stopped process, a hung disk) fails the statement like a backend that is down, naming the
+ * shard, instead of holding the import for minutes. A batch INSERT under max_allowed_packet takes
+ * well under a second on a working backend.
+ */
+const BACKEND_CONNECT_TIMEOUT_MS = 10_000;
+const BACKEND_QUERY_TIMEOUT_MS = 60_000;
+
+/** The backend accepted nothing within the bound, or stopped answering a statement. */
+export function backendTimedOut(e: unknown): boolean {
+  for (let err = e as { code?: string; cause?: unknown } | undefined; err; err = err.cause as typeof err)
+    if (err.code === 'ETIMEDOUT' || err.code === 'PROTOCOL_SEQUENCE_TIMEOUT') return true;
+  return false;
 }
 
 async function connectBackend(server: ShardServer, database?: string): Promise<ShardConnection> {
@@ -101,13 +124,14 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
       user: server.user,
       password: server.password.reveal(),
       database,
-      connectTimeout: 10_000,
+      connectTimeout: BACKEND_CONNECT_TIMEOUT_MS,
       supportBigNumbers: true,
       charset: 'utf8mb4',
     });
   } catch (e) {
     throw shardError(server, e);
   }
+  const timeout = BACKEND_QUERY_TIMEOUT_MS;
   conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -117,12 +141,13 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
     }
   };
   return {
-    query: <T>(sql: string, params: unknown[] = []) => run(async () => (await conn.query(sql, params))[0] as T[]),
+    query: <T>(sql: string, params: unknown[] = []) =>
+      run(async () => (await conn.query({ sql, timeout }, params))[0] as T[]),
     queryArrays: (sql: string, params: unknown[] = []) =>
-      run(async () => (await conn.query({ sql, rowsAsArray: true }, params))[0] as unknown[][]),
+      run(async () => (await conn.query({ sql, rowsAsArray: true, timeout }, params))[0] as unknown[][]),
     run: (sql: string, params: unknown[] = []) =>
       run(async () => {
-        const r = (await conn.query(sql, params))[0] as mysql.ResultSetHeader;
+        const r = (await conn.query({ sql, timeout }, params))[0] as mysql.ResultSetHeader;
         return { affectedRows: r.affectedRows, insertId: Number(r.insertId) };
       }),
     close: () => conn.end().catch(() => undefined),
@@ -158,8 +183,11 @@ export async function onShardOrHead<T>(
   let conn: ShardConnection;
   try {
     conn = await connectShard(shard);
-  } catch {
-    return fn(db); // no route from here: through the head
+  } catch (e) {
+    // Accepted but silent: the head would wait on the same backend. Refused or unroutable from
+    // here: the head may still reach it.
+    if (backendTimedOut(e)) throw e;
+    return fn(db);
   }
   try {
     return await fn(conn);

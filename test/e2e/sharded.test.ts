@@ -223,6 +223,43 @@ describe('a table sharded over two backends', () => {
     expect(after.shards.reduce((n: number, s: { rows: number }) => n + s.rows, 0)).toBe(after.rows);
   });
 
+  test('a backend that accepts but never answers (SIGSTOP) fails the import as if down, naming the shard', async () => {
+    const dir = makeLabeledFolder(evenLabels(2, 30), 20, tempDir(), 800_000);
+    expect(mldb(['create-table', 'frozen', '--shards', '2'], env()).code).toBe(0);
+    const frozen = cluster.shards[0];
+    process.kill(frozen.pid, 'SIGSTOP');
+    let outcome: { code: number | null; stderr: string };
+    try {
+      const child = mldbAsync(['import', dir, '--table', 'frozen'], env());
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      // The bound under test is mldb's own (10 s to connect, 60 s a statement); this one only keeps
+      // a regression from hanging the suite with a backend left stopped.
+      const guard = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      clearTimeout(guard);
+      outcome = { code, stderr };
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+    expect(outcome.code).toBe(3);
+    expect(outcome.stderr.match(/^mldb: .*$/gm)).toEqual([
+      // Whichever asks it first says so: mldb's own connection, or the head's (Spider's 6 s connect).
+      expect.stringMatching(
+        /^mldb: shard mldb_shard_1 (\(127\.0\.0\.1:\d+\) does not answer|cannot be reached by the head)/,
+      ),
+    ]);
+    // Answering again (the head may take a moment to trust the backend again), the same import
+    // stores every image once.
+    await waitFor(
+      async () => mldb(['import', dir, '--table', 'frozen'], env()).code === 0,
+      'the import to pass',
+      120_000,
+    );
+    const rows = JSON.parse(mldb(['show', 'frozen', '--json'], env()).stdout).rows;
+    expect(rows).toBe(60);
+  }, 300_000);
+
   test('bad requests: more shards than servers, --shards without Spider; drop-table drops every part', async () => {
     const tooMany = mldb(['create-table', 'x', '--shards', '3'], env());
     expect(tooMany.code).toBe(2);
