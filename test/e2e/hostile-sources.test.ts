@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, mldb, mldbAsync } from '../helpers/cli';
+import { BIN, mldb, mldbRunning } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
@@ -48,29 +48,25 @@ test('a manifest naming a FIFO, a device, a plain `..name`: the first two refuse
 test('the watch refuses a FIFO and a file larger than it holds, unread, and goes on', async () => {
   const dir = tempDir('mldb-watched-hostile-');
   fs.mkdirSync(path.join(dir, '3'));
-  const child = mldbAsync(['import', dir, '--watch', '--table', 'w', '--create', '--json', '--settle', '200ms'], env);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const watch = mldbRunning(['import', dir, '--watch', '--table', 'w', '--create', '--json', '--settle', '200ms'], env);
   try {
-    await waitFor(async () => err.includes('watching'), 'the watch to go live');
+    await waitFor(async () => watch.stderr().includes('watching'), 'the watch to go live');
     execFileSync('mkfifo', [path.join(dir, '3', 'pipe.png')]);
     // 300 MiB on paper, nothing on disk: more than the watch's whole queue budget.
     fs.closeSync(fs.openSync(path.join(dir, '3', 'huge.png'), 'w'));
     fs.truncateSync(path.join(dir, '3', 'huge.png'), 300 * 1024 * 1024);
     fs.writeFileSync(path.join(dir, '3', 'good.png'), png());
     await waitFor(
-      async () => /huge\.png/.test(err) && /"imported":1|imported 1|1 imported/.test(out + err),
+      async () =>
+        /huge\.png/.test(watch.stderr()) && /"imported":1|imported 1|1 imported/.test(watch.stdout() + watch.stderr()),
       'the good file in, the huge one refused',
       60_000,
     );
   } finally {
-    child.kill('SIGTERM');
+    watch.child.kill('SIGTERM');
   }
-  expect(await exited).toBe(0);
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary;
+  expect(await watch.exited).toBe(0);
+  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary;
   expect(summary.imported).toBe(1);
   expect(summary.rejected.map((x) => [path.basename(x.path), x.reason])).toEqual([
     ['huge.png', expect.stringMatching(/^larger than \d+ bytes$/)],
@@ -162,34 +158,28 @@ test('the watch follows no link out of its folder, stops at no symlink loop; --m
   const outside = tempDir('mldb-outside-');
   fs.writeFileSync(path.join(outside, 'not-yours.png'), png());
   fs.mkdirSync(path.join(dir, '7'));
-  const child = mldbAsync(
+  const watch = mldbRunning(
     ['import', dir, '--watch', '--table', 'links', '--create', '--json', '--settle', '200ms', '--move-failed', failed],
     env,
   );
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    await waitFor(async () => err.includes('watching'), 'the watch to go live');
+    await waitFor(async () => watch.stderr().includes('watching'), 'the watch to go live');
     fs.symlinkSync(outside, path.join(dir, '7', 'elsewhere'));
     fs.symlinkSync('loop', path.join(dir, '7', 'loop'));
     fs.writeFileSync(path.join(dir, '7', 'good.png'), png());
     await waitFor(
       async () =>
-        /elsewhere/.test(err) &&
-        /loop/.test(err) &&
-        fs.existsSync(path.join(failed, '7', 'good.png')) === false &&
+        /elsewhere/.test(watch.stderr()) &&
+        /loop/.test(watch.stderr()) &&
         fs.readdirSync(path.join(dir, '7')).length === 1,
       'both links refused and moved, the good file stored',
       60_000,
     );
   } finally {
-    child.kill('SIGTERM');
+    watch.child.kill('SIGTERM');
   }
-  expect(await exited).toBe(0);
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary;
+  expect(await watch.exited).toBe(0);
+  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary;
   expect(summary.imported).toBe(1);
   expect(Object.fromEntries(summary.rejected.map((x) => [path.basename(x.path), x.reason]))).toEqual({
     elsewhere: 'a link to a folder: the watch does not follow it',
@@ -236,25 +226,20 @@ test('a relabelled image under the watch is a reported label conflict, as import
   fs.mkdirSync(path.join(dir, '5'));
   const image = png();
   fs.writeFileSync(path.join(dir, '3', 'a.png'), image);
-  const child = mldbAsync(
+  const watch = mldbRunning(
     ['import', dir, '--watch', '--table', 'relabel', '--create', '--json', '--settle', '200ms'],
     env,
   );
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    await waitFor(async () => /"imported":1/.test(out), 'the first file stored');
+    await waitFor(async () => /"imported":1/.test(watch.stdout()), 'the first file stored');
     fs.writeFileSync(path.join(dir, '5', 'a-again.png'), image);
-    await waitFor(async () => /label conflict/.test(err), 'the conflict said');
+    await waitFor(async () => /label conflict/.test(watch.stderr()), 'the conflict said');
   } finally {
-    child.kill('SIGTERM');
+    watch.child.kill('SIGTERM');
   }
-  expect(await exited).toBe(0);
-  expect(err).toMatch(/label conflict .*a-again\.png \(5\): same image as 3\/a\.png \(3\), kept as 3/);
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as Summary & { conflicts: unknown[] };
+  expect(await watch.exited).toBe(0);
+  expect(watch.stderr()).toMatch(/label conflict .*a-again\.png \(5\): same image as 3\/a\.png \(3\), kept as 3/);
+  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary & { conflicts: unknown[] };
   expect(summary.conflicts).toEqual([
     expect.objectContaining({ label: '5', existingLabel: '3', existingSource: '3/a.png' }),
   ]);

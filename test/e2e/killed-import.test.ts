@@ -17,15 +17,21 @@ async function rowCount(): Promise<number> {
   return Number(r.n);
 }
 
-test('an import killed with SIGKILL leaves whole batches; re-running finishes without duplicates', async () => {
-  // Enough files for several batches: the shared digits, or 4,000 generated ones.
+const env = { MLDB_URL: db.url };
+
+/** Enough files for several batches (the shared digits, or 4,000 generated ones) and how many are distinct. */
+function corpus(): { dir: string; distinct: number } {
   const dir = fs.existsSync(FILEDATA)
     ? FILEDATA
     : makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 400])), 20);
-  const env = { MLDB_URL: db.url };
   const distinct = new Set(
     walkLabeledFolder(dir).files.map((f) => crypto.createHash('sha256').update(fs.readFileSync(f.path)).digest('hex')),
   ).size;
+  return { dir, distinct };
+}
+
+test('an import killed with SIGKILL leaves whole batches; re-running finishes without duplicates', async () => {
+  const { dir, distinct } = corpus();
 
   // --size 32 forces a resize of every image: slow enough to be killed half-way. On a fast
   // machine the import may still finish first; then start over, a few times at most.
@@ -61,13 +67,7 @@ test('an import killed with SIGKILL leaves whole batches; re-running finishes wi
 });
 
 test('SIGTERM stops an import after its batches in hand: exit 130, one line, whole rows; re-run ends it', async () => {
-  const dir = fs.existsSync(FILEDATA)
-    ? FILEDATA
-    : makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 400])), 20);
-  const env = { MLDB_URL: db.url };
-  const distinct = new Set(
-    walkLabeledFolder(dir).files.map((f) => crypto.createHash('sha256').update(fs.readFileSync(f.path)).digest('hex')),
-  ).size;
+  const { dir, distinct } = corpus();
   let stopped: { code: number | null; stderr: string } | undefined;
   for (let attempt = 0; attempt < 5 && !stopped; attempt++) {
     mldb(['drop-table', 'digits', '--yes'], env);

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
-import { mldb, mldbAsync } from '../helpers/cli';
+import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
@@ -19,22 +19,10 @@ let server: RunningServer;
 let env: Record<string, string>;
 const children: ChildProcess[] = [];
 
-interface Watcher {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(args: string[]): Watcher {
-  const child = mldbAsync(args, env);
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+function start(args: string[]): RunningCli {
+  const w = mldbRunning(args, env);
+  children.push(w.child);
+  return w;
 }
 
 function query<T>(sql: string): Promise<T[]> {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,4 +35,22 @@ export function mldbAsync(args: string[], env: Record<string, string | undefined
     env: cleanEnv(env),
     stdio: 'pipe',
   });
+}
+
+/** A CLI running in the background, its output collected as it comes. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export function mldbRunning(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
+  const child = mldbAsync(args, env);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
 }
