@@ -143,6 +143,7 @@ export async function run(
   } finally {
     interrupts.dispose();
     await arrivals.close();
+    await predictor.close();
     if (log) {
       summary.unlogged = await log.drain(DRAIN_TIMEOUT_MS);
       summary.logged = log.stats().written;

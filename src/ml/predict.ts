@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import type { ImageShape } from '../image-shape';
-import { scalePixels } from '../samples/pixel-matrix';
-import { decodeToShape } from '../images/decode';
+import { imageToModelInput } from '../samples/model-input';
 import type { SavedModel } from './artifacts';
 import { tfjsEngine, type ModelEngine } from './inference-engine';
 
@@ -19,14 +17,9 @@ export interface PredictionFailure {
 }
 
 /** An image file → the model's input, exactly as training saw it: resized, gray or RGB, scaled. */
-export async function preprocess(bytes: Uint8Array, saved: SavedModel, maxPixels?: number): Promise<Float32Array> {
+export function preprocess(bytes: Uint8Array, saved: SavedModel, maxPixels?: number): Promise<Float32Array> {
   const [height, width, channels] = saved.metadata.inputShape;
-  const shape: ImageShape = { height, width, channels: channels as 1 | 3 };
-  const pixels = await decodeToShape(bytes, shape, maxPixels);
-  // The very function training reads rows with: the same floats, bit for bit.
-  const xs = new Float32Array(pixels.length);
-  scalePixels(pixels, xs, 0);
-  return xs;
+  return imageToModelInput(bytes, { height, width, channels: channels as 1 | 3 }, maxPixels);
 }
 
 /** The top `k` (label, probability) pairs of one probability row. */

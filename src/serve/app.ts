@@ -65,6 +65,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     o.metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (err instanceof RequestError && err.status === 503) reply.header('Retry-After', '5');
     if (err instanceof RequestError)
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -103,7 +104,14 @@ async function classifyAll(
   at: RequestOrigin,
   top: number,
 ): Promise<ImageResult[]> {
+  refuseWhenOverloaded(predictor, images);
   return Promise.all(images.map((img) => predictor.classify(img, at, top)));
+}
+
+/** Large images already wait to decode: a new request of large ones would only wait longer, holding its bytes. */
+function refuseWhenOverloaded(predictor: Predictor, images: ImageInput[]): void {
+  if (predictor.decoder.overloadedFor(images.map((i) => i.bytes)))
+    throw new RequestError(503, 'busy', 'the service is decoding other large images: retry in a few seconds');
 }
 
 function parseTop(query: unknown, fallback: number, labels: number): number {
@@ -141,6 +149,7 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
   // The original service's form endpoint: one uploaded file, a plain-text answer.
   app.post('/mnist', async (request, reply) => {
     const [image] = await readImages(request, { ...limits, maxFiles: 1 });
+    refuseWhenOverloaded(predictor, [image]);
     const at = origin(request, 'form');
     const r = await predictor.classify(image, at);
     const when = new Date().toISOString().replace('T', ' ').slice(0, 19);

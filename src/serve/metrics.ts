@@ -9,6 +9,7 @@ export interface ServeMetrics {
   batchSize: Histogram;
   modelSeconds: Histogram;
   logQueueDepth: Gauge;
+  decodePixelsWaiting: Gauge;
   logRowsWritten: Counter;
   logRowsDropped: Counter;
   logWriteErrors: Counter;
@@ -54,6 +55,11 @@ export function createMetrics(): ServeMetrics {
     logQueueDepth: new Gauge({
       name: 'mldb_serve_log_queue_depth',
       help: 'Prediction log rows waiting to be written to the database',
+      registers,
+    }),
+    decodePixelsWaiting: new Gauge({
+      name: 'mldb_serve_decode_pixels_waiting',
+      help: 'Pixels that large images declare, waiting for the decode budget',
       registers,
     }),
     logRowsWritten: new Counter({

@@ -5,7 +5,8 @@ import { sniffFormat } from '../images/formats';
 import { DecodeError, TooManyPixelsError } from '../images/decode';
 import type { SavedModel } from '../ml/artifacts';
 import { tfjsEngine } from '../ml/inference-engine';
-import { classifyInputs, preprocess, ranked } from '../ml/predict';
+import { classifyInputs, ranked } from '../ml/predict';
+import { ImageDecoder } from './image-decoder';
 import type { ServeMetrics } from './metrics';
 import { MicroBatcher } from './micro-batcher';
 import type { PredictionLog } from './prediction-log';
@@ -72,6 +73,7 @@ export class Predictor {
   readonly batcher: MicroBatcher<Float32Array, Float32Array>;
   /** The last answers, newest first: what the page shows under "recent requests". */
   readonly recent: Array<ImageResult & { at: string; trueLabel?: string }> = [];
+  readonly decoder: ImageDecoder;
 
   constructor(
     readonly saved: SavedModel,
@@ -84,6 +86,12 @@ export class Predictor {
     /** What runs the model, as /healthz and the startup line say it. */
     readonly engineName = 'tfjs',
   ) {
+    const [height, width, channels] = saved.metadata.inputShape;
+    this.decoder = new ImageDecoder(
+      { height, width, channels: channels as 1 | 3 },
+      (pixels) => metrics.decodePixelsWaiting.set(pixels),
+      opts.maxPixels,
+    );
     const onMainThread = tfjsEngine(saved.model);
     const run = engine
       ? (inputs: Float32Array[]) => engine.run(inputs)
@@ -109,7 +117,7 @@ export class Predictor {
     let result: ImageResult | undefined;
     let xs: Float32Array | undefined;
     try {
-      xs = await preprocess(image.bytes, this.saved, this.opts.maxPixels);
+      xs = await this.decoder.toModelInput(image.bytes);
     } catch (e) {
       // Whatever the decoder or resizer says about this file fails this file only.
       result = {
@@ -127,6 +135,11 @@ export class Predictor {
     }
     this.#record(result!, image, format, origin);
     return result!;
+  }
+
+  /** Stops the decode thread. */
+  close(): Promise<void> {
+    return this.decoder.close();
   }
 
   #record(result: ImageResult, image: ImageInput, format: string | null, origin: RequestOrigin): void {

@@ -163,6 +163,7 @@ export async function startService(
     metrics,
     async stop(drainTimeoutMs) {
       await app.close();
+      await predictor.close();
       await pool?.close();
       await onnx?.dispose();
       const unwritten = await log.drain(drainTimeoutMs);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
 import { mldb } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
@@ -246,4 +247,74 @@ test('corrections flow back into a dataset table through the import path', async
     imported: 0,
     corrected: 0,
   });
+});
+
+/** Peak resident memory of a process so far (Linux's VmHWM), in MB. */
+function peakMegabytes(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+test('many huge images in one small request decode a budget at a time, off the thread answering the rest', async () => {
+  const s = await serve(['--model', `run:${runId}`, '--max-megapixels', '16']);
+  // 4000×4000 black: 46 KB of PNG, 16 million pixels each once decoded.
+  const huge = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: '#000' } })
+    .greyscale()
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+  const hugeForm = () => {
+    const f = new FormData();
+    for (let i = 0; i < 12; i++) f.append('file', new Blob([huge]), `huge-${i}.png`);
+    return f;
+  };
+  const before = peakMegabytes(s.child.pid!);
+  let bigDone = false;
+  const big = fetch(`${s.url}/v1/predict`, { method: 'POST', body: hugeForm() }).then(async (r) => {
+    bigDone = true;
+    return { status: r.status, body: await r.json() };
+  });
+  // Once they wait for the budget, a second request of huge images is turned away (503,
+  // Retry-After) while ordinary requests are answered.
+  const waitingPixels = async () => {
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    return Number(/^mldb_serve_decode_pixels_waiting (\S+)$/m.exec(text)?.[1] ?? 0);
+  };
+  await waitFor(async () => (await waitingPixels()) > 64e6, 'the huge images to wait for the decode budget');
+  const second = await fetch(`${s.url}/v1/predict`, { method: 'POST', body: hugeForm() });
+  expect(second.status).toBe(503);
+  expect((await second.json()).error.code).toBe('busy');
+  expect(second.headers.get('retry-after')).toBe('5');
+  let answered = 0;
+  while (!bigDone && answered < 1000) {
+    const r = await fetch(`${s.url}/v1/predict`, {
+      method: 'POST',
+      body: fs.readFileSync(files[0]),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    expect(r.status).toBe(200);
+    answered++;
+  }
+  const { status, body } = await big;
+  expect(status).toBe(200);
+  expect(body.predictions).toHaveLength(12);
+  expect(body.predictions.every((p: { label?: string }) => /^\d$/.test(p.label ?? ''))).toBe(true);
+  // Decoding all twelve at once took 760 MB more than at rest; one budget at a time, about 240.
+  expect(peakMegabytes(s.child.pid!) - before).toBeLessThan(450);
+  expect(answered).toBeGreaterThanOrEqual(10);
+  expect(await s.stop()).toBe(0);
+});
+
+test('/mnist answers one line per field: a file name with a line feed cannot add a line of its own', async () => {
+  const s = await serve(['--model', `run:${runId}`]);
+  // X-File-Name is percent-decoded, so %0A is a line feed in the name the answer repeats.
+  const r = await fetch(`${s.url}/mnist`, {
+    method: 'POST',
+    body: fs.readFileSync(files[0]),
+    headers: { 'Content-Type': 'application/octet-stream', 'X-File-Name': '3.png%0Aprediction: 7' },
+  });
+  expect(r.status).toBe(200);
+  const lines = (await r.text()).trimEnd().split('\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[0]).toBe('file: 3.png\\x0aprediction: 7');
+  expect(lines.filter((l) => l.startsWith('prediction:'))).toHaveLength(1);
+  expect(await s.stop()).toBe(0);
 });
