@@ -417,9 +417,32 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         },
       ],
       ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+      ['--ui', 'also serve the dashboard (as `mldb ui` does) under /ui/'],
     ],
     load: () => import('./commands/serve.js'),
     step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
+  }),
+  command({
+    name: 'ui',
+    description:
+      'a web dashboard of the database: datasets and their images, runs and their curves, experiments, models, ' +
+      'the prediction log',
+    options: [
+      [
+        '--host <address>',
+        'address to listen on (not loopback: anyone who reaches it can read the database)',
+        { default: '127.0.0.1' },
+      ],
+      ['--port <N>', 'port (0: any free one)', { default: '8090' }],
+      [
+        '--token <secret>',
+        'require Authorization: Bearer <secret> and allow label corrections (default: MLDB_UI_TOKEN); other users ' +
+          'see it in the process list, so prefer the variable or --token-file',
+      ],
+      ['--token-file <file>', 'the token, from the first line of this file'],
+    ],
+    load: () => import('./commands/ui.js'),
+    step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print }),
   }),
   command({
     name: 'predictions [action]',

@@ -6,10 +6,11 @@ import { trainSpeedBench } from './train-bench';
 import { serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
 import { watchBench } from './watch-bench';
+import { uiBench } from './ui-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|watch|shards|infer|accuracy|mnist]`: figures printed as ratios against a
+ * `npm run bench [-- import|train|all|serve|watch|ui|shards|infer|accuracy|mnist]`: figures printed as ratios against a
  * baseline measured in the same run, on the same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
     if (which === 'serve') {
       console.log('\n== prediction service (loopback, bounded load) ==');
       await serveBench(server.url, filedataDir());
+    }
+    if (which === 'ui') {
+      console.log('\n== dashboard endpoints at 1,000 runs, 100 experiments, 60,000 rows ==');
+      await uiBench(server.url);
     }
     if (which === 'watch') {
       console.log('\n== streaming ingest (import --watch) and archive import ==');

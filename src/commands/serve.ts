@@ -1,8 +1,6 @@
 import type { EngineChoice } from '../ml/engine-names';
-import fs from 'node:fs';
 import os from 'node:os';
-import { setting } from '../config';
-import { EXIT, NotFoundError, UsageError } from '../errors';
+import { EXIT, UsageError } from '../errors';
 import { modelIdentity } from '../serve/predictor';
 import type { ShutdownSummary } from '../serve/service';
 import { parseBytes } from '../samples/memory-budget';
@@ -11,6 +9,7 @@ import type { Output } from '../ui/output';
 import { formatCount, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseNumber, parsePositiveInt } from './options';
+import { httpToken, LOOPBACK } from './shared/http-token';
 
 export interface ServeFlags {
   model?: string;
@@ -22,6 +21,7 @@ export interface ServeFlags {
   top?: string;
   backend?: string;
   logInputs?: boolean;
+  ui?: boolean;
   maxLoggedInput?: string;
   maxBody?: string;
   maxFiles?: string;
@@ -38,36 +38,6 @@ export interface ServeResult extends ShutdownSummary {
   url: string;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/**
- * The token: --token-file (its first line), else --token, else MLDB_SERVE_TOKEN. A --token on the
- * command line is in the process list for every local user to read: it works, with a warning.
- */
-function serviceToken(ctx: CommandContext, flags: ServeFlags): string | undefined {
-  if (flags.tokenFile !== undefined) {
-    if (flags.token !== undefined) throw new UsageError('--token and --token-file both name the token', 'keep one');
-    let text: string;
-    try {
-      text = fs.readFileSync(flags.tokenFile, 'utf8');
-    } catch (e) {
-      throw new NotFoundError(
-        `cannot read --token-file ${flags.tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        'pass a file that holds the token on its first line',
-      );
-    }
-    const first = text.split(/\r?\n/)[0].trim();
-    if (!first) throw new UsageError(`--token-file ${flags.tokenFile} is empty`, 'write the token on its first line');
-    return first;
-  }
-  if (flags.token !== undefined)
-    ctx.out.note(
-      'mldb: --token is visible to every user of this machine in the process list; ' +
-        'prefer MLDB_SERVE_TOKEN or --token-file',
-    );
-  return flags.token ?? setting('MLDB_SERVE_TOKEN');
-}
-
 /**
  * `mldb serve`: the prediction service, until SIGTERM or Ctrl-C. Then it stops taking requests,
  * answers those in flight and writes the queued log rows before it exits.
@@ -77,7 +47,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     throw new UsageError('--model is required', 'pass a model folder, run:ID or a stored model name (`mldb models`)');
   const host = flags.host ?? '127.0.0.1';
   const port = parsePositiveInt('--port', flags.port ?? '8080', { min: 0, max: 65535 })!;
-  const token = serviceToken(ctx, flags);
+  const token = httpToken(ctx.out, flags, 'MLDB_SERVE_TOKEN');
   const options = {
     host,
     port,
@@ -85,6 +55,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     top: parsePositiveInt('--top', flags.top ?? '3', { min: 1, max: 1000 })!,
     maxPixels: parseNumber('--max-megapixels', flags.maxMegapixels ?? '25', { min: 0.001, max: 10_000 })! * 1e6,
     logInputs: Boolean(flags.logInputs),
+    dashboard: Boolean(flags.ui),
     maxLoggedInputBytes: parseBytes('--max-logged-input', flags.maxLoggedInput ?? '1M'),
     maxBodyBytes: parseBytes('--max-body', flags.maxBody ?? '8M'),
     maxFiles: parsePositiveInt('--max-files', flags.maxFiles ?? '64', { min: 1, max: 10_000 })!,
@@ -135,6 +106,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
       `${saved.metadata.labels.length} labels) listening on ${service.url}`,
   );
   ctx.out.note(`  engine: ${service.predictor.engineName}`);
+  if (options.dashboard) ctx.out.note(`  dashboard ${service.url}/ui/`);
   ctx.out.note(
     `  page ${service.url}/ · POST ${service.url}/v1/predict · ${service.url}/metrics · ` +
       `${options.token ? 'token required (Authorization: Bearer)' : 'no token'} · Ctrl-C stops`,

@@ -92,6 +92,25 @@ export async function tableStats(
   };
 }
 
+/**
+ * Rows and distinct labels from the label index alone, and the bytes the server reports for the
+ * table (an estimate, 0 when it cannot say, as through a Spider head): what a listing needs,
+ * without the full scan of every BLOB that tableStats' exact byte counts take.
+ */
+export async function quickTableStats(
+  db: Db,
+  table: string,
+): Promise<{ rows: number; labels: number; approxBytes: number }> {
+  const [c] = await db.query<{ n: number; labels: number }>(
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT label) AS labels FROM ${escapeId(table)} FORCE INDEX (ix_label)`,
+  );
+  const [size] = await db.query<{ bytes: number | null }>(
+    'SELECT DATA_LENGTH AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [table],
+  );
+  return { rows: Number(c.n), labels: Number(c.labels), approxBytes: Number(size?.bytes ?? 0) };
+}
+
 /** The largest row id (0 for an empty table): what a training run pins as its row set. */
 /** The lowest and highest id (of one partition through a head): the bounds of a bulk read's spans. */
 export async function idBounds(q: Queryable, table: string, partition?: string): Promise<{ min: number; max: number }> {
@@ -421,4 +440,59 @@ export async function insertRows(
     [values],
   );
   return res.affectedRows;
+}
+
+/** A stored image as the dashboard lists it: identity and origin, not its BLOBs. */
+export interface ImageListing {
+  id: number;
+  label: string;
+  split: Split;
+  sha256: string;
+  source: string;
+  format: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * One page of a table's images in id order after `afterId` (keyset: every page costs the same,
+ * however deep). A label, with or without a split, walks ix_label or ix_split_label; a split alone
+ * walks ix_split_label, whose rows are (split, label, id): fine for a page, as the scan stops at
+ * `limit` matches.
+ */
+export async function imagePage(
+  db: Db,
+  table: string,
+  filter: { label?: string; split?: Split; afterId?: number },
+  limit: number,
+): Promise<ImageListing[]> {
+  const { sql, params } = whereClause({ label: filter.label, split: filter.split, afterId: filter.afterId ?? 0 });
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT id, label, split, sha256, source, format, orig_width, orig_height FROM ${escapeId(table)} ${sql} ` +
+      'ORDER BY id LIMIT ?',
+    [...params, limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    label: r.label as string,
+    split: r.split as Split,
+    sha256: (r.sha256 as Buffer).toString('hex'),
+    source: r.source as string,
+    format: r.format as string,
+    width: Number(r.orig_width),
+    height: Number(r.orig_height),
+  }));
+}
+
+/** One row's stored pixels and content hash, or undefined when there is no such row. */
+export async function rowPixels(
+  db: Db,
+  table: string,
+  id: number,
+): Promise<{ sha256: Buffer; pixels: Buffer } | undefined> {
+  const [row] = await db.query<{ sha256: Buffer; pixels: Buffer }>(
+    `SELECT sha256, pixels FROM ${escapeId(table)} WHERE id = ?`,
+    [id],
+  );
+  return row;
 }

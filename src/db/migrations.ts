@@ -3,6 +3,9 @@ import { DatabaseError } from '../errors';
 import { MLDB_VERSION } from '../version';
 import type { Db, Queryable } from './db';
 import {
+  ADD_RUNS_ARCHITECTURE_INDEX,
+  ADD_RUNS_EXPERIMENT_INDEX,
+  CREATE_IMPORT_FINDINGS_V1,
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
@@ -39,6 +42,15 @@ async function columnExists(conn: Queryable, table: string, column: string): Pro
     `SELECT 1 FROM information_schema.COLUMNS
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
     [table, column],
+  );
+  return rows.length > 0;
+}
+
+async function indexExists(conn: Queryable, table: string, index: string): Promise<boolean> {
+  const rows = await conn.query(
+    `SELECT 1 FROM information_schema.STATISTICS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?`,
+    [table, index],
   );
   return rows.length > 0;
 }
@@ -105,6 +117,15 @@ export const MIGRATIONS: readonly Migration[] = [
       // MODIFY to the same type is a no-op: a re-run after a kill is harmless.
       await conn.run(WIDEN_MODEL_LABELS);
       await conn.run(WIDEN_PREDICTION_TOP);
+    },
+  },
+  {
+    version: 9,
+    name: 'mldb_import_findings (what imports found); runs indexed by experiment and by architecture',
+    async up(conn) {
+      await conn.run(CREATE_IMPORT_FINDINGS_V1);
+      if (!(await indexExists(conn, RUNS_TABLE, 'ix_experiment'))) await conn.run(ADD_RUNS_EXPERIMENT_INDEX);
+      if (!(await indexExists(conn, RUNS_TABLE, 'ix_architecture'))) await conn.run(ADD_RUNS_ARCHITECTURE_INDEX);
     },
   },
 ];

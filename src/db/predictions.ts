@@ -92,6 +92,10 @@ export interface PredictionFilter {
   label?: string;
   /** Only rows with a corrected label. */
   corrected?: boolean;
+  /** Only corrections not yet promoted into a dataset table (what `predictions promote` would take). */
+  pending?: boolean;
+  /** Only rows before this time (the next page of a newest-first listing). */
+  before?: Date;
   limit?: number;
 }
 
@@ -126,7 +130,9 @@ function where(f: PredictionFilter): { sql: string; params: unknown[] } {
   if (f.model !== undefined) add('model = ?', f.model);
   if (f.since !== undefined) add('created_at >= ?', f.since);
   if (f.label !== undefined) add('label = ?', f.label);
-  if (f.corrected) parts.push('true_label IS NOT NULL');
+  if (f.before !== undefined) add('created_at < ?', f.before);
+  if (f.corrected || f.pending) parts.push('true_label IS NOT NULL');
+  if (f.pending) parts.push('promoted_to IS NULL');
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
@@ -159,6 +165,18 @@ export async function listPredictions(db: Db, f: PredictionFilter = {}): Promise
     trueLabel: r.true_label as string | null,
     promotedTo: r.promoted_to as string | null,
   }));
+}
+
+/** The logged input of one prediction (null when it was not logged), or undefined for no such row. */
+export async function predictionInput(
+  db: Db,
+  id: string,
+): Promise<{ input: Buffer | null; sha256: Buffer | null; format: string | null } | undefined> {
+  const [row] = await db.query<{ input: Buffer | null; input_sha256: Buffer | null; input_format: string | null }>(
+    `SELECT input, input_sha256, input_format FROM ${escapeId(PREDICTIONS_TABLE)} WHERE id = ?`,
+    [id],
+  );
+  return row && { input: row.input, sha256: row.input_sha256, format: row.input_format };
 }
 
 export interface CorrectedInput {

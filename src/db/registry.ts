@@ -1,7 +1,14 @@
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ImageShape } from '../image-shape';
 import type { Db } from './db';
-import { createDatasetTable, datasetTableExists, dropDatasetTable, labelSplitCounts, tableStats } from './dataset-rows';
+import {
+  createDatasetTable,
+  datasetTableExists,
+  dropDatasetTable,
+  labelSplitCounts,
+  quickTableStats,
+  tableStats,
+} from './dataset-rows';
 import { compareLabels } from '../labels';
 import { escapeId, validateTableName } from './identifiers';
 import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';
@@ -240,8 +247,8 @@ async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> 
   }));
 }
 
-export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
-  const dataset = await getDataset(db, name);
+/** Rows per label and split, labels in their natural order: from the split-label index alone. */
+export async function labelCounts(db: Db, name: string): Promise<LabelCounts[]> {
   const byLabel = new Map<string, LabelCounts>();
   for (const c of await labelSplitCounts(db, name)) {
     const entry = byLabel.get(c.label) ?? { label: c.label, train: 0, validation: 0, test: 0, total: 0 };
@@ -249,8 +256,13 @@ export async function describeDataset(db: Db, name: string): Promise<DatasetDeta
     entry.total += c.rows;
     byLabel.set(c.label, entry);
   }
+  return [...byLabel.values()].sort((a, b) => compareLabels(a.label, b.label));
+}
+
+export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
+  const dataset = await getDataset(db, name);
+  const labels = await labelCounts(db, name);
   const stats = await tableStats(db, name);
-  const labels = [...byLabel.values()].sort((a, b) => compareLabels(a.label, b.label));
   return {
     dataset,
     rows: stats.rows,
@@ -260,6 +272,39 @@ export async function describeDataset(db: Db, name: string): Promise<DatasetDeta
     formats: stats.formats,
     ...(dataset.shards ? { shards: await shardRows(db, dataset) } : {}),
   };
+}
+
+/** A dataset as a page shows it at once: counts per label and split and its shards, no byte scan. */
+export async function datasetAtAGlance(
+  db: Db,
+  name: string,
+): Promise<{ dataset: Dataset; rows: number; labels: LabelCounts[]; shards?: ShardRows[] }> {
+  const dataset = await getDataset(db, name);
+  const labels = await labelCounts(db, name);
+  return {
+    dataset,
+    rows: labels.reduce((n, l) => n + l.total, 0),
+    labels,
+    ...(dataset.shards ? { shards: await shardRows(db, dataset) } : {}),
+  };
+}
+
+/** Every dataset with its rows, labels and an estimate of its size: a listing that stays quick. */
+export async function listDatasetsAtAGlance(
+  db: Db,
+): Promise<Array<Dataset & { rows: number; labels: number; approxBytes: number; shardRows?: ShardRows[] }>> {
+  const names = await db.query<{ name: string }>(`SELECT name FROM ${REGISTRY} ORDER BY name`);
+  const out = [];
+  for (const { name } of names) {
+    const ds = await findDataset(db, name);
+    if (!ds) continue;
+    out.push({
+      ...ds,
+      ...(await quickTableStats(db, name)),
+      ...(ds.shards ? { shardRows: await shardRows(db, ds) } : {}),
+    });
+  }
+  return out;
 }
 
 export function requireShape(ds: Dataset): ImageShape {

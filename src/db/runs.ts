@@ -264,7 +264,30 @@ export interface RunFilter {
   status?: string;
   experiment?: string;
   limit?: number;
+  /** Rows to skip (a page of the dashboard's runs table). */
+  offset?: number;
+  /** A column of RUN_SORTS; newest first when absent. */
+  sort?: RunSort;
+  order?: 'asc' | 'desc';
 }
+
+/** What runs can be sorted by, and the column (or expression) each is. */
+export const RUN_SORTS = {
+  id: 'id',
+  started: 'started_at',
+  seconds: 'TIMESTAMPDIFF(MICROSECOND, started_at, ended_at)',
+  epochs: 'epochs_done',
+  loss: 'final_loss',
+  accuracy: 'final_accuracy',
+  val_loss: 'final_val_loss',
+  val_accuracy: 'final_val_accuracy',
+  test_loss: 'test_loss',
+  test_accuracy: 'test_accuracy',
+  architecture: 'architecture',
+  dataset: 'dataset',
+  status: 'status',
+} as const;
+export type RunSort = keyof typeof RUN_SORTS;
 
 export function validateStatus(s: string | undefined): RunStatus | undefined {
   if (s === undefined) return undefined;
@@ -316,9 +339,7 @@ async function settle(db: Db, r: { id: number; pid: number | null }): Promise<bo
   }
 }
 
-/** Runs, newest first. */
-export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
-  await settleOrphanRuns(db);
+function runWhere(f: RunFilter): { sql: string; params: unknown[] } {
   const { sql, params } = assignments(
     {
       dataset: f.dataset || undefined,
@@ -328,11 +349,101 @@ export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> 
     },
     ' AND ',
   );
+  return { sql: sql ? `WHERE ${sql}` : '', params };
+}
+
+/** Runs, newest first unless sorted otherwise (runs without the value last, either way). */
+export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
+  await settleOrphanRuns(db);
+  const { sql, params } = runWhere(f);
+  const column = RUN_SORTS[f.sort ?? 'id'] ?? RUN_SORTS.id;
+  const order = f.order === 'asc' ? 'ASC' : 'DESC';
   const rows = await db.query<RunRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ${sql ? `WHERE ${sql}` : ''} ORDER BY id DESC LIMIT ?`,
-    [...params, f.limit ?? 20],
+    `SELECT ${SUMMARY_COLUMNS} FROM ${escapeId(RUNS_TABLE)} ${sql} ` +
+      `ORDER BY ${column} IS NULL, ${column} ${order}, id DESC LIMIT ? OFFSET ?`,
+    [...params, f.limit ?? 20, f.offset ?? 0],
   );
   return rows.map(toRecord);
+}
+
+export async function countRuns(db: Db, f: RunFilter = {}): Promise<number> {
+  const { sql, params } = runWhere(f);
+  const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(RUNS_TABLE)} ${sql}`, params);
+  return Number(row.n);
+}
+
+/** What a filter can choose from: the datasets, architectures and experiments runs have. */
+export async function runFacets(
+  db: Db,
+): Promise<{ datasets: string[]; architectures: string[]; experiments: string[] }> {
+  const distinct = async (column: string) =>
+    (
+      await db.query<{ v: string }>(
+        `SELECT DISTINCT ${column} AS v FROM ${escapeId(RUNS_TABLE)} WHERE ${column} IS NOT NULL ORDER BY v`,
+      )
+    ).map((r) => r.v);
+  return {
+    datasets: await distinct('dataset'),
+    architectures: await distinct('architecture'),
+    experiments: await distinct('experiment'),
+  };
+}
+
+export interface ExperimentSummary {
+  name: string;
+  runs: number;
+  completed: number;
+  running: number;
+  bestTestAccuracy: number | null;
+  bestValAccuracy: number | null;
+  startedAt: string;
+  lastStartedAt: string;
+}
+
+/** Experiments (runs grouped by their experiment), the latest first. */
+export async function listExperiments(db: Db, limit = 100, offset = 0): Promise<ExperimentSummary[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT experiment, COUNT(*) AS runs, SUM(status = 'completed') AS completed, SUM(status = 'running') AS running,
+       MAX(test_accuracy) AS best_test, MAX(final_val_accuracy) AS best_val, MIN(started_at) AS first_at,
+       MAX(started_at) AS last_at
+     FROM ${escapeId(RUNS_TABLE)} FORCE INDEX (ix_experiment) WHERE experiment IS NOT NULL
+     GROUP BY experiment ORDER BY MAX(id) DESC LIMIT ? OFFSET ?`,
+    [limit, offset],
+  );
+  return rows.map((r) => ({
+    name: r.experiment as string,
+    runs: Number(r.runs),
+    completed: Number(r.completed),
+    running: Number(r.running),
+    bestTestAccuracy: r.best_test === null ? null : Number(r.best_test),
+    bestValAccuracy: r.best_val === null ? null : Number(r.best_val),
+    startedAt: (r.first_at as Date).toISOString(),
+    lastStartedAt: (r.last_at as Date).toISOString(),
+  }));
+}
+
+/** Epoch rows of several runs at once (a comparison), by run. */
+export async function epochsOfRuns(db: Db, ids: readonly number[]): Promise<Map<number, EpochRow[]>> {
+  const out = new Map<number, EpochRow[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  const rows = await db.query<Record<string, number | null>>(
+    `SELECT run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second, learning_rate ` +
+      `FROM ${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id IN (?) ORDER BY run_id, epoch`,
+    [ids],
+  );
+  for (const e of rows) {
+    out.get(Number(e.run_id))?.push({
+      epoch: Number(e.epoch),
+      loss: e.loss!,
+      accuracy: e.accuracy!,
+      valLoss: e.val_loss,
+      valAccuracy: e.val_accuracy,
+      seconds: e.seconds!,
+      samplesPerSecond: e.samples_per_second!,
+      learningRate: e.learning_rate,
+    });
+  }
+  return out;
 }
 
 export async function getRun(db: Db, id: number): Promise<RunDetails> {

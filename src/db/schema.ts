@@ -13,6 +13,7 @@ export const RUN_EPOCHS_TABLE = 'mldb_run_epochs';
 export const MODELS_TABLE = 'mldb_models';
 export const MODEL_CHUNKS_TABLE = 'mldb_model_chunks';
 export const PREDICTIONS_TABLE = 'mldb_predictions';
+export const IMPORT_FINDINGS_TABLE = 'mldb_import_findings';
 
 export { SPLITS, type Split } from './enums';
 
@@ -97,6 +98,30 @@ export const ADD_RUN_EPOCHS_LEARNING_RATE = `ALTER TABLE ${escapeId(RUN_EPOCHS_T
  */
 export const WIDEN_MODEL_LABELS = `ALTER TABLE ${escapeId(MODELS_TABLE)} MODIFY labels MEDIUMTEXT NOT NULL`;
 export const WIDEN_PREDICTION_TOP = `ALTER TABLE ${escapeId(PREDICTIONS_TABLE)} MODIFY top MEDIUMTEXT NULL`;
+
+/**
+ * Migration 9: what imports found and did not store — an image under two labels (a conflict) or
+ * the same file twice (a duplicate) — so that the dashboard can show them after the import's output
+ * is gone. `finding_sha256` (of the dataset, kind and both sources) makes a re-import add nothing.
+ */
+export const CREATE_IMPORT_FINDINGS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(IMPORT_FINDINGS_TABLE)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  dataset VARCHAR(64) NOT NULL,
+  kind ENUM('conflict','duplicate') NOT NULL,
+  source VARCHAR(1024) NOT NULL,
+  label VARCHAR(191) NOT NULL,
+  kept_source VARCHAR(1024) NOT NULL,
+  kept_label VARCHAR(191) NOT NULL,
+  finding_sha256 BINARY(32) NOT NULL,
+  found_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  UNIQUE KEY uq_finding (finding_sha256),
+  KEY ix_dataset_kind (dataset, kind, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+/** Migration 9: the dashboard filters runs by experiment and architecture. */
+export const ADD_RUNS_EXPERIMENT_INDEX = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD INDEX ix_experiment (experiment, id)`;
+export const ADD_RUNS_ARCHITECTURE_INDEX = `ALTER TABLE ${escapeId(RUNS_TABLE)}
+  ADD INDEX ix_architecture (architecture, id)`;
 
 /** Migration 2: the training process's id, so that a killed run can be settled as interrupted. */
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;

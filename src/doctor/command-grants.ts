@@ -26,7 +26,12 @@ export function commandGroups(table: string): CommandGroup[] {
     },
     {
       commands: `import into ${table}`,
-      grants: [READ, { privileges: ['INSERT', 'UPDATE'], table }, { privileges: ['UPDATE'], table: 'mldb_datasets' }],
+      grants: [
+        READ,
+        { privileges: ['INSERT', 'UPDATE'], table },
+        { privileges: ['UPDATE'], table: 'mldb_datasets' },
+        { privileges: ['INSERT'], table: 'mldb_import_findings' },
+      ],
     },
     {
       commands: `create-table ${table}, import --create`,
@@ -34,6 +39,7 @@ export function commandGroups(table: string): CommandGroup[] {
         READ,
         { privileges: ['CREATE', 'INSERT', 'UPDATE'], table },
         { privileges: ['INSERT', 'UPDATE'], table: 'mldb_datasets' },
+        { privileges: ['INSERT'], table: 'mldb_import_findings' },
       ],
     },
     {
@@ -66,6 +72,7 @@ export function commandGroups(table: string): CommandGroup[] {
         READ,
         { privileges: ['INSERT', 'UPDATE'], table },
         { privileges: ['UPDATE'], table: 'mldb_predictions' },
+        { privileges: ['INSERT'], table: 'mldb_import_findings' },
       ],
     },
   ];

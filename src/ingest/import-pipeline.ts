@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
+import { recordImportFindings, type ImportFinding } from '../db/import-findings';
 import { insertRowsRouted, knownHashesRouted } from '../db/shard-writes';
 import { shardMap } from '../db/sharding';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
@@ -207,6 +208,7 @@ export async function importFromSource(
   let done = 0;
   let duplicates = 0;
   const conflicts: LabelConflict[] = [];
+  const findings: ImportFinding[] = [];
   const seen = new Map<string, LabeledFile>();
 
   const report = () =>
@@ -254,6 +256,7 @@ export async function importFromSource(
     alreadyPresent += deduped.present;
     duplicates += deduped.duplicates;
     conflicts.push(...deduped.conflicts);
+    findings.push(...deduped.findings);
     if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
     for (const item of deduped.fresh) {
       const decoded = await decodeOrReject(item, rejected, opts.maxPixels);
@@ -314,6 +317,7 @@ export async function importFromSource(
   }
   await flush();
   if (inFlight) await inFlight;
+  await recordImportFindings(db, table, findings);
   report();
   const seconds = (Date.now() - started) / 1000;
   return {
@@ -443,6 +447,8 @@ interface Deduped {
   /** Identical to another file of this same import. */
   duplicates: number;
   conflicts: LabelConflict[];
+  /** The conflicts and duplicates as the table of findings keeps them (sources relative). */
+  findings: ImportFinding[];
 }
 
 /** Reads and hashes a chunk; drops files already in the table or already seen in this run. */
@@ -455,7 +461,7 @@ async function readAndDedupe(
 ): Promise<Deduped> {
   // A file that cannot go in one row is refused by its size, before it is read (or decoded).
   const maxFileBytes = Math.floor((limits.budget - ROW_SQL_OVERHEAD) / 2);
-  const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [] };
+  const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [], findings: [] };
   const read: ReadFile[] = [];
   for (const file of chunk) {
     // What the row's columns cannot hold would fail its whole batch: refused here, for every source.
@@ -494,6 +500,13 @@ async function readAndDedupe(
     if (earlier) {
       out.duplicates++;
       out.stored.push(file);
+      out.findings.push({
+        kind: earlier.label !== file.label ? 'conflict' : 'duplicate',
+        source: file.relative,
+        label: file.label,
+        keptSource: earlier.relative,
+        keptLabel: earlier.label,
+      });
       if (earlier.label !== file.label) {
         out.conflicts.push({
           path: file.path,
@@ -518,6 +531,13 @@ async function readAndDedupe(
     out.present++;
     out.stored.push(r.file);
     if (existing.label !== r.file.label) {
+      out.findings.push({
+        kind: 'conflict',
+        source: r.file.relative,
+        label: r.file.label,
+        keptSource: existing.source,
+        keptLabel: existing.label,
+      });
       out.conflicts.push({
         path: r.file.path,
         label: r.file.label,

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Db } from '../db/db';
@@ -7,6 +6,9 @@ import { setTrueLabel } from '../db/predictions';
 import { isTransientDbError } from '../db/transient';
 import type { ServeMetrics } from './metrics';
 import { readImages, RequestError, type ImageInput } from './image-inputs';
+import { DASHBOARD_ASSET_PATHS } from '../dashboard/assets';
+import { dashboard } from '../dashboard/routes';
+import { bearerGuard, CONTENT_SECURITY_POLICY } from './http-security';
 import { pageAssets } from './page';
 import { printable } from '../printable';
 import type { PredictionLog } from './prediction-log';
@@ -21,20 +23,18 @@ export interface AppOptions {
   token?: string;
   maxBodyBytes: number;
   maxFiles: number;
+  /** Mount the dashboard under /ui/. */
+  dashboard?: boolean;
 }
+
+/** Where `serve --ui` mounts the dashboard. */
+export const DASHBOARD_PREFIX = '/ui';
 
 /** When each request arrived, so logged latency covers reading and decoding the upload too. */
 const arrivals = new WeakMap<FastifyRequest, number>();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const OPEN_ROUTES = new Set(['/', '/app.js', '/style.css', '/healthz']);
-
-function sameSecret(given: string, expected: string): boolean {
-  // Compared as digests: equal lengths, constant time, whatever was sent.
-  const a = crypto.createHash('sha256').update(given).digest();
-  const b = crypto.createHash('sha256').update(expected).digest();
-  return crypto.timingSafeEqual(a, b);
-}
 
 /** The HTTP side of `mldb serve` (fastify): routes, limits, auth and metrics hooks. */
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
@@ -47,18 +47,14 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, raw);
   app.addContentTypeParser(/^image\//, { parseAs: 'buffer' }, raw);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     arrivals.set(request, performance.now());
-    if (!o.token || OPEN_ROUTES.has(request.url.split('?')[0])) return;
-    const header = request.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!given || !sameSecret(given, o.token)) {
-      return reply
-        .code(401)
-        .header('WWW-Authenticate', 'Bearer')
-        .send({ error: { code: 'unauthorized', message: 'send Authorization: Bearer <token>' } });
-    }
   });
+  const dashboardAssets = new Set(DASHBOARD_ASSET_PATHS.map((p) => DASHBOARD_PREFIX + (p === '/' ? '/' : p)));
+  app.addHook(
+    'onRequest',
+    bearerGuard(o.token, (path) => OPEN_ROUTES.has(path) || (o.dashboard === true && dashboardAssets.has(path))),
+  );
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     o.metrics.requests.inc({ route, status: String(reply.statusCode) });
@@ -76,6 +72,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   registerPage(app);
   registerApi(app, o);
+  if (o.dashboard) {
+    await app.register(dashboard, { prefix: DASHBOARD_PREFIX, connect: o.connect, token: o.token });
+    app.get(DASHBOARD_PREFIX, async (_request, reply) => reply.redirect(`${DASHBOARD_PREFIX}/`));
+  }
   return app;
 }
 
@@ -86,7 +86,7 @@ function registerPage(app: FastifyInstance): void {
       reply
         .type(asset.type)
         // The page loads nothing from elsewhere; the policy makes sure of it.
-        .header('Content-Security-Policy', "default-src 'self'; img-src 'self' data: blob:; style-src 'self'")
+        .header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
         .header('Cache-Control', 'no-cache')
         .send(asset.body),
     );

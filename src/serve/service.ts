@@ -24,6 +24,8 @@ export interface ServiceOptions extends PredictorOptions {
   maxFiles: number;
   maxQueueRows: number;
   maxQueueBytes: number;
+  /** Also serve the dashboard under /ui/ (the token, when set, guards it too). */
+  dashboard?: boolean;
   /** Called with one line for the operator (stderr): log writes failing, recovering, dropping. */
   note: (line: string) => void;
 }
@@ -153,6 +155,7 @@ export async function startService(
     token: o.token,
     maxBodyBytes: o.maxBodyBytes,
     maxFiles: o.maxFiles,
+    dashboard: o.dashboard,
   });
   const address = await app.listen({ host: o.host, port: o.port });
   return {

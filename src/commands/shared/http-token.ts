@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import { setting } from '../../config';
+import { NotFoundError, UsageError } from '../../errors';
+import type { Output } from '../../ui/output';
+
+/** Addresses only this machine reaches: no token needed there. */
+export const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * The token of `serve` and `ui`: --token-file (its first line), else --token, else the variable.
+ * A --token on the command line is in the process list for every local user to read: it works,
+ * with a warning.
+ */
+export function httpToken(
+  out: Output,
+  flags: { token?: string; tokenFile?: string },
+  variable: 'MLDB_SERVE_TOKEN' | 'MLDB_UI_TOKEN',
+): string | undefined {
+  if (flags.tokenFile !== undefined) {
+    if (flags.token !== undefined) throw new UsageError('--token and --token-file both name the token', 'keep one');
+    let text: string;
+    try {
+      text = fs.readFileSync(flags.tokenFile, 'utf8');
+    } catch (e) {
+      throw new NotFoundError(
+        `cannot read --token-file ${flags.tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        'pass a file that holds the token on its first line',
+      );
+    }
+    const first = text.split(/\r?\n/)[0].trim();
+    if (!first) throw new UsageError(`--token-file ${flags.tokenFile} is empty`, 'write the token on its first line');
+    return first;
+  }
+  if (flags.token !== undefined)
+    out.note(
+      'mldb: --token is visible to every user of this machine in the process list; ' +
+        `prefer ${variable} or --token-file`,
+    );
+  return (flags.token ?? setting(variable)) || undefined;
+}

@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The dashboard's files: plain HTML, CSS and JavaScript in web/dashboard/ (no build step), and
+ * uPlot (the charts) served from its installed package. Nothing is loaded from elsewhere.
+ */
+const WEB_DIR = path.resolve(__dirname, '..', '..', 'web', 'dashboard');
+const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: path.join(WEB_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { file: path.join(WEB_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+  '/charts.js': { file: path.join(WEB_DIR, 'charts.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard.css': { file: path.join(WEB_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/uPlot.iife.min.js': {
+    file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/vendor/uPlot.min.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+/** The paths (below the dashboard's prefix) anyone may load: the page and its files, never data. */
+export const DASHBOARD_ASSET_PATHS: readonly string[] = Object.keys(FILES);
+
+/** Read once at start. */
+export function dashboardAssets(): Record<string, { type: string; body: string }> {
+  return Object.fromEntries(
+    Object.entries(FILES).map(([url, f]) => [url, { type: f.type, body: fs.readFileSync(f.file, 'utf8') }]),
+  );
+}

@@ -1,0 +1,302 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { datasetAtAGlance, findDataset, listDatasetsAtAGlance, requireShape } from '../db/registry';
+import type { Db } from '../db/db';
+import { imagePage, rowPixels } from '../db/dataset-rows';
+import type { Split } from '../db/enums';
+import { countImportFindings, importFindingsPage } from '../db/import-findings';
+import { listModels } from '../db/models';
+import { listPredictions, predictionInput, setTrueLabel } from '../db/predictions';
+import {
+  countRuns,
+  epochsOfRuns,
+  getRun,
+  listExperiments,
+  listRuns,
+  runFacets,
+  RUN_SORTS,
+  RUN_STATUSES,
+  type RunFilter,
+  type RunSort,
+} from '../db/runs';
+import { SPLITS } from '../db/schema';
+import { isTransientDbError } from '../db/transient';
+import { MldbError, NotFoundError, UsageError } from '../errors';
+import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
+import { dashboardAssets } from './assets';
+import { differingSettings } from './settings-diff';
+import { pixelsToPng } from './thumbnail';
+
+export interface DashboardOptions {
+  connect: () => Promise<Db>;
+  /** With a token the dashboard may also write (correct a prediction's label); reads need it too. */
+  token?: string;
+}
+
+/** A request the dashboard refuses: an HTTP status and a JSON error body. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_PAGE = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The image types a logged input is served as; anything else goes out as bytes to download. */
+const INPUT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  tiff: 'image/tiff',
+};
+
+type Query = Record<string, string | undefined>;
+
+function int(q: Query, key: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = q[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new HttpError(400, 'bad_query', `${key} must be a whole number from 0 to ${max}, got "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(q: Query, key: string, allowed: readonly T[]): T | undefined {
+  const raw = q[key];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new HttpError(400, 'bad_query', `${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+function time(q: Query, key: string): Date | undefined {
+  const raw = q[key];
+  if (raw === undefined || raw === '') return undefined;
+  const d = new Date(raw);
+  if (Number.isNaN(d.getTime())) throw new HttpError(400, 'bad_query', `${key} must be a date or time, got "${raw}"`);
+  return d;
+}
+
+function text(q: Query, key: string): string | undefined {
+  const raw = q[key];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** A registered dataset, or 404: names reach SQL only after the registry knows them. */
+async function dataset(db: Db, name: string) {
+  const ds = await findDataset(db, name);
+  if (!ds) throw new HttpError(404, 'not_found', `no dataset table "${name}"`);
+  return ds;
+}
+
+/** 304 when the client holds this version already. */
+function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
+  if (request.headers['if-none-match'] === etag) {
+    reply.code(304).send();
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The dashboard (`mldb ui`, or `mldb serve --ui` under /ui): a page, and a read-only JSON API over
+ * the database: datasets and their images, runs, experiments, models and the prediction log.
+ * Every listing is a page of an indexed query, so it stays quick on large databases.
+ */
+export async function dashboard(app: FastifyInstance, o: DashboardOptions): Promise<void> {
+  const assets = dashboardAssets();
+  for (const [url, asset] of Object.entries(assets)) {
+    // Under a prefix the page is only at prefix/ (its links are relative): prefix alone redirects.
+    app.get(url, { prefixTrailingSlash: 'slash' }, async (_request, reply) =>
+      reply
+        .type(asset.type)
+        .header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+        .header('Cache-Control', 'no-cache')
+        .send(asset.body),
+    );
+  }
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
+    if (err instanceof HttpError)
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof NotFoundError)
+      return reply.code(404).send({ error: { code: 'not_found', message: err.message } });
+    if (err instanceof UsageError) return reply.code(400).send({ error: { code: 'bad_query', message: err.message } });
+    if (isTransientDbError(err) || (err instanceof MldbError && err.exitCode === 3))
+      return reply
+        .code(503)
+        .send({ error: { code: 'database_unavailable', message: `the database: ${err.message.split('\n')[0]}` } });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    return reply
+      .code(status)
+      .send({ error: { code: status === 500 ? 'internal' : 'bad_request', message: err.message } });
+  });
+
+  app.get('/api/overview', async () => {
+    const db = await o.connect();
+    const [tables, runs, experiments, models, corrections] = await Promise.all([
+      listDatasetsAtAGlance(db),
+      countRuns(db),
+      listExperiments(db, 1000),
+      listModels(db, { limit: 1000 }),
+      listPredictions(db, { pending: true, limit: 1000 }),
+    ]);
+    return {
+      tables,
+      runs,
+      experiments: experiments.length,
+      models: models.length,
+      pendingCorrections: corrections.length,
+      writable: Boolean(o.token),
+    };
+  });
+
+  app.get('/api/tables/:name', async (request) => {
+    const db = await o.connect();
+    const { name } = request.params as { name: string };
+    await dataset(db, name);
+    const [details, findings] = await Promise.all([datasetAtAGlance(db, name), countImportFindings(db, name)]);
+    return { ...details, findings };
+  });
+
+  app.get('/api/tables/:name/images', async (request) => {
+    const db = await o.connect();
+    const { name } = request.params as { name: string };
+    const q = request.query as Query;
+    await dataset(db, name);
+    const limit = int(q, 'limit', 60, MAX_PAGE);
+    const images = await imagePage(
+      db,
+      name,
+      { label: text(q, 'label'), split: oneOf<Split>(q, 'split', SPLITS), afterId: int(q, 'after', 0) },
+      limit + 1,
+    );
+    const more = images.length > limit;
+    return { images: images.slice(0, limit), next: more ? images[limit - 1].id : null };
+  });
+
+  app.get('/api/tables/:name/images/:file', async (request, reply) => {
+    const db = await o.connect();
+    const { name, file } = request.params as { name: string; file: string };
+    const m = /^(\d{1,18})\.png$/.exec(file);
+    if (!m) throw new HttpError(404, 'not_found', 'images are named <id>.png');
+    const shape = requireShape(await dataset(db, name));
+    const row = await rowPixels(db, name, Number(m[1]));
+    if (!row) throw new HttpError(404, 'not_found', `no row ${m[1]} in ${name}`);
+    const etag = `"${row.sha256.toString('hex')}-${shape.height}x${shape.width}x${shape.channels}"`;
+    if (notModified(request, reply, etag)) return reply;
+    return reply.type('image/png').send(await pixelsToPng(row.pixels, shape));
+  });
+
+  app.get('/api/tables/:name/findings', async (request) => {
+    const db = await o.connect();
+    const { name } = request.params as { name: string };
+    const q = request.query as Query;
+    await dataset(db, name);
+    const limit = int(q, 'limit', 50, MAX_PAGE);
+    const kind = oneOf(q, 'kind', ['conflict', 'duplicate'] as const) ?? 'conflict';
+    const rows = await importFindingsPage(db, name, kind, int(q, 'after', 0), limit + 1);
+    return { findings: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1].id : null };
+  });
+
+  app.get('/api/runs', async (request) => {
+    const db = await o.connect();
+    const q = request.query as Query;
+    const filter: RunFilter = {
+      dataset: text(q, 'dataset'),
+      architecture: text(q, 'architecture'),
+      status: oneOf(q, 'status', RUN_STATUSES),
+      experiment: text(q, 'experiment'),
+      sort: oneOf(q, 'sort', Object.keys(RUN_SORTS) as RunSort[]),
+      order: oneOf(q, 'order', ['asc', 'desc'] as const),
+      offset: int(q, 'offset', 0),
+      limit: int(q, 'limit', 50, MAX_PAGE),
+    };
+    const [runs, total, facets] = await Promise.all([listRuns(db, filter), countRuns(db, filter), runFacets(db)]);
+    return { runs, total, facets };
+  });
+
+  app.get('/api/runs/:id', async (request) => {
+    const db = await o.connect();
+    const id = int(request.params as Query, 'id', 0);
+    const run = await getRun(db, id);
+    const models = (await listModels(db, { limit: 1000 })).filter((m) => m.runId === id);
+    return { run, models };
+  });
+
+  app.get('/api/compare', async (request) => {
+    const db = await o.connect();
+    const raw = (request.query as Query).ids ?? '';
+    const ids = [...new Set(raw.split(',').filter(Boolean).map(Number))];
+    if (ids.length < 2 || ids.length > 20 || ids.some((n) => !Number.isInteger(n) || n < 1))
+      throw new HttpError(400, 'bad_query', 'ids must list 2 to 20 run ids, comma-separated');
+    const runs = await Promise.all(ids.map((id) => getRun(db, id)));
+    const epochs = await epochsOfRuns(db, ids);
+    return {
+      runs: runs.map(({ epochs: _e, testDetails: _t, ...r }) => ({ ...r, epochs: epochs.get(r.id) ?? [] })),
+      differing: differingSettings(runs),
+    };
+  });
+
+  app.get('/api/experiments', async (request) => {
+    const db = await o.connect();
+    const q = request.query as Query;
+    return { experiments: await listExperiments(db, int(q, 'limit', 100, MAX_PAGE), int(q, 'offset', 0)) };
+  });
+
+  app.get('/api/experiments/:name', async (request) => {
+    const db = await o.connect();
+    const { name } = request.params as { name: string };
+    const runs = await listRuns(db, { experiment: name, limit: 10_000, sort: 'id', order: 'asc' });
+    if (runs.length === 0) throw new HttpError(404, 'not_found', `no experiment "${name}"`);
+    return { name, runs, differing: differingSettings(runs) };
+  });
+
+  app.get('/api/models', async () => ({ models: await listModels(await o.connect(), { limit: 1000 }) }));
+
+  app.get('/api/predictions', async (request) => {
+    const db = await o.connect();
+    const q = request.query as Query;
+    const limit = int(q, 'limit', 50, MAX_PAGE);
+    const rows = await listPredictions(db, {
+      model: text(q, 'model'),
+      label: text(q, 'label'),
+      corrected: q.corrected === '1' || q.corrected === 'true',
+      pending: q.pending === '1' || q.pending === 'true',
+      since: time(q, 'since'),
+      before: time(q, 'before'),
+      limit: limit + 1,
+    });
+    return { predictions: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1].createdAt : null };
+  });
+
+  app.get('/api/predictions/:id/input', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!UUID.test(id)) throw new HttpError(400, 'bad_id', `"${id}" is not a prediction id`);
+    const row = await predictionInput(await o.connect(), id);
+    if (!row) throw new HttpError(404, 'not_found', `no logged prediction ${id}`);
+    if (!row.input) throw new HttpError(404, 'not_logged', 'this input was not logged (serve --log-inputs keeps it)');
+    if (notModified(request, reply, `"${row.sha256?.toString('hex') ?? id}"`)) return reply;
+    const type = (row.format && INPUT_TYPES[row.format]) || 'application/octet-stream';
+    return reply.type(type).header('X-Content-Type-Options', 'nosniff').send(row.input);
+  });
+
+  // Writing needs the token: without one the dashboard is read-only (the route does not exist).
+  if (o.token) {
+    app.post('/api/predictions/:id/label', async (request) => {
+      const { id } = request.params as { id: string };
+      const label = (request.body as { label?: unknown } | undefined)?.label;
+      if (!UUID.test(id)) throw new HttpError(400, 'bad_id', `"${id}" is not a prediction id`);
+      if (typeof label !== 'string' || label.length === 0 || [...label].length > 191)
+        throw new HttpError(400, 'bad_label', 'label must be a string of 1 to 191 characters');
+      if (!(await setTrueLabel(await o.connect(), id, label)))
+        throw new HttpError(404, 'not_found', `no logged prediction ${id}`);
+      return { id, label };
+    });
+  }
+}

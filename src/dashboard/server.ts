@@ -1,0 +1,28 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Db } from '../db/db';
+import { bearerGuard } from '../serve/http-security';
+import { DASHBOARD_ASSET_PATHS } from './assets';
+import { dashboard } from './routes';
+
+export interface DashboardServerOptions {
+  host: string;
+  port: number;
+  token?: string;
+  connect: () => Promise<Db>;
+}
+
+/**
+ * `mldb ui` on its own: the dashboard at /, with the service's limits (small bodies, no proxy
+ * trust) and its token rule (the page and its files open, every API route behind the token).
+ */
+export async function startDashboard(o: DashboardServerOptions): Promise<{ url: string; app: FastifyInstance }> {
+  const app = Fastify({ bodyLimit: 64 * 1024, logger: false, trustProxy: false });
+  const open = new Set(DASHBOARD_ASSET_PATHS);
+  app.addHook(
+    'onRequest',
+    bearerGuard(o.token, (path) => open.has(path)),
+  );
+  await app.register(dashboard, { connect: o.connect, token: o.token });
+  const url = await app.listen({ host: o.host, port: o.port });
+  return { url, app };
+}

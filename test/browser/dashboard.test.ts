@@ -1,0 +1,278 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PACKAGES } from '../../src/doctor/check';
+import { findChromium } from '../../src/doctor/machine';
+import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';
+import { freshDatabase } from '../helpers/db';
+import { digitsFolder, tempDir } from '../helpers/fixtures';
+import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
+
+/**
+ * `mldb ui` in a real headless Chromium (Debian's package; nothing is downloaded) over a database
+ * this test fills as a user would: an import, a training run, a two-run experiment, a served model
+ * with predictions and a correction. Every page is opened and checked for what a person would see;
+ * screenshots go to test-results/dashboard-*.png.
+ */
+const CHROMIUM = findChromium();
+const RESULTS = path.resolve(__dirname, '..', '..', 'test-results');
+
+const db = freshDatabase();
+const env = { MLDB_URL: db.url, MLDB_TABLE: 'digits' };
+const work = tempDir('mldb-dashboard-');
+let browser: Browser;
+let ui: RunningCli;
+let uiUrl: string;
+let service: ServeProcess;
+let trainRun: number;
+let experimentRuns: number[];
+let predictionIds: string[];
+
+beforeAll(async () => {
+  if (!CHROMIUM) throw new Error(`the browser test needs Chromium: ${PACKAGES.chromium}`);
+  const dir = digitsFolder();
+  expect(mldb(['import', dir, '--create'], env).code).toBe(0);
+  const trained = mldb(['train', '--model', 'lenet5', '--epochs', '3', '--json'], env);
+  expect(trained.code).toBe(0);
+  trainRun = JSON.parse(trained.stdout).runId;
+  const plan = path.join(work, 'plan.yaml');
+  fs.writeFileSync(
+    plan,
+    [
+      'name: lrs',
+      'table: digits',
+      'grid:',
+      '  model: [lenet5]',
+      '  learningRate: [0.001, 0.01]',
+      '  batchSize: [32, 64]',
+      '  epochs: 1',
+      '',
+    ].join('\n'),
+  );
+  const exp = mldb(['experiment', plan, '--json'], env, work);
+  expect(exp.code).toBe(0);
+  experimentRuns = JSON.parse(exp.stdout).leaderboard.map((e: { runId: number }) => e.runId);
+
+  // A served model (with the dashboard mounted beside it), three predictions, one corrected.
+  service = await startServe(['--model', `run:${trainRun}`, '--log-inputs', '--ui'], env);
+  const form = new FormData();
+  const three = path.join(dir, '3');
+  for (const f of fs.readdirSync(three).slice(0, 3))
+    form.append('file', new Blob([fs.readFileSync(path.join(three, f))]), f);
+  const answer = await (await fetch(`${service.url}/v1/predict`, { method: 'POST', body: form })).json();
+  predictionIds = answer.predictions.map((p: { id: string }) => p.id);
+  const corrected = await fetch(`${service.url}/v1/predictions/${predictionIds[0]}/label`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ label: '8' }),
+  });
+  expect(corrected.status).toBe(200);
+  await service.stop();
+
+  ui = mldbRunning(['ui', '--port', '0'], env);
+  await waitFor(async () => /listening on (http:\/\/\S+)\//.test(ui.stderr()), 'the dashboard to listen', 120_000);
+  uiUrl = /listening on (http:\/\/\S+?)\/? /.exec(ui.stderr())![1];
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  fs.mkdirSync(RESULTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  ui?.child.kill('SIGKILL');
+  await service?.stop('SIGKILL');
+  await db.cleanup();
+});
+
+/** A page that records console errors, failed requests and any request that leaves this server. */
+async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(uiUrl) && !r.url().startsWith('data:')) problems.push(`left the machine: ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
+  await page.goto(`${uiUrl}/${hash}`);
+  await page.waitForSelector(`main[data-ready="${hash}"]`);
+  return { page, problems };
+}
+
+/** Every image on the page has loaded with a nonzero size. */
+async function imagesLoaded(page: Page, selector: string): Promise<number> {
+  await page.waitForFunction(
+    (sel) => [...document.querySelectorAll<HTMLImageElement>(sel)].every((i) => i.complete && i.naturalWidth > 0),
+    selector,
+  );
+  return page.locator(selector).count();
+}
+
+test('datasets: the table, its counts per label and split, a grid of its images, what import found', async () => {
+  const { page, problems } = await open('#/datasets');
+  await expect(page.locator('main table').first().textContent()).resolves.toContain('digits');
+  await page.click('text=digits');
+  await page.waitForSelector('main[data-ready="#/datasets/digits"] .grid li');
+  expect(await imagesLoaded(page, '.grid img')).toBe(60);
+  const counts = await page.locator('table.numbers tbody tr').count();
+  expect(counts).toBe(10);
+  await expect(page.locator('main').textContent()).resolves.toMatch(/\d+ label conflicts .* \d+ duplicate files/);
+  // Filter by label and split through the form, with the keyboard.
+  await page.selectOption('select[name=label]', '7');
+  await page.selectOption('select[name=split]', 'test');
+  await page.locator('form.filters button').press('Enter');
+  await page.waitForSelector('main[data-ready="#/datasets/digits?label=7&split=test"] .grid li');
+  const labels = await page.locator('.grid .cell-label').allTextContents();
+  expect(labels.length).toBeGreaterThan(0);
+  expect(new Set(labels)).toEqual(new Set(['7']));
+  expect(await imagesLoaded(page, '.grid img')).toBe(labels.length);
+  await page.locator('h2:has-text("Images")').scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollBy(0, -40));
+  await page.screenshot({ path: path.join(RESULTS, 'dashboard-dataset.png'), fullPage: false });
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('runs: the table sorts and filters; a run shows its curves, confusion matrix and mistakes', async () => {
+  const { page, problems } = await open('#/runs');
+  const ids = await page.locator('table.runs tbody td:first-child a').allTextContents();
+  expect(ids.sort()).toEqual([trainRun, ...experimentRuns].map((id) => `#${id}`).sort());
+  expect(ids).toHaveLength(5);
+  await page.click('th a:has-text("test accuracy")');
+  await page.waitForSelector('main[data-ready*="sort=test_accuracy"]');
+  await page.selectOption('select[name=experiment]', 'lrs');
+  await page.click('form.filters button');
+  await page.waitForSelector('main[data-ready*="experiment=lrs"]');
+  const filtered = await page.locator('table.runs tbody td:first-child a').allTextContents();
+  expect(filtered.sort()).toEqual(experimentRuns.map((id) => `#${id}`).sort());
+
+  await page.goto(`${uiUrl}/#/runs/${trainRun}`);
+  await page.waitForSelector(`main[data-ready="#/runs/${trainRun}"]`);
+  // The curves are drawn: uPlot's canvas has a size, and each chart says what it shows in words.
+  const canvases = page.locator('figure.chart canvas');
+  expect(await canvases.count()).toBeGreaterThanOrEqual(3);
+  const box = await canvases.first().boundingBox();
+  expect(box!.width).toBeGreaterThan(200);
+  await expect(page.locator('figure.chart .plot').first().getAttribute('aria-label')).resolves.toMatch(
+    /^Loss over 3 epochs; last values: loss \d/,
+  );
+  expect(await page.locator('table.confusion tbody tr').count()).toBe(10);
+  const mistakes = await page.locator('ul[aria-label=mistakes] img').count();
+  if (mistakes > 0) expect(await imagesLoaded(page, 'ul[aria-label=mistakes] img')).toBe(mistakes);
+  await expect(page.locator('main').textContent()).resolves.toContain(`mldb serve --model`);
+  await page.screenshot({ path: path.join(RESULTS, 'dashboard-run.png'), fullPage: false });
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('a run still training: its page shows new epochs as they are recorded, without a reload', async () => {
+  const training = mldbRunning(['train', '--model', 'lenet5', '--epochs', '200', '--no-store'], env);
+  try {
+    let runId = 0;
+    await waitFor(
+      async () => {
+        const runs = await (await fetch(`${uiUrl}/api/runs?status=running`)).json();
+        const run = runs.runs.find((r: { epochsDone: number }) => r.epochsDone >= 1);
+        runId = run?.id ?? 0;
+        return runId > 0;
+      },
+      'a running run with an epoch recorded',
+      120_000,
+    );
+    const { page, problems } = await open(`#/runs/${runId}`);
+    const epochsShown = async () =>
+      Number(
+        /over (\d+) epochs/.exec((await page.locator('figure.chart .plot').first().getAttribute('aria-label'))!)![1],
+      );
+    const first = await epochsShown();
+    await page.waitForFunction(
+      (n) =>
+        Number(
+          /over (\d+) epochs/.exec(document.querySelector('figure.chart .plot')!.getAttribute('aria-label')!)![1],
+        ) > n,
+      first,
+      { timeout: 120_000 },
+    );
+    expect(await page.locator('main').textContent()).toContain('running');
+    expect(problems).toEqual([]);
+    await page.close();
+  } finally {
+    training.child.kill('SIGTERM');
+  }
+  expect(await training.exited).toBe(130);
+});
+
+test('compare runs and an experiment as parallel coordinates', async () => {
+  const { page, problems } = await open(`#/runs`);
+  for (const id of experimentRuns) await page.check(`input[aria-label="compare run ${id}"]`);
+  await page.click('text=Compare selected');
+  await page.waitForSelector('main[data-ready^="#/compare/"]');
+  const differing = await page.locator('main table').last().locator('th').allTextContents();
+  expect(differing).toEqual(['run', 'batchSize', 'learningRate', 'val accuracy', 'test accuracy']);
+  expect(await page.locator('figure.chart canvas').count()).toBe(2);
+
+  await page.goto(`${uiUrl}/#/experiments`);
+  await page.waitForSelector('main[data-ready="#/experiments"]');
+  await page.click('text=lrs');
+  await page.waitForSelector('main[data-ready="#/experiments/lrs"]');
+  expect(await page.locator('svg polyline.pc-line').count()).toBe(4);
+  await expect(page.locator('svg[role=img]').getAttribute('aria-label')).resolves.toMatch(
+    /4 runs over 2 settings against test accuracy/,
+  );
+  await page.screenshot({ path: path.join(RESULTS, 'dashboard-experiment.png') });
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('models and the prediction log, with logged inputs and the correction waiting for promote', async () => {
+  const { page, problems } = await open('#/models');
+  expect(await page.locator('main tbody tr').count()).toBe(5);
+  await page.goto(`${uiUrl}/#/predictions`);
+  await page.waitForSelector('main[data-ready="#/predictions"]');
+  expect(await page.locator('main tbody tr').count()).toBe(3);
+  expect(await imagesLoaded(page, 'main tbody img')).toBe(3);
+  await page.check('input[name=pending]');
+  await page.click('form.filters button');
+  await page.waitForSelector('main[data-ready="#/predictions?pending=1"]');
+  expect(await page.locator('main tbody tr').count()).toBe(1);
+  await expect(page.locator('main tbody').textContent()).resolves.toContain('8 (waiting)');
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('with a token the data needs it and a correction can be made; the page asks for it', async () => {
+  const token = 'dashboard-test-token';
+  const guarded = mldbRunning(['ui', '--port', '0'], { ...env, MLDB_UI_TOKEN: token });
+  try {
+    await waitFor(async () => /listening on http/.test(guarded.stderr()), 'the dashboard to listen', 120_000);
+    const url = /listening on (http:\/\/\S+?)\/? /.exec(guarded.stderr())![1];
+    expect((await fetch(`${url}/api/overview`)).status).toBe(401);
+    expect((await fetch(`${url}/`)).status).toBe(200);
+    const page = await browser.newPage();
+    await page.goto(`${url}/#/predictions`);
+    await page.locator('#token-box').waitFor();
+    await page.fill('#token', token);
+    await page.click('#token-save');
+    await page.waitForSelector('main[data-ready="#/predictions"] form.inline');
+    await page.locator('form.inline input').first().fill('5');
+    await page.locator('form.inline button').first().click();
+    await waitFor(async () => (await page.locator('text=(waiting)').count()) === 2, 'the correction to show');
+    await page.close();
+    expect(guarded.stderr()).not.toContain(token);
+  } finally {
+    guarded.child.kill('SIGTERM');
+  }
+  expect(await guarded.exited).toBe(0);
+});
+
+test('the dashboard mounted by `mldb serve --ui` answers beside the prediction page', async () => {
+  const s = await startServe(['--model', `run:${trainRun}`, '--ui'], env);
+  try {
+    const page = await (await fetch(`${s.url}/ui/`)).text();
+    expect(page).toContain('mldb dashboard');
+    const runs = await (await fetch(`${s.url}/ui/api/runs`)).json();
+    expect(runs.total).toBe(6);
+    expect((await fetch(`${s.url}/`)).status).toBe(200);
+  } finally {
+    await s.stop();
+  }
+});
