@@ -118,6 +118,7 @@ export function print(s: ImportResult, out: Output): void {
     out.line('nothing new: every image was already in the table');
   printConflicts(s.conflicts, out);
   printRejections(s.rejected, out);
+  if (s.findingsNotKept) out.note(`mldb: the conflicts and duplicates were not kept for mldb ui: ${s.findingsNotKept}`);
 }
 
 function printWatch(s: WatchSummary, out: Output): void {

@@ -85,6 +85,11 @@ export interface ImportSummary {
   imagesPerSecond: number;
   /** Ended early by `shouldStop` (a signal): the files not reached are not counted anywhere. */
   stopped?: boolean;
+  /**
+   * Why the conflicts and duplicates were not kept in mldb_import_findings (a user without INSERT
+   * there): the rows are stored all the same, and the import says so instead of failing.
+   */
+  findingsNotKept?: string;
 }
 
 /** What the first image says about the shape it fixed. */
@@ -317,7 +322,7 @@ export async function importFromSource(
   }
   await flush();
   if (inFlight) await inFlight;
-  await recordImportFindings(db, table, findings);
+  const findingsNotKept = await keepFindings(db, table, findings);
   report();
   const seconds = (Date.now() - started) / 1000;
   return {
@@ -330,6 +335,7 @@ export async function importFromSource(
     alreadyPresent,
     duplicates,
     conflicts,
+    ...(findingsNotKept ? { findingsNotKept } : {}),
     rejected,
     seconds,
     imagesPerSecond: files / Math.max(seconds, 1e-6),
@@ -449,6 +455,17 @@ interface Deduped {
   conflicts: LabelConflict[];
   /** The conflicts and duplicates as the table of findings keeps them (sources relative). */
   findings: ImportFinding[];
+}
+
+/** Keeps what the import found; a user who may not is told why, and the import still succeeds. */
+async function keepFindings(db: Db, table: string, findings: ImportFinding[]): Promise<string | undefined> {
+  try {
+    await recordImportFindings(db, table, findings);
+    return undefined;
+  } catch (e) {
+    if ((e as { reason?: string }).reason === 'privilege-missing') return (e as Error).message;
+    throw e;
+  }
 }
 
 /** Reads and hashes a chunk; drops files already in the table or already seen in this run. */

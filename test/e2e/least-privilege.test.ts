@@ -51,6 +51,11 @@ beforeAll(async () => {
     "CREATE USER service@'127.0.0.1' IDENTIFIED BY 'Secret-pw1'",
     "GRANT SELECT ON grants.* TO service@'127.0.0.1'",
     "GRANT INSERT, UPDATE ON grants.mldb_predictions TO service@'127.0.0.1'",
+    // The grants import needed before mldb kept its findings: imports still work, and say what is not kept.
+    "CREATE USER importer@'127.0.0.1' IDENTIFIED BY 'Secret-pw1'",
+    "GRANT SELECT ON grants.* TO importer@'127.0.0.1'",
+    "GRANT INSERT, UPDATE ON grants.digits TO importer@'127.0.0.1'",
+    "GRANT UPDATE ON grants.mldb_datasets TO importer@'127.0.0.1'",
   ]);
 });
 
@@ -136,6 +141,20 @@ describe('least privilege', () => {
     }
   });
 
+  test('an importer without INSERT on mldb_import_findings imports all the same, and says what was not kept', () => {
+    const dup = path.join(work, 'dup', '3');
+    fs.mkdirSync(dup, { recursive: true });
+    fs.copyFileSync(sample, path.join(dup, 'a.png'));
+    fs.copyFileSync(sample, path.join(dup, 'b.png'));
+    fs.copyFileSync(path.join(work, 'new', '3', 'x.png'), path.join(dup, 'new.png'));
+    const r = mldb(['import', path.join(work, 'dup')], as('importer'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 imported/);
+    expect(r.stderr).toMatch(
+      /^mldb: the conflicts and duplicates were not kept for mldb ui: .*INSERT.*mldb_import_findings/m,
+    );
+  });
+
   test('doctor says which commands each user may run, with the GRANTs each lacks', () => {
     const groups = (user: string) => {
       const r = mldb(['doctor', '--json'], as(user));
@@ -156,7 +175,11 @@ describe('least privilege', () => {
     // The same refusals the commands above meet, named before any runs.
     expect(reader.get('import')).toMatchObject({
       allowed: false,
-      missing: ['INSERT, UPDATE ON grants.digits', 'UPDATE ON grants.mldb_datasets'],
+      missing: [
+        'INSERT, UPDATE ON grants.digits',
+        'UPDATE ON grants.mldb_datasets',
+        'INSERT ON grants.mldb_import_findings',
+      ],
     });
     expect(reader.get('train')!.missing).toContain('INSERT, UPDATE ON grants.mldb_runs');
     expect(reader.get('drop-table')!.missing).toContain('DROP ON grants.digits');

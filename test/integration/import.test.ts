@@ -147,6 +147,33 @@ describe('import', () => {
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 
+  test('what an import found and did not store is kept once: conflicts and duplicates, by relative source', async () => {
+    const dir = makeLabeledFolder({ a: 2, b: 1 }, 16);
+    const [a0] = fs.readdirSync(path.join(dir, 'a')).sort();
+    // The same file twice under a, and once more under b: a duplicate and a conflict.
+    fs.copyFileSync(path.join(dir, 'a', a0), path.join(dir, 'a', 'z-again.png'));
+    fs.copyFileSync(path.join(dir, 'a', a0), path.join(dir, 'b', 'same-as-a.png'));
+    const m = db.mldb('findings');
+    const summary = await m.insertFolder(dir, { create: true });
+    expect(summary.duplicates).toBe(2);
+    expect(summary.conflicts).toHaveLength(1);
+    const conn = await m.connection();
+    const stored = async () =>
+      conn.query<{ kind: string; source: string; label: string; kept_source: string; kept_label: string }>(
+        "SELECT kind, source, label, kept_source, kept_label FROM mldb_import_findings WHERE dataset = 'findings' " +
+          'ORDER BY kind, source',
+      );
+    expect(await stored()).toEqual([
+      { kind: 'conflict', source: 'b/same-as-a.png', label: 'b', kept_source: `a/${a0}`, kept_label: 'a' },
+      { kind: 'duplicate', source: 'a/z-again.png', label: 'a', kept_source: `a/${a0}`, kept_label: 'a' },
+    ]);
+    // A re-import finds them again (and the conflict against the stored row): nothing added twice.
+    await m.insertFolder(dir);
+    const again = await stored();
+    expect(again.filter((f) => f.kind === 'duplicate')).toHaveLength(1);
+    expect(again.filter((f) => f.kind === 'conflict').map((f) => f.source)).toEqual(['b/same-as-a.png']);
+  });
+
   test('bad files are skipped with their reasons and every good file is stored', async () => {
     const dir = makeLabeledFolder({ good: 5 }, 16);
     const bad = path.join(dir, 'bad');
