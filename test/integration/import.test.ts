@@ -147,7 +147,7 @@ describe('import', () => {
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 
-  test('what an import found and did not store is kept once: conflicts and duplicates, by relative source', async () => {
+  test('what an import found and did not store is kept once: conflicts and duplicates, by source', async () => {
     const dir = makeLabeledFolder({ a: 2, b: 1 }, 16);
     const [a0] = fs.readdirSync(path.join(dir, 'a')).sort();
     // The same file twice under a, and once more under b: a duplicate and a conflict.
