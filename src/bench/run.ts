@@ -3,15 +3,16 @@ import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench'
 import { importBench } from './import-bench';
 import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
-import { serveBench } from './serve-bench';
+import { decodeBudgetBench, serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
 import { watchBench } from './watch-bench';
 import { uiBench } from './ui-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|watch|ui|shards|infer|accuracy|mnist]`: figures printed as ratios against a
- * baseline measured in the same run, on the same server. Never part of the test suite: machines here are noisy.
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist]`: figures
+ * printed as ratios against a baseline measured in the same run, on the same server. Never part of
+ * the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
     if (which === 'serve') {
       console.log('\n== prediction service (loopback, bounded load) ==');
       await serveBench(server.url, filedataDir());
+    }
+    if (which === 'decode') {
+      console.log('\n== the service decoding large images within its pixel budget (loopback, bounded) ==');
+      await decodeBudgetBench(server.url, filedataDir());
     }
     if (which === 'ui') {
       console.log('\n== dashboard endpoints at 1,000 runs, 100 experiments, 60,000 rows ==');

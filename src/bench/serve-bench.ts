@@ -6,6 +6,7 @@ import { resolveConfig } from '../config';
 import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { MlDb } from '../mldb';
 import { renderTable } from '../ui/table';
+import { median } from './server';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'mldb.js');
 
@@ -20,7 +21,7 @@ interface Load {
 async function startProcess(
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -33,6 +34,7 @@ async function startProcess(
   });
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -124,4 +126,83 @@ export async function serveBench(dbUrl: string, dir: string, amount = Number(pro
   );
   console.log(`(${amount} requests per cell after 200 warm-up ones; one 20×20 JPEG per request; log on in both)`);
   fs.rmSync(report.savedTo ?? '', { recursive: true, force: true });
+}
+
+/** Peak resident memory of a process so far (Linux's VmHWM), in MB. */
+function peakMegabytes(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+async function timeTiny(url: string, tiny: Buffer): Promise<number> {
+  const t = performance.now();
+  const r = await fetch(`${url}/v1/predict`, {
+    method: 'POST',
+    body: tiny,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
+  await r.arrayBuffer();
+  return performance.now() - t;
+}
+
+/**
+ * `npm run bench -- decode`: one request of 24 black 4000×4000 PNGs (1.1 MB, 16 megapixels each)
+ * against `mldb serve --max-megapixels 16`, while single-image requests keep coming (one at a
+ * time, at most 2,000): the service's peak memory above its resting size, and those requests'
+ * latency against the same requests with nothing else in flight. Loopback only.
+ */
+export async function decodeBudgetBench(dbUrl: string, dir: string): Promise<void> {
+  const mldb = new MlDb({ config: resolveConfig({ url: dbUrl, table: 'bench_decode' }, {}, '/') });
+  await mldb.dropTable('bench_decode').catch(() => undefined);
+  await mldb.insertFolder(dir, { create: true });
+  const report = await mldb.train({ model: 'lenet5', epochs: 1, save: undefined });
+  await mldb.close();
+  const tiny = fs.readFileSync(walkLabeledFolder(dir).files[0].path);
+  const sharp = (await import('sharp')).default;
+  const huge = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: '#000' } })
+    .greyscale()
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+  const server = await startProcess(
+    [BIN, 'serve', '--model', `run:${report.runId}`, '--port', '0', '--max-megapixels', '16'],
+    {
+      ...process.env,
+      MLDB_URL: dbUrl,
+    },
+  );
+  const idle: number[] = [];
+  for (let i = 0; i < 200; i++) idle.push(await timeTiny(server.url, tiny));
+  const resting = peakMegabytes(server.pid);
+  const form = new FormData();
+  for (let i = 0; i < 24; i++) form.append('file', new Blob([huge]), `huge-${i}.png`);
+  let done = false;
+  const started = performance.now();
+  const big = fetch(`${server.url}/v1/predict`, { method: 'POST', body: form }).then(async (r) => {
+    done = true;
+    await r.arrayBuffer();
+    return r.status;
+  });
+  const during: number[] = [];
+  while (!done && during.length < 2000) during.push(await timeTiny(server.url, tiny));
+  const status = await big;
+  const seconds = (performance.now() - started) / 1000;
+  const peak = peakMegabytes(server.pid);
+  await server.stop();
+  const p = (xs: number[], q: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+  console.log(
+    renderTable(
+      ['', 'value'],
+      [
+        [
+          'request of 24 × 16 MP PNGs',
+          `${((24 * huge.length) / 1024).toFixed(0)} KB, HTTP ${status} in ${seconds.toFixed(1)} s`,
+        ],
+        ['peak memory above resting', `${(peak - resting).toFixed(0)} MB (resting ${resting.toFixed(0)} MB)`],
+        ['single-image requests answered meanwhile', String(during.length)],
+        ['their p50 / p99 while it decodes', `${p(during, 0.5).toFixed(1)} / ${p(during, 0.99).toFixed(1)} ms`],
+        ['with nothing else in flight (baseline)', `${median(idle).toFixed(1)} / ${p(idle, 0.99).toFixed(1)} ms`],
+        ['p50 ratio (while decoding / idle)', `${(p(during, 0.5) / median(idle)).toFixed(2)}×`],
+      ],
+    ),
+  );
 }
