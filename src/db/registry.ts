@@ -298,10 +298,12 @@ export async function listDatasetsAtAGlance(
   for (const { name } of names) {
     const ds = await findDataset(db, name);
     if (!ds) continue;
+    const stats = await quickTableStats(db, name);
     out.push({
       ...ds,
-      ...(await quickTableStats(db, name)),
-      ...(ds.shards ? { shardRows: await shardRows(db, ds) } : {}),
+      ...stats,
+      // A Spider head reports its own few kilobytes, not the backends' data: no estimate there.
+      ...(ds.shards ? { approxBytes: 0, shardRows: await shardRows(db, ds) } : {}),
     });
   }
   return out;
