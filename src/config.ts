@@ -227,3 +227,19 @@ export function describeTarget(c: MldbConfig): string {
 export function setting(name: string, env: Vars = process.env, cwd = process.cwd()): string | undefined {
   return env[name] ?? readDotenv(cwd)[name];
 }
+
+/** How long a statement may wait on a shard's backend before it fails, unless MLDB_BACKEND_TIMEOUT says. */
+export const DEFAULT_BACKEND_TIMEOUT_SECONDS = 60;
+
+/**
+ * MLDB_BACKEND_TIMEOUT: seconds a statement waits on a shard's backend (directly, or through the
+ * head's Spider sessions) before it fails as if the backend were down. A whole number, 1–3600.
+ */
+export function backendTimeoutSeconds(env: Vars = process.env, cwd = process.cwd()): number {
+  const raw = setting('MLDB_BACKEND_TIMEOUT', env, cwd);
+  if (raw === undefined || raw === '') return DEFAULT_BACKEND_TIMEOUT_SECONDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 3600)
+    throw new UsageError(`MLDB_BACKEND_TIMEOUT must be a whole number of seconds from 1 to 3600, got "${raw}"`);
+  return n;
+}

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { MldbConfig } from '../config';
-import { describeTarget } from '../config';
+import { backendTimeoutSeconds, describeTarget } from '../config';
 import { DatabaseError, MldbError } from '../errors';
 import { redact } from '../secret';
 import { escapeId } from './identifiers';
@@ -148,15 +148,14 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
 /**
  * On a Spider head, how long a statement waits on a backend that stopped answering mid-read or
  * mid-write: Spider's default is 600 s, so a frozen backend held an import for ten minutes.
- * Bounded like mldb's own direct backend statements. Elsewhere the variables do not exist and the
- * SET fails harmlessly, once per new connection.
+ * Bounded like mldb's own direct backend statements (MLDB_BACKEND_TIMEOUT, 60 s). Elsewhere the
+ * variables do not exist and the SET fails harmlessly, once per new connection.
  */
-const SPIDER_WAIT_SECONDS = 60;
-
 function boundSpiderWaits(pool: mysql.Pool): void {
+  const seconds = backendTimeoutSeconds();
   pool.pool.on('connection', (conn) => {
     conn.query(
-      `SET SESSION spider_net_read_timeout = ${SPIDER_WAIT_SECONDS}, spider_net_write_timeout = ${SPIDER_WAIT_SECONDS}`,
+      `SET SESSION spider_net_read_timeout = ${seconds}, spider_net_write_timeout = ${seconds}`,
       () => undefined,
     );
   });

@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { backendTimeoutSeconds } from '../config';
 import { DatabaseError, UsageError } from '../errors';
 import { redact, Secret } from '../secret';
 import type { Db, Queryable } from './db';
@@ -103,10 +104,9 @@ function shardError(server: ShardServer, e: unknown): DatabaseError {
  * Every wait on a backend is bounded: a backend that accepts connections but does not answer (a
  * stopped process, a hung disk) fails the statement like a backend that is down, naming the
  * shard, instead of holding the import for minutes. A batch INSERT under max_allowed_packet takes
- * well under a second on a working backend.
+ * well under a second on a working backend. Statements wait MLDB_BACKEND_TIMEOUT (60 s by default).
  */
 const BACKEND_CONNECT_TIMEOUT_MS = 10_000;
-const BACKEND_QUERY_TIMEOUT_MS = 60_000;
 
 /** The backend accepted nothing within the bound, or stopped answering a statement. */
 export function backendTimedOut(e: unknown): boolean {
@@ -131,7 +131,7 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
   } catch (e) {
     throw shardError(server, e);
   }
-  const timeout = BACKEND_QUERY_TIMEOUT_MS;
+  const timeout = backendTimeoutSeconds() * 1000;
   conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {

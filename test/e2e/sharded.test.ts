@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { mldb, mldbAsync } from '../helpers/cli';
+import { mldb, mldbAsync, mldbRunning } from '../helpers/cli';
 import { evenLabels, makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
@@ -258,6 +258,39 @@ describe('a table sharded over two backends', () => {
     );
     const rows = JSON.parse(mldb(['show', 'frozen', '--json'], env()).stdout).rows;
     expect(rows).toBe(60);
+  }, 300_000);
+
+  test('the dashboard of a sharded table: a backend that stops answering is a 503 naming it; it recovers', async () => {
+    expect(mldb(['create-table', 'viewed', '--shards', '2'], env()).code).toBe(0);
+    expect(mldb(['import', makeLabeledFolder(evenLabels(2, 10), 20, tempDir()), '--table', 'viewed'], env()).code).toBe(
+      0,
+    );
+    const ui = mldbRunning(['ui', '--port', '0'], { ...env(), MLDB_BACKEND_TIMEOUT: '5' });
+    try {
+      await waitFor(async () => /listening on http/.test(ui.stderr()), 'the dashboard to listen', 120_000);
+      const url = /listening on (http:\/\/\S+?)\/? /.exec(ui.stderr())![1];
+      const table = () => fetch(`${url}/api/tables/viewed`, { signal: AbortSignal.timeout(240_000) });
+      const ok = await (await table()).json();
+      expect(ok.rows).toBe(20);
+      expect(ok.shards.map((s: { rows: number }) => s.rows).reduce((a: number, b: number) => a + b, 0)).toBe(20);
+      const frozen = cluster.shards[0];
+      process.kill(frozen.pid, 'SIGSTOP');
+      let answer: Response;
+      try {
+        // Bounded by the head (Spider's connect, 6 s) or by MLDB_BACKEND_TIMEOUT; a hang aborts at 240 s.
+        answer = await table();
+      } finally {
+        process.kill(frozen.pid, 'SIGCONT');
+      }
+      expect(answer.status).toBe(503);
+      const body = await answer.json();
+      expect(body.error.code).toBe('database_unavailable');
+      expect(body.error.message).toMatch(/shard mldb_shard_1/);
+      await waitFor(async () => (await table()).status === 200, 'the dashboard to answer again', 120_000);
+    } finally {
+      ui.child.kill('SIGTERM');
+    }
+    expect(await ui.exited).toBe(0);
   }, 300_000);
 
   test('bad requests: more shards than servers, --shards without Spider; drop-table drops every part', async () => {

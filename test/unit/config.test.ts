@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { maskUrl, resolveConfig } from '../../src/config';
+import { backendTimeoutSeconds, maskUrl, resolveConfig } from '../../src/config';
 import { translateDbError } from '../../src/db/pool';
 import { UsageError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
@@ -116,5 +116,15 @@ describe('database refusals say what was refused', () => {
     const e = translateDbError(Object.assign(new Error('Access denied'), { code }), config);
     expect(e.message).toMatch(message);
     expect(`${e.message} ${e.hint}`).not.toMatch(/Secret-pw-1/);
+  });
+});
+
+describe('MLDB_BACKEND_TIMEOUT', () => {
+  const cwd = tempDir('mldb-backend-timeout-');
+  test('60 s unless set; whole seconds from 1 to 3600, anything else refused by name', () => {
+    expect(backendTimeoutSeconds({}, cwd)).toBe(60);
+    expect(backendTimeoutSeconds({ MLDB_BACKEND_TIMEOUT: '5' }, cwd)).toBe(5);
+    for (const bad of ['0', '1.5', 'soon', '3601'])
+      expect(() => backendTimeoutSeconds({ MLDB_BACKEND_TIMEOUT: bad }, cwd)).toThrow(/^MLDB_BACKEND_TIMEOUT must be/);
   });
 });
