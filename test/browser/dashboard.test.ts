@@ -98,6 +98,21 @@ async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
+/** What a screen reader would miss: images without alt text, controls without a name. */
+async function unnamed(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    document.querySelectorAll('img').forEach((i) => {
+      if (!i.getAttribute('alt')) out.push(`img ${i.src}`);
+    });
+    document.querySelectorAll('input, select, button').forEach((c) => {
+      const labelled = c.closest('label') || c.getAttribute('aria-label') || (c.textContent ?? '').trim();
+      if (!labelled && (c as HTMLInputElement).type !== 'hidden') out.push(`${c.tagName} ${c.outerHTML.slice(0, 80)}`);
+    });
+    return out;
+  });
+}
+
 /** Every image on the page has loaded with a nonzero size. */
 async function imagesLoaded(page: Page, selector: string): Promise<number> {
   await page.waitForFunction(
@@ -125,6 +140,7 @@ test('datasets: the table, its counts per label and split, a grid of its images,
   expect(labels.length).toBeGreaterThan(0);
   expect(new Set(labels)).toEqual(new Set(['7']));
   expect(await imagesLoaded(page, '.grid img')).toBe(labels.length);
+  expect(await unnamed(page)).toEqual([]);
   await page.locator('h2:has-text("Images")').scrollIntoViewIfNeeded();
   await page.evaluate(() => window.scrollBy(0, -40));
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-dataset.png'), fullPage: false });
@@ -159,6 +175,7 @@ test('runs: the table sorts and filters; a run shows its curves, confusion matri
   const mistakes = await page.locator('ul[aria-label=mistakes] img').count();
   if (mistakes > 0) expect(await imagesLoaded(page, 'ul[aria-label=mistakes] img')).toBe(mistakes);
   await expect(page.locator('main').textContent()).resolves.toContain(`mldb serve --model`);
+  expect(await unnamed(page)).toEqual([]);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-run.png'), fullPage: false });
   expect(problems).toEqual([]);
   await page.close();
@@ -223,6 +240,26 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   await page.close();
 });
 
+test('the keyboard alone: skip to the content, move between sections, open a run', async () => {
+  const { page, problems } = await open('#/datasets');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+  await page.keyboard.press('Enter');
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('view');
+  // Links and buttons are focusable and follow Enter: the Runs link, then the first run's link.
+  await page.focus('header nav a[data-section=runs]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main[data-ready="#/runs"]');
+  expect(await page.getAttribute('header nav a[data-section=runs]', 'aria-current')).toBe('page');
+  await page.focus('table.runs tbody a');
+  const first = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`main[data-ready="#/runs/${first!.slice(1)}"]`);
+  expect(await page.locator('h1').textContent()).toBe(`Run ${first}`);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
 test('models and the prediction log, with logged inputs and the correction waiting for promote', async () => {
   const { page, problems } = await open('#/models');
   expect(await page.locator('main tbody tr').count()).toBe(5);
@@ -235,6 +272,7 @@ test('models and the prediction log, with logged inputs and the correction waiti
   await page.waitForSelector('main[data-ready="#/predictions?pending=1"]');
   expect(await page.locator('main tbody tr').count()).toBe(1);
   await expect(page.locator('main tbody').textContent()).resolves.toContain('8 (waiting)');
+  expect(await unnamed(page)).toEqual([]);
   expect(problems).toEqual([]);
   await page.close();
 });
