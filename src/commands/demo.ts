@@ -88,4 +88,5 @@ export function print(r: DemoResult, out: Output): void {
     out.line(`try: mldb predict --model ${shortPath(r.training.savedTo!)} ${seven}`);
   }
   out.line(`try: mldb rows ${DEMO_TABLE} --label 7 --limit 5`);
+  out.line('look at it all: mldb ui (a dashboard at http://127.0.0.1:8090/)');
 }
