@@ -119,7 +119,7 @@
         return;
       }
       if (plot) plot.destroy();
-      var width = Math.max(280, Math.min(plotBox.clientWidth || 560, 900));
+      var width = plotBox.clientWidth || 360;
       plot = new uPlot(
         {
           width: width,
@@ -141,6 +141,14 @@
     }
 
     draw(xs, series);
+    // The chart is drawn before it is on the page: it takes its box's width once it has one, and
+    // follows it when the window changes.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var w = plotBox.clientWidth;
+        if (plot && w > 0 && Math.abs(w - plot.width) > 2) plot.setSize({ width: w, height: opts.height || 220 });
+      }).observe(plotBox);
+    }
     return {
       element: figure,
       update: draw,
