@@ -48,6 +48,10 @@
     return encodeURIComponent(s);
   }
 
+  function plural(n, word) {
+    return n.toLocaleString('en-US') + ' ' + word + (n === 1 ? '' : 's');
+  }
+
   function pct(x) {
     return x === null || x === undefined ? '–' : (100 * x).toFixed(2) + '%';
   }
@@ -116,15 +120,12 @@
   function datasetsView() {
     return api('api/overview').then(function (o) {
       writable = o.writable;
-      statusLine.textContent =
-        o.runs +
-        ' runs · ' +
-        o.experiments +
-        ' experiments · ' +
-        o.models +
-        ' models · ' +
-        o.pendingCorrections +
-        ' corrections waiting';
+      statusLine.textContent = [
+        plural(o.runs, 'run'),
+        plural(o.experiments, 'experiment'),
+        plural(o.models, 'model'),
+        plural(o.pendingCorrections, 'correction') + ' waiting',
+      ].join(' · ');
       view.replaceChildren(
         setTitle('Datasets'),
         o.tables.length === 0
@@ -244,10 +245,10 @@
         el(
           'p',
           null,
-          d.findings.conflicts +
-            ' label conflicts (the same image under two labels; the first kept) · ' +
-            d.findings.duplicates +
-            ' duplicate files (stored once)',
+          plural(d.findings.conflicts, 'label conflict') +
+            ' (the same image under two labels; the first kept) · ' +
+            plural(d.findings.duplicates, 'duplicate file') +
+            ' (stored once)',
         ),
       );
       ['conflict', 'duplicate'].forEach(function (kind) {
