@@ -9,7 +9,7 @@ import type { Output } from '../ui/output';
 import { formatCount, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { parseNumber, parsePositiveInt } from './options';
-import { httpToken, LOOPBACK } from './shared/http-token';
+import { httpToken, listenError, LOOPBACK } from './shared/http-server';
 
 export interface ServeFlags {
   model?: string;
@@ -84,12 +84,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     service = await startService(saved, identity, () => mldb.connection(), options);
   } catch (e) {
     saved.model.dispose();
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new UsageError(`port ${port} on ${host} is in use`, 'pass another --port (0 picks a free one)');
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      throw new UsageError(`cannot listen on ${host}: no such local address`, 'use --host 127.0.0.1 or 0.0.0.0');
-    throw e;
+    throw listenError(e, host, port);
   }
   const stopped = new Promise<void>((resolve) => {
     // The drain has its own deadline; the grace after it only ends a stop that hangs elsewhere.

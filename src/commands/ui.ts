@@ -1,9 +1,8 @@
-import { UsageError } from '../errors';
 import { watchInterrupts } from '../ui/interrupt';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 import { parsePositiveInt } from './options';
-import { httpToken, LOOPBACK } from './shared/http-token';
+import { httpToken, listenError, LOOPBACK } from './shared/http-server';
 
 export interface UiFlags {
   host?: string;
@@ -29,12 +28,7 @@ export async function run(ctx: CommandContext, flags: UiFlags): Promise<UiResult
   try {
     server = await startDashboard({ host, port, token, connect: () => mldb.connection() });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new UsageError(`port ${port} on ${host} is in use`, 'pass another --port (0 picks a free one)');
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      throw new UsageError(`cannot listen on ${host}: no such local address`, 'use --host 127.0.0.1 or 0.0.0.0');
-    throw e;
+    throw listenError(e, host, port);
   }
   ctx.out.note(
     `mldb ui: the dashboard of ${mldb.config.database} listening on ${server.url}/ · ` +

@@ -38,3 +38,13 @@ export function httpToken(
     );
   return (flags.token ?? setting(variable)) || undefined;
 }
+
+/** What `listen` failing means for a user of `serve` or `ui`: a usage error naming the flag to change. */
+export function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new UsageError(`port ${port} on ${host} is in use`, 'pass another --port (0 picks a free one)');
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new UsageError(`cannot listen on ${host}: no such local address`, 'use --host 127.0.0.1 or 0.0.0.0');
+  return e;
+}
