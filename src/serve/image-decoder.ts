@@ -1,7 +1,7 @@
 import { Semaphore } from 'async-mutex';
 import { Piscina } from 'piscina';
 import type { ImageShape } from '../image-shape';
-import { checkPixelCount, DecodeError, headerDimensions, TooManyPixelsError } from '../images/decode';
+import { DecodeError, headerDimensions, TooManyPixelsError } from '../images/decode';
 import { sniffFormat } from '../images/formats';
 import { imageToModelInput } from '../samples/model-input';
 import { workerFile } from '../worker-file';
@@ -33,12 +33,10 @@ export class ImageDecoder {
     private readonly shape: ImageShape,
     /** Told the pixels waiting whenever that changes (a metric). */
     private readonly onWaiting: (pixels: number) => void,
-    /** Most pixels one image may declare (--max-megapixels). */
+    /** Most pixels one image may declare (--max-megapixels), and so most decoding at once. */
     readonly maxPixels: number,
-    /** Most declared pixels decoding at once; at least one image's allowance. */
-    readonly budgetPixels = maxPixels,
   ) {
-    this.#budget = new Semaphore(Math.max(budgetPixels, maxPixels));
+    this.#budget = new Semaphore(maxPixels);
   }
 
   /** Declared pixels waiting for the budget. */
@@ -53,7 +51,7 @@ export class ImageDecoder {
    */
   overloadedFor(images: readonly Uint8Array[]): boolean {
     return (
-      this.#waitingPixels > WAITING_BUDGETS * this.budgetPixels && images.some((b) => this.#declared(b) > INLINE_PIXELS)
+      this.#waitingPixels > WAITING_BUDGETS * this.maxPixels && images.some((b) => this.#declared(b) > INLINE_PIXELS)
     );
   }
 
@@ -66,10 +64,11 @@ export class ImageDecoder {
 
   /** The model input for one image; throws DecodeError (TooManyPixelsError for a bomb) for this image. */
   async toModelInput(bytes: Uint8Array): Promise<Float32Array> {
-    checkPixelCount(bytes, this.maxPixels);
     const declared = this.#declared(bytes);
-    if (declared <= INLINE_PIXELS) return imageToModelInput(bytes, this.shape, this.maxPixels);
-    return this.#offThread(bytes, Math.min(declared, this.maxPixels));
+    // Small images, and bombs (refused from the header at once by the decoder), stay on this thread.
+    if (declared <= INLINE_PIXELS || declared > this.maxPixels)
+      return imageToModelInput(bytes, this.shape, this.maxPixels);
+    return this.#offThread(bytes, declared);
   }
 
   async #offThread(bytes: Uint8Array, pixels: number): Promise<Float32Array> {
