@@ -4,11 +4,11 @@ import type { Db } from '../db/db';
 import { imagePage, rowPixels } from '../db/dataset-rows';
 import type { Split } from '../db/enums';
 import { countImportFindings, importFindingsPage } from '../db/import-findings';
-import { listModels } from '../db/models';
-import { listPredictions, predictionInput, setTrueLabel } from '../db/predictions';
+import { countModels, listModels } from '../db/models';
+import { countPredictions, listPredictions, predictionInput, setTrueLabel } from '../db/predictions';
 import {
   countRuns,
-  epochsOfRuns,
+  countExperiments,
   getRun,
   listExperiments,
   listRuns,
@@ -139,21 +139,14 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
 
   app.get('/api/overview', async () => {
     const db = await o.connect();
-    const [tables, runs, experiments, models, corrections] = await Promise.all([
+    const [tables, runs, experiments, models, pendingCorrections] = await Promise.all([
       listDatasetsAtAGlance(db),
       countRuns(db),
-      listExperiments(db, 1000),
-      listModels(db, { limit: 1000 }),
-      listPredictions(db, { pending: true, limit: 1000 }),
+      countExperiments(db),
+      countModels(db),
+      countPredictions(db, { pending: true }),
     ]);
-    return {
-      tables,
-      runs,
-      experiments: experiments.length,
-      models: models.length,
-      pendingCorrections: corrections.length,
-      writable: Boolean(o.token),
-    };
+    return { tables, runs, experiments, models, pendingCorrections, writable: Boolean(o.token) };
   });
 
   app.get('/api/tables/:name', async (request) => {
@@ -225,7 +218,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const db = await o.connect();
     const id = int(request.params as Query, 'id', 0);
     const run = await getRun(db, id);
-    const models = (await listModels(db, { limit: 1000 })).filter((m) => m.runId === id);
+    const models = await listModels(db, { runId: id, limit: 100 });
     return { run, models };
   });
 
@@ -236,9 +229,8 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     if (ids.length < 2 || ids.length > 20 || ids.some((n) => !Number.isInteger(n) || n < 1))
       throw new HttpError(400, 'bad_query', 'ids must list 2 to 20 run ids, comma-separated');
     const runs = await Promise.all(ids.map((id) => getRun(db, id)));
-    const epochs = await epochsOfRuns(db, ids);
     return {
-      runs: runs.map(({ epochs: _e, testDetails: _t, ...r }) => ({ ...r, epochs: epochs.get(r.id) ?? [] })),
+      runs: runs.map(({ testDetails: _t, ...r }) => r),
       differing: differingSettings(runs),
     };
   });

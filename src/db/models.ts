@@ -246,12 +246,26 @@ export async function readModelFiles(db: Db, model: StoredModel): Promise<ModelF
 }
 
 /** Stored models, newest first. */
-export async function listModels(db: Db, filter: { name?: string; limit?: number } = {}): Promise<StoredModel[]> {
+export async function listModels(
+  db: Db,
+  filter: { name?: string; runId?: number; limit?: number } = {},
+): Promise<StoredModel[]> {
+  const conditions: Array<[string, unknown]> = [];
+  if (filter.name) conditions.push(['name = ?', filter.name]);
+  if (filter.runId !== undefined) conditions.push(['run_id = ?', filter.runId]);
+  const where = conditions.map(([sql]) => sql);
+  const params = conditions.map(([, value]) => value);
   const rows = await db.query<ModelRow>(
-    `SELECT ${COLUMNS} FROM ${escapeId(MODELS_TABLE)} ${filter.name ? 'WHERE name = ?' : ''} ORDER BY id DESC LIMIT ?`,
-    [...(filter.name ? [filter.name] : []), filter.limit ?? 50],
+    `SELECT ${COLUMNS} FROM ${escapeId(MODELS_TABLE)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      'ORDER BY id DESC LIMIT ?',
+    [...params, filter.limit ?? 50],
   );
   return rows.map(toStored);
+}
+
+export async function countModels(db: Db): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(MODELS_TABLE)}`);
+  return Number(row.n);
 }
 
 /** Deletes one stored model and its weights. */

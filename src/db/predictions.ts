@@ -136,6 +136,15 @@ function where(f: PredictionFilter): { sql: string; params: unknown[] } {
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+export async function countPredictions(db: Db, f: PredictionFilter = {}): Promise<number> {
+  const { sql, params } = where(f);
+  const [row] = await db.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${escapeId(PREDICTIONS_TABLE)} ${sql}`,
+    params,
+  );
+  return Number(row.n);
+}
+
 /** Logged predictions, newest first, without their inputs. */
 export async function listPredictions(db: Db, f: PredictionFilter = {}): Promise<PredictionSummary[]> {
   const { sql, params } = where(f);

@@ -400,6 +400,13 @@ export interface ExperimentSummary {
   lastStartedAt: string;
 }
 
+export async function countExperiments(db: Db): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT COUNT(DISTINCT experiment) AS n FROM ${escapeId(RUNS_TABLE)} FORCE INDEX (ix_experiment)`,
+  );
+  return Number(row.n);
+}
+
 /** Experiments (runs grouped by their experiment), the latest first. */
 export async function listExperiments(db: Db, limit = 100, offset = 0): Promise<ExperimentSummary[]> {
   const rows = await db.query<Record<string, unknown>>(
@@ -420,30 +427,6 @@ export async function listExperiments(db: Db, limit = 100, offset = 0): Promise<
     startedAt: (r.first_at as Date).toISOString(),
     lastStartedAt: (r.last_at as Date).toISOString(),
   }));
-}
-
-/** Epoch rows of several runs at once (a comparison), by run. */
-export async function epochsOfRuns(db: Db, ids: readonly number[]): Promise<Map<number, EpochRow[]>> {
-  const out = new Map<number, EpochRow[]>(ids.map((id) => [id, []]));
-  if (ids.length === 0) return out;
-  const rows = await db.query<Record<string, number | null>>(
-    `SELECT run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second, learning_rate ` +
-      `FROM ${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id IN (?) ORDER BY run_id, epoch`,
-    [ids],
-  );
-  for (const e of rows) {
-    out.get(Number(e.run_id))?.push({
-      epoch: Number(e.epoch),
-      loss: e.loss!,
-      accuracy: e.accuracy!,
-      valLoss: e.val_loss,
-      valAccuracy: e.val_accuracy,
-      seconds: e.seconds!,
-      samplesPerSecond: e.samples_per_second!,
-      learningRate: e.learning_rate,
-    });
-  }
-  return out;
 }
 
 export async function getRun(db: Db, id: number): Promise<RunDetails> {
