@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, mldb, mldbRunning } from '../helpers/cli';
+import { BIN, mldb, mldbRunning, type RunningCli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { grayPng, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
@@ -22,6 +22,13 @@ const png = () => grayPng(16, 16, seed++);
 interface Summary {
   imported: number;
   rejected: Array<{ path: string; reason: string }>;
+  conflicts: unknown[];
+}
+
+/** A `--json` watch's last line, its summary, once it has ended cleanly. */
+async function watchSummary(watch: RunningCli): Promise<Summary> {
+  expect(await watch.exited).toBe(0);
+  return JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary;
 }
 
 test('a manifest naming a FIFO, a device, a plain `..name`: the first two refused at once, the name imported', () => {
@@ -65,8 +72,7 @@ test('the watch refuses a FIFO and a file larger than it holds, unread, and goes
   } finally {
     watch.child.kill('SIGTERM');
   }
-  expect(await watch.exited).toBe(0);
-  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary;
+  const summary = await watchSummary(watch);
   expect(summary.imported).toBe(1);
   expect(summary.rejected.map((x) => [path.basename(x.path), x.reason])).toEqual([
     ['huge.png', expect.stringMatching(/^larger than \d+ bytes$/)],
@@ -178,8 +184,7 @@ test('the watch follows no link out of its folder, stops at no symlink loop; --m
   } finally {
     watch.child.kill('SIGTERM');
   }
-  expect(await watch.exited).toBe(0);
-  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary;
+  const summary = await watchSummary(watch);
   expect(summary.imported).toBe(1);
   expect(Object.fromEntries(summary.rejected.map((x) => [path.basename(x.path), x.reason]))).toEqual({
     elsewhere: 'a link to a folder: the watch does not follow it',
@@ -237,9 +242,8 @@ test('a relabelled image under the watch is a reported label conflict, as import
   } finally {
     watch.child.kill('SIGTERM');
   }
-  expect(await watch.exited).toBe(0);
+  const summary = await watchSummary(watch);
   expect(watch.stderr()).toMatch(/label conflict .*a-again\.png \(5\): same image as 3\/a\.png \(3\), kept as 3/);
-  const summary = JSON.parse(watch.stdout().trim().split('\n').pop()!) as Summary & { conflicts: unknown[] };
   expect(summary.conflicts).toEqual([
     expect.objectContaining({ label: '5', existingLabel: '3', existingSource: '3/a.png' }),
   ]);
