@@ -22,6 +22,7 @@ import { SPLITS } from '../db/schema';
 import { isTransientDbError } from '../db/transient';
 import { MldbError, NotFoundError, UsageError } from '../errors';
 import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
+import { RequestError } from '../serve/request-error';
 import { dashboardAssets } from './assets';
 import { differingSettings } from './settings-diff';
 import { pixelsToPng } from './thumbnail';
@@ -30,17 +31,6 @@ export interface DashboardOptions {
   connect: () => Promise<Db>;
   /** With a token the dashboard may also write (correct a prediction's label); reads need it too. */
   token?: string;
-}
-
-/** A request the dashboard refuses: an HTTP status and a JSON error body. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const MAX_PAGE = 500;
@@ -61,7 +51,7 @@ function int(q: Query, key: string, fallback: number, max = Number.MAX_SAFE_INTE
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new HttpError(400, 'bad_query', `${key} must be a whole number from 0 to ${max}, got "${raw}"`);
+    throw new RequestError(400, 'bad_query', `${key} must be a whole number from 0 to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -69,7 +59,7 @@ function oneOf<T extends string>(q: Query, key: string, allowed: readonly T[]): 
   const raw = q[key];
   if (raw === undefined || raw === '') return undefined;
   if (!(allowed as readonly string[]).includes(raw))
-    throw new HttpError(400, 'bad_query', `${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
+    throw new RequestError(400, 'bad_query', `${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
@@ -77,7 +67,8 @@ function time(q: Query, key: string): Date | undefined {
   const raw = q[key];
   if (raw === undefined || raw === '') return undefined;
   const d = new Date(raw);
-  if (Number.isNaN(d.getTime())) throw new HttpError(400, 'bad_query', `${key} must be a date or time, got "${raw}"`);
+  if (Number.isNaN(d.getTime()))
+    throw new RequestError(400, 'bad_query', `${key} must be a date or time, got "${raw}"`);
   return d;
 }
 
@@ -89,7 +80,7 @@ function text(q: Query, key: string): string | undefined {
 /** A registered dataset, or 404: names reach SQL only after the registry knows them. */
 async function dataset(db: Db, name: string) {
   const ds = await findDataset(db, name);
-  if (!ds) throw new HttpError(404, 'not_found', `no dataset table "${name}"`);
+  if (!ds) throw new RequestError(404, 'not_found', `no dataset table "${name}"`);
   return ds;
 }
 
@@ -122,7 +113,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
   }
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    if (err instanceof HttpError)
+    if (err instanceof RequestError)
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof NotFoundError)
       return reply.code(404).send({ error: { code: 'not_found', message: err.message } });
@@ -177,10 +168,10 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const db = await o.connect();
     const { name, file } = request.params as { name: string; file: string };
     const m = /^(\d{1,18})\.png$/.exec(file);
-    if (!m) throw new HttpError(404, 'not_found', 'images are named <id>.png');
+    if (!m) throw new RequestError(404, 'not_found', 'images are named <id>.png');
     const shape = requireShape(await dataset(db, name));
     const row = await rowPixels(db, name, Number(m[1]));
-    if (!row) throw new HttpError(404, 'not_found', `no row ${m[1]} in ${name}`);
+    if (!row) throw new RequestError(404, 'not_found', `no row ${m[1]} in ${name}`);
     const etag = `"${row.sha256.toString('hex')}-${shape.height}x${shape.width}x${shape.channels}"`;
     if (notModified(request, reply, etag)) return reply;
     return reply.type('image/png').send(await pixelsToPng(row.pixels, shape));
@@ -227,7 +218,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const raw = (request.query as Query).ids ?? '';
     const ids = [...new Set(raw.split(',').filter(Boolean).map(Number))];
     if (ids.length < 2 || ids.length > 20 || ids.some((n) => !Number.isInteger(n) || n < 1))
-      throw new HttpError(400, 'bad_query', 'ids must list 2 to 20 run ids, comma-separated');
+      throw new RequestError(400, 'bad_query', 'ids must list 2 to 20 run ids, comma-separated');
     const runs = await Promise.all(ids.map((id) => getRun(db, id)));
     return {
       runs: runs.map(({ testDetails: _t, ...r }) => r),
@@ -245,7 +236,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const db = await o.connect();
     const { name } = request.params as { name: string };
     const runs = await listRuns(db, { experiment: name, limit: 10_000, sort: 'id', order: 'asc' });
-    if (runs.length === 0) throw new HttpError(404, 'not_found', `no experiment "${name}"`);
+    if (runs.length === 0) throw new RequestError(404, 'not_found', `no experiment "${name}"`);
     return { name, runs, differing: differingSettings(runs) };
   });
 
@@ -269,10 +260,11 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
 
   app.get('/api/predictions/:id/input', async (request, reply) => {
     const { id } = request.params as { id: string };
-    if (!UUID.test(id)) throw new HttpError(400, 'bad_id', `"${id}" is not a prediction id`);
+    if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
     const row = await predictionInput(await o.connect(), id);
-    if (!row) throw new HttpError(404, 'not_found', `no logged prediction ${id}`);
-    if (!row.input) throw new HttpError(404, 'not_logged', 'this input was not logged (serve --log-inputs keeps it)');
+    if (!row) throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
+    if (!row.input)
+      throw new RequestError(404, 'not_logged', 'this input was not logged (serve --log-inputs keeps it)');
     if (notModified(request, reply, `"${row.sha256?.toString('hex') ?? id}"`)) return reply;
     const type = (row.format && INPUT_TYPES[row.format]) || 'application/octet-stream';
     return reply.type(type).header('X-Content-Type-Options', 'nosniff').send(row.input);
@@ -283,11 +275,11 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     app.post('/api/predictions/:id/label', async (request) => {
       const { id } = request.params as { id: string };
       const label = (request.body as { label?: unknown } | undefined)?.label;
-      if (!UUID.test(id)) throw new HttpError(400, 'bad_id', `"${id}" is not a prediction id`);
+      if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
       if (typeof label !== 'string' || label.length === 0 || [...label].length > 191)
-        throw new HttpError(400, 'bad_label', 'label must be a string of 1 to 191 characters');
+        throw new RequestError(400, 'bad_label', 'label must be a string of 1 to 191 characters');
       if (!(await setTrueLabel(await o.connect(), id, label)))
-        throw new HttpError(404, 'not_found', `no logged prediction ${id}`);
+        throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
       return { id, label };
     });
   }

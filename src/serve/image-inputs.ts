@@ -1,22 +1,12 @@
 import '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import { RequestError } from './request-error';
 
 /** An uploaded image, before decoding. */
 export interface ImageInput {
   /** The file name the client gave, when it gave one. */
   name: string | null;
   bytes: Buffer;
-}
-
-/** A request the service refuses as a whole: an HTTP status and a JSON error body. */
-export class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface InputLimits {
