@@ -18,6 +18,16 @@
     return String(Math.round(v * 10000) / 10000);
   }
 
+  /** A chart's frame: a figure captioned with its title. */
+  function chartFigure(title) {
+    var figure = document.createElement('figure');
+    figure.className = 'chart';
+    var caption = document.createElement('figcaption');
+    caption.textContent = title;
+    figure.appendChild(caption);
+    return figure;
+  }
+
   /** A table with the chart's numbers, for screen readers and for reading exact values. */
   function dataTable(caption, header, rows) {
     var details = document.createElement('details');
@@ -59,11 +69,7 @@
    */
   function lineChart(title, xs, series, opts) {
     opts = opts || {};
-    var figure = document.createElement('figure');
-    figure.className = 'chart';
-    var caption = document.createElement('figcaption');
-    caption.textContent = title;
-    figure.appendChild(caption);
+    var figure = chartFigure(title);
     var plotBox = document.createElement('div');
     plotBox.className = 'plot';
     plotBox.setAttribute('role', 'img');
@@ -160,11 +166,7 @@
    * coloured by the metric. axes: [{ name, values: [per run], numeric }]; the last is the metric.
    */
   function parallelCoordinates(title, axes, runIds) {
-    var figure = document.createElement('figure');
-    figure.className = 'chart';
-    var caption = document.createElement('figcaption');
-    caption.textContent = title;
-    figure.appendChild(caption);
+    var figure = chartFigure(title);
     var width = Math.max(420, axes.length * 150);
     var height = 300;
     var pad = { top: 24, bottom: 40, left: 60, right: 60 };
