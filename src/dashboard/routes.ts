@@ -84,6 +84,15 @@ async function dataset(db: Db, name: string) {
   return ds;
 }
 
+/**
+ * A page from `limit + 1` rows asked for: the first `limit`, and where the next page starts (the
+ * last row's cursor) only when the extra row shows there is one.
+ */
+function onePage<T, C>(rows: T[], limit: number, cursor: (row: T) => C): { items: T[]; next: C | null } {
+  const items = rows.slice(0, limit);
+  return { items, next: rows.length > limit ? cursor(items[items.length - 1]) : null };
+}
+
 /** 304 when the client holds this version already. */
 function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
   reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
@@ -160,8 +169,8 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       { label: text(q, 'label'), split: oneOf<Split>(q, 'split', SPLITS), afterId: int(q, 'after', 0) },
       limit + 1,
     );
-    const more = images.length > limit;
-    return { images: images.slice(0, limit), next: more ? images[limit - 1].id : null };
+    const page = onePage(images, limit, (i) => i.id);
+    return { images: page.items, next: page.next };
   });
 
   app.get('/api/tables/:name/images/:file', async (request, reply) => {
@@ -185,7 +194,8 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const limit = int(q, 'limit', 50, MAX_PAGE);
     const kind = oneOf(q, 'kind', ['conflict', 'duplicate'] as const) ?? 'conflict';
     const rows = await importFindingsPage(db, name, kind, int(q, 'after', 0), limit + 1);
-    return { findings: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1].id : null };
+    const page = onePage(rows, limit, (f) => f.id);
+    return { findings: page.items, next: page.next };
   });
 
   app.get('/api/runs', async (request) => {
@@ -255,7 +265,8 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       before: time(q, 'before'),
       limit: limit + 1,
     });
-    return { predictions: rows.slice(0, limit), next: rows.length > limit ? rows[limit - 1].createdAt : null };
+    const page = onePage(rows, limit, (p) => p.createdAt);
+    return { predictions: page.items, next: page.next };
   });
 
   app.get('/api/predictions/:id/input', async (request, reply) => {
