@@ -55,6 +55,13 @@ function int(q: Query, key: string, fallback: number, max = Number.MAX_SAFE_INTE
   return n;
 }
 
+/** `limit`: rows per page, 1 to MAX_PAGE. */
+function pageSize(q: Query, fallback: number): number {
+  const n = int(q, 'limit', fallback, MAX_PAGE);
+  if (n < 1) throw new RequestError(400, 'bad_query', `limit must be from 1 to ${MAX_PAGE}, got "${q.limit}"`);
+  return n;
+}
+
 function oneOf<T extends string>(q: Query, key: string, allowed: readonly T[]): T | undefined {
   const raw = q[key];
   if (raw === undefined || raw === '') return undefined;
@@ -162,7 +169,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const { name } = request.params as { name: string };
     const q = request.query as Query;
     await dataset(db, name);
-    const limit = int(q, 'limit', 60, MAX_PAGE);
+    const limit = pageSize(q, 60);
     const images = await imagePage(
       db,
       name,
@@ -191,7 +198,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const { name } = request.params as { name: string };
     const q = request.query as Query;
     await dataset(db, name);
-    const limit = int(q, 'limit', 50, MAX_PAGE);
+    const limit = pageSize(q, 50);
     const kind = oneOf(q, 'kind', ['conflict', 'duplicate'] as const) ?? 'conflict';
     const rows = await importFindingsPage(db, name, kind, int(q, 'after', 0), limit + 1);
     const page = onePage(rows, limit, (f) => f.id);
@@ -209,7 +216,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       sort: oneOf(q, 'sort', Object.keys(RUN_SORTS) as RunSort[]),
       order: oneOf(q, 'order', ['asc', 'desc'] as const),
       offset: int(q, 'offset', 0),
-      limit: int(q, 'limit', 50, MAX_PAGE),
+      limit: pageSize(q, 50),
     };
     const [runs, total, facets] = await Promise.all([listRuns(db, filter), countRuns(db, filter), runFacets(db)]);
     return { runs, total, facets };
@@ -239,7 +246,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
   app.get('/api/experiments', async (request) => {
     const db = await o.connect();
     const q = request.query as Query;
-    return { experiments: await listExperiments(db, int(q, 'limit', 100, MAX_PAGE), int(q, 'offset', 0)) };
+    return { experiments: await listExperiments(db, pageSize(q, 100), int(q, 'offset', 0)) };
   });
 
   app.get('/api/experiments/:name', async (request) => {
@@ -255,7 +262,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
   app.get('/api/predictions', async (request) => {
     const db = await o.connect();
     const q = request.query as Query;
-    const limit = int(q, 'limit', 50, MAX_PAGE);
+    const limit = pageSize(q, 50);
     const rows = await listPredictions(db, {
       model: text(q, 'model'),
       label: text(q, 'label'),

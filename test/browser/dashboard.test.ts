@@ -312,6 +312,11 @@ test('the dashboard mounted by `mldb serve --ui` answers beside the prediction p
     const runs = await (await fetch(`${s.url}/ui/api/runs`)).json();
     expect(runs.total).toBe(6);
     expect((await fetch(`${s.url}/`)).status).toBe(200);
+    for (const bad of ['runs?limit=0', 'runs?sort=nope', 'tables/nope', 'tables/digits/images?limit=0']) {
+      const r = await fetch(`${s.url}/ui/api/${bad}`);
+      expect([bad, r.status]).toEqual([bad, bad.startsWith('tables/nope') ? 404 : 400]);
+      expect((await r.json()).error.code).toMatch(/^(bad_query|not_found)$/);
+    }
   } finally {
     await s.stop();
   }
