@@ -468,6 +468,30 @@ async function keepFindings(db: Db, table: string, findings: ImportFinding[]): P
   }
 }
 
+/**
+ * A file whose image is already kept (earlier in `this import`, or in `the table`): under another
+ * label it is a conflict, reported and recorded; under the same label in this import, a duplicate
+ * file, recorded (one already in the table is a re-import, which is neither).
+ */
+function noteSameImage(
+  out: Deduped,
+  file: LabeledFile,
+  kept: { label: string; source: string },
+  keptBy: 'this import' | 'the table',
+): void {
+  const conflict = kept.label !== file.label;
+  if (!conflict && keptBy === 'the table') return;
+  out.findings.push({
+    kind: conflict ? 'conflict' : 'duplicate',
+    source: file.relative,
+    label: file.label,
+    keptSource: kept.source,
+    keptLabel: kept.label,
+  });
+  if (conflict)
+    out.conflicts.push({ path: file.path, label: file.label, existingLabel: kept.label, existingSource: kept.source });
+}
+
 /** Reads and hashes a chunk; drops files already in the table or already seen in this run. */
 async function readAndDedupe(
   lookup: (hashes: Buffer[]) => Promise<KnownHashes>,
@@ -517,21 +541,7 @@ async function readAndDedupe(
     if (earlier) {
       out.duplicates++;
       out.stored.push(file);
-      out.findings.push({
-        kind: earlier.label !== file.label ? 'conflict' : 'duplicate',
-        source: file.relative,
-        label: file.label,
-        keptSource: earlier.relative,
-        keptLabel: earlier.label,
-      });
-      if (earlier.label !== file.label) {
-        out.conflicts.push({
-          path: file.path,
-          label: file.label,
-          existingLabel: earlier.label,
-          existingSource: earlier.relative,
-        });
-      }
+      noteSameImage(out, file, { label: earlier.label, source: earlier.relative }, 'this import');
       continue;
     }
     seen.set(key, file);
@@ -547,21 +557,7 @@ async function readAndDedupe(
     }
     out.present++;
     out.stored.push(r.file);
-    if (existing.label !== r.file.label) {
-      out.findings.push({
-        kind: 'conflict',
-        source: r.file.relative,
-        label: r.file.label,
-        keptSource: existing.source,
-        keptLabel: existing.label,
-      });
-      out.conflicts.push({
-        path: r.file.path,
-        label: r.file.label,
-        existingLabel: existing.label,
-        existingSource: existing.source,
-      });
-    }
+    noteSameImage(out, r.file, existing, 'the table');
   }
   return out;
 }
