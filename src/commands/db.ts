@@ -2,17 +2,20 @@ import path from 'node:path';
 import { describeTarget } from '../config';
 import { startServer, stopServer, findServerBinary, type RunningServer } from '../local-servers/local-server';
 import { shardServerName } from '../db/shard-registration';
-import { startCluster, stopCluster } from '../local-servers/local-cluster';
+import { startCluster } from '../local-servers/local-cluster';
 import { UsageError } from '../errors';
-import { isAlive } from '../process-alive';
 import { parsePositiveInt } from './options';
 import {
-  readServerState,
+  inspectServerState,
+  isServerOf,
   removeServerState,
-  stateDir,
+  shardedDataDir,
+  shardIsOurs,
+  singleDataDir,
   writeServerState,
   type ServerState,
 } from '../local-servers/server-state';
+import { withStateLock } from '../local-servers/state-lock';
 import { openDb } from '../db/pool';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
@@ -23,6 +26,10 @@ export interface DbStatus {
   target: string;
   source: string;
   server?: ServerState;
+  /** `.mldb/server.json` names a process that is not this folder's server (it died; the pid may be reused). */
+  stalePid?: number;
+  /** Per shard of a sharded server: whether that backend still runs as itself. */
+  shardsRunning?: boolean[];
   error?: string;
 }
 
@@ -32,19 +39,22 @@ export async function start(
 ): Promise<{ started: boolean; server: ServerState }> {
   const projectDir = ctx.config().projectDir;
   const shards = flags.shards === undefined ? 0 : parsePositiveInt('--shards', flags.shards, { max: 16 })!;
-  const existing = readServerState(projectDir);
-  if (existing) {
-    if ((existing.shards?.length ?? 0) !== shards) {
-      throw new UsageError(
-        `a local server with ${existing.shards?.length ?? 'no'} shards is already running`,
-        'stop it first with `mldb db stop`',
-      );
+  return withStateLock(projectDir, async () => {
+    const reading = inspectServerState(projectDir);
+    if (reading.kind === 'running') {
+      const existing = reading.state;
+      if ((existing.shards?.length ?? 0) !== shards) {
+        throw new UsageError(
+          `a local server with ${existing.shards?.length ?? 'no'} shards is already running`,
+          'stop it first with `mldb db stop`',
+        );
+      }
+      return { started: false, server: existing };
     }
-    return { started: false, server: existing };
-  }
-  const state = shards > 0 ? await startSharded(projectDir, shards) : await startSingle(projectDir);
-  writeServerState(projectDir, state);
-  return { started: true, server: state };
+    const state = shards > 0 ? await startSharded(projectDir, shards) : await startSingle(projectDir);
+    writeServerState(projectDir, state);
+    return { started: true, server: state };
+  });
 }
 
 function described(s: RunningServer, dataDir: string): Omit<ServerState, 'startedAt' | 'shards'> {
@@ -60,14 +70,14 @@ function described(s: RunningServer, dataDir: string): Omit<ServerState, 'starte
 }
 
 async function startSingle(projectDir: string): Promise<ServerState> {
-  const dataDir = path.join(stateDir(projectDir), 'mysql-data');
+  const dataDir = singleDataDir(projectDir);
   const server = await startServer({ dataDir, detached: true });
   return { ...described(server, dataDir), startedAt: new Date().toISOString() };
 }
 
 /** A Spider head and its backends, in their own folder so a single server's data stays apart. */
 async function startSharded(projectDir: string, shards: number): Promise<ServerState> {
-  const dataDir = path.join(stateDir(projectDir), 'mysql-sharded');
+  const dataDir = shardedDataDir(projectDir);
   const cluster = await startCluster({ dataDir, shards, detached: true });
   return {
     ...described(cluster.head, path.join(dataDir, 'head')),
@@ -91,29 +101,51 @@ export function printStart(r: { started: boolean; server: ServerState }, out: Ou
   out.line('mldb commands run in this folder use it without configuration; stop it with `mldb db stop`');
 }
 
-export async function stop(ctx: CommandContext): Promise<{ stopped: boolean; pid?: number }> {
-  const projectDir = ctx.config().projectDir;
-  const state = readServerState(projectDir);
-  if (!state) {
-    removeServerState(projectDir);
-    return { stopped: false };
-  }
-  // The head first: it holds connections to the backends.
-  await stopServer(state.pid);
-  await stopCluster((state.shards ?? []).map((s) => s.pid));
-  removeServerState(projectDir);
-  return { stopped: true, pid: state.pid };
+export interface StopResult {
+  stopped: boolean;
+  pid?: number;
+  /** The state file named this pid, which is no server of this folder now: nothing was signalled. */
+  stalePid?: number;
 }
 
-export function printStop(r: { stopped: boolean; pid?: number }, out: Output): void {
-  out.line(r.stopped ? `stopped the local server (pid ${r.pid})` : 'no local server was running');
+export async function stop(ctx: CommandContext): Promise<StopResult> {
+  const projectDir = ctx.config().projectDir;
+  return withStateLock(projectDir, async () => {
+    const reading = inspectServerState(projectDir);
+    if (reading.kind !== 'running') {
+      removeServerState(projectDir);
+      return { stopped: false, stalePid: reading.kind === 'stale' ? reading.pid : undefined };
+    }
+    const state = reading.state;
+    // The head first: it holds connections to the backends. Each is signalled only while its pid
+    // is still that server's.
+    await stopServer(state.pid, () => isServerOf(state.pid, state.dataDir));
+    await Promise.all(
+      (state.shards ?? []).map((shard, i) => stopServer(shard.pid, () => shardIsOurs(projectDir, shard, i))),
+    );
+    removeServerState(projectDir);
+    return { stopped: true, pid: state.pid };
+  });
+}
+
+export function printStop(r: StopResult, out: Output): void {
+  if (r.stopped) out.line(`stopped the local server (pid ${r.pid})`);
+  else if (r.stalePid !== undefined)
+    out.line(
+      `no local server was running: .mldb/server.json named pid ${r.stalePid}, which is not this folder's ` +
+        'server (it left that process alone and removed the file)',
+    );
+  else out.line('no local server was running');
 }
 
 export async function status(ctx: CommandContext): Promise<DbStatus> {
   const config = ctx.config();
-  const server = readServerState(config.projectDir);
+  const reading = inspectServerState(config.projectDir);
+  const server = reading.kind === 'running' ? reading.state : undefined;
   const result: DbStatus = {
     running: Boolean(server),
+    stalePid: reading.kind === 'stale' ? reading.pid : undefined,
+    shardsRunning: server?.shards?.map((shard, i) => shardIsOurs(config.projectDir, shard, i)),
     reachable: false,
     target: describeTarget(config),
     source: config.source,
@@ -140,9 +172,14 @@ export function printStatus(s: DbStatus, out: Output): void {
     for (const [i, shard] of (s.server.shards ?? []).entries()) {
       out.line(
         `  shard ${i + 1} (${shardServerName(i)}): pid ${shard.pid} on ${shard.host}:${shard.port}` +
-          `${isAlive(shard.pid) ? '' : ' — NOT running'}`,
+          `${s.shardsRunning?.[i] ? '' : ' — NOT running'}`,
       );
     }
+  } else if (s.stalePid !== undefined) {
+    out.line(
+      `local server: not running (.mldb/server.json names pid ${s.stalePid}, which is not this folder's server; ` +
+        '`mldb db start` starts one)',
+    );
   } else out.line(`local server: not running${findServerBinary() ? '' : ' (no mariadbd/mysqld installed)'}`);
   if (s.error) out.line(s.error);
 }

@@ -215,8 +215,13 @@ function handshakes(port: number): Promise<boolean> {
   });
 }
 
-/** Stops a server by pid and waits (up to 30 s) for it to finish writing. */
-export async function stopServer(pid: number): Promise<void> {
+/**
+ * Stops a server by pid and waits (up to 30 s) for it to finish writing. `stillOurs` is asked
+ * before each signal: a server started by another process is known by its pid alone, and that
+ * number may belong to something else by the time a signal would be sent.
+ */
+export async function stopServer(pid: number, stillOurs: () => boolean = () => true): Promise<void> {
+  if (!stillOurs()) return;
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -231,6 +236,7 @@ export async function stopServer(pid: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (!stillOurs()) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
