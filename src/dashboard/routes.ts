@@ -5,7 +5,13 @@ import { imagePage, rowPixels } from '../db/dataset-rows';
 import type { Split } from '../db/enums';
 import { countImportFindings, importFindingsPage } from '../db/import-findings';
 import { countModels, listModels } from '../db/models';
-import { countPredictions, listPredictions, predictionInput, setTrueLabel } from '../db/predictions';
+import {
+  countPredictions,
+  listPredictions,
+  predictionInput,
+  predictionModelLabels,
+  setTrueLabel,
+} from '../db/predictions';
 import {
   countRuns,
   countExperiments,
@@ -23,6 +29,7 @@ import { isTransientDbError } from '../db/transient';
 import { MldbError, NotFoundError, UsageError } from '../errors';
 import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
 import { RequestError } from '../serve/request-error';
+import { checkCorrection, checkPredictionId } from '../serve/correction';
 import { dashboardAssets } from './assets';
 import { differingSettings } from './settings-diff';
 import { pixelsToPng } from './thumbnail';
@@ -34,7 +41,8 @@ export interface DashboardOptions {
 }
 
 const MAX_PAGE = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The dashboard reads: runs orphaned by a killed process are shown settled, never written so. */
+const READ_ONLY = { write: false } as const;
 /** The image types a logged input is served as; anything else goes out as bytes to download. */
 const INPUT_TYPES: Record<string, string> = {
   png: 'image/png',
@@ -218,14 +226,18 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       offset: int(q, 'offset', 0),
       limit: pageSize(q, 50),
     };
-    const [runs, total, facets] = await Promise.all([listRuns(db, filter), countRuns(db, filter), runFacets(db)]);
+    const [runs, total, facets] = await Promise.all([
+      listRuns(db, filter, READ_ONLY),
+      countRuns(db, filter),
+      runFacets(db),
+    ]);
     return { runs, total, facets };
   });
 
   app.get('/api/runs/:id', async (request) => {
     const db = await o.connect();
     const id = int(request.params as Query, 'id', 0);
-    const run = await getRun(db, id);
+    const run = await getRun(db, id, READ_ONLY);
     const models = await listModels(db, { runId: id, limit: 100 });
     return { run, models };
   });
@@ -236,7 +248,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const ids = [...new Set(raw.split(',').filter(Boolean).map(Number))];
     if (ids.length < 2 || ids.length > 20 || ids.some((n) => !Number.isInteger(n) || n < 1))
       throw new RequestError(400, 'bad_query', 'ids must list 2 to 20 run ids, comma-separated');
-    const runs = await Promise.all(ids.map((id) => getRun(db, id)));
+    const runs = await Promise.all(ids.map((id) => getRun(db, id, READ_ONLY)));
     return {
       runs: runs.map(({ testDetails: _t, ...r }) => r),
       differing: differingSettings(runs),
@@ -252,7 +264,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
   app.get('/api/experiments/:name', async (request) => {
     const db = await o.connect();
     const { name } = request.params as { name: string };
-    const runs = await listRuns(db, { experiment: name, limit: 10_000, sort: 'id', order: 'asc' });
+    const runs = await listRuns(db, { experiment: name, limit: 10_000, sort: 'id', order: 'asc' }, READ_ONLY);
     if (runs.length === 0) throw new RequestError(404, 'not_found', `no experiment "${name}"`);
     return { name, runs, differing: differingSettings(runs) };
   });
@@ -278,7 +290,7 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
 
   app.get('/api/predictions/:id/input', async (request, reply) => {
     const { id } = request.params as { id: string };
-    if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
+    checkPredictionId(id);
     const row = await predictionInput(await o.connect(), id);
     if (!row) throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
     if (!row.input)
@@ -292,12 +304,20 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
   if (o.token) {
     app.post('/api/predictions/:id/label', async (request) => {
       const { id } = request.params as { id: string };
-      const label = (request.body as { label?: unknown } | undefined)?.label;
-      if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
-      if (typeof label !== 'string' || label.length === 0 || [...label].length > 191)
-        throw new RequestError(400, 'bad_label', 'label must be a string of 1 to 191 characters');
-      if (!(await setTrueLabel(await o.connect(), id, label)))
-        throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
+      checkPredictionId(id);
+      const db = await o.connect();
+      const modelLabels = await predictionModelLabels(db, id);
+      if (modelLabels === undefined) throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
+      if (modelLabels === null) {
+        throw new RequestError(
+          409,
+          'model_not_stored',
+          'the model that made this prediction is not stored in the database, so its labels are unknown here: ' +
+            'correct it through the service that made it (POST /v1/predictions/ID/label)',
+        );
+      }
+      const label = checkCorrection(id, (request.body as { label?: unknown } | undefined)?.label, modelLabels);
+      if (!(await setTrueLabel(db, id, label))) throw new RequestError(404, 'not_found', `no logged prediction ${id}`);
       return { id, label };
     });
   }

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from '../db/db';
-import { bearerGuard } from '../serve/http-security';
+import { bearerGuard, originGuard, servedHostNames } from '../serve/http-security';
 import { DASHBOARD_ASSET_PATHS } from './assets';
 import { dashboard } from './routes';
 
@@ -18,6 +18,7 @@ export interface DashboardServerOptions {
 export async function startDashboard(o: DashboardServerOptions): Promise<{ url: string; app: FastifyInstance }> {
   const app = Fastify({ bodyLimit: 64 * 1024, logger: false, trustProxy: false });
   const open = new Set(DASHBOARD_ASSET_PATHS);
+  app.addHook('onRequest', originGuard(o.token, servedHostNames(o.host)));
   app.addHook(
     'onRequest',
     bearerGuard(o.token, (path) => open.has(path)),

@@ -1,6 +1,6 @@
 import type { Db } from './db';
 import { escapeId } from './identifiers';
-import { PREDICTIONS_TABLE } from './schema';
+import { MODELS_TABLE, PREDICTIONS_TABLE } from './schema';
 
 /**
  * The prediction log (mldb_predictions): one row per classified image, written in batches by the
@@ -70,6 +70,20 @@ export async function insertPredictions(db: Db, rows: readonly PredictionLogRow[
       ]),
     ],
   );
+}
+
+/**
+ * The labels of the model that made a logged prediction: undefined when no row has that id,
+ * null when that model is not stored in the database (served from a folder only).
+ */
+export async function predictionModelLabels(db: Db, id: string): Promise<string[] | null | undefined> {
+  const rows = await db.query<{ labels: string | null }>(
+    `SELECT m.labels FROM ${escapeId(PREDICTIONS_TABLE)} p ` +
+      `LEFT JOIN ${escapeId(MODELS_TABLE)} m ON m.id = p.model_id WHERE p.id = ?`,
+    [id],
+  );
+  if (rows.length === 0) return undefined;
+  return rows[0].labels === null ? null : (JSON.parse(rows[0].labels) as string[]);
 }
 
 /** Records the true label of a logged prediction; false when no row has that id. */

@@ -302,23 +302,51 @@ const SUMMARY_COLUMNS =
   'epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, ' +
   'model_dir, error, started_at, ended_at';
 
+const ORPHAN_REASON = (pid: number | null) =>
+  `the training process (pid ${pid}) ended without recording its end: it was killed, the machine stopped, ` +
+  'or the database was unreachable when it ended';
+
+/** Runs still `running` on this host whose process is gone (killed, power loss). */
+async function orphanRuns(db: Db): Promise<Array<{ id: number; pid: number | null }>> {
+  const running = await db.query<{ id: number; pid: number | null }>(
+    `SELECT id, pid FROM ${escapeId(RUNS_TABLE)} WHERE status = 'running' AND host = ?`,
+    [os.hostname()],
+  );
+  return running.filter((r) => r.pid !== null && !isAlive(Number(r.pid)));
+}
+
 /**
  * A run whose process was killed (SIGKILL, power loss) cannot record its end. Runs still
  * `running` on this host whose process is gone are settled as `interrupted`, with a reason, so
  * that listings tell the truth. Runs of other hosts are left as they are: they cannot be checked.
  */
 export async function settleOrphanRuns(db: Db): Promise<number> {
-  const running = await db.query<{ id: number; pid: number | null }>(
-    `SELECT id, pid FROM ${escapeId(RUNS_TABLE)} WHERE status = 'running' AND host = ?`,
-    [os.hostname()],
-  );
   let settled = 0;
-  for (const r of running) {
-    if (r.pid === null || isAlive(Number(r.pid))) continue;
+  for (const r of await orphanRuns(db)) {
     if (!(await settle(db, r))) break;
     settled++;
   }
   return settled;
+}
+
+/**
+ * How a reader that writes nothing (the dashboard) tells the same truth: orphaned runs are shown
+ * as settling would record them, and the table is left for a command that may write.
+ */
+async function shownAsSettled<T extends { id: number; status: RunStatus; error: string | null }>(
+  db: Db,
+  runs: T[],
+): Promise<T[]> {
+  if (!runs.some((r) => r.status === 'running')) return runs;
+  const orphans = new Map((await orphanRuns(db)).map((o) => [Number(o.id), o.pid]));
+  return runs.map((r) =>
+    orphans.has(r.id) ? { ...r, status: 'interrupted' as RunStatus, error: ORPHAN_REASON(orphans.get(r.id)!) } : r,
+  );
+}
+
+/** `write: false` reads runs without settling orphans in the table (they are shown settled). */
+export interface RunReading {
+  write?: boolean;
 }
 
 /** False when this user may not UPDATE runs (a read-only user lists them as they are). */
@@ -326,11 +354,7 @@ async function settle(db: Db, r: { id: number; pid: number | null }): Promise<bo
   try {
     await db.run(
       `UPDATE ${escapeId(RUNS_TABLE)} SET status = 'interrupted', error = ? WHERE id = ? AND status = 'running'`,
-      [
-        `the training process (pid ${r.pid}) ended without recording its end: it was killed, the machine stopped, ` +
-          'or the database was unreachable when it ended',
-        r.id,
-      ],
+      [ORPHAN_REASON(r.pid), r.id],
     );
     return true;
   } catch (e) {
@@ -353,8 +377,9 @@ function runWhere(f: RunFilter): { sql: string; params: unknown[] } {
 }
 
 /** Runs, newest first unless sorted otherwise (runs without the value last, either way). */
-export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> {
-  await settleOrphanRuns(db);
+export async function listRuns(db: Db, f: RunFilter = {}, reading: RunReading = {}): Promise<RunRecord[]> {
+  const write = reading.write ?? true;
+  if (write) await settleOrphanRuns(db);
   const { sql, params } = runWhere(f);
   const column = RUN_SORTS[f.sort ?? 'id'] ?? RUN_SORTS.id;
   const order = f.order === 'asc' ? 'ASC' : 'DESC';
@@ -363,7 +388,8 @@ export async function listRuns(db: Db, f: RunFilter = {}): Promise<RunRecord[]> 
       `ORDER BY ${column} IS NULL, ${column} ${order}, id DESC LIMIT ? OFFSET ?`,
     [...params, f.limit ?? 20, f.offset ?? 0],
   );
-  return rows.map(toRecord);
+  const runs = rows.map(toRecord);
+  return write ? runs : shownAsSettled(db, runs);
 }
 
 export async function countRuns(db: Db, f: RunFilter = {}): Promise<number> {
@@ -429,8 +455,9 @@ export async function listExperiments(db: Db, limit = 100, offset = 0): Promise<
   }));
 }
 
-export async function getRun(db: Db, id: number): Promise<RunDetails> {
-  await settleOrphanRuns(db);
+export async function getRun(db: Db, id: number, reading: RunReading = {}): Promise<RunDetails> {
+  const write = reading.write ?? true;
+  if (write) await settleOrphanRuns(db);
   const rows = await db.query<RunRow>(
     `SELECT ${SUMMARY_COLUMNS}, test_details FROM ${escapeId(RUNS_TABLE)} WHERE id = ?`,
     [id],
@@ -451,8 +478,9 @@ export async function getRun(db: Db, id: number): Promise<RunDetails> {
       `${escapeId(RUN_EPOCHS_TABLE)} WHERE run_id = ? ORDER BY epoch`,
     [id],
   );
+  const [run] = write ? [toRecord(rows[0])] : await shownAsSettled(db, [toRecord(rows[0])]);
   return {
-    ...toRecord(rows[0]),
+    ...run,
     epochs: epochs.map((e) => ({
       epoch: Number(e.epoch),
       loss: e.loss,

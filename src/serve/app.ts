@@ -7,9 +7,10 @@ import { isTransientDbError } from '../db/transient';
 import type { ServeMetrics } from './metrics';
 import { readImages, type ImageInput } from './image-inputs';
 import { RequestError } from './request-error';
+import { checkCorrection } from './correction';
 import { DASHBOARD_ASSET_PATHS } from '../dashboard/assets';
 import { dashboard } from '../dashboard/routes';
-import { bearerGuard, CONTENT_SECURITY_POLICY } from './http-security';
+import { bearerGuard, CONTENT_SECURITY_POLICY, originGuard, servedHostNames } from './http-security';
 import { pageAssets } from './page';
 import { printable } from '../printable';
 import type { PredictionLog } from './prediction-log';
@@ -22,6 +23,8 @@ export interface AppOptions {
   connect: () => Promise<Db>;
   /** When set, every route but the page and /healthz needs `Authorization: Bearer <token>`. */
   token?: string;
+  /** The address it listens on: without a token, requests must be addressed to it (or loopback). */
+  host: string;
   maxBodyBytes: number;
   maxFiles: number;
   /** Mount the dashboard under /ui/. */
@@ -34,7 +37,6 @@ export const DASHBOARD_PREFIX = '/ui';
 /** When each request arrived, so logged latency covers reading and decoding the upload too. */
 const arrivals = new WeakMap<FastifyRequest, number>();
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const OPEN_ROUTES = new Set(['/', '/app.js', '/style.css', '/healthz']);
 
 /** The HTTP side of `mldb serve` (fastify): routes, limits, auth and metrics hooks. */
@@ -51,6 +53,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     arrivals.set(request, performance.now());
   });
+  app.addHook('onRequest', originGuard(o.token, servedHostNames(o.host)));
   const dashboardAssets = new Set(DASHBOARD_ASSET_PATHS.map((p) => DASHBOARD_PREFIX + (p === '/' ? '/' : p)));
   app.addHook(
     'onRequest',
@@ -187,10 +190,7 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
 
   app.post('/v1/predictions/:id/label', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const label = (request.body as { label?: unknown } | undefined)?.label;
-    if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
-    if (typeof label !== 'string' || !predictor.labels.includes(label))
-      throw new RequestError(400, 'bad_label', `label must be one of ${predictor.labels.join(', ')}`);
+    const label = checkCorrection(id, (request.body as { label?: unknown } | undefined)?.label, predictor.labels);
     const recent = predictor.recent.find((r) => r.id === id);
     if (recent) recent.trueLabel = label;
     if (await log.labelQueued(id, label)) return { id, label, stored: 'queued' };

@@ -153,6 +153,7 @@ export async function startService(
     metrics,
     connect,
     token: o.token,
+    host: o.host,
     maxBodyBytes: o.maxBodyBytes,
     maxFiles: o.maxFiles,
     dashboard: o.dashboard,

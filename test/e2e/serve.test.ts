@@ -6,6 +6,7 @@ import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
 import { mldb } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { digitsFolder, grayPng, tempDir } from '../helpers/fixtures';
+import { request } from '../helpers/http';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
 
 const db = freshDatabase();
@@ -316,5 +317,24 @@ test('/mnist answers one line per field: a file name with a line feed cannot add
   expect(lines).toHaveLength(3);
   expect(lines[0]).toBe('file: 3.png\\x0aprediction: 7');
   expect(lines.filter((l) => l.startsWith('prediction:'))).toHaveLength(1);
+  expect(await s.stop()).toBe(0);
+});
+
+test('without a token the service answers its own names only; no page of another site writes', async () => {
+  const s = await serve(['--model', `run:${runId}`, '--ui']);
+  const port = Number(new URL(s.url).port);
+  const own = { Host: `127.0.0.1:${port}` };
+  for (const path of ['/', '/v1/models', '/ui/api/overview', '/metrics']) {
+    expect([path, (await request(port, path, own)).status]).toEqual([path, 200]);
+    const rebound = await request(port, path, { Host: `rebound.example:${port}` });
+    expect([path, rebound.status, rebound.body.error?.code]).toEqual([path, 403, 'forbidden_host']);
+  }
+  const res = await (await fetch(`${s.url}/v1/predict`, { method: 'POST', body: form([files[0]]) })).json();
+  const id = res.predictions[0].id;
+  const label = (headers: Record<string, string>) =>
+    request(port, `/v1/predictions/${id}/label`, { ...own, ...headers }, { method: 'POST', body: { label: '1' } });
+  const fromElsewhere = await label({ Origin: 'https://evil.example' });
+  expect([fromElsewhere.status, fromElsewhere.body.error?.code]).toEqual([403, 'cross_origin']);
+  expect((await label({ Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
   expect(await s.stop()).toBe(0);
 });

@@ -62,6 +62,7 @@ test('a label given while the row is being written ends up in the database', asy
     log,
     metrics: createMetrics(),
     connect: () => m.connection(),
+    host: '127.0.0.1',
     maxBodyBytes: 1e6,
     maxFiles: 1,
   });
