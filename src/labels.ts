@@ -1,6 +1,17 @@
 /** Labels longer than the label column (VARCHAR(191)) are refused rather than truncated by the server. */
 export const MAX_LABEL_LENGTH = 191;
 
+/**
+ * The one spelling a label is stored under, whatever source it comes from: outer white space
+ * trimmed, and Unicode in NFC. The server's collation ignores trailing spaces (`seven` and
+ * `seven ` are one label to it, two to JavaScript), and a file system may hand over `café` in
+ * either normal form (macOS writes NFD): two spellings of one name would be two classes that
+ * print alike, or one class that JavaScript and the server count differently.
+ */
+export function canonicalLabel(raw: string): string {
+  return raw.normalize('NFC').trim();
+}
+
 /** Numeric labels sort as numbers ("2" before "10"), others by code point: class-index order. */
 export function compareLabels(a: string, b: string): number {
   const na = Number(a);

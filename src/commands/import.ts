@@ -10,7 +10,7 @@ import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { commonOptions, type CommonImportOptions, type ImportFlags } from './shared/import-flags';
-import { conflictLine, shown } from './shared/conflicts';
+import { conflictLine, respellingLine, shown } from './shared/conflicts';
 import { shapeText } from './shared/shapes';
 
 export type ImportResult = ImportSummary | WatchSummary;
@@ -116,6 +116,7 @@ export function print(s: ImportResult, out: Output): void {
   );
   if (s.imported === 0 && s.alreadyPresent > 0 && s.rejected.length === 0)
     out.line('nothing new: every image was already in the table');
+  for (const r of s.labelsRespelled) out.line(respellingLine(r));
   printConflicts(s.conflicts, out);
   printRejections(s.rejected, out);
   if (s.findingsNotKept) out.note(`mldb: the conflicts and duplicates were not kept for mldb ui: ${s.findingsNotKept}`);
@@ -134,6 +135,7 @@ function printWatch(s: WatchSummary, out: Output): void {
     out.line(
       `  ${formatCount(s.leftQueued)} files were not imported yet: they are still there, the next run takes them`,
     );
+  for (const r of s.labelsRespelled) out.line(respellingLine(r));
   printConflicts(s.conflicts, out);
   printRejections(s.rejected, out);
 }

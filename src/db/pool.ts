@@ -6,6 +6,7 @@ import { redact } from '../secret';
 import { escapeId } from './identifiers';
 import type { Db, Queryable } from './db';
 import { migrate } from './migrations';
+import { UTC_SESSION } from './session-time';
 
 /** No connection could be made. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
@@ -104,7 +105,16 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
     connectTimeout: 10_000,
     supportBigNumbers: true,
     multipleStatements: false,
+    // Times travel as UTC both ways (with the session's time_zone, sessionInUtc): a client in
+    // another zone than the server reads the same instants and compares --since correctly.
+    timezone: 'Z',
   };
+}
+
+function sessionInUtc(pool: mysql.Pool): void {
+  pool.pool.on('connection', (conn) => {
+    conn.query(UTC_SESSION, () => undefined);
+  });
 }
 
 /**
@@ -134,6 +144,7 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
+  sessionInUtc(pool);
   boundSpiderWaits(pool);
   const db = wrapPool(pool, config, onNote);
   try {

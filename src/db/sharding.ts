@@ -5,6 +5,7 @@ import { redact, Secret } from '../secret';
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import { createShardedTableSql } from './schema';
+import { UTC_SESSION } from './session-time';
 
 /**
  * Dataset tables sharded by MariaDB Spider: the head holds a Spider table partitioned by
@@ -127,6 +128,7 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
       connectTimeout: BACKEND_CONNECT_TIMEOUT_MS,
       supportBigNumbers: true,
       charset: 'utf8mb4',
+      timezone: 'Z',
     });
   } catch (e) {
     throw shardError(server, e);
@@ -140,6 +142,7 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
       throw shardError(server, e);
     }
   };
+  await run(() => conn.query({ sql: UTC_SESSION, timeout }));
   return {
     query: <T>(sql: string, params: unknown[] = []) =>
       run(async () => (await conn.query({ sql, timeout }, params))[0] as T[]),

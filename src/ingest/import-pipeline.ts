@@ -8,7 +8,7 @@ import { shardMap } from '../db/sharding';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
-import { MAX_LABEL_LENGTH } from '../labels';
+import { canonicalLabel, MAX_LABEL_LENGTH } from '../labels';
 import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
@@ -80,6 +80,8 @@ export interface ImportSummary {
   duplicates: number;
   /** Identical images under different labels: the first label seen is kept. */
   conflicts: LabelConflict[];
+  /** Labels as a source spelled them and as they are stored (canonicalLabel), where they differ. */
+  labelsRespelled: LabelRespelling[];
   rejected: Rejection[];
   seconds: number;
   imagesPerSecond: number;
@@ -90,6 +92,11 @@ export interface ImportSummary {
    * there): the rows are stored all the same, and the import says so instead of failing.
    */
   findingsNotKept?: string;
+}
+
+export interface LabelRespelling {
+  from: string;
+  to: string;
 }
 
 /** What the first image says about the shape it fixed. */
@@ -215,6 +222,7 @@ export async function importFromSource(
   const conflicts: LabelConflict[] = [];
   const findings: ImportFinding[] = [];
   const seen = new Map<string, LabeledFile>();
+  const respelled = new Map<string, string>();
 
   const report = () =>
     opts.onProgress?.({
@@ -257,7 +265,10 @@ export async function importFromSource(
       break;
     }
     files += chunk.length;
-    const deduped = await readAndDedupe(lookup, chunk, seen, rejected, { budget, packet });
+    const deduped = await readAndDedupe(lookup, withCanonicalLabels(chunk, respelled, rejected), seen, rejected, {
+      budget,
+      packet,
+    });
     alreadyPresent += deduped.present;
     duplicates += deduped.duplicates;
     conflicts.push(...deduped.conflicts);
@@ -335,6 +346,7 @@ export async function importFromSource(
     alreadyPresent,
     duplicates,
     conflicts,
+    labelsRespelled: [...respelled].map(([from, to]) => ({ from, to })),
     ...(findingsNotKept ? { findingsNotKept } : {}),
     rejected,
     seconds,
@@ -490,6 +502,24 @@ function noteSameImage(
   });
   if (conflict)
     out.conflicts.push({ path: file.path, label: file.label, existingLabel: kept.label, existingSource: kept.source });
+}
+
+/**
+ * Every item under its label's one spelling (canonicalLabel), each respelling noted once so the
+ * import can say so; a label that is only white space is no label, and its items are rejected.
+ */
+function withCanonicalLabels(chunk: ImportItem[], respelled: Map<string, string>, rejected: Rejection[]): ImportItem[] {
+  const kept: ImportItem[] = [];
+  for (const item of chunk) {
+    const label = canonicalLabel(item.label);
+    if (label === item.label) kept.push(item);
+    else if (label === '') rejected.push({ path: item.path, reason: 'the label is empty once white space is trimmed' });
+    else {
+      respelled.set(item.label, label);
+      kept.push({ ...item, label });
+    }
+  }
+  return kept;
 }
 
 /** Reads and hashes a chunk; drops files already in the table or already seen in this run. */

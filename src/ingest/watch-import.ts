@@ -10,6 +10,7 @@ import {
   type ImportOptions,
   type ImportSummary,
   type LabelConflict,
+  type LabelRespelling,
 } from './import-pipeline';
 import type { Layout } from './layout';
 import type { Rejection } from './walk-labeled-folder';
@@ -73,6 +74,8 @@ export interface WatchSummary {
   duplicates: number;
   /** Images already stored (or seen in this watch) under another label: reported, kept as they were. */
   conflicts: LabelConflict[];
+  /** Labels stored under another spelling than the folder's (canonicalLabel), each once. */
+  labelsRespelled: LabelRespelling[];
   rejected: Rejection[];
   batches: number;
   /** Seconds ingestion was paused for the database. */
@@ -105,6 +108,7 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
     alreadyPresent: 0,
     duplicates: 0,
     conflicts: [],
+    labelsRespelled: [],
     rejected: [],
     batches: 0,
     pausedSeconds: 0,
@@ -153,6 +157,8 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
       summary.alreadyPresent += result.alreadyPresent;
       summary.duplicates += result.duplicates;
       summary.conflicts.push(...result.conflicts);
+      for (const r of result.labelsRespelled)
+        if (!summary.labelsRespelled.some((k) => k.from === r.from)) summary.labelsRespelled.push(r);
       for (const c of result.conflicts) opts.onConflict?.(c);
       summary.batches++;
       const now = Date.now();
