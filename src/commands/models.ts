@@ -10,7 +10,10 @@ import { parseShape } from './options';
 export interface ModelInfo {
   name: string;
   origin: string;
-  parameters: number;
+  /** The smallest height and width it trains on. */
+  minSize: number;
+  /** At the shape asked for; null when that shape is below minSize. */
+  parameters: number | null;
 }
 
 export interface ModelsFlags {
@@ -90,12 +93,15 @@ export async function run(
 async function list(ctx: CommandContext, flags: ModelsFlags): Promise<ModelsResult> {
   const shape = parseShape(flags.size ?? '20', flags.channels ?? '1')!;
   const numClasses = Number(flags.classes ?? 10);
-  const { ARCHITECTURES } = await import('../ml/architectures/registry.js');
+  const { ARCHITECTURES, fitsArchitecture } = await import('../ml/architectures/registry.js');
   const { tf } = await import('../ml/tf.js');
   const inputShape: [number, number, number] = [shape.height!, shape.width!, shape.channels!];
-  const models = [...ARCHITECTURES.values()].map((a) => {
+  const models = [...ARCHITECTURES.values()].map((a): ModelInfo => {
+    const described = { name: a.name, origin: a.origin, minSize: a.minSize };
+    if (!fitsArchitecture(a, { height: inputShape[0], width: inputShape[1] }))
+      return { ...described, parameters: null };
     const m = a.build(tf, { inputShape, numClasses });
-    const info = { name: a.name, origin: a.origin, parameters: m.countParams() };
+    const info = { ...described, parameters: m.countParams() };
     m.dispose();
     return info;
   });
@@ -143,7 +149,11 @@ export function print(r: ModelsResult, out: Output): void {
   out.line(
     renderTable(
       ['model', 'parameters', 'origin'],
-      r.models.map((m) => [m.name, formatCount(m.parameters), m.origin]),
+      r.models.map((m) => [
+        m.name,
+        m.parameters === null ? `needs ${m.minSize}x${m.minSize} or more` : formatCount(m.parameters),
+        m.origin,
+      ]),
       ['left', 'right', 'left'],
     ),
   );

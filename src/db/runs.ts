@@ -3,7 +3,7 @@ import { escapeId } from './identifiers';
 import type { Db } from './db';
 import { isAlive } from '../process-alive';
 import { RUN_EPOCHS_TABLE, RUNS_TABLE } from './schema';
-import { UsageError, NotFoundError } from '../errors';
+import { InvalidDataError, UsageError, NotFoundError } from '../errors';
 
 import { RUN_STATUSES, type RunStatus } from './enums';
 
@@ -133,12 +133,21 @@ function assignments(columns: Record<string, unknown>, joiner: string): { sql: s
 /** Epoch rows in one multi-row INSERT (idempotent: a re-sent epoch overwrites itself). */
 export async function appendEpochs(db: Db, id: number, epochs: EpochRow[]): Promise<void> {
   if (epochs.length === 0) return;
+  // A NaN or infinite loss is no measurement: stored as 0 it would read as a perfect epoch.
+  const diverged = epochs.find((e) => !Number.isFinite(e.loss) || !Number.isFinite(e.accuracy));
+  if (diverged) {
+    throw new InvalidDataError(
+      `epoch ${diverged.epoch} of run ${id} has a loss of ${diverged.loss}: it is not recorded`,
+      'the training diverged; train again with a lower learning rate',
+      { reason: 'diverged', subject: String(id) },
+    );
+  }
   const values = epochs.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
   const params = epochs.flatMap((e) => [
     id,
     e.epoch,
-    num(e.loss) ?? 0,
-    num(e.accuracy) ?? 0,
+    e.loss,
+    e.accuracy,
     num(e.valLoss),
     num(e.valAccuracy),
     e.seconds,

@@ -8,7 +8,8 @@ import type { EpochRow } from '../db/runs';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
-import { getArchitecture } from './architectures/registry';
+import { getArchitecture, requireFit } from './architectures/registry';
+import type { Architecture } from './architectures/types';
 import type { TrainingBackendChoice } from './backend-names';
 import {
   EarlyStopping,
@@ -151,6 +152,7 @@ interface Plan {
 async function planData(
   db: Db,
   table: string,
+  arch: Architecture,
   hp: Hyperparameters,
   budget: number,
   random: () => number,
@@ -159,6 +161,7 @@ async function planData(
 ): Promise<Plan> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
+  requireFit(arch, shape);
   const maxId = rowsUntil ?? (await maxRowId(db, table));
   const labels = await tableLabels(db, table, { maxId });
   if (labels.length < 2)
@@ -246,7 +249,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
   const budget = opts.memoryBudget ?? defaultMemoryBudget();
-  const plan = await planData(db, opts.table, hp, budget, random, opts.rowsUntil, opts.readParallelism);
+  const plan = await planData(db, opts.table, arch, hp, budget, random, opts.rowsUntil, opts.readParallelism);
   const backend = await selectTrainingBackend(resolved.backend);
   const workers = resolveWorkers(resolved.workers, backend.name);
   await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp });
@@ -322,6 +325,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
         const { loss, accuracy } = await steps.step(augment ? augment(batch.xs, n) : batch.xs, ys, n);
         bnCurrent = false;
+        if (!Number.isFinite(loss)) throw diverged(epoch, loss, learningRate);
         lossSum += loss * n;
         accSum += accuracy * n;
         done += n;
@@ -354,6 +358,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
         valPositions.length > 0
           ? await evaluateSource((xs, n) => steps.predict(xs, n), valSource, valPositions, valClass, labels.length)
           : null;
+      if (val && !Number.isFinite(val.loss)) throw diverged(epoch, val.loss, learningRate);
       const metrics: EpochMetrics = {
         epoch,
         loss: lossSum / nTrain,
@@ -399,6 +404,18 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     preciseBn,
     restoredEpoch: restoreBest && stopReason !== 'interrupted' ? restoreBest.epoch : null,
   };
+}
+
+/**
+ * A loss that is NaN or infinite stays so: every later step and metric would be garbage, and a
+ * database column would store it as 0. The run fails here, saying what to change.
+ */
+function diverged(epoch: number, loss: number, learningRate: number): InvalidDataError {
+  return new InvalidDataError(
+    `training diverged in epoch ${epoch}: the loss became ${loss}`,
+    `train again with a lower --learning-rate (it was ${learningRate})`,
+    { field: 'learningRate', reason: 'diverged' },
+  );
 }
 
 function augmenterFor(hp: Hyperparameters, shape: ImageShape) {

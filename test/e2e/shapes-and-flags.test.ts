@@ -119,6 +119,21 @@ describe('train flags the run record or the data cannot take are usage errors, b
     }
     expect(await runs()).toBe(before);
   });
+
+  test('an architecture the table is too small for: one line naming its smallest size', async () => {
+    const dir = folder(['a', 'b'], 6, (s) => grayPng(3, 3, s + 950));
+    expect(mldb(['import', dir, '--table', 'tiny', '--create'], env()).code).toBe(0);
+    const r = mldb(['train', '--table', 'tiny', '--model', 'keras_mnist_cnn', '--epochs', '1'], env());
+    expect([r.code, r.stderr.trim()]).toEqual([
+      2,
+      'mldb: keras_mnist_cnn needs images of at least 6x6 pixels; these are 3x3: use a table of a larger --size, ' +
+        'or a model that takes any size (simple_cnn, simpler_cnn, resnet_small)',
+    ]);
+    const listed = mldb(['models', '--size', '3', '--json'], env());
+    expect(listed.code).toBe(0);
+    const lenet = JSON.parse(listed.stdout).models.find((m: { name: string }) => m.name === 'lenet5');
+    expect(lenet).toMatchObject({ minSize: 4, parameters: null });
+  });
 });
 
 test('file names with terminal escape sequences are printed escaped, never raw', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createRun, getRun, listRuns } from '../../src/db/runs';
+import { appendEpochs, createRun, getRun, listRuns } from '../../src/db/runs';
 import { MlDb } from '../../src/mldb';
 import { resolveConfig } from '../../src/config';
 import { freshDatabase } from '../helpers/db';
@@ -168,6 +168,31 @@ describe('run records', () => {
     expect(byId.get(live)!.status).toBe('running');
     expect(byId.get(elsewhere)!.status).toBe('running');
     await conn.run('DELETE FROM mldb_runs WHERE id IN (?, ?, ?)', [id, live, elsewhere]);
+  });
+
+  test('an epoch whose loss is NaN or infinite is refused, never stored as 0', async () => {
+    const conn = await db.mldb().connection();
+    const id = await createRun(conn, {
+      name: 'diverged',
+      experiment: null,
+      planKey: null,
+      dataset: 'digits',
+      architecture: 'lenet5',
+      hyperparameters: { seed: 1 },
+      mldbVersion: '0',
+      tfjsVersion: '0',
+      host: os.hostname(),
+      pid: process.pid,
+    });
+    const epoch = { epoch: 1, accuracy: 0.1, valLoss: null, valAccuracy: null, seconds: 1, samplesPerSecond: 1 };
+    for (const loss of [NaN, Infinity]) {
+      await expect(appendEpochs(conn, id, [{ ...epoch, loss, learningRate: 0.1 }])).rejects.toThrow(
+        new RegExp(`epoch 1 of run ${id} has a loss of ${loss}: it is not recorded`),
+      );
+    }
+    const stored = await conn.query('SELECT * FROM mldb_run_epochs WHERE run_id = ?', [id]);
+    expect(stored).toEqual([]);
+    await conn.run('DELETE FROM mldb_runs WHERE id = ?', [id]);
   });
 
   test('the password never reaches a run record', async () => {

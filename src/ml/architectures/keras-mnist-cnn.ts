@@ -9,6 +9,7 @@ import { Seeds, type Architecture } from './types';
 export const kerasMnistCnn: Architecture = {
   name: 'keras_mnist_cnn',
   origin: 'mnist_cnn.py, the Keras examples',
+  minSize: 6,
   build(tf, { inputShape, numClasses, seed }) {
     const seeds = new Seeds(seed);
     const init = () => tf.initializers.glorotUniform({ seed: seeds.take() });

@@ -7,6 +7,7 @@ import { Seeds, type Architecture } from './types';
 export const lenet5: Architecture = {
   name: 'lenet5',
   origin: 'LeNet-5, LeCun et al. 1998',
+  minSize: 4,
   build(tf, { inputShape, numClasses, seed }) {
     const seeds = new Seeds(seed);
     const init = () => tf.initializers.glorotUniform({ seed: seeds.take() });

@@ -21,3 +21,19 @@ export function getArchitecture(name: string): Architecture {
   if (!a) throw new UsageError(`unknown model "${name}"`, `use one of ${[...ARCHITECTURES.keys()].join(', ')}`);
   return a;
 }
+
+/** Whether images of this height and width leave every layer of the architecture a pixel. */
+export function fitsArchitecture(a: Architecture, shape: { height: number; width: number }): boolean {
+  return shape.height >= a.minSize && shape.width >= a.minSize;
+}
+
+/** Refuses, up front and in one line, a shape the architecture cannot train on. */
+export function requireFit(a: Architecture, shape: { height: number; width: number }): void {
+  if (fitsArchitecture(a, shape)) return;
+  const anySize = [...ARCHITECTURES.values()].filter((x) => x.minSize <= 1).map((x) => x.name);
+  throw new UsageError(
+    `${a.name} needs images of at least ${a.minSize}x${a.minSize} pixels; these are ${shape.height}x${shape.width}`,
+    `use a table of a larger --size, or a model that takes any size (${anySize.join(', ')})`,
+    { field: 'model', reason: 'shape-too-small' },
+  );
+}

@@ -12,6 +12,7 @@ type Sym = TF.SymbolicTensor;
 export const resnetSmall: Architecture = {
   name: 'resnet_small',
   origin: 'ResNet-8 (CIFAR-style), He et al. 2016',
+  minSize: 1,
   build(tf, { inputShape, numClasses, seed }) {
     const seeds = new Seeds(seed);
     const input = tf.input({ shape: inputShape, name: 'image' });

@@ -9,6 +9,7 @@ import { Seeds, type Architecture } from './types';
 export const simplerCnn: Architecture = {
   name: 'simpler_cnn',
   origin: 'simpler_CNN, oarriaga/face_classification (Keras)',
+  minSize: 1,
   build(tf, { inputShape, numClasses, seed }) {
     const seeds = new Seeds(seed);
     const input = tf.input({ shape: inputShape, name: 'image' });

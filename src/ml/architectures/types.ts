@@ -15,6 +15,11 @@ export interface Architecture {
   name: string;
   /** Where it comes from, for `mldb models`. */
   origin: string;
+  /**
+   * The smallest image height and width it trains on, on every engine: below it a pooling or a
+   * flatten has no pixel left (checked by test/unit/architecture-sizes.test.ts, both ways).
+   */
+  minSize: number;
   /** Builds an uncompiled model. Nothing is built at import time. */
   build(tf: Tf, options: BuildOptions): TF.LayersModel;
 }

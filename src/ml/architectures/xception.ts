@@ -13,6 +13,8 @@ type Sym = TF.SymbolicTensor;
  */
 interface XceptionSpec {
   name: string;
+  /** The smallest height and width whose last pooling still has a pixel (measured: architecture-sizes.test). */
+  minSize: number;
   stem: Array<{ filters: number; strides: number }>;
   modules: number[];
   l2?: number;
@@ -34,6 +36,7 @@ function module(tf: Tf, seeds: Seeds, x: Sym, filters: number, i: number, l2?: n
 function xception(spec: XceptionSpec, origin: string): Architecture {
   return {
     name: spec.name,
+    minSize: spec.minSize,
     origin,
     build(tf: Tf, { inputShape, numClasses, seed }: BuildOptions) {
       const seeds = new Seeds(seed);
@@ -61,6 +64,7 @@ function xception(spec: XceptionSpec, origin: string): Architecture {
 export const tinyXception = xception(
   {
     name: 'tiny_xception',
+    minSize: 5,
     stem: [
       { filters: 5, strides: 1 },
       { filters: 5, strides: 1 },
@@ -74,6 +78,7 @@ export const tinyXception = xception(
 export const miniXception = xception(
   {
     name: 'mini_xception',
+    minSize: 5,
     stem: [
       { filters: 8, strides: 1 },
       { filters: 8, strides: 1 },
@@ -87,6 +92,7 @@ export const miniXception = xception(
 export const bigXception = xception(
   {
     name: 'big_xception',
+    minSize: 7,
     stem: [
       { filters: 32, strides: 2 },
       { filters: 64, strides: 1 },
