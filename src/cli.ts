@@ -3,6 +3,7 @@ import type { ConfigOverrides } from './config';
 import { cliLine } from './commands/cli-wording';
 import { setting } from './config';
 import { EXIT, isMldbError } from './errors';
+import { hideSecretsFromProcessList } from './process-list';
 import { fromFileSystemError } from './file-targets';
 import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
@@ -605,6 +606,7 @@ function exitOnEscapedError(e: unknown): void {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   verbose = argv.includes('--verbose');
+  if (argv === process.argv) hideSecretsFromProcessList(argv);
   // `mldb tables --json | head` closes the pipe early: that is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

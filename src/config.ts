@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors';
 import { Secret } from './secret';
 import { readServerState } from './local-servers/server-state';
+import { printable } from './printable';
 
 /** Where the connection settings came from: shown by `mldb db status` and in error hints. */
 export type ConfigSource = 'flag' | 'env' | 'dotenv' | 'local-server' | 'default';
@@ -219,8 +220,9 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** user@host:port/database — what error messages and `db status` may show. */
+/** The server as messages name it; the user name escaped, since a URL or variable may carry escapes. */
 export function describeTarget(c: MldbConfig): string {
-  return `${c.user}@${c.host}:${c.port}/${c.database}`;
+  return printable(`${c.user}@${c.host}:${c.port}/${c.database}`);
 }
 
 /** Reads one setting with the same precedence as the connection (env > .env). */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -210,10 +211,26 @@ test('the token from --token-file; --token itself warns that the process list sh
   expect(await s.stop()).toBe(0);
   expect(s.stderr()).not.toMatch(/process list/);
   expect(s.stderr() + s.stdout()).not.toContain(secret);
-  const flagged = await serve(['--model', `run:${runId}`, '--token', secret], {});
+  const password = `pw-${crypto.randomBytes(8).toString('hex')}`;
+  const url = new URL(db.url);
+  url.password = password;
+  const flagged = await serve(['--model', `run:${runId}`, '--token', secret, '--url', url.toString()], {});
+  // Every local user can read a process's arguments: the secrets are gone from them once read.
+  const listed = fs.readFileSync(`/proc/${flagged.child.pid}/cmdline`, 'utf8');
+  expect(listed).toMatch(/--token \*\*\* --url mysql:\/\/root:\*\*\*@/);
+  expect(listed).not.toContain(secret);
+  expect(listed).not.toContain(password);
   expect(await flagged.stop()).toBe(0);
-  expect(flagged.stderr()).toMatch(/^mldb: --token is visible to every user of this machine in the process list/m);
+  expect(flagged.stderr()).toMatch(/^mldb: --token was readable by every user of this machine in the process list/m);
   expect(flagged.stderr() + flagged.stdout()).not.toContain(secret);
+  // A FIFO as the token file would block before signals are handled: refused unread.
+  const fifo = path.join(work, 'token.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const refused = mldb(['serve', '--model', `run:${runId}`, '--token-file', fifo, '--port', '0'], env);
+  expect([refused.code, refused.stderr.trim()]).toEqual([
+    4,
+    `mldb: cannot read --token-file ${fifo} (not a regular file): pass a file that holds the token on its first line`,
+  ]);
 });
 
 test('corrections flow back into a dataset table through the import path', async () => {

@@ -1,7 +1,13 @@
-import fs from 'node:fs';
 import { setting } from '../../config';
 import { NotFoundError, UsageError } from '../../errors';
+import { FileTooLarge, NotRegularFile, readRegularFile } from '../../read-file';
 import type { Output } from '../../ui/output';
+
+/**
+ * A token file holds one line: a FIFO would block before signals are handled, and an endless
+ * writer would fill memory, so only a regular file this small is read.
+ */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 /** Addresses only this machine reaches: no token needed there. */
 export const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -20,10 +26,16 @@ export function httpToken(
     if (flags.token !== undefined) throw new UsageError('--token and --token-file both name the token', 'keep one');
     let text: string;
     try {
-      text = fs.readFileSync(flags.tokenFile, 'utf8');
+      text = readRegularFile(flags.tokenFile, MAX_TOKEN_FILE_BYTES).toString('utf8');
     } catch (e) {
+      const why =
+        e instanceof NotRegularFile
+          ? 'not a regular file'
+          : e instanceof FileTooLarge
+            ? `larger than ${MAX_TOKEN_FILE_BYTES} bytes`
+            : ((e as NodeJS.ErrnoException).code ?? 'error');
       throw new NotFoundError(
-        `cannot read --token-file ${flags.tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        `cannot read --token-file ${flags.tokenFile} (${why})`,
         'pass a file that holds the token on its first line',
       );
     }
@@ -33,7 +45,7 @@ export function httpToken(
   }
   if (flags.token !== undefined)
     out.note(
-      'mldb: --token is visible to every user of this machine in the process list; ' +
+      'mldb: --token was readable by every user of this machine in the process list until mldb hid it; ' +
         `prefer ${variable} or --token-file`,
     );
   return (flags.token ?? setting(variable)) || undefined;
