@@ -336,7 +336,7 @@ export class MlDb {
     const db = await this.connection();
     const model = await getModel(db, ref);
     artifacts.checkSaveTarget(dir);
-    return { model, dir: artifacts.writeModelFolder(dir, await readModelFiles(db, model)) };
+    return { model, dir: await artifacts.writeModelFolder(dir, await readModelFiles(db, model)) };
   }
 
   /**

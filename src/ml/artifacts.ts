@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
+import { withFileLock } from '../file-lock';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ModelFiles, StoredModel } from '../db/models';
 import { checkWritableFolderPath } from '../file-targets';
@@ -114,28 +115,43 @@ export async function serializeModel(
 /**
  * Writes a model's files as a folder. Files are written to a temporary folder and renamed into
  * place, so a killed save leaves nothing half-written; the weights always go to one weights.bin.
+ * Two processes saving to one folder at once (two experiments, two CI jobs) take turns under a
+ * lock beside it: each folder is one model's, whole, never a mix of two.
  */
-export function writeModelFolder(dir: string, files: ModelFiles): string {
+export async function writeModelFolder(dir: string, files: ModelFiles): Promise<string> {
   checkSaveTarget(dir);
   const target = path.resolve(dir);
-  const tmp = `${target}.partial-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  try {
-    const json = JSON.parse(files.modelJson) as { weightsManifest: Array<{ paths: string[]; weights: unknown[] }> };
-    json.weightsManifest = [{ paths: ['weights.bin'], weights: json.weightsManifest.flatMap((g) => g.weights) }];
-    fs.writeFileSync(path.join(tmp, 'weights.bin'), files.weights);
-    fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json));
-    fs.writeFileSync(path.join(tmp, 'metadata.json'), files.metadata);
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.renameSync(tmp, target);
-  } catch (err) {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const lock = {
+    waitMs: SAVE_LOCK_WAIT_MS,
+    busy: (pid: number) =>
+      new UsageError(
+        `another process (pid ${pid}) has been saving a model to ${target} for ${SAVE_LOCK_WAIT_MS / 1000} s`,
+        'wait for it, or save to another folder',
+      ),
+  };
+  return withFileLock(`${target}.lock`, lock, async () => {
+    const tmp = `${target}.partial-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  return target;
+    fs.mkdirSync(tmp, { recursive: true });
+    try {
+      const json = JSON.parse(files.modelJson) as { weightsManifest: Array<{ paths: string[]; weights: unknown[] }> };
+      json.weightsManifest = [{ paths: ['weights.bin'], weights: json.weightsManifest.flatMap((g) => g.weights) }];
+      fs.writeFileSync(path.join(tmp, 'weights.bin'), files.weights);
+      fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json));
+      fs.writeFileSync(path.join(tmp, 'metadata.json'), files.metadata);
+      fs.rmSync(target, { recursive: true, force: true });
+      fs.renameSync(tmp, target);
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    return target;
+  });
 }
+
+/** A save takes well under a second; a holder past this is stuck. */
+const SAVE_LOCK_WAIT_MS = 60_000;
 
 /** Saves a LayersModel and its metadata as a model folder (see serializeModel, writeModelFolder). */
 export async function saveModel(

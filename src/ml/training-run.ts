@@ -213,7 +213,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       ...(recorder() && { runId: recorder()!.id }),
     };
     const files = await serializeModel(result.model, metadata);
-    report.savedTo = writeModelFolder(opts.save ?? defaultModelDir(opts.table, model), files);
+    report.savedTo = await writeModelFolder(opts.save ?? defaultModelDir(opts.table, model), files);
     if (opts.store !== false) {
       const stored = await storeModel(
         db,

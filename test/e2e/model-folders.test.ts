@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { getArchitecture } from '../../src/ml/architectures/registry';
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const net = getArchitecture('lenet5').build(tf, { inputShape: [20, 20, 1], numClasses: 3, seed: 1 });
   const files = await serializeModel(net, { labels: ['a', 'b', 'c'], inputShape: [20, 20, 1], architecture: 'lenet5' });
   net.dispose();
-  model = writeModelFolder(path.join(work, 'model'), files);
+  model = await writeModelFolder(path.join(work, 'model'), files);
 });
 afterAll(() => db.cleanup());
 
@@ -63,4 +64,27 @@ test('models pull never deletes a folder standing where a model file would go', 
   expect(fs.readFileSync(path.join(target, 'weights.bin', 'thesis.txt'), 'utf8')).toBe('years of work');
   // Into a new folder it works.
   expect(mldb(['models', 'pull', 'ok', path.join(work, 'fresh')], env).code).toBe(0);
+});
+
+test('two processes saving to one folder at once take turns: the folder is always one whole model', async () => {
+  const target = path.join(work, 'contended');
+  const artifacts = path.resolve(__dirname, '..', '..', 'dist', 'ml', 'artifacts.js');
+  // Each writer saves its own model (weights all one byte value) 25 times, as fast as it can.
+  const writer = (byte: number) =>
+    new Promise<number | null>((resolve) => {
+      const script =
+        `const { writeModelFolder } = require(${JSON.stringify(artifacts)});` +
+        `const files = { modelJson: JSON.stringify({ weightsManifest: [{ paths: ['w'], weights: [] }] }),` +
+        ` weights: Buffer.alloc(4 << 20, ${byte}), metadata: JSON.stringify({ writer: ${byte} }) };` +
+        `(async () => { for (let i = 0; i < 25; i++) await writeModelFolder(${JSON.stringify(target)}, files); })()` +
+        `.catch((e) => { console.error(e.message); process.exit(1); });`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+      child.once('exit', resolve);
+    });
+  expect(await Promise.all([writer(1), writer(2)])).toEqual([0, 0]);
+  const writerOf = JSON.parse(fs.readFileSync(path.join(target, 'metadata.json'), 'utf8')).writer;
+  const weights = fs.readFileSync(path.join(target, 'weights.bin'));
+  expect(weights.length).toBe(4 << 20);
+  expect(weights.every((b) => b === writerOf)).toBe(true);
+  expect(fs.readdirSync(work).filter((f) => f.startsWith('contended'))).toEqual(['contended']);
 });

@@ -51,7 +51,7 @@ test('a model stored in chunks reads back byte for byte, as the same network', a
 
   // Pulled to a folder, it is an ordinary model folder.
   const dir = path.join(tempDir(), 'pulled');
-  writeModelFolder(dir, back);
+  await writeModelFolder(dir, back);
   expect(fs.readdirSync(dir).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
   (await loadSavedModel(dir)).model.dispose();
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { backendTimeoutSeconds, maskUrl, resolveConfig } from '../../src/config';
+import { backendTimeoutSeconds, describeTarget, maskUrl, resolveConfig } from '../../src/config';
 import { translateDbError } from '../../src/db/pool';
 import { UsageError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
@@ -127,4 +127,9 @@ describe('MLDB_BACKEND_TIMEOUT', () => {
     for (const bad of ['0', '1.5', 'soon', '3601'])
       expect(() => backendTimeoutSeconds({ MLDB_BACKEND_TIMEOUT: bad }, cwd)).toThrow(/^MLDB_BACKEND_TIMEOUT must be/);
   });
+});
+
+test('the server is named with the user escaped: a user name cannot carry terminal escapes into output', () => {
+  const config = resolveConfig({}, { MLDB_USER: 'eve\x1b[2J\x1b[31m', MLDB_HOST: 'db.example' }, tempDir());
+  expect(describeTarget(config)).toBe('eve\\x1b[2J\\x1b[31m@db.example:3306/mldb');
 });
