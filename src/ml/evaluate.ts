@@ -1,3 +1,4 @@
+import { canonicalLabel } from '../labels';
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { getDataset, requireShape } from '../db/registry';
@@ -152,7 +153,9 @@ export async function evaluateClassifier(
     );
   }
   const classIndex = new Map(labels.map((l, i) => [l, i]));
-  const positions = [...source.index.labels.keys()].filter((p) => classIndex.has(source.index.labels[p]));
+  // Rows stored before labels had one spelling (`seven `) count as the class they name.
+  const classOf = (p: number) => classIndex.get(canonicalLabel(source.index.labels[p]));
+  const positions = [...source.index.labels.keys()].filter((p) => classOf(p) !== undefined);
   if (positions.length === 0) {
     throw new InvalidDataError(
       `none of the ${split} rows of "${table}" has a label the model knows ` +
@@ -161,13 +164,7 @@ export async function evaluateClassifier(
     );
   }
   const engine = classifier.engine ?? tfjsEngine(classifier.model);
-  const e = await evaluateSource(
-    engine.run,
-    source,
-    positions,
-    (p) => classIndex.get(source.index.labels[p])!,
-    labels.length,
-  );
+  const e = await evaluateSource(engine.run, source, positions, (p) => classOf(p)!, labels.length);
   const classes = classMetrics(e.confusion, labels);
   const mistakes = positions
     .map((p, k) => ({

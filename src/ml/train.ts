@@ -8,6 +8,7 @@ import type { EpochRow } from '../db/runs';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
+import { canonicalLabel } from '../labels';
 import { getArchitecture, requireFit } from './architectures/registry';
 import type { Architecture } from './architectures/types';
 import type { TrainingBackendChoice } from './backend-names';
@@ -163,7 +164,9 @@ async function planData(
   const shape = requireShape(dataset);
   requireFit(arch, shape);
   const maxId = rowsUntil ?? (await maxRowId(db, table));
-  const labels = await tableLabels(db, table, { maxId });
+  // Rows stored before labels had one spelling may hold `seven` and `seven `: one class, as the
+  // server's collation and today's imports have it.
+  const labels = [...new Set((await tableLabels(db, table, { maxId })).map(canonicalLabel))];
   if (labels.length < 2)
     throw new InvalidDataError(
       `table "${table}" has ${labels.length} label(s); training needs at least 2`,
@@ -257,8 +260,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
 
   const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
   const classIndex = new Map(labels.map((l, i) => [l, i]));
-  const trainClass = (p: number) => classIndex.get(trainSource.index.labels[p])!;
-  const valClass = (p: number) => classIndex.get(valSource.index.labels[p])!;
+  const trainClass = (p: number) => classIndex.get(canonicalLabel(trainSource.index.labels[p]))!;
+  const valClass = (p: number) => classIndex.get(canonicalLabel(valSource.index.labels[p]))!;
   const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
   const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
   const nTrain = trainPositions.length;

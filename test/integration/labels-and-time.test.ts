@@ -4,7 +4,7 @@ import { insertPredictions } from '../../src/db/predictions';
 import { createRun } from '../../src/db/runs';
 import { mldb as cli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
-import { makeLabeledFolder } from '../helpers/fixtures';
+import { makeLabeledFolder, tempDir } from '../helpers/fixtures';
 
 /** One meaning for a label and for a time, wherever they are written or read. */
 
@@ -35,6 +35,15 @@ describe('labels', () => {
     const conn = await db.mldb().connection();
     const stored = await conn.query<{ label: string }>('SELECT DISTINCT BINARY label AS label FROM spelled');
     expect(stored.map((r) => Buffer.from(r.label).toString('utf8')).sort()).toEqual([nfc, 'seven']);
+  });
+
+  test('rows stored before labels had one spelling train as the class they name', async () => {
+    const conn = await db.mldb().connection();
+    // What an older mldb stored: `seven ` beside `seven`, one label to the server's collation.
+    await conn.run("UPDATE spelled SET label = 'seven ' WHERE label = 'seven' ORDER BY id LIMIT 2");
+    const save = path.join(tempDir(), 'model');
+    const r = await db.mldb('spelled').train({ model: 'lenet5', epochs: 1, batchSize: 2, validationSplit: 0, save });
+    expect(r.labels).toEqual(['caf\u00e9', 'seven']);
   });
 
   test('the CLI says which labels it stored under another spelling', () => {
