@@ -1,3 +1,4 @@
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -243,5 +244,21 @@ export function backendTimeoutSeconds(env: Vars = process.env, cwd = process.cwd
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 3600)
     throw new UsageError(`MLDB_BACKEND_TIMEOUT must be a whole number of seconds from 1 to 3600, got "${raw}"`);
+  return n;
+}
+
+/** More threads than this would only queue behind each other: no machine mldb runs on has more cores. */
+export const MAX_IMPORT_THREADS = 256;
+
+/**
+ * MLDB_IMPORT_THREADS: threads an import reads, hashes and decodes on, unless `--threads` says;
+ * every core by default (the import's own thread then deduplicates, batches and writes).
+ */
+export function importThreads(env: Vars = process.env, cwd = process.cwd()): number {
+  const raw = setting('MLDB_IMPORT_THREADS', env, cwd);
+  if (raw === undefined || raw === '') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_IMPORT_THREADS)
+    throw new UsageError(`MLDB_IMPORT_THREADS must be a whole number from 1 to ${MAX_IMPORT_THREADS}, got "${raw}"`);
   return n;
 }

@@ -17,7 +17,7 @@ export interface Figure {
 }
 
 /** The original InsertData2Table: one INSERT per file, one commit at the end (mysql2 execute). */
-async function originalMethod(config: MldbConfig, dir: string): Promise<number> {
+export async function originalMethod(config: MldbConfig, dir: string): Promise<number> {
   const files = walkLabeledFolder(dir).files;
   const t0 = performance.now();
   const n = await insertLikeTheOriginal(

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
+import { importScalingBench } from './import-scaling-bench';
 import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
 import { decodeBudgetBench, serveBench } from './serve-bench';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     if (which === 'import' || which === 'all') {
       console.log('\n== import and extraction ==');
       await importBench(server.url, filedataDir());
+      console.log('\n== import on every core: threads, the original method and the server ceiling ==');
+      await importScalingBench(server.url);
     }
     if (which === 'train' || which === 'all') {
       console.log('\n== training ==');

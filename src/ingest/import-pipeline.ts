@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/dataset-rows';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
@@ -9,7 +8,10 @@ import { createDataset, findDataset, fixShape, type Dataset } from '../db/regist
 import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
 import { canonicalLabel, MAX_LABEL_LENGTH } from '../labels';
-import { FileTooLarge, NotRegularFile, readRegularFile } from '../read-file';
+import type { ImageFormat } from '../images/formats';
+import type { ReadOutcome } from './prepare-image';
+import { openPreparer, type Preparer } from './prepare-pool';
+import { importThreads } from '../config';
 import type { ImageShape } from '../image-shape';
 import { decodeImage, DecodeError, isGrayRgb, shapeOf, toShape, type DecodedImage } from '../images/decode';
 import type { Layout } from './layout';
@@ -35,6 +37,14 @@ export interface ImportOptions {
   maxPixels?: number;
   /** How a folder names labels (layout.ts); `auto` by default. */
   layout?: Layout;
+  /**
+   * Threads that read, hash and decode (1: the import's own; more: a pool of workers, the import's
+   * thread then deduplicating, batching and writing); MLDB_IMPORT_THREADS or every core by default.
+   * The rows are the same either way.
+   */
+  threads?: number;
+  /** Threads already open (the watch keeps one pool for all its batches); left open afterwards. */
+  preparer?: Preparer;
   /**
    * Called when images are safely in the table: after their INSERT committed, or at once when
    * they were already there. What a watch needs to move or forget files.
@@ -257,79 +267,139 @@ export async function importFromSource(
     inFlight.catch(() => undefined);
   };
 
+  /** A decoded image at the table's shape, checked against what one row can carry, then batched. */
+  const addRow = async (
+    item: ReadFile,
+    image: { format: ImageFormat; width: number; height: number },
+    pixels: Uint8Array,
+  ) => {
+    const size = 2 * (item.bytes.length + pixels.length) + ROW_SQL_OVERHEAD;
+    if (size > budget) {
+      // Say what to change: the file itself is too big for a row, or only together with its pixels.
+      rejected.push({
+        path: item.file.path,
+        reason:
+          2 * item.bytes.length + ROW_SQL_OVERHEAD > budget
+            ? tooLargeForServer(item.bytes.length, packet)
+            : `${mib(item.bytes.length)} file plus ${mib(pixels.length)} of pixels is more than one row can carry ` +
+              `(max_allowed_packet ${mib(packet)}): raise max_allowed_packet or import at a smaller --size`,
+      });
+      return;
+    }
+    if (batch.length >= MAX_BATCH_ROWS || batchBytes + size > budget) await flush();
+    batch.push({
+      label: item.file.label,
+      split: opts.split ?? item.file.split ?? splitFor(item.sha, dataset.testFraction, dataset.validationFraction),
+      sha256: item.sha,
+      source: item.file.relative,
+      format: image.format,
+      width: image.width,
+      height: image.height,
+      original: item.bytes,
+      pixels,
+    });
+    batchItems.push(item.file);
+    batchBytes += size;
+  };
+
+  /**
+   * The first image of a table without a shape fixes it: decoded alone, here, before the rest.
+   * Returns false when it could not be used (rejected), so the next one is tried.
+   */
+  const fixShapeFrom = async (item: ReadFile): Promise<boolean> => {
+    const decoded = await decodeOrReject(item, rejected, opts.maxPixels);
+    if (!decoded) return false;
+    const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
+    const wanted = { ...shapeOf(decoded), ...given };
+    // A shape whose pixels alone cannot go in one row would make every later row fail too:
+    // this image is refused and the shape stays open for the next one (or a --size).
+    const pixelBytes = wanted.height * wanted.width * wanted.channels;
+    if (2 * pixelBytes + ROW_SQL_OVERHEAD > budget) {
+      rejected.push({
+        path: item.file.path,
+        reason:
+          `at ${wanted.height}x${wanted.width}x${wanted.channels} its pixels alone take ${mib(pixelBytes)}, ` +
+          `more than one row can carry (max_allowed_packet ${mib(packet)}): give the table a smaller --size`,
+      });
+      return false;
+    }
+    shape = await retryOnLockConflict(() => fixShape(db, table, wanted));
+    shapeFromFirstImage = true;
+    grayStoredAsRgb = shape.channels === 3 && given.channels === undefined && isGrayRgb(decoded.rgb);
+    const fromImage = (['height', 'width', 'channels'] as const).filter((k) => given[k] === undefined);
+    opts.onShape?.(shape, { fromImage, grayStoredAsRgb });
+    const pixels = await resizeOrReject(item, decoded, shape, rejected);
+    if (pixels) await addRow(item, decoded, pixels);
+    return true;
+  };
+
   let files = 0;
   let stopped = false;
-  for await (const chunk of inChunks(source.items, CHUNK_FILES, CHUNK_BYTES)) {
-    if (opts.shouldStop?.()) {
-      stopped = true;
-      break;
-    }
-    files += chunk.length;
-    const deduped = await readAndDedupe(lookup, withCanonicalLabels(chunk, respelled, rejected), seen, rejected, {
-      budget,
-      packet,
-    });
-    alreadyPresent += deduped.present;
-    duplicates += deduped.duplicates;
-    conflicts.push(...deduped.conflicts);
-    findings.push(...deduped.findings);
-    if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
-    for (const item of deduped.fresh) {
-      const decoded = await decodeOrReject(item, rejected, opts.maxPixels);
-      if (!decoded) continue;
-      if (!shape) {
-        const given = { ...dataset.shapeParts, ...definedParts(opts.shape) };
-        const wanted = { ...shapeOf(decoded), ...given };
-        // A shape whose pixels alone cannot go in one row would make every later row fail too:
-        // this image is refused and the shape stays open for the next one (or a --size).
-        const pixelBytes = wanted.height * wanted.width * wanted.channels;
-        if (2 * pixelBytes + ROW_SQL_OVERHEAD > budget) {
-          rejected.push({
-            path: item.file.path,
-            reason:
-              `at ${wanted.height}x${wanted.width}x${wanted.channels} its pixels alone take ${mib(pixelBytes)}, ` +
-              `more than one row can carry (max_allowed_packet ${mib(packet)}): give the table a smaller --size`,
-          });
-          continue;
+  const preparer = opts.preparer ?? openPreparer(opts.threads ?? importThreads());
+  try {
+    // Reading and hashing run one chunk ahead: the next chunk is read while this one is looked up,
+    // decoded and written, so the threads wait on neither the server nor the batching.
+    const chunks = inChunks(source.items, CHUNK_FILES, CHUNK_BYTES)[Symbol.asyncIterator]();
+    const readNext = async (): Promise<ReadChunk | undefined> => {
+      const pulled = await chunks.next();
+      if (pulled.done) return undefined;
+      return readChunk(
+        preparer,
+        withCanonicalLabels(pulled.value, respelled, rejected),
+        pulled.value.length,
+        rejected,
+        {
+          budget,
+          packet,
+        },
+      );
+    };
+    for (let ahead = await readNext(); ahead;) {
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      const current = ahead;
+      files += current.size;
+      const outcomes = await current.outcomes;
+      const following = readNext();
+      following.catch(() => undefined); // awaited below; a failure meanwhile is not "unhandled"
+      const deduped = await dedupe(lookup, current.items, outcomes, seen, rejected, packet);
+      alreadyPresent += deduped.present;
+      duplicates += deduped.duplicates;
+      conflicts.push(...deduped.conflicts);
+      findings.push(...deduped.findings);
+      if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
+      let next = 0;
+      while (!shape && next < deduped.fresh.length) await fixShapeFrom(deduped.fresh[next++]);
+      const rest = deduped.fresh.slice(next);
+      if (shape && rest.length > 0) {
+        const target = shape;
+        const shaped = await preparer.decodeAndShape(
+          rest.map((r) => r.bytes),
+          target,
+          opts.maxPixels,
+        );
+        for (const [i, outcome] of shaped.entries()) {
+          const item = rest[i];
+          if ('pixels' in outcome) await addRow(item, outcome, outcome.pixels);
+          else if (outcome.failure === 'internal') throw new Error(outcome.message);
+          else
+            rejected.push({
+              path: item.file.path,
+              reason:
+                outcome.failure === 'undecodable'
+                  ? outcome.message
+                  : `cannot resize to ${target.height}x${target.width}: ${outcome.message}`,
+            });
         }
-        shape = await retryOnLockConflict(() => fixShape(db, table, wanted));
-        shapeFromFirstImage = true;
-        grayStoredAsRgb = shape.channels === 3 && given.channels === undefined && isGrayRgb(decoded.rgb);
-        const fromImage = (['height', 'width', 'channels'] as const).filter((k) => given[k] === undefined);
-        opts.onShape?.(shape, { fromImage, grayStoredAsRgb });
       }
-      const pixels = await resizeOrReject(item, decoded, shape, rejected);
-      if (!pixels) continue;
-      const size = 2 * (item.bytes.length + pixels.length) + ROW_SQL_OVERHEAD;
-      if (size > budget) {
-        // Say what to change: the file itself is too big for a row, or only together with its pixels.
-        rejected.push({
-          path: item.file.path,
-          reason:
-            2 * item.bytes.length + ROW_SQL_OVERHEAD > budget
-              ? tooLargeForServer(item.bytes.length, packet)
-              : `${mib(item.bytes.length)} file plus ${mib(pixels.length)} of pixels is more than one row can carry ` +
-                `(max_allowed_packet ${mib(packet)}): raise max_allowed_packet or import at a smaller --size`,
-        });
-        continue;
-      }
-      if (batch.length >= MAX_BATCH_ROWS || batchBytes + size > budget) await flush();
-      batch.push({
-        label: item.file.label,
-        split: opts.split ?? item.file.split ?? splitFor(item.sha, dataset.testFraction, dataset.validationFraction),
-        sha256: item.sha,
-        source: item.file.relative,
-        format: decoded.format,
-        width: decoded.width,
-        height: decoded.height,
-        original: item.bytes,
-        pixels,
-      });
-      batchItems.push(item.file);
-      batchBytes += size;
+      done += current.size;
+      report();
+      ahead = await following;
     }
-    done += chunk.length;
-    report();
+  } finally {
+    if (!opts.preparer) await preparer.close();
   }
   await flush();
   if (inFlight) await inFlight;
@@ -522,50 +592,79 @@ function withCanonicalLabels(chunk: ImportItem[], respelled: Map<string, string>
   return kept;
 }
 
-/** Reads and hashes a chunk; drops files already in the table or already seen in this run. */
-async function readAndDedupe(
-  lookup: (hashes: Buffer[]) => Promise<KnownHashes>,
+/** Bytes that came back from a worker thread arrive as a plain Uint8Array: viewed as a Buffer, not copied. */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function readFailure(outcome: Exclude<ReadOutcome, { bytes: Uint8Array }>, packet: number): string {
+  switch (outcome.failure) {
+    case 'too-large':
+      return tooLargeForServer(outcome.size, packet);
+    case 'not-regular':
+      return 'not a regular file';
+    case 'unreadable':
+      return `cannot read (${outcome.code})`;
+    case 'empty':
+      return 'empty file';
+  }
+  throw new Error('unknown read failure');
+}
+
+/** A chunk of items whose reading and hashing has started. */
+interface ReadChunk {
+  /** Items taken from the source (rejected ones included): what progress counts. */
+  size: number;
+  items: ImportItem[];
+  outcomes: Promise<ReadOutcome[]>;
+}
+
+/** Refuses what a row's columns cannot hold, and starts reading and hashing the rest. */
+function readChunk(
+  preparer: Preparer,
   chunk: ImportItem[],
-  seen: Map<string, LabeledFile>,
+  size: number,
   rejected: Rejection[],
   limits: { budget: number; packet: number },
-): Promise<Deduped> {
+): ReadChunk {
   // A file that cannot go in one row is refused by its size, before it is read (or decoded).
   const maxFileBytes = Math.floor((limits.budget - ROW_SQL_OVERHEAD) / 2);
-  const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [], findings: [] };
-  const read: ReadFile[] = [];
-  for (const file of chunk) {
-    // What the row's columns cannot hold would fail its whole batch: refused here, for every source.
+  // What the row's columns cannot hold would fail its whole batch: refused here, for every source.
+  const items = chunk.filter((file) => {
     if ([...file.relative].length > MAX_SOURCE_CHARS) {
       rejected.push({ path: file.path, reason: `path longer than ${MAX_SOURCE_CHARS} characters` });
-      continue;
+      return false;
     }
     if ([...file.label].length > MAX_LABEL_LENGTH) {
       rejected.push({ path: file.path, reason: `label longer than ${MAX_LABEL_LENGTH} characters` });
+      return false;
+    }
+    return true;
+  });
+  const outcomes = preparer.readAndHash(items, maxFileBytes);
+  outcomes.catch(() => undefined); // awaited by the loop; a failure before that is not "unhandled"
+  return { size, items, outcomes };
+}
+
+/** Drops files already in the table or already seen in this run; the rest are new images. */
+async function dedupe(
+  lookup: (hashes: Buffer[]) => Promise<KnownHashes>,
+  fits: ImportItem[],
+  outcomes: ReadOutcome[],
+  seen: Map<string, LabeledFile>,
+  rejected: Rejection[],
+  packet: number,
+): Promise<Deduped> {
+  const out: Deduped = { fresh: [], stored: [], present: 0, duplicates: 0, conflicts: [], findings: [] };
+  const read: ReadFile[] = [];
+  for (const [i, file] of fits.entries()) {
+    const outcome = outcomes[i];
+    if ('failure' in outcome) {
+      rejected.push({ path: file.path, reason: readFailure(outcome, packet) });
       continue;
     }
-    let bytes: Buffer;
-    try {
-      bytes = file.bytes ?? readRegularFile(file.path, maxFileBytes);
-    } catch (e) {
-      const reason =
-        e instanceof FileTooLarge
-          ? tooLargeForServer(e.size, limits.packet)
-          : e instanceof NotRegularFile
-            ? 'not a regular file'
-            : `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
-      rejected.push({ path: file.path, reason });
-      continue;
-    }
-    if (bytes.length > maxFileBytes) {
-      rejected.push({ path: file.path, reason: tooLargeForServer(bytes.length, limits.packet) });
-      continue;
-    }
-    if (bytes.length === 0) {
-      rejected.push({ path: file.path, reason: 'empty file' });
-      continue;
-    }
-    const sha = crypto.createHash('sha256').update(bytes).digest();
+    const bytes = asBuffer(outcome.bytes);
+    const sha = asBuffer(outcome.sha);
     const key = sha.toString('hex');
     const earlier = seen.get(key);
     if (earlier) {

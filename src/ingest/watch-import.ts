@@ -4,6 +4,8 @@ import type { Db } from '../db/db';
 import type { Dataset } from '../db/registry';
 import { isTransientDbError } from '../db/transient';
 import { FileArrivals, type Arrival } from './file-arrivals';
+import { importThreads } from '../config';
+import { openPreparer } from './prepare-pool';
 import {
   importFromSource,
   openDataset,
@@ -134,11 +136,12 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
   });
   await arrivals.start();
   opts.onLive?.();
+  const preparer = openPreparer(opts.threads ?? importThreads());
   try {
     for (;;) {
       const batch = await arrivals.take(opts.batchFiles, opts.batchWaitMs, opts.signal);
       if (batch.length === 0) break;
-      const result = await storeBatch(db, dataset, batch, opts, summary);
+      const result = await storeBatch(db, dataset, batch, { ...opts, preparer }, summary);
       if (!result) {
         summary.leftQueued += batch.length;
         break;
@@ -177,6 +180,7 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
   } finally {
     summary.leftQueued += arrivals.queued;
     await arrivals.close();
+    await preparer.close();
   }
   summary.seconds = (Date.now() - started) / 1000;
   return summary;
@@ -201,7 +205,7 @@ async function storeBatch(
         db,
         dataset,
         { items: batch, rejected: [], total: batch.length },
-        { table: opts.table, split: opts.split, onShape: opts.onShape },
+        { table: opts.table, split: opts.split, onShape: opts.onShape, preparer: opts.preparer },
       );
       if (pausedAt !== undefined) {
         const paused = (Date.now() - pausedAt) / 1000;

@@ -4,7 +4,8 @@ import type { ImportOptions } from '../../ingest/import-pipeline';
 import type { Layout } from '../../ingest/layout';
 import type { CommandContext } from '../context';
 import { COMMAND_DEFAULTS } from './defaults';
-import { parseFraction, parseNumber, parseShape } from '../options';
+import { parseFraction, parseNumber, parsePositiveInt, parseShape } from '../options';
+import { MAX_IMPORT_THREADS } from '../../config';
 
 /** The flags of `import` and `import --watch`, and the options both build from them. */
 
@@ -25,6 +26,7 @@ export interface ImportFlags {
   moveDone?: string;
   moveFailed?: string;
   maxMegapixels?: string;
+  threads?: string;
 }
 
 export interface CommonImportOptions extends ImportOptions {
@@ -42,6 +44,7 @@ export function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonIm
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
     split,
     layout,
+    threads: parsePositiveInt('--threads', flags.threads, { max: MAX_IMPORT_THREADS }),
     maxPixels:
       parseNumber('--max-megapixels', flags.maxMegapixels ?? String(COMMAND_DEFAULTS.maxMegapixels), {
         min: 0.001,
