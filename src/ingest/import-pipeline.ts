@@ -122,6 +122,8 @@ const CHUNK_FILES = 512;
 const CHUNK_BYTES = 64 * 1024 * 1024;
 /** The dataset tables' `source` column is VARCHAR(1024). */
 const MAX_SOURCE_CHARS = 1024;
+/** Below this many files an import reads and decodes on its own thread, whatever the threads asked. */
+const SMALL_IMPORT_FILES = 256;
 /** Upper bound on rows per INSERT, whatever their size. */
 const MAX_BATCH_ROWS = 2000;
 
@@ -335,7 +337,9 @@ export async function importFromSource(
 
   let files = 0;
   let stopped = false;
-  const preparer = opts.preparer ?? openPreparer(opts.threads ?? importThreads());
+  // Starting threads (each loads the decoders) costs more than a small import takes on one.
+  const small = source.total !== undefined && source.total < SMALL_IMPORT_FILES;
+  const preparer = opts.preparer ?? openPreparer(small ? 1 : (opts.threads ?? importThreads()));
   try {
     // Reading and hashing run one chunk ahead: the next chunk is read while this one is looked up,
     // decoded and written, so the threads wait on neither the server nor the batching.
