@@ -25,8 +25,6 @@ import {
   type RunSort,
 } from '../db/runs';
 import { SPLITS } from '../db/schema';
-import { isTransientDbError } from '../db/transient';
-import { MldbError, NotFoundError, UsageError } from '../errors';
 import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
 import { RequestError } from '../serve/request-error';
 import { checkCorrection, checkPredictionId } from '../serve/correction';
@@ -135,22 +133,6 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
         .send(asset.body),
     );
   }
-
-  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    if (err instanceof RequestError)
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof NotFoundError)
-      return reply.code(404).send({ error: { code: 'not_found', message: err.message } });
-    if (err instanceof UsageError) return reply.code(400).send({ error: { code: 'bad_query', message: err.message } });
-    if (isTransientDbError(err) || (err instanceof MldbError && err.exitCode === 3))
-      return reply
-        .code(503)
-        .send({ error: { code: 'database_unavailable', message: `the database: ${err.message.split('\n')[0]}` } });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply
-      .code(status)
-      .send({ error: { code: status === 500 ? 'internal' : 'bad_request', message: err.message } });
-  });
 
   app.get('/api/overview', async () => {
     const db = await o.connect();

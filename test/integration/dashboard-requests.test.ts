@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import { startDashboard } from '../../src/dashboard/server';
+import { createRun } from '../../src/db/runs';
+import { MAX_NAME_LENGTH } from '../../src/db/schema';
+import { freshDatabase } from '../helpers/db';
+import { evenLabels, makeLabeledFolder } from '../helpers/fixtures';
+import { request, type Answer } from '../helpers/http';
+
+/**
+ * Every bad request to the dashboard is a 4xx in its JSON shape: a real server behind a real
+ * dashboard, requests as a client sends them.
+ */
+
+const db = freshDatabase();
+const servers: FastifyInstance[] = [];
+let port: number;
+
+async function dashboardOver(m: ReturnType<typeof db.mldb>): Promise<number> {
+  await m.connection();
+  const { app } = await startDashboard({ host: '127.0.0.1', port: 0, connect: () => m.connection() });
+  servers.push(app);
+  return (app.server.address() as { port: number }).port;
+}
+
+const get = (path: string, at = port): Promise<Answer> => request(at, path, {});
+
+beforeAll(async () => {
+  const m = db.mldb('digits');
+  await m.insertFolder(makeLabeledFolder(evenLabels(2, 3), 8), { create: true });
+  await m.createTable('empty_table');
+  port = await dashboardOver(m);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await db.cleanup();
+});
+
+test('a repeated query parameter is a 400 naming it, on every route that reads one', async () => {
+  for (const [path, name] of [
+    ['/api/predictions?label=3&label=4', 'label'],
+    ['/api/predictions?limit=1&limit=2', 'limit'],
+    ['/api/tables/digits/images?label=l0&label=l1', 'label'],
+    ['/api/tables/digits/findings?kind=conflict&kind=duplicate', 'kind'],
+    ['/api/runs?dataset=a&dataset=b', 'dataset'],
+    ['/api/compare?ids=1,2&ids=3', 'ids'],
+    ['/api/experiments?offset=0&offset=1', 'offset'],
+  ]) {
+    const r = await get(path);
+    expect([path, r.status, r.body.error?.code]).toEqual([path, 400, 'bad_query']);
+    expect(r.body.error?.message).toMatch(new RegExp(`^${name} is given 2 times`));
+  }
+});
+
+test('an experiment with the longest name opens; a longer path segment is a 414 in the JSON shape', async () => {
+  const conn = await db.mldb().connection();
+  // The longest name, in characters that percent-encode to the most bytes (4 each).
+  const name = '😀'.repeat(MAX_NAME_LENGTH);
+  await createRun(conn, {
+    name: 'long',
+    experiment: name,
+    planKey: null,
+    dataset: 'digits',
+    architecture: 'lenet5',
+    hyperparameters: { seed: 1 },
+    mldbVersion: '0',
+    tfjsVersion: '0',
+    host: 'here',
+    pid: 1,
+  });
+  const opened = await get(`/api/experiments/${encodeURIComponent(name)}`);
+  expect([opened.status, opened.body.name]).toEqual([200, name]);
+
+  const tooLong = await get(`/api/experiments/${encodeURIComponent(name + '😀')}`);
+  expect([tooLong.status, tooLong.body.error?.code]).toEqual([414, 'uri_too_long']);
+});
+
+test('a statement the server refuses is a 500 `internal` that quotes no SQL', async () => {
+  const broken = freshDatabase();
+  try {
+    const m = broken.mldb();
+    const at = await dashboardOver(m);
+    const conn = await m.connection();
+    await conn.run('ALTER TABLE mldb_predictions DROP COLUMN label');
+    const r = await get('/api/predictions', at);
+    expect([r.status, r.body.error?.code]).toEqual([500, 'internal']);
+    expect(r.body.error?.message).not.toMatch(/label|column|SELECT|SQL/i);
+  } finally {
+    await broken.cleanup();
+  }
+});
