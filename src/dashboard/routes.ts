@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { datasetAtAGlance, findDataset, listDatasetsAtAGlance, requireShape } from '../db/registry';
+import { datasetAtAGlance, findDataset, listDatasetsAtAGlance } from '../db/registry';
 import type { Db } from '../db/db';
 import { imagePage, rowPixels } from '../db/dataset-rows';
 import type { Split } from '../db/enums';
@@ -175,12 +175,13 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const { name, file } = request.params as { name: string; file: string };
     const m = /^(\d{1,18})\.png$/.exec(file);
     if (!m) throw new RequestError(404, 'not_found', 'images are named <id>.png');
-    const shape = requireShape(await dataset(db, name));
+    const { shape } = await dataset(db, name);
+    if (!shape) throw new RequestError(404, 'no_images', `dataset "${name}" has no images yet`);
     const row = await rowPixels(db, name, Number(m[1]));
     if (!row) throw new RequestError(404, 'not_found', `no row ${m[1]} in ${name}`);
-    const etag = `"${row.sha256.toString('hex')}-${shape.height}x${shape.width}x${shape.channels}"`;
+    const etag = `"${row.sha256?.toString('hex') ?? m[1]}-${shape.height}x${shape.width}x${shape.channels}"`;
     if (notModified(request, reply, etag)) return reply;
-    return reply.type('image/png').send(await pixelsToPng(row.pixels, shape));
+    return reply.type('image/png').send(await pixelsToPng(row.pixels, shape, `row ${m[1]} of ${name}`));
   });
 
   app.get('/api/tables/:name/findings', async (request) => {

@@ -52,6 +52,25 @@ test('a repeated query parameter is a 400 naming it, on every route that reads o
   }
 });
 
+test('a thumbnail of a table without images is a 404, of a damaged row a 422', async () => {
+  const empty = await get('/api/tables/empty_table/images/1.png');
+  expect([empty.status, empty.body.error?.code]).toEqual([404, 'no_images']);
+
+  const conn = await db.mldb('digits').connection();
+  const [first, second] = await conn.query<{ id: number }>('SELECT id FROM digits ORDER BY id LIMIT 2');
+  expect((await request(port, `/api/tables/digits/images/${first.id}.png`, {})).status).toBe(200);
+  await conn.run('UPDATE digits SET pixels = ? WHERE id = ?', [Buffer.alloc(5), first.id]);
+  const short = await get(`/api/tables/digits/images/${first.id}.png`);
+  expect([short.status, short.body.error?.code]).toEqual([422, 'damaged_row']);
+  expect(short.body.error?.message).toMatch(/holds 5 bytes of pixels, not the 64/);
+
+  await conn.run('ALTER TABLE digits MODIFY pixels MEDIUMBLOB NULL');
+  await conn.run('UPDATE digits SET pixels = NULL WHERE id = ?', [second.id]);
+  const none = await get(`/api/tables/digits/images/${second.id}.png`);
+  expect([none.status, none.body.error?.code]).toEqual([422, 'damaged_row']);
+  expect(none.body.error?.message).toMatch(/holds no pixels/);
+});
+
 test('an experiment with the longest name opens; a longer path segment is a 414 in the JSON shape', async () => {
   const conn = await db.mldb().connection();
   // The longest name, in characters that percent-encode to the most bytes (4 each).
