@@ -29,6 +29,7 @@ import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
 import { RequestError } from '../serve/request-error';
 import { checkCorrection, checkPredictionId } from '../serve/correction';
 import { dashboardAssets } from './assets';
+import { parsePredictionCursor, predictionCursor } from './page-cursor';
 import { differingSettings } from './settings-diff';
 import { pixelsToPng } from './thumbnail';
 
@@ -265,9 +266,10 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       pending: q.pending === '1' || q.pending === 'true',
       since: time(q, 'since'),
       before: time(q, 'before'),
+      olderThan: q.cursor ? parsePredictionCursor(q.cursor) : undefined,
       limit: limit + 1,
     });
-    const page = onePage(rows, limit, (p) => p.createdAt);
+    const page = onePage(rows, limit, predictionCursor);
     return { predictions: page.items, next: page.next };
   });
 

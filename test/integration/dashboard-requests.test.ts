@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { v7 as uuidv7 } from 'uuid';
 import { startDashboard } from '../../src/dashboard/server';
+import { insertPredictions, type PredictionLogRow } from '../../src/db/predictions';
 import { createRun } from '../../src/db/runs';
 import { MAX_NAME_LENGTH } from '../../src/db/schema';
 import { freshDatabase } from '../helpers/db';
@@ -7,8 +9,8 @@ import { evenLabels, makeLabeledFolder } from '../helpers/fixtures';
 import { request, type Answer } from '../helpers/http';
 
 /**
- * Every bad request to the dashboard is a 4xx in its JSON shape: a real server behind a real
- * dashboard, requests as a client sends them.
+ * Every bad request to the dashboard is a 4xx in its JSON shape, and a page of the prediction log
+ * never skips a row: a real server behind a real dashboard, requests as a client sends them.
  */
 
 const db = freshDatabase();
@@ -23,6 +25,29 @@ async function dashboardOver(m: ReturnType<typeof db.mldb>): Promise<number> {
 }
 
 const get = (path: string, at = port): Promise<Answer> => request(at, path, {});
+
+function logRow(createdAt: Date, n: number): PredictionLogRow {
+  return {
+    id: uuidv7(),
+    createdAt,
+    source: 'api',
+    model: 'paging-model',
+    modelId: null,
+    runId: null,
+    client: null,
+    fileName: `${n}.png`,
+    inputSha256: null,
+    inputBytes: 0,
+    inputFormat: null,
+    input: null,
+    label: '3',
+    confidence: 0.5,
+    top: null,
+    latencyMs: 1,
+    status: 'ok',
+    error: null,
+  };
+}
 
 beforeAll(async () => {
   const m = db.mldb('digits');
@@ -92,6 +117,31 @@ test('an experiment with the longest name opens; a longer path segment is a 414 
 
   const tooLong = await get(`/api/experiments/${encodeURIComponent(name + '😀')}`);
   expect([tooLong.status, tooLong.body.error?.code]).toEqual([414, 'uri_too_long']);
+});
+
+test('20 predictions in one millisecond, 3 to a page: every one is shown once', async () => {
+  const conn = await db.mldb().connection();
+  const at = new Date('2026-11-21T10:00:00.123Z');
+  await insertPredictions(
+    conn,
+    Array.from({ length: 20 }, (_, i) => logRow(at, i)),
+  );
+  const seen: string[] = [];
+  let cursor: string | null = '';
+  for (let pages = 0; cursor !== null && pages < 20; pages++) {
+    const r = await get(
+      `/api/predictions?model=paging-model&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    expect(r.status).toBe(200);
+    seen.push(...(r.body.predictions as Array<{ fileName: string }>).map((p) => p.fileName));
+    cursor = r.body.next as string | null;
+  }
+  expect(cursor).toBeNull();
+  expect(seen.length).toBe(20);
+  expect(new Set(seen).size).toBe(20);
+
+  const bad = await get('/api/predictions?cursor=yesterday');
+  expect([bad.status, bad.body.error?.code]).toEqual([400, 'bad_query']);
 });
 
 test('a statement the server refuses is a 500 `internal` that quotes no SQL', async () => {

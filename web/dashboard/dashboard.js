@@ -834,7 +834,7 @@
       var older = r.next
         ? el(
             'a',
-            { href: '#/predictions?' + new URLSearchParams(Object.assign(Object.fromEntries(q), { before: r.next })) },
+            { href: '#/predictions?' + new URLSearchParams(Object.assign(Object.fromEntries(q), { cursor: r.next })) },
             'older →',
           )
         : null;
