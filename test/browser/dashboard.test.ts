@@ -230,6 +230,13 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   const differing = await page.locator('main table').last().locator('th').allTextContents();
   expect(differing).toEqual(['run', 'batchSize', 'learningRate', 'val accuracy', 'test accuracy']);
   expect(await page.locator('figure.chart canvas').count()).toBe(2);
+  // Nothing but the sections themselves: no stray text (a "null" printed for a section left out).
+  const strayText = await page.evaluate(() =>
+    [...document.getElementById('view')!.childNodes]
+      .filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent),
+  );
+  expect(strayText).toEqual([]);
 
   await page.goto(`${uiUrl}/#/experiments`);
   await page.waitForSelector('main[data-ready="#/experiments"]');
