@@ -231,12 +231,13 @@ export function setting(name: string, env: Vars = process.env, cwd = process.cwd
   return env[name] ?? readDotenv(cwd)[name];
 }
 
-/** How long a statement may wait on a shard's backend before it fails, unless MLDB_BACKEND_TIMEOUT says. */
+/** How long a statement may wait on a backend before it fails, unless MLDB_BACKEND_TIMEOUT says. */
 export const DEFAULT_BACKEND_TIMEOUT_SECONDS = 60;
 
 /**
  * MLDB_BACKEND_TIMEOUT: seconds a statement waits on a shard's backend (directly, or through the
- * head's Spider sessions) before it fails as if the backend were down. A whole number, 1–3600.
+ * head's Spider sessions) before it fails as if the backend were down; every other statement waits
+ * this and a margin (db/bounded-statements.ts). A whole number, 1–3600.
  */
 export function backendTimeoutSeconds(env: Vars = process.env, cwd = process.cwd()): number {
   const raw = setting('MLDB_BACKEND_TIMEOUT', env, cwd);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { datasetAtAGlance, findDataset, listDatasetsAtAGlance, requireShape } from '../db/registry';
+import { datasetAtAGlance, findDataset, listDatasetsAtAGlance } from '../db/registry';
 import type { Db } from '../db/db';
 import { imagePage, rowPixels } from '../db/dataset-rows';
 import type { Split } from '../db/enums';
@@ -25,12 +25,11 @@ import {
   type RunSort,
 } from '../db/runs';
 import { SPLITS } from '../db/schema';
-import { isTransientDbError } from '../db/transient';
-import { MldbError, NotFoundError, UsageError } from '../errors';
 import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
 import { RequestError } from '../serve/request-error';
 import { checkCorrection, checkPredictionId } from '../serve/correction';
 import { dashboardAssets } from './assets';
+import { parsePredictionCursor, predictionCursor } from './page-cursor';
 import { differingSettings } from './settings-diff';
 import { pixelsToPng } from './thumbnail';
 
@@ -136,22 +135,6 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     );
   }
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    if (err instanceof RequestError)
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof NotFoundError)
-      return reply.code(404).send({ error: { code: 'not_found', message: err.message } });
-    if (err instanceof UsageError) return reply.code(400).send({ error: { code: 'bad_query', message: err.message } });
-    if (isTransientDbError(err) || (err instanceof MldbError && err.exitCode === 3))
-      return reply
-        .code(503)
-        .send({ error: { code: 'database_unavailable', message: `the database: ${err.message.split('\n')[0]}` } });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply
-      .code(status)
-      .send({ error: { code: status === 500 ? 'internal' : 'bad_request', message: err.message } });
-  });
-
   app.get('/api/overview', async () => {
     const db = await o.connect();
     const [tables, runs, experiments, models, pendingCorrections] = await Promise.all([
@@ -193,12 +176,13 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const { name, file } = request.params as { name: string; file: string };
     const m = /^(\d{1,18})\.png$/.exec(file);
     if (!m) throw new RequestError(404, 'not_found', 'images are named <id>.png');
-    const shape = requireShape(await dataset(db, name));
+    const { shape } = await dataset(db, name);
+    if (!shape) throw new RequestError(404, 'no_images', `dataset "${name}" has no images yet`);
     const row = await rowPixels(db, name, Number(m[1]));
     if (!row) throw new RequestError(404, 'not_found', `no row ${m[1]} in ${name}`);
-    const etag = `"${row.sha256.toString('hex')}-${shape.height}x${shape.width}x${shape.channels}"`;
+    const etag = `"${row.sha256?.toString('hex') ?? m[1]}-${shape.height}x${shape.width}x${shape.channels}"`;
     if (notModified(request, reply, etag)) return reply;
-    return reply.type('image/png').send(await pixelsToPng(row.pixels, shape));
+    return reply.type('image/png').send(await pixelsToPng(row.pixels, shape, `row ${m[1]} of ${name}`));
   });
 
   app.get('/api/tables/:name/findings', async (request) => {
@@ -282,9 +266,10 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
       pending: q.pending === '1' || q.pending === 'true',
       since: time(q, 'since'),
       before: time(q, 'before'),
+      olderThan: q.cursor ? parsePredictionCursor(q.cursor) : undefined,
       limit: limit + 1,
     });
-    const page = onePage(rows, limit, (p) => p.createdAt);
+    const page = onePage(rows, limit, predictionCursor);
     return { predictions: page.items, next: page.next };
   });
 

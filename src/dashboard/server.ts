@@ -1,5 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/db';
+import { createHttpApp } from '../serve/http-app';
 import { bearerGuard, originGuard, servedHostNames } from '../serve/http-security';
 import { DASHBOARD_ASSET_PATHS } from './assets';
 import { dashboard } from './routes';
@@ -16,7 +17,7 @@ export interface DashboardServerOptions {
  * trust) and its token rule (the page and its files open, every API route behind the token).
  */
 export async function startDashboard(o: DashboardServerOptions): Promise<{ url: string; app: FastifyInstance }> {
-  const app = Fastify({ bodyLimit: 64 * 1024, logger: false, trustProxy: false });
+  const app = createHttpApp({ bodyLimit: 64 * 1024 });
   const open = new Set(DASHBOARD_ASSET_PATHS);
   app.addHook('onRequest', originGuard(o.token, servedHostNames(o.host)));
   app.addHook(

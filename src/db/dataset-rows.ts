@@ -489,8 +489,9 @@ export async function rowPixels(
   db: Db,
   table: string,
   id: number,
-): Promise<{ sha256: Buffer; pixels: Buffer } | undefined> {
-  const [row] = await db.query<{ sha256: Buffer; pixels: Buffer }>(
+): Promise<{ sha256: Buffer | null; pixels: Buffer | null } | undefined> {
+  // Both are NOT NULL as mldb creates the table; a damaged or altered table may still hold NULLs.
+  const [row] = await db.query<{ sha256: Buffer | null; pixels: Buffer | null }>(
     `SELECT sha256, pixels FROM ${escapeId(table)} WHERE id = ?`,
     [id],
   );

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { DatabaseError } from '../errors';
 import { MLDB_VERSION } from '../version';
+import { statementTimeoutSeconds } from './bounded-statements';
 import type { Db, Queryable } from './db';
 import {
   ADD_RUNS_ARCHITECTURE_INDEX,
@@ -132,8 +133,14 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-/** Seconds a process waits for another one that is migrating the same database. */
-const LOCK_SECONDS = 60;
+/**
+ * Seconds a process waits for another one that is migrating the same database: a minute, and
+ * less than a statement may wait (statementTimeoutSeconds), so the wait ends with the lock's own
+ * message rather than as a server that did not answer.
+ */
+function lockSeconds(): number {
+  return Math.min(60, statementTimeoutSeconds() - 1);
+}
 
 /** The recorded version, 0 when the database has never been migrated (new, or older than versioning). */
 export async function schemaVersion(conn: Queryable): Promise<number> {
@@ -190,13 +197,14 @@ export async function migrate(db: Db): Promise<{ from: number; to: number; appli
 
 async function upgrade(db: Db): Promise<{ from: number; to: number; applied: string[] }> {
   return db.session(async (conn) => {
+    const wait = lockSeconds();
     const [lock] = await conn.query<{ ok: number | null }>('SELECT GET_LOCK(?, ?) AS ok', [
       lockName(db.config.database),
-      LOCK_SECONDS,
+      wait,
     ]);
     if (Number(lock?.ok) !== 1) {
       throw new DatabaseError(
-        `another process has been upgrading the schema of database "${db.config.database}" for ${LOCK_SECONDS} s`,
+        `another process has been upgrading the schema of database "${db.config.database}" for ${wait} s`,
         'wait for it to finish, then run again',
         { reason: 'schema-locked', subject: db.config.database },
       );

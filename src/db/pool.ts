@@ -3,6 +3,7 @@ import type { MldbConfig } from '../config';
 import { backendTimeoutSeconds, describeTarget } from '../config';
 import { DatabaseError, MldbError } from '../errors';
 import { redact } from '../secret';
+import { boundedConnection, boundedStatement, statementTimeoutSeconds } from './bounded-statements';
 import { escapeId } from './identifiers';
 import type { Db, Queryable } from './db';
 import { migrate } from './migrations';
@@ -30,6 +31,14 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
       `lost the connection to the MySQL server at ${target} (${err.code ?? 'connection closed'})`,
       'the server stopped or restarted: when it is back, run the command again (an import resumes where it stopped)',
       { cause: e, reason: 'server-lost' },
+    );
+  }
+  if (err.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+    return new DatabaseError(
+      `the MySQL server at ${target} did not answer a statement within ${statementTimeoutSeconds()} s`,
+      'it is stopped, frozen or overloaded: when it answers again, run the command again ' +
+        '(MLDB_BACKEND_TIMEOUT sets how long a statement may wait)',
+      { cause: e, reason: 'server-timeout' },
     );
   }
   if (err.code === 'ER_CONNECT_TO_FOREIGN_DATA_SOURCE') {
@@ -111,10 +120,14 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
   };
 }
 
-function sessionInUtc(pool: mysql.Pool): void {
-  pool.pool.on('connection', (conn) => {
-    conn.query(UTC_SESSION, () => undefined);
-  });
+/** One statement before the pool is wrapped, bounded like every other. */
+async function probe(pool: mysql.Pool, sql: string, timeoutMs: number): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await boundedStatement(conn, { sql }, [], timeoutMs);
+  } finally {
+    conn.release();
+  }
 }
 
 /**
@@ -122,15 +135,16 @@ function sessionInUtc(pool: mysql.Pool): void {
  * brings its schema up to date (db/migrations.ts) before anything else touches it.
  */
 export async function openDb(config: MldbConfig, onNote: (text: string) => void = () => undefined): Promise<Db> {
+  const timeoutMs = statementTimeoutSeconds() * 1000;
   let pool = mysql.createPool(poolOptions(config, true));
   try {
-    await pool.query('SELECT 1');
+    await probe(pool, 'SELECT 1', timeoutMs);
   } catch (e) {
     await pool.end().catch(() => undefined);
     if ((e as { code?: string }).code !== 'ER_BAD_DB_ERROR') throw translateDbError(e, config);
     const admin = mysql.createPool(poolOptions(config, false));
     try {
-      await admin.query(`CREATE DATABASE IF NOT EXISTS ${escapeId(config.database)} CHARACTER SET utf8mb4`);
+      await probe(admin, `CREATE DATABASE IF NOT EXISTS ${escapeId(config.database)} CHARACTER SET utf8mb4`, timeoutMs);
     } catch (e2) {
       if ((e2 as { code?: string }).code === 'ER_DBACCESS_DENIED_ERROR')
         throw new DatabaseError(
@@ -144,8 +158,6 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
-  sessionInUtc(pool);
-  boundSpiderWaits(pool);
   const db = wrapPool(pool, config, onNote);
   try {
     await migrate(db);
@@ -157,68 +169,72 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
 }
 
 /**
- * On a Spider head, how long a statement waits on a backend that stopped answering mid-read or
- * mid-write: Spider's default is 600 s, so a frozen backend held an import for ten minutes.
- * Bounded like mldb's own direct backend statements (MLDB_BACKEND_TIMEOUT, 60 s). Elsewhere the
- * variables do not exist and the SET fails harmlessly, once per new connection.
+ * Session settings every new connection gets. Times in UTC (session-time.ts). On a Spider head,
+ * how long a statement waits on a backend that stopped answering mid-read or mid-write: Spider's
+ * default is 600 s, so a frozen backend held an import for ten minutes. Bounded like every other
+ * statement (MLDB_BACKEND_TIMEOUT, 60 s). Elsewhere the variables do not exist and the SET fails
+ * harmlessly, once per new connection.
  */
-function boundSpiderWaits(pool: mysql.Pool): void {
-  const seconds = backendTimeoutSeconds();
-  pool.pool.on('connection', (conn) => {
-    conn.query(
-      `SET SESSION spider_net_read_timeout = ${seconds}, spider_net_write_timeout = ${seconds}`,
-      () => undefined,
-    );
-  });
+function sessionSetup(seconds: number): string[] {
+  return [UTC_SESSION, `SET SESSION spider_net_read_timeout = ${seconds}, spider_net_write_timeout = ${seconds}`];
 }
 
-function wrap(conn: Pick<mysql.Pool, 'query'>, config: MldbConfig): Queryable {
+type Statement = (options: { sql: string; rowsAsArray?: boolean }, params: unknown[]) => Promise<unknown>;
+
+function wrap(statement: Statement, config: MldbConfig): Queryable {
+  const run = async (options: { sql: string; rowsAsArray?: boolean }, params: unknown[]) => {
+    try {
+      return await statement(options, params);
+    } catch (e) {
+      throw translateDbError(e, config);
+    }
+  };
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        const [rows] = await conn.query(sql, params);
-        return rows as T[];
-      } catch (e) {
-        throw translateDbError(e, config);
-      }
+      return (await run({ sql }, params)) as T[];
     },
     async queryArrays(sql: string, params: unknown[] = []): Promise<unknown[][]> {
-      try {
-        const [rows] = await conn.query({ sql, rowsAsArray: true }, params);
-        return rows as unknown[][];
-      } catch (e) {
-        throw translateDbError(e, config);
-      }
+      return (await run({ sql, rowsAsArray: true }, params)) as unknown[][];
     },
     async run(sql: string, params: unknown[] = []) {
-      try {
-        const [res] = await conn.query(sql, params);
-        const r = res as mysql.ResultSetHeader;
-        return { affectedRows: r.affectedRows, insertId: Number(r.insertId) };
-      } catch (e) {
-        throw translateDbError(e, config);
-      }
+      const r = (await run({ sql }, params)) as mysql.ResultSetHeader;
+      return { affectedRows: r.affectedRows, insertId: Number(r.insertId) };
     },
   };
 }
 
+/**
+ * Every statement, on the pool or in a session, waits at most statementTimeoutSeconds (MLDB_BACKEND_TIMEOUT
+ * and a Spider head's margin: 70 s by default) and connecting at most 10 s: a frozen server fails
+ * a statement as a stopped one does.
+ */
 function wrapPool(pool: mysql.Pool, config: MldbConfig, onNote: (text: string) => void): Db {
   let packet: number | undefined;
-  const base = wrap(pool, config);
+  const timeoutMs = statementTimeoutSeconds() * 1000;
+  const setup = sessionSetup(backendTimeoutSeconds());
+  const connection = () => boundedConnection(pool, setup, timeoutMs);
+  const base = wrap(async (options, params) => {
+    const conn = await connection();
+    try {
+      return await boundedStatement(conn, options, params, timeoutMs);
+    } finally {
+      conn.release();
+    }
+  }, config);
   return {
     ...base,
     config,
     async session<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       let conn: mysql.PoolConnection;
       try {
-        conn = await pool.getConnection();
+        conn = await connection();
       } catch (e) {
         throw translateDbError(e, config);
       }
       try {
-        return await fn(wrap(conn, config));
+        return await fn(wrap((options, params) => boundedStatement(conn, options, params, timeoutMs), config));
       } finally {
-        conn.release();
+        conn.release(); // nothing when a statement timed out: that connection was closed
       }
     },
     async maxAllowedPacket() {

@@ -108,9 +108,21 @@ export interface PredictionFilter {
   corrected?: boolean;
   /** Only corrections not yet promoted into a dataset table (what `predictions promote` would take). */
   pending?: boolean;
-  /** Only rows before this time (the next page of a newest-first listing). */
+  /** Only rows before this time. */
   before?: Date;
+  /**
+   * Only rows after this one in the newest-first order, (created_at, id) descending: the next page.
+   * Times alone are not unique (a batch shares a millisecond), so a page boundary that cut through
+   * one millisecond skipped the rest of it.
+   */
+  olderThan?: PredictionPosition;
   limit?: number;
+}
+
+/** Where a row stands in the log's order: its time, then its id (unique) among rows of that time. */
+export interface PredictionPosition {
+  createdAt: Date;
+  id: string;
 }
 
 export interface PredictionSummary {
@@ -145,6 +157,11 @@ function where(f: PredictionFilter): { sql: string; params: unknown[] } {
   if (f.since !== undefined) add('created_at >= ?', f.since);
   if (f.label !== undefined) add('label = ?', f.label);
   if (f.before !== undefined) add('created_at < ?', f.before);
+  if (f.olderThan !== undefined) {
+    // The first term bounds the index range; the second orders rows within one millisecond by id.
+    parts.push('created_at <= ? AND (created_at < ? OR id < ?)');
+    params.push(f.olderThan.createdAt, f.olderThan.createdAt, f.olderThan.id);
+  }
   if (f.corrected || f.pending) parts.push('true_label IS NOT NULL');
   if (f.pending) parts.push('promoted_to IS NULL');
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };

@@ -17,6 +17,12 @@ export const IMPORT_FINDINGS_TABLE = 'mldb_import_findings';
 
 export { SPLITS, type Split } from './enums';
 
+/**
+ * The longest name mldb keeps (experiment, run and model names, labels: VARCHAR(191), the longest
+ * utf8mb4 column InnoDB indexes whole), in characters. Anything that routes or checks a name sizes to it.
+ */
+export const MAX_NAME_LENGTH = 191;
+
 /** Which migrations have run: one row each, in order. */
 export const CREATE_SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS ${escapeId(SCHEMA_TABLE)} (
   version INT UNSIGNED NOT NULL PRIMARY KEY,

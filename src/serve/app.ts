@@ -1,15 +1,15 @@
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/db';
 import { ping } from '../db/health';
 import { setTrueLabel } from '../db/predictions';
-import { isTransientDbError } from '../db/transient';
 import type { ServeMetrics } from './metrics';
 import { readImages, type ImageInput } from './image-inputs';
 import { RequestError } from './request-error';
 import { checkCorrection } from './correction';
 import { DASHBOARD_ASSET_PATHS } from '../dashboard/assets';
 import { dashboard } from '../dashboard/routes';
+import { createHttpApp } from './http-app';
 import { bearerGuard, CONTENT_SECURITY_POLICY, originGuard, servedHostNames } from './http-security';
 import { pageAssets } from './page';
 import { printable } from '../printable';
@@ -41,7 +41,7 @@ const OPEN_ROUTES = new Set(['/', '/app.js', '/style.css', '/healthz']);
 
 /** The HTTP side of `mldb serve` (fastify): routes, limits, auth and metrics hooks. */
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: o.maxBodyBytes, logger: false, trustProxy: false });
+  const app = createHttpApp({ bodyLimit: o.maxBodyBytes });
   await app.register(multipart, {
     limits: { fileSize: o.maxBodyBytes, files: o.maxFiles, fields: 20, parts: o.maxFiles + 20 },
   });
@@ -54,7 +54,12 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     arrivals.set(request, performance.now());
   });
   app.addHook('onRequest', originGuard(o.token, servedHostNames(o.host)));
-  const dashboardAssets = new Set(DASHBOARD_ASSET_PATHS.map((p) => DASHBOARD_PREFIX + (p === '/' ? '/' : p)));
+  // The dashboard's page and files, and /ui itself: it only redirects to /ui/, and a browser
+  // following a link to it has no token to send.
+  const dashboardAssets = new Set([
+    DASHBOARD_PREFIX,
+    ...DASHBOARD_ASSET_PATHS.map((p) => DASHBOARD_PREFIX + (p === '/' ? '/' : p)),
+  ]);
   app.addHook(
     'onRequest',
     bearerGuard(o.token, (path) => OPEN_ROUTES.has(path) || (o.dashboard === true && dashboardAssets.has(path))),
@@ -63,15 +68,6 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     o.metrics.requests.inc({ route, status: String(reply.statusCode) });
     o.metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
-  });
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    if (err instanceof RequestError && err.status === 503) reply.header('Retry-After', '5');
-    if (err instanceof RequestError)
-      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    const code = status === 413 ? 'body_too_large' : status === 500 ? 'internal' : (err.code ?? 'bad_request');
-    const message = status === 413 ? `the request is larger than ${o.maxBodyBytes} bytes` : err.message;
-    return reply.code(status).send({ error: { code, message } });
   });
 
   registerPage(app);
@@ -194,18 +190,9 @@ function registerApi(app: FastifyInstance, o: AppOptions): void {
     const recent = predictor.recent.find((r) => r.id === id);
     if (recent) recent.trueLabel = label;
     if (await log.labelQueued(id, label)) return { id, label, stored: 'queued' };
-    let found: boolean;
-    try {
-      found = await setTrueLabel(await o.connect(), id, label);
-    } catch (e) {
-      // Away: the client may retry. Anything else (a missing UPDATE grant) will not pass by itself.
-      if (!isTransientDbError(e)) {
-        return reply.code(500).send({ error: { code: 'database_error', message: (e as Error).message } });
-      }
-      return reply
-        .code(503)
-        .send({ error: { code: 'database_unavailable', message: 'the database is unreachable: try again later' } });
-    }
+    // The database away is a 503 (the client may retry), a refused UPDATE a 500 naming the grant:
+    // the error handler's answers, without the server's text.
+    const found = await setTrueLabel(await o.connect(), id, label);
     if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no logged prediction ${id}` } });
     return { id, label, stored: 'database' };
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { findServerBinary, startServer, stopServer, type RunningServer } from '../../src/local-servers/local-server';
-import { mldb } from '../helpers/cli';
+import { mldb, mldbRunning } from '../helpers/cli';
 import { queryServer } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
@@ -87,3 +87,38 @@ test('SIGTERM writes the queued rows before exiting; a full queue drops and says
   expect(s.stdout()).toMatch(/log: 4 written, 2 dropped \(queue full\)/);
   expect(await logCount()).toBe(before + 4);
 });
+
+test('a frozen database (SIGSTOP): a dashboard request is a 503 `database_unavailable`, then it answers', async () => {
+  const ui = mldbRunning(['ui', '--port', '0'], { ...env, MLDB_BACKEND_TIMEOUT: '2' });
+  try {
+    await waitFor(async () => /listening on http/.test(ui.stderr()), 'the dashboard to listen', 120_000);
+    const url = /listening on (http:\/\/\S+?)\/? /.exec(ui.stderr())![1];
+    // The bounds under test are mldb's own (10 s to connect, MLDB_BACKEND_TIMEOUT a statement); the
+    // abort only keeps a regression from hanging the suite.
+    const get = async (route: string) => {
+      const res = await fetch(`${url}${route}`, { signal: AbortSignal.timeout(120_000) });
+      return {
+        route,
+        status: res.status,
+        error: ((await res.json()) as { error?: { code: string; message: string } }).error,
+      };
+    };
+    const routes = ['/api/overview', '/api/runs', '/api/tables/digits', '/api/predictions'];
+    for (const r of routes) expect(await get(r)).toMatchObject({ route: r, status: 200 });
+    process.kill(server.pid, 'SIGSTOP');
+    let answers: Awaited<ReturnType<typeof get>>[];
+    try {
+      answers = await Promise.all(routes.map(get));
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+    for (const a of answers) {
+      expect(a).toMatchObject({ status: 503, error: { code: 'database_unavailable' } });
+      expect(a.error!.message).not.toMatch(/SELECT|FROM/);
+    }
+    await waitFor(async () => (await get('/api/overview')).status === 200, 'the dashboard to answer again', 120_000);
+  } finally {
+    ui.child.kill('SIGTERM');
+  }
+  expect(await ui.exited).toBe(0);
+}, 300_000);

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { MAX_NAME_LENGTH } from '../../src/db/schema';
 import { walkLabeledFolder } from '../../src/ingest/walk-labeled-folder';
 import { mldb } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
@@ -353,5 +354,45 @@ test('without a token the service answers its own names only; no page of another
   const fromElsewhere = await label({ Origin: 'https://evil.example' });
   expect([fromElsewhere.status, fromElsewhere.body.error?.code]).toEqual([403, 'cross_origin']);
   expect((await label({ Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+  expect(await s.stop()).toBe(0);
+});
+
+test('serve --ui with a token: /ui redirects without it; repeated parameters and long paths are JSON 4xx', async () => {
+  const secret = `tok-${crypto.randomBytes(8).toString('hex')}`;
+  const s = await serve(['--model', `run:${runId}`, '--ui'], { MLDB_SERVE_TOKEN: secret });
+  const port = Number(new URL(s.url).port);
+  const auth = { Authorization: `Bearer ${secret}` };
+
+  const redirect = await fetch(`${s.url}/ui`, { redirect: 'manual' });
+  expect([redirect.status, redirect.headers.get('location')]).toEqual([302, '/ui/']);
+  expect((await fetch(`${s.url}/ui/api/overview`)).status).toBe(401);
+
+  for (const [path, name] of [
+    ['/ui/api/predictions?label=3&label=4', 'label'],
+    ['/ui/api/runs?limit=1&limit=2', 'limit'],
+    ['/v1/models?top=1&top=2', 'top'],
+  ]) {
+    const r = await request(port, path, auth);
+    expect([path, r.status, r.body.error?.code]).toEqual([path, 400, 'bad_query']);
+    expect(r.body.error?.message).toMatch(new RegExp(`^${name} is given 2 times`));
+  }
+  const predict = await fetch(`${s.url}/v1/predict?top=1&top=2`, {
+    method: 'POST',
+    body: form([files[0]]),
+    headers: auth,
+  });
+  expect([predict.status, (await predict.json()).error.code]).toEqual([400, 'bad_query']);
+
+  // The longest experiment name opens (here: none has it, so the dashboard's own 404); one more
+  // character is past any name, a 414 in the service's error shape.
+  const longest = encodeURIComponent('😀'.repeat(MAX_NAME_LENGTH));
+  const absent = await request(port, `/ui/api/experiments/${longest}`, auth);
+  expect([absent.status, absent.body.error?.code]).toEqual([404, 'not_found']);
+  const tooLong = await request(
+    port,
+    `/ui/api/experiments/${encodeURIComponent('😀'.repeat(MAX_NAME_LENGTH + 1))}`,
+    auth,
+  );
+  expect([tooLong.status, tooLong.body.error?.code]).toEqual([414, 'uri_too_long']);
   expect(await s.stop()).toBe(0);
 });

@@ -100,8 +100,19 @@
     );
   }
 
+  /**
+   * Replaces the view with these parts. A part may be null, undefined or false (a section a page
+   * does not have): it is left out, as el() leaves it out. replaceChildren itself would print it.
+   */
+  function show() {
+    var parts = Array.prototype.filter.call(arguments, function (c) {
+      return c !== null && c !== undefined && c !== false;
+    });
+    view.replaceChildren.apply(view, parts);
+  }
+
   function showError(e) {
-    view.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    show(el('p', { class: 'error', role: 'alert' }, e.message));
   }
 
   function thumb(table, row, label) {
@@ -126,7 +137,7 @@
         plural(o.models, 'model'),
         plural(o.pendingCorrections, 'correction') + ' waiting',
       ].join(' · ');
-      view.replaceChildren(
+      show(
         setTitle('Datasets'),
         o.tables.length === 0
           ? el('p', null, 'No dataset tables yet: ', el('code', null, 'mldb import DIR --create'))
@@ -271,7 +282,7 @@
           );
         });
       });
-      view.replaceChildren(
+      show(
         setTitle('Dataset ' + name),
         el(
           'p',
@@ -408,13 +419,7 @@
         ),
         offset + limit < r.total ? el('a', { href: link({ offset: String(offset + limit) }) }, 'older →') : null,
       );
-      view.replaceChildren(
-        setTitle('Runs'),
-        form,
-        compare,
-        table('Training runs', header, rows, { class: 'runs' }),
-        pager,
-      );
+      show(setTitle('Runs'), form, compare, table('Training runs', header, rows, { class: 'runs' }), pager);
     });
   }
 
@@ -564,7 +569,7 @@
           parts.push(el('h3', null, 'Mistakes (' + d.mistakes.length + ')'), grid);
         }
       }
-      view.replaceChildren.apply(view, parts.filter(Boolean));
+      show.apply(null, parts);
       built = { run: run, loss: loss, accuracy: accuracy, lr: lr, summary: summary };
     }
     function summaryText(run) {
@@ -606,12 +611,13 @@
         return [el('a', { href: '#/runs/' + run.id }, '#' + run.id)]
           .concat(
             keys.map(function (k) {
-              return JSON.stringify(s[k]);
+              // A setting this run does not have (an older run): a dash, as for any missing value.
+              return s[k] === undefined ? '–' : JSON.stringify(s[k]);
             }),
           )
           .concat([run.final ? pct(run.final.valAccuracy) : '–', run.test ? pct(run.test.accuracy) : '–']);
       });
-      view.replaceChildren(
+      show(
         setTitle(
           'Compare runs ' +
             r.runs
@@ -637,7 +643,7 @@
 
   function experimentsView() {
     return api('api/experiments?limit=100').then(function (r) {
-      view.replaceChildren(
+      show(
         setTitle('Experiments'),
         r.experiments.length === 0
           ? el('p', null, 'No experiments yet: ', el('code', null, 'mldb experiment plan.yaml'))
@@ -697,7 +703,7 @@
       var ids = runs.map(function (x) {
         return x.id;
       });
-      view.replaceChildren(
+      show(
         setTitle('Experiment ' + name),
         el('p', null, runs.length + ' runs · settings that vary: ' + (keys.join(', ') || 'none')),
         charts.parallelCoordinates('Settings against ' + metricName, axes, ids),
@@ -736,7 +742,7 @@
 
   function modelsView() {
     return api('api/models').then(function (r) {
-      view.replaceChildren(
+      show(
         setTitle('Models'),
         r.models.length === 0
           ? el('p', null, 'No stored models yet: ', el('code', null, 'mldb train'), ' stores one.')
@@ -834,11 +840,11 @@
       var older = r.next
         ? el(
             'a',
-            { href: '#/predictions?' + new URLSearchParams(Object.assign(Object.fromEntries(q), { before: r.next })) },
+            { href: '#/predictions?' + new URLSearchParams(Object.assign(Object.fromEntries(q), { cursor: r.next })) },
             'older →',
           )
         : null;
-      view.replaceChildren(
+      show(
         setTitle('Predictions'),
         form,
         table(
