@@ -21,12 +21,6 @@ if ! command -v apt-get >/dev/null; then
   exit 1
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "run this as root (no sudo here)" >&2; exit 1; }
-  SUDO="sudo"
-fi
-
 # Only what dpkg does not already have: a machine that has everything is not touched.
 wanted=()
 for p in "${packages[@]}"; do
@@ -35,6 +29,11 @@ done
 if [ "${#wanted[@]}" -eq 0 ]; then
   echo "install-prerequisites: everything for $purpose is installed"
   exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-prerequisites: ${wanted[*]} missing: run this as root (no sudo here)" >&2; exit 1; }
+  SUDO="sudo"
 fi
 echo "install-prerequisites: installing ${wanted[*]}"
 export DEBIAN_FRONTEND=noninteractive
