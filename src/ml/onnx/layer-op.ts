@@ -1,3 +1,4 @@
+import { InvalidDataError } from '../../errors';
 import type { tf } from '../tf';
 import type { GraphBuilder } from './graph';
 
@@ -71,8 +72,16 @@ export interface LayerOp {
 }
 
 /** A layer type the walk has no entry for: which one, so that the message can say. */
-export class UnsupportedLayerError extends Error {
+/**
+ * A layer (or a use of one) the ONNX walk has no entry for: export and onnxruntime training
+ * cannot take the model. A user's error about their model, said in one line, not a crash.
+ */
+export class UnsupportedLayerError extends InvalidDataError {
   constructor(readonly layer: string) {
-    super(`layer type ${layer} has no ONNX conversion`);
+    super(
+      `layer type ${layer} has no ONNX conversion`,
+      'train it with --backend wasm, or add the layer type to src/ml/onnx/layers (docs/contributing.md)',
+      { reason: 'layer-unsupported', subject: layer },
+    );
   }
 }

@@ -123,7 +123,7 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     const op = ops[cls];
-    if (!op) throw new UnsupportedLayerError(cls);
+    if (!op) throw new UnsupportedLayerError(`${cls} (layer ${layer.name})`);
     const config = layer.getConfig() as Record<string, unknown>;
     const inbound = ([] as tf.SymbolicTensor[]).concat(layer.input as tf.SymbolicTensor | tf.SymbolicTensor[]);
     const inputs = inbound.map((t) => {
