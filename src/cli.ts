@@ -169,7 +169,10 @@ export const COMMANDS: CommandSpec<unknown>[] = [
         'reject images larger than this (width × height), checked from the header before decoding',
         { shown: COMMAND_DEFAULTS.maxMegapixels },
       ],
-      ['--threads <N>', 'threads that read, hash and decode (default: MLDB_IMPORT_THREADS, else every core)'],
+      [
+        '--threads <N>',
+        'threads that read, hash and decode (default: MLDB_IMPORT_THREADS, else the cores but one; 1 below 4)',
+      ],
       ['--watch', 'keep running and import files as they arrive (Ctrl-C or SIGTERM stops)'],
       [
         '--settle <duration>',

@@ -252,12 +252,17 @@ export function backendTimeoutSeconds(env: Vars = process.env, cwd = process.cwd
 export const MAX_IMPORT_THREADS = 256;
 
 /**
- * MLDB_IMPORT_THREADS: threads an import reads, hashes and decodes on, unless `--threads` says;
- * every core by default (the import's own thread then deduplicates, batches and writes).
+ * MLDB_IMPORT_THREADS: threads an import reads, hashes and decodes on, unless `--threads` says.
+ * By default all cores but one, which the import's own thread keeps for deduplicating, batching
+ * and writing; on a machine of fewer than 4 cores, one thread: measured on 2 cores with the server
+ * beside it, a pool's messages cost what its second thread gains (docs/benchmarks.md).
  */
 export function importThreads(env: Vars = process.env, cwd = process.cwd()): number {
   const raw = setting('MLDB_IMPORT_THREADS', env, cwd);
-  if (raw === undefined || raw === '') return os.availableParallelism();
+  if (raw === undefined || raw === '') {
+    const cores = os.availableParallelism();
+    return cores >= 4 ? cores - 1 : 1;
+  }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_IMPORT_THREADS)
     throw new UsageError(`MLDB_IMPORT_THREADS must be a whole number from 1 to ${MAX_IMPORT_THREADS}, got "${raw}"`);

@@ -9,7 +9,7 @@ import type { Split } from '../db/enums';
 import { NotFoundError, UsageError } from '../errors';
 import { canonicalLabel, MAX_LABEL_LENGTH } from '../labels';
 import type { ImageFormat } from '../images/formats';
-import type { ReadOutcome } from './prepare-image';
+import type { ReadOutcome, ShapedOutcome } from './prepare-image';
 import { openPreparer, type Preparer } from './prepare-pool';
 import { importThreads } from '../config';
 import type { ImageShape } from '../image-shape';
@@ -39,7 +39,7 @@ export interface ImportOptions {
   layout?: Layout;
   /**
    * Threads that read, hash and decode (1: the import's own; more: a pool of workers, the import's
-   * thread then deduplicating, batching and writing); MLDB_IMPORT_THREADS or every core by default.
+   * thread then deduplicating, batching and writing); MLDB_IMPORT_THREADS, else config.importThreads.
    * The rows are the same either way.
    */
   threads?: number;
@@ -358,6 +358,29 @@ export async function importFromSource(
         },
       );
     };
+    /** A chunk whose new images are being decoded, and what to count once its rows are made. */
+    type Decoding = { size: number; rest: ReadFile[]; target?: ImageShape; shaped: Promise<ShapedOutcome[]> };
+    /** Rows of a decoded chunk, in file order, into batches (which write as they fill). */
+    const addRows = async (d: Decoding) => {
+      for (const [i, outcome] of (await d.shaped).entries()) {
+        const item = d.rest[i];
+        if ('pixels' in outcome) await addRow(item, outcome, outcome.pixels);
+        else if (outcome.failure === 'internal') throw new Error(outcome.message);
+        else
+          rejected.push({
+            path: item.file.path,
+            reason:
+              outcome.failure === 'undecodable'
+                ? outcome.message
+                : `cannot resize to ${d.target!.height}x${d.target!.width}: ${outcome.message}`,
+          });
+      }
+      done += d.size;
+      report();
+    };
+    // Three stages overlap: chunk k+1 is read and hashed, chunk k decoded, and chunk k-1's rows
+    // made and written, on the pool's threads, this thread and the server at once.
+    let decoding: Decoding | undefined;
     for (let ahead = await readNext(); ahead;) {
       if (opts.shouldStop?.()) {
         stopped = true;
@@ -374,34 +397,35 @@ export async function importFromSource(
       conflicts.push(...deduped.conflicts);
       findings.push(...deduped.findings);
       if (deduped.stored.length > 0) opts.onStored?.(deduped.stored);
+      // The table's shape, when it has none yet, comes from the first image: that one alone,
+      // here, after the rows before it.
       let next = 0;
+      if (!shape && deduped.fresh.length > 0 && decoding) {
+        await addRows(decoding);
+        decoding = undefined;
+      }
       while (!shape && next < deduped.fresh.length) await fixShapeFrom(deduped.fresh[next++]);
       const rest = deduped.fresh.slice(next);
-      if (shape && rest.length > 0) {
-        const target = shape;
-        const shaped = await preparer.decodeAndShape(
-          rest.map((r) => r.bytes),
-          target,
-          opts.maxPixels,
-        );
-        for (const [i, outcome] of shaped.entries()) {
-          const item = rest[i];
-          if ('pixels' in outcome) await addRow(item, outcome, outcome.pixels);
-          else if (outcome.failure === 'internal') throw new Error(outcome.message);
-          else
-            rejected.push({
-              path: item.file.path,
-              reason:
-                outcome.failure === 'undecodable'
-                  ? outcome.message
-                  : `cannot resize to ${target.height}x${target.width}: ${outcome.message}`,
-            });
-        }
-      }
-      done += current.size;
-      report();
+      const target = shape ?? undefined;
+      const decodingNow: Decoding = {
+        size: current.size,
+        rest,
+        target,
+        shaped:
+          target && rest.length > 0
+            ? preparer.decodeAndShape(
+                rest.map((r) => r.bytes),
+                target,
+                opts.maxPixels,
+              )
+            : Promise.resolve([]),
+      };
+      decodingNow.shaped.catch(() => undefined); // awaited by addRows
+      if (decoding) await addRows(decoding);
+      decoding = decodingNow;
       ahead = await following;
     }
+    if (decoding) await addRows(decoding);
   } finally {
     if (!opts.preparer) await preparer.close();
   }
