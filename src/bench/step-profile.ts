@@ -54,6 +54,7 @@ export async function profileStep(
     await session.release();
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) return '(onnxruntime wrote no profile)';
+    if (process.env.MLDB_PROFILE_KEEP) fs.copyFileSync(path.join(dir, file), process.env.MLDB_PROFILE_KEEP);
     return summarise(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')), runs);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,73 +1,25 @@
 import { MlDb } from '../mldb';
 import { ARCHITECTURES } from '../ml/architectures/registry';
 import type { TrainingBackendName } from '../ml/backend-names';
-import { openStepEngine, resolveWorkers, selectTrainingBackend } from '../ml/engines/select-engine';
+import { resolveWorkers } from '../ml/engines/select-engine';
 import { tf } from '../ml/tf';
 import { augmenter, ORIGINAL_AUGMENTATION } from '../ml/augment';
 import { forwardFlops } from '../ml/flops';
 import { trainModel } from '../ml/train';
 import { renderTable } from '../ui/table';
 import { median } from './server';
-import { pytorchSimpleCnn } from './native-reference';
+import { pytorchReplica } from './native-reference';
+import { compareWithPytorch, comparisonTable } from './pytorch-comparison';
 import { profileStep } from './step-profile';
-
-const BATCH = 64;
-
-interface Rows {
-  xs: Float32Array;
-  ys: Float32Array;
-  shape: [number, number, number];
-  classes: number;
-}
+import { BATCH, randomRows, samplesPerSecond, type Rows } from './train-throughput';
 
 /**
- * Training samples/s of `arch` on `backend` (its default --workers), on real rows, for at least
- * `minSeconds` and `minBatches` after a warm-up batch: the median batch.
+ * Epoch seconds of simple_cnn on the table, with onnxruntime's threads spinning or not (alternated),
+ * and the rows an epoch trains on.
  */
-async function samplesPerSecond(
-  arch: string,
-  backendName: TrainingBackendName,
-  rows: Rows,
-  minBatches: number,
-  minSeconds: number,
-  o: { workers?: number; augment?: (xs: Float32Array, n: number) => Float32Array } = {},
-): Promise<number> {
-  const backend = await selectTrainingBackend(backendName);
-  const model = ARCHITECTURES.get(arch)!.build(tf, { inputShape: rows.shape, numClasses: rows.classes, seed: 1 });
-  const engine = await openStepEngine(model, backend, {
-    architecture: arch,
-    seed: 1,
-    optimizer: 'adam',
-    learningRate: 0.001,
-    workers: o.workers ?? resolveWorkers('auto', backend.name),
-  });
-  const per = rows.shape[0] * rows.shape[1] * rows.shape[2];
-  const available = Math.floor(rows.xs.length / per / BATCH);
-  const step = async (i: number) => {
-    const b = i % available;
-    const xs = rows.xs.slice(b * BATCH * per, (b + 1) * BATCH * per);
-    const ys = rows.ys.slice(b * BATCH * rows.classes, (b + 1) * BATCH * rows.classes);
-    await engine.step(o.augment ? o.augment(xs, BATCH) : xs, ys, BATCH);
-  };
-  try {
-    await step(0); // warm-up: sessions, kernel selection, weight upload
-    const times: number[] = [];
-    const start = performance.now();
-    for (let i = 1; times.length < minBatches || performance.now() - start < minSeconds * 1000; i++) {
-      const t = performance.now();
-      await step(i);
-      times.push(performance.now() - t);
-    }
-    return (BATCH * 1000) / median(times);
-  } finally {
-    await engine.close();
-    model.dispose();
-  }
-}
-
-/** Epoch seconds of simple_cnn on the table, with onnxruntime's threads spinning or not (alternated). */
-async function spinningEpochs(mldb: MlDb, table: string): Promise<Record<'spinning' | 'sleeping', number>> {
+async function spinningEpochs(mldb: MlDb, table: string) {
   const seconds: Record<'spinning' | 'sleeping', number[]> = { spinning: [], sleeping: [] };
+  let rows = 0;
   const before = process.env.MLDB_ONNX_SPINNING;
   try {
     for (let round = 0; round < 2; round++) {
@@ -80,7 +32,9 @@ async function spinningEpochs(mldb: MlDb, table: string): Promise<Record<'spinni
           backend: 'onnxruntime',
         });
         // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
-        seconds[mode].push(...r.epochs.map((e) => e.seconds));
+        // The first also opens the sessions: the second is the one an epoch costs.
+        seconds[mode].push(r.epochs[1].seconds);
+        rows = r.split.train;
         r.model.dispose();
       }
     }
@@ -88,7 +42,7 @@ async function spinningEpochs(mldb: MlDb, table: string): Promise<Record<'spinni
     if (before === undefined) delete process.env.MLDB_ONNX_SPINNING;
     else process.env.MLDB_ONNX_SPINNING = before;
   }
-  return { spinning: median(seconds.spinning), sleeping: median(seconds.sleeping) };
+  return { spinning: median(seconds.spinning), sleeping: median(seconds.sleeping), rows };
 }
 
 /** Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime: flat, or leaking. */
@@ -109,11 +63,64 @@ async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
   return { rss, tensors };
 }
 
+/** Training samples/s per architecture on wasm (cpu, tensorflow) against onnxruntime, on filedata's rows. */
+async function jsBackends(rows: Rows, archs: string[]): Promise<void> {
+  const backends: TrainingBackendName[] = [
+    ...(process.env.MLDB_BENCH_CPU === '1' ? ['cpu' as const] : []),
+    'wasm',
+    'onnxruntime',
+  ];
+  try {
+    require.resolve('@tensorflow/tfjs-node');
+    backends.push('tensorflow');
+  } catch {
+    console.log('(tensorflow backend not installed: measured wasm and onnxruntime; MLDB_BENCH_CPU=1 adds cpu)');
+  }
+  const results = new Map<string, Partial<Record<TrainingBackendName, number>>>();
+  for (const backend of backends) {
+    for (const arch of archs) {
+      const slow = backend === 'cpu';
+      const sps = await samplesPerSecond(arch, backend, rows, slow ? 2 : 5, slow ? 5 : 8);
+      results.set(arch, { ...results.get(arch), [backend]: sps });
+      console.log(`  ${arch} on ${backend}: ${sps.toFixed(1)} samples/s`);
+    }
+  }
+  const workers = resolveWorkers('auto', 'wasm');
+  console.log(`\ntraining samples/s at ${rows.shape.join('×')}, batch ${BATCH} (median batch after a warm-up batch)`);
+  const hasTf = backends.includes('tensorflow');
+  console.log(
+    renderTable(
+      [
+        'architecture',
+        ...(backends.includes('cpu') ? ['cpu'] : []),
+        `wasm (${workers} workers)`,
+        'onnxruntime',
+        'onnxruntime / wasm',
+        ...(hasTf ? ['tensorflow'] : []),
+      ],
+      archs.map((a) => {
+        const r = results.get(a)!;
+        return [
+          a,
+          ...(r.cpu ? [r.cpu.toFixed(1)] : []),
+          r.wasm!.toFixed(1),
+          r.onnxruntime!.toFixed(1),
+          `${(r.onnxruntime! / r.wasm!).toFixed(2)}×`,
+          ...(hasTf ? [r.tensorflow!.toFixed(1)] : []),
+        ];
+      }),
+      ['left', ...backends.map(() => 'right' as const), 'right'],
+    ),
+  );
+}
+
 /**
- * `npm run bench -- train [archs]`: training samples/s per architecture on wasm and onnxruntime
- * (tensorflow too where installed, cpu with MLDB_BENCH_CPU=1) at 20×20×1, batch 64, on filedata's rows; simple_cnn
- * against PyTorch measured in the same run (alternated, medians); where onnxruntime's step spends
- * its time; whole epochs with its threads spinning or sleeping; memory over 20 epochs.
+ * `npm run bench -- train [archs]`: every architecture (or those named) on onnxruntime against a
+ * PyTorch replica of it, measured in the same run (alternated, medians) at 20×20×1, 32×32×3 and
+ * 64×64×3, batch 64; where onnxruntime's step spends its time (simple_cnn, and the architecture
+ * furthest below PyTorch); simple_cnn's FLOP rate; --augment's cost; whole epochs of simple_cnn on
+ * filedata (threads spinning or sleeping) against PyTorch's bare loop; memory over 20 epochs. The
+ * tfjs backends (wasm; cpu with MLDB_BENCH_CPU=1) with MLDB_BENCH_WASM=1: minutes more.
  */
 export async function trainSpeedBench(url: string, dataDir: string, archs = [...ARCHITECTURES.keys()]): Promise<void> {
   const table = 'bench_train';
@@ -128,74 +135,34 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
       classes: drawn.labels.length,
     };
     tf.dispose([drawn.xs, drawn.ys]);
-    const shape = rows.shape.join('×');
-    // The pure-JS cpu backend takes minutes (1–70 samples/s): only on request.
-    const backends: TrainingBackendName[] = [
-      ...(process.env.MLDB_BENCH_CPU === '1' ? ['cpu' as const] : []),
-      'wasm',
-      'onnxruntime',
-    ];
-    try {
-      require.resolve('@tensorflow/tfjs-node');
-      backends.push('tensorflow');
-    } catch {
-      console.log('(tensorflow backend not installed: measured wasm and onnxruntime; MLDB_BENCH_CPU=1 adds cpu)');
-    }
-    const results = new Map<string, Partial<Record<TrainingBackendName, number>>>();
-    for (const backend of backends) {
-      for (const arch of archs) {
-        const slow = backend === 'cpu';
-        const sps = await samplesPerSecond(arch, backend, rows, slow ? 2 : 5, slow ? 5 : 8);
-        results.set(arch, { ...results.get(arch), [backend]: sps });
-        console.log(`  ${arch} on ${backend}: ${sps.toFixed(1)} samples/s`);
+    if (process.env.MLDB_BENCH_WASM === '1' || process.env.MLDB_BENCH_CPU === '1') await jsBackends(rows, archs);
+
+    console.log('\nagainst PyTorch (its replica of each network, alternated twice):');
+    const comparison = await compareWithPytorch(archs, 2, 4);
+    if (comparison) {
+      console.log(`\n${comparisonTable(comparison)}`);
+      const worst = comparison.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+      const profiled = archs.includes('simple_cnn') ? [{ arch: 'simple_cnn', rows }] : [];
+      if (worst.arch !== 'simple_cnn' || worst.shape[0] !== rows.shape[0])
+        profiled.push({ arch: worst.arch, rows: randomRows(worst.shape, 10) });
+      for (const p of profiled) {
+        const model = ARCHITECTURES.get(p.arch)!.build(tf, { inputShape: p.rows.shape, numClasses: 10, seed: 1 });
+        console.log(
+          `\nwhere an onnxruntime step of ${p.arch} at ${p.rows.shape.join('×')} spends its time (its profiler):`,
+        );
+        console.log(await profileStep(model, p.rows, BATCH));
+        model.dispose();
       }
     }
-    const workers = resolveWorkers('auto', 'wasm');
-    console.log(`\ntraining samples/s at ${shape}, batch ${BATCH} (median batch after a warm-up batch)`);
-    const hasTf = backends.includes('tensorflow');
-    console.log(
-      renderTable(
-        [
-          'architecture',
-          ...(backends.includes('cpu') ? ['cpu'] : []),
-          `wasm (${workers} workers)`,
-          'onnxruntime',
-          'onnxruntime / wasm',
-          ...(hasTf ? ['tensorflow'] : []),
-        ],
-        archs.map((a) => {
-          const r = results.get(a)!;
-          return [
-            a,
-            ...(r.cpu ? [r.cpu.toFixed(1)] : []),
-            r.wasm!.toFixed(1),
-            r.onnxruntime!.toFixed(1),
-            `${(r.onnxruntime! / r.wasm!).toFixed(2)}×`,
-            ...(hasTf ? [r.tensorflow!.toFixed(1)] : []),
-          ];
-        }),
-        ['left', ...backends.map(() => 'right' as const), 'right'],
-      ),
-    );
-    for (const a of ['big_xception', 'resnet_small'].filter((x) => archs.includes(x))) {
-      const r = results.get(a)!;
-      const ratio = r.onnxruntime! / r.wasm!;
-      console.log(`${a}: onnxruntime ${ratio.toFixed(2)}× wasm — target ≥ 3×: ${ratio >= 3 ? 'met' : 'NOT met'}`);
-    }
     if (archs.includes('simple_cnn')) {
-      await nativeComparison(rows);
       const model = ARCHITECTURES.get('simple_cnn')!.build(tf, { inputShape: rows.shape, numClasses: 10, seed: 1 });
       const perSample = forwardFlops(model);
-      console.log('\nwhere an onnxruntime step of simple_cnn spends its time (its profiler, batch 64):');
-      console.log(await profileStep(model, rows, BATCH));
+      const sps = await samplesPerSecond('simple_cnn', 'onnxruntime', rows, 10, 6);
       model.dispose();
-      const sc = results.get('simple_cnn')!;
-      const gflops = (sps: number) => (sps * 3 * perSample) / 1e9;
       console.log(
-        `simple_cnn at ${shape}: ${(perSample / 1e6).toFixed(1)} MFLOP a forward pass, ` +
-          `~${((3 * perSample) / 1e6).toFixed(1)} ` +
-          `a training step (FLOPs counted from the layer graph): onnxruntime ${gflops(sc.onnxruntime!).toFixed(1)} ` +
-          `GFLOP/s, wasm ${gflops(sc.wasm!).toFixed(1)} GFLOP/s`,
+        `simple_cnn at ${rows.shape.join('×')}: ${(perSample / 1e6).toFixed(1)} MFLOP a forward pass, ` +
+          `~${((3 * perSample) / 1e6).toFixed(1)} a training step (FLOPs counted from the layer graph): ` +
+          `onnxruntime ${((sps * 3 * perSample) / 1e9).toFixed(1)} GFLOP/s`,
       );
     }
     // --augment: the original's random warp of every image, per batch, against the same without.
@@ -215,10 +182,22 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
     if (archs.includes('simple_cnn')) {
       const epochs = await spinningEpochs(mldb, table);
       console.log(
-        `simple_cnn, a whole epoch on filedata (reader and server on the same cores, median of 4): ` +
-          `${epochs.spinning.toFixed(2)} s with onnxruntime's threads spinning between ops (the default), ` +
-          `${epochs.sleeping.toFixed(2)} s sleeping (MLDB_ONNX_SPINNING=0)`,
+        `simple_cnn, a whole epoch on filedata (${epochs.rows} training rows; reader and server on the same ` +
+          `cores; the second epoch of a run, median of 4): ${epochs.spinning.toFixed(2)} s with onnxruntime's ` +
+          `threads spinning between ops (the default), ${epochs.sleeping.toFixed(2)} s sleeping (MLDB_ONNX_SPINNING=0)`,
       );
+      const model = ARCHITECTURES.get('simple_cnn')!.build(tf, { inputShape: rows.shape, numClasses: 10, seed: 1 });
+      const reference = pytorchReplica(model, BATCH, 6);
+      model.dispose();
+      if (!('unavailable' in reference)) {
+        // PyTorch's bare loop: the same rows in batches of 64 at its median step, nothing else.
+        const bare = Math.ceil(epochs.rows / BATCH) * (reference.stepMs / 1000);
+        console.log(
+          `  against PyTorch's bare loop over the same rows ` +
+            `(${reference.stepMs.toFixed(1)} ms a step, measured now): ` +
+            `${bare.toFixed(2)} s, so mldb's whole epoch runs at ${(bare / epochs.spinning).toFixed(2)}× PyTorch's`,
+        );
+      }
       const memory = await memoryOverEpochs(mldb, table, 20);
       const mb = (x: number) => `${x.toFixed(0)} MB`;
       console.log(
@@ -230,26 +209,4 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
   } finally {
     await mldb.close();
   }
-}
-
-/** simple_cnn on onnxruntime against PyTorch, alternated three times (the machine's speed drifts). */
-async function nativeComparison(rows: Rows): Promise<void> {
-  const native: number[] = [];
-  const onnx: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const reference = pytorchSimpleCnn(rows.shape[0], BATCH, 8);
-    if ('unavailable' in reference) {
-      console.log(`\n(${reference.unavailable})`);
-      return;
-    }
-    native.push(reference.samplesPerSecond);
-    onnx.push(await samplesPerSecond('simple_cnn', 'onnxruntime', rows, 10, 8));
-  }
-  const [n, o] = [median(native), median(onnx)];
-  console.log(
-    `\nsimple_cnn at ${rows.shape.join('×')}, batch ${BATCH}, alternated ×3: PyTorch ${n.toFixed(0)} samples/s ` +
-      `(${native.map((x) => x.toFixed(0)).join(', ')}), onnxruntime ${o.toFixed(0)} ` +
-      `(${onnx.map((x) => x.toFixed(0)).join(', ')}): ` +
-      `${(o / n).toFixed(2)}× — target ≥ 0.6×: ${o / n >= 0.6 ? 'met' : 'NOT met'}`,
-  );
 }

@@ -10,6 +10,34 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * mulberry32's stream for loops that draw hundreds of thousands of values a step (dropout masks):
+ * the same draws as mulberry32(seed), compared as integers, without a call and a division per value
+ * (the loop is mulberry32's own, inlined).
+ */
+export class Mulberry32Stream {
+  #a: number;
+
+  constructor(seed: number) {
+    this.#a = seed >>> 0;
+  }
+
+  /** out[i] = `below` where the i-th next draw of mulberry32 is < p, else `above`. */
+  fillThreshold(out: Float32Array, p: number, below: number, above: number): void {
+    // u / 2³² < p ⇔ u < p · 2³²: exact in doubles for every 32-bit u.
+    const limit = p * 4294967296;
+    let a = this.#a;
+    for (let i = 0; i < out.length; i++) {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[i] = (t ^ (t >>> 14)) >>> 0 < limit ? below : above;
+    }
+    this.#a = a;
+  }
+}
+
 /** Fisher–Yates over 0..n-1 with a seeded generator. */
 export function seededPermutation(n: number, random: () => number): Uint32Array {
   const p = new Uint32Array(n);

@@ -40,6 +40,8 @@ const CASES: Case[] = [
   { name: 'conv 3×3 stride 2 valid', size: 8, build: conv(16, 3, { strides: 2, padding: 'valid' }) },
   { name: 'conv 1×1 stride 2', size: 7, build: conv(32, 1, { strides: 2 }) },
   { name: 'conv with ReLU', size: 6, build: conv(16, 3, { activation: 'relu' }) },
+  // Blocked, its kernel, bias and dy are padded with zero channels up to a block.
+  { name: 'conv 3×3, filters short of a block', size: 6, build: conv(10, 3) },
   {
     name: 'conv with an L2 penalty',
     size: 6,

@@ -12,7 +12,7 @@ import {
 } from '../onnx/training-graph';
 import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from '../onnxruntime';
 import type { OptimizerName } from '../optimizer-names';
-import { mulberry32 } from '../seeded';
+import { Mulberry32Stream } from '../seeded';
 import { tf } from '../tf';
 import { nchwcBlockSize } from './nchwc-probe';
 import { batchAccuracy, type StepEngine } from './step-engine';
@@ -84,7 +84,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       next: spec.output ? new ort.Tensor('float32', new Float32Array(values.length), spec.dims) : null,
     });
   }
-  const masks = aligned.masks.map((m) => ({ spec: m, random: mulberry32(m.seed) }));
+  const masks = aligned.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
   const inputShape = model.inputs[0].shape.slice(1) as number[];
   const classes = model.outputs[0].shape[1] as number;
   const forward = new Map<string, Promise<{ graph: ForwardGraph | StatisticsGraph; session: OrtSession }>>();
@@ -174,9 +174,8 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
 }
 
 /** Inverted dropout's multipliers for n rows: 0 with probability `rate`, else 1/(1 − rate), as tfjs draws them. */
-function dropoutMask(mask: DropoutMask, random: () => number, n: number): Float32Array {
+function dropoutMask(mask: DropoutMask, random: Mulberry32Stream, n: number): Float32Array {
   const values = new Float32Array(n * size(mask.dims));
-  const kept = 1 / (1 - mask.rate);
-  for (let i = 0; i < values.length; i++) values[i] = random() < mask.rate ? 0 : kept;
+  random.fillThreshold(values, mask.rate, 0, 1 / (1 - mask.rate));
   return values;
 }

@@ -4,6 +4,7 @@ import { int, ints, GraphBuilder, type KernelOptions } from './graph';
 import { UnsupportedLayerError, type Value } from './layer-op';
 import type { LayerOps } from './layer-ops';
 import { walkModel, type DropoutMask, type LayerRecord, type WeightSlot } from './layer-walk';
+import { flatUpdate } from './flat-update';
 import { OPTIMIZER_RULES, type OptimizerRule } from './optimizer-rules';
 
 /**
@@ -153,6 +154,7 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
   );
   const state: StateTensor[] = [];
   const gradients = new Map<string, string>();
+  const trained: Array<{ slot: WeightSlot; grad: string }> = [];
   let loss = ce.loss;
   for (const slot of walk.weights) {
     if (!slot.trainable) {
@@ -178,24 +180,28 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
       const name = g.node('Identity', [grad], [], `gradient:${slot.name}`);
       gradients.set(slot.name, g.output(name, slot.onnxDims));
     }
-    g.scope = `${slot.name}/update`;
-    const inputs = rule.slots.map((s) => g.input(`${slot.name}/${s.suffix}`, slot.onnxDims));
-    const update = rule.update(g, slot.name, grad, inputs, scalars);
-    state.push({
-      input: slot.name,
-      output: g.emit(update.weight, `${slot.name}:next`, slot.onnxDims),
-      dims: slot.onnxDims,
-      weight: slot,
-    });
-    rule.slots.forEach((s, i) =>
+    trained.push({ slot, grad });
+  }
+  if (trained.length > 0) {
+    g.scope = 'optimizer/update';
+    const update = flatUpdate(g, rule, trained, scalars);
+    trained.forEach(({ slot }, i) =>
       state.push({
-        input: inputs[i],
-        output: g.emit(update.state[i], `${inputs[i]}:next`, slot.onnxDims),
+        input: slot.name,
+        output: g.emit(update.weights[i], `${slot.name}:next`, slot.onnxDims),
         dims: slot.onnxDims,
-        initial: s.initial,
+        weight: slot,
       }),
     );
+    for (const s of update.state)
+      state.push({
+        input: s.input,
+        output: g.emit(s.next, `${s.input}:next`, [update.size]),
+        dims: [update.size],
+        initial: s.initial,
+      });
   }
+  g.scope = '';
   g.emit(loss, LOSS_OUTPUT, []);
   g.emit(walk.output.name, PROBABILITIES_OUTPUT, ['N', classes]);
   return { bytes: g.encode(`${model.name}_train_step`), state, masks: walk.masks, rule, scalars, gradients };

@@ -7,6 +7,10 @@ function activationOf(ctx: { config: Record<string, unknown>; layer: { getClassN
   return (ctx.config.activation as string | undefined) ?? 'linear';
 }
 
+/** ONNX element types (TensorProto.DataType). */
+const FLOAT = 1;
+const BOOL = 9;
+
 /** Softmax over the channels: axis 1 in NCHW and in [N, F] alike. */
 const CHANNELS = 1;
 
@@ -28,8 +32,13 @@ export function activationGradient(ctx: BackwardContext, dy: string): string {
   const g = ctx.g;
   if (a === 'linear') return dy;
   const y = ctx.saved('activated');
-  // relu: the gradient passes where the output is positive (relu(x) > 0 ⇔ x > 0).
-  if (a === 'relu') return g.node('Where', [g.node('Greater', [y, g.scalar(0)]), dy, g.scalar(0)]);
+  // relu: the gradient passes where the output is positive (relu(x) > 0 ⇔ x > 0), which for an
+  // output ≥ 0 is where it is not 0: dy times that mask as a float. Cast's float → bool → float is
+  // the fastest mask onnxruntime has (a Where with a broadcast 0 took two and a half times as long).
+  if (a === 'relu') {
+    const mask = g.node('Cast', [g.node('Cast', [y], [int('to', BOOL)])], [int('to', FLOAT)]);
+    return g.node('Mul', [dy, mask]);
+  }
   if (ctx.fromLogits) return dy;
   // softmax: dx = y ⊙ (dy − Σ dy ⊙ y)
   const dot = g.node('ReduceSum', [g.node('Mul', [dy, y]), g.int64s([CHANNELS])], [int('keepdims', 1)]);
