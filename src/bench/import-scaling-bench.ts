@@ -28,7 +28,10 @@ function mldbImport(url: string, dir: string, table: string, threads: number): {
     `const s = await m.insertFolder(${JSON.stringify(dir)}, { table: ${JSON.stringify(table)}, create: true, ` +
     `shape: { channels: 1 }, threads: ${threads} });` +
     `const seconds = (performance.now() - t0) / 1000; await m.close();` +
-    `console.log(JSON.stringify({ files: s.files, seconds, maxRss: process.resourceUsage().maxRSS }));` +
+    // VmHWM, the new process's own peak: getrusage's maxrss starts from the parent's at fork.
+    `const hwm = /VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));` +
+    `const maxRss = hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;` +
+    `console.log(JSON.stringify({ files: s.files, seconds, maxRss }));` +
     `})().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the import child failed: ${r.stderr}`);
