@@ -49,6 +49,15 @@ const LAYERS = [
   },
   // The service uses the model and the database; it never reaches the CLI or the ingest pipeline.
   { target: src('serve'), from: [src('ingest'), src('export'), src('report'), src('mldb.ts'), ...UI_AND_CLI] },
+  // What both servers share: HTTP pieces over db/ and errors, knowing neither server.
+  {
+    target: src('http'),
+    from: ['ml', 'samples', 'ingest', 'export', 'report', 'serve', 'dashboard', 'mldb.ts', ...UI_AND_CLI].map((p) =>
+      p.startsWith('./') ? p : src(p),
+    ),
+  },
+  // The dashboard reads the database through db/ and answers through http/; the service mounts it, never the reverse.
+  { target: src('dashboard'), from: [src('serve'), src('ingest'), src('export'), src('mldb.ts'), ...UI_AND_CLI] },
   { target: src('report'), from: [src('ingest'), src('export'), src('mldb.ts'), src('commands'), src('cli.ts')] },
   { target: src('ui'), from: [src('db'), src('ml'), src('samples'), src('ingest'), src('export'), src('commands')] },
   { target: src('mldb.ts'), from: UI_AND_CLI },

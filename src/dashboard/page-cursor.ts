@@ -1,5 +1,5 @@
 import type { PredictionPosition } from '../db/predictions';
-import { RequestError } from '../serve/request-error';
+import { RequestError } from '../http/request-error';
 
 /**
  * The prediction log's page cursor: the last row's time and id, which together are unique (a

@@ -25,9 +25,9 @@ import {
   type RunSort,
 } from '../db/runs';
 import { SPLITS } from '../db/schema';
-import { CONTENT_SECURITY_POLICY } from '../serve/http-security';
-import { RequestError } from '../serve/request-error';
-import { checkCorrection, checkPredictionId } from '../serve/correction';
+import { CONTENT_SECURITY_POLICY } from '../http/http-security';
+import { RequestError } from '../http/request-error';
+import { checkCorrection, checkPredictionId } from '../http/correction';
 import { dashboardAssets } from './assets';
 import { parsePredictionCursor, predictionCursor } from './page-cursor';
 import { differingSettings } from './settings-diff';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/db';
-import { createHttpApp } from '../serve/http-app';
-import { bearerGuard, originGuard, servedHostNames } from '../serve/http-security';
+import { createHttpApp } from '../http/http-app';
+import { bearerGuard, originGuard, servedHostNames } from '../http/http-security';
 import { DASHBOARD_ASSET_PATHS } from './assets';
 import { dashboard } from './routes';
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { ImageShape } from '../image-shape';
-import { RequestError } from '../serve/request-error';
+import { RequestError } from '../http/request-error';
 
 /**
  * A stored row's pixels (height × width × channels bytes, exactly what training reads) as a PNG:

@@ -1,6 +1,6 @@
 import '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { RequestError } from './request-error';
+import { RequestError } from '../http/request-error';
 
 /** An uploaded image, before decoding. */
 export interface ImageInput {

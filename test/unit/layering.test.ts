@@ -57,4 +57,22 @@ describe('layering lint rules', () => {
     );
     expect(messages.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
   });
+
+  test('the shared HTTP pieces know neither server, and the dashboard does not reach into the service', async () => {
+    const fromHttp = await lint(
+      "import { buildApp } from '../serve/app';\nexport const b = buildApp;\n",
+      'src/http/planted.ts',
+    );
+    expect(fromHttp.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
+    const fromDashboard = await lint(
+      "import { buildApp } from '../serve/app';\nexport const b = buildApp;\n",
+      'src/dashboard/planted.ts',
+    );
+    expect(fromDashboard.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
+    const allowed = await lint(
+      "import { RequestError } from '../http/request-error';\nexport const e = RequestError;\n",
+      'src/dashboard/planted.ts',
+    );
+    expect(allowed).toEqual([]);
+  });
 });
