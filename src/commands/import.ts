@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import { archiveFormatOf, notImportable, openArchiveFile, openArchiveStream } from '../ingest/archive';
 import type { ImportSummary, LabelConflict } from '../ingest/import-pipeline';
-import { openManifest } from '../ingest/manifest';
 import type { WatchSummary } from '../ingest/watch-import';
 import { EXIT, InterruptedError, UsageError } from '../errors';
 import type { Output } from '../ui/output';
@@ -10,6 +7,7 @@ import { createProgress } from '../ui/progress';
 import { formatCount, formatDuration, printable, quote } from '../ui/terminal';
 import type { CommandContext } from './context';
 import { commonOptions, type CommonImportOptions, type ImportFlags } from './shared/import-flags';
+import { importSourceFor } from './shared/import-sources';
 import { conflictLine, respellingLine, shown } from './shared/conflicts';
 import { shapeText } from './shared/shapes';
 
@@ -49,7 +47,8 @@ export async function importOnce(ctx: CommandContext, target: string, flags: Imp
   // same command run again stores the rest (what is stored is skipped by its hash).
   const stop = watchInterrupts(() => progress.log('stopping after this batch (Ctrl-C again to abort at once)'));
   try {
-    const summary = await importFrom(ctx, target, flags, { ...options, shouldStop: () => stop.requested });
+    const source = importSourceFor(target, flags);
+    const summary = await source.import(ctx, target, flags, { ...options, shouldStop: () => stop.requested });
     if (summary.stopped) {
       progress.clear();
       throw new InterruptedError(
@@ -69,27 +68,6 @@ export async function importOnce(ctx: CommandContext, target: string, flags: Imp
   } finally {
     stop.dispose();
   }
-}
-
-async function importFrom(
-  ctx: CommandContext,
-  target: string,
-  flags: ImportFlags,
-  options: CommonImportOptions,
-): Promise<ImportSummary> {
-  const mldb = ctx.mldb();
-  if (flags.manifest) {
-    if (target === '-') throw new UsageError('--manifest reads files from a folder, not stdin', 'pass the folder');
-    return mldb.insertFrom(openManifest(flags.manifest, target), options);
-  }
-  if (target === '-') return mldb.insertFrom(await openArchiveStream(process.stdin, options), options);
-  const stat = fs.statSync(target, { throwIfNoEntry: false });
-  if (stat?.isFile()) {
-    const format = archiveFormatOf(target);
-    if (!format) notImportable(target);
-    return mldb.insertFrom(await openArchiveFile(target, format, options), options);
-  }
-  return mldb.insertFolder(target, options);
 }
 
 /** The first image is RGB but gray in fact: say what a third of the bytes would take. */
