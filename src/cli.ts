@@ -5,13 +5,12 @@ import { setting } from './config';
 import { EXIT, isMldbError } from './errors';
 import { hideSecretsFromProcessList } from './process-list';
 import { fromFileSystemError } from './file-targets';
-import { OPTIMIZERS } from './ml/optimizer-names';
 import { RUN_STATUSES, SPLITS } from './db/enums';
-import { BACKENDS, TRAINING_BACKENDS } from './ml/backend-names';
+import { BACKENDS } from './ml/backend-names';
 import { ENGINES } from './ml/engine-names';
 import { PURPOSES } from './doctor/check';
 import { COMMAND_DEFAULTS } from './commands/shared/defaults';
-import { TRAINING_DEFAULTS as T } from './ml/training-options';
+import { TRAINING_FLAGS, type TrainingFlag } from './commands/shared/training-flags';
 import { LAYOUTS } from './ingest/layout';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
@@ -89,6 +88,14 @@ function command<M>(spec: CommandSpec<M>): CommandSpec<unknown> {
 }
 
 const str = (v: Positional) => v as string | undefined;
+
+/** `mldb train`'s training flags, from the one table of them (commands/shared/training-flags.ts). */
+function trainingOptionSpecs(): OptionSpec[] {
+  return Object.values(TRAINING_FLAGS as Record<string, TrainingFlag>).flatMap((f): OptionSpec[] => [
+    [f.flag, f.help, f.choices ? { choices: f.choices } : undefined],
+    ...(f.negation ? [[f.negation.flag, f.negation.help] as OptionSpec] : []),
+  ]);
+}
 const SHAPE_OPTIONS: OptionSpec[] = [
   ['--size <N|HxW>', "image size every image is stored at (default: the first image's)"],
   ['--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)", { choices: ['1', '3'] }],
@@ -250,51 +257,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     description: 'train a named architecture on the train split of a table and save it',
     options: [
       ['--model <name>', 'architecture (see `mldb models`)'],
-      ['--optimizer <name>', 'optimizer', { shown: T.optimizer, choices: OPTIMIZERS }],
-      ['--learning-rate <R>', 'learning rate', { shown: T.learningRate }],
-      ['--epochs <N>', 'epochs', { shown: T.epochs }],
-      ['--batch-size <B>', 'batch size', { shown: T.batchSize }],
-      ['--validation-split <F>', 'fraction of train rows held out by a seeded shuffle', { shown: T.validationSplit }],
-      ['--seed <S>', 'seed for initialisation, hold-out and shuffles', { shown: T.seed }],
-      ['--patience <P>', 'stop after P epochs without a better val_loss (0: never)', { shown: T.patience }],
-      [
-        '--reduce-lr-patience <P>',
-        'multiply the learning rate by --reduce-lr-factor after P epochs without a better val_loss ' +
-          '(default: patience/4 with --patience, else never)',
-      ],
-      ['--reduce-lr-factor <F>', 'what reduce-on-plateau multiplies the learning rate by', { shown: T.reduceLrFactor }],
-      ['--restore-best', 'save the epoch with the best val_loss, not the last (default with --patience)'],
-      ['--augment', "warp each training image at random, per batch (the original's ranges below)"],
-      ['--augment-rotation <DEG>', 'rotate by up to ± DEG degrees (implies --augment; default 10)'],
-      ['--augment-width-shift <F>', 'shift by up to ± F of the width (implies --augment; default 0.1)'],
-      ['--augment-height-shift <F>', 'shift by up to ± F of the height (implies --augment; default 0.1)'],
-      ['--augment-zoom <F>', 'scale each axis by 1 ± F (implies --augment; default 0.1)'],
-      ['--augment-flip', 'mirror left-right half of the time (implies --augment; off: it corrupts digits)'],
-      ['--no-restore-best', 'save the last epoch even with --patience'],
-      [
-        '--bn-samples <N>',
-        'training rows over which batch-norm statistics are recomputed before each evaluation',
-        { shown: T.bnSamples },
-      ],
-      ['--no-precise-bn', 'keep the moving averages of batch-norm statistics instead (Keras behaviour)'],
+      ...trainingOptionSpecs(),
       ['--save <dir>', 'where to save the model (default: models/<table>-<model>-<time>)'],
-      [
-        '--backend <name>',
-        'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu',
-        { shown: T.backend, choices: TRAINING_BACKENDS },
-      ],
-      [
-        '--memory-budget <size>',
-        'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
-      ],
       [
         '--read-parallelism <K>',
         'connections reading the rows at once from one server (default: MLDB_READ_PARALLELISM or the cores, ≤ 4)',
-      ],
-      [
-        '--workers <N|auto>',
-        'tfjs backends: split each batch over N threads, one core each (auto: one per core; 1 on onnxruntime)',
-        { shown: T.workers },
       ],
       ['--name <name>', 'a name for the run record'],
       [

@@ -1,4 +1,6 @@
 import type { MldbError } from '../errors';
+import type { TrainingOptionName } from '../ml/training-options';
+import { TRAINING_FLAGS, trainingFlagName } from './shared/training-flags';
 
 /**
  * The library's errors name fields as the API spells them and tag what went wrong; the CLI
@@ -16,27 +18,9 @@ const FLAGS: Record<string, string> = {
   limit: '--limit',
   status: '--status',
   model: '--model',
-  optimizer: '--optimizer',
-  learningRate: '--learning-rate',
-  epochs: '--epochs',
-  batchSize: '--batch-size',
-  validationSplit: '--validation-split',
-  seed: '--seed',
-  patience: '--patience',
-  bnSamples: '--bn-samples',
-  reduceLrPatience: '--reduce-lr-patience',
-  reduceLrFactor: '--reduce-lr-factor',
-  restoreBest: '--restore-best',
-  augment: '--augment',
-  augmentRotation: '--augment-rotation',
-  augmentWidthShift: '--augment-width-shift',
-  augmentHeightShift: '--augment-height-shift',
-  augmentZoom: '--augment-zoom',
-  augmentFlip: '--augment-flip',
-  preciseBn: '--no-precise-bn',
-  workers: '--workers',
-  backend: '--backend',
-  memoryBudget: '--memory-budget',
+  ...Object.fromEntries(
+    (Object.keys(TRAINING_FLAGS) as TrainingOptionName[]).map((name) => [name, trainingFlagName(name)]),
+  ),
   readParallelism: '--read-parallelism',
   minAccuracy: '--min-accuracy',
   top: '--top',

@@ -5,36 +5,14 @@ import type { TrainReport } from '../ml/training-run';
 import type { Output } from '../ui/output';
 import { formatCount, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { numeric, workersOption, type TrainingOptions } from '../ml/training-options';
+import { trainingOptionsFromFlags, type TrainingFlagValues } from './shared/training-flags';
 import { gatedAccuracy, parseMinAccuracy, trainWithProgress, type TrainOutcome } from './shared/training';
 
-export interface TrainFlags {
+/** The flags of `mldb train`: every training option's (training-flags.ts), and the run's own. */
+export interface TrainFlags extends TrainingFlagValues {
   model?: string;
-  optimizer?: string;
-  learningRate?: string;
-  epochs?: string;
-  batchSize?: string;
-  validationSplit?: string;
-  seed?: string;
-  patience?: string;
-  reduceLrPatience?: string;
-  reduceLrFactor?: string;
-  /** true with --restore-best, false with --no-restore-best, else undefined (follows --patience). */
-  restoreBest?: boolean;
-  augment?: boolean;
-  augmentRotation?: string;
-  augmentWidthShift?: string;
-  augmentHeightShift?: string;
-  augmentZoom?: string;
-  augmentFlip?: boolean;
-  /** false with --no-precise-bn. */
-  preciseBn?: boolean;
-  bnSamples?: string;
   save?: string;
-  backend?: string;
-  memoryBudget?: string;
   readParallelism?: string;
-  workers?: string;
   name?: string;
   minAccuracy?: string;
   tensorboard?: string;
@@ -49,32 +27,11 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
   const minAccuracy = parseMinAccuracy(flags.minAccuracy);
   // Flags are converted, not checked: MlDb.train checks every option once (trainModel), naming
   // the field, and the CLI shows it as its flag. Until then the values are as given.
-  const given = {
-    optimizer: flags.optimizer,
-    learningRate: numeric(flags.learningRate),
-    epochs: numeric(flags.epochs),
-    batchSize: numeric(flags.batchSize),
-    validationSplit: numeric(flags.validationSplit),
-    seed: numeric(flags.seed),
-    patience: numeric(flags.patience),
-    reduceLrPatience: numeric(flags.reduceLrPatience),
-    reduceLrFactor: numeric(flags.reduceLrFactor),
-    restoreBest: flags.restoreBest,
-    augment: flags.augment,
-    augmentRotation: numeric(flags.augmentRotation),
-    augmentWidthShift: numeric(flags.augmentWidthShift),
-    augmentHeightShift: numeric(flags.augmentHeightShift),
-    augmentZoom: numeric(flags.augmentZoom),
-    augmentFlip: flags.augmentFlip,
-    preciseBn: flags.preciseBn,
-    bnSamples: numeric(flags.bnSamples),
-    workers: workersOption(flags.workers),
-    backend: flags.backend,
-  } as Partial<TrainingOptions>;
+  const given = trainingOptionsFromFlags(flags);
   const options = {
     ...given,
     model: flags.model,
-    memoryBudget: resolveMemoryBudget(flags.memoryBudget),
+    memoryBudget: resolveMemoryBudget(flags.memoryBudget as string | undefined),
     readParallelism: resolveReadParallelism(flags.readParallelism),
     save: flags.save,
     record: { name: flags.name ?? null },

@@ -11,8 +11,10 @@ import {
   numeric,
   workersOption,
   resolveHyperparameters,
+  IDENTITY_OPTIONS,
   TRAINING_DEFAULTS,
   validateTrainingOptions,
+  type IdentityOptionName,
   type TrainingOptions,
 } from './training-options';
 
@@ -45,32 +47,30 @@ export interface ExperimentPlan {
   recipe: Recipe;
 }
 
-/** Plan keys for the training recipe, shared by every run, and the option each sets. */
-const RECIPE_KEYS = {
-  reduceLrPatience: 'reduceLrPatience',
-  reduce_lr_patience: 'reduceLrPatience',
-  reduceLrFactor: 'reduceLrFactor',
-  reduce_lr_factor: 'reduceLrFactor',
-  restoreBest: 'restoreBest',
-  restore_best: 'restoreBest',
-  preciseBn: 'preciseBn',
-  precise_bn: 'preciseBn',
-  bnSamples: 'bnSamples',
-  bn_samples: 'bnSamples',
-  augment: 'augment',
-  augmentRotation: 'augmentRotation',
-  augment_rotation: 'augmentRotation',
-  augmentWidthShift: 'augmentWidthShift',
-  augment_width_shift: 'augmentWidthShift',
-  augmentHeightShift: 'augmentHeightShift',
-  augment_height_shift: 'augmentHeightShift',
-  augmentZoom: 'augmentZoom',
-  augment_zoom: 'augmentZoom',
-  augmentFlip: 'augmentFlip',
-  augment_flip: 'augmentFlip',
-} as const;
+/** The options a plan varies (its grid) and the ones it gives once for every run. */
+const GRID_OPTIONS = ['optimizer', 'learningRate', 'batchSize', 'epochs', 'seed'] as const;
+const SHARED_OPTIONS = ['validationSplit', 'patience'] as const;
+type RecipeOption = Exclude<IdentityOptionName, (typeof GRID_OPTIONS)[number] | (typeof SHARED_OPTIONS)[number]>;
 
-export type Recipe = Partial<Pick<TrainingOptions, (typeof RECIPE_KEYS)[keyof typeof RECIPE_KEYS]>>;
+/**
+ * Plan keys for the training recipe, shared by every run, and the option each sets: every other
+ * option of a run's identity (training-options.ts's table), in camelCase and snake_case.
+ */
+const RECIPE_KEYS: Record<string, RecipeOption> = Object.fromEntries(
+  IDENTITY_OPTIONS.filter(
+    (k): k is RecipeOption =>
+      !(GRID_OPTIONS as readonly string[]).includes(k) && !(SHARED_OPTIONS as readonly string[]).includes(k),
+  )
+    // The augmentation settings last, as plans have always read them: planKey hashes the recipe in
+    // this order, and a resumed experiment must find the runs it completed.
+    .sort((a, b) => Number(a.startsWith('augment')) - Number(b.startsWith('augment')))
+    .flatMap((k) => [
+      [k, k],
+      [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), k],
+    ]),
+);
+
+export type Recipe = Partial<Pick<TrainingOptions, RecipeOption>>;
 
 const GRID_KEYS: Record<string, keyof Combination> = {
   model: 'model',

@@ -6,65 +6,76 @@ import { OPTIMIZERS } from './optimizer-names';
 import { ORIGINAL_AUGMENTATION } from './augment-options';
 
 /**
- * Every training option, validated by one schema shared by the CLI (flags), experiment plans
- * (JSON/YAML) and `MlDb.train` (code). Bounds follow what the run record can store (seed is an
- * INT UNSIGNED) and what the trainer can do (workers: one thread per core, at most 64).
+ * Every training option in one table: its schema (range and type), its default, and whether it
+ * belongs to a run's identity (recorded with the run, part of an experiment's combination). The
+ * schema shared by the CLI (flags), experiment plans (JSON/YAML) and `MlDb.train` (code), the
+ * defaults and the hyperparameters are all derived from it; the CLI's flag for each option is in
+ * commands/shared/training-flags.ts, a table over the same keys. Bounds follow what the run record
+ * can store (seed is an INT UNSIGNED) and what the trainer can do (workers: one thread per core,
+ * at most 64). Options without a default here take one from another rule: reduceLrPatience and
+ * restoreBest follow patience, augment follows the augmentation ranges, memoryBudget the machine.
  */
-export const TRAINING_OPTIONS = z.object({
-  optimizer: z.enum(OPTIMIZERS),
-  learningRate: z.number().positive().max(10),
-  epochs: z.number().int().min(1).max(100_000),
-  batchSize: z.number().int().min(1).max(1_048_576),
-  validationSplit: z.number().min(0).lt(1),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1),
-  patience: z.number().int().min(0).max(100_000),
-  reduceLrPatience: z.number().int().min(0).max(100_000),
-  reduceLrFactor: z.number().positive().lt(1),
-  restoreBest: z.boolean(),
-  augment: z.boolean(),
-  augmentRotation: z.number().min(0).max(180),
-  augmentWidthShift: z.number().min(0).max(1),
-  augmentHeightShift: z.number().min(0).max(1),
-  augmentZoom: z.number().min(0).lt(1),
-  augmentFlip: z.boolean(),
-  preciseBn: z.boolean(),
-  bnSamples: z.number().int().min(1).max(1_000_000),
-  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]),
-  backend: z.enum(TRAINING_BACKENDS),
-  memoryBudget: z.number().int().min(1),
-});
+export const TRAINING_OPTION_TABLE = {
+  optimizer: { schema: z.enum(OPTIMIZERS), default: 'adam', identity: true },
+  learningRate: { schema: z.number().positive().max(10), default: 0.001, identity: true },
+  epochs: { schema: z.number().int().min(1).max(100_000), default: 10, identity: true },
+  batchSize: { schema: z.number().int().min(1).max(1_048_576), default: 64, identity: true },
+  validationSplit: { schema: z.number().min(0).lt(1), default: 0.1, identity: true },
+  seed: {
+    schema: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
+    default: 1,
+    identity: true,
+  },
+  patience: { schema: z.number().int().min(0).max(100_000), default: 0, identity: true },
+  reduceLrPatience: { schema: z.number().int().min(0).max(100_000), default: undefined, identity: true },
+  reduceLrFactor: { schema: z.number().positive().lt(1), default: 0.1, identity: true },
+  restoreBest: { schema: z.boolean(), default: undefined, identity: true },
+  augment: { schema: z.boolean(), default: undefined, identity: true },
+  // The original's ImageDataGenerator ranges, used with --augment (flip: off, it corrupts digits).
+  augmentRotation: { schema: z.number().min(0).max(180), default: ORIGINAL_AUGMENTATION.rotation, identity: true },
+  augmentWidthShift: { schema: z.number().min(0).max(1), default: ORIGINAL_AUGMENTATION.widthShift, identity: true },
+  augmentHeightShift: {
+    schema: z.number().min(0).max(1),
+    default: ORIGINAL_AUGMENTATION.heightShift,
+    identity: true,
+  },
+  augmentZoom: { schema: z.number().min(0).lt(1), default: ORIGINAL_AUGMENTATION.zoom, identity: true },
+  augmentFlip: { schema: z.boolean(), default: ORIGINAL_AUGMENTATION.flip, identity: true },
+  preciseBn: { schema: z.boolean(), default: true, identity: true },
+  bnSamples: { schema: z.number().int().min(1).max(1_000_000), default: 2048, identity: true },
+  workers: {
+    schema: z.union([z.literal('auto'), z.number().int().min(1).max(64)]),
+    default: 'auto',
+    identity: false,
+  },
+  backend: { schema: z.enum(TRAINING_BACKENDS), default: 'auto', identity: false },
+  memoryBudget: { schema: z.number().int().min(1), default: undefined, identity: false },
+} as const;
+
+type Table = typeof TRAINING_OPTION_TABLE;
+export type TrainingOptionName = keyof Table;
+
+export const TRAINING_OPTIONS = z.object(
+  Object.fromEntries(Object.entries(TRAINING_OPTION_TABLE).map(([k, spec]) => [k, spec.schema])) as {
+    [K in TrainingOptionName]: Table[K]['schema'];
+  },
+);
 
 export type TrainingOptions = z.infer<typeof TRAINING_OPTIONS>;
 
-/**
- * What the trainer uses when an option is not given. Two follow --patience, as in the original's
- * Keras recipe: reduce-on-plateau after patience/4 epochs (at least 1), and the best epoch kept.
- */
-export const TRAINING_DEFAULTS: Omit<TrainingOptions, 'memoryBudget' | 'reduceLrPatience' | 'restoreBest' | 'augment'> =
-  {
-    optimizer: 'adam',
-    learningRate: 0.001,
-    epochs: 10,
-    batchSize: 64,
-    validationSplit: 0.1,
-    seed: 1,
-    patience: 0,
-    reduceLrFactor: 0.1,
-    // The original's ImageDataGenerator ranges, used with --augment (flip: off, it corrupts digits).
-    augmentRotation: ORIGINAL_AUGMENTATION.rotation,
-    augmentWidthShift: ORIGINAL_AUGMENTATION.widthShift,
-    augmentHeightShift: ORIGINAL_AUGMENTATION.heightShift,
-    augmentZoom: ORIGINAL_AUGMENTATION.zoom,
-    augmentFlip: ORIGINAL_AUGMENTATION.flip,
-    preciseBn: true,
-    bnSamples: 2048,
-    workers: 'auto',
-    backend: 'auto',
-  };
+/** The options whose default is a value (the others follow a rule, see TRAINING_OPTION_TABLE). */
+type Defaulted = { [K in TrainingOptionName]: Table[K]['default'] extends undefined ? never : K }[TrainingOptionName];
+
+/** What the trainer uses when an option is not given, derived from the table. */
+export const TRAINING_DEFAULTS = Object.fromEntries(
+  Object.entries(TRAINING_OPTION_TABLE)
+    .filter(([, spec]) => spec.default !== undefined)
+    .map(([k, spec]) => [k, spec.default]),
+) as unknown as Pick<TrainingOptions, Defaulted>;
 
 const AUGMENT_RANGES = [
   'augmentRotation',
@@ -88,48 +99,15 @@ export function workersOption(value: unknown): unknown {
 }
 
 /** The options that define a run's training (recorded, and part of an experiment's identity). */
-export type Hyperparameters = Pick<
-  TrainingOptions,
-  | 'optimizer'
-  | 'learningRate'
-  | 'epochs'
-  | 'batchSize'
-  | 'validationSplit'
-  | 'seed'
-  | 'patience'
-  | 'reduceLrPatience'
-  | 'reduceLrFactor'
-  | 'restoreBest'
-  | 'augment'
-  | 'augmentRotation'
-  | 'augmentWidthShift'
-  | 'augmentHeightShift'
-  | 'augmentZoom'
-  | 'augmentFlip'
-  | 'preciseBn'
-  | 'bnSamples'
->;
+export type IdentityOptionName = {
+  [K in TrainingOptionName]: Table[K]['identity'] extends true ? K : never;
+}[TrainingOptionName];
+export type Hyperparameters = Pick<TrainingOptions, IdentityOptionName>;
 
-const HYPERPARAMETER_KEYS = [
-  'optimizer',
-  'learningRate',
-  'epochs',
-  'batchSize',
-  'validationSplit',
-  'seed',
-  'patience',
-  'reduceLrPatience',
-  'reduceLrFactor',
-  'restoreBest',
-  'augment',
-  'augmentRotation',
-  'augmentWidthShift',
-  'augmentHeightShift',
-  'augmentZoom',
-  'augmentFlip',
-  'preciseBn',
-  'bnSamples',
-] as const satisfies readonly (keyof Hyperparameters)[];
+/** The options of a run's identity, in the table's order (the order a run records them in). */
+export const IDENTITY_OPTIONS = Object.entries(TRAINING_OPTION_TABLE)
+  .filter(([, spec]) => spec.identity)
+  .map(([k]) => k) as IdentityOptionName[];
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}`;
@@ -168,9 +146,7 @@ export function resolveHyperparameters(given: Partial<Record<keyof Hyperparamete
   // Setting one augmentation range asks for augmentation.
   const augment = AUGMENT_RANGES.some((k) => checked[k] !== undefined);
   const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience, augment };
-  return Object.fromEntries(
-    HYPERPARAMETER_KEYS.map((k) => [k, checked[k] ?? defaults[k]]),
-  ) as unknown as Hyperparameters;
+  return Object.fromEntries(IDENTITY_OPTIONS.map((k) => [k, checked[k] ?? defaults[k]])) as unknown as Hyperparameters;
 }
 
 /** A run's options as the trainer uses them: every hyperparameter, and the engine's choices. */

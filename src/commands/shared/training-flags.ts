@@ -1,0 +1,124 @@
+import { TRAINING_BACKENDS } from '../../ml/backend-names';
+import { OPTIMIZERS } from '../../ml/optimizer-names';
+import {
+  numeric,
+  TRAINING_DEFAULTS,
+  workersOption,
+  type TrainingOptionName,
+  type TrainingOptions,
+} from '../../ml/training-options';
+import { resolveMemoryBudget } from '../../samples/memory-budget';
+
+/**
+ * How the CLI spells each training option: its flag(s), help and, for flags with a value, how the
+ * text becomes the option's value (checked afterwards by the one schema, which names the option).
+ * A table over every key of ml/training-options.ts's TRAINING_OPTION_TABLE: an option without a
+ * flag, or a flag for no option, does not compile. `mldb train`'s flags, its parsed options and
+ * the wording of errors (cli-wording.ts) all come from here.
+ */
+export interface TrainingFlag {
+  /** Commander's syntax; the first word is the flag errors name. */
+  flag: string;
+  help: string;
+  /** The opposite flag of a boolean option, listed after it. */
+  negation?: { flag: string; help: string };
+  choices?: readonly string[];
+  /** Text → value for flags that take one (default: a number, strictly). */
+  parse?: (text: string) => unknown;
+}
+
+const shown = (name: keyof typeof TRAINING_DEFAULTS) => ` (default: ${TRAINING_DEFAULTS[name]})`;
+
+export const TRAINING_FLAGS = {
+  optimizer: { flag: '--optimizer <name>', help: 'optimizer' + shown('optimizer'), choices: OPTIMIZERS, parse: String },
+  learningRate: { flag: '--learning-rate <R>', help: 'learning rate' + shown('learningRate') },
+  epochs: { flag: '--epochs <N>', help: 'epochs' + shown('epochs') },
+  batchSize: { flag: '--batch-size <B>', help: 'batch size' + shown('batchSize') },
+  validationSplit: {
+    flag: '--validation-split <F>',
+    help: 'fraction of train rows held out by a seeded shuffle' + shown('validationSplit'),
+  },
+  seed: { flag: '--seed <S>', help: 'seed for initialisation, hold-out and shuffles' + shown('seed') },
+  patience: {
+    flag: '--patience <P>',
+    help: 'stop after P epochs without a better val_loss (0: never)' + shown('patience'),
+  },
+  reduceLrPatience: {
+    flag: '--reduce-lr-patience <P>',
+    help:
+      'multiply the learning rate by --reduce-lr-factor after P epochs without a better val_loss ' +
+      '(default: patience/4 with --patience, else never)',
+  },
+  reduceLrFactor: {
+    flag: '--reduce-lr-factor <F>',
+    help: 'what reduce-on-plateau multiplies the learning rate by' + shown('reduceLrFactor'),
+  },
+  restoreBest: {
+    flag: '--restore-best',
+    help: 'save the epoch with the best val_loss, not the last (default with --patience)',
+    negation: { flag: '--no-restore-best', help: 'save the last epoch even with --patience' },
+  },
+  augment: { flag: '--augment', help: "warp each training image at random, per batch (the original's ranges below)" },
+  augmentRotation: {
+    flag: '--augment-rotation <DEG>',
+    help: 'rotate by up to ± DEG degrees (implies --augment; default 10)',
+  },
+  augmentWidthShift: {
+    flag: '--augment-width-shift <F>',
+    help: 'shift by up to ± F of the width (implies --augment; default 0.1)',
+  },
+  augmentHeightShift: {
+    flag: '--augment-height-shift <F>',
+    help: 'shift by up to ± F of the height (implies --augment; default 0.1)',
+  },
+  augmentZoom: { flag: '--augment-zoom <F>', help: 'scale each axis by 1 ± F (implies --augment; default 0.1)' },
+  augmentFlip: {
+    flag: '--augment-flip',
+    help: 'mirror left-right half of the time (implies --augment; off: it corrupts digits)',
+  },
+  bnSamples: {
+    flag: '--bn-samples <N>',
+    help: 'training rows over which batch-norm statistics are recomputed before each evaluation' + shown('bnSamples'),
+  },
+  preciseBn: {
+    flag: '--no-precise-bn',
+    help: 'keep the moving averages of batch-norm statistics instead (Keras behaviour)',
+  },
+  backend: {
+    flag: '--backend <name>',
+    help: 'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu' + shown('backend'),
+    choices: TRAINING_BACKENDS,
+    parse: String,
+  },
+  memoryBudget: {
+    flag: '--memory-budget <size>',
+    help: 'stream the rows when their tensors exceed this, e.g. 512M (default: MLDB_MEMORY_BUDGET or a quarter of RAM)',
+    parse: (text) => resolveMemoryBudget(text),
+  },
+  workers: {
+    flag: '--workers <N|auto>',
+    help:
+      'tfjs backends: split each batch over N threads, one core each (auto: one per core; 1 on onnxruntime)' +
+      shown('workers'),
+    parse: workersOption,
+  },
+} as const satisfies Record<TrainingOptionName, TrainingFlag>;
+
+/** The flag an error about this option names. */
+export function trainingFlagName(name: TrainingOptionName): string {
+  return TRAINING_FLAGS[name].flag.split(' ')[0];
+}
+
+/** What commander hands over for the training flags: text for flags with a value, else booleans. */
+export type TrainingFlagValues = Partial<Record<TrainingOptionName, string | boolean>>;
+
+/** The training options the flags give, converted but not checked (the schema checks them once, by name). */
+export function trainingOptionsFromFlags(flags: TrainingFlagValues): Partial<TrainingOptions> {
+  const options: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(TRAINING_FLAGS) as [TrainingOptionName, TrainingFlag][]) {
+    const value = flags[name];
+    if (value === undefined) continue;
+    options[name] = typeof value === 'string' ? (spec.parse ?? numeric)(value) : value;
+  }
+  return options as Partial<TrainingOptions>;
+}
