@@ -268,3 +268,13 @@ export function importThreads(env: Vars = process.env, cwd = process.cwd()): num
     throw new UsageError(`MLDB_IMPORT_THREADS must be a whole number from 1 to ${MAX_IMPORT_THREADS}, got "${raw}"`);
   return n;
 }
+
+/**
+ * The onnxruntime engine's switches, for measuring it (docs/training-engines.md):
+ * MLDB_ONNX_NCHWC=0 turns the channel-blocked convolutions off; MLDB_ONNX_SPINNING=0 makes its
+ * threads sleep between ops, =1 spin (its default).
+ */
+export function onnxEngineSettings(env: Vars = process.env): { blocked: boolean; spinning?: boolean } {
+  const spin = env.MLDB_ONNX_SPINNING;
+  return { blocked: env.MLDB_ONNX_NCHWC !== '0', spinning: spin === undefined ? undefined : spin === '1' };
+}

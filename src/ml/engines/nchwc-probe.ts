@@ -1,3 +1,4 @@
+import { onnxEngineSettings } from '../../config';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ const CHANNELS = 64;
 let probed: Promise<number> | undefined;
 
 export function nchwcBlockSize(ort: Ort): Promise<number> {
-  if (process.env.MLDB_ONNX_NCHWC === '0') return Promise.resolve(0);
+  if (!onnxEngineSettings().blocked) return Promise.resolve(0);
   probed ??= probe(ort).catch(() => 0);
   return probed;
 }

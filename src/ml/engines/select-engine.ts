@@ -1,3 +1,4 @@
+import { onnxEngineSettings } from '../../config';
 import os from 'node:os';
 import { UsageError } from '../../errors';
 import { selectBackend } from '../backend';
@@ -64,8 +65,7 @@ export function resolveWorkers(given: number | 'auto' | undefined, backend: Trai
 
 /** MLDB_ONNX_SPINNING=0 makes onnxruntime's threads sleep between ops (see OnnxEngineOptions.spinning). */
 function spinning(): boolean | undefined {
-  const v = process.env.MLDB_ONNX_SPINNING;
-  return v === undefined ? undefined : v === '1';
+  return onnxEngineSettings().spinning;
 }
 
 export interface EngineOptions {
