@@ -114,7 +114,7 @@ function poolOptions(config: MldbConfig, withDatabase: boolean): mysql.PoolOptio
     connectTimeout: 10_000,
     supportBigNumbers: true,
     multipleStatements: false,
-    // Times travel as UTC both ways (with the session's time_zone, sessionInUtc): a client in
+    // Times travel as UTC both ways (with the session's time_zone, sessionSetup): a client in
     // another zone than the server reads the same instants and compares --since correctly.
     timezone: 'Z',
   };

@@ -9,7 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * had would add a class nobody chose.
  */
 export function checkCorrection(id: string, label: unknown, modelLabels: readonly string[]): string {
-  if (!UUID.test(id)) throw new RequestError(400, 'bad_id', `"${id}" is not a prediction id`);
+  checkPredictionId(id);
   if (typeof label !== 'string' || !modelLabels.includes(label)) {
     const shown = modelLabels.length > 20 ? `${modelLabels.slice(0, 20).join(', ')}, …` : modelLabels.join(', ');
     throw new RequestError(400, 'bad_label', `label must be one of the model's labels: ${shown}`);

@@ -369,10 +369,7 @@ export async function importFromSource(
         else
           rejected.push({
             path: item.file.path,
-            reason:
-              outcome.failure === 'undecodable'
-                ? outcome.message
-                : `cannot resize to ${d.target!.height}x${d.target!.width}: ${outcome.message}`,
+            reason: outcome.failure === 'undecodable' ? outcome.message : resizeFailure(d.target!, outcome.message),
           });
       }
       done += d.size;
@@ -729,9 +726,14 @@ async function resizeOrReject(
   try {
     return await toShape(decoded, shape);
   } catch (e) {
-    rejected.push({ path: item.file.path, reason: `cannot resize to ${shape.height}x${shape.width}: ${firstLine(e)}` });
+    rejected.push({ path: item.file.path, reason: resizeFailure(shape, firstLine(e)) });
     return undefined;
   }
+}
+
+/** Why an image that decoded is refused when it cannot take the table's shape: one wording for both paths. */
+function resizeFailure(shape: ImageShape, why: string): string {
+  return `cannot resize to ${shape.height}x${shape.width}: ${why}`;
 }
 
 function firstLine(e: unknown): string {

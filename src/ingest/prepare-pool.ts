@@ -69,7 +69,8 @@ function pooled(threads: number): Preparer {
     async readAndHash(items, maxBytes) {
       // Files are read where they are hashed; bytes already in hand are hashed here.
       const onDisk = items.map((item, i) => ({ item, i })).filter(({ item }) => item.bytes === undefined);
-      const out: ReadOutcome[] = items.map((item) => (item.bytes ? readAndHash(item, maxBytes) : { failure: 'empty' }));
+      const out = new Array<ReadOutcome>(items.length);
+      for (const [i, item] of items.entries()) if (item.bytes) out[i] = readAndHash(item, maxBytes);
       const parts = groups(onDisk, () => 1);
       const results = await Promise.all(
         parts.map((part) => pool.run({ kind: 'read', paths: part.map((p) => p.item.path), maxBytes })),

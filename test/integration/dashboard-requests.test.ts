@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
 import { startDashboard } from '../../src/dashboard/server';
-import { insertPredictions, type PredictionLogRow } from '../../src/db/predictions';
+import { insertPredictions } from '../../src/db/predictions';
 import { createRun } from '../../src/db/runs';
 import { MAX_NAME_LENGTH } from '../../src/db/schema';
 import { freshDatabase } from '../helpers/db';
+import { loggedPrediction, runStart } from '../helpers/records';
 import { evenLabels, makeLabeledFolder } from '../helpers/fixtures';
 import { request, type Answer } from '../helpers/http';
 
@@ -25,29 +25,6 @@ async function dashboardOver(m: ReturnType<typeof db.mldb>): Promise<number> {
 }
 
 const get = (path: string, at = port): Promise<Answer> => request(at, path, {});
-
-function logRow(createdAt: Date, n: number): PredictionLogRow {
-  return {
-    id: uuidv7(),
-    createdAt,
-    source: 'api',
-    model: 'paging-model',
-    modelId: null,
-    runId: null,
-    client: null,
-    fileName: `${n}.png`,
-    inputSha256: null,
-    inputBytes: 0,
-    inputFormat: null,
-    input: null,
-    label: '3',
-    confidence: 0.5,
-    top: null,
-    latencyMs: 1,
-    status: 'ok',
-    error: null,
-  };
-}
 
 beforeAll(async () => {
   const m = db.mldb('digits');
@@ -100,18 +77,7 @@ test('an experiment with the longest name opens; a longer path segment is a 414 
   const conn = await db.mldb().connection();
   // The longest name, in characters that percent-encode to the most bytes (4 each).
   const name = '😀'.repeat(MAX_NAME_LENGTH);
-  await createRun(conn, {
-    name: 'long',
-    experiment: name,
-    planKey: null,
-    dataset: 'digits',
-    architecture: 'lenet5',
-    hyperparameters: { seed: 1 },
-    mldbVersion: '0',
-    tfjsVersion: '0',
-    host: 'here',
-    pid: 1,
-  });
+  await createRun(conn, runStart({ name: 'long', experiment: name, host: 'here', pid: 1 }));
   const opened = await get(`/api/experiments/${encodeURIComponent(name)}`);
   expect([opened.status, opened.body.name]).toEqual([200, name]);
 
@@ -124,7 +90,9 @@ test('20 predictions in one millisecond, 3 to a page: every one is shown once', 
   const at = new Date('2026-11-21T10:00:00.123Z');
   await insertPredictions(
     conn,
-    Array.from({ length: 20 }, (_, i) => logRow(at, i)),
+    Array.from({ length: 20 }, (_, i) =>
+      loggedPrediction({ createdAt: at, model: 'paging-model', fileName: `${i}.png` }),
+    ),
   );
   const seen: string[] = [];
   let cursor: string | null = '';

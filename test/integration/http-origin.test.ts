@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
 import { startDashboard } from '../../src/dashboard/server';
 import { storeModel } from '../../src/db/models';
 import { insertPredictions } from '../../src/db/predictions';
 import { createRun } from '../../src/db/runs';
 import { freshDatabase } from '../helpers/db';
+import { loggedPrediction, runStart } from '../helpers/records';
 import { request } from '../helpers/http';
 
 /**
@@ -47,18 +46,7 @@ test('a GET writes nothing: a run orphaned by a killed process is shown interrup
   const port = await dashboard();
   const conn = await db.mldb().connection();
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-  const id = await createRun(conn, {
-    name: 'killed',
-    experiment: null,
-    planKey: null,
-    dataset: 'digits',
-    architecture: 'lenet5',
-    hyperparameters: { seed: 1 },
-    mldbVersion: '0',
-    tfjsVersion: '0',
-    host: os.hostname(),
-    pid: dead,
-  });
+  const id = await createRun(conn, runStart({ name: 'killed', pid: dead }));
   const host = { Host: `127.0.0.1:${port}` };
   const list = await request(port, '/api/runs', host);
   expect((list.body.runs as Array<{ id: number; status: string }>).find((r) => r.id === id)?.status).toBe(
@@ -79,26 +67,7 @@ test("with a token: any Host, no write from another site's page, a correction am
     { name: 'digits-model', architecture: 'lenet5', labels: ['3', '8'], inputShape: [8, 8, 1] },
     { modelJson: '{}', weights: Buffer.alloc(4), metadata: '{}' },
   );
-  const logged = (modelId: number | null) => ({
-    id: uuidv7(),
-    createdAt: new Date(),
-    source: 'api' as const,
-    model: 'digits-model@1',
-    modelId,
-    runId: null,
-    client: null,
-    fileName: 'x.png',
-    inputSha256: null,
-    inputBytes: 1,
-    inputFormat: 'png',
-    input: null,
-    label: '3',
-    confidence: 0.9,
-    top: [{ label: '3', probability: 0.9 }],
-    latencyMs: 1,
-    status: 'ok' as const,
-    error: null,
-  });
+  const logged = (modelId: number | null) => loggedPrediction({ model: 'digits-model@1', modelId });
   const ofStored = logged(model.id);
   const ofFolder = logged(null);
   await insertPredictions(conn, [ofStored, ofFolder]);

@@ -4,6 +4,7 @@ import { insertPredictions } from '../../src/db/predictions';
 import { createRun } from '../../src/db/runs';
 import { mldb as cli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
+import { loggedPrediction, runStart } from '../helpers/records';
 import { makeLabeledFolder, tempDir } from '../helpers/fixtures';
 
 /** One meaning for a label and for a time, wherever they are written or read. */
@@ -60,46 +61,14 @@ describe('times', () => {
 
   test('a client in another zone reads the instants written, by itself and by the server', async () => {
     const conn = await db.mldb().connection();
-    const id = await createRun(conn, {
-      name: 'zoned',
-      experiment: null,
-      planKey: null,
-      dataset: 'spelled',
-      architecture: 'lenet5',
-      hyperparameters: { seed: 1 },
-      mldbVersion: '0',
-      tfjsVersion: '0',
-      host: 'another-host',
-      pid: 1,
-    });
+    const id = await createRun(conn, runStart({ name: 'zoned', dataset: 'spelled', host: 'another-host', pid: 1 }));
     const runs = cli(['runs', '--json'], farAhead);
     expect(runs.code).toBe(0);
     const run = JSON.parse(runs.stdout).runs.find((r: { id: number }) => r.id === id);
     expect(Math.abs(Date.parse(run.startedAt) - Date.now())).toBeLessThan(10 * 60_000);
 
     const logged = uuidv7();
-    await insertPredictions(conn, [
-      {
-        id: logged,
-        createdAt: new Date(),
-        source: 'api',
-        model: 'm@1',
-        modelId: null,
-        runId: null,
-        client: null,
-        fileName: null,
-        inputSha256: null,
-        inputBytes: 1,
-        inputFormat: null,
-        input: null,
-        label: '3',
-        confidence: 1,
-        top: null,
-        latencyMs: 1,
-        status: 'ok',
-        error: null,
-      },
-    ]);
+    await insertPredictions(conn, [loggedPrediction({ id: logged })]);
     const [row] = await conn.query<{ t: string }>('SELECT UNIX_TIMESTAMP(created_at) AS t FROM mldb_predictions');
     expect(Math.abs(Number(row.t) * 1000 - Date.now())).toBeLessThan(10 * 60_000);
     const recent = cli(['predictions', '--since', '1h', '--json'], farAhead);

@@ -1,12 +1,11 @@
 import mysql from 'mysql2/promise';
-import { v7 as uuidv7 } from 'uuid';
 import { parseUrl } from '../../src/config';
-import type { PredictionLogRow } from '../../src/db/predictions';
 import { buildApp } from '../../src/serve/app';
 import { createMetrics } from '../../src/serve/metrics';
 import { PredictionLog } from '../../src/serve/prediction-log';
 import type { Predictor } from '../../src/serve/predictor';
 import { freshDatabase } from '../helpers/db';
+import { loggedPrediction } from '../helpers/records';
 import { waitFor } from '../helpers/serve';
 
 /**
@@ -17,29 +16,6 @@ import { waitFor } from '../helpers/serve';
  */
 const db = freshDatabase();
 afterAll(() => db.cleanup());
-
-function row(): PredictionLogRow {
-  return {
-    id: uuidv7(),
-    createdAt: new Date(),
-    source: 'api',
-    model: 'm@1',
-    modelId: null,
-    runId: null,
-    client: null,
-    fileName: 'x.png',
-    inputSha256: null,
-    inputBytes: 1,
-    inputFormat: 'png',
-    input: null,
-    label: '3',
-    confidence: 0.9,
-    top: [{ label: '3', probability: 0.9 }],
-    latencyMs: 1,
-    status: 'ok',
-    error: null,
-  };
-}
 
 test('a label given while the row is being written ends up in the database', async () => {
   const m = db.mldb();
@@ -68,7 +44,7 @@ test('a label given while the row is being written ends up in the database', asy
   });
   try {
     await locker.query('LOCK TABLES mldb_predictions WRITE');
-    const r = row();
+    const r = loggedPrediction();
     log.push(r);
     await waitFor(async () => {
       const [rows] = await watcher.query(
@@ -103,8 +79,8 @@ test('a row the database refuses is dropped and counted; the rows after it are w
   });
   try {
     // A model pushed from a folder may carry a label longer than the column (VARCHAR(191)).
-    const bad = { ...row(), label: 'x'.repeat(300) };
-    const good = [row(), row()];
+    const bad = { ...loggedPrediction(), label: 'x'.repeat(300) };
+    const good = [loggedPrediction(), loggedPrediction()];
     log.push(bad);
     for (const r of good) log.push(r);
     await waitFor(async () => log.stats().written === 2, 'the good rows to be written');
@@ -114,7 +90,7 @@ test('a row the database refuses is dropped and counted; the rows after it are w
     expect(ids).toEqual(expect.arrayContaining(good.map((r) => r.id)));
     expect(ids).not.toContain(bad.id);
     // The log goes on: a later row is written at once.
-    const later = row();
+    const later = loggedPrediction();
     log.push(later);
     await waitFor(async () => log.stats().written === 3, 'a later row');
   } finally {

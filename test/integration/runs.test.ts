@@ -6,6 +6,7 @@ import { appendEpochs, createRun, getRun, listRuns } from '../../src/db/runs';
 import { MlDb } from '../../src/mldb';
 import { resolveConfig } from '../../src/config';
 import { freshDatabase } from '../helpers/db';
+import { runStart } from '../helpers/records';
 import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { version as tfjsVersion } from '@tensorflow/tfjs';
 
@@ -123,42 +124,9 @@ describe('run records', () => {
   test('a run whose process was killed is settled as interrupted when runs are next read', async () => {
     const conn = await db.mldb().connection();
     const child = spawnSync(process.execPath, ['-e', '0']); // a pid that has certainly ended
-    const id = await createRun(conn, {
-      name: 'killed',
-      experiment: null,
-      planKey: null,
-      dataset: 'digits',
-      architecture: 'lenet5',
-      hyperparameters: { seed: 1 },
-      mldbVersion: '0',
-      tfjsVersion: '0',
-      host: os.hostname(),
-      pid: child.pid!,
-    });
-    const live = await createRun(conn, {
-      name: 'alive',
-      experiment: null,
-      planKey: null,
-      dataset: 'digits',
-      architecture: 'lenet5',
-      hyperparameters: { seed: 1 },
-      mldbVersion: '0',
-      tfjsVersion: '0',
-      host: os.hostname(),
-      pid: process.pid,
-    });
-    const elsewhere = await createRun(conn, {
-      name: 'remote',
-      experiment: null,
-      planKey: null,
-      dataset: 'digits',
-      architecture: 'lenet5',
-      hyperparameters: { seed: 1 },
-      mldbVersion: '0',
-      tfjsVersion: '0',
-      host: 'another-host',
-      pid: child.pid!,
-    });
+    const id = await createRun(conn, runStart({ name: 'killed', pid: child.pid! }));
+    const live = await createRun(conn, runStart({ name: 'alive' }));
+    const elsewhere = await createRun(conn, runStart({ name: 'remote', host: 'another-host', pid: child.pid! }));
     const runs = await listRuns(conn, { limit: 1000 });
     const byId = new Map(runs.map((r) => [r.id, r]));
     expect(byId.get(id)).toMatchObject({
@@ -172,18 +140,7 @@ describe('run records', () => {
 
   test('an epoch whose loss is NaN or infinite is refused, never stored as 0', async () => {
     const conn = await db.mldb().connection();
-    const id = await createRun(conn, {
-      name: 'diverged',
-      experiment: null,
-      planKey: null,
-      dataset: 'digits',
-      architecture: 'lenet5',
-      hyperparameters: { seed: 1 },
-      mldbVersion: '0',
-      tfjsVersion: '0',
-      host: os.hostname(),
-      pid: process.pid,
-    });
+    const id = await createRun(conn, runStart({ name: 'diverged' }));
     const epoch = { epoch: 1, accuracy: 0.1, valLoss: null, valAccuracy: null, seconds: 1, samplesPerSecond: 1 };
     for (const loss of [NaN, Infinity]) {
       await expect(appendEpochs(conn, id, [{ ...epoch, loss, learningRate: 0.1 }])).rejects.toThrow(
