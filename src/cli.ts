@@ -12,6 +12,7 @@ import { PURPOSES } from './doctor/check';
 import { COMMAND_DEFAULTS } from './commands/shared/defaults';
 import { TRAINING_FLAGS, type TrainingFlag } from './commands/shared/training-flags';
 import { LAYOUTS } from './ingest/layout';
+import { RESIZE_MODES } from './image-shape';
 import { createContext, type CommandContext } from './commands/context';
 import { createOutput, type Output } from './ui/output';
 
@@ -107,6 +108,11 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     description: 'create a dataset table (name defaults to --table / MLDB_TABLE / "images")',
     options: [
       ...SHAPE_OPTIONS,
+      [
+        '--resize <mode>',
+        'images of another aspect ratio: stretch, crop (largest centred region) or pad (black bars) (default: stretch)',
+        { choices: RESIZE_MODES },
+      ],
       ['--test-fraction <F>', 'fraction of images assigned to the test split', { default: '0.1' }],
       ['--validation-fraction <F>', 'fraction assigned to the validation split', { default: '0' }],
       ['--shards <N|all>', 'on a MariaDB Spider head: spread the table over N (or all) of its servers'],

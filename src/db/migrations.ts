@@ -10,6 +10,7 @@ import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
+  ADD_DATASETS_RESIZE,
   ADD_RUN_EPOCHS_LEARNING_RATE,
   CREATE_SHARD_IDS_V1,
   CREATE_REGISTRY_V1,
@@ -127,6 +128,13 @@ export const MIGRATIONS: readonly Migration[] = [
       await conn.run(CREATE_IMPORT_FINDINGS_V1);
       if (!(await indexExists(conn, RUNS_TABLE, 'ix_experiment'))) await conn.run(ADD_RUNS_EXPERIMENT_INDEX);
       if (!(await indexExists(conn, RUNS_TABLE, 'ix_architecture'))) await conn.run(ADD_RUNS_ARCHITECTURE_INDEX);
+    },
+  },
+  {
+    version: 10,
+    name: 'mldb_datasets.resize: how images of another aspect ratio take the shape (stretch, crop, pad)',
+    async up(conn) {
+      if (!(await columnExists(conn, REGISTRY_TABLE, 'resize'))) await conn.run(ADD_DATASETS_RESIZE);
     },
   },
 ];

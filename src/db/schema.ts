@@ -143,6 +143,13 @@ export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
 export const ADD_DATASETS_SHARDS = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
   ADD COLUMN shards SMALLINT UNSIGNED NULL AFTER validation_fraction`;
 
+/**
+ * Migration 10: how images of another aspect ratio take the table's shape (image-shape.ts's
+ * RESIZE_MODES); tables from before it stretch, as every import did then.
+ */
+export const ADD_DATASETS_RESIZE = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
+  ADD COLUMN resize ENUM('stretch', 'crop', 'pad') NOT NULL DEFAULT 'stretch' AFTER channels`;
+
 export const SHARD_IDS_TABLE = 'mldb_shard_ids';
 
 /**

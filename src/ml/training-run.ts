@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Db } from '../db/db';
 import { countRows } from '../db/dataset-rows';
+import { getDataset } from '../db/registry';
+import { SHARP_FIT } from '../image-shape';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
 import { modelNameFor, storeModel, validateModelName, type StoredModel } from '../db/models';
@@ -180,6 +182,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         await engine?.dispose();
       }
     }
+    const tableResize = (await getDataset(db, opts.table)).resize;
     // The saved weights' epoch: the best one with --restore-best, else the last.
     const last = result.epochs.find((e) => e.epoch === result.restoredEpoch) ?? result.epochs[result.epochs.length - 1];
     const metadata: ModelMetadata = {
@@ -187,7 +190,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
       formatVersion: 1,
       labels: result.labels,
       inputShape: result.inputShape,
-      preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: PIXEL_SCALE },
+      preprocessing: { resize: SHARP_FIT[tableResize], channels: result.inputShape[2], scale: PIXEL_SCALE },
       dataset: {
         table: opts.table,
         database: opts.database ?? '',
