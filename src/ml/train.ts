@@ -26,7 +26,9 @@ import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
 import { augmenter } from './augment';
-import { resolveTraining, type Hyperparameters } from './training-options';
+import { resolveTraining, UNFREEZE_LR_SCALE, type Hyperparameters } from './training-options';
+import { prepareStart, type StartSummary } from './start-from';
+import { ReleasableEngine, workersForFreeze } from './freeze';
 
 export type { Hyperparameters } from './training-options';
 
@@ -66,6 +68,8 @@ export interface RunChoices {
   backend: string;
   workers: number;
   hyperparameters: Hyperparameters;
+  /** What the model starts from (--init-from) and keeps fixed (--freeze); null: from scratch. */
+  start: StartSummary | null;
 }
 
 export interface DataPlan {
@@ -119,6 +123,7 @@ export interface TrainResult {
   preciseBn: PreciseBnResult | null;
   /** With restoreBest: the epoch whose weights were kept (best val_loss), else null. */
   restoredEpoch: number | null;
+  start: StartSummary | null;
 }
 
 /** The fingerprint of exactly the rows used: count and a hash over ids and content hashes. */
@@ -254,16 +259,23 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const budget = opts.memoryBudget ?? defaultMemoryBudget();
   const plan = await planData(db, opts.table, arch, hp, budget, random, opts.rowsUntil, opts.readParallelism);
   const backend = await selectTrainingBackend(resolved.backend);
-  const workers = resolveWorkers(resolved.workers, backend.name);
-  await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp });
+  const workers = resolveWorkers(workersForFreeze(resolved.workers, hp.freeze !== undefined), backend.name);
+  const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
+  const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
+  const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
+  let start: StartSummary | null;
+  try {
+    start = await prepareStart(db, model, labels, hp);
+    await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp, start });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   opts.onBackend?.(backend.name, backend.reason, workers);
 
-  const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
   const classIndex = new Map(labels.map((l, i) => [l, i]));
   const trainClass = (p: number) => classIndex.get(canonicalLabel(trainSource.index.labels[p]))!;
   const valClass = (p: number) => classIndex.get(canonicalLabel(valSource.index.labels[p]))!;
-  const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
-  const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
   const nTrain = trainPositions.length;
   // Precise BN's sample: the first bnSamples of a permutation of its own (the training shuffle's
   // random sequence is untouched, so the weights do not depend on it), in that random order (a
@@ -283,13 +295,16 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   let stopReason: StopReason = 'completed';
   let preciseBn: PreciseBnResult | null = null;
   try {
-    engine = await openStepEngine(model, backend, {
-      architecture: arch.name,
-      seed: hp.seed,
-      optimizer: hp.optimizer,
-      learningRate: hp.learningRate,
-      workers,
-    });
+    const open = (learningRate: number) =>
+      openStepEngine(model, backend, {
+        architecture: arch.name,
+        seed: hp.seed,
+        optimizer: hp.optimizer,
+        learningRate,
+        workers,
+      });
+    const releasable = start?.freeze?.unfreezeAt ? await ReleasableEngine.open(open, hp.learningRate) : null;
+    engine = releasable ?? (await open(hp.learningRate));
     const steps = engine;
     let bnCurrent = false;
     const refreshBatchNorm = async () => {
@@ -317,6 +332,8 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     const runStart = performance.now();
     let samplesSoFar = 0;
     for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
+      if (releasable && epoch === start!.freeze!.unfreezeAt)
+        control.setLearningRate(await releasable.release(model, start!.freeze!, learningRate, UNFREEZE_LR_SCALE));
       const started = performance.now();
       const order = seededPermutation(nTrain, random).map((p) => trainPositions[p]);
       let lossSum = 0;
@@ -406,6 +423,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     hyperparameters: hp,
     preciseBn,
     restoredEpoch: restoreBest && stopReason !== 'interrupted' ? restoreBest.epoch : null,
+    start,
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type TrainResult,
 } from './train';
 import { tf } from './tf';
+import { recordedStart, type StartSummary } from './start-from';
 import { onnxModelEngine, type ModelEngine } from './inference-engine';
 import { loadOnnxRuntime } from './onnxruntime';
 
@@ -67,6 +68,8 @@ export interface TrainReport {
   restoredEpoch: number | null;
   /** Metrics on the test split, when it has rows and training was not interrupted. */
   test: EvaluationReport | null;
+  /** What the model started from (--init-from) and kept fixed (--freeze); null: from scratch. */
+  start: StartSummary | null;
 }
 
 /** mldb_runs.name is VARCHAR(191). */
@@ -115,6 +118,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         backend: opts.backend ?? 'auto',
         workers: choices.workers,
         memoryBudget: opts.memoryBudget ?? null,
+        ...recordedStart(choices.start),
       },
     });
   };
@@ -198,7 +202,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         rowsUntil: result.rowsUntil,
       },
       architecture: model,
-      hyperparameters: { ...result.hyperparameters, workers: result.workers },
+      hyperparameters: { ...result.hyperparameters, workers: result.workers, ...recordedStart(result.start) },
       split: { train: report.split.train, validation: report.split.validation, test: testRows },
       epochs: result.epochs,
       ...(result.restoredEpoch !== null && { restoredEpoch: result.restoredEpoch }),

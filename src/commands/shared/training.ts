@@ -1,6 +1,7 @@
 import { InterruptedError } from '../../errors';
 import { openTensorBoard, type EpochLogger } from '../../ml/tensorboard';
 import type { BatchProgress, EpochMetrics } from '../../ml/train';
+import { recordedStart } from '../../ml/start-from';
 import { TRAINING_DEFAULTS } from '../../ml/training-options';
 import type { TrainReport } from '../../ml/training-run';
 import type { TrainMethodOptions } from '../../mldb';
@@ -9,6 +10,7 @@ import { createProgress } from '../../ui/progress';
 import { formatBytes, formatCount, formatDuration } from '../../ui/terminal';
 import type { CommandContext } from '../context';
 import { parseNumber } from '../options';
+import { startLines } from './start-lines';
 
 /** What `train` and `experiment` share: a run with its progress lines, and the accuracy gate. */
 
@@ -57,20 +59,24 @@ export async function trainWithProgress(
   let epochs = options.epochs ?? TRAINING_DEFAULTS.epochs;
   let spent = 0;
   let previousRate: number | null = null;
+  let unfreezeAt: number | null = null;
   let board: EpochLogger | undefined;
   let report: TrainReport;
   try {
     report = await mldb.train({
       ...options,
       shouldStop: () => stop.requested,
-      onData: (d) =>
+      onData: (d, choices) => {
         say(
           `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
             `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
             (d.streaming
               ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
               : ', in memory'),
-        ),
+        );
+        unfreezeAt = choices.start?.freeze?.unfreezeAt ?? null;
+        for (const line of startLines({ ...choices.hyperparameters, ...recordedStart(choices.start) })) say(line);
+      },
       onRecordWait: (runId, seconds) =>
         say(`database unreachable: waiting up to ${seconds} s for it to record the end of run ${runId}`),
       onBackend: (name, reason, workers) => {
@@ -88,7 +94,10 @@ export async function trainWithProgress(
       onEpoch: (e) => {
         spent += e.seconds;
         if (e.learningRate !== null && previousRate !== null && e.learningRate !== previousRate)
-          say(`learning rate ${previousRate} → ${e.learningRate} (val_loss stopped improving)`);
+          say(
+            `learning rate ${previousRate} → ${e.learningRate} ` +
+              (e.epoch === unfreezeAt ? '(frozen layers released)' : '(val_loss stopped improving)'),
+          );
         previousRate = e.learningRate;
         say(epochLine(e, epochs, (spent / e.epoch) * (epochs - e.epoch)));
         board?.epoch(e);

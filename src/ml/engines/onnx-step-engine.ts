@@ -103,7 +103,10 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
 
   let learningRate = o.learningRate;
   let steps = 0;
-  const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.name);
+  // Frozen batch-norm layers keep their statistics (ml/freeze.ts): the statistics graph leaves them out.
+  const bnLayers = model.layers
+    .filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable)
+    .map((l) => l.name);
 
   return {
     backend: 'onnxruntime',
