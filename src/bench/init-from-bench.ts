@@ -57,9 +57,10 @@ export async function initFromBench(
       save: save(),
       store: { name: 'bench_base' },
     });
+    const took = formatDuration((performance.now() - started) / 1000);
     console.log(
       `base: ${arch} on ${trained.split.train} of the 9,000, ${baseEpochs} epochs, test accuracy ` +
-        `${trained.test?.accuracy.toFixed(4)} (${formatDuration((performance.now() - started) / 1000)}, ${trained.backend})`,
+        `${trained.test?.accuracy.toFixed(4)} (${took}, ${trained.backend})`,
     );
     const ref = `run:${trained.runId}`;
     const starts: Start[] = [
