@@ -38,6 +38,56 @@
     });
   }
 
+  /** One axis per setting that varies, and the metric last: each axis has a value per run. */
+  function experimentAxes(runs, keys, metricName) {
+    var axes = keys.map(function (k) {
+      var values = runs.map(function (run) {
+        return Object.assign({ architecture: run.architecture, dataset: run.dataset }, run.hyperparameters)[k];
+      });
+      return {
+        name: k,
+        values: values,
+        numeric: values.every(function (v) {
+          return typeof v === 'number';
+        }),
+      };
+    });
+    axes.push({
+      name: metricName,
+      numeric: true,
+      values: runs.map(function (run) {
+        return metricName === 'test accuracy'
+          ? run.test
+            ? run.test.accuracy
+            : null
+          : run.final
+            ? run.final.valAccuracy
+            : null;
+      }),
+    });
+    return axes;
+  }
+
+  /** The runs best first by the metric (the last axis), each with its settings. */
+  function rankedRows(runs, ids, axes) {
+    return ids
+      .map(function (id, r) {
+        return { id: id, r: r, m: axes[axes.length - 1].values[r] };
+      })
+      .sort(function (a, b) {
+        return (b.m === null ? -1 : b.m) - (a.m === null ? -1 : a.m);
+      })
+      .map(function (x) {
+        return [el('a', { href: '#/runs/' + x.id }, '#' + x.id)]
+          .concat(
+            axes.slice(0, -1).map(function (a) {
+              return JSON.stringify(a.values[x.r]);
+            }),
+          )
+          .concat([pct(x.m), runs[x.r].status]);
+      });
+  }
+
   function experimentView(name) {
     return api('api/experiments/' + enc(name)).then(function (r) {
       var runs = r.runs;
@@ -47,31 +97,7 @@
       })
         ? 'test accuracy'
         : 'val accuracy';
-      var axes = keys.map(function (k) {
-        var values = runs.map(function (run) {
-          return Object.assign({ architecture: run.architecture, dataset: run.dataset }, run.hyperparameters)[k];
-        });
-        return {
-          name: k,
-          values: values,
-          numeric: values.every(function (v) {
-            return typeof v === 'number';
-          }),
-        };
-      });
-      axes.push({
-        name: metricName,
-        numeric: true,
-        values: runs.map(function (run) {
-          return metricName === 'test accuracy'
-            ? run.test
-              ? run.test.accuracy
-              : null
-            : run.final
-              ? run.final.valAccuracy
-              : null;
-        }),
-      });
+      var axes = experimentAxes(runs, keys, metricName);
       var ids = runs.map(function (x) {
         return x.id;
       });
@@ -82,22 +108,7 @@
         table(
           'Runs by ' + metricName + ', best first',
           ['run'].concat(keys, [metricName, 'status']),
-          ids
-            .map(function (id, r) {
-              return { id: id, r: r, m: axes[axes.length - 1].values[r] };
-            })
-            .sort(function (a, b) {
-              return (b.m === null ? -1 : b.m) - (a.m === null ? -1 : a.m);
-            })
-            .map(function (x) {
-              return [el('a', { href: '#/runs/' + x.id }, '#' + x.id)]
-                .concat(
-                  axes.slice(0, -1).map(function (a) {
-                    return JSON.stringify(a.values[x.r]);
-                  }),
-                )
-                .concat([pct(x.m), runs[x.r].status]);
-            }),
+          rankedRows(runs, ids, axes),
         ),
         el(
           'p',

@@ -12,75 +12,81 @@
   var show = ui.show;
   var showError = ui.showError;
 
+  /** The filters: text for model, label and time, boxes for corrected and waiting rows. */
+  function predictionFilters(q) {
+    function input(name, label, type) {
+      return el(
+        'label',
+        null,
+        label + ' ',
+        el('input', { name: name, type: type || 'text', value: q.get(name) || '', size: 14 }),
+      );
+    }
+    var form = el(
+      'form',
+      { class: 'filters', role: 'search', 'aria-label': 'filter predictions' },
+      input('model', 'model'),
+      input('label', 'predicted'),
+      input('since', 'since'),
+      el(
+        'label',
+        null,
+        el('input', { type: 'checkbox', name: 'corrected', checked: q.get('corrected') === '1' }),
+        ' corrected',
+      ),
+      el(
+        'label',
+        null,
+        el('input', { type: 'checkbox', name: 'pending', checked: q.get('pending') === '1' }),
+        ' waiting for promote',
+      ),
+      el('button', { type: 'submit' }, 'Filter'),
+    );
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var n = new URLSearchParams();
+      ['model', 'label', 'since'].forEach(function (k) {
+        if (form[k].value) n.set(k, form[k].value);
+      });
+      if (form.corrected.checked) n.set('corrected', '1');
+      if (form.pending.checked) n.set('pending', '1');
+      location.hash = '#/predictions?' + n;
+    });
+    return form;
+  }
+
+  function predictionRow(p) {
+    var shown = p.inputLogged
+      ? el('img', {
+          src: 'api/predictions/' + p.id + '/input',
+          alt: 'input ' + (p.fileName || p.id),
+          loading: 'lazy',
+          width: 48,
+          height: 48,
+          class: 'thumb',
+        })
+      : el('span', { class: 'muted small' }, 'not logged');
+    var correction = p.trueLabel
+      ? el('span', null, p.trueLabel + (p.promotedTo ? ' (promoted to ' + p.promotedTo + ')' : ' (waiting)'))
+      : ui.state.writable && p.status === 'ok'
+        ? correctForm(p)
+        : '–';
+    return [
+      when(p.createdAt),
+      shown,
+      p.fileName || '–',
+      p.model,
+      p.status === 'ok' ? p.label : el('span', { class: 'error' }, p.error || 'error'),
+      p.confidence === null ? '–' : pct(p.confidence),
+      correction,
+      p.latencyMs.toFixed(1) + ' ms',
+    ];
+  }
+
   function predictionsView(params) {
     var q = new URLSearchParams(params);
     q.set('limit', '50');
     return api('api/predictions?' + q).then(function (r) {
-      function input(name, label, type) {
-        return el(
-          'label',
-          null,
-          label + ' ',
-          el('input', { name: name, type: type || 'text', value: q.get(name) || '', size: 14 }),
-        );
-      }
-      var form = el(
-        'form',
-        { class: 'filters', role: 'search', 'aria-label': 'filter predictions' },
-        input('model', 'model'),
-        input('label', 'predicted'),
-        input('since', 'since'),
-        el(
-          'label',
-          null,
-          el('input', { type: 'checkbox', name: 'corrected', checked: q.get('corrected') === '1' }),
-          ' corrected',
-        ),
-        el(
-          'label',
-          null,
-          el('input', { type: 'checkbox', name: 'pending', checked: q.get('pending') === '1' }),
-          ' waiting for promote',
-        ),
-        el('button', { type: 'submit' }, 'Filter'),
-      );
-      form.addEventListener('submit', function (ev) {
-        ev.preventDefault();
-        var n = new URLSearchParams();
-        ['model', 'label', 'since'].forEach(function (k) {
-          if (form[k].value) n.set(k, form[k].value);
-        });
-        if (form.corrected.checked) n.set('corrected', '1');
-        if (form.pending.checked) n.set('pending', '1');
-        location.hash = '#/predictions?' + n;
-      });
-      var rows = r.predictions.map(function (p) {
-        var shown = p.inputLogged
-          ? el('img', {
-              src: 'api/predictions/' + p.id + '/input',
-              alt: 'input ' + (p.fileName || p.id),
-              loading: 'lazy',
-              width: 48,
-              height: 48,
-              class: 'thumb',
-            })
-          : el('span', { class: 'muted small' }, 'not logged');
-        var correction = p.trueLabel
-          ? el('span', null, p.trueLabel + (p.promotedTo ? ' (promoted to ' + p.promotedTo + ')' : ' (waiting)'))
-          : ui.state.writable && p.status === 'ok'
-            ? correctForm(p)
-            : '–';
-        return [
-          when(p.createdAt),
-          shown,
-          p.fileName || '–',
-          p.model,
-          p.status === 'ok' ? p.label : el('span', { class: 'error' }, p.error || 'error'),
-          p.confidence === null ? '–' : pct(p.confidence),
-          correction,
-          p.latencyMs.toFixed(1) + ' ms',
-        ];
-      });
       var older = r.next
         ? el(
             'a',
@@ -90,11 +96,11 @@
         : null;
       show(
         setTitle('Predictions'),
-        form,
+        predictionFilters(q),
         table(
           'The prediction log, newest first',
           ['time', 'input', 'file', 'model', 'label', 'confidence', 'corrected to', 'latency'],
-          rows,
+          r.predictions.map(predictionRow),
         ),
         el('nav', { class: 'pager', 'aria-label': 'pages of predictions' }, older),
         el(

@@ -35,6 +35,101 @@
     return table('Confusion matrix of the test split (rows: true label)', header, rows, { class: 'confusion' });
   }
 
+  function summaryText(run) {
+    return (
+      run.status +
+      ' · ' +
+      run.architecture +
+      ' on ' +
+      run.dataset +
+      ' · ' +
+      run.epochsDone +
+      ' epochs' +
+      (run.final ? ' · val accuracy ' + pct(run.final.valAccuracy) : '') +
+      (run.test ? ' · test accuracy ' + pct(run.test.accuracy) : '') +
+      (run.backend ? ' · ' + run.backend : '') +
+      ' · started ' +
+      when(run.startedAt)
+    );
+  }
+
+  /** The run's settings beside its epochs, one row each. */
+  function settingsAndEpochs(run) {
+    var settings = Object.keys(run.hyperparameters)
+      .sort()
+      .map(function (k) {
+        return [k, JSON.stringify(run.hyperparameters[k])];
+      });
+    return el(
+      'div',
+      { class: 'two' },
+      el('section', null, el('h2', null, 'Settings'), table('Hyperparameters', ['setting', 'value'], settings)),
+      el(
+        'section',
+        null,
+        el('h2', null, 'Epochs'),
+        table(
+          'Epochs',
+          ['epoch', 'loss', 'accuracy', 'val loss', 'val accuracy', 'learning rate', 'seconds'],
+          run.epochs.map(function (e) {
+            return [
+              String(e.epoch),
+              fmt(e.loss),
+              pct(e.accuracy),
+              fmt(e.valLoss),
+              pct(e.valAccuracy),
+              fmt(e.learningRate),
+              e.seconds.toFixed(1),
+            ];
+          }),
+          { class: 'numbers' },
+        ),
+      ),
+    );
+  }
+
+  /** The models the run stored, and the command that serves each; nothing when it stored none. */
+  function storedModels(models) {
+    if (!models.length) return [];
+    return [
+      el('h2', null, 'Stored models'),
+      table(
+        'Models this run stored',
+        ['model', 'test accuracy', 'serve it'],
+        models.map(function (m) {
+          return [
+            m.name + '@' + m.version,
+            pct(m.testAccuracy),
+            el('code', null, 'mldb serve --model ' + m.name + '@' + m.version),
+          ];
+        }),
+      ),
+    ];
+  }
+
+  /** The test split: its confusion matrix, and up to 60 of the images the model got wrong. */
+  function testSplit(run) {
+    var d = run.testDetails;
+    if (!d) return [];
+    var parts = [el('h2', null, 'Test split'), confusion(d)];
+    if (d.mistakes.length) {
+      var grid = el('ul', { class: 'grid', 'aria-label': 'mistakes' });
+      d.mistakes.slice(0, 60).forEach(function (m) {
+        grid.appendChild(
+          el(
+            'li',
+            { class: 'cell' },
+            thumb(run.dataset, m.id, 'row ' + m.id + ': ' + m.label + ' predicted as ' + m.predicted),
+            el('span', { class: 'cell-label' }, m.label + ' → ' + m.predicted),
+            el('span', { class: 'muted small' }, pct(m.confidence) + ' · #' + m.id),
+          ),
+        );
+      });
+      parts.push(el('h3', null, 'Mistakes (' + d.mistakes.length + ')'), grid);
+    }
+    return parts;
+  }
+
   function runView(id) {
     var built = null;
     function render(r) {
@@ -53,96 +148,15 @@
       var accuracy = charts.lineChart('Accuracy', c.xs, c.accuracy);
       var lr = charts.lineChart('Learning rate', c.xs, c.lr, { height: 160 });
       var summary = el('p', { 'aria-live': 'polite' }, summaryText(run));
-      var settings = Object.keys(run.hyperparameters)
-        .sort()
-        .map(function (k) {
-          return [k, JSON.stringify(run.hyperparameters[k])];
-        });
       var parts = [
         setTitle('Run #' + run.id + (run.name ? ' ' + run.name : '')),
         summary,
         run.error ? el('p', { class: 'error' }, run.error) : null,
         el('div', { class: 'charts' }, loss.element, accuracy.element, lr.element),
-        el(
-          'div',
-          { class: 'two' },
-          el('section', null, el('h2', null, 'Settings'), table('Hyperparameters', ['setting', 'value'], settings)),
-          el(
-            'section',
-            null,
-            el('h2', null, 'Epochs'),
-            table(
-              'Epochs',
-              ['epoch', 'loss', 'accuracy', 'val loss', 'val accuracy', 'learning rate', 'seconds'],
-              run.epochs.map(function (e) {
-                return [
-                  String(e.epoch),
-                  fmt(e.loss),
-                  pct(e.accuracy),
-                  fmt(e.valLoss),
-                  pct(e.valAccuracy),
-                  fmt(e.learningRate),
-                  e.seconds.toFixed(1),
-                ];
-              }),
-              { class: 'numbers' },
-            ),
-          ),
-        ),
-      ];
-      if (r.models.length)
-        parts.push(
-          el('h2', null, 'Stored models'),
-          table(
-            'Models this run stored',
-            ['model', 'test accuracy', 'serve it'],
-            r.models.map(function (m) {
-              return [
-                m.name + '@' + m.version,
-                pct(m.testAccuracy),
-                el('code', null, 'mldb serve --model ' + m.name + '@' + m.version),
-              ];
-            }),
-          ),
-        );
-      var d = run.testDetails;
-      if (d) {
-        parts.push(el('h2', null, 'Test split'), confusion(d));
-        if (d.mistakes.length) {
-          var grid = el('ul', { class: 'grid', 'aria-label': 'mistakes' });
-          d.mistakes.slice(0, 60).forEach(function (m) {
-            grid.appendChild(
-              el(
-                'li',
-                { class: 'cell' },
-                thumb(run.dataset, m.id, 'row ' + m.id + ': ' + m.label + ' predicted as ' + m.predicted),
-                el('span', { class: 'cell-label' }, m.label + ' → ' + m.predicted),
-                el('span', { class: 'muted small' }, pct(m.confidence) + ' · #' + m.id),
-              ),
-            );
-          });
-          parts.push(el('h3', null, 'Mistakes (' + d.mistakes.length + ')'), grid);
-        }
-      }
+        settingsAndEpochs(run),
+      ].concat(storedModels(r.models), testSplit(run));
       show.apply(null, parts);
       built = { run: run, loss: loss, accuracy: accuracy, lr: lr, summary: summary };
-    }
-    function summaryText(run) {
-      return (
-        run.status +
-        ' · ' +
-        run.architecture +
-        ' on ' +
-        run.dataset +
-        ' · ' +
-        run.epochsDone +
-        ' epochs' +
-        (run.final ? ' · val accuracy ' + pct(run.final.valAccuracy) : '') +
-        (run.test ? ' · test accuracy ' + pct(run.test.accuracy) : '') +
-        (run.backend ? ' · ' + run.backend : '') +
-        ' · started ' +
-        when(run.startedAt)
-      );
     }
     return api('api/runs/' + enc(id)).then(function (r) {
       render(r);
