@@ -31,7 +31,7 @@ const SHARED = [
   'file-targets.ts',
   'server-state.ts',
 ];
-/** Settings: the environment, .env and the local server's state file, over the shared files. */
+/** What every folder may import: the shared top files, and config.ts (the settings) over them. */
 const BASE = [...SHARED, 'config.ts'];
 /** What the library's API (mldb.ts and the package's index.ts) is built from. */
 const LIBRARY = [...BASE, 'db', 'images', 'samples', 'ingest', 'export', 'ml', 'report'];
@@ -65,10 +65,12 @@ const MAY_NOT_IMPORT = {
   'cli.ts': ['bench', 'index.ts'],
   bench: ['commands', 'cli.ts', 'index.ts'],
 };
+/** A zone's list for its message: the shared files by that name, then the rest. */
 const named = (allowed) =>
-  [...(SHARED.every((p) => allowed.includes(p)) ? ['the shared top files'] : [])]
-    .concat(allowed.filter((p) => !SHARED.includes(p)))
-    .join(', ');
+  (SHARED.every((p) => allowed.includes(p))
+    ? ['the shared top files', ...allowed.filter((p) => !SHARED.includes(p))]
+    : allowed
+  ).join(', ');
 const LAYERS = [
   {
     target: SHARED.map(src),
@@ -82,7 +84,11 @@ const LAYERS = [
     except: [name, ...allowed].map((p) => `./${p}`),
     message: `src/${name} may import only ${named(allowed)} (eslint.config.mjs, MAY_IMPORT)`,
   })),
-  ...Object.entries(MAY_NOT_IMPORT).map(([name, forbidden]) => ({ target: src(name), from: forbidden.map(src) })),
+  ...Object.entries(MAY_NOT_IMPORT).map(([name, forbidden]) => ({
+    target: src(name),
+    from: forbidden.map(src),
+    message: `src/${name} may not import ${forbidden.join(', ')} (eslint.config.mjs, MAY_NOT_IMPORT)`,
+  })),
 ];
 
 export default tseslint.config(
