@@ -103,28 +103,25 @@ describe('layering lint rules', () => {
     expect(allowed).toEqual([]);
   });
 
-  test('settings, diagnosis and the shared top files do not reach up', async () => {
-    const fromConfig = await lint(
-      "import { startLocalServer } from './local-servers/local-server';\nexport const s = startLocalServer;\n",
-      'src/config.ts',
-    );
-    expect(fromConfig.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
-    const fromDoctor = await lint(
-      "import { cliLine } from '../commands/cli-wording';\nexport const c = cliLine;\n",
-      'src/doctor/planted.ts',
-    );
-    expect(fromDoctor.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
-    const fromErrors = await lint(
-      "import { loadConfig } from './config';\nexport const l = loadConfig;\n",
-      'src/errors.ts',
-    );
-    expect(fromErrors.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
-    expect(
-      await lint(
-        "import { readServerState } from './server-state';\nexport const r = readServerState;\n",
-        'src/config.ts',
-      ),
-    ).toEqual([]);
+  test('settings, diagnosis and the shared top files do not reach up', () => {
+    const [fromConfig, fromDoctor, fromErrors, allowed] = lintMany([
+      {
+        filePath: 'src/config.ts',
+        code: "import { startLocalServer } from './local-servers/local-server';\nexport const s = startLocalServer;\n",
+      },
+      {
+        filePath: 'src/doctor/planted.ts',
+        code: "import { cliLine } from '../commands/cli-wording';\nexport const c = cliLine;\n",
+      },
+      { filePath: 'src/errors.ts', code: "import { loadConfig } from './config';\nexport const l = loadConfig;\n" },
+      {
+        filePath: 'src/config.ts',
+        code: "import { readServerState } from './server-state';\nexport const r = readServerState;\n",
+      },
+    ]);
+    for (const messages of [fromConfig, fromDoctor, fromErrors])
+      expect(messages.some((m) => m.startsWith('import/no-restricted-paths'))).toBe(true);
+    expect(allowed).toEqual([]);
   });
 
   test('every top folder and top file of src/ has a zone: each refuses an import nothing may make', () => {
