@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { datasetAtAGlance, findDataset, listDatasetsAtAGlance } from '../db/registry';
 import type { Db } from '../db/db';
-import { imagePage, rowPixels } from '../db/dataset-rows';
+import { imagePage } from '../db/row-listings';
+import { rowPixels } from '../db/pixel-reads';
 import type { Split } from '../db/enums';
 import { countImportFindings, importFindingsPage } from '../db/import-findings';
 import { countModels, listModels } from '../db/models';
@@ -12,18 +13,9 @@ import {
   predictionModelLabels,
   setTrueLabel,
 } from '../db/predictions';
-import {
-  countRuns,
-  countExperiments,
-  getRun,
-  listExperiments,
-  listRuns,
-  runFacets,
-  RUN_SORTS,
-  RUN_STATUSES,
-  type RunFilter,
-  type RunSort,
-} from '../db/runs';
+import { countRuns, getRun, listRuns, runFacets, RUN_SORTS, type RunFilter, type RunSort } from '../db/run-queries';
+import { countExperiments, listExperiments } from '../db/experiments';
+import { RUN_STATUSES } from '../db/enums';
 import { SPLITS } from '../db/schema';
 import { CONTENT_SECURITY_POLICY } from '../http/http-security';
 import { RequestError } from '../http/request-error';
