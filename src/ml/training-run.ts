@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Db } from '../db/db';
-import { countRows } from '../db/dataset-rows';
+import { countRows } from '../db/table-stats';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
 import { modelNameFor, storeModel, validateModelName, type StoredModel } from '../db/models';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { listExperiments, listRuns } from '../../db/runs';
+import { listExperiments } from '../../db/experiments';
+import { listRuns } from '../../db/run-queries';
 import { RequestError } from '../../http/request-error';
 import { READ_ONLY, type DashboardOptions } from '../options';
 import { int, pageSize, type Query } from '../query';

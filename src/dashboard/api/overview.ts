@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { countModels, listModels } from '../../db/models';
 import { countPredictions } from '../../db/predictions';
 import { listDatasetsAtAGlance } from '../../db/registry';
-import { countExperiments, countRuns } from '../../db/runs';
+import { countExperiments } from '../../db/experiments';
+import { countRuns } from '../../db/run-queries';
 import type { DashboardOptions } from '../options';
 
 /** The overview's counts, and the models page (one short list). */

@@ -1,15 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { listModels } from '../../db/models';
-import {
-  countRuns,
-  getRun,
-  listRuns,
-  runFacets,
-  RUN_SORTS,
-  RUN_STATUSES,
-  type RunFilter,
-  type RunSort,
-} from '../../db/runs';
+import { RUN_STATUSES } from '../../db/enums';
+import { countRuns, getRun, listRuns, runFacets, RUN_SORTS, type RunFilter, type RunSort } from '../../db/run-queries';
 import { RequestError } from '../../http/request-error';
 import { READ_ONLY, type DashboardOptions } from '../options';
 import { int, oneOf, pageSize, text, type Query } from '../query';

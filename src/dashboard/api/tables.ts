@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../db/db';
-import { imagePage, rowPixels } from '../../db/dataset-rows';
+import { imagePage } from '../../db/row-listings';
+import { rowPixels } from '../../db/pixel-reads';
 import type { Split } from '../../db/enums';
 import { countImportFindings, importFindingsPage } from '../../db/import-findings';
 import { datasetAtAGlance, findDataset } from '../../db/registry';
