@@ -11,7 +11,8 @@ export {
   InterruptedError,
 } from './errors';
 export type { Dataset, DatasetDetails, DatasetSummary } from './db/registry';
-export type { RowFilter, RowSummary } from './db/dataset-rows';
+export type { RowFilter } from './db/row-selection';
+export type { RowSummary } from './db/row-listings';
 export type { ImageShape } from './image-shape';
 export type { ImportOptions, ImportProgress, ImportSummary } from './ingest/import-pipeline';
 export type { ExportSummary } from './export/export-folder';
@@ -24,4 +25,5 @@ export type { EvaluationReport } from './ml/evaluate';
 export type { ClassMetrics } from './ml/metrics';
 export type { Prediction, PredictionFailure } from './ml/predict';
 export type { ModelMetadata } from './ml/artifacts';
-export type { RunRecord, RunDetails, RunStatus } from './db/runs';
+export type { RunRecord, RunDetails } from './db/run-types';
+export type { RunStatus } from './db/enums';

@@ -12,7 +12,9 @@ import {
   type DatasetDetails,
   type DatasetSummary,
 } from './db/registry';
-import { labels as tableLabels, listRows, type RowFilter, type RowSummary } from './db/dataset-rows';
+import { labels as tableLabels } from './db/table-stats';
+import { listRows, type RowSummary } from './db/row-listings';
+import { type RowFilter } from './db/row-selection';
 import type { Db } from './db/db';
 import {
   deleteModel,
@@ -45,7 +47,8 @@ import {
   type PredictionSummary,
 } from './db/predictions';
 import type { Split } from './db/schema';
-import { getRun, listRuns, type RunDetails, type RunFilter, type RunRecord } from './db/runs';
+import { getRun, listRuns, type RunFilter } from './db/run-queries';
+import { type RunDetails, type RunRecord } from './db/run-types';
 import type { ReportResult } from './report/report';
 import type { tf } from './ml/tf';
 import type { TrainReport, TrainRunOptions } from './ml/training-run';

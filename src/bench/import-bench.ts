@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { resolveConfig, type MldbConfig } from '../config';
-import { originalPages } from '../db/dataset-rows';
+import { originalPages } from '../db/pixel-reads';
 import { insertLikeTheOriginal } from './original-method';
 import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { decodeImage, decodeToShape } from '../images/decode';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveConfig } from '../config';
-import { insertRows, ROW_SQL_OVERHEAD, type NewRow } from '../db/dataset-rows';
+import { insertRows, ROW_SQL_OVERHEAD, type NewRow } from '../db/row-writes';
 import type { ImageShape } from '../image-shape';
 import { decodeToShape } from '../images/decode';
 import { walkLabeledFolder } from '../ingest/walk-labeled-folder';

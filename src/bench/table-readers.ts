@@ -1,4 +1,5 @@
-import { countRows, pixelPages } from '../db/dataset-rows';
+import { countRows } from '../db/table-stats';
+import { pixelPages } from '../db/pixel-reads';
 import type { Db } from '../db/db';
 import { valuesPerImage, type ImageShape } from '../image-shape';
 import { checkPixelLength, readPixelMatrix, readScaledMatrix, scalePixels } from '../samples/pixel-matrix';

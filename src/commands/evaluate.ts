@@ -1,6 +1,6 @@
 import { resolveMemoryBudget } from '../samples/memory-budget';
 import { resolveReadParallelism } from '../samples/bulk-read';
-import { validateSplit } from '../db/dataset-rows';
+import { validateSplit } from '../db/row-selection';
 import { UsageError } from '../errors';
 import type { EvaluationReport } from '../ml/evaluate';
 import type { Output } from '../ui/output';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { getDataset } from '../db/registry';
-import { completedRunForPlanKey } from '../db/runs';
+import { completedRunForPlanKey } from '../db/run-queries';
 import { EXIT, isMldbError, InterruptedError } from '../errors';
 import { combinationLabel, planKey, readPlan, type Combination } from '../ml/experiment-plan';
 import type { Output } from '../ui/output';

@@ -1,5 +1,5 @@
 import type { ExportSummary } from '../export/export-folder';
-import { validateSplit } from '../db/dataset-rows';
+import { validateSplit } from '../db/row-selection';
 import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { formatBytes, formatCount } from '../ui/terminal';

@@ -1,4 +1,5 @@
-import { validateSplit, type RowSummary } from '../db/dataset-rows';
+import { validateSplit } from '../db/row-selection';
+import { type RowSummary } from '../db/row-listings';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes } from '../ui/terminal';

@@ -1,4 +1,5 @@
-import { validateStatus, type RunDetails, type RunRecord } from '../db/runs';
+import { validateStatus } from '../db/run-queries';
+import { type RunDetails, type RunRecord } from '../db/run-types';
 import { UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';

@@ -1,4 +1,4 @@
-import type { RunRecord } from '../db/runs';
+import type { RunRecord } from '../db/run-types';
 
 /**
  * The settings that differ between runs: what a comparison or an experiment's chart is about.

@@ -1,14 +1,8 @@
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import { RESIZE_MODES, type ImageShape, type ResizeMode } from '../image-shape';
 import type { Db } from './db';
-import {
-  createDatasetTable,
-  datasetTableExists,
-  dropDatasetTable,
-  labelSplitCounts,
-  quickTableStats,
-  tableStats,
-} from './dataset-rows';
+import { createDatasetTable, datasetTableExists, dropDatasetTable } from './dataset-tables';
+import { labelSplitCounts, quickTableStats, tableStats } from './table-stats';
 import { compareLabels } from '../labels';
 import { escapeId, validateTableName } from './identifiers';
 import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';

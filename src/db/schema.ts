@@ -2,7 +2,7 @@ import { escapeId } from './identifiers';
 
 /**
  * The DDL of every table mldb owns, in one place. Tables are created and changed only by
- * migrations (migrations.ts) and, for dataset tables, by `createDatasetTable` (dataset-rows.ts).
+ * migrations (migrations.ts) and, for dataset tables, by `createDatasetTable` (dataset-tables.ts).
  * A statement here never changes once released: a later layout is a new migration.
  */
 

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from './db';
-import { originalPages, pixelsByIds, type OriginalRow, type PixelFilter } from './dataset-rows';
+import { originalPages, pixelsByIds, type OriginalRow } from './pixel-reads';
+import type { PixelFilter } from './row-selection';
 import { backendTimedOut, connectShard, onShardOrHead, shardOf, type Shard, type ShardConnection } from './sharding';
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from './db';
-import { insertRows, knownHashes, type KnownHashes, type NewRow } from './dataset-rows';
+import { insertRows, knownHashes, type KnownHashes, type NewRow } from './row-writes';
 import { escapeId } from './identifiers';
 import { SHARD_IDS_TABLE } from './schema';
 import { onShardOrHead, shardOf, type Shard } from './sharding';

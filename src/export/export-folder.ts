@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { originalPages, type PixelFilter } from '../db/dataset-rows';
+import { originalPages } from '../db/pixel-reads';
+import { type PixelFilter } from '../db/row-selection';
 import { shardedOriginalPages } from '../db/shard-reads';
 import { shardMap } from '../db/sharding';
 import type { Db } from '../db/db';

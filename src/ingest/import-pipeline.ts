@@ -1,4 +1,4 @@
-import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/dataset-rows';
+import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/row-writes';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
 import { recordImportFindings, type ImportFinding } from '../db/import-findings';

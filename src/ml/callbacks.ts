@@ -1,4 +1,4 @@
-import type { EpochRow } from '../db/runs';
+import type { EpochRow } from '../db/run-types';
 
 /**
  * The training recipe's rules as callbacks with their own state, acting at the end of each epoch

@@ -1,13 +1,7 @@
 import os from 'node:os';
-import {
-  appendEpochs,
-  createRun,
-  finishRun,
-  setRunData,
-  type EpochRow,
-  type RunStatus,
-  type TestDetails,
-} from '../db/runs';
+import { appendEpochs, createRun, finishRun, setRunData } from '../db/run-writes';
+import { type EpochRow, type TestDetails } from '../db/run-types';
+import { type RunStatus } from '../db/enums';
 import type { Db } from '../db/db';
 import { DatabaseError, isMldbError } from '../errors';
 import { isTransientDbError } from '../db/transient';

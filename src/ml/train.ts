@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import { labels as tableLabels, maxRowId, splitCounts } from '../db/dataset-rows';
+import { labels as tableLabels, maxRowId, splitCounts } from '../db/table-stats';
 import type { Db } from '../db/db';
 import { getDataset, requireShape } from '../db/registry';
 import type { ImageShape } from '../image-shape';
 import type { RowIndex } from '../samples/pixel-matrix';
-import type { EpochRow } from '../db/runs';
+import type { EpochRow } from '../db/run-types';
 import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { defaultMemoryBudget } from '../samples/memory-budget';
 import { InvalidDataError, UsageError } from '../errors';
@@ -101,7 +101,7 @@ export interface BatchProgress {
   etaSeconds: number;
 }
 
-/** One epoch's figures: the shape run records store (db/runs.ts). */
+/** One epoch's figures: the shape run records store (db/run-types.ts). */
 export type EpochMetrics = EpochRow;
 
 export type StopReason = 'completed' | 'early-stopping' | 'interrupted';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Db } from '../db/db';
-import { countRows } from '../db/dataset-rows';
+import { countRows } from '../db/table-stats';
 import { getDataset } from '../db/registry';
 import { SHARP_FIT } from '../image-shape';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';

@@ -2,14 +2,14 @@ import os from 'node:os';
 import {
   concatenatedRows,
   type ConcatenatedRows,
-  idBounds,
   pixelTuplePages,
   rowKeys,
   withConcatLimit,
-  type PixelFilter,
   type PixelTuple,
   type RowKeys,
-} from '../db/dataset-rows';
+} from '../db/pixel-reads';
+import { idBounds } from '../db/table-stats';
+import { type PixelFilter } from '../db/row-selection';
 import type { Db, Queryable } from '../db/db';
 import { shardReader } from '../db/shard-reads';
 import { shardMap, type Shard } from '../db/sharding';

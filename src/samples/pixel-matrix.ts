@@ -1,4 +1,5 @@
-import { indexPages, type PixelFilter } from '../db/dataset-rows';
+import { indexPages } from '../db/pixel-reads';
+import { type PixelFilter } from '../db/row-selection';
 import { readPixelRows, readScaledRows } from './bulk-read';
 import { SCALED } from './scaled';
 import type { Db } from '../db/db';

@@ -1,4 +1,6 @@
-import { countRows, pixelsByIds, type PixelFilter } from '../db/dataset-rows';
+import { countRows } from '../db/table-stats';
+import { pixelsByIds } from '../db/pixel-reads';
+import { type PixelFilter } from '../db/row-selection';
 import type { Db } from '../db/db';
 import { pixelsByIdsRouted } from '../db/shard-reads';
 import { shardMap, type Shard } from '../db/sharding';

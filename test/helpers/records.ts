@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import type { PredictionLogRow } from '../../src/db/predictions';
-import type { RunStart } from '../../src/db/runs';
+import type { RunStart } from '../../src/db/run-types';
 
 /** A run row as a training process on this host starts it; tests name only what they look at. */
 export function runStart(overrides: Partial<RunStart> = {}): RunStart {

@@ -1,4 +1,5 @@
-import { pixelPages, type PixelFilter } from '../../src/db/dataset-rows';
+import { pixelPages } from '../../src/db/pixel-reads';
+import { type PixelFilter } from '../../src/db/row-selection';
 import { readPixelRows, readScaledRows } from '../../src/samples/bulk-read';
 import { freshDatabase } from '../helpers/db';
 import { evenLabels, makeLabeledFolder } from '../helpers/fixtures';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { startDashboard } from '../../src/dashboard/server';
 import { insertPredictions } from '../../src/db/predictions';
-import { createRun } from '../../src/db/runs';
+import { createRun } from '../../src/db/run-writes';
 import { MAX_NAME_LENGTH } from '../../src/db/schema';
 import { freshDatabase } from '../helpers/db';
 import { loggedPrediction, runStart } from '../helpers/records';

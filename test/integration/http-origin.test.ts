@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { startDashboard } from '../../src/dashboard/server';
 import { storeModel } from '../../src/db/models';
 import { insertPredictions } from '../../src/db/predictions';
-import { createRun } from '../../src/db/runs';
+import { createRun } from '../../src/db/run-writes';
 import { freshDatabase } from '../helpers/db';
 import { loggedPrediction, runStart } from '../helpers/records';
 import { request } from '../helpers/http';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { insertPredictions } from '../../src/db/predictions';
-import { createRun } from '../../src/db/runs';
+import { createRun } from '../../src/db/run-writes';
 import { mldb as cli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { loggedPrediction, runStart } from '../helpers/records';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { parseUrl } from '../../src/config';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/db/migrations';
-import { listRuns } from '../../src/db/runs';
+import { listRuns } from '../../src/db/run-queries';
 import { mldb, mldbAsync } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { makeLabeledFolder, tempDir } from '../helpers/fixtures';

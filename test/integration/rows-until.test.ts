@@ -1,4 +1,4 @@
-import { getRun } from '../../src/db/runs';
+import { getRun } from '../../src/db/run-queries';
 import { freshDatabase } from '../helpers/db';
 import { makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { mldb } from '../helpers/cli';

@@ -1,5 +1,5 @@
 import type { Split } from '../../db/enums';
-import { validateSplit } from '../../db/dataset-rows';
+import { validateSplit } from '../../db/row-selection';
 import type { ImportOptions } from '../../ingest/import-pipeline';
 import type { Layout } from '../../ingest/layout';
 import type { CommandContext } from '../context';
