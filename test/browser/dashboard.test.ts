@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
 import { insertPredictions } from '../../src/db/predictions';
-import { createRun, finishRun } from '../../src/db/runs';
+import { createRun, finishRun } from '../../src/db/run-writes';
 import { PACKAGES } from '../../src/doctor/check';
 import { findChromium } from '../../src/doctor/machine';
 import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';

@@ -7,7 +7,7 @@ import { prepareStart } from '../../src/ml/start-from';
 import { tf } from '../../src/ml/tf';
 import { resolveHyperparameters } from '../../src/ml/training-options';
 import type { TrainReport } from '../../src/ml/training-run';
-import { listRuns } from '../../src/db/runs';
+import { listRuns } from '../../src/db/run-queries';
 import { mldb } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
