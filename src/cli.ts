@@ -1,7 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { ConfigOverrides } from './config';
 import { cliLine } from './commands/cli-wording';
-import { setting } from './config';
 import { EXIT, isMldbError } from './errors';
 import { hideSecretsFromProcessList } from './process-list';
 import { fromFileSystemError } from './file-targets';
@@ -297,7 +296,7 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     helpAfter: '\nThe table is --table (or MLDB_TABLE) when given, else the one the model was trained on.',
     load: () => import('./commands/evaluate.js'),
     step: (m, _args, opts, global) => ({
-      run: (ctx) => m.run(ctx, opts, global.table ?? setting('MLDB_TABLE')),
+      run: (ctx) => m.run(ctx, opts, global.table ?? ctx.settings().table),
       print: m.print,
     }),
   }),

@@ -1,3 +1,4 @@
+import type { OnnxEngineSettings } from '../config';
 import type { Db } from '../db/db';
 import type { EpochRow } from '../db/run-types';
 import { defaultMemoryBudget } from '../samples/memory-budget';
@@ -33,6 +34,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    * thread; "auto" (default): one per core on wasm and cpu, 1 on onnxruntime and tensorflow.
    */
   workers?: number | 'auto';
+  /** onnxruntime's switches (config.ts; MlDb passes the environment's): default blocked kernels, spinning threads. */
+  onnx?: OnnxEngineSettings;
   /**
    * Train on rows with id ≤ this only (a past run's `rowsUntil` reproduces its row set). Default:
    * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
@@ -95,6 +98,7 @@ export interface PreparedTraining {
   /** The run's seeded sequence, after the hold-out shuffle drew from it. */
   random: () => number;
   choices: RunChoices;
+  onnx?: OnnxEngineSettings;
 }
 
 type PrepareOptions = Omit<TrainOptions, 'onBackend' | 'onData' | 'onBatch' | 'onEpoch' | 'callbacks' | 'shouldStop'>;
@@ -114,7 +118,7 @@ export async function prepareTraining(db: Db, opts: PrepareOptions): Promise<Pre
   const backend = await selectTrainingBackend(resolved.backend);
   const workers = resolveWorkers(resolved.workers, backend.name);
   const choices = { backend: backend.name, workers, hyperparameters: hp };
-  return { architecture, hyperparameters: hp, data, backend, workers, random, choices };
+  return { architecture, hyperparameters: hp, data, backend, workers, random, choices, onnx: opts.onnx };
 }
 
 /**
@@ -138,6 +142,7 @@ export async function fitModel(
       optimizer: hp.optimizer,
       learningRate: hp.learningRate,
       workers: p.workers,
+      onnx: p.onnx,
     });
     const outcome = await runEpochs({
       model,
