@@ -300,16 +300,25 @@ export interface Settings {
   readonly memoryBudget?: string;
   /** MLDB_READ_PARALLELISM: a count, what --read-parallelism is when not given. */
   readonly readParallelism?: string;
+  /** The bearer tokens of `serve` and `ui`, when set; Secrets, so that printing settings shows none. */
+  readonly tokens: Readonly<Record<TokenVariable, Secret | undefined>>;
   readonly onnx: OnnxEngineSettings;
 }
+
+export type TokenVariable = 'MLDB_SERVE_TOKEN' | 'MLDB_UI_TOKEN';
 
 export function readSettings(env: Vars = process.env, cwd = process.cwd()): Settings {
   const dotenv = readDotenv(cwd);
   const read = (name: string) => env[name] ?? dotenv[name];
+  const secret = (name: TokenVariable) => {
+    const value = read(name);
+    return value === undefined ? undefined : new Secret(value);
+  };
   return Object.freeze({
     table: read('MLDB_TABLE'),
     memoryBudget: read('MLDB_MEMORY_BUDGET'),
     readParallelism: read('MLDB_READ_PARALLELISM'),
+    tokens: Object.freeze({ MLDB_SERVE_TOKEN: secret('MLDB_SERVE_TOKEN'), MLDB_UI_TOKEN: secret('MLDB_UI_TOKEN') }),
     onnx: Object.freeze(onnxEngineSettings(env)),
   });
 }

@@ -125,13 +125,17 @@ test('settings: one frozen value, the environment over .env; onnxruntime switche
     path.join(cwd, '.env'),
     'MLDB_MEMORY_BUDGET=1G\nMLDB_READ_PARALLELISM=2\nMLDB_TABLE=dot\nMLDB_ONNX_SPINNING=0\nMLDB_ONNX_NCHWC=0\n',
   );
-  const settings = readSettings({ MLDB_READ_PARALLELISM: '3' }, cwd);
-  expect(settings).toEqual({
+  const settings = readSettings({ MLDB_READ_PARALLELISM: '3', MLDB_UI_TOKEN: 'tok-sec' }, cwd);
+  const { tokens, ...rest } = settings;
+  expect(rest).toEqual({
     table: 'dot',
     memoryBudget: '1G',
     readParallelism: '3',
     onnx: { blocked: true, spinning: undefined },
   });
+  expect(tokens.MLDB_UI_TOKEN?.reveal()).toBe('tok-sec');
+  expect(tokens.MLDB_SERVE_TOKEN).toBeUndefined();
+  expect(JSON.stringify(settings) + inspect(settings)).not.toMatch(/tok-sec/);
   expect(Object.isFrozen(settings)).toBe(true);
   expect(readSettings({ MLDB_ONNX_SPINNING: '0', MLDB_ONNX_NCHWC: '0' }, tempDir()).onnx).toEqual({
     blocked: false,
