@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { getRun, listRuns, type EpochRow } from '../../src/db/runs';
+import { getRun, listRuns } from '../../src/db/run-queries';
+import type { EpochRow } from '../../src/db/run-types';
 import type { TrainingCallback } from '../../src/ml/callbacks';
 import { TrainingProgress } from '../../src/commands/shared/training-progress';
 import type { Progress } from '../../src/ui/progress';
