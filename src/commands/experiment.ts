@@ -50,8 +50,8 @@ export async function run(ctx: CommandContext, planFile: string, flags: Experime
   const mldb = ctx.mldb();
   const db = await mldb.connection();
   await getDataset(db, plan.table); // a missing table is one error up front, not N failed runs
-  const memoryBudget = resolveMemoryBudget();
-  const readParallelism = resolveReadParallelism();
+  const memoryBudget = resolveMemoryBudget(undefined, ctx.settings().memoryBudget);
+  const readParallelism = resolveReadParallelism(undefined, ctx.settings().readParallelism);
   const entries: ExperimentEntry[] = [];
   let failureExitCode: number | null = null;
   ctx.out.note(`experiment "${plan.name}": ${plan.combinations.length} combination(s) on table ${plan.table}`);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { getArchitecture } from '../../src/ml/architectures/registry';
 import { loadSavedModel } from '../../src/ml/artifacts';
 import { selectBackend } from '../../src/ml/backend';
-import { prepareStart } from '../../src/ml/start-from';
+import { startModel } from '../../src/ml/start-from';
 import { tf } from '../../src/ml/tf';
 import { resolveHyperparameters } from '../../src/ml/training-options';
 import type { TrainReport } from '../../src/ml/training-run';
@@ -82,7 +82,7 @@ async function built(labels: number, seed = 3) {
 test('on the same table every layer is copied: the model starts with the trained weights', async () => {
   const { bytes, labels } = await sourceModel();
   const model = await built(10);
-  const start = await prepareStart(
+  const start = await startModel(
     await db.mldb().connection(),
     model,
     labels,
@@ -104,7 +104,7 @@ test("with other labels the head keeps a fresh initialisation for the table's la
   const { bytes } = await sourceModel();
   const model = await built(3);
   const fresh = layerBytes(await built(3));
-  const start = await prepareStart(
+  const start = await startModel(
     await db.mldb().connection(),
     model,
     ['0', '1', '2'],
