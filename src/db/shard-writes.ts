@@ -2,7 +2,7 @@ import type { Db } from './db';
 import { insertRows, knownHashes, type KnownHashes, type NewRow } from './row-writes';
 import { escapeId } from './identifiers';
 import { SHARD_IDS_TABLE } from './schema';
-import { onShardOrHead, shardOf, type Shard } from './sharding';
+import { onShardOrHead, shardMap, shardOf, type Shard } from './sharding';
 
 /**
  * Writes to a sharded table, routed: each batch is split by shard and each part goes straight to
@@ -92,4 +92,29 @@ export async function knownHashesRouted(
     ),
   );
   return new Map(found.flatMap((m) => [...m]));
+}
+
+/** Where a dataset table's new rows go and how its known hashes are looked up. */
+export interface TableWrites {
+  knownHashes: (hashes: Buffer[]) => Promise<KnownHashes>;
+  insertRows: (rows: NewRow[]) => Promise<number>;
+}
+
+/**
+ * A table's writes, routed when it is sharded: each batch straight to the backends that hold its
+ * rows (or all through the head with `direct: false`), else into the table itself.
+ */
+export async function tableWrites(
+  db: Db,
+  table: string,
+  sharded: boolean,
+  { direct }: { direct: boolean },
+): Promise<TableWrites> {
+  const shards = sharded ? await shardMap(db, table) : [];
+  return {
+    knownHashes: (hashes) =>
+      shards.length > 0 ? knownHashesRouted(db, table, hashes, shards) : knownHashes(db, table, hashes),
+    insertRows: (rows) =>
+      shards.length > 0 ? insertRowsRouted(db, table, rows, shards, { direct }) : insertRows(db, table, rows),
+  };
 }
