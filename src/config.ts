@@ -240,7 +240,11 @@ export const DEFAULT_BACKEND_TIMEOUT_SECONDS = 60;
  * this and a margin (db/bounded-statements.ts). A whole number, 1–3600.
  */
 export function backendTimeoutSeconds(env: Vars = process.env, cwd = process.cwd()): number {
-  const raw = setting('MLDB_BACKEND_TIMEOUT', env, cwd);
+  return parseBackendTimeout(setting('MLDB_BACKEND_TIMEOUT', env, cwd));
+}
+
+/** MLDB_BACKEND_TIMEOUT as written (Settings.backendTimeout): checked, or the default when unset. */
+export function parseBackendTimeout(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_BACKEND_TIMEOUT_SECONDS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 3600)
@@ -258,11 +262,18 @@ export const MAX_IMPORT_THREADS = 256;
  * beside it, a pool's messages cost what its second thread gains (docs/benchmarks.md).
  */
 export function importThreads(env: Vars = process.env, cwd = process.cwd()): number {
-  const raw = setting('MLDB_IMPORT_THREADS', env, cwd);
-  if (raw === undefined || raw === '') {
-    const cores = os.availableParallelism();
-    return cores >= 4 ? cores - 1 : 1;
-  }
+  return parseImportThreads(setting('MLDB_IMPORT_THREADS', env, cwd)) ?? defaultImportThreads();
+}
+
+/** The threads of an import that names none: all cores but one, one below 4 cores (importThreads). */
+export function defaultImportThreads(): number {
+  const cores = os.availableParallelism();
+  return cores >= 4 ? cores - 1 : 1;
+}
+
+/** MLDB_IMPORT_THREADS as written (Settings.importThreads): checked, or undefined when unset. */
+export function parseImportThreads(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_IMPORT_THREADS)
     throw new UsageError(`MLDB_IMPORT_THREADS must be a whole number from 1 to ${MAX_IMPORT_THREADS}, got "${raw}"`);
@@ -287,11 +298,11 @@ export function onnxEngineSettings(env: Vars = process.env): OnnxEngineSettings 
 }
 
 /**
- * The environment's settings for what a command runs, besides the connection (resolveConfig) and
- * the import and statement limits below: read here once per command (CommandContext.settings,
- * MlDb.settings) and handed down as values, so that no module under commands/ reads a variable.
- * Sizes and counts stay as written: the command parses them beside its flag, and an error names
- * whichever of the two was wrong.
+ * The environment's settings for what a command runs, besides the connection (resolveConfig):
+ * read here once per command (CommandContext.settings, MlDb.settings) and handed down as values,
+ * so that no module under commands/, db/ or ingest/ reads a variable. Sizes and counts stay as
+ * written: whoever uses one parses it (beside its flag, if any), and an error names whichever of
+ * the two was wrong.
  */
 export interface Settings {
   /** MLDB_TABLE as given: `evaluate` falls back to the model's own table, not to the default one. */
@@ -300,6 +311,10 @@ export interface Settings {
   readonly memoryBudget?: string;
   /** MLDB_READ_PARALLELISM: a count, what --read-parallelism is when not given. */
   readonly readParallelism?: string;
+  /** MLDB_BACKEND_TIMEOUT: seconds, checked when a pool is opened (parseBackendTimeout). */
+  readonly backendTimeout?: string;
+  /** MLDB_IMPORT_THREADS: a count, what an import's --threads is when not given (parseImportThreads). */
+  readonly importThreads?: string;
   /** The bearer tokens of `serve` and `ui`, when set; Secrets, so that printing settings shows none. */
   readonly tokens: Readonly<Record<TokenVariable, Secret | undefined>>;
   readonly onnx: OnnxEngineSettings;
@@ -318,6 +333,8 @@ export function readSettings(env: Vars = process.env, cwd = process.cwd()): Sett
     table: read('MLDB_TABLE'),
     memoryBudget: read('MLDB_MEMORY_BUDGET'),
     readParallelism: read('MLDB_READ_PARALLELISM'),
+    backendTimeout: read('MLDB_BACKEND_TIMEOUT'),
+    importThreads: read('MLDB_IMPORT_THREADS'),
     tokens: Object.freeze({ MLDB_SERVE_TOKEN: secret('MLDB_SERVE_TOKEN'), MLDB_UI_TOKEN: secret('MLDB_UI_TOKEN') }),
     onnx: Object.freeze(onnxEngineSettings(env)),
   });

@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { readSettings, resolveConfig, type ConfigOverrides, type MldbConfig, type Settings } from './config';
+import {
+  parseBackendTimeout,
+  parseImportThreads,
+  readSettings,
+  resolveConfig,
+  type ConfigOverrides,
+  type MldbConfig,
+  type Settings,
+} from './config';
 import {
   createDataset,
   describeDataset,
@@ -139,7 +147,11 @@ export class MlDb {
   /** The underlying pool; opened (and the database created) on first use. */
   connection(): Promise<Db> {
     if (!this.#db) {
-      this.#db = openDb(this.config, this.#onNote);
+      // Parsed in the promise: a bad MLDB_BACKEND_TIMEOUT fails the connection, as a refused one does.
+      this.#db = (async () =>
+        openDb(this.config, this.#onNote, {
+          backendTimeoutSeconds: parseBackendTimeout(this.settings.backendTimeout),
+        }))();
       this.#db.catch(() => (this.#db = undefined));
     }
     return this.#db;
@@ -177,9 +189,21 @@ export class MlDb {
     return this.rows(name, filter);
   }
 
+  /**
+   * An import's options with this database's defaults: the configured table, and the threads
+   * MLDB_IMPORT_THREADS gives when the caller names none (else the pipeline's own default).
+   */
+  #importOptions<T extends { table?: string; threads?: number }>(options: T): T & { table: string } {
+    return {
+      ...options,
+      table: options.table ?? this.config.table,
+      threads: options.threads ?? parseImportThreads(this.settings.importThreads),
+    };
+  }
+
   /** Imports DIR/<label>/<images> (the original's InsertData2Table): idempotent and resumable. */
   async insertFolder(dir: string, options: Partial<ImportOptions> = {}): Promise<ImportSummary> {
-    return importFolder(await this.connection(), dir, { ...options, table: options.table ?? this.config.table });
+    return importFolder(await this.connection(), dir, this.#importOptions(options));
   }
 
   /**
@@ -187,7 +211,7 @@ export class MlDb {
    * manifest (ingest/manifest.ts openManifest), or your own iterable of labelled images.
    */
   async insertFrom(source: ItemSource, options: Partial<ImportOptions> = {}): Promise<ImportSummary> {
-    return importSource(await this.connection(), source, { ...options, table: options.table ?? this.config.table });
+    return importSource(await this.connection(), source, this.#importOptions(options));
   }
 
   /** Imports files as they arrive under DIR until `options.signal` fires (`mldb import --watch`). */
@@ -195,7 +219,7 @@ export class MlDb {
     dir: string,
     options: Omit<WatchImportOptions, 'table'> & { table?: string },
   ): Promise<WatchSummary> {
-    return watchImport(await this.connection(), dir, { ...options, table: options.table ?? this.config.table });
+    return watchImport(await this.connection(), dir, this.#importOptions(options));
   }
 
   /** Writes DIR/<label>/<file> with the original bytes of every (filtered) row. */
@@ -406,7 +430,7 @@ export class MlDb {
         label: p.trueLabel,
         bytes: p.input,
       }));
-      const s = await importImages(db, items, { table, create });
+      const s = await importImages(db, items, this.#importOptions({ table, create }));
       const rejected = new Set(s.rejected.map((r) => r.path));
       await markPromoted(
         db,

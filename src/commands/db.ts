@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { describeTarget } from '../config';
+import { describeTarget, parseBackendTimeout } from '../config';
 import { startServer, stopServer, findServerBinary, type RunningServer } from '../local-servers/local-server';
 import { shardServerName } from '../db/shard-registration';
 import { startCluster } from '../local-servers/local-cluster';
@@ -152,7 +152,9 @@ export async function status(ctx: CommandContext): Promise<DbStatus> {
     server,
   };
   try {
-    const db = await openDb(config);
+    const db = await openDb(config, undefined, {
+      backendTimeoutSeconds: parseBackendTimeout(ctx.settings().backendTimeout),
+    });
     await db.close();
     result.reachable = true;
   } catch (e) {

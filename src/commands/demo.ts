@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { resolveConfig } from '../config';
+import { parseBackendTimeout, resolveConfig } from '../config';
 import type { ImportSummary } from '../ingest/import-pipeline';
 import type { DatasetDetails } from '../db/registry';
 import { openDb } from '../db/pool';
@@ -42,7 +42,9 @@ export async function run(ctx: CommandContext, flags: DemoFlags = {}): Promise<D
   let config = ctx.config();
   let server = `${config.host}:${config.port} (${config.source})`;
   if (config.source === 'default' && !readServerState(config.projectDir)) {
-    const reachable = await openDb(config).then(
+    const probe = async () =>
+      openDb(config, undefined, { backendTimeoutSeconds: parseBackendTimeout(ctx.settings().backendTimeout) });
+    const reachable = await probe().then(
       (d) => d.close().then(() => true),
       () => false,
     );

@@ -1,5 +1,4 @@
 import type mysql from 'mysql2/promise';
-import { backendTimeoutSeconds } from '../config';
 
 /**
  * Every statement on a pool's connection waits at most `timeoutMs` (statementTimeoutSeconds): a
@@ -18,8 +17,8 @@ const HEAD_MARGIN_SECONDS = 10;
  * bound of every wait on a backend, plus the margin a Spider head needs to give up on a backend
  * itself, so that on a head the answer naming the frozen shard arrives first.
  */
-export function statementTimeoutSeconds(): number {
-  return backendTimeoutSeconds() + HEAD_MARGIN_SECONDS;
+export function statementTimeoutSeconds(backendTimeoutSeconds: number): number {
+  return backendTimeoutSeconds + HEAD_MARGIN_SECONDS;
 }
 
 /** The driver's code for a statement that outlived its `timeout`. */

@@ -20,6 +20,8 @@ export interface Db extends Queryable {
   maxAllowedPacket(): Promise<number>;
   close(): Promise<void>;
   readonly config: MldbConfig;
+  /** Seconds a statement waits on a backend (MLDB_BACKEND_TIMEOUT, as the pool was opened with). */
+  readonly backendTimeoutSeconds: number;
   /** Says something worth knowing that is not an error (a fallback taken); the CLI prints it on stderr. */
   note(text: string): void;
 }

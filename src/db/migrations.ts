@@ -146,8 +146,8 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
  * less than a statement may wait (statementTimeoutSeconds), so the wait ends with the lock's own
  * message rather than as a server that did not answer.
  */
-function lockSeconds(): number {
-  return Math.min(60, statementTimeoutSeconds() - 1);
+function lockSeconds(db: Db): number {
+  return Math.min(60, statementTimeoutSeconds(db.backendTimeoutSeconds) - 1);
 }
 
 /** The recorded version, 0 when the database has never been migrated (new, or older than versioning). */
@@ -205,7 +205,7 @@ export async function migrate(db: Db): Promise<{ from: number; to: number; appli
 
 async function upgrade(db: Db): Promise<{ from: number; to: number; applied: string[] }> {
   return db.session(async (conn) => {
-    const wait = lockSeconds();
+    const wait = lockSeconds(db);
     const [lock] = await conn.query<{ ok: number | null }>('SELECT GET_LOCK(?, ?) AS ok', [
       lockName(db.config.database),
       wait,

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { MldbConfig } from '../config';
-import { backendTimeoutSeconds, describeTarget } from '../config';
+import { DEFAULT_BACKEND_TIMEOUT_SECONDS, describeTarget } from '../config';
 import { DatabaseError, MldbError } from '../errors';
 import { redact } from '../secret';
 import { boundedConnection, boundedStatement, statementTimeoutSeconds } from './bounded-statements';
@@ -15,7 +15,11 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNR
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 /** Turns a driver error into a one-line MldbError; `reason` lets the CLI add what to run. */
-export function translateDbError(e: unknown, config: MldbConfig): MldbError {
+export function translateDbError(
+  e: unknown,
+  config: MldbConfig,
+  backendSeconds = DEFAULT_BACKEND_TIMEOUT_SECONDS,
+): MldbError {
   if (e instanceof MldbError) return e;
   const err = e as { code?: string; message?: string; sqlMessage?: string };
   const target = `${config.host}:${config.port}`;
@@ -35,7 +39,7 @@ export function translateDbError(e: unknown, config: MldbConfig): MldbError {
   }
   if (err.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
     return new DatabaseError(
-      `the MySQL server at ${target} did not answer a statement within ${statementTimeoutSeconds()} s`,
+      `the MySQL server at ${target} did not answer a statement within ${statementTimeoutSeconds(backendSeconds)} s`,
       'it is stopped, frozen or overloaded: when it answers again, run the command again ' +
         '(MLDB_BACKEND_TIMEOUT sets how long a statement may wait)',
       { cause: e, reason: 'server-timeout' },
@@ -130,18 +134,28 @@ async function probe(pool: mysql.Pool, sql: string, timeoutMs: number): Promise<
   }
 }
 
+/** What a pool is opened with besides the connection: the environment's settings, parsed (config.ts). */
+export interface PoolSettings {
+  /** MLDB_BACKEND_TIMEOUT: seconds a statement waits on a backend (60 by default). */
+  backendTimeoutSeconds?: number;
+}
+
 /**
  * Opens a pool, checks that it answers, creates the database when it does not exist yet, and
  * brings its schema up to date (db/migrations.ts) before anything else touches it.
  */
-export async function openDb(config: MldbConfig, onNote: (text: string) => void = () => undefined): Promise<Db> {
-  const timeoutMs = statementTimeoutSeconds() * 1000;
+export async function openDb(
+  config: MldbConfig,
+  onNote: (text: string) => void = () => undefined,
+  { backendTimeoutSeconds = DEFAULT_BACKEND_TIMEOUT_SECONDS }: PoolSettings = {},
+): Promise<Db> {
+  const timeoutMs = statementTimeoutSeconds(backendTimeoutSeconds) * 1000;
   let pool = mysql.createPool(poolOptions(config, true));
   try {
     await probe(pool, 'SELECT 1', timeoutMs);
   } catch (e) {
     await pool.end().catch(() => undefined);
-    if ((e as { code?: string }).code !== 'ER_BAD_DB_ERROR') throw translateDbError(e, config);
+    if ((e as { code?: string }).code !== 'ER_BAD_DB_ERROR') throw translateDbError(e, config, backendTimeoutSeconds);
     const admin = mysql.createPool(poolOptions(config, false));
     try {
       await probe(admin, `CREATE DATABASE IF NOT EXISTS ${escapeId(config.database)} CHARACTER SET utf8mb4`, timeoutMs);
@@ -152,13 +166,13 @@ export async function openDb(config: MldbConfig, onNote: (text: string) => void 
           `create it as an administrator (CREATE DATABASE ${config.database}), or name an existing database`,
           { cause: e2, reason: 'database-missing' },
         );
-      throw translateDbError(e2, config);
+      throw translateDbError(e2, config, backendTimeoutSeconds);
     } finally {
       await admin.end().catch(() => undefined);
     }
     pool = mysql.createPool(poolOptions(config, true));
   }
-  const db = wrapPool(pool, config, onNote);
+  const db = wrapPool(pool, config, onNote, backendTimeoutSeconds);
   try {
     await migrate(db);
   } catch (e) {
@@ -181,12 +195,12 @@ function sessionSetup(seconds: number): string[] {
 
 type Statement = (options: { sql: string; rowsAsArray?: boolean }, params: unknown[]) => Promise<unknown>;
 
-function wrap(statement: Statement, config: MldbConfig): Queryable {
+function wrap(statement: Statement, config: MldbConfig, backendSeconds: number): Queryable {
   const run = async (options: { sql: string; rowsAsArray?: boolean }, params: unknown[]) => {
     try {
       return await statement(options, params);
     } catch (e) {
-      throw translateDbError(e, config);
+      throw translateDbError(e, config, backendSeconds);
     }
   };
   return {
@@ -208,31 +222,43 @@ function wrap(statement: Statement, config: MldbConfig): Queryable {
  * and a Spider head's margin: 70 s by default) and connecting at most 10 s: a frozen server fails
  * a statement as a stopped one does.
  */
-function wrapPool(pool: mysql.Pool, config: MldbConfig, onNote: (text: string) => void): Db {
+function wrapPool(
+  pool: mysql.Pool,
+  config: MldbConfig,
+  onNote: (text: string) => void,
+  backendTimeoutSeconds: number,
+): Db {
   let packet: number | undefined;
-  const timeoutMs = statementTimeoutSeconds() * 1000;
-  const setup = sessionSetup(backendTimeoutSeconds());
+  const timeoutMs = statementTimeoutSeconds(backendTimeoutSeconds) * 1000;
+  const setup = sessionSetup(backendTimeoutSeconds);
   const connection = () => boundedConnection(pool, setup, timeoutMs);
-  const base = wrap(async (options, params) => {
-    const conn = await connection();
-    try {
-      return await boundedStatement(conn, options, params, timeoutMs);
-    } finally {
-      conn.release();
-    }
-  }, config);
+  const base = wrap(
+    async (options, params) => {
+      const conn = await connection();
+      try {
+        return await boundedStatement(conn, options, params, timeoutMs);
+      } finally {
+        conn.release();
+      }
+    },
+    config,
+    backendTimeoutSeconds,
+  );
   return {
     ...base,
     config,
+    backendTimeoutSeconds,
     async session<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       let conn: mysql.PoolConnection;
       try {
         conn = await connection();
       } catch (e) {
-        throw translateDbError(e, config);
+        throw translateDbError(e, config, backendTimeoutSeconds);
       }
       try {
-        return await fn(wrap((options, params) => boundedStatement(conn, options, params, timeoutMs), config));
+        return await fn(
+          wrap((options, params) => boundedStatement(conn, options, params, timeoutMs), config, backendTimeoutSeconds),
+        );
       } finally {
         conn.release(); // nothing when a statement timed out: that connection was closed
       }

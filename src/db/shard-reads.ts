@@ -60,7 +60,7 @@ export async function* shardedOriginalPages(
         break;
       }
       try {
-        const conn = await connectShard(shard);
+        const conn = await connectShard(db, shard);
         opened.push(conn);
         streams.push(originalPages(conn, table, filter));
       } catch {
@@ -125,7 +125,7 @@ export async function shardReader(
   };
   if (!shard.direct) return throughHead(`${db.config.user} may not read the backends' addresses in mysql.servers`);
   try {
-    const connection = await connectShard(shard);
+    const connection = await connectShard(db, shard);
     return { q: connection, connection };
   } catch (e) {
     if (backendTimedOut(e)) throw e; // silent, not unreachable: the head would wait on it too

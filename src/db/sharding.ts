@@ -1,5 +1,4 @@
 import mysql from 'mysql2/promise';
-import { backendTimeoutSeconds } from '../config';
 import { DatabaseError, UsageError } from '../errors';
 import { redact, Secret } from '../secret';
 import type { Db, Queryable } from './db';
@@ -116,7 +115,11 @@ export function backendTimedOut(e: unknown): boolean {
   return false;
 }
 
-async function connectBackend(server: ShardServer, database?: string): Promise<ShardConnection> {
+async function connectBackend(
+  server: ShardServer,
+  timeoutSeconds: number,
+  database?: string,
+): Promise<ShardConnection> {
   let conn: mysql.Connection;
   try {
     conn = await mysql.createConnection({
@@ -133,7 +136,7 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
   } catch (e) {
     throw shardError(server, e);
   }
-  const timeout = backendTimeoutSeconds() * 1000;
+  const timeout = timeoutSeconds * 1000;
   conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -157,14 +160,17 @@ async function connectBackend(server: ShardServer, database?: string): Promise<S
   };
 }
 
-/** A direct connection to a shard's backend, in the table's database. */
-export function connectShard(shard: Shard): Promise<ShardConnection> {
-  return connectBackend(shard, shard.database);
+/**
+ * A direct connection to a shard's backend, in the table's database; its statements wait what the
+ * head's pool (`db`) was opened with.
+ */
+export function connectShard(db: Db, shard: Shard): Promise<ShardConnection> {
+  return connectBackend(shard, db.backendTimeoutSeconds, shard.database);
 }
 
 /** Runs `fn` on a direct connection to one backend (no database chosen), then closes it. */
-async function onBackend<T>(server: ShardServer, fn: (q: Queryable) => Promise<T>): Promise<T> {
-  const conn = await connectBackend(server);
+async function onBackend<T>(db: Db, server: ShardServer, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  const conn = await connectBackend(server, db.backendTimeoutSeconds);
   try {
     return await fn(conn);
   } finally {
@@ -185,7 +191,7 @@ export async function onShardOrHead<T>(
   if (!direct || !shard.direct) return fn(db);
   let conn: ShardConnection;
   try {
-    conn = await connectShard(shard);
+    conn = await connectShard(db, shard);
   } catch (e) {
     // Accepted but silent: the head would wait on the same backend. Refused or unroutable from
     // here: the head may still reach it.
@@ -208,7 +214,7 @@ export async function createShardedTable(db: Db, table: string, servers: ShardSe
   const created: ShardServer[] = [];
   try {
     for (const server of servers) {
-      await onBackend(server, async (conn) => {
+      await onBackend(db, server, async (conn) => {
         await conn.query(`CREATE DATABASE IF NOT EXISTS ${escapeId(database)} CHARACTER SET utf8mb4`);
         await conn.query(`USE ${escapeId(database)}`);
         await conn.query(createShardedTableSql(table, 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'));
@@ -226,7 +232,7 @@ export async function createShardedTable(db: Db, table: string, servers: ShardSe
   } catch (e) {
     await Promise.all(
       created.map((s) =>
-        onBackend(s, (conn) => conn.query(`DROP TABLE IF EXISTS ${escapeId(database)}.${escapeId(table)}`)).catch(
+        onBackend(db, s, (conn) => conn.query(`DROP TABLE IF EXISTS ${escapeId(database)}.${escapeId(table)}`)).catch(
           () => undefined,
         ),
       ),
@@ -293,7 +299,7 @@ export async function dropShardedTable(db: Db, table: string): Promise<void> {
   await db.run(`DROP TABLE IF EXISTS ${escapeId(table)}`);
   const failures: unknown[] = [];
   for (const shard of shards) {
-    await onBackend(shard, (conn) =>
+    await onBackend(db, shard, (conn) =>
       conn.query(`DROP TABLE IF EXISTS ${escapeId(shard.database)}.${escapeId(table)}`),
     ).catch((e) => failures.push(e));
   }

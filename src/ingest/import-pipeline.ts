@@ -3,7 +3,7 @@ import { recordImportFindings, type ImportFinding } from '../db/import-findings'
 import { tableWrites } from '../db/shard-writes';
 import type { Dataset } from '../db/registry';
 import { openPreparer } from './prepare-pool';
-import { importThreads } from '../config';
+import { defaultImportThreads } from '../config';
 import type { ImportItem, ImportOptions, ImportSummary, ItemSource } from './import-types';
 import { openDataset } from './open-dataset';
 import { SourceImport, type WriteTarget } from './source-import';
@@ -70,7 +70,7 @@ export async function importFromSource(
   const run = new SourceImport(dataset, source, opts, await writeTarget(db, dataset, opts), started);
   // Starting threads (each loads the decoders) costs more than a small import takes on one.
   const small = source.total !== undefined && source.total < SMALL_IMPORT_FILES;
-  const preparer = opts.preparer ?? openPreparer(small ? 1 : (opts.threads ?? importThreads()));
+  const preparer = opts.preparer ?? openPreparer(small ? 1 : (opts.threads ?? defaultImportThreads()));
   try {
     await run.readAll(preparer);
   } finally {

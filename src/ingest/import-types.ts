@@ -27,7 +27,8 @@ export interface ImportOptions {
   layout?: Layout;
   /**
    * Threads that read, hash and decode (1: the import's own; more: a pool of workers, the import's
-   * thread then deduplicating, batching and writing); MLDB_IMPORT_THREADS, else config.importThreads.
+   * thread then deduplicating, batching and writing); by default config.defaultImportThreads (MlDb
+   * passes MLDB_IMPORT_THREADS, read once per command by config.readSettings, when it is set).
    * The rows are the same either way.
    */
   threads?: number;

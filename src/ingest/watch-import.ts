@@ -4,7 +4,7 @@ import type { Db } from '../db/db';
 import type { Dataset } from '../db/registry';
 import { isTransientDbError } from '../db/transient';
 import { FileArrivals, type Arrival } from './file-arrivals';
-import { importThreads } from '../config';
+import { defaultImportThreads } from '../config';
 import { openPreparer } from './prepare-pool';
 import {
   importFromSource,
@@ -136,7 +136,7 @@ export async function watchImport(db: Db, dir: string, opts: WatchImportOptions)
   });
   await arrivals.start();
   opts.onLive?.();
-  const preparer = openPreparer(opts.threads ?? importThreads());
+  const preparer = openPreparer(opts.threads ?? defaultImportThreads());
   try {
     for (;;) {
       const batch = await arrivals.take(opts.batchFiles, opts.batchWaitMs, opts.signal);

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { backendTimeoutSeconds, describeTarget, maskUrl, readSettings, resolveConfig } from '../../src/config';
+import {
+  backendTimeoutSeconds,
+  describeTarget,
+  maskUrl,
+  parseBackendTimeout,
+  parseImportThreads,
+  readSettings,
+  resolveConfig,
+} from '../../src/config';
 import { translateDbError } from '../../src/db/pool';
 import { UsageError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
@@ -141,6 +149,19 @@ test('settings: one frozen value, the environment over .env; onnxruntime switche
     blocked: false,
     spinning: false,
   });
+  fs.rmSync(cwd, { recursive: true, force: true });
+});
+
+test('the backend timeout and import threads are read with the settings, as written, and checked where used', () => {
+  const cwd = tempDir();
+  fs.writeFileSync(path.join(cwd, '.env'), 'MLDB_BACKEND_TIMEOUT=7\nMLDB_IMPORT_THREADS=soon\n');
+  const settings = readSettings({ MLDB_BACKEND_TIMEOUT: '9' }, cwd);
+  expect(settings).toMatchObject({ backendTimeout: '9', importThreads: 'soon' });
+  expect(parseBackendTimeout(settings.backendTimeout)).toBe(9);
+  expect(parseBackendTimeout(undefined)).toBe(60);
+  expect(() => parseImportThreads(settings.importThreads)).toThrow(/^MLDB_IMPORT_THREADS must be/);
+  expect(parseImportThreads('4')).toBe(4);
+  expect(parseImportThreads(undefined)).toBeUndefined();
   fs.rmSync(cwd, { recursive: true, force: true });
 });
 
