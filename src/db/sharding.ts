@@ -115,11 +115,7 @@ export function backendTimedOut(e: unknown): boolean {
   return false;
 }
 
-async function connectBackend(
-  server: ShardServer,
-  timeoutSeconds: number,
-  database?: string,
-): Promise<ShardConnection> {
+async function connectBackend(server: ShardServer, seconds: number, database?: string): Promise<ShardConnection> {
   let conn: mysql.Connection;
   try {
     conn = await mysql.createConnection({
@@ -136,7 +132,7 @@ async function connectBackend(
   } catch (e) {
     throw shardError(server, e);
   }
-  const timeout = timeoutSeconds * 1000;
+  const timeout = seconds * 1000;
   conn.on('error', () => undefined); // a dropped connection fails the next query, which says so
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -160,10 +156,7 @@ async function connectBackend(
   };
 }
 
-/**
- * A direct connection to a shard's backend, in the table's database; its statements wait what the
- * head's pool (`db`) was opened with.
- */
+/** A direct connection to a shard's backend, in the table's database, bounded as the head's pool (`db`) is. */
 export function connectShard(db: Db, shard: Shard): Promise<ShardConnection> {
   return connectBackend(shard, db.backendTimeoutSeconds, shard.database);
 }
