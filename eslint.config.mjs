@@ -30,8 +30,16 @@ const LAYERS = [
       'doctor',
       'mldb.ts',
       'bench',
+      'study',
       ...UI_AND_CLI,
     ].map((p) => (p.startsWith('./') ? p : src(p))),
+  },
+  // The study engine sits on db/ and knows no objective: training reaches it, never the reverse.
+  {
+    target: src('study'),
+    from: ['ml', 'samples', 'ingest', 'export', 'images', 'report', 'serve', 'dashboard', 'mldb.ts', ...UI_AND_CLI].map(
+      (p) => (p.startsWith('./') ? p : src(p)),
+    ),
   },
   {
     target: src('images'),

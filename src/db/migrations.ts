@@ -19,6 +19,8 @@ import {
   CREATE_MODEL_CHUNKS_V1,
   CREATE_MODELS_V1,
   CREATE_PREDICTIONS_V1,
+  CREATE_STUDIES_V1,
+  CREATE_TRIALS_V1,
   REGISTRY_TABLE,
   RUN_EPOCHS_TABLE,
   RUNS_TABLE,
@@ -127,6 +129,14 @@ export const MIGRATIONS: readonly Migration[] = [
       await conn.run(CREATE_IMPORT_FINDINGS_V1);
       if (!(await indexExists(conn, RUNS_TABLE, 'ix_experiment'))) await conn.run(ADD_RUNS_EXPERIMENT_INDEX);
       if (!(await indexExists(conn, RUNS_TABLE, 'ix_architecture'))) await conn.run(ADD_RUNS_ARCHITECTURE_INDEX);
+    },
+  },
+  {
+    version: 10,
+    name: 'mldb_studies and mldb_trials: experiment plans run by any number of workers sharing the database',
+    async up(conn) {
+      await conn.run(CREATE_STUDIES_V1);
+      await conn.run(CREATE_TRIALS_V1);
     },
   },
 ];

@@ -57,6 +57,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   onData?: (info: DataPlan, run: RunChoices) => void | Promise<void>;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (metrics: EpochMetrics) => void;
+  /** Called at the end of each epoch, in this order, before the recipe's rules (callbacks.ts). */
+  callbacks?: TrainingCallback[];
   /** Polled between batches: true stops training after the current batch (Ctrl-C). */
   shouldStop?: () => boolean;
 }
@@ -274,6 +276,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const augment = hp.augment ? augmenterFor(hp, shape) : null;
   const restoreBest = hp.restoreBest ? new RestoreBest() : null;
   const callbacks: TrainingCallback[] = [
+    ...(opts.callbacks ?? []),
     ...(hp.patience > 0 ? [new EarlyStopping(hp.patience)] : []),
     ...(hp.reduceLrPatience > 0 ? [new ReduceLrOnPlateau(hp.reduceLrPatience, hp.reduceLrFactor)] : []),
     ...(restoreBest ? [restoreBest] : []),
