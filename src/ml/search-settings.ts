@@ -13,7 +13,7 @@ export type ObjectiveName = keyof typeof OBJECTIVES;
 
 export interface SearchSettings {
   sampler: SamplerName;
-  /** Trials to run: the grid's size for a grid. */
+  /** Trials to run: the grid's size for a grid (its limit is checked with the grid). */
   trials: number;
   seed: number;
   pruner: PrunerName;
@@ -95,7 +95,7 @@ export function parseSearchSettings(
   if (sampler === 'grid' && p.trials !== undefined)
     throw new InvalidDataError(`${where}"trials" is for sampler random or tpe`, 'a grid runs each of its cells once');
   const trials = sampler === 'grid' ? gridSize : count(where, 'trials', p.trials, 20, 1);
-  if (trials > maxTrials)
+  if (sampler !== 'grid' && trials > maxTrials)
     throw new InvalidDataError(
       `${where}trials must be at most ${maxTrials.toLocaleString('en-US')}`,
       'split the search',

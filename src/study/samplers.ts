@@ -70,30 +70,47 @@ function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
+/** The error function (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7). */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
 /**
- * A Parzen estimator over one numeric dimension: a Gaussian at each observed point (its width
- * shrinking as points accumulate, Scott's rule over the range) and a uniform prior over the range
- * weighted as one point, so an unexplored region keeps some density.
+ * A Parzen estimator over one numeric dimension: a Gaussian at each observed point, truncated to
+ * the range and renormalised (so that the ends are not starved of density), its width shrinking
+ * as points accumulate (Scott's rule over the range), and a uniform prior over the range weighted
+ * as one point, so that an unexplored region keeps some density.
  */
 class Parzen {
   readonly sigma: number;
+  readonly #mass: number[];
   constructor(
     readonly points: number[],
     readonly lo: number,
     readonly hi: number,
   ) {
-    this.sigma = Math.max((hi - lo) * Math.pow(points.length + 1, -1 / 5) * 0.5, (hi - lo) * 1e-3);
+    this.sigma = Math.max((hi - lo) * Math.pow(points.length + 1, -1 / 5) * 0.25, (hi - lo) * 1e-3);
+    const cdf = (x: number, m: number) => 0.5 * (1 + erf((x - m) / (this.sigma * Math.SQRT2)));
+    this.#mass = points.map((m) => Math.max(cdf(hi, m) - cdf(lo, m), 1e-12));
   }
   sample(random: () => number): number {
     const i = Math.floor(random() * (this.points.length + 1));
     if (i === this.points.length) return this.lo + random() * (this.hi - this.lo);
-    return Math.min(this.hi, Math.max(this.lo, this.points[i] + this.sigma * normal(random)));
+    // Rejection within the range (the truncated Gaussian), clamped after a few tries.
+    let x = this.points[i] + this.sigma * normal(random);
+    for (let k = 0; k < 8 && (x < this.lo || x > this.hi); k++) x = this.points[i] + this.sigma * normal(random);
+    return Math.min(this.hi, Math.max(this.lo, x));
   }
   logDensity(x: number): number {
     const n = this.points.length + 1;
     let p = 1 / (this.hi - this.lo);
-    for (const m of this.points)
-      p += Math.exp(-0.5 * ((x - m) / this.sigma) ** 2) / (this.sigma * Math.sqrt(2 * Math.PI));
+    this.points.forEach((m, i) => {
+      p += Math.exp(-0.5 * ((x - m) / this.sigma) ** 2) / (this.sigma * Math.sqrt(2 * Math.PI) * this.#mass[i]);
+    });
     return Math.log(p / n);
   }
 }
