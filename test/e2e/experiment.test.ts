@@ -55,7 +55,14 @@ describe('experiments, run records and reports from the command line', () => {
     });
     expect(doc.leaderboard).toHaveLength(2);
     expect(doc.leaderboard.map((e: { learningRate: number }) => e.learningRate).sort()).toEqual([0.001, 0.01]);
-    expect(doc.leaderboard[0].testAccuracy).toBeGreaterThanOrEqual(doc.leaderboard[1].testAccuracy);
+    // Ranked and chosen on validation, never on test: the test score is reported, not used.
+    expect(doc.selectedBy).toBe('val_accuracy');
+    expect(doc.leaderboard[0].value).toBeGreaterThanOrEqual(doc.leaderboard[1].value);
+    expect(doc.best).toMatchObject({ trial: doc.leaderboard[0].trial, runId: doc.leaderboard[0].runId });
+    expect(doc.gatedOn).toBe('test');
+    expect(mldb(['experiment', plan], env(), work).stdout).toMatch(
+      /test accuracy is shown for every trial but not used/,
+    );
     runIds = doc.leaderboard.map((e: { runId: number }) => e.runId);
 
     const runs = JSON.parse(mldb(['runs', '--json', '--experiment', 'two-lrs'], env()).stdout);
@@ -87,7 +94,39 @@ describe('experiments, run records and reports from the command line', () => {
     expect(doc).toMatchObject({ trained: 0, skipped: 2 });
     expect(doc.leaderboard.map((e: { runId: number }) => e.runId).sort()).toEqual([...runIds].sort());
     expect(JSON.parse(mldb(['runs', '--json'], env()).stdout).runs).toHaveLength(2);
-    expect(mldb(['experiment', plan, '--dry-run'], env(), work).stderr).toMatch(/done before \(run \d+\), skipped/);
+    expect(mldb(['experiment', plan, '--dry-run'], env(), work).stderr).toMatch(/trial 1 .*: completed \(run \d+\)/);
+  });
+
+  test('the median pruner stops a plainly worse trial: recorded pruned with its epochs, never selected', () => {
+    const pruned = path.join(work, 'pruned.yaml');
+    fs.writeFileSync(
+      pruned,
+      [
+        'name: pruned',
+        'table: tiny',
+        'backend: wasm',
+        `save: ${path.join(work, 'pruned-models')}`,
+        'pruner: median',
+        'startupTrials: 2',
+        'objective: val_loss',
+        'grid:',
+        '  model: [lenet5]',
+        '  learningRate: [0.003, 0.000001]',
+        '  seed: [1, 2]',
+        '  epochs: 3',
+        '  batchSize: 16',
+        '',
+      ].join('\n'),
+    );
+    const r = mldb(['experiment', pruned, '--json'], env(), work);
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ selectedBy: 'val_loss', pruned: 2, failed: 0, study: { pruner: 'median' } });
+    const slow = doc.leaderboard.filter((e: { learningRate: number }) => e.learningRate === 0.000001);
+    for (const e of slow) expect(e).toMatchObject({ outcome: 'pruned', epochsDone: 1 });
+    expect(doc.best.learningRate).toBe(0.003);
+    expect(doc.leaderboard[0].value).toBeLessThanOrEqual(doc.leaderboard[1].value);
   });
 
   test('--min-accuracy above what is reached exits 7, after recording the run', () => {
