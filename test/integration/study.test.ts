@@ -84,7 +84,7 @@ describe('the study engine against the real server', () => {
     expect(trials[0].worker).not.toBe('gone-host:1:dead');
   });
 
-  test('the median pruner stops a plainly worse trial, records it pruned with its steps, never selects it', async () => {
+  test('the median pruner stops a plainly worse trial: pruned with its steps, never selected', async () => {
     const conn = await pool();
     const study = await openStudy(conn, grid('pruned', [5, 6, 0.1, 7], { pruner: 'median', startupTrials: 2 }));
     const calls: number[] = [];
