@@ -126,6 +126,15 @@ describe('the study engine against the real server', () => {
     }
   });
 
+  test('MlDb.optimize: any objective from the library, the selected trial first', async () => {
+    const m = db.mldb();
+    const spec = grid('library', [3, 1, 2], { direction: 'minimize' });
+    const outcome = await m.optimize(spec, async (t) => Number(t.params.x) ** 2);
+    expect(outcome.worker).toMatchObject({ completed: 3, failed: 0 });
+    expect(outcome.selected).toMatchObject({ number: 1, value: 1, state: 'completed' });
+    expect(outcome.trials.map((t) => t.value)).toEqual([1, 4, 9]);
+  });
+
   test('four workers claiming at once on 200 suggested trials: no deadlock fails one, no trial twice', async () => {
     const spec: StudySpec = {
       ...grid('busy', []),
