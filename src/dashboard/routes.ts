@@ -15,6 +15,7 @@ import {
 } from '../db/predictions';
 import { countRuns, getRun, listRuns, runFacets, RUN_SORTS, type RunFilter, type RunSort } from '../db/run-queries';
 import { countExperiments, listExperiments } from '../db/experiments';
+import { latestStudyNamed } from '../db/studies';
 import { RUN_STATUSES } from '../db/enums';
 import { SPLITS } from '../db/schema';
 import { CONTENT_SECURITY_POLICY } from '../http/http-security';
@@ -241,8 +242,28 @@ export async function dashboard(app: FastifyInstance, o: DashboardOptions): Prom
     const db = await o.connect();
     const { name } = request.params as { name: string };
     const runs = await listRuns(db, { experiment: name, limit: 10_000, sort: 'id', order: 'asc' }, READ_ONLY);
-    if (runs.length === 0) throw new RequestError(404, 'not_found', `no experiment "${name}"`);
-    return { name, runs, differing: differingSettings(runs) };
+    const found = await latestStudyNamed(db, name);
+    if (runs.length === 0 && !found) throw new RequestError(404, 'not_found', `no experiment "${name}"`);
+    // The plan's live study, when it ran as one: each trial's state, worker and reported values.
+    const study = found && {
+      id: found.id,
+      sampler: found.sampler,
+      pruner: found.pruner,
+      objective: found.objective,
+      direction: found.direction,
+      trials: found.trials,
+      rows: found.trialRows.map((t) => ({
+        number: t.number,
+        state: t.state,
+        worker: t.worker,
+        params: t.params === null ? null : (JSON.parse(t.params) as unknown),
+        value: t.value,
+        steps: t.steps === null ? [] : (JSON.parse(t.steps) as unknown),
+        runId: t.runId,
+        heartbeatAge: t.heartbeatAge,
+      })),
+    };
+    return { name, runs, differing: differingSettings(runs), study };
   });
 
   app.get('/api/models', async () => ({ models: await listModels(await o.connect(), { limit: 1000 }) }));

@@ -1,7 +1,6 @@
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import { RUNS_TABLE, STUDIES_TABLE, TRIALS_TABLE } from './schema';
-import { inTransaction } from './transaction';
 import { retryOnLockConflict } from './transient';
 
 /**
@@ -229,11 +228,23 @@ export async function claimTrial(
   suggests: boolean,
 ): Promise<TrialRow | null> {
   return retryOnLockConflict(() =>
-    inTransaction(
-      db,
-      async (conn) =>
-        (await claimQueued(conn, studyId, worker, graceMs)) ?? (suggests ? claimNew(conn, studyId, worker) : null),
-    ),
+    db.session(async (conn) => {
+      // READ COMMITTED for this transaction only: a locking read that finds no waiting row then
+      // takes no gap lock, so claims do not block (or deadlock with) the inserts and state
+      // changes of other workers' trials.
+      await conn.run('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await conn.run('START TRANSACTION');
+      try {
+        const row =
+          (await claimQueued(conn, studyId, worker, graceMs)) ??
+          (suggests ? await claimNew(conn, studyId, worker) : null);
+        await conn.run('COMMIT');
+        return row;
+      } catch (e) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    }),
   );
 }
 
@@ -355,4 +366,15 @@ export async function listTrials(db: Queryable, studyId: number): Promise<Listed
     heartbeatAge: r.heartbeat_age === null ? null : Number(r.heartbeat_age),
     testAccuracy: r.test_accuracy === null ? null : Number(r.test_accuracy),
   }));
+}
+
+/** The latest study of an experiment name with its trials, or null: the dashboard's live view. */
+export async function latestStudyNamed(
+  db: Queryable,
+  name: string,
+): Promise<(Omit<StudyRow, 'spec'> & { trialRows: ListedTrial[] }) | null> {
+  const [study] = await studiesNamed(db, name);
+  if (!study) return null;
+  const { spec: _spec, ...rest } = study;
+  return { ...rest, trialRows: await listTrials(db, study.id) };
 }

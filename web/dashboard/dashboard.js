@@ -666,8 +666,115 @@
     });
   }
 
+  /**
+   * The plan's study as it runs: trials by state, the worker of each, every trial's reported
+   * values per epoch (pruned ones in grey, stopped where they were pruned).
+   */
+  function studySection(study) {
+    if (!study) return null;
+    var counts = {};
+    study.rows.forEach(function (t) {
+      counts[t.state] = (counts[t.state] || 0) + 1;
+    });
+    var states = ['completed', 'running', 'pruned', 'waiting', 'failed'].filter(function (k) {
+      return counts[k];
+    });
+    var steps = 0;
+    study.rows.forEach(function (t) {
+      t.steps.forEach(function (s) {
+        steps = Math.max(steps, s[0]);
+      });
+    });
+    var xs = [];
+    for (var i = 1; i <= steps; i++) xs.push(i);
+    var shown = study.rows
+      .filter(function (t) {
+        return t.steps.length > 0;
+      })
+      .slice(-40);
+    var series = shown.map(function (t, i) {
+      var byStep = {};
+      t.steps.forEach(function (s) {
+        byStep[s[0]] = s[1];
+      });
+      return {
+        label: 'trial ' + (t.number + 1) + (t.state === 'pruned' ? ' (pruned)' : ''),
+        color: t.state === 'pruned' ? '#b0b4ba' : charts.color(i),
+        values: xs.map(function (x) {
+          return byStep[x] === undefined ? null : byStep[x];
+        }),
+      };
+    });
+    return el(
+      'section',
+      { 'aria-label': 'study' },
+      el('h2', null, 'Study'),
+      el(
+        'p',
+        null,
+        study.rows.length +
+          ' of ' +
+          study.trials +
+          ' trials (' +
+          study.sampler +
+          (study.pruner === 'none' ? '' : ', ' + study.pruner + ' pruner') +
+          ', chosen by ' +
+          study.objective +
+          '): ' +
+          (states
+            .map(function (k) {
+              return counts[k] + ' ' + k;
+            })
+            .join(' · ') || 'none yet'),
+      ),
+      series.length
+        ? charts.lineChart(study.objective + ' per epoch, pruned trials in grey', xs, series).element
+        : null,
+      table(
+        'Trials: state and worker',
+        ['trial', 'state', 'worker', 'epochs', study.objective, 'run'],
+        study.rows.map(function (t) {
+          return [
+            String(t.number + 1),
+            t.state,
+            t.state === 'running' || t.state === 'completed' || t.state === 'pruned' ? t.worker || '–' : '–',
+            String(t.steps.length),
+            t.value === null ? '–' : charts.format(t.value),
+            t.runId ? el('a', { href: '#/runs/' + t.runId }, '#' + t.runId) : '–',
+          ];
+        }),
+      ),
+    );
+  }
+
   function experimentView(name) {
     return api('api/experiments/' + enc(name)).then(function (r) {
+      if (
+        r.study &&
+        r.study.rows.some(function (t) {
+          return t.state === 'running' || t.state === 'waiting';
+        })
+      ) {
+        // A live study: trials move from state to state as workers claim and finish them.
+        if (poll) clearInterval(poll);
+        poll = setInterval(function () {
+          api('api/experiments/' + enc(name))
+            .then(function (next) {
+              var old = document.querySelector('section[aria-label="study"]');
+              var fresh = studySection(next.study);
+              if (old && fresh) old.replaceWith(fresh);
+              var live = next.study.rows.some(function (t) {
+                return t.state === 'running' || t.state === 'waiting';
+              });
+              if (!live && poll) clearInterval(poll);
+            })
+            .catch(function () {});
+        }, 2000);
+      }
+      if (r.runs.length === 0) {
+        show(setTitle('Experiment ' + name), studySection(r.study));
+        return;
+      }
       var runs = r.runs;
       var keys = r.differing;
       var metricName = runs.some(function (x) {
@@ -707,6 +814,7 @@
         setTitle('Experiment ' + name),
         el('p', null, runs.length + ' runs · settings that vary: ' + (keys.join(', ') || 'none')),
         charts.parallelCoordinates('Settings against ' + metricName, axes, ids),
+        studySection(r.study),
         table(
           'Runs by ' + metricName + ', best first',
           ['run'].concat(keys, [metricName, 'status']),
