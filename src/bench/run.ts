@@ -7,12 +7,13 @@ import { trainSpeedBench } from './train-bench';
 import { decodeBudgetBench, serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
 import { studyBench } from './study-bench';
+import { studyTrainingBench } from './study-training-bench';
 import { watchBench } from './watch-bench';
 import { uiBench } from './ui-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|study]`: figures
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|study|study-train]`: figures
  * printed as ratios against a baseline measured in the same run, on the same server. Never part of
  * the test suite: machines here are noisy.
  */
@@ -63,6 +64,16 @@ async function main(): Promise<void> {
       console.log('\n== study engine: workers sharing the database, against Optuna RDBStorage (TPE, median pruner) ==');
       const list = (arg: string | undefined) => arg?.split(',').map(Number);
       await studyBench(server.url, list(process.argv[3]), list(process.argv[4]));
+    }
+    if (which === 'study-train') {
+      // `npm run bench -- study-train [EPOCHS] [LEARNING_RATES]`, e.g. `… study-train 4 0.003,0.00001`.
+      console.log('\n== a real study on filedata, 2 workers: the median pruner against none ==');
+      await studyTrainingBench(
+        server.url,
+        filedataDir(),
+        process.argv[3] ? Number(process.argv[3]) : undefined,
+        process.argv[4]?.split(',').map(Number),
+      );
     }
     if (which === 'watch') {
       console.log('\n== streaming ingest (import --watch) and archive import ==');

@@ -30,7 +30,9 @@ export function trainingObjective(
     const key = planKey(plan, c);
     const label = combinationLabel(c);
     const done = await completedRunForPlanKey(db, key);
-    if (done) {
+    // A run that stopped short of its epochs without early stopping was pruned (by a study with a
+    // pruner): it is no completed trial for a study without one.
+    if (done && (done.epochsDone >= c.epochs || plan.patience > 0)) {
       const value = objective === 'val_loss' ? done.final?.valLoss : done.final?.valAccuracy;
       return { value: value ?? null, runId: done.id };
     }
