@@ -129,6 +129,49 @@ describe('experiments, run records and reports from the command line', () => {
     expect(doc.leaderboard[0].value).toBeLessThanOrEqual(doc.leaderboard[1].value);
   });
 
+  test('a random search over a log range: the seed draws the same trials; run again, it trains nothing', () => {
+    const searched = path.join(work, 'searched.yaml');
+    const lines = (name: string) =>
+      [
+        `name: ${name}`,
+        'table: tiny',
+        'backend: wasm',
+        `save: ${path.join(work, name)}`,
+        'sampler: random',
+        'trials: 2',
+        'seed: 5',
+        'grid:',
+        '  model: [lenet5]',
+        '  learningRate: {log: [0.0001, 0.01]}',
+        '  epochs: 1',
+        '  batchSize: {int: [8, 32]}',
+        '',
+      ].join('\n');
+    fs.writeFileSync(searched, lines('searched'));
+    const r = mldb(['experiment', searched, '--json'], env(), work);
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ trained: 2, study: { sampler: 'random', trials: 2 } });
+    for (const e of doc.leaderboard) {
+      expect(e.learningRate).toBeGreaterThanOrEqual(0.0001);
+      expect(e.learningRate).toBeLessThanOrEqual(0.01);
+      expect(Number.isInteger(e.batchSize) && e.batchSize >= 8 && e.batchSize <= 32).toBe(true);
+    }
+    const drawn = (d: { leaderboard: Array<{ trial: number; learningRate: number; batchSize: number }> }) =>
+      d.leaderboard.map((e) => [e.trial, e.learningRate, e.batchSize]).sort((a, b) => a[0] - b[0]);
+    expect(JSON.parse(mldb(['experiment', searched, '--json'], env(), work).stdout)).toMatchObject({
+      trained: 0,
+      skipped: 2,
+    });
+    // The same plan under another name is another study: the seed draws the same parameters.
+    const twin = path.join(work, 'twin.yaml');
+    fs.writeFileSync(twin, lines('twin'));
+    expect(drawn(JSON.parse(mldb(['experiment', twin, '--dry-run', '--json'], env(), work).stdout))).toEqual([]);
+    const again = JSON.parse(mldb(['experiment', twin, '--json'], env(), work).stdout);
+    expect(drawn(again)).toEqual(drawn(doc));
+  });
+
   test('--min-accuracy above what is reached exits 7, after recording the run', () => {
     const r = mldb(
       [
