@@ -269,7 +269,7 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   };
 }
 
-/** A trial's parameters (the space's keys) as a combination; what a sampler drew is checked like a plan's values. */
+/** A trial's parameters (the space's keys) as a combination; training checks a drawn one as it checks any. */
 export function combinationOf(params: Record<string, string | number>): Combination {
   return {
     model: String(params.model),
