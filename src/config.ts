@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors';
 import { Secret } from './secret';
-import { readServerState } from './local-servers/server-state';
+import { readServerState } from './server-state';
 import { printable } from './printable';
 
 /** Where the connection settings came from: shown by `mldb db status` and in error hints. */
