@@ -251,7 +251,7 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   await expect(study.locator('p').textContent()).resolves.toMatch(
     /4 of 4 trials \(grid, chosen by val_accuracy\): 4 completed/,
   );
-  expect(await study.locator('tbody tr').count()).toBe(4);
+  expect(await study.locator('div.scroll > table > tbody > tr').count()).toBe(4);
   expect(await study.locator('figure.chart canvas').count()).toBe(1);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-experiment.png') });
   expect(problems).toEqual([]);
