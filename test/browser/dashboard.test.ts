@@ -244,7 +244,7 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   await page.waitForSelector('main[data-ready="#/experiments/lrs"]');
   expect(await page.locator('svg polyline.pc-line').count()).toBe(4);
   await expect(page.locator('svg[role=img]').getAttribute('aria-label')).resolves.toMatch(
-    /4 runs over 2 settings against test accuracy/,
+    /4 runs over 2 settings against val accuracy/,
   );
   // The plan ran as a study: its trials by state, with the worker that ran each.
   const study = page.locator('section[aria-label=study]');

@@ -205,11 +205,13 @@
       }
       var runs = r.runs;
       var keys = r.differing;
+      // Ranked on validation, as `mldb experiment` chooses: the test split is for reporting the
+      // chosen run, never for choosing it (test accuracy only when no run has a validation score).
       var metricName = runs.some(function (x) {
-        return x.test;
+        return x.final && x.final.valAccuracy !== null;
       })
-        ? 'test accuracy'
-        : 'val accuracy';
+        ? 'val accuracy'
+        : 'test accuracy';
       var axes = experimentAxes(runs, keys, metricName);
       var ids = runs.map(function (x) {
         return x.id;
