@@ -20,7 +20,16 @@ export type { Rejection } from './ingest/walk-labeled-folder';
 export type { Split } from './db/schema';
 export type { DrawnTensors, TrainMethodOptions } from './mldb';
 export type { TrainReport } from './ml/training-run';
-export type { EpochMetrics, BatchProgress, DataPlan, Hyperparameters, StopReason } from './ml/train';
+export type {
+  EpochMetrics,
+  BatchProgress,
+  DataPlan,
+  Hyperparameters,
+  StopReason,
+  TrainingCallback,
+  TrainingControl,
+  WeightsSnapshot,
+} from './ml/train';
 export type { EvaluationReport } from './ml/evaluate';
 export type { ClassMetrics } from './ml/metrics';
 export type { Prediction, PredictionFailure } from './ml/predict';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { resolveConfig, type ConfigOverrides, type MldbConfig } from './config';
+import { readSettings, resolveConfig, type ConfigOverrides, type MldbConfig, type Settings } from './config';
 import {
   createDataset,
   describeDataset,
@@ -114,6 +114,8 @@ export interface PromoteSummary {
 export interface MlDbOptions extends ConfigOverrides {
   /** A fully resolved configuration; when given, the other options are ignored. */
   config?: MldbConfig;
+  /** The environment's other settings, read once (config.ts readSettings); read here when not given. */
+  settings?: Settings;
   /** Called with notes worth knowing that are not errors (e.g. a shard read through the head). */
   onNote?: (text: string) => void;
 }
@@ -135,11 +137,13 @@ export interface MlDbOptions extends ConfigOverrides {
  */
 export class MlDb {
   readonly config: MldbConfig;
+  readonly settings: Settings;
   #db?: Promise<Db>;
   readonly #onNote?: (text: string) => void;
 
   constructor(options: MlDbOptions = {}) {
     this.config = options.config ?? resolveConfig(options);
+    this.settings = options.settings ?? readSettings();
     this.#onNote = options.onNote;
   }
 
@@ -242,8 +246,8 @@ export class MlDb {
    * split and saves it with its metadata. The backend is chosen as `backend` says (default auto).
    */
   async train(options: TrainMethodOptions): Promise<TrainReport> {
-    const { table = this.config.table, ...rest } = options;
-    return ml.run().trainAndSave(await this.connection(), { ...rest, table, database: this.config.database });
+    const { table = this.config.table, onnx = this.settings.onnx, ...rest } = options;
+    return ml.run().trainAndSave(await this.connection(), { ...rest, table, onnx, database: this.config.database });
   }
 
   /**

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
+import { initFromBench } from './init-from-bench';
 import { importScalingBench } from './import-scaling-bench';
 import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
@@ -13,7 +14,7 @@ import { uiBench } from './ui-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|study|study-train]`: figures
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|init-from|study|study-train]`: figures
  * printed as ratios against a baseline measured in the same run, on the same server. Never part of
  * the test suite: machines here are noisy.
  */
@@ -103,6 +104,21 @@ async function main(): Promise<void> {
           Number(process.argv[4] ?? 30),
           // `… mnist ARCHS EPOCHS default,plateau,recipe` (any of them; all three when omitted).
           recipesNamed(process.argv[5]),
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    if (which === 'init-from') {
+      console.log('\n== fine-tuning with --init-from on 1,000 held-back `mnist` digits, against from scratch ==');
+      const dir = writeMnistFolder();
+      try {
+        await initFromBench(
+          server.url,
+          dir,
+          process.argv[3] ?? 'simple_cnn',
+          Number(process.argv[4] ?? 3),
+          Number(process.argv[5] ?? 10),
         );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

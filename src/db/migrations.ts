@@ -10,6 +10,7 @@ import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
+  ADD_DATASETS_RESIZE,
   ADD_RUN_EPOCHS_LEARNING_RATE,
   CREATE_SHARD_IDS_V1,
   CREATE_REGISTRY_V1,
@@ -133,6 +134,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'mldb_datasets.resize: how images of another aspect ratio take the shape (stretch, crop, pad)',
+    async up(conn) {
+      if (!(await columnExists(conn, REGISTRY_TABLE, 'resize'))) await conn.run(ADD_DATASETS_RESIZE);
+    },
+  },
+  {
+    version: 11,
     name: 'mldb_studies and mldb_trials: experiment plans run by any number of workers sharing the database',
     async up(conn) {
       await conn.run(CREATE_STUDIES_V1);

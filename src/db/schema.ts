@@ -145,6 +145,13 @@ export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
 export const ADD_DATASETS_SHARDS = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
   ADD COLUMN shards SMALLINT UNSIGNED NULL AFTER validation_fraction`;
 
+/**
+ * Migration 10: how images of another aspect ratio take the table's shape (image-shape.ts's
+ * RESIZE_MODES); tables from before it stretch, as every import did then.
+ */
+export const ADD_DATASETS_RESIZE = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
+  ADD COLUMN resize ENUM('stretch', 'crop', 'pad') NOT NULL DEFAULT 'stretch' AFTER channels`;
+
 export const SHARD_IDS_TABLE = 'mldb_shard_ids';
 
 /**
@@ -269,7 +276,7 @@ export function createShardedTableSql(table: string, engine: string): string {
 }
 
 /**
- * Migration 10: a study (an experiment plan's search: its space, sampler, pruner and the metric
+ * Migration 11: a study (an experiment plan's search: its space, sampler, pruner and the metric
  * that chooses) shared by every worker that runs it, on any machine. `study_key` is the plan's
  * identity, so the same plan started anywhere finds the same study; `next_number` hands out trial
  * numbers to samplers that suggest one trial at a time (random, tpe) under the row's lock.
@@ -291,7 +298,7 @@ export const CREATE_STUDIES_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(STUDIES_
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 
 /**
- * Migration 10 too: one row per trial of a study, its life one state machine (waiting → running →
+ * Migration 11 too: one row per trial of a study, its life one state machine (waiting → running →
  * completed | pruned | failed). A worker claims a row under `FOR UPDATE SKIP LOCKED` and keeps
  * `heartbeat_at` fresh with the server's clock; a running row whose heartbeat is older than the
  * claimer's grace period goes back to the queue. `steps` holds the intermediate values reported

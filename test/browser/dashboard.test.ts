@@ -3,11 +3,13 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
 import { insertPredictions } from '../../src/db/predictions';
+import { createRun, finishRun } from '../../src/db/run-writes';
 import { PACKAGES } from '../../src/doctor/check';
 import { findChromium } from '../../src/doctor/machine';
 import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
+import { runStart } from '../helpers/records';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
 
 /**
@@ -181,6 +183,33 @@ test('runs: the table sorts and filters; a run shows its curves, confusion matri
   await expect(page.locator('main').textContent()).resolves.toContain(`mldb serve --model`);
   expect(await unnamed(page)).toEqual([]);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-run.png'), fullPage: false });
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('a run started from a trained model: its page says from which, and what was frozen', async () => {
+  const conn = await db.mldb().connection();
+  const id = await createRun(
+    conn,
+    runStart({
+      hyperparameters: {
+        seed: 1,
+        initFrom: 'run:1',
+        freeze: 'up-to:block1_dropout',
+        unfreezeAt: 3,
+        initModel: 'digits_base@1',
+        layersCopied: 18,
+        headRebuilt: 'head_conv',
+        frozenLayers: ['block1_conv1', 'block1_bn1', 'block1_dropout'],
+      },
+    }),
+  );
+  await finishRun(conn, id, { status: 'completed' });
+  const { page, problems } = await open(`#/runs/${id}`);
+  expect(await page.locator('p.start-from').textContent()).toBe(
+    "Started from digits_base@1: 18 layers copied, head head_conv rebuilt for this table's labels · " +
+      'Frozen: 3 layers (block1_conv1 … block1_dropout), released at epoch 3',
+  );
   expect(problems).toEqual([]);
   await page.close();
 });

@@ -22,8 +22,8 @@ export function trainingObjective(
   plan: ExperimentPlan,
   failures: { exitCode: number | null },
 ): Objective {
-  const memoryBudget = resolveMemoryBudget();
-  const readParallelism = resolveReadParallelism();
+  const memoryBudget = resolveMemoryBudget(undefined, ctx.settings().memoryBudget);
+  const readParallelism = resolveReadParallelism(undefined, ctx.settings().readParallelism);
   const objective = plan.search.objective;
   return async (trial) => {
     const c = combinationOf(trial.params);

@@ -130,6 +130,34 @@
     return parts;
   }
 
+  /** What a run started from (--init-from) and kept fixed (--freeze), as `mldb runs show` says it; null from scratch. */
+  function startFrom(hp) {
+    var parts = [];
+    if (hp.initModel) {
+      parts.push(
+        'Started from ' +
+          hp.initModel +
+          ': ' +
+          hp.layersCopied +
+          ' layers copied' +
+          (hp.headRebuilt ? ', head ' + hp.headRebuilt + " rebuilt for this table's labels" : ''),
+      );
+    }
+    if (hp.frozenLayers && hp.frozenLayers.length) {
+      var n = hp.frozenLayers.length;
+      parts.push(
+        'Frozen: ' +
+          n +
+          (n === 1 ? ' layer (' : ' layers (') +
+          hp.frozenLayers[0] +
+          (n > 1 ? ' … ' + hp.frozenLayers[n - 1] : '') +
+          ')' +
+          (hp.unfreezeAt ? ', released at epoch ' + hp.unfreezeAt : ', for the whole run'),
+      );
+    }
+    return parts.length ? el('p', { class: 'start-from' }, parts.join(' · ')) : null;
+  }
+
   function runView(id) {
     var built = null;
     function render(r) {
@@ -152,6 +180,7 @@
         setTitle('Run #' + run.id + (run.name ? ' ' + run.name : '')),
         summary,
         run.error ? el('p', { class: 'error' }, run.error) : null,
+        startFrom(run.hyperparameters),
         el('div', { class: 'charts' }, loss.element, accuracy.element, lr.element),
         settingsAndEpochs(run),
       ].concat(storedModels(r.models), testSplit(run));
