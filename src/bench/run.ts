@@ -14,9 +14,9 @@ import { uiBench } from './ui-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|init-from|study|study-train]`: figures
- * printed as ratios against a baseline measured in the same run, on the same server. Never part of
- * the test suite: machines here are noisy.
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|init-from|study|
+ * study-train]`: figures printed as ratios against a baseline measured in the same run, on the
+ * same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
