@@ -1,5 +1,6 @@
 import type { Db } from '../db/db';
-import { heartbeatTrial, recentTrials, reportTrialSteps, type TrialRow } from '../db/studies';
+import { recentTrials, type TrialRow } from '../db/studies';
+import { heartbeatTrial, reportTrialSteps } from '../db/trial-claims';
 import { PRUNER_HISTORY, PRUNER_STATES, shouldPrune } from './pruners';
 import type { Study } from './study';
 import type { Params, TrialHistory } from './types';

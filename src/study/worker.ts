@@ -1,16 +1,8 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/db';
-import {
-  claimTrial,
-  finishTrial,
-  recentTrials,
-  releaseTrial,
-  requeueFailed,
-  setTrialParams,
-  trialCounts,
-  type TrialRow,
-} from '../db/studies';
+import { recentTrials, trialCounts, type TrialRow } from '../db/studies';
+import { claimTrial, finishTrial, releaseTrial, requeueFailed, setTrialParams } from '../db/trial-claims';
 import { randomParams, TPE_HISTORY, tpeParams, trialRandom } from './samplers';
 import type { Study } from './study';
 import { historyOf, RunningTrial, type Trial } from './trial';

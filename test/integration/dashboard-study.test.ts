@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { startDashboard } from '../../src/dashboard/server';
-import { claimTrial } from '../../src/db/studies';
+import { claimTrial } from '../../src/db/trial-claims';
 import { openStudy } from '../../src/study/study';
 import type { StudySpec } from '../../src/study/types';
 import { runWorker } from '../../src/study/worker';

@@ -1,5 +1,6 @@
 import type { Db } from '../../src/db/db';
-import { claimTrial, listTrials } from '../../src/db/studies';
+import { listTrials } from '../../src/db/studies';
+import { claimTrial } from '../../src/db/trial-claims';
 import { studyLeaderboard } from '../../src/study/leaderboard';
 import { openStudy } from '../../src/study/study';
 import type { Trial } from '../../src/study/trial';
