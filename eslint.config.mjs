@@ -34,7 +34,7 @@ const SHARED = [
 /** What every folder may import: the shared top files, and config.ts (the settings) over them. */
 const BASE = [...SHARED, 'config.ts'];
 /** What the library's API (mldb.ts and the package's index.ts) is built from. */
-const LIBRARY = [...BASE, 'db', 'images', 'samples', 'ingest', 'export', 'ml', 'report'];
+const LIBRARY = [...BASE, 'db', 'images', 'samples', 'ingest', 'export', 'study', 'ml', 'report'];
 const MAY_IMPORT = {
   'config.ts': SHARED,
   // db/ is the bottom: only it speaks SQL.
@@ -44,8 +44,10 @@ const MAY_IMPORT = {
   samples: [...BASE, 'db', 'images'],
   ingest: [...BASE, 'db', 'images'],
   export: [...BASE, 'db', 'images'],
-  ml: [...BASE, 'db', 'images', 'samples'],
-  report: [...BASE, 'db', 'images', 'samples', 'ml', 'ui'],
+  // The study engine over db/, knowing no objective: training (ml/) reaches it, never the reverse.
+  study: [...BASE, 'db'],
+  ml: [...BASE, 'db', 'images', 'samples', 'study'],
+  report: [...BASE, 'db', 'images', 'samples', 'study', 'ml', 'ui'],
   // Private server processes for the demo and tests: they may register shards (db/), nothing above.
   'local-servers': [...BASE, 'db'],
   // What both servers share: HTTP pieces over db/ and errors, knowing neither server.

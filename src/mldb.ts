@@ -34,6 +34,10 @@ import {
   type StoredModel,
 } from './db/models';
 import { openDb } from './db/pool';
+import { studyLeaderboard, type RankedTrial } from './study/leaderboard';
+import { openStudy } from './study/study';
+import type { StudySpec } from './study/types';
+import { runWorker, type Objective, type WorkerOptions, type WorkerSummary } from './study/worker';
 import { exportFolder, type ExportSummary } from './export/export-folder';
 import {
   importFolder,
@@ -92,6 +96,13 @@ export interface DrawnTensors {
 }
 
 export type TrainMethodOptions = Omit<TrainRunOptions, 'table' | 'database'> & { table?: string };
+
+/** What `optimize` did: this worker's share, and the whole study ranked (the selected trial first). */
+export interface StudyOutcome {
+  worker: WorkerSummary;
+  trials: RankedTrial[];
+  selected: RankedTrial | null;
+}
 
 /** What `promotePredictions` did. */
 export interface PromoteSummary {
@@ -460,6 +471,19 @@ export class MlDb {
   async report(id: number, dir: string): Promise<ReportResult> {
     const { writeReport } = require('./report/report') as typeof import('./report/report');
     return writeReport(await this.connection(), id, dir);
+  }
+
+  /**
+   * Runs `objective` as one worker of the study `spec` (created by the first worker to get there,
+   * joined by the others, on any machine that reaches this database) until nothing is left to
+   * claim, then ranks the study's trials. Training is one objective: hook a trial into
+   * `train({ callbacks: [new TrialReporting(trial, 'val_accuracy')] })`.
+   */
+  async optimize(spec: StudySpec, objective: Objective, options: WorkerOptions = {}): Promise<StudyOutcome> {
+    const db = await this.connection();
+    const study = await openStudy(db, spec);
+    const worker = await runWorker(db, study, objective, options);
+    return { worker, ...(await studyLeaderboard(db, study)) };
   }
 
   /** Closes the pool. The object can be used again afterwards; it reconnects on demand. */

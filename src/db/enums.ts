@@ -7,3 +7,6 @@ export type Split = (typeof SPLITS)[number];
 
 export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A new table's split fractions when none are given: the registry applies them, --help shows them. */
+export const DEFAULT_SPLIT_FRACTIONS = { test: 0.1, validation: 0 } as const;

@@ -20,6 +20,8 @@ import {
   CREATE_MODEL_CHUNKS_V1,
   CREATE_MODELS_V1,
   CREATE_PREDICTIONS_V1,
+  CREATE_STUDIES_V1,
+  CREATE_TRIALS_V1,
   REGISTRY_TABLE,
   RUN_EPOCHS_TABLE,
   RUNS_TABLE,
@@ -135,6 +137,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_datasets.resize: how images of another aspect ratio take the shape (stretch, crop, pad)',
     async up(conn) {
       if (!(await columnExists(conn, REGISTRY_TABLE, 'resize'))) await conn.run(ADD_DATASETS_RESIZE);
+    },
+  },
+  {
+    version: 11,
+    name: 'mldb_studies and mldb_trials: experiment plans run by any number of workers sharing the database',
+    async up(conn) {
+      await conn.run(CREATE_STUDIES_V1);
+      await conn.run(CREATE_TRIALS_V1);
     },
   },
 ];

@@ -1,3 +1,4 @@
+import { DEFAULT_SPLIT_FRACTIONS } from './enums';
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import { RESIZE_MODES, type ImageShape, type ResizeMode } from '../image-shape';
 import type { Db } from './db';
@@ -124,8 +125,8 @@ export async function getDataset(db: Db, name: string): Promise<Dataset> {
 
 export async function createDataset(db: Db, name: string, opts: CreateDatasetOptions = {}): Promise<Dataset> {
   validateTableName(name);
-  const testFraction = opts.testFraction ?? 0.1;
-  const validationFraction = opts.validationFraction ?? 0;
+  const testFraction = opts.testFraction ?? DEFAULT_SPLIT_FRACTIONS.test;
+  const validationFraction = opts.validationFraction ?? DEFAULT_SPLIT_FRACTIONS.validation;
   validateFractions(testFraction, validationFraction);
   const resize = opts.resize ?? 'stretch';
   if (!RESIZE_MODES.includes(resize))

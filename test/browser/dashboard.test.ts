@@ -273,8 +273,15 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   await page.waitForSelector('main[data-ready="#/experiments/lrs"]');
   expect(await page.locator('svg polyline.pc-line').count()).toBe(4);
   await expect(page.locator('svg[role=img]').getAttribute('aria-label')).resolves.toMatch(
-    /4 runs over 2 settings against test accuracy/,
+    /4 runs over 2 settings against val accuracy/,
   );
+  // The plan ran as a study: its trials by state, with the worker that ran each.
+  const study = page.locator('section[aria-label=study]');
+  await expect(study.locator('p').textContent()).resolves.toMatch(
+    /4 of 4 trials \(grid, chosen by val_accuracy\): 4 completed/,
+  );
+  expect(await study.locator('div.scroll > table > tbody > tr').count()).toBe(4);
+  expect(await study.locator('figure.chart canvas').count()).toBe(1);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-experiment.png') });
   expect(problems).toEqual([]);
   await page.close();

@@ -1,4 +1,4 @@
-import { SPLITS } from '../../db/enums';
+import { DEFAULT_SPLIT_FRACTIONS, SPLITS } from '../../db/enums';
 import { COMMAND_DEFAULTS } from '../shared/defaults';
 import { LAYOUTS } from '../../ingest/layout';
 import { RESIZE_MODES } from '../../image-shape';
@@ -21,8 +21,16 @@ const CREATE_TABLE = command({
       'images of another aspect ratio: stretch, crop (largest centred region) or pad (black bars) (default: stretch)',
       { choices: RESIZE_MODES },
     ],
-    ['--test-fraction <F>', 'fraction of images assigned to the test split', { default: '0.1' }],
-    ['--validation-fraction <F>', 'fraction assigned to the validation split', { default: '0' }],
+    [
+      '--test-fraction <F>',
+      'fraction of images assigned to the test split',
+      { default: String(DEFAULT_SPLIT_FRACTIONS.test) },
+    ],
+    [
+      '--validation-fraction <F>',
+      'fraction assigned to the validation split',
+      { default: String(DEFAULT_SPLIT_FRACTIONS.validation) },
+    ],
     ['--shards <N|all>', 'on a MariaDB Spider head: spread the table over N (or all) of its servers'],
   ],
   load: () => import('../create-table.js'),
@@ -72,8 +80,11 @@ const IMPORT = command({
   options: [
     ['--create', 'create the table if it does not exist'],
     ...SHAPE_OPTIONS,
-    ['--test-fraction <F>', 'with --create: fraction for the test split (default 0.1)'],
-    ['--validation-fraction <F>', 'with --create: fraction for the validation split (default 0)'],
+    ['--test-fraction <F>', `with --create: fraction for the test split (default ${DEFAULT_SPLIT_FRACTIONS.test})`],
+    [
+      '--validation-fraction <F>',
+      `with --create: fraction for the validation split (default ${DEFAULT_SPLIT_FRACTIONS.validation})`,
+    ],
     [
       '--split <split>',
       'put every image in this split (default: the folder layout, else the content hash)',

@@ -23,10 +23,14 @@ const RUNS = command({
 
 const EXPERIMENT = command({
   name: 'experiment <plan>',
-  description: 'train every combination of a grid (JSON or YAML plan), record each, print a leaderboard; resumable',
+  description:
+    "run a plan's trials (a grid, or random/tpe over ranges) as one of any number of workers sharing the " +
+    'database; record each, print a leaderboard chosen on validation; resumable',
   options: [
-    ['--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the best test accuracy ends below A`],
-    ['--dry-run', 'list the combinations and which are already done, train nothing'],
+    ['--min-accuracy <A>', `exit ${EXIT.BELOW_THRESHOLD} when the selected trial's test accuracy is below A`],
+    ['--dry-run', 'list the trials and which are already done, train nothing'],
+    ['--wait <seconds>', 'with nothing left to claim, wait this long for trials other workers run (default 0)'],
+    ['--grace <seconds>', 'a running trial without a heartbeat for this long goes back to the queue (default 60)'],
   ],
   load: () => import('../experiment.js'),
   step: (m, [plan], opts) => ({

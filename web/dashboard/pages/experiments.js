@@ -1,5 +1,5 @@
 /* The experiments page: every experiment, and one experiment's runs against the settings that
-   vary (parallel coordinates and a table). */
+   vary (parallel coordinates and a table), with its live study (trials by state and worker). */
 (function (ui) {
   'use strict';
 
@@ -88,15 +88,130 @@
       });
   }
 
+  /** Each trial's reported values per epoch as chart series; pruned trials grey. The latest 40. */
+  function trialSeries(rows, xs) {
+    return rows
+      .filter(function (t) {
+        return t.steps.length > 0;
+      })
+      .slice(-40)
+      .map(function (t, i) {
+        var byStep = {};
+        t.steps.forEach(function (s) {
+          byStep[s[0]] = s[1];
+        });
+        return {
+          label: 'trial ' + (t.number + 1) + (t.state === 'pruned' ? ' (pruned)' : ''),
+          color: t.state === 'pruned' ? '#b0b4ba' : charts.color(i),
+          values: xs.map(function (x) {
+            return byStep[x] === undefined ? null : byStep[x];
+          }),
+        };
+      });
+  }
+
+  function studySummary(study) {
+    var counts = {};
+    study.rows.forEach(function (t) {
+      counts[t.state] = (counts[t.state] || 0) + 1;
+    });
+    var states = ['completed', 'running', 'pruned', 'waiting', 'failed']
+      .filter(function (k) {
+        return counts[k];
+      })
+      .map(function (k) {
+        return counts[k] + ' ' + k;
+      });
+    return (
+      study.rows.length +
+      ' of ' +
+      study.trials +
+      ' trials (' +
+      study.sampler +
+      (study.pruner === 'none' ? '' : ', ' + study.pruner + ' pruner') +
+      ', chosen by ' +
+      study.objective +
+      '): ' +
+      (states.join(' · ') || 'none yet')
+    );
+  }
+
+  /** The plan's study as it runs: trials by state, the worker of each, their values per epoch. */
+  function studySection(study) {
+    if (!study) return null;
+    var last = 0;
+    study.rows.forEach(function (t) {
+      t.steps.forEach(function (s) {
+        last = Math.max(last, s[0]);
+      });
+    });
+    var xs = [];
+    for (var i = 1; i <= last; i++) xs.push(i);
+    var series = trialSeries(study.rows, xs);
+    return el(
+      'section',
+      { 'aria-label': 'study' },
+      el('h2', null, 'Study'),
+      el('p', null, studySummary(study)),
+      series.length
+        ? charts.lineChart(study.objective + ' per epoch, pruned trials in grey', xs, series).element
+        : null,
+      table(
+        'Trials: state and worker',
+        ['trial', 'state', 'worker', 'epochs', study.objective, 'run'],
+        study.rows.map(function (t) {
+          return [
+            String(t.number + 1),
+            t.state,
+            t.state === 'waiting' || t.state === 'failed' ? '–' : t.worker || '–',
+            String(t.steps.length),
+            t.value === null ? '–' : charts.format(t.value),
+            t.runId ? el('a', { href: '#/runs/' + t.runId }, '#' + t.runId) : '–',
+          ];
+        }),
+      ),
+    );
+  }
+
+  function isLive(study) {
+    return (
+      Boolean(study) &&
+      study.rows.some(function (t) {
+        return t.state === 'running' || t.state === 'waiting';
+      })
+    );
+  }
+
+  /** A live study's section follows its trials as workers claim and finish them. */
+  function followStudy(name) {
+    ui.state.poll = setInterval(function () {
+      api('api/experiments/' + enc(name))
+        .then(function (next) {
+          var old = document.querySelector('section[aria-label="study"]');
+          var fresh = studySection(next.study);
+          if (old && fresh) old.replaceWith(fresh);
+          if (!isLive(next.study) && ui.state.poll) clearInterval(ui.state.poll);
+        })
+        .catch(function () {});
+    }, 2000);
+  }
+
   function experimentView(name) {
     return api('api/experiments/' + enc(name)).then(function (r) {
+      if (isLive(r.study)) followStudy(name);
+      if (r.runs.length === 0) {
+        show(setTitle('Experiment ' + name), studySection(r.study));
+        return;
+      }
       var runs = r.runs;
       var keys = r.differing;
+      // Ranked on validation, as `mldb experiment` chooses: the test split is for reporting the
+      // chosen run, never for choosing it (test accuracy only when no run has a validation score).
       var metricName = runs.some(function (x) {
-        return x.test;
+        return x.final && x.final.valAccuracy !== null;
       })
-        ? 'test accuracy'
-        : 'val accuracy';
+        ? 'val accuracy'
+        : 'test accuracy';
       var axes = experimentAxes(runs, keys, metricName);
       var ids = runs.map(function (x) {
         return x.id;
@@ -105,6 +220,7 @@
         setTitle('Experiment ' + name),
         el('p', null, runs.length + ' runs · settings that vary: ' + (keys.join(', ') || 'none')),
         charts.parallelCoordinates('Settings against ' + metricName, axes, ids),
+        studySection(r.study),
         table(
           'Runs by ' + metricName + ', best first',
           ['run'].concat(keys, [metricName, 'status']),
