@@ -5,5 +5,5 @@
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted', 'pruned'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
