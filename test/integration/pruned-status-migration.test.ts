@@ -10,14 +10,12 @@ afterAll(() => db.cleanup());
 
 const STEP = MIGRATIONS.find((m) => m.name.startsWith('mldb_runs.status pruned'))!;
 
-test('runs may end pruned after the upgrade of the previous version, its runs kept; a re-run step is harmless', async () => {
+test('runs may end pruned once the previous version is upgraded, its runs kept; a re-run is harmless', async () => {
   const conn = await db.mldb().connection();
   const kept = await createRun(conn, runStart({ experiment: 'kept' }));
   await finishRun(conn, kept, { status: 'interrupted', error: 'killed' });
   // The database as the previous version left it: no `pruned` status, no record of the step.
-  await conn.run(
-    `ALTER TABLE ${RUNS_TABLE} MODIFY status ENUM('running','completed','failed','interrupted') NOT NULL`,
-  );
+  await conn.run(`ALTER TABLE ${RUNS_TABLE} MODIFY status ENUM('running','completed','failed','interrupted') NOT NULL`);
   await conn.run('DELETE FROM mldb_schema WHERE version >= ?', [STEP.version]);
   expect(await schemaVersion(conn)).toBe(STEP.version - 1);
   const before = await createRun(conn, runStart({ experiment: 'before' }));
