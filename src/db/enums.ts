@@ -5,7 +5,7 @@
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'interrupted', 'pruned'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** A new table's split fractions when none are given: the registry applies them, --help shows them. */

@@ -10,6 +10,7 @@ export interface ExperimentSummary {
   completed: number;
   running: number;
   bestTestAccuracy: number | null;
+  /** Over runs a study did not prune: a pruned run is never an experiment's best. */
   bestValAccuracy: number | null;
   startedAt: string;
   lastStartedAt: string;
@@ -26,7 +27,8 @@ export async function countExperiments(db: Db): Promise<number> {
 export async function listExperiments(db: Db, limit = 100, offset = 0): Promise<ExperimentSummary[]> {
   const rows = await db.query<Record<string, unknown>>(
     `SELECT experiment, COUNT(*) AS runs, SUM(status = 'completed') AS completed, SUM(status = 'running') AS running,
-       MAX(test_accuracy) AS best_test, MAX(final_val_accuracy) AS best_val, MIN(started_at) AS first_at,
+       MAX(test_accuracy) AS best_test, MAX(IF(status = 'pruned', NULL, final_val_accuracy)) AS best_val,
+       MIN(started_at) AS first_at,
        MAX(started_at) AS last_at
      FROM ${escapeId(RUNS_TABLE)} FORCE INDEX (ix_experiment) WHERE experiment IS NOT NULL
      GROUP BY experiment ORDER BY MAX(id) DESC LIMIT ? OFFSET ?`,

@@ -8,6 +8,7 @@ import {
   ADD_RUNS_EXPERIMENT_INDEX,
   CREATE_IMPORT_FINDINGS_V1,
   ADD_RUNS_PID,
+  ADD_RUNS_STATUS_PRUNED,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
   ADD_DATASETS_RESIZE,
@@ -145,6 +146,13 @@ export const MIGRATIONS: readonly Migration[] = [
     async up(conn) {
       await conn.run(CREATE_STUDIES_V1);
       await conn.run(CREATE_TRIALS_V1);
+    },
+  },
+  {
+    version: 12,
+    name: 'mldb_runs.status pruned: a study trial stopped by its pruner, with its epochs and no model',
+    async up(conn) {
+      await conn.run(ADD_RUNS_STATUS_PRUNED);
     },
   },
 ];

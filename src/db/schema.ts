@@ -131,6 +131,13 @@ export const ADD_RUNS_EXPERIMENT_INDEX = `ALTER TABLE ${escapeId(RUNS_TABLE)} AD
 export const ADD_RUNS_ARCHITECTURE_INDEX = `ALTER TABLE ${escapeId(RUNS_TABLE)}
   ADD INDEX ix_architecture (architecture, id)`;
 
+/**
+ * Migration 12: a study's pruner stops a trial's run after an epoch; it is recorded `pruned`, with
+ * its epochs and no test pass or model. MODIFY to the same ENUM again is a no-op (a re-run is harmless).
+ */
+export const ADD_RUNS_STATUS_PRUNED = `ALTER TABLE ${escapeId(RUNS_TABLE)}
+  MODIFY status ENUM('running','completed','failed','interrupted','pruned') NOT NULL`;
+
 /** Migration 2: the training process's id, so that a killed run can be settled as interrupted. */
 export const ADD_RUNS_PID = `ALTER TABLE ${escapeId(RUNS_TABLE)} ADD COLUMN pid INT UNSIGNED NULL AFTER host`;
 

@@ -12,8 +12,13 @@ export interface TrainingControl {
   readonly learningRate: number;
   /** From the next step on. */
   setLearningRate(lr: number): void;
-  /** Ends training after this epoch. */
+  /** Ends training after this epoch; the model is tested and saved as usual. */
   stopEarly(): void;
+  /**
+   * Ends training after this epoch as a losing trial of a study: the run is recorded `pruned`
+   * with its epochs and `reason`, and is neither tested nor saved.
+   */
+  prune(reason: string): void;
   /** The weights as of now (batch-norm statistics included): a copy the caller owns. */
   captureWeights(): Promise<WeightsSnapshot>;
 }

@@ -75,6 +75,8 @@ export interface TrainResult {
   inputShape: [number, number, number];
   epochs: EpochMetrics[];
   stopReason: StopReason;
+  /** Why a study pruned the run (`stopReason` 'pruned'), else null. */
+  pruneReason: string | null;
   backend: string;
   fingerprint: { rows: number; sha256: string };
   rowsUntil: number;
@@ -187,7 +189,11 @@ export async function fitModel(
       streaming: data.info.streaming,
       workers: p.workers,
       hyperparameters: hp,
-      restoredEpoch: restoreBest && outcome.stopReason !== 'interrupted' ? restoreBest.epoch : null,
+      // Neither an interrupted nor a pruned run puts the best weights back: neither is saved.
+      restoredEpoch:
+        restoreBest && (outcome.stopReason === 'completed' || outcome.stopReason === 'early-stopping')
+          ? restoreBest.epoch
+          : null,
       start: p.choices.start,
     };
   } catch (err) {

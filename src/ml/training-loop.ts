@@ -12,7 +12,7 @@ import { tf } from './tf';
 import type { TrainingData } from './training-data';
 import type { Hyperparameters } from './training-options';
 
-export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
+export type StopReason = 'completed' | 'early-stopping' | 'pruned' | 'interrupted';
 
 export interface LoopInput {
   model: tf.LayersModel;
@@ -30,6 +30,8 @@ export interface LoopInput {
 export interface LoopOutcome {
   epochs: EpochRow[];
   stopReason: StopReason;
+  /** Why a study pruned the run (`stopReason` 'pruned'), else null. */
+  pruneReason: string | null;
   /** Batch-norm statistics as evaluated and saved: recomputed over this many rows, or null (off, or no BN). */
   preciseBn: PreciseBnResult | null;
 }
@@ -60,6 +62,7 @@ class EpochLoop {
   readonly #watchesBatches: boolean;
   #learningRate: number;
   #stopReason: StopReason = 'completed';
+  #pruneReason: string | null = null;
   #bnCurrent = false;
   #preciseBn: PreciseBnResult | null = null;
   #runStart = performance.now();
@@ -93,14 +96,19 @@ class EpochLoop {
       // After the callbacks, so that a stop asked for during them ends the run here.
       if (shouldStop?.()) this.#stopReason = 'interrupted';
     }
-    // Every completed epoch refreshed the statistics before its validation; an interrupted run is
-    // not saved, and Ctrl-C should not wait for another pass over the sample.
-    if (this.#stopReason !== 'interrupted') {
+    // Every completed epoch refreshed the statistics before its validation; an interrupted or
+    // pruned run is not saved, and neither Ctrl-C nor the next trial should wait for another pass.
+    if (this.#stopReason !== 'interrupted' && this.#stopReason !== 'pruned') {
       await this.#refreshBatchNorm();
       steps.syncModel();
       for (const c of callbacks) await c.onTrainEnd?.(this.#epochs);
     }
-    return { epochs: this.#epochs, stopReason: this.#stopReason, preciseBn: this.#preciseBn };
+    return {
+      epochs: this.#epochs,
+      stopReason: this.#stopReason,
+      pruneReason: this.#stopReason === 'pruned' ? this.#pruneReason : null,
+      preciseBn: this.#preciseBn,
+    };
   }
 
   #makeControl(): TrainingControl {
@@ -117,6 +125,12 @@ class EpochLoop {
       stopEarly: () => {
         // An interruption wins: the run is recorded as interrupted, whatever a rule decides.
         if (this.#stopReason === 'completed') this.#stopReason = 'early-stopping';
+      },
+      prune: (reason) => {
+        // An interruption wins as above; a pruned trial is pruned whatever a recipe's rule asked.
+        if (this.#stopReason === 'interrupted') return;
+        this.#stopReason = 'pruned';
+        this.#pruneReason = reason;
       },
       captureWeights: async () => {
         steps.syncModel();

@@ -49,7 +49,7 @@ export interface TrainReport {
   model: string;
   backend: string;
   stopReason: StopReason;
-  /** Where the model was saved; null when training was interrupted (nothing is saved then). */
+  /** Where the model was saved; null when training was interrupted or pruned (nothing is saved then). */
   savedTo: string | null;
   /** The model as kept in mldb_models; null when not stored. */
   storedModel: Pick<StoredModel, 'id' | 'name' | 'version'> | null;
@@ -66,7 +66,7 @@ export interface TrainReport {
   epochs: EpochMetrics[];
   /** --restore-best: the epoch whose weights were saved (best val_loss), else null (the last). */
   restoredEpoch: number | null;
-  /** Metrics on the test split, when it has rows and training was not interrupted. */
+  /** Metrics on the test split, when it has rows and training was neither interrupted nor pruned. */
   test: EvaluationReport | null;
   /** What the model started from (--init-from) and kept fixed (--freeze); null: from scratch. */
   start: StartSummary | null;
@@ -102,8 +102,8 @@ interface RunContext {
 /**
  * One training run, start to finish: check the request and plan the rows, create the run's
  * record, train (the record and the caller's progress are callbacks of the loop), evaluate on the
- * test split, save the model with its metadata, finish the record. An interrupted run returns
- * what it did and saves nothing.
+ * test split, save the model with its metadata, finish the record. An interrupted or pruned run
+ * returns what it did and saves nothing.
  */
 export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<TrainReport> {
   const model = opts.model.toLowerCase();
@@ -172,7 +172,7 @@ async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, resul
     const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
     run.recorder?.data({ split: { ...result.split, test: testRows } });
     // The result as it is, but for the network itself (saved below), with what this run adds.
-    const { model: network, preciseBn, ...outcome } = result;
+    const { model: network, preciseBn, pruneReason, ...outcome } = result;
     const report: TrainReport = {
       ...outcome,
       runId: run.recorder?.id ?? null,
@@ -186,6 +186,12 @@ async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, resul
     };
     if (result.stopReason === 'interrupted' || result.epochs.length === 0) {
       await run.recorder?.finish('interrupted');
+      return report;
+    }
+    // A losing trial of a study: its epochs are its record; testing and saving it would only
+    // keep the worker from the next trial (and leave a model nobody should choose).
+    if (result.stopReason === 'pruned') {
+      await run.recorder?.finish('pruned', { error: pruneReason });
       return report;
     }
     if (testRows > 0) report.test = await testModel(db, opts, run.model, result, testRows);

@@ -10,8 +10,9 @@ export function epochValue(epoch: EpochRow, objective: ObjectiveName): number | 
 
 /**
  * Training as a study's objective: each epoch's validation metric is reported to the trial (with
- * a heartbeat), and training stops after the epoch when the pruner judges the trial losing or the
- * trial is no longer this worker's.
+ * a heartbeat). Training stops after the epoch when the pruner judges the trial losing (the run
+ * ends `pruned`: not tested, not saved) or when the trial is no longer this worker's (it ends as
+ * an early stop: another worker trains the trial again, and this run is kept as it is).
  */
 export class TrialReporting implements TrainingCallback {
   constructor(
@@ -22,6 +23,8 @@ export class TrialReporting implements TrainingCallback {
   async onEpochEnd(epoch: EpochRow, control: TrainingControl): Promise<void> {
     const value = epochValue(epoch, this.objective);
     if (value !== null) await this.trial.report(epoch.epoch, value);
-    if (this.trial.shouldStop()) control.stopEarly();
+    if (this.trial.pruned)
+      control.prune(`pruned by the study's pruner after epoch ${epoch.epoch} (${this.objective} ${value})`);
+    else if (this.trial.shouldStop()) control.stopEarly();
   }
 }

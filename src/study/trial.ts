@@ -16,6 +16,8 @@ export interface Trial {
    * with the study's pruner; afterwards `shouldStop()` says whether to stop.
    */
   report(step: number, value: number): Promise<void>;
+  /** The pruner judged the trial losing: stop, and keep nothing but what was reported. */
+  readonly pruned: boolean;
   /** Stop now: the pruner judged the trial losing, or it is no longer this worker's. */
   shouldStop(): boolean;
 }

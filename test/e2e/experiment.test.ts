@@ -127,6 +127,21 @@ describe('experiments, run records and reports from the command line', () => {
     for (const e of slow) expect(e).toMatchObject({ outcome: 'pruned', epochsDone: 1 });
     expect(doc.best.learningRate).toBe(0.003);
     expect(doc.leaderboard[0].value).toBeLessThanOrEqual(doc.leaderboard[1].value);
+    // A pruned trial's run stops after the epoch: recorded pruned with that epoch, no test pass,
+    // no model written to a folder or kept in the database.
+    const slowRuns = slow.map((e: { runId: number }) => e.runId).sort();
+    const listed = JSON.parse(mldb(['runs', '--status', 'pruned', '--json'], env()).stdout).runs;
+    expect(listed.map((x: { id: number }) => x.id).sort()).toEqual(slowRuns);
+    for (const id of slowRuns) {
+      const { run } = JSON.parse(mldb(['runs', 'show', String(id), '--json'], env()).stdout);
+      expect(run).toMatchObject({ status: 'pruned', epochsDone: 1, test: null, modelDir: null });
+      expect(run.epochs).toHaveLength(1);
+      expect(run.error).toMatch(/pruned/);
+    }
+    const stored = JSON.parse(mldb(['models', '--json'], env()).stdout).stored as Array<{ runId: number }>;
+    expect(stored.filter((m) => slowRuns.includes(m.runId))).toEqual([]);
+    expect(fs.readdirSync(path.join(work, 'pruned-models')).filter((d) => d.includes('0.000001'))).toEqual([]);
+    expect(fs.readdirSync(path.join(work, 'pruned-models'))).toHaveLength(2);
   });
 
   test('a random search over a log range: the seed draws the same trials; run again, it trains nothing', () => {

@@ -31,7 +31,8 @@ export function trainingObjective(
     const label = combinationLabel(c);
     const done = await completedRunForPlanKey(db, key);
     // A run that stopped short of its epochs without early stopping was pruned (by a study with a
-    // pruner): it is no completed trial for a study without one.
+    // pruner, recorded `completed` by an mldb from before the `pruned` status): it is no completed
+    // trial for a study without one. Runs pruned since are `pruned` and never found here.
     if (done && (done.epochsDone >= c.epochs || plan.patience > 0)) {
       const value = objective === 'val_loss' ? done.final?.valLoss : done.final?.valAccuracy;
       return { value: value ?? null, runId: done.id };

@@ -74,6 +74,10 @@ export async function trainWithProgress(
       'run again to train from the start',
     );
   }
+  if (report.stopReason === 'pruned') {
+    progress.succeed(`pruned ${report.model} after ${report.epochs.length} epoch(s); no model was saved`);
+    return report;
+  }
   progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
   return report;
 }

@@ -68,13 +68,17 @@
     return axes;
   }
 
-  /** The runs best first by the metric (the last axis), each with its settings. */
+  /**
+   * The runs best first by the metric (the last axis), each with its settings. A pruned run comes
+   * after every other whatever its score: its study stopped it, so it is never the one chosen.
+   */
   function rankedRows(runs, ids, axes) {
     return ids
       .map(function (id, r) {
-        return { id: id, r: r, m: axes[axes.length - 1].values[r] };
+        return { id: id, r: r, m: axes[axes.length - 1].values[r], pruned: runs[r].status === 'pruned' };
       })
       .sort(function (a, b) {
+        if (a.pruned !== b.pruned) return a.pruned ? 1 : -1;
         return (b.m === null ? -1 : b.m) - (a.m === null ? -1 : a.m);
       })
       .map(function (x) {
@@ -84,7 +88,7 @@
               return JSON.stringify(a.values[x.r]);
             }),
           )
-          .concat([pct(x.m), runs[x.r].status]);
+          .concat([pct(x.m), el('span', { class: 'status status-' + runs[x.r].status }, runs[x.r].status)]);
       });
   }
 

@@ -179,7 +179,8 @@
       var parts = [
         setTitle('Run #' + run.id + (run.name ? ' ' + run.name : '')),
         summary,
-        run.error ? el('p', { class: 'error' }, run.error) : null,
+        // A pruned run's line is why its study stopped it, not an error.
+        run.error ? el('p', { class: run.status === 'pruned' ? 'muted' : 'error' }, run.error) : null,
         startFrom(run.hyperparameters),
         el('div', { class: 'charts' }, loss.element, accuracy.element, lr.element),
         settingsAndEpochs(run),

@@ -60,7 +60,7 @@
       { class: 'filters', role: 'search', 'aria-label': 'filter runs' },
       select('dataset', facets.datasets, 'table'),
       select('architecture', facets.architectures, 'model'),
-      select('status', ['running', 'completed', 'failed', 'interrupted'], 'status'),
+      select('status', ['running', 'completed', 'pruned', 'failed', 'interrupted'], 'status'),
       select('experiment', facets.experiments, 'experiment'),
       el('button', { type: 'submit' }, 'Filter'),
     );
