@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { SCHEMA_VERSION } from '../../src/db/migrations';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../../src/images/decode';
@@ -109,7 +110,7 @@ describe('a table resize mode', () => {
       const [version] = await (
         await again.connection()
       ).query<{ v: number }>('SELECT MAX(version) AS v FROM mldb_schema');
-      expect(Number(version.v)).toBe(10);
+      expect(Number(version.v)).toBe(SCHEMA_VERSION);
     } finally {
       await old.cleanup();
     }
