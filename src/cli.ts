@@ -101,6 +101,12 @@ const SHAPE_OPTIONS: OptionSpec[] = [
   ['--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)", { choices: ['1', '3'] }],
 ];
 
+/** What every row edit takes besides its selection. */
+const EDIT_OPTIONS: OptionSpec[] = [
+  ['--dry-run', 'say which rows would change, change nothing'],
+  ['-y, --yes', 'do not ask for confirmation (asked on a terminal above a handful of rows)'],
+];
+
 export const COMMANDS: CommandSpec<unknown>[] = [
   command({
     name: 'create-table [name]',
@@ -490,6 +496,47 @@ export const COMMANDS: CommandSpec<unknown>[] = [
     options: [['--no-train', 'only import and show the sample']],
     load: () => import('./commands/demo.js'),
     step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print }),
+  }),
+  // Curation: edits of a table's rows, its versions (docs/curation.md).
+  command({
+    name: 'relabel <table> <ids...>',
+    description: 'give rows a new label (one new version; all rows or none)',
+    options: [['--to <label>', 'the new label (created if the table has none of it yet)'], ...EDIT_OPTIONS],
+    load: () => import('./commands/relabel.js'),
+    step: (m, [table, ids], opts) => ({ run: (ctx) => m.run(ctx, str(table)!, ids as string[], opts), print: m.print }),
+  }),
+  command({
+    name: 'rm-rows <table> [ids...]',
+    description: 'remove rows by id, --source GLOB or --label (one new version; older versions keep them until purge)',
+    options: [
+      ['--source <glob>', 'every row whose stored source path matches (* any characters, ? one)'],
+      ['--label <label>', 'every row of this label'],
+      ...EDIT_OPTIONS,
+    ],
+    load: () => import('./commands/rm-rows.js'),
+    step: (m, [table, ids], opts) => ({ run: (ctx) => m.run(ctx, str(table)!, ids as string[], opts), print: m.print }),
+  }),
+  command({
+    name: 'move-split <table> <ids...>',
+    description: 'move rows to another split (one new version; all rows or none)',
+    options: [['--to <split>', 'train, validation or test', { choices: SPLITS }], ...EDIT_OPTIONS],
+    load: () => import('./commands/move-split.js'),
+    step: (m, [table, ids], opts) => ({ run: (ctx) => m.run(ctx, str(table)!, ids as string[], opts), print: m.print }),
+  }),
+  command({
+    name: 'versions [table]',
+    description: "a table's versions: what made each (import, edit, promote), rows, when, by whom, tags",
+    load: () => import('./commands/versions.js'),
+    step: (m, [table]) => ({ run: (ctx) => m.run(ctx, str(table)), print: m.print }),
+  }),
+  command({
+    name: 'tag <table> <name> [version]',
+    description: 'name a version of a table (default: the latest); TABLE@NAME then reads it',
+    load: () => import('./commands/tag.js'),
+    step: (m, [table, name, version]) => ({
+      run: (ctx) => m.run(ctx, str(table)!, str(name)!, str(version)),
+      print: m.print,
+    }),
   }),
 ];
 

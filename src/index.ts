@@ -27,3 +27,5 @@ export type { Prediction, PredictionFailure } from './ml/predict';
 export type { ModelMetadata } from './ml/artifacts';
 export type { RunRecord, RunDetails } from './db/run-types';
 export type { RunStatus } from './db/enums';
+export type { Edit, EditOptions, EditResult, EditedRow, RowSelector } from './db/row-edits';
+export type { TableVersion, VersionKind } from './db/table-versions';

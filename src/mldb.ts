@@ -26,6 +26,8 @@ import {
   type StoredModel,
 } from './db/models';
 import { openDb } from './db/pool';
+import { editRows, type EditOptions, type EditResult, type RowSelector } from './db/row-edits';
+import { listVersions, tagVersion, type TableVersion } from './db/table-versions';
 import { exportFolder, type ExportSummary } from './export/export-folder';
 import {
   importFolder,
@@ -402,7 +404,7 @@ export class MlDb {
         label: p.trueLabel,
         bytes: p.input,
       }));
-      const s = await importImages(db, items, { table, create });
+      const s = await importImages(db, items, { table, create, versionKind: 'promote' });
       const rejected = new Set(s.rejected.map((r) => r.path));
       await markPromoted(
         db,
@@ -416,6 +418,38 @@ export class MlDb {
       total.rejected.push(...s.rejected);
     }
     return total;
+  }
+
+  /**
+   * Gives the rows `ids` the label `to` (created, as an import would, if the table has none of it
+   * yet): one new version, all or nothing. An unknown id is an error naming it.
+   */
+  async relabel(name: string, ids: readonly number[], to: string, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, { ids }, { kind: 'relabel', to }, options);
+  }
+
+  /** Removes rows (by ids, source glob or label) as one new version; older versions still read them until a purge. */
+  async removeRows(name: string, selector: RowSelector, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, selector, { kind: 'remove' }, options);
+  }
+
+  /** Moves rows `ids` to `split` as one new version. */
+  async moveSplit(name: string, ids: readonly number[], split: Split, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, { ids }, { kind: 'move', to: split }, options);
+  }
+
+  /** Every version of a table, oldest first: what made it, when, by whom, how many rows. */
+  async versions(name = this.config.table): Promise<TableVersion[]> {
+    const db = await this.connection();
+    await getDataset(db, name);
+    return listVersions(db, name);
+  }
+
+  /** Names a version (default: the latest) of a table; `TABLE@NAME` then reads it. */
+  async tag(name: string, tag: string, version?: number): Promise<number> {
+    const db = await this.connection();
+    await getDataset(db, name);
+    return tagVersion(db, name, tag, version);
   }
 
   /** Recorded training runs, newest first (see `mldb runs`). */

@@ -8,6 +8,7 @@ import { escapeId, validateTableName } from './identifiers';
 import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';
 import { forgetShardIds, startShardIds } from './shard-writes';
 import { REGISTRY_TABLE, type Split } from './schema';
+import { forgetVersions, startVersions } from './table-versions';
 
 /** A dataset as the registry (mldb_datasets) knows it. The shape is unset until given or the first import. */
 export interface Dataset {
@@ -148,6 +149,7 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, testFraction, validationFraction, shards],
   );
+  if (shards === null) await startVersions(db, name);
   return getDataset(db, name);
 }
 
@@ -175,6 +177,7 @@ export async function dropDataset(db: Db, name: string): Promise<void> {
     await dropShardedTable(db, name);
     await forgetShardIds(db, name);
   } else await dropDatasetTable(db, name);
+  await forgetVersions(db, name);
   await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
 }
 

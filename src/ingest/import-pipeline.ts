@@ -1,8 +1,9 @@
-import { insertRows, knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/row-writes';
+import { knownHashes, ROW_SQL_OVERHEAD, type KnownHashes, type NewRow } from '../db/row-writes';
 import type { Db } from '../db/db';
 import { retryOnLockConflict } from '../db/transient';
 import { recordImportFindings, type ImportFinding } from '../db/import-findings';
 import { insertRowsRouted, knownHashesRouted } from '../db/shard-writes';
+import { insertVersioned } from '../db/versioned-writes';
 import { shardMap } from '../db/sharding';
 import { createDataset, findDataset, fixShape, type Dataset } from '../db/registry';
 import type { Split } from '../db/enums';
@@ -33,6 +34,8 @@ export interface ImportOptions {
    * the head (false; what `npm run bench -- shards` compares against).
    */
   routeShardWrites?: boolean;
+  /** What the versions each batch makes say it was (default `import`; `predictions promote` says `promote`). */
+  versionKind?: 'import' | 'promote';
   /** Images whose header declares more pixels are rejected before decoding (MAX_PIXELS by default). */
   maxPixels?: number;
   /** How a folder names labels (layout.ts); `auto` by default. */
@@ -223,7 +226,7 @@ export async function importFromSource(
   const write = (rows: NewRow[]) =>
     shards.length > 0
       ? insertRowsRouted(db, table, rows, shards, { direct: opts.routeShardWrites !== false })
-      : insertRows(db, table, rows);
+      : insertVersioned(db, table, rows, opts.versionKind ?? 'import');
   const budget = Math.floor(packet * 0.9) - 4096;
   let shapeFromFirstImage = false;
   let grayStoredAsRgb = false;
