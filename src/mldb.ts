@@ -26,6 +26,7 @@ import {
   type StoredModel,
 } from './db/models';
 import { openDb } from './db/pool';
+import { resolveReadTarget } from './db/table-ref';
 import { editRows, type EditOptions, type EditResult, type RowSelector } from './db/row-edits';
 import { listVersions, tagVersion, type TableVersion } from './db/table-versions';
 import { exportFolder, type ExportSummary } from './export/export-folder';
@@ -158,16 +159,18 @@ export class MlDb {
     return listDatasets(await this.connection());
   }
 
-  /** Counts per label × split, shape and sizes of one dataset. */
+  /** Counts per label × split, shape and sizes of one dataset (`NAME@VERSION`: as that version held them). */
   async describe(name = this.config.table): Promise<DatasetDetails> {
-    return describeDataset(await this.connection(), name);
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return describeDataset(db, table, asOf);
   }
 
-  /** Rows without their BLOBs (the original's AcquireData), by keyset paging. */
+  /** Rows without their BLOBs (the original's AcquireData), by keyset paging; `NAME@VERSION` reads that version. */
   async rows(name = this.config.table, filter: RowFilter = {}): Promise<RowSummary[]> {
     const db = await this.connection();
-    await getDataset(db, name);
-    return listRows(db, name, filter);
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return listRows(db, table, { ...filter, ...(asOf !== undefined && { asOf }) });
   }
 
   /** Alias of `rows`, under the original's name. */
@@ -201,8 +204,10 @@ export class MlDb {
     dir: string,
     options: Omit<RowFilter, 'afterId' | 'limit'> & { table?: string } = {},
   ): Promise<ExportSummary> {
-    const { table = this.config.table, ...filter } = options;
-    return exportFolder(await this.connection(), table, dir, filter);
+    const { table: name = this.config.table, ...filter } = options;
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return exportFolder(db, table, dir, { ...filter, ...(asOf !== undefined && { asOf }) });
   }
 
   /**
@@ -233,8 +238,11 @@ export class MlDb {
    * split and saves it with its metadata. The backend is chosen as `backend` says (default auto).
    */
   async train(options: TrainMethodOptions): Promise<TrainReport> {
-    const { table = this.config.table, ...rest } = options;
-    return ml.run().trainAndSave(await this.connection(), { ...rest, table, database: this.config.database });
+    const { table: name = this.config.table, ...rest } = options;
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    const tableVersion = asOf ?? rest.tableVersion;
+    return ml.run().trainAndSave(db, { ...rest, table, tableVersion, database: this.config.database });
   }
 
   /**
@@ -260,15 +268,18 @@ export class MlDb {
     } = {},
   ): Promise<EvaluationReport & { engineFallback?: string }> {
     return this.#withEngine(modelDir, options, async (saved, { engine, fallback }) => {
-      const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      const db = await this.connection();
+      const name = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      const { table, asOf } = await resolveReadTarget(db, name);
       const report = await ml
         .evaluate()
         .evaluateClassifier(
-          await this.connection(),
+          db,
           ml.evaluate().classifierOf(saved, engine),
           table,
           options.split ?? 'test',
           { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
+          { asOf },
         );
       return { ...report, ...(fallback && { engineFallback: fallback }) };
     });

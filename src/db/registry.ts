@@ -222,6 +222,8 @@ export interface DatasetDetails {
   originalBytes: number;
   pixelBytes: number;
   formats: Record<string, number>;
+  /** The version described, when one was named (`show TABLE@N`); absent: the current rows. */
+  version?: number;
   /** A sharded table: its rows on each server (absent on one server). */
   shards?: ShardRows[];
 }
@@ -245,9 +247,9 @@ async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> 
 }
 
 /** Rows per label and split, labels in their natural order: from the split-label index alone. */
-export async function labelCounts(db: Db, name: string): Promise<LabelCounts[]> {
+export async function labelCounts(db: Db, name: string, asOf?: number): Promise<LabelCounts[]> {
   const byLabel = new Map<string, LabelCounts>();
-  for (const c of await labelSplitCounts(db, name)) {
+  for (const c of await labelSplitCounts(db, name, asOf)) {
     const entry = byLabel.get(c.label) ?? { label: c.label, train: 0, validation: 0, test: 0, total: 0 };
     entry[c.split as Split] += c.rows;
     entry.total += c.rows;
@@ -256,12 +258,13 @@ export async function labelCounts(db: Db, name: string): Promise<LabelCounts[]> 
   return [...byLabel.values()].sort((a, b) => compareLabels(a.label, b.label));
 }
 
-export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
+export async function describeDataset(db: Db, name: string, asOf?: number): Promise<DatasetDetails> {
   const dataset = await getDataset(db, name);
-  const labels = await labelCounts(db, name);
-  const stats = await tableStats(db, name);
+  const labels = await labelCounts(db, name, asOf);
+  const stats = await tableStats(db, name, asOf);
   return {
     dataset,
+    ...(asOf !== undefined && { version: asOf }),
     rows: stats.rows,
     labels,
     originalBytes: stats.originalBytes,

@@ -29,7 +29,11 @@ export interface TableVersion {
  * and never deadlock over it as they could over gap locks on MAX(version).
  */
 export async function nextVersion(q: Queryable, table: string): Promise<number> {
-  const res = await q.run(`UPDATE ${REGISTRY} SET version = LAST_INSERT_ID(version + 1) WHERE name = ?`, [table]);
+  // updated_at stays: it says when the registry row (shape, fractions) changed, not the rows.
+  const res = await q.run(
+    `UPDATE ${REGISTRY} SET version = LAST_INSERT_ID(version + 1), updated_at = updated_at WHERE name = ?`,
+    [table],
+  );
   if (res.affectedRows !== 1) {
     throw new NotFoundError(`no dataset table "${table}"`, undefined, { reason: 'dataset-missing', subject: table });
   }

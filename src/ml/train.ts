@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { labels as tableLabels, maxRowId, splitCounts } from '../db/table-stats';
+import { currentVersion } from '../db/table-versions';
 import type { Db } from '../db/db';
 import { getDataset, requireShape } from '../db/registry';
 import type { ImageShape } from '../image-shape';
@@ -48,6 +49,11 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
    */
   rowsUntil?: number;
+  /**
+   * Train on the rows, labels and splits of this version of the table (`TABLE@N`; a past run's
+   * `tableVersion` reproduces its rows after edits). Default: the current rows.
+   */
+  tableVersion?: number;
   /** After onData: the engine's name, why it was chosen, and the threads each batch is split over. */
   onBackend?: (name: string, reason: string, workers: number) => void;
   /**
@@ -81,6 +87,8 @@ export interface DataPlan {
   fingerprint: { rows: number; sha256: string };
   /** The largest row id read: the run's row set is the rows with id ≤ this. */
   rowsUntil: number;
+  /** The table version read (null: a sharded table, which has no versions). */
+  tableVersion: number | null;
 }
 
 export interface BatchProgress {
@@ -111,6 +119,7 @@ export interface TrainResult {
   backend: string;
   fingerprint: { rows: number; sha256: string };
   rowsUntil: number;
+  tableVersion: number | null;
   split: { train: number; validation: number; validationFrom: DataPlan['validationFrom'] };
   streaming: boolean;
   workers: number;
@@ -157,22 +166,25 @@ async function planData(
   hp: Hyperparameters,
   budget: number,
   random: () => number,
-  rowsUntil: number | undefined,
+  rows: { rowsUntil?: number; tableVersion?: number },
   readParallelism: number | undefined,
 ): Promise<Plan> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
   requireFit(arch, shape);
-  const maxId = rowsUntil ?? (await maxRowId(db, table));
+  const asOf = rows.tableVersion;
+  // The version read is recorded beside the row set: `train --like run:ID` reads it again.
+  const tableVersion = asOf ?? (dataset.shards === null ? await currentVersion(db, table) : null);
+  const maxId = rows.rowsUntil ?? (await maxRowId(db, table, asOf));
   // Rows stored before labels had one spelling may hold `seven` and `seven `: one class, as the
   // server's collation and today's imports have it.
-  const labels = [...new Set((await tableLabels(db, table, { maxId })).map(canonicalLabel))];
+  const labels = [...new Set((await tableLabels(db, table, { maxId, asOf })).map(canonicalLabel))];
   if (labels.length < 2)
     throw new InvalidDataError(
       `table "${table}" has ${labels.length} label(s); training needs at least 2`,
       'import images of at least two labels',
     );
-  const counts = await splitCounts(db, table, { maxId });
+  const counts = await splitCounts(db, table, { maxId, asOf });
   const nTrainSplit = counts.train;
   const nValSplit = counts.validation;
   const total = nTrainSplit + nValSplit;
@@ -183,7 +195,7 @@ async function planData(
     db,
     table,
     shape,
-    { split: 'train', maxId },
+    { split: 'train', maxId, asOf },
     { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize, readParallelism },
   );
   const all = seededPermutation(trainSource.index.count, random);
@@ -196,7 +208,7 @@ async function planData(
       db,
       table,
       shape,
-      { split: 'validation', maxId },
+      { split: 'validation', maxId, asOf },
       { memoryBudget: share(nValSplit), batchSize: hp.batchSize, readParallelism },
     );
     valPositions = Uint32Array.from(valSource.index.ids.keys());
@@ -237,6 +249,7 @@ async function planData(
       fingerprint:
         valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
       rowsUntil: maxId,
+      tableVersion,
     },
   };
 }
@@ -252,7 +265,16 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
   const arch = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
   const budget = opts.memoryBudget ?? defaultMemoryBudget();
-  const plan = await planData(db, opts.table, arch, hp, budget, random, opts.rowsUntil, opts.readParallelism);
+  const plan = await planData(
+    db,
+    opts.table,
+    arch,
+    hp,
+    budget,
+    random,
+    { rowsUntil: opts.rowsUntil, tableVersion: opts.tableVersion },
+    opts.readParallelism,
+  );
   const backend = await selectTrainingBackend(resolved.backend);
   const workers = resolveWorkers(resolved.workers, backend.name);
   await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp });
@@ -400,6 +422,7 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     backend: backend.name,
     fingerprint: plan.info.fingerprint,
     rowsUntil: plan.info.rowsUntil,
+    tableVersion: plan.info.tableVersion,
     split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
     streaming: plan.info.streaming,
     workers,

@@ -59,6 +59,8 @@ export interface TrainReport {
   fingerprint: { rows: number; sha256: string };
   /** The run's row set: rows with id ≤ this (`mldb train --rows-until run:ID` reproduces it). */
   rowsUntil: number;
+  /** The table version read (`TABLE@N`; `mldb train --like run:ID` reads it again); null: sharded. */
+  tableVersion: number | null;
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];
   /** --restore-best: the epoch whose weights were saved (best val_loss), else null (the last). */
@@ -127,6 +129,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
           backend: choices.backend,
           fingerprint: d.fingerprint,
           rowsUntil: d.rowsUntil,
+          tableVersion: d.tableVersion,
           split: { train: d.train, validation: d.validation },
         });
         await opts.onData?.(d, choices);
@@ -144,7 +147,8 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
     throw err;
   }
   try {
-    const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
+    const rowSet = { maxId: result.rowsUntil, asOf: opts.tableVersion };
+    const testRows = await countRows(db, opts.table, { split: 'test', ...rowSet });
     recorder()?.data({ split: { ...result.split, test: testRows } });
     // The result as it is, but for the network itself (saved below), with what this run adds.
     const { model: network, preciseBn, ...outcome } = result;
@@ -174,7 +178,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
           opts.table,
           'test',
           { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
-          result.rowsUntil,
+          rowSet,
         );
       } finally {
         await engine?.dispose();
@@ -193,6 +197,7 @@ export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<Train
         database: opts.database ?? '',
         fingerprint: result.fingerprint,
         rowsUntil: result.rowsUntil,
+        tableVersion: result.tableVersion,
       },
       architecture: model,
       hyperparameters: { ...result.hyperparameters, workers: result.workers },
