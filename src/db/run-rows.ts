@@ -78,6 +78,7 @@ export function toRecord(r: RunRow): RunRecord {
 
 export const SUMMARY_COLUMNS =
   'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, ' +
-  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, rows_until, table_version, split_train, split_validation, split_test, ' +
+  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, rows_until, table_version, split_train, ' +
+  'split_validation, split_test, ' +
   'epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, ' +
   'model_dir, error, started_at, ended_at';

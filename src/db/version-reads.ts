@@ -77,6 +77,25 @@ export function versionSource(table: string, asOf: number | undefined): { sql: s
   };
 }
 
+/** The history rows of version `filter.asOf` as [id, sha256, pixels], page by page in id order. */
+export async function* historyPixelPages(
+  q: Queryable,
+  table: string,
+  filter: PixelFilter,
+  pageRows = 2000,
+): AsyncGenerator<Array<[number, Buffer, Buffer]>> {
+  for (let afterId = 0; ;) {
+    const { sql, params } = historyRows(table, { ...filter, afterId }, pageRows);
+    const rows = (await q.queryArrays(`SELECT id, sha256, pixels FROM (${sql}) AS v`, params)) as Array<
+      [number, Buffer, Buffer]
+    >;
+    for (const r of rows) r[0] = Number(r[0]);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageRows) return;
+    afterId = rows[rows.length - 1][0];
+  }
+}
+
 /** The bytes of rows removed since (kept in history): what a read by id of an old version falls back to. */
 export async function removedPixels(q: Queryable, table: string, ids: readonly number[]): Promise<Map<number, Buffer>> {
   if (ids.length === 0) return new Map();

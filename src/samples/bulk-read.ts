@@ -9,8 +9,8 @@ import {
   type RowKeys,
 } from '../db/pixel-reads';
 import { idBounds } from '../db/table-stats';
-import { PAGE_ROWS, type PixelFilter } from '../db/row-selection';
-import { historyRows } from '../db/version-reads';
+import { type PixelFilter } from '../db/row-selection';
+import { historyPixelPages } from '../db/version-reads';
 import type { Db, Queryable } from '../db/db';
 import { shardReader } from '../db/shard-reads';
 import { shardMap, type Shard } from '../db/sharding';
@@ -360,13 +360,8 @@ async function readHistoryRows<P extends Uint8Array | Float32Array>(
   { out, layout }: Sink<P>,
 ): Promise<void> {
   const [{ keys, positions }, into] = await Promise.all([part.places, out]);
-  for (let afterId = 0; ;) {
-    const { sql, params } = historyRows(table, { ...filter, afterId }, PAGE_ROWS);
-    const rows = (await db.queryArrays(`SELECT id, sha256, pixels FROM (${sql}) AS v`, params)) as Array<
-      [unknown, Buffer, Buffer]
-    >;
-    for (const [rawId, sha256, pixels] of rows) {
-      const id = Number(rawId);
+  for await (const rows of historyPixelPages(db, table, filter)) {
+    for (const [id, sha256, pixels] of rows) {
       checkPixelLength(table, id, pixels, per);
       const j = indexOf(keys.ids, id);
       if (j < 0) continue;
@@ -376,8 +371,6 @@ async function readHistoryRows<P extends Uint8Array | Float32Array>(
       into.labels[at] = keys.labels[j];
       into.hashes[at] = sha256;
     }
-    if (rows.length < PAGE_ROWS) return;
-    afterId = Number(rows[rows.length - 1][0]);
   }
 }
 
