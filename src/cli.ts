@@ -546,6 +546,24 @@ export const COMMANDS: CommandSpec<unknown>[] = [
       print: m.print,
     }),
   }),
+  command({
+    name: 'purge <table>',
+    description: 'forget the versions before one (their history, removed rows included) and say what that frees',
+    options: [
+      ['--before <version>', 'the earliest version to keep readable (a number or tag)'],
+      ['--dry-run', 'say what would be freed, change nothing'],
+      ['-y, --yes', 'do not ask for confirmation (needed when not on a terminal)'],
+    ],
+    load: () => import('./commands/purge.js'),
+    step: (m, [table], opts) => ({ run: (ctx) => m.run(ctx, str(table)!, opts), print: m.print }),
+  }),
+  command({
+    name: 'diff <from> <to>',
+    description: 'what changed between two versions of a table (TABLE@N, TABLE@TAG, or TABLE: the current rows)',
+    options: [['--rows', 'list the rows added, removed, relabelled and moved']],
+    load: () => import('./commands/diff.js'),
+    step: (m, [a, b], opts) => ({ run: (ctx) => m.run(ctx, str(a)!, str(b)!, opts), print: m.print }),
+  }),
 ];
 
 function addOptions(cmd: Command, options: OptionSpec[] = []): void {

@@ -27,6 +27,9 @@ import {
 } from './db/models';
 import { openDb } from './db/pool';
 import { resolveReadTarget } from './db/table-ref';
+import { purgeHistory, type PurgeResult } from './db/history-purge';
+import { diffVersions, type TableDiff } from './db/table-diff';
+import { UsageError } from './errors';
 import { editRows, type EditOptions, type EditResult, type RowSelector } from './db/row-edits';
 import { listVersions, tagVersion, type TableVersion } from './db/table-versions';
 import { exportFolder, type ExportSummary } from './export/export-folder';
@@ -461,6 +464,30 @@ export class MlDb {
     const db = await this.connection();
     await getDataset(db, name);
     return tagVersion(db, name, tag, version);
+  }
+
+  /**
+   * Forgets the versions of a table before `before` (a number or tag): the history they alone
+   * needed, removed rows' bytes included. Versions from `before` on read as they did.
+   */
+  async purge(
+    name: string,
+    before: string,
+    options: { dryRun?: boolean; confirm?: (plan: PurgeResult) => Promise<boolean> } = {},
+  ): Promise<PurgeResult> {
+    const db = await this.connection();
+    const { table } = await resolveReadTarget(db, name);
+    return purgeHistory(db, table, before, options);
+  }
+
+  /** What changed from `a` to `b` (`TABLE@N`, `TABLE@TAG` or `TABLE`: the current rows) of one table. */
+  async diff(a: string, b: string): Promise<TableDiff> {
+    const db = await this.connection();
+    const [from, to] = [await resolveReadTarget(db, a), await resolveReadTarget(db, b)];
+    if (from.table !== to.table) {
+      throw new UsageError(`a diff compares two versions of one table, not "${from.table}" and "${to.table}"`);
+    }
+    return diffVersions(db, from.table, from.asOf, to.asOf);
   }
 
   /** Recorded training runs, newest first (see `mldb runs`). */
