@@ -54,9 +54,13 @@ export async function recordVersion(
   );
 }
 
-/** A new table starts at version 0, empty; anything a dropped table of the same name left is gone. */
+/**
+ * A new table starts at version 0, empty. What a table of the same name dropped behind mldb's
+ * back left is forgotten first (asked before deleting, so creating needs no DELETE grant).
+ */
 export async function startVersions(db: Db, table: string): Promise<void> {
-  await forgetVersions(db, table);
+  const [left] = await db.query(`SELECT 1 FROM ${VERSIONS} WHERE dataset = ? LIMIT 1`, [table]);
+  if (left) await forgetVersions(db, table);
   await recordVersion(db, table, 0, 'create', 0);
 }
 
