@@ -129,3 +129,31 @@ test('relabel to a new label creates it; move-split checks the split; tag names 
   const listed = JSON.parse(mldb(['versions', 'tagged', '--json'], env).stdout);
   expect(listed.versions.map((v: { tag: string | null }) => v.tag)).toEqual([null, 'first', 'clean']);
 });
+
+test('edits while an import runs: every change gets its own version, nothing is lost or doubled', async () => {
+  const { m, rows } = await table('busy', { a: 20, b: 20 });
+  const more = makeLabeledFolder({ c: 600, d: 600 }, 8, undefined, 5000);
+  const importing = m.insertFolder(more, { table: 'busy' });
+  const edits = [];
+  for (let i = 0; i < 10; i++) {
+    edits.push(await m.relabel('busy', [rows[i].id, rows[20 + i].id], `e${i}`));
+    if (i % 3 === 0) await m.removeRows('busy', { ids: [rows[30 + i].id] });
+  }
+  const imported = await importing;
+  expect(imported.imported).toBe(1200);
+
+  const versions = await m.versions('busy');
+  const numbers = versions.map((v) => v.version);
+  expect(new Set(numbers).size).toBe(numbers.length);
+  expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
+  const sum = (kind: string) => versions.filter((v) => v.kind === kind).reduce((n, v) => n + v.rows, 0);
+  expect(sum('import')).toBe(40 + 1200);
+  expect(sum('relabel')).toBe(20);
+  expect(sum('remove')).toBe(4);
+  const now = await m.rows('busy', { limit: 5000 });
+  expect(now).toHaveLength(40 + 1200 - 4);
+  for (let i = 0; i < 10; i++) expect(now.find((r) => r.id === rows[i].id)?.label).toBe(`e${i}`);
+  // The latest version reads as the current rows; the first import's version as it was.
+  expect(await m.rows(`busy@${numbers.at(-1)}`, { limit: 5000 })).toEqual(now);
+  expect(await m.rows(`busy@${numbers[1]}`, { limit: 5000 })).toEqual(rows);
+});
