@@ -1,5 +1,8 @@
 import { resolveConfig } from '../config';
+import crypto from 'node:crypto';
 import { copyWithoutVersions, dropCopy } from '../db/layout-copies';
+import { insertRows, type NewRow } from '../db/row-writes';
+import { insertVersioned } from '../db/versioned-writes';
 import { rowKeys } from '../db/pixel-reads';
 import { getDataset, requireShape } from '../db/registry';
 import { listVersions } from '../db/table-versions';
@@ -89,10 +92,52 @@ export async function curationBench(dbUrl: string): Promise<void> {
       `a page of 1,000 rows (rows): current ${(rowsNow * 1000).toFixed(1)} ms, ` +
         `@${afterImport} ${(rowsPage * 1000).toFixed(1)} ms`,
     );
+    await importCost(mldb);
   } finally {
     const db = await mldb.connection();
     await dropCopy(db, 'bench_curation_before').catch(() => undefined);
+    await dropCopy(db, 'bench_curation_ins_before').catch(() => undefined);
+    await mldb.dropTable('bench_curation_ins').catch(() => undefined);
     await mldb.dropTable('bench_curation').catch(() => undefined);
     await mldb.close();
   }
+}
+
+/**
+ * An import's writes with and without versions: 20,000 rows of 28×28 in batches of 500, as one
+ * INSERT each into a table in the layout before versions, against insertVersioned (a version
+ * number, the INSERT and the version's record in one transaction). Medians of 3, alternating.
+ */
+async function importCost(mldb: MlDb): Promise<void> {
+  const db = await mldb.connection();
+  const rows: NewRow[] = [...Array(20_000).keys()].map((i) => ({
+    label: LABELS[i % 10],
+    split: 'train',
+    sha256: crypto.createHash('sha256').update(`row ${i}`).digest(),
+    source: `${LABELS[i % 10]}/${i}.png`,
+    format: 'png',
+    width: 28,
+    height: 28,
+    original: crypto.randomBytes(900),
+    pixels: crypto.randomBytes(784),
+  }));
+  const batches = [...Array(rows.length / 500).keys()].map((b) => rows.slice(b * 500, (b + 1) * 500));
+  const plain: number[] = [];
+  const versioned: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    await mldb.dropTable('bench_curation_ins').catch(() => undefined);
+    await mldb.createTable('bench_curation_ins', { shape: { height: 28, width: 28, channels: 1 } });
+    await copyWithoutVersions(db, 'bench_curation_ins', 'bench_curation_ins_before');
+    let t0 = performance.now();
+    for (const batch of batches) await insertRows(db, 'bench_curation_ins_before', batch);
+    plain.push((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    for (const batch of batches) await insertVersioned(db, 'bench_curation_ins', batch, 'import');
+    versioned.push((performance.now() - t0) / 1000);
+  }
+  const [a, b] = [median(plain), median(versioned)];
+  console.log(
+    `import writes, 20,000 rows in batches of 500: ${a.toFixed(3)} s without versions, ${b.toFixed(3)} s with ` +
+      `(×${(b / a).toFixed(2)})`,
+  );
 }
