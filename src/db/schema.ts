@@ -235,8 +235,7 @@ export function createDatasetTableSql(table: string): string {
   version INT UNSIGNED NOT NULL DEFAULT 0,
   UNIQUE KEY uq_sha256 (sha256),
   KEY ix_label (label),
-  KEY ix_split_label (split, label),
-  KEY ix_version (version)
+  KEY ix_split_label (split, label)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 }
 

@@ -57,6 +57,5 @@ export const ADD_RUNS_TABLE_VERSION = `ALTER TABLE ${escapeId(RUNS_TABLE)}
 
 /** The version each row's current state began at, on an (unsharded) dataset table. */
 export function addRowVersionSql(table: string): string {
-  return `ALTER TABLE ${escapeId(table)}
-  ADD COLUMN version INT UNSIGNED NOT NULL DEFAULT 0, ADD KEY ix_version (version)`;
+  return `ALTER TABLE ${escapeId(table)} ADD COLUMN version INT UNSIGNED NOT NULL DEFAULT 0`;
 }

@@ -38,8 +38,8 @@ test('an existing table upgrades: its rows are version 0, edits make 1, 2…, @0
     expect(versions.map((v) => [v.version, v.kind, v.rows])).toEqual([[0, 'baseline', 24]]);
     const db2 = await m.connection();
     const [{ n }] = await db2.query<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() ' +
-        "AND TABLE_NAME = 'legacy_digits' AND INDEX_NAME = 'ix_version'",
+      'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ' +
+        "AND TABLE_NAME = 'legacy_digits' AND COLUMN_NAME = 'version' AND COLUMN_DEFAULT = '0'",
     );
     expect(Number(n)).toBe(1);
 
