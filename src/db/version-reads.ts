@@ -1,6 +1,6 @@
 import type { Queryable } from './db';
 import { escapeId } from './identifiers';
-import type { PixelFilter } from './row-selection';
+import type { Split } from './schema';
 import { ROW_HISTORY_TABLE } from './version-schema';
 
 /**
@@ -12,13 +12,21 @@ import { ROW_HISTORY_TABLE } from './version-schema';
 
 const HISTORY = escapeId(ROW_HISTORY_TABLE);
 
+/** Which rows of a version: row-selection's PixelFilter, restated here so the two modules stay a layer apart. */
+export interface VersionFilter {
+  label?: string;
+  split?: Split;
+  maxId?: number;
+  asOf?: number;
+}
+
 /**
  * The history rows valid at `filter.asOf`, with the dataset table's column names, in id order:
  * after `afterId`, up to `maxId`, of the filter's label and split as they were then.
  */
 export function historyRows(
   table: string,
-  filter: PixelFilter & { afterId?: number },
+  filter: VersionFilter & { afterId?: number },
   limit?: number,
 ): { sql: string; params: unknown[] } {
   const conditions = ['h.dataset = ?', 'h.valid_from <= ?', 'h.valid_to > ?'];
@@ -51,7 +59,7 @@ export function historyRows(
 export function versionPage(
   table: string,
   select: string,
-  filter: PixelFilter & { afterId: number },
+  filter: VersionFilter & { afterId: number },
   pageRows: number,
   current: { sql: string; params: unknown[] },
 ): { sql: string; params: unknown[] } {
@@ -81,7 +89,7 @@ export function versionSource(table: string, asOf: number | undefined): { sql: s
 export async function* historyPixelPages(
   q: Queryable,
   table: string,
-  filter: PixelFilter,
+  filter: VersionFilter,
   pageRows = 2000,
 ): AsyncGenerator<Array<[number, Buffer, Buffer]>> {
   for (let afterId = 0; ;) {
