@@ -1,5 +1,8 @@
+import crypto from 'node:crypto';
+import { insertPredictions } from '../../src/db/predictions';
 import { freshDatabase } from '../helpers/db';
-import { makeLabeledFolder } from '../helpers/fixtures';
+import { makeLabeledFolder, rgbPng } from '../helpers/fixtures';
+import { loggedPrediction } from '../helpers/records';
 import { mldb } from '../helpers/cli';
 
 /** Row edits: each one version, all or nothing, every earlier state kept in history. */
@@ -156,4 +159,24 @@ test('edits while an import runs: every change gets its own version, nothing is 
   // The latest version reads as the current rows; the first import's version as it was.
   expect(await m.rows(`busy@${numbers.at(-1)}`, { limit: 5000 })).toEqual(now);
   expect(await m.rows(`busy@${numbers[1]}`, { limit: 5000 })).toEqual(rows);
+});
+
+test('predictions promote makes a version of its own kind', async () => {
+  const { m } = await table('promoted');
+  const png = rgbPng(8, 8, 4242);
+  await insertPredictions(await m.connection(), [
+    loggedPrediction({
+      input: png,
+      inputBytes: png.length,
+      inputSha256: crypto.createHash('sha256').update(png).digest(),
+      trueLabel: 'b',
+    }),
+  ]);
+  const promoted = await m.promotePredictions({ table: 'promoted' });
+  expect(promoted.imported).toBe(1);
+  expect((await m.versions('promoted')).map((v) => [v.kind, v.rows])).toEqual([
+    ['create', 0],
+    ['import', 12],
+    ['promote', 1],
+  ]);
 });
