@@ -106,7 +106,8 @@ test("train --like run:ID reads that run's rows and labels after edits: the fing
     backend: 'wasm' as const,
     store: false as const,
   };
-  const first = await m.train({ ...options, save: tempDir() });
+  const firstDir = tempDir();
+  const first = await m.train({ ...options, save: firstDir });
   expect(first.tableVersion).toBe((await m.versions('digits')).at(-1)!.version);
   expect((await m.run(first.runId!)).tableVersion).toBe(first.tableVersion);
 
@@ -128,6 +129,18 @@ test("train --like run:ID reads that run's rows and labels after edits: the fing
   expect(report.labels).toEqual(first.labels);
   expect(report.hyperparameters).toEqual(first.hyperparameters);
   expect(report.test.accuracy).toBeCloseTo(first.test!.accuracy, 6);
+
+  // evaluate and export read a version too: the run's test split as it was.
+  const evaluated = mldb(
+    ['evaluate', '--model', firstDir, '--table', `digits@${first.tableVersion}`, '--engine', 'tfjs', '--json'],
+    env,
+  );
+  expect(evaluated.code).toBe(0);
+  expect(JSON.parse(evaluated.stdout).count).toBe(first.split.test);
+  const out = tempDir();
+  expect(mldb(['export', `digits@${first.tableVersion}`, out, '--split', 'test', '--json'], env).stdout).toMatch(
+    new RegExp(`"written": ${first.split.test}\\b`),
+  );
 
   const both = mldb(['train', '--like', `run:${first.runId}`, '--rows-until', '5'], env);
   expect(both.code).toBe(2);
