@@ -9,65 +9,88 @@ import tseslint from 'typescript-eslint';
 const SQL = String.raw`/\b(SELECT\s[\s\S]*\bFROM|INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|DATABASE|SERVER)|DROP\s+(TABLE|DATABASE)|ALTER\s+TABLE|GET_LOCK|SHOW\s+(TABLES|VARIABLES))\b/`;
 
 /**
- * The folder map as import permissions. A zone forbids `target` to import from `from`:
- * lower layers never reach up, and library layers never reach the CLI.
+ * The folder map as import permissions (docs/architecture.md draws it): every top folder and top
+ * file of src/ names what it may import besides itself, and anything else of src/ is an error.
+ * Lower layers never reach up, and library layers never reach the CLI.
  */
 const src = (p) => `./src/${p}`;
-const UI_AND_CLI = ['commands', 'ui', 'cli.ts'].map(src);
-const LAYERS = [
-  // db/ is the bottom: it may use config, errors and the secret type, nothing that uses it.
-  {
-    target: src('db'),
-    from: [
-      'ml',
-      'samples',
-      'ingest',
-      'export',
-      'images',
-      'report',
-      'serve',
-      'local-servers',
-      'doctor',
-      'mldb.ts',
-      'bench',
-      ...UI_AND_CLI,
-    ].map((p) => (p.startsWith('./') ? p : src(p))),
-  },
-  {
-    target: src('images'),
-    from: [src('db'), src('ml'), src('samples'), src('ingest'), src('report'), src('serve'), ...UI_AND_CLI],
-  },
-  {
-    target: src('samples'),
-    from: [src('ml'), src('ingest'), src('export'), src('report'), src('serve'), ...UI_AND_CLI],
-  },
-  { target: src('ingest'), from: [src('ml'), src('samples'), src('export'), src('report'), ...UI_AND_CLI] },
-  { target: src('export'), from: [src('ml'), src('samples'), src('ingest'), src('report'), ...UI_AND_CLI] },
-  {
-    target: src('ml'),
-    from: [src('ingest'), src('export'), src('report'), src('serve'), src('mldb.ts'), ...UI_AND_CLI],
-  },
-  // The service uses the model and the database; it never reaches the CLI or the ingest pipeline.
-  { target: src('serve'), from: [src('ingest'), src('export'), src('report'), src('mldb.ts'), ...UI_AND_CLI] },
-  // What both servers share: HTTP pieces over db/ and errors, knowing neither server.
-  {
-    target: src('http'),
-    from: ['ml', 'samples', 'ingest', 'export', 'report', 'serve', 'dashboard', 'mldb.ts', ...UI_AND_CLI].map((p) =>
-      p.startsWith('./') ? p : src(p),
-    ),
-  },
-  // The dashboard reads the database through db/ and answers through http/; the service mounts it, never the reverse.
-  { target: src('dashboard'), from: [src('serve'), src('ingest'), src('export'), src('mldb.ts'), ...UI_AND_CLI] },
-  { target: src('report'), from: [src('ingest'), src('export'), src('mldb.ts'), src('commands'), src('cli.ts')] },
-  { target: src('ui'), from: [src('db'), src('ml'), src('samples'), src('ingest'), src('export'), src('commands')] },
-  { target: src('mldb.ts'), from: UI_AND_CLI },
+/** The shared top files: they import nothing of mldb's but each other. */
+const SHARED = [
+  'errors.ts',
+  'secret.ts',
+  'printable.ts',
+  'image-shape.ts',
+  'labels.ts',
+  'version.ts',
+  'process-alive.ts',
+  'process-command-line.ts',
+  'process-list.ts',
+  'read-file.ts',
+  'worker-file.ts',
+  'file-lock.ts',
+  'file-targets.ts',
+  'server-state.ts',
+];
+/** What every folder may import: the shared top files, and config.ts (the settings) over them. */
+const BASE = [...SHARED, 'config.ts'];
+/** What the library's API (mldb.ts and the package's index.ts) is built from. */
+const LIBRARY = [...BASE, 'db', 'images', 'samples', 'ingest', 'export', 'study', 'ml', 'report'];
+const MAY_IMPORT = {
+  'config.ts': SHARED,
+  // db/ is the bottom: only it speaks SQL.
+  db: BASE,
+  images: BASE,
+  ui: BASE, // the terminal's output (tables, progress), for commands and reports
+  samples: [...BASE, 'db', 'images'],
+  ingest: [...BASE, 'db', 'images'],
+  export: [...BASE, 'db', 'images'],
+  // The study engine over db/, knowing no objective: training (ml/) reaches it, never the reverse.
+  study: [...BASE, 'db'],
+  ml: [...BASE, 'db', 'images', 'samples', 'study'],
+  report: [...BASE, 'db', 'images', 'samples', 'study', 'ml', 'ui'],
   // Private server processes for the demo and tests: they may register shards (db/), nothing above.
+  'local-servers': [...BASE, 'db'],
+  // What both servers share: HTTP pieces over db/ and errors, knowing neither server.
+  http: [...BASE, 'db'],
+  // The dashboard reads the database through db/ and answers through http/; the service mounts it.
+  dashboard: [...BASE, 'db', 'http'],
+  // The service uses the model and the database; it never reaches the CLI or the ingest pipeline.
+  serve: [...BASE, 'db', 'images', 'samples', 'ml', 'http', 'dashboard'],
+  // What the machine and the database have; the command that shows it owns the wording.
+  doctor: [...BASE, 'db', 'local-servers', 'ml'],
+  'mldb.ts': LIBRARY,
+  'index.ts': [...LIBRARY, 'mldb.ts'],
+};
+/** The top of the map: each may import anything of src/ but these. */
+const MAY_NOT_IMPORT = {
+  commands: ['cli.ts', 'bench', 'index.ts'],
+  'cli.ts': ['bench', 'index.ts'],
+  bench: ['commands', 'cli.ts', 'index.ts'],
+};
+/** A zone's list for its message: the shared files by that name, then the rest. */
+const named = (allowed) =>
+  (SHARED.every((p) => allowed.includes(p))
+    ? ['the shared top files', ...allowed.filter((p) => !SHARED.includes(p))]
+    : allowed
+  ).join(', ');
+const LAYERS = [
   {
-    target: src('local-servers'),
-    from: ['ml', 'samples', 'ingest', 'export', 'report', 'serve', 'mldb.ts', 'doctor', ...UI_AND_CLI].map((p) =>
-      p.startsWith('./') ? p : src(p),
-    ),
+    target: SHARED.map(src),
+    from: './src',
+    except: SHARED.map((p) => `./${p}`),
+    message: 'a shared top file of src/ imports only the other shared files (eslint.config.mjs, SHARED)',
   },
+  ...Object.entries(MAY_IMPORT).map(([name, allowed]) => ({
+    target: src(name),
+    from: './src',
+    except: [name, ...allowed].map((p) => `./${p}`),
+    message: `src/${name} may import only ${named(allowed)} (eslint.config.mjs, MAY_IMPORT)`,
+  })),
+  ...Object.entries(MAY_NOT_IMPORT).map(([name, forbidden]) => ({
+    target: src(name),
+    from: forbidden.map(src),
+    message: `src/${name} may not import ${forbidden.join(', ')} (eslint.config.mjs, MAY_NOT_IMPORT)`,
+  })),
 ];
 
 export default tseslint.config(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UsageError } from './errors';
 import { Secret } from './secret';
-import { readServerState } from './local-servers/server-state';
+import { readServerState } from './server-state';
 import { printable } from './printable';
 
 /** Where the connection settings came from: shown by `mldb db status` and in error hints. */
@@ -269,12 +269,56 @@ export function importThreads(env: Vars = process.env, cwd = process.cwd()): num
   return n;
 }
 
+/** The onnxruntime training engine's switches, for measuring it (docs/training-engines.md). */
+export interface OnnxEngineSettings {
+  /** false: no channel-blocked (NCHWc) convolutions. */
+  readonly blocked: boolean;
+  /** false: its threads sleep between ops; true or unset: they spin (its default). */
+  readonly spinning?: boolean;
+}
+
 /**
- * The onnxruntime engine's switches, for measuring it (docs/training-engines.md):
  * MLDB_ONNX_NCHWC=0 turns the channel-blocked convolutions off; MLDB_ONNX_SPINNING=0 makes its
- * threads sleep between ops, =1 spin (its default).
+ * threads sleep between ops, =1 spin (its default). Read from the environment only, not .env.
  */
-export function onnxEngineSettings(env: Vars = process.env): { blocked: boolean; spinning?: boolean } {
+export function onnxEngineSettings(env: Vars = process.env): OnnxEngineSettings {
   const spin = env.MLDB_ONNX_SPINNING;
   return { blocked: env.MLDB_ONNX_NCHWC !== '0', spinning: spin === undefined ? undefined : spin === '1' };
+}
+
+/**
+ * The environment's settings for what a command runs, besides the connection (resolveConfig) and
+ * the import and statement limits below: read here once per command (CommandContext.settings,
+ * MlDb.settings) and handed down as values, so that no module under commands/ reads a variable.
+ * Sizes and counts stay as written: the command parses them beside its flag, and an error names
+ * whichever of the two was wrong.
+ */
+export interface Settings {
+  /** MLDB_TABLE as given: `evaluate` falls back to the model's own table, not to the default one. */
+  readonly table?: string;
+  /** MLDB_MEMORY_BUDGET: a size, what --memory-budget is when not given. */
+  readonly memoryBudget?: string;
+  /** MLDB_READ_PARALLELISM: a count, what --read-parallelism is when not given. */
+  readonly readParallelism?: string;
+  /** The bearer tokens of `serve` and `ui`, when set; Secrets, so that printing settings shows none. */
+  readonly tokens: Readonly<Record<TokenVariable, Secret | undefined>>;
+  readonly onnx: OnnxEngineSettings;
+}
+
+export type TokenVariable = 'MLDB_SERVE_TOKEN' | 'MLDB_UI_TOKEN';
+
+export function readSettings(env: Vars = process.env, cwd = process.cwd()): Settings {
+  const dotenv = readDotenv(cwd);
+  const read = (name: string) => env[name] ?? dotenv[name];
+  const secret = (name: TokenVariable) => {
+    const value = read(name);
+    return value === undefined ? undefined : new Secret(value);
+  };
+  return Object.freeze({
+    table: read('MLDB_TABLE'),
+    memoryBudget: read('MLDB_MEMORY_BUDGET'),
+    readParallelism: read('MLDB_READ_PARALLELISM'),
+    tokens: Object.freeze({ MLDB_SERVE_TOKEN: secret('MLDB_SERVE_TOKEN'), MLDB_UI_TOKEN: secret('MLDB_UI_TOKEN') }),
+    onnx: Object.freeze(onnxEngineSettings(env)),
+  });
 }

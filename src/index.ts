@@ -20,7 +20,16 @@ export type { Rejection } from './ingest/walk-labeled-folder';
 export type { Split } from './db/schema';
 export type { DrawnTensors, TrainMethodOptions } from './mldb';
 export type { TrainReport } from './ml/training-run';
-export type { EpochMetrics, BatchProgress, DataPlan, Hyperparameters, StopReason } from './ml/train';
+export type {
+  EpochMetrics,
+  BatchProgress,
+  DataPlan,
+  Hyperparameters,
+  StopReason,
+  TrainingCallback,
+  TrainingControl,
+  WeightsSnapshot,
+} from './ml/train';
 export type { EvaluationReport } from './ml/evaluate';
 export type { ClassMetrics } from './ml/metrics';
 export type { Prediction, PredictionFailure } from './ml/predict';
@@ -29,3 +38,9 @@ export type { RunRecord, RunDetails } from './db/run-types';
 export type { RunStatus } from './db/enums';
 export type { Edit, EditOptions, EditResult, EditedRow, RowSelector } from './db/row-edits';
 export type { TableVersion, VersionKind } from './db/table-versions';
+export type { StudyOutcome } from './mldb';
+export type { StudySpec, Space, Dimension, Params, TrialState } from './study/types';
+export type { Trial } from './study/trial';
+export type { Objective, ObjectiveResult, WorkerOptions, WorkerSummary, TrialEvent } from './study/worker';
+export type { RankedTrial } from './study/leaderboard';
+export { TrialReporting } from './ml/trial-reporting';

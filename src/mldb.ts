@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { resolveConfig, type ConfigOverrides, type MldbConfig } from './config';
+import { readSettings, resolveConfig, type ConfigOverrides, type MldbConfig, type Settings } from './config';
 import {
   createDataset,
   describeDataset,
@@ -32,6 +32,10 @@ import { diffVersions, type TableDiff } from './db/table-diff';
 import { UsageError } from './errors';
 import { editRows, type EditOptions, type EditResult, type RowSelector } from './db/row-edits';
 import { listVersions, tagVersion, type TableVersion } from './db/table-versions';
+import { studyLeaderboard, type RankedTrial } from './study/leaderboard';
+import { openStudy } from './study/study';
+import type { StudySpec } from './study/types';
+import { runWorker, type Objective, type WorkerOptions, type WorkerSummary } from './study/worker';
 import { exportFolder, type ExportSummary } from './export/export-folder';
 import {
   importFolder,
@@ -91,6 +95,13 @@ export interface DrawnTensors {
 
 export type TrainMethodOptions = Omit<TrainRunOptions, 'table' | 'database'> & { table?: string };
 
+/** What `optimize` did: this worker's share, and the whole study ranked (the selected trial first). */
+export interface StudyOutcome {
+  worker: WorkerSummary;
+  trials: RankedTrial[];
+  selected: RankedTrial | null;
+}
+
 /** What `promotePredictions` did. */
 export interface PromoteSummary {
   table: string;
@@ -109,6 +120,8 @@ export interface PromoteSummary {
 export interface MlDbOptions extends ConfigOverrides {
   /** A fully resolved configuration; when given, the other options are ignored. */
   config?: MldbConfig;
+  /** The environment's other settings, read once (config.ts readSettings); read here when not given. */
+  settings?: Settings;
   /** Called with notes worth knowing that are not errors (e.g. a shard read through the head). */
   onNote?: (text: string) => void;
 }
@@ -130,11 +143,13 @@ export interface MlDbOptions extends ConfigOverrides {
  */
 export class MlDb {
   readonly config: MldbConfig;
+  readonly settings: Settings;
   #db?: Promise<Db>;
   readonly #onNote?: (text: string) => void;
 
   constructor(options: MlDbOptions = {}) {
     this.config = options.config ?? resolveConfig(options);
+    this.settings = options.settings ?? readSettings();
     this.#onNote = options.onNote;
   }
 
@@ -241,11 +256,11 @@ export class MlDb {
    * split and saves it with its metadata. The backend is chosen as `backend` says (default auto).
    */
   async train(options: TrainMethodOptions): Promise<TrainReport> {
-    const { table: name = this.config.table, ...rest } = options;
+    const { table: name = this.config.table, onnx = this.settings.onnx, ...rest } = options;
     const db = await this.connection();
     const { table, asOf } = await resolveReadTarget(db, name);
     const tableVersion = asOf ?? rest.tableVersion;
-    return ml.run().trainAndSave(db, { ...rest, table, tableVersion, database: this.config.database });
+    return ml.run().trainAndSave(db, { ...rest, table, tableVersion, onnx, database: this.config.database });
   }
 
   /**
@@ -504,6 +519,19 @@ export class MlDb {
   async report(id: number, dir: string): Promise<ReportResult> {
     const { writeReport } = require('./report/report') as typeof import('./report/report');
     return writeReport(await this.connection(), id, dir);
+  }
+
+  /**
+   * Runs `objective` as one worker of the study `spec` (created by the first worker to get there,
+   * joined by the others, on any machine that reaches this database) until nothing is left to
+   * claim, then ranks the study's trials. Training is one objective: hook a trial into
+   * `train({ callbacks: [new TrialReporting(trial, 'val_accuracy')] })`.
+   */
+  async optimize(spec: StudySpec, objective: Objective, options: WorkerOptions = {}): Promise<StudyOutcome> {
+    const db = await this.connection();
+    const study = await openStudy(db, spec);
+    const worker = await runWorker(db, study, objective, options);
+    return { worker, ...(await studyLeaderboard(db, study)) };
   }
 
   /** Closes the pool. The object can be used again afterwards; it reconnects on demand. */

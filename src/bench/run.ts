@@ -1,20 +1,23 @@
 import fs from 'node:fs';
 import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench';
 import { importBench } from './import-bench';
+import { initFromBench } from './init-from-bench';
 import { importScalingBench } from './import-scaling-bench';
 import { inferBench } from './infer-bench';
 import { trainSpeedBench } from './train-bench';
 import { decodeBudgetBench, serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
+import { studyBench } from './study-bench';
+import { studyTrainingBench } from './study-training-bench';
 import { watchBench } from './watch-bench';
 import { uiBench } from './ui-bench';
 import { curationBench } from './curation-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|decode|watch|ui|curation|shards|infer|accuracy|mnist]`: figures
- * printed as ratios against a baseline measured in the same run, on the same server. Never part of
- * the test suite: machines here are noisy.
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|curation|shards|infer|accuracy|mnist|init-from|
+ * study|study-train]`: figures printed as ratios against a baseline measured in the same run, on the
+ * same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
   const which = process.argv[2] ?? 'all';
@@ -62,6 +65,22 @@ async function main(): Promise<void> {
       console.log('\n== table versions: current and old reads, edits, 100 versions, on 60,000 rows ==');
       await curationBench(server.url);
     }
+    if (which === 'study') {
+      // `npm run bench -- study [SIZES] [WORKERS]`, e.g. `… study 200,1000 1,2`.
+      console.log('\n== study engine: workers sharing the database, against Optuna RDBStorage (TPE, median pruner) ==');
+      const list = (arg: string | undefined) => arg?.split(',').map(Number);
+      await studyBench(server.url, list(process.argv[3]), list(process.argv[4]));
+    }
+    if (which === 'study-train') {
+      // `npm run bench -- study-train [EPOCHS] [LEARNING_RATES]`, e.g. `… study-train 4 0.003,0.00001`.
+      console.log('\n== a real study on filedata, 2 workers: the median pruner against none ==');
+      await studyTrainingBench(
+        server.url,
+        filedataDir(),
+        process.argv[3] ? Number(process.argv[3]) : undefined,
+        process.argv[4]?.split(',').map(Number),
+      );
+    }
     if (which === 'watch') {
       console.log('\n== streaming ingest (import --watch) and archive import ==');
       await watchBench(server.url);
@@ -90,6 +109,21 @@ async function main(): Promise<void> {
           Number(process.argv[4] ?? 30),
           // `… mnist ARCHS EPOCHS default,plateau,recipe` (any of them; all three when omitted).
           recipesNamed(process.argv[5]),
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    if (which === 'init-from') {
+      console.log('\n== fine-tuning with --init-from on 1,000 held-back `mnist` digits, against from scratch ==');
+      const dir = writeMnistFolder();
+      try {
+        await initFromBench(
+          server.url,
+          dir,
+          process.argv[3] ?? 'simple_cnn',
+          Number(process.argv[4] ?? 3),
+          Number(process.argv[5] ?? 10),
         );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

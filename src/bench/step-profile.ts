@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onnxEngineSettings } from '../config';
 import { nchwcBlockSize } from '../ml/engines/nchwc-probe';
 import { trainingGraph } from '../ml/onnx/training-graph';
 import { loadOnnxRuntime, type OrtTensor } from '../ml/onnxruntime';
@@ -18,7 +19,7 @@ export async function profileStep(
   const loaded = loadOnnxRuntime();
   if (!('ort' in loaded)) return `(${loaded.unavailable})`;
   const { ort } = loaded;
-  const block = await nchwcBlockSize(ort);
+  const block = await nchwcBlockSize(ort, onnxEngineSettings().blocked);
   const graph = trainingGraph(model, {
     optimizer: 'adam',
     kernels: { nchwcBlock: block, batchAligned: block > 0 && batch % block === 0 },

@@ -20,27 +20,21 @@ import { BATCH, randomRows, samplesPerSecond, type Rows } from './train-throughp
 async function spinningEpochs(mldb: MlDb, table: string) {
   const seconds: Record<'spinning' | 'sleeping', number[]> = { spinning: [], sleeping: [] };
   let rows = 0;
-  const before = process.env.MLDB_ONNX_SPINNING;
-  try {
-    for (let round = 0; round < 2; round++) {
-      for (const mode of ['sleeping', 'spinning'] as const) {
-        process.env.MLDB_ONNX_SPINNING = mode === 'spinning' ? '1' : '0';
-        const r = await trainModel(await mldb.connection(), {
-          table,
-          model: 'simple_cnn',
-          epochs: 2,
-          backend: 'onnxruntime',
-        });
-        // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
-        // The first also opens the sessions: the second is the one an epoch costs.
-        seconds[mode].push(r.epochs[1].seconds);
-        rows = r.split.train;
-        r.model.dispose();
-      }
+  for (let round = 0; round < 2; round++) {
+    for (const mode of ['sleeping', 'spinning'] as const) {
+      const r = await trainModel(await mldb.connection(), {
+        table,
+        model: 'simple_cnn',
+        epochs: 2,
+        backend: 'onnxruntime',
+        onnx: { ...mldb.settings.onnx, spinning: mode === 'spinning' },
+      });
+      // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
+      // The first also opens the sessions: the second is the one an epoch costs.
+      seconds[mode].push(r.epochs[1].seconds);
+      rows = r.split.train;
+      r.model.dispose();
     }
-  } finally {
-    if (before === undefined) delete process.env.MLDB_ONNX_SPINNING;
-    else process.env.MLDB_ONNX_SPINNING = before;
   }
   return { spinning: median(seconds.spinning), sleeping: median(seconds.sleeping), rows };
 }
@@ -54,6 +48,7 @@ async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
     model: 'simple_cnn',
     epochs,
     backend: 'onnxruntime',
+    onnx: mldb.settings.onnx,
     onEpoch: () => {
       rss.push(process.memoryUsage().rss / 2 ** 20);
       tensors.push(tf.memory().numTensors);

@@ -1,5 +1,6 @@
 import type { Dataset } from '../db/registry';
-import { describeShape } from './shared/shapes';
+import { describeShape, resizeText } from './shared/shapes';
+import type { ResizeMode } from '../image-shape';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
 import { parseFraction, parsePositiveInt, parseShape } from './options';
@@ -10,6 +11,8 @@ export interface CreateTableFlags {
   testFraction?: string;
   validationFraction?: string;
   shards?: string;
+  /** One of RESIZE_MODES (commander checks the choice). */
+  resize?: ResizeMode;
 }
 
 /** `--shards N|all`: how many of the Spider head's servers the table spreads over. */
@@ -26,6 +29,7 @@ export async function run(
 ): Promise<{ dataset: Dataset }> {
   const dataset = await ctx.mldb().createTable(name ?? ctx.config().table, {
     shape: parseShape(flags.size, flags.channels),
+    resize: flags.resize,
     testFraction: parseFraction('--test-fraction', flags.testFraction),
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
     shards: parseShards(flags.shards),
@@ -35,7 +39,7 @@ export async function run(
 
 export function print({ dataset }: { dataset: Dataset }, out: Output): void {
   out.line(
-    `created table "${dataset.name}" (${describeShape(dataset)}; ` +
+    `created table "${dataset.name}" (${describeShape(dataset)}, resize ${resizeText(dataset.resize)}; ` +
       `test ${dataset.testFraction}, validation ${dataset.validationFraction}` +
       `${dataset.shards ? `; sharded over ${dataset.shards} servers by content hash` : ''})`,
   );

@@ -14,7 +14,7 @@ import {
   singleDataDir,
   writeServerState,
   type ServerState,
-} from '../local-servers/server-state';
+} from '../server-state';
 import { withStateLock } from '../local-servers/state-lock';
 import { openDb } from '../db/pool';
 import type { Output } from '../ui/output';

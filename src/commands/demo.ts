@@ -3,7 +3,7 @@ import { resolveConfig } from '../config';
 import type { ImportSummary } from '../ingest/import-pipeline';
 import type { DatasetDetails } from '../db/registry';
 import { openDb } from '../db/pool';
-import { readServerState } from '../local-servers/server-state';
+import { readServerState } from '../server-state';
 import { MlDb } from '../mldb';
 import type { Output } from '../ui/output';
 import { shortPath } from '../ui/terminal';

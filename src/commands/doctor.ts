@@ -3,6 +3,7 @@ import { diagnose, type DoctorReport } from '../doctor/doctor';
 import { EXIT, UsageError } from '../errors';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
+import { cliLine } from './cli-wording';
 import type { CommandContext } from './context';
 
 export interface DoctorFlags {
@@ -18,7 +19,7 @@ export async function run(ctx: CommandContext, flags: DoctorFlags): Promise<Doct
   const purpose = (flags.for ?? 'main') as Purpose;
   if (!PURPOSES.includes(purpose))
     throw new UsageError(`--for ${flags.for}: unknown purpose`, `use one of ${PURPOSES.join(', ')}`);
-  return { ...(await diagnose({ config: ctx.config(), purpose })), brief: flags.for !== undefined };
+  return { ...(await diagnose({ config: ctx.config(), purpose, describe: cliLine })), brief: flags.for !== undefined };
 }
 
 const MARK = { ok: 'ok', warn: 'warn', missing: 'MISSING' } as const;

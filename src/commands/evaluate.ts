@@ -36,8 +36,8 @@ export async function run(
     split: validateSplit(flags.split ?? 'test')!,
     backend: (flags.backend ?? 'auto') as never,
     engine: (flags.engine ?? 'auto') as never,
-    memoryBudget: resolveMemoryBudget(flags.memoryBudget),
-    readParallelism: resolveReadParallelism(flags.readParallelism),
+    memoryBudget: resolveMemoryBudget(flags.memoryBudget, ctx.settings().memoryBudget),
+    readParallelism: resolveReadParallelism(flags.readParallelism, ctx.settings().readParallelism),
   });
 }
 

@@ -5,6 +5,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatDuration, fixed4 } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { startLines } from './shared/start-lines';
 import { parsePositiveInt, parseRunId } from './options';
 
 export interface RunsFlags {
@@ -121,6 +122,7 @@ function printShow(r: RunDetails, out: Output): void {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   );
+  for (const line of startLines(r.hyperparameters)) out.line(line);
   if (r.test)
     out.line(
       `test: loss ${fixed4(r.test.loss)} accuracy ${fixed4(r.test.accuracy)}` +

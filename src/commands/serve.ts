@@ -47,7 +47,7 @@ export async function run(ctx: CommandContext, flags: ServeFlags): Promise<Serve
     throw new UsageError('--model is required', 'pass a model folder, run:ID or a stored model name (`mldb models`)');
   const host = flags.host ?? '127.0.0.1';
   const port = parsePositiveInt('--port', flags.port ?? '8080', { min: 0, max: 65535 })!;
-  const token = httpToken(ctx.out, flags, 'MLDB_SERVE_TOKEN');
+  const token = httpToken(ctx.out, flags, 'MLDB_SERVE_TOKEN', ctx.settings().tokens);
   const options = {
     host,
     port,

@@ -3,7 +3,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes, formatCount } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { shapeText } from './shared/shapes';
+import { resizeText, shapeText } from './shared/shapes';
 
 export async function run(ctx: CommandContext, name: string | undefined): Promise<DatasetDetails> {
   return ctx.mldb().describe(name ?? ctx.config().table);
@@ -13,7 +13,7 @@ export function print(d: DatasetDetails, out: Output): void {
   out.line(
     `table ${d.dataset.name}${d.version !== undefined ? `@${d.version}` : ''}: ` +
       `${formatCount(d.rows)} images, ${d.labels.length} labels, shape ` +
-      `${shapeText(d.dataset.shape)}`,
+      `${shapeText(d.dataset.shape)}, resize ${resizeText(d.dataset.resize)}`,
   );
   out.line(
     `originals ${formatBytes(d.originalBytes)}, pixels ${formatBytes(d.pixelBytes)}; formats ${

@@ -3,7 +3,7 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatBytes, formatCount } from '../ui/terminal';
 import type { CommandContext } from './context';
-import { shapeText } from './shared/shapes';
+import { resizeText, shapeText } from './shared/shapes';
 
 export async function run(ctx: CommandContext): Promise<{ tables: DatasetSummary[] }> {
   return { tables: await ctx.mldb().listTables() };
@@ -16,16 +16,17 @@ export function print({ tables }: { tables: DatasetSummary[] }, out: Output): vo
   }
   out.line(
     renderTable(
-      ['table', 'rows', 'labels', 'shape', 'size', 'created'],
+      ['table', 'rows', 'labels', 'shape', 'resize', 'size', 'created'],
       tables.map((t) => [
         t.name,
         formatCount(t.rows) + (t.shardRows ? ` (${t.shardRows.map((s) => formatCount(s.rows)).join(' + ')})` : ''),
         t.labels,
         shapeText(t.shape),
+        resizeText(t.resize),
         formatBytes(t.bytes),
         t.createdAt.toISOString().slice(0, 19).replace('T', ' '),
       ]),
-      ['left', 'right', 'right', 'left', 'right', 'left'],
+      ['left', 'right', 'right', 'left', 'left', 'right', 'left'],
     ),
   );
 }

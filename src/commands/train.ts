@@ -39,8 +39,8 @@ export async function run(ctx: CommandContext, flags: TrainFlags, table?: string
   const options = {
     ...given,
     model,
-    memoryBudget: resolveMemoryBudget(flags.memoryBudget as string | undefined),
-    readParallelism: resolveReadParallelism(flags.readParallelism),
+    memoryBudget: resolveMemoryBudget(flags.memoryBudget as string | undefined, ctx.settings().memoryBudget),
+    readParallelism: resolveReadParallelism(flags.readParallelism, ctx.settings().readParallelism),
     save: flags.save,
     record: { name: flags.name ?? null },
     store: flags.store === false ? (false as const) : { name: flags.storeAs },

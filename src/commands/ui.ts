@@ -19,7 +19,7 @@ export interface UiResult {
 export async function run(ctx: CommandContext, flags: UiFlags): Promise<UiResult> {
   const host = flags.host ?? '127.0.0.1';
   const port = parsePositiveInt('--port', flags.port ?? '8090', { min: 0, max: 65535 })!;
-  const token = httpToken(ctx.out, flags, 'MLDB_UI_TOKEN');
+  const token = httpToken(ctx.out, flags, 'MLDB_UI_TOKEN', ctx.settings().tokens);
   const mldb = ctx.mldb();
   // Reach the database first: a dashboard that cannot read anything should say so and stop.
   await mldb.connection();

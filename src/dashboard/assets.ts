@@ -8,10 +8,23 @@ import path from 'node:path';
 const WEB_DIR = path.resolve(__dirname, '..', '..', 'web', 'dashboard');
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 
+/**
+ * The page's scripts, in web/dashboard/: shared parts, one script per page, the router. index.html
+ * loads them in this order; each is named here, so nothing else in the folder is served.
+ */
+const SCRIPTS = [
+  'charts.js',
+  'ui.js',
+  'run-curves.js',
+  ...['datasets', 'runs', 'run', 'compare', 'experiments', 'models', 'predictions'].map((p) => `pages/${p}.js`),
+  'dashboard.js',
+];
+
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: path.join(WEB_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/dashboard.js': { file: path.join(WEB_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
-  '/charts.js': { file: path.join(WEB_DIR, 'charts.js'), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(
+    SCRIPTS.map((name) => [`/${name}`, { file: path.join(WEB_DIR, name), type: 'text/javascript; charset=utf-8' }]),
+  ),
   '/dashboard.css': { file: path.join(WEB_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': {
     file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'),

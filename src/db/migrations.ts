@@ -10,6 +10,7 @@ import {
   ADD_RUNS_PID,
   ADD_RUNS_ROWS_UNTIL,
   ADD_DATASETS_SHARDS,
+  ADD_DATASETS_RESIZE,
   ADD_RUN_EPOCHS_LEARNING_RATE,
   CREATE_SHARD_IDS_V1,
   CREATE_REGISTRY_V1,
@@ -19,6 +20,8 @@ import {
   CREATE_MODEL_CHUNKS_V1,
   CREATE_MODELS_V1,
   CREATE_PREDICTIONS_V1,
+  CREATE_STUDIES_V1,
+  CREATE_TRIALS_V1,
   REGISTRY_TABLE,
   RUN_EPOCHS_TABLE,
   RUNS_TABLE,
@@ -139,6 +142,21 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'mldb_datasets.resize: how images of another aspect ratio take the shape (stretch, crop, pad)',
+    async up(conn) {
+      if (!(await columnExists(conn, REGISTRY_TABLE, 'resize'))) await conn.run(ADD_DATASETS_RESIZE);
+    },
+  },
+  {
+    version: 11,
+    name: 'mldb_studies and mldb_trials: experiment plans run by any number of workers sharing the database',
+    async up(conn) {
+      await conn.run(CREATE_STUDIES_V1);
+      await conn.run(CREATE_TRIALS_V1);
+    },
+  },
+  {
+    version: 12,
     name: 'table versions: mldb_table_versions, mldb_row_history, a version per dataset row and per run',
     async up(conn) {
       await conn.run(CREATE_TABLE_VERSIONS_V1);

@@ -1,5 +1,5 @@
 import { InvalidDataError, NotFoundError, UsageError } from '../errors';
-import type { ImageShape } from '../image-shape';
+import { RESIZE_MODES, type ImageShape, type ResizeMode } from '../image-shape';
 import type { Db } from './db';
 import { createDatasetTable, datasetTableExists, dropDatasetTable } from './dataset-tables';
 import { labelSplitCounts, quickTableStats, tableStats } from './table-stats';
@@ -17,6 +17,8 @@ export interface Dataset {
   shape: ImageShape | null;
   /** While `shape` is null: the parts given at creation (e.g. only `channels`); the first image gives the rest. */
   shapeParts: Partial<ImageShape>;
+  /** How images of another aspect ratio take the shape (also in `shape`, when not the default stretch). */
+  resize: ResizeMode;
   testFraction: number;
   validationFraction: number;
   /** Shards the table is spread over by a Spider head (db/sharding.ts); null on one server. */
@@ -30,6 +32,8 @@ export interface CreateDatasetOptions {
   shards?: number | 'all';
   /** Any part left out is taken from the first image imported. */
   shape?: Partial<ImageShape>;
+  /** Default: stretch. */
+  resize?: ResizeMode;
   testFraction?: number;
   validationFraction?: number;
 }
@@ -39,6 +43,7 @@ interface RegistryRow {
   height: number | null;
   width: number | null;
   channels: number | null;
+  resize: ResizeMode;
   test_fraction: number;
   validation_fraction: number;
   shards: number | null;
@@ -48,8 +53,11 @@ interface RegistryRow {
 
 const REGISTRY = escapeId(REGISTRY_TABLE);
 
-function toShape(r: Pick<RegistryRow, 'height' | 'width' | 'channels'>): ImageShape | null {
-  return r.height && r.width && r.channels ? { height: r.height, width: r.width, channels: r.channels as 1 | 3 } : null;
+/** The shape as import and training use it; the resize mode only when not the default (stretch). */
+function toShape(r: Pick<RegistryRow, 'height' | 'width' | 'channels' | 'resize'>): ImageShape | null {
+  if (!r.height || !r.width || !r.channels) return null;
+  const shape: ImageShape = { height: r.height, width: r.width, channels: r.channels as 1 | 3 };
+  return r.resize && r.resize !== 'stretch' ? { ...shape, resize: r.resize } : shape;
 }
 
 function shapeParts(r: Pick<RegistryRow, 'height' | 'width' | 'channels'>): Partial<ImageShape> {
@@ -65,6 +73,7 @@ function toDataset(r: RegistryRow): Dataset {
     name: r.name,
     shape: toShape(r),
     shapeParts: shapeParts(r),
+    resize: r.resize ?? 'stretch',
     testFraction: Number(r.test_fraction),
     validationFraction: Number(r.validation_fraction),
     shards: r.shards === null || r.shards === undefined ? null : Number(r.shards),
@@ -119,6 +128,11 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
   const testFraction = opts.testFraction ?? 0.1;
   const validationFraction = opts.validationFraction ?? 0;
   validateFractions(testFraction, validationFraction);
+  const resize = opts.resize ?? 'stretch';
+  if (!RESIZE_MODES.includes(resize))
+    throw new UsageError(`resize must be one of ${RESIZE_MODES.join(', ')}, got ${String(resize)}`, undefined, {
+      field: 'resize',
+    });
   if (await findDataset(db, name)) {
     throw new UsageError(`table "${name}" already exists`, 'use it, or drop it first', {
       reason: 'dataset-exists',
@@ -145,9 +159,9 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
   }
   const s = opts.shape;
   await db.run(
-    `INSERT INTO ${REGISTRY} (name, height, width, channels, test_fraction, validation_fraction, shards)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, testFraction, validationFraction, shards],
+    `INSERT INTO ${REGISTRY} (name, height, width, channels, resize, test_fraction, validation_fraction, shards)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, resize, testFraction, validationFraction, shards],
   );
   if (shards === null) await startVersions(db, name);
   return getDataset(db, name);
@@ -164,7 +178,9 @@ export async function fixShape(db: Db, name: string, shape: ImageShape): Promise
      WHERE name = ? AND (height IS NULL OR width IS NULL OR channels IS NULL)`,
     [shape.height, shape.width, shape.channels, name],
   );
-  const [row] = await db.query<RegistryRow>(`SELECT height, width, channels FROM ${REGISTRY} WHERE name = ?`, [name]);
+  const [row] = await db.query<RegistryRow>(`SELECT height, width, channels, resize FROM ${REGISTRY} WHERE name = ?`, [
+    name,
+  ]);
   const stored = row && toShape(row);
   if (!stored)
     throw new NotFoundError(`dataset table "${name}" was dropped during the import`, undefined, { subject: name });

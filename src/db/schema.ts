@@ -14,6 +14,8 @@ export const MODELS_TABLE = 'mldb_models';
 export const MODEL_CHUNKS_TABLE = 'mldb_model_chunks';
 export const PREDICTIONS_TABLE = 'mldb_predictions';
 export const IMPORT_FINDINGS_TABLE = 'mldb_import_findings';
+export const STUDIES_TABLE = 'mldb_studies';
+export const TRIALS_TABLE = 'mldb_trials';
 
 export { SPLITS, type Split } from './enums';
 
@@ -143,6 +145,13 @@ export const ADD_RUNS_ROWS_UNTIL = `ALTER TABLE ${escapeId(RUNS_TABLE)}
 export const ADD_DATASETS_SHARDS = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
   ADD COLUMN shards SMALLINT UNSIGNED NULL AFTER validation_fraction`;
 
+/**
+ * Migration 10: how images of another aspect ratio take the table's shape (image-shape.ts's
+ * RESIZE_MODES); tables from before it stretch, as every import did then.
+ */
+export const ADD_DATASETS_RESIZE = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
+  ADD COLUMN resize ENUM('stretch', 'crop', 'pad') NOT NULL DEFAULT 'stretch' AFTER channels`;
+
 export const SHARD_IDS_TABLE = 'mldb_shard_ids';
 
 /**
@@ -267,3 +276,51 @@ export function createShardedTableSql(table: string, engine: string): string {
   KEY ix_split_label (split, label)
 ) ${engine}`;
 }
+
+/**
+ * Migration 11: a study (an experiment plan's search: its space, sampler, pruner and the metric
+ * that chooses) shared by every worker that runs it, on any machine. `study_key` is the plan's
+ * identity, so the same plan started anywhere finds the same study; `next_number` hands out trial
+ * numbers to samplers that suggest one trial at a time (random, tpe) under the row's lock.
+ */
+export const CREATE_STUDIES_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(STUDIES_TABLE)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  study_key CHAR(64) CHARACTER SET ascii NOT NULL,
+  name VARCHAR(191) NOT NULL,
+  sampler VARCHAR(16) NOT NULL,
+  pruner VARCHAR(16) NOT NULL,
+  objective VARCHAR(32) NOT NULL,
+  direction ENUM('maximize', 'minimize') NOT NULL,
+  trials INT UNSIGNED NOT NULL,
+  next_number INT UNSIGNED NOT NULL DEFAULT 0,
+  spec MEDIUMTEXT NOT NULL,
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  UNIQUE KEY uq_study_key (study_key),
+  KEY ix_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+/**
+ * Migration 11 too: one row per trial of a study, its life one state machine (waiting → running →
+ * completed | pruned | failed). A worker claims a row under `FOR UPDATE SKIP LOCKED` and keeps
+ * `heartbeat_at` fresh with the server's clock; a running row whose heartbeat is older than the
+ * claimer's grace period goes back to the queue. `steps` holds the intermediate values reported
+ * (a JSON array of [step, value]): what the pruners compare, read for a bounded number of trials.
+ */
+export const CREATE_TRIALS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(TRIALS_TABLE)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  study_id BIGINT UNSIGNED NOT NULL,
+  number INT UNSIGNED NOT NULL,
+  state ENUM('waiting', 'running', 'completed', 'pruned', 'failed') NOT NULL,
+  params MEDIUMTEXT NULL,
+  worker VARCHAR(191) NULL,
+  attempts INT UNSIGNED NOT NULL DEFAULT 0,
+  heartbeat_at TIMESTAMP(3) NULL,
+  started_at TIMESTAMP(3) NULL,
+  finished_at TIMESTAMP(3) NULL,
+  value DOUBLE NULL,
+  steps MEDIUMTEXT NULL,
+  run_id BIGINT UNSIGNED NULL,
+  error VARCHAR(1024) NULL,
+  UNIQUE KEY uq_study_number (study_id, number),
+  KEY ix_study_state (study_id, state, number)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;

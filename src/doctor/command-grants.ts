@@ -85,6 +85,13 @@ export function commandGroups(table: string): CommandGroup[] {
       ],
     },
     {
+      commands: 'experiment (its study, shared by every worker)',
+      grants: [
+        { privileges: ['INSERT', 'UPDATE'], table: 'mldb_studies' },
+        { privileges: ['INSERT', 'UPDATE'], table: 'mldb_trials' },
+      ],
+    },
+    {
       commands: 'models rm',
       grants: [
         { privileges: ['DELETE'], table: 'mldb_models' },

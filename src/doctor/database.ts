@@ -1,5 +1,5 @@
 import { describeTarget, type MldbConfig } from '../config';
-import { cliLine } from '../commands/cli-wording';
+import type { MldbError } from '../errors';
 import { inspectServer } from '../db/inspect';
 import { SCHEMA_VERSION } from '../db/migrations';
 import { missingGrants } from '../db/privileges';
@@ -23,12 +23,13 @@ export interface DatabaseReport {
 /** Images a row must carry are a few KB; below this a model's weight chunks get small and many. */
 const SMALL_PACKET = 4 * 1024 ** 2;
 
-export async function databaseChecks(config: MldbConfig): Promise<DatabaseReport> {
+/** `describe` words an unreachable server's error as the caller speaks (the CLI: flags and next commands). */
+export async function databaseChecks(config: MldbConfig, describe: (e: MldbError) => string): Promise<DatabaseReport> {
   const target = `${describeTarget(config)} (from ${config.source})`;
   const inspection = await inspectServer(config);
   if (!inspection.reachable) {
     return {
-      checks: [missing('database', 'database', target, cliLine(inspection.error))],
+      checks: [missing('database', 'database', target, describe(inspection.error))],
       reachable: false,
       privileges: null,
     };

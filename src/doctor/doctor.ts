@@ -1,4 +1,5 @@
 import type { MldbConfig } from '../config';
+import type { MldbError } from '../errors';
 import { INSTALL_COMMAND, type Check, type Purpose } from './check';
 import { databaseChecks, type DatabaseReport } from './database';
 import { engineChecks } from './engines';
@@ -33,13 +34,15 @@ export interface DoctorOptions {
   config: MldbConfig;
   purpose: Purpose;
   env?: NodeJS.ProcessEnv;
+  /** How an error reads in a check: the command passes the CLI's wording, which doctor/ does not own. */
+  describe: (e: MldbError) => string;
 }
 
-export async function diagnose({ config, purpose, env = process.env }: DoctorOptions): Promise<DoctorReport> {
+export async function diagnose({ config, purpose, env = process.env, describe }: DoctorOptions): Promise<DoctorReport> {
   const server = serverBinaryCheck(env);
   // The tests start servers of their own: what MLDB_URL says does not matter to them.
   const database: DatabaseReport =
-    purpose === 'tests' ? { checks: [], reachable: false, privileges: null } : await databaseChecks(config);
+    purpose === 'tests' ? { checks: [], reachable: false, privileges: null } : await databaseChecks(config, describe);
   const checks = [
     nodeCheck(),
     server.check,

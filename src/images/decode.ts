@@ -2,7 +2,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { imageSize } from 'image-size';
 import sharp from 'sharp';
-import type { ImageShape } from '../image-shape';
+import { PAD_FILL, SHARP_FIT, type ImageShape } from '../image-shape';
 import { jpegComponents, sniffFormat, SUPPORTED_FORMATS, type ImageFormat } from './formats';
 
 /**
@@ -168,7 +168,10 @@ export function shapeOf(img: DecodedImage): ImageShape {
   return { height: img.height, width: img.width, channels: img.sourceChannels };
 }
 
-/** Converts a decoded image to the dataset's shape: uint8, H×W×C, channels first made explicit. */
+/**
+ * Converts a decoded image to the dataset's shape: uint8, H×W×C, channels first made explicit, then
+ * resized by the shape's mode (image-shape.ts: stretched, centre-cropped or padded with black).
+ */
 export async function toShape(img: DecodedImage, shape: ImageShape): Promise<Uint8Array> {
   const pixels = img.width * img.height;
   const converted = shape.channels === 1 ? rgbToGray(img.rgb, pixels) : img.rgb;
@@ -176,7 +179,11 @@ export async function toShape(img: DecodedImage, shape: ImageShape): Promise<Uin
   let pipeline = sharp(converted, { raw: { width: img.width, height: img.height, channels: shape.channels } }).resize(
     shape.width,
     shape.height,
-    { fit: 'fill' },
+    {
+      fit: SHARP_FIT[shape.resize ?? 'stretch'],
+      position: 'centre',
+      background: { r: PAD_FILL, g: PAD_FILL, b: PAD_FILL, alpha: 1 },
+    },
   );
   // sharp would otherwise hand back 3 channels for a 1-channel input.
   if (shape.channels === 1) pipeline = pipeline.toColourspace('b-w');

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseError, NotFoundError, UsageError } from '../errors';
-import type { ServerState } from './server-state';
+import type { ServerState } from '../server-state';
 
 /**
  * Runs a private MySQL-compatible server from the mysqld/mariadbd binary on this machine:

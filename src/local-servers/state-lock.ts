@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors';
 import { withFileLock } from '../file-lock';
 import { processArguments } from '../process-command-line';
-import { refuseLinkedState, stateDir } from './server-state';
+import { refuseLinkedState, stateDir } from '../server-state';
 
 /** Long enough for a Spider head and its backends to start; past it, the holder is stuck. */
 const WAIT_MS = 120_000;

@@ -7,6 +7,7 @@ import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { ModelFiles, StoredModel } from '../db/models';
 import { checkWritableFolderPath } from '../file-targets';
 import { tf } from './tf';
+import { resizeModeOfFit, type ImageShape, type SharpFit } from '../image-shape';
 
 /** What mldb writes beside model.json: enough to evaluate, predict and reproduce. */
 export interface ModelMetadata {
@@ -16,8 +17,11 @@ export interface ModelMetadata {
   labels: string[];
   /** [height, width, channels] */
   inputShape: [number, number, number];
-  /** How an image becomes the input tensor: decode, resize to the shape, gray/RGB, × scale. */
-  preprocessing: { resize: 'fill'; channels: number; scale: number };
+  /**
+   * How an image becomes the input tensor: decode, resize to the shape (sharp's fit: fill stretches,
+   * cover crops the centre, contain pads with black, as the training table did), gray/RGB, × scale.
+   */
+  preprocessing: { resize: SharpFit; channels: number; scale: number };
   dataset: {
     table: string;
     database: string;
@@ -332,6 +336,16 @@ export function parseMetadata(text: string, where: string): ModelMetadata {
     );
   }
   return meta as unknown as ModelMetadata;
+}
+
+/**
+ * The shape a model's inputs are made at, resized as its training table's images were (models
+ * saved before the mode was recorded, or without one, stretch).
+ */
+export function modelImageShape(metadata: ModelMetadata): ImageShape {
+  const [height, width, channels] = metadata.inputShape;
+  const mode = resizeModeOfFit(metadata.preprocessing?.resize ?? 'fill');
+  return { height, width, channels: channels as 1 | 3, ...(mode !== 'stretch' && { resize: mode }) };
 }
 
 export interface SavedModel {

@@ -1,9 +1,11 @@
 import type { EpochRow } from '../db/run-types';
 
 /**
- * The training recipe's rules as callbacks with their own state, acting at the end of each epoch
- * (Keras' EarlyStopping, ReduceLROnPlateau and ModelCheckpoint(save_best_only)): the loop in
- * train.ts stays one loop, and each rule reads in one place.
+ * What happens at the end of each epoch, as callbacks with their own state (Keras' callbacks):
+ * the recipe's rules (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint(save_best_only)) and
+ * whatever watches a run (its record in mldb_runs, the lines a command prints). The loop in
+ * training-loop.ts stays one loop that calls each in turn; each reads in one place, and none
+ * reaches back into the loop but through `TrainingControl`.
  */
 
 export interface TrainingControl {
@@ -22,8 +24,30 @@ export interface WeightsSnapshot {
   dispose(): void;
 }
 
+/** Within an epoch, after each batch. */
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  /** Samples trained so far in this epoch, of `samples`. */
+  done: number;
+  samples: number;
+  /** Running means over this epoch. */
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
+  /** Seconds until the last epoch ends at the pace so far (validation included). */
+  etaSeconds: number;
+}
+
+/**
+ * Called by the loop, in the order given, for every complete epoch (a partial epoch, cut by an
+ * interruption, is not one). A run's own observers come first, then the caller's, then the
+ * recipe's rules.
+ */
 export interface TrainingCallback {
   onEpochEnd?(epoch: EpochRow, control: TrainingControl): void | Promise<void>;
+  /** After each batch: for progress shown within an epoch. */
+  onBatchEnd?(progress: BatchProgress): void;
   /** Once after the last epoch (not after an interrupted run): the weights may still change here. */
   onTrainEnd?(epochs: EpochRow[]): void | Promise<void>;
   /** Always, last: frees what the callback holds. */
@@ -97,4 +121,20 @@ export class RestoreBest implements TrainingCallback {
   dispose(): void {
     this.#kept?.weights.dispose();
   }
+}
+
+/** The recipe's rules for a run, in the order they act; `restoreBest` is among them when on. */
+export function recipeRules(hp: {
+  patience: number;
+  reduceLrPatience: number;
+  reduceLrFactor: number;
+  restoreBest: boolean;
+}): { rules: TrainingCallback[]; restoreBest: RestoreBest | null } {
+  const restoreBest = hp.restoreBest ? new RestoreBest() : null;
+  const rules: TrainingCallback[] = [
+    ...(hp.patience > 0 ? [new EarlyStopping(hp.patience)] : []),
+    ...(hp.reduceLrPatience > 0 ? [new ReduceLrOnPlateau(hp.reduceLrPatience, hp.reduceLrFactor)] : []),
+    ...(restoreBest ? [restoreBest] : []),
+  ];
+  return { rules, restoreBest };
 }

@@ -17,6 +17,8 @@ import {
   type IdentityOptionName,
   type TrainingOptions,
 } from './training-options';
+import type { Dimension } from '../study/types';
+import { parseDimension, parseSearchSettings, type SearchSettings } from './search-settings';
 
 /** More runs than an experiment can mean: 10,000 runs of a minute are a week of compute. */
 export const MAX_COMBINATIONS = 10_000;
@@ -34,7 +36,11 @@ export interface Combination {
 export interface ExperimentPlan {
   name: string;
   table: string;
+  /** The grid's cells, in order (a grid); empty when a sampler suggests the trials. */
   combinations: Combination[];
+  /** Every setting of a combination, as a list or a range: what a study searches. */
+  space: Record<keyof Combination, Dimension>;
+  search: SearchSettings;
   /** Settings shared by every run. */
   validationSplit: number;
   patience: number;
@@ -102,6 +108,13 @@ const TOP_KEYS = [
   'backend',
   'workers',
   'save',
+  'sampler',
+  'trials',
+  'seed',
+  'pruner',
+  'startupTrials',
+  'startup_trials',
+  'objective',
   ...Object.keys(RECIPE_KEYS),
 ];
 
@@ -155,7 +168,9 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
       '"grid" must be an object of lists',
       'e.g. "grid": { "model": ["lenet5"], "learningRate": [0.001, 0.01] }',
     );
+  const where = `plan "${defaultName}": `;
   const axes: Partial<Record<keyof Combination, unknown[]>> = {};
+  const ranges: Partial<Record<keyof Combination, Dimension>> = {};
   for (const [k, v] of Object.entries(grid)) {
     const key = GRID_KEYS[k];
     if (!key)
@@ -163,12 +178,20 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
         `unknown grid key "${k}"`,
         'use model, optimizer, learningRate, batchSize, epochs, seed',
       );
-    if (axes[key]) throw new InvalidDataError(`grid key "${k}" repeats "${key}"`, 'give each setting once');
-    axes[key] = list(v);
+    if (axes[key] || ranges[key])
+      throw new InvalidDataError(`grid key "${k}" repeats "${key}"`, 'give each setting once');
+    const dim = parseDimension(key, k, v, where);
+    if (!Array.isArray(dim)) {
+      // A range's ends are checked as values of the setting: a learning rate of 0 is refused here.
+      for (const end of [dim.low, dim.high]) validateTrainingOptions({ [key]: end }, where);
+      ranges[key] = dim;
+      axes[key] = [dim.low];
+      continue;
+    }
+    axes[key] = list(dim);
     if (axes[key]!.length === 0) throw new InvalidDataError(`grid "${k}" is empty`, 'give at least one value');
   }
   if (!axes.model) throw new InvalidDataError('the grid names no model', 'add "model": ["simple_cnn", …]');
-  const where = `plan "${defaultName}": `;
   const shared = validateTrainingOptions(
     {
       validationSplit: numeric(p.validationSplit ?? p.validation_split),
@@ -200,7 +223,15 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
   // Counted before anything is expanded or checked value by value: a grid of a million runs is
   // refused at once, by its size, not after minutes of listing it.
   const count = Object.values(values).reduce((n, list) => n * list.length, 1);
-  if (count > MAX_COMBINATIONS)
+  const hasRanges = Object.keys(ranges).length > 0;
+  const search = parseSearchSettings(p, where, hasRanges, count, MAX_COMBINATIONS);
+  const space = Object.fromEntries(
+    (Object.keys(values) as Array<keyof Combination>).map((k) => [
+      k,
+      ranges[k] ?? { kind: 'choice', values: values[k] as Array<string | number> },
+    ]),
+  ) as ExperimentPlan['space'];
+  if (search.sampler === 'grid' && count > MAX_COMBINATIONS)
     throw new InvalidDataError(
       `plan "${defaultName}" has ${count.toLocaleString('en-US')} combinations, ` +
         `more than ${MAX_COMBINATIONS.toLocaleString('en-US')}`,
@@ -210,27 +241,43 @@ export function parsePlan(raw: unknown, defaultName: string): ExperimentPlan {
     if (key !== 'model') for (const v of list) validateTrainingOptions({ [key]: v }, where);
   }
   const combinations: Combination[] = [];
-  for (const model of values.model)
-    for (const optimizer of values.optimizer)
-      for (const learningRate of values.learningRate)
-        for (const batchSize of values.batchSize)
-          for (const epochs of values.epochs)
-            for (const seed of values.seed) {
-              const c = { model, optimizer, learningRate, batchSize, epochs, seed };
-              resolveHyperparameters({ ...c, validationSplit, patience, ...recipe }); // one clear error before training
-              combinations.push(c);
-            }
+  if (search.sampler === 'grid')
+    for (const model of values.model)
+      for (const optimizer of values.optimizer)
+        for (const learningRate of values.learningRate)
+          for (const batchSize of values.batchSize)
+            for (const epochs of values.epochs)
+              for (const seed of values.seed) {
+                const c = { model, optimizer, learningRate, batchSize, epochs, seed };
+                // One clear error before training.
+                resolveHyperparameters({ ...c, validationSplit, patience, ...recipe });
+                combinations.push(c);
+              }
   const name = typeof p.name === 'string' && p.name.trim() ? p.name.trim() : defaultName;
   return {
     name,
     table: p.table,
     combinations,
+    space,
+    search,
     validationSplit,
     patience,
     backend,
     workers,
     recipe,
     save: typeof p.save === 'string' ? p.save : path.join('models', 'experiments', name.replace(/[^\w.-]+/g, '_')),
+  };
+}
+
+/** A trial's parameters (the space's keys) as a combination; training checks a drawn one as it checks any. */
+export function combinationOf(params: Record<string, string | number>): Combination {
+  return {
+    model: String(params.model),
+    optimizer: String(params.optimizer) as OptimizerName,
+    learningRate: Number(params.learningRate),
+    batchSize: Number(params.batchSize),
+    epochs: Number(params.epochs),
+    seed: Number(params.seed),
   };
 }
 

@@ -31,8 +31,9 @@ interface Moments {
 }
 
 function batchNormLayers(model: tf.LayersModel): BnLayer[] {
+  // A frozen layer keeps the statistics it was trained with (ml/freeze.ts).
   return model.layers
-    .filter((l) => l.getClassName() === 'BatchNormalization')
+    .filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable)
     .map((layer) => {
       const find = (suffix: string) => layer.weights.find((w) => w.originalName.endsWith(suffix));
       const movingMean = find('moving_mean');

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { imageToModelInput } from '../samples/model-input';
-import type { SavedModel } from './artifacts';
+import { modelImageShape, type SavedModel } from './artifacts';
 import { tfjsEngine, type ModelEngine } from './inference-engine';
 
 export interface Prediction {
@@ -18,8 +18,7 @@ export interface PredictionFailure {
 
 /** An image file → the model's input, exactly as training saw it: resized, gray or RGB, scaled. */
 export function preprocess(bytes: Uint8Array, saved: SavedModel, maxPixels?: number): Promise<Float32Array> {
-  const [height, width, channels] = saved.metadata.inputShape;
-  return imageToModelInput(bytes, { height, width, channels: channels as 1 | 3 }, maxPixels);
+  return imageToModelInput(bytes, modelImageShape(saved.metadata), maxPixels);
 }
 
 /** The top `k` (label, probability) pairs of one probability row. */

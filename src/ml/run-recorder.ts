@@ -7,6 +7,7 @@ import { DatabaseError, isMldbError } from '../errors';
 import { isTransientDbError } from '../db/transient';
 import { redact } from '../secret';
 import { MLDB_VERSION } from '../version';
+import type { TrainingCallback } from './callbacks';
 import { tf } from './tf';
 
 /** Epochs are written in batches: at most this many waiting, or this long since the last write. */
@@ -22,11 +23,12 @@ export interface RecordLabels {
 }
 
 /**
- * Writes one training run to mldb_runs as it happens: created `running`, then data and backend,
- * epochs in batches, and a final status. Writes are chained in order; a failed write does not stop
- * training — it is reported when the run finishes.
+ * Writes one training run to mldb_runs as it happens: created `running` before training starts,
+ * then data and backend, epochs in batches (as a training callback), and a final status. Writes
+ * are chained in order; a failed write does not stop training — it is reported when the run
+ * finishes.
  */
-export class RunRecorder {
+export class RunRecorder implements TrainingCallback {
   private chain: Promise<void> = Promise.resolve();
   private pending: EpochRow[] = [];
   private lastFlush = Date.now();
@@ -96,7 +98,7 @@ export class RunRecorder {
     this.enqueue(() => setRunData(this.db, this.id, d));
   }
 
-  epoch(e: EpochRow): void {
+  onEpochEnd(e: EpochRow): void {
     this.pending.push(e);
     if (this.pending.length >= FLUSH_EPOCHS || Date.now() - this.lastFlush >= FLUSH_MS) this.flush();
   }

@@ -1,35 +1,27 @@
-import crypto from 'node:crypto';
-import { labels as tableLabels, maxRowId, splitCounts } from '../db/table-stats';
-import { currentVersion } from '../db/table-versions';
+import type { OnnxEngineSettings } from '../config';
 import type { Db } from '../db/db';
-import { getDataset, requireShape } from '../db/registry';
-import type { ImageShape } from '../image-shape';
-import type { RowIndex } from '../samples/pixel-matrix';
 import type { EpochRow } from '../db/run-types';
-import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { defaultMemoryBudget } from '../samples/memory-budget';
-import { InvalidDataError, UsageError } from '../errors';
-import { canonicalLabel } from '../labels';
-import { getArchitecture, requireFit } from './architectures/registry';
+import { getArchitecture } from './architectures/registry';
 import type { Architecture } from './architectures/types';
 import type { TrainingBackendChoice } from './backend-names';
-import {
-  EarlyStopping,
-  ReduceLrOnPlateau,
-  RestoreBest,
-  type TrainingCallback,
-  type TrainingControl,
-} from './callbacks';
-import { openStepEngine, resolveWorkers, selectTrainingBackend } from './engines/select-engine';
+import { recipeRules, type BatchProgress, type TrainingCallback } from './callbacks';
+import { openStepEngine, resolveWorkers, selectTrainingBackend, type TrainingBackend } from './engines/select-engine';
 import type { StepEngine } from './engines/step-engine';
-import { evaluateSource } from './evaluate';
-import { mulberry32, seededPermutation } from './seeded';
+import { mulberry32 } from './seeded';
 import { tf } from './tf';
-import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
-import { augmenter } from './augment';
+import type { PreciseBnResult } from './precise-bn';
+import { planData, type DataPlan, type TrainingData } from './training-data';
+import { runEpochs, type StopReason } from './training-loop';
 import { resolveTraining, type Hyperparameters } from './training-options';
+import { checkStart, unfreezeRule, type PreparedStart, type StartSummary } from './start-from';
+import { ReleasableEngine, workersForFreeze } from './freeze';
 
 export type { Hyperparameters } from './training-options';
+export type { BatchProgress, TrainingCallback, TrainingControl, WeightsSnapshot } from './callbacks';
+export type { DataPlan } from './training-data';
+export { fingerprint } from './training-data';
+export type { StopReason } from './training-loop';
 
 export interface TrainOptions extends Partial<Hyperparameters> {
   table: string;
@@ -44,6 +36,8 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    * thread; "auto" (default): one per core on wasm and cpu, 1 on onnxruntime and tensorflow.
    */
   workers?: number | 'auto';
+  /** onnxruntime's switches (config.ts; MlDb passes the environment's): default blocked kernels, spinning threads. */
+  onnx?: OnnxEngineSettings;
   /**
    * Train on rows with id ≤ this only (a past run's `rowsUntil` reproduces its row set). Default:
    * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
@@ -56,13 +50,14 @@ export interface TrainOptions extends Partial<Hyperparameters> {
   tableVersion?: number;
   /** After onData: the engine's name, why it was chosen, and the threads each batch is split over. */
   onBackend?: (name: string, reason: string, workers: number) => void;
-  /**
-   * The rows are planned and the engine chosen; awaited before training starts (a run record is
-   * created here).
-   */
+  /** The rows are planned and the engine chosen; awaited before training starts. */
   onData?: (info: DataPlan, run: RunChoices) => void | Promise<void>;
+  /** Shorthand for a callback's onBatchEnd. */
   onBatch?: (progress: BatchProgress) => void;
+  /** Shorthand for a callback's onEpochEnd, for a caller that only watches. */
   onEpoch?: (metrics: EpochMetrics) => void;
+  /** Called at the end of each epoch, in this order, before the recipe's rules (callbacks.ts). */
+  callbacks?: TrainingCallback[];
   /** Polled between batches: true stops training after the current batch (Ctrl-C). */
   shouldStop?: () => boolean;
 }
@@ -72,43 +67,12 @@ export interface RunChoices {
   backend: string;
   workers: number;
   hyperparameters: Hyperparameters;
-}
-
-export interface DataPlan {
-  train: number;
-  validation: number;
-  /** "held-out": a seeded share of the train split; "split": the rows imported as validation. */
-  validationFrom: 'held-out' | 'split';
-  streaming: boolean;
-  /** Rows per database read when streaming. */
-  chunkRows: number;
-  memoryBudget: number;
-  /** Count and hash of exactly the rows used (train and validation). */
-  fingerprint: { rows: number; sha256: string };
-  /** The largest row id read: the run's row set is the rows with id ≤ this. */
-  rowsUntil: number;
-  /** The table version read (null: a sharded table, which has no versions). */
-  tableVersion: number | null;
-}
-
-export interface BatchProgress {
-  epoch: number;
-  epochs: number;
-  /** Samples trained so far in this epoch, of `samples`. */
-  done: number;
-  samples: number;
-  /** Running means over this epoch. */
-  loss: number;
-  accuracy: number;
-  samplesPerSecond: number;
-  /** Seconds until the last epoch ends at the pace so far (validation included). */
-  etaSeconds: number;
+  /** What the model starts from (--init-from) and keeps fixed (--freeze); null: from scratch. */
+  start: StartSummary | null;
 }
 
 /** One epoch's figures: the shape run records store (db/run-types.ts). */
 export type EpochMetrics = EpochRow;
-
-export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
 
 export interface TrainResult {
   model: tf.LayersModel;
@@ -128,284 +92,112 @@ export interface TrainResult {
   preciseBn: PreciseBnResult | null;
   /** With restoreBest: the epoch whose weights were kept (best val_loss), else null. */
   restoredEpoch: number | null;
-}
-
-/** The fingerprint of exactly the rows used: count and a hash over ids and content hashes. */
-export function fingerprint(...indexes: RowIndex[]): { rows: number; sha256: string } {
-  const h = crypto.createHash('sha256');
-  let rows = 0;
-  for (const index of indexes) {
-    for (let i = 0; i < index.count; i++) {
-      h.update(String(index.ids[i]));
-      h.update(index.hashes[i]);
-    }
-    rows += index.count;
-  }
-  return { rows, sha256: h.digest('hex') };
-}
-
-interface Plan {
-  shape: ImageShape;
-  labels: string[];
-  trainSource: SampleSource;
-  trainPositions: Uint32Array;
-  valSource: SampleSource;
-  valPositions: Uint32Array;
-  info: DataPlan;
+  start: StartSummary | null;
 }
 
 /**
- * Which rows train and which validate. Rows imported into the validation split validate, when
- * there are any; otherwise a seeded shuffle of the train split holds `validationSplit` out.
- * The test split is never read here.
+ * A run checked and planned, before anything trains: every option resolved, the architecture
+ * fits the table, the rows are chosen and the engine is loaded. Whatever is wrong with the
+ * request has been refused by now, so a run record created after this never records a bad flag.
  */
-async function planData(
-  db: Db,
-  table: string,
-  arch: Architecture,
-  hp: Hyperparameters,
-  budget: number,
-  random: () => number,
-  rows: { rowsUntil?: number; tableVersion?: number },
-  readParallelism: number | undefined,
-): Promise<Plan> {
-  const dataset = await getDataset(db, table);
-  const shape = requireShape(dataset);
-  requireFit(arch, shape);
-  const asOf = rows.tableVersion;
-  // The version read is recorded beside the row set: `train --like run:ID` reads it again.
-  const tableVersion = asOf ?? (dataset.shards === null ? await currentVersion(db, table) : null);
-  const maxId = rows.rowsUntil ?? (await maxRowId(db, table, asOf));
-  // Rows stored before labels had one spelling may hold `seven` and `seven `: one class, as the
-  // server's collation and today's imports have it.
-  const labels = [...new Set((await tableLabels(db, table, { maxId, asOf })).map(canonicalLabel))];
-  if (labels.length < 2)
-    throw new InvalidDataError(
-      `table "${table}" has ${labels.length} label(s); training needs at least 2`,
-      'import images of at least two labels',
-    );
-  const counts = await splitCounts(db, table, { maxId, asOf });
-  const nTrainSplit = counts.train;
-  const nValSplit = counts.validation;
-  const total = nTrainSplit + nValSplit;
-  if (nTrainSplit === 0)
-    throw new InvalidDataError(`table "${table}" has no rows in the train split`, 'import images first');
-  const share = (n: number) => Math.floor((budget * n) / Math.max(total, 1));
-  const trainSource = await openSampleSource(
-    db,
-    table,
-    shape,
-    { split: 'train', maxId, asOf },
-    { memoryBudget: share(nTrainSplit), batchSize: hp.batchSize, readParallelism },
-  );
-  const all = seededPermutation(trainSource.index.count, random);
-  let valSource = trainSource;
-  let valPositions: Uint32Array;
-  let trainPositions: Uint32Array;
-  let validationFrom: DataPlan['validationFrom'] = 'held-out';
-  if (nValSplit > 0) {
-    valSource = await openSampleSource(
-      db,
-      table,
-      shape,
-      { split: 'validation', maxId, asOf },
-      { memoryBudget: share(nValSplit), batchSize: hp.batchSize, readParallelism },
-    );
-    valPositions = Uint32Array.from(valSource.index.ids.keys());
-    trainPositions = all;
-    validationFrom = 'split';
-  } else {
-    const nVal = Math.round(trainSource.index.count * hp.validationSplit);
-    if (hp.validationSplit > 0 && (nVal < 1 || nVal >= trainSource.index.count)) {
-      throw new InvalidDataError(
-        `table "${table}" has ${trainSource.index.count} training rows: too few for a validation split of ` +
-          `${hp.validationSplit}`,
-        'import more images, or lower --validation-split (0 trains without validation)',
-      );
-    }
-    valPositions = all.slice(0, nVal);
-    trainPositions = all.slice(nVal);
-  }
-  if (hp.batchSize > trainPositions.length) {
-    throw new UsageError(
-      `--batch-size ${hp.batchSize} is larger than the ${trainPositions.length} training rows`,
-      `use at most ${trainPositions.length}`,
-    );
-  }
-  return {
-    shape,
-    labels,
-    trainSource,
-    trainPositions,
-    valSource,
-    valPositions,
-    info: {
-      train: trainPositions.length,
-      validation: valPositions.length,
-      validationFrom,
-      streaming: trainSource.streaming || valSource.streaming,
-      chunkRows: trainSource.chunkRows,
-      memoryBudget: budget,
-      fingerprint:
-        valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
-      rowsUntil: maxId,
-      tableVersion,
-    },
-  };
+export interface PreparedTraining {
+  architecture: Architecture;
+  hyperparameters: Hyperparameters;
+  data: TrainingData;
+  backend: TrainingBackend;
+  workers: number;
+  /** The run's seeded sequence, after the hold-out shuffle drew from it. */
+  random: () => number;
+  choices: RunChoices;
+  onnx?: OnnxEngineSettings;
+  /** --init-from and --freeze, checked; null: from scratch. */
+  start: PreparedStart | null;
 }
 
-/**
- * The original's ChoseModel, done properly: rows of the train split (never test) → a seeded
- * hold-out for validation → a named architecture trained with a seeded shuffle, on the engine the
- * backend choice gives (engines/), with the recipe's rules as callbacks (callbacks.ts).
- */
-export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
+type PrepareOptions = Omit<TrainOptions, 'onBackend' | 'onData' | 'onBatch' | 'onEpoch' | 'callbacks' | 'shouldStop'>;
+
+/** Checks every option once, plans the rows and chooses the engine (see PreparedTraining). */
+export async function prepareTraining(db: Db, opts: PrepareOptions): Promise<PreparedTraining> {
   const resolved = resolveTraining(opts);
   const hp = resolved.hyperparameters;
-  const arch = getArchitecture(opts.model);
+  const architecture = getArchitecture(opts.model);
   const random = mulberry32(hp.seed);
-  const budget = opts.memoryBudget ?? defaultMemoryBudget();
-  const plan = await planData(
-    db,
-    opts.table,
-    arch,
-    hp,
-    budget,
+  const data = await planData(db, opts.table, architecture, hp, {
+    budget: opts.memoryBudget ?? defaultMemoryBudget(),
     random,
-    { rowsUntil: opts.rowsUntil, tableVersion: opts.tableVersion },
-    opts.readParallelism,
-  );
+    rowsUntil: opts.rowsUntil,
+    tableVersion: opts.tableVersion,
+    readParallelism: opts.readParallelism,
+  });
   const backend = await selectTrainingBackend(resolved.backend);
-  const workers = resolveWorkers(resolved.workers, backend.name);
-  await opts.onData?.(plan.info, { backend: backend.name, workers, hyperparameters: hp });
-  opts.onBackend?.(backend.name, backend.reason, workers);
+  const workers = resolveWorkers(workersForFreeze(resolved.workers, hp.freeze !== undefined), backend.name);
+  const start = await checkStart(db, () => buildNetwork(architecture, data, hp), data.labels, hp);
+  const choices = { backend: backend.name, workers, hyperparameters: hp, start: start?.summary ?? null };
+  return { architecture, hyperparameters: hp, data, backend, workers, random, choices, onnx: opts.onnx, start };
+}
 
-  const { shape, labels, trainSource, trainPositions, valSource, valPositions } = plan;
-  const classIndex = new Map(labels.map((l, i) => [l, i]));
-  const trainClass = (p: number) => classIndex.get(canonicalLabel(trainSource.index.labels[p]))!;
-  const valClass = (p: number) => classIndex.get(canonicalLabel(valSource.index.labels[p]))!;
-  const inputShape: [number, number, number] = [shape.height, shape.width, shape.channels];
-  const model = arch.build(tf, { inputShape, numClasses: labels.length, seed: hp.seed });
-  const nTrain = trainPositions.length;
-  // Precise BN's sample: the first bnSamples of a permutation of its own (the training shuffle's
-  // random sequence is untouched, so the weights do not depend on it), in that random order (a
-  // batch of one label would skew the batch statistics the forward pass normalises with).
-  const bnPositions = seededPermutation(nTrain, mulberry32(hp.seed ^ 0x5bd1e995))
-    .slice(0, hp.preciseBn ? hp.bnSamples : 0)
-    .map((p) => trainPositions[p]);
-  const augment = hp.augment ? augmenterFor(hp, shape) : null;
-  const restoreBest = hp.restoreBest ? new RestoreBest() : null;
-  const callbacks: TrainingCallback[] = [
-    ...(hp.patience > 0 ? [new EarlyStopping(hp.patience)] : []),
-    ...(hp.reduceLrPatience > 0 ? [new ReduceLrOnPlateau(hp.reduceLrPatience, hp.reduceLrFactor)] : []),
-    ...(restoreBest ? [restoreBest] : []),
-  ];
+/** The architecture for the table's shape and labels, initialised by the run's seed. */
+function buildNetwork(architecture: Architecture, data: TrainingData, hp: Hyperparameters): tf.LayersModel {
+  const inputShape: [number, number, number] = [data.shape.height, data.shape.width, data.shape.channels];
+  return architecture.build(tf, { inputShape, numClasses: data.labels.length, seed: hp.seed });
+}
+
+/**
+ * Trains a prepared run: builds the network, opens its engine and runs the epochs, calling
+ * `callbacks` (then the recipe's rules) at the end of each. The caller owns the returned model.
+ */
+export async function fitModel(
+  p: PreparedTraining,
+  run: { callbacks?: TrainingCallback[]; shouldStop?: () => boolean } = {},
+): Promise<TrainResult> {
+  const { hyperparameters: hp, data } = p;
+  const inputShape: [number, number, number] = [data.shape.height, data.shape.width, data.shape.channels];
+  const model = buildNetwork(p.architecture, data, hp);
+  const { rules, restoreBest } = recipeRules(hp);
+  const callbacks = [...(run.callbacks ?? []), ...rules];
   let engine: StepEngine | undefined;
-  const epochs: EpochMetrics[] = [];
-  let stopReason: StopReason = 'completed';
-  let preciseBn: PreciseBnResult | null = null;
   try {
-    engine = await openStepEngine(model, backend, {
-      architecture: arch.name,
-      seed: hp.seed,
-      optimizer: hp.optimizer,
-      learningRate: hp.learningRate,
-      workers,
-    });
-    const steps = engine;
-    let bnCurrent = false;
-    const refreshBatchNorm = async () => {
-      if (!hp.preciseBn || bnCurrent) return;
-      const result = await recomputeBatchNormStatistics(steps.batchNorm, trainSource, bnPositions, hp.batchSize);
-      preciseBn = result.layers > 0 ? result : null;
-      bnCurrent = true;
-    };
-    let learningRate = hp.learningRate;
-    const control: TrainingControl = {
-      get learningRate() {
-        return learningRate;
-      },
-      setLearningRate(lr) {
-        learningRate = lr;
-        steps.setLearningRate(lr);
-      },
-      stopEarly: () => (stopReason = 'early-stopping'),
-      captureWeights: async () => {
-        steps.syncModel();
-        const weights = model.getWeights().map((w) => w.clone());
-        return { restore: () => model.setWeights(weights), dispose: () => tf.dispose(weights) };
-      },
-    };
-    const runStart = performance.now();
-    let samplesSoFar = 0;
-    for (let epoch = 1; epoch <= hp.epochs && stopReason === 'completed'; epoch++) {
-      const started = performance.now();
-      const order = seededPermutation(nTrain, random).map((p) => trainPositions[p]);
-      let lossSum = 0;
-      let accSum = 0;
-      let done = 0;
-      for await (const batch of trainSource.batches(order, hp.batchSize)) {
-        const n = batch.positions.length;
-        const ys = new Float32Array(n * labels.length);
-        for (let i = 0; i < n; i++) ys[i * labels.length + trainClass(batch.positions[i])] = 1;
-        const { loss, accuracy } = await steps.step(augment ? augment(batch.xs, n) : batch.xs, ys, n);
-        bnCurrent = false;
-        if (!Number.isFinite(loss)) throw diverged(epoch, loss, learningRate);
-        lossSum += loss * n;
-        accSum += accuracy * n;
-        done += n;
-        samplesSoFar += n;
-        // A step settles in microtasks only: without a macrotask turn, signals (Ctrl-C), spinner
-        // frames and database reads would wait until training ends.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (opts.onBatch) {
-          const rate = samplesSoFar / ((performance.now() - runStart) / 1000);
-          opts.onBatch({
-            epoch,
-            epochs: hp.epochs,
-            done,
-            samples: nTrain,
-            loss: lossSum / done,
-            accuracy: accSum / done,
-            samplesPerSecond: rate,
-            etaSeconds: ((hp.epochs - epoch) * nTrain + nTrain - done) / rate,
-          });
-        }
-        if (opts.shouldStop?.()) {
-          stopReason = 'interrupted';
-          break;
-        }
-      }
-      if (stopReason === 'interrupted') break; // a partial epoch is not an epoch: it is not recorded
-      const trainSeconds = (performance.now() - started) / 1000;
-      await refreshBatchNorm();
-      const val =
-        valPositions.length > 0
-          ? await evaluateSource((xs, n) => steps.predict(xs, n), valSource, valPositions, valClass, labels.length)
-          : null;
-      if (val && !Number.isFinite(val.loss)) throw diverged(epoch, val.loss, learningRate);
-      const metrics: EpochMetrics = {
-        epoch,
-        loss: lossSum / nTrain,
-        accuracy: accSum / nTrain,
-        valLoss: val?.loss ?? null,
-        valAccuracy: val?.accuracy ?? null,
-        seconds: (performance.now() - started) / 1000,
-        samplesPerSecond: nTrain / trainSeconds,
+    await p.start?.apply(model);
+    const open = (learningRate: number) =>
+      openStepEngine(model, p.backend, {
+        architecture: p.architecture.name,
+        seed: hp.seed,
+        optimizer: hp.optimizer,
         learningRate,
-      };
-      epochs.push(metrics);
-      opts.onEpoch?.(metrics);
-      if (opts.shouldStop?.()) stopReason = 'interrupted';
-      else for (const c of callbacks) await c.onEpochEnd?.(metrics, control);
-    }
-    // Every completed epoch refreshed the statistics before its validation; an interrupted run is
-    // not saved, and Ctrl-C should not wait for another pass over the sample.
-    if (stopReason !== 'interrupted') {
-      await refreshBatchNorm();
-      steps.syncModel();
-      for (const c of callbacks) await c.onTrainEnd?.(epochs);
-    }
+        workers: p.workers,
+        onnx: p.onnx,
+      });
+    const freeze = p.start?.summary.freeze;
+    if (freeze?.unfreezeAt) {
+      const releasable = await ReleasableEngine.open(open, hp.learningRate);
+      engine = releasable;
+      callbacks.push(unfreezeRule(releasable, model, freeze, hp.epochs));
+    } else engine = await open(hp.learningRate);
+    const outcome = await runEpochs({
+      model,
+      steps: engine,
+      data,
+      hp,
+      random: p.random,
+      callbacks,
+      shouldStop: run.shouldStop,
+    });
+    return {
+      ...outcome,
+      model,
+      labels: data.labels,
+      inputShape,
+      backend: p.backend.name,
+      fingerprint: data.info.fingerprint,
+      rowsUntil: data.info.rowsUntil,
+      tableVersion: data.info.tableVersion,
+      split: { train: data.info.train, validation: data.info.validation, validationFrom: data.info.validationFrom },
+      streaming: data.info.streaming,
+      workers: p.workers,
+      hyperparameters: hp,
+      restoredEpoch: restoreBest && outcome.stopReason !== 'interrupted' ? restoreBest.epoch : null,
+      start: p.choices.start,
+    };
   } catch (err) {
     model.dispose();
     throw err;
@@ -413,47 +205,27 @@ export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResul
     await engine?.close();
     for (const c of callbacks) c.dispose?.();
   }
-  return {
-    model,
-    labels,
-    inputShape,
-    epochs,
-    stopReason,
-    backend: backend.name,
-    fingerprint: plan.info.fingerprint,
-    rowsUntil: plan.info.rowsUntil,
-    tableVersion: plan.info.tableVersion,
-    split: { train: nTrain, validation: valPositions.length, validationFrom: plan.info.validationFrom },
-    streaming: plan.info.streaming,
-    workers,
-    hyperparameters: hp,
-    preciseBn,
-    restoredEpoch: restoreBest && stopReason !== 'interrupted' ? restoreBest.epoch : null,
-  };
+}
+
+/** The callback that `onEpoch` and `onBatch` stand for, if either is given. */
+export function watchingCallbacks(opts: Pick<TrainOptions, 'onEpoch' | 'onBatch'>): TrainingCallback[] {
+  const { onEpoch, onBatch } = opts;
+  if (!onEpoch && !onBatch) return [];
+  return [{ onEpochEnd: onEpoch && ((e) => onEpoch(e)), onBatchEnd: onBatch }];
 }
 
 /**
- * A loss that is NaN or infinite stays so: every later step and metric would be garbage, and a
- * database column would store it as 0. The run fails here, saying what to change.
+ * The original's ChoseModel, done properly: rows of the train split (never test) → a seeded
+ * hold-out for validation → a named architecture trained with a seeded shuffle, on the engine the
+ * backend choice gives (engines/), with the recipe's rules as callbacks (callbacks.ts). Records
+ * nothing: training-run.ts composes this with a run record, the test pass and the saved model.
  */
-function diverged(epoch: number, loss: number, learningRate: number): InvalidDataError {
-  return new InvalidDataError(
-    `training diverged in epoch ${epoch}: the loss became ${loss}`,
-    `train again with a lower --learning-rate (it was ${learningRate})`,
-    { field: 'learningRate', reason: 'diverged' },
-  );
-}
-
-function augmenterFor(hp: Hyperparameters, shape: ImageShape) {
-  return augmenter(
-    {
-      rotation: hp.augmentRotation,
-      widthShift: hp.augmentWidthShift,
-      heightShift: hp.augmentHeightShift,
-      zoom: hp.augmentZoom,
-      flip: hp.augmentFlip,
-    },
-    shape,
-    hp.seed,
-  );
+export async function trainModel(db: Db, opts: TrainOptions): Promise<TrainResult> {
+  const prepared = await prepareTraining(db, opts);
+  await opts.onData?.(prepared.data.info, prepared.choices);
+  opts.onBackend?.(prepared.backend.name, prepared.backend.reason, prepared.workers);
+  return fitModel(prepared, {
+    callbacks: [...watchingCallbacks(opts), ...(opts.callbacks ?? [])],
+    shouldStop: opts.shouldStop,
+  });
 }

@@ -54,7 +54,31 @@ export const TRAINING_OPTION_TABLE = {
   },
   backend: { schema: z.enum(TRAINING_BACKENDS), default: 'auto', identity: false },
   memoryBudget: { schema: z.number().int().min(1), default: undefined, identity: false },
+  // Starting from a trained model (start-from.ts): its weights, layers kept fixed, and when they are released.
+  initFrom: { schema: z.string().min(1).max(1000).optional(), default: undefined, identity: true },
+  freeze: {
+    schema: z
+      .union([
+        z.number().int().min(1).max(100_000),
+        z.string().regex(/^up-to:.+$/, { error: 'must be a number of layers or up-to:LAYER' }),
+      ])
+      .optional(),
+    default: undefined,
+    identity: true,
+  },
+  unfreezeAt: { schema: z.number().int().min(2).max(100_000).optional(), default: undefined, identity: true },
 } as const;
+
+/**
+ * What the learning rate is multiplied by when --unfreeze-at releases the frozen layers. The
+ * optimizer then starts afresh (as Keras' transfer-learning guide recompiles the model), so its
+ * first steps move every weight by about the learning rate: layers that arrive trained should
+ * move an order of magnitude less than the head did while they were frozen. Keras' guide divides
+ * by 100 for an ImageNet base of millions of weights trained for weeks; mldb's bases are small
+ * and trained on tables of thousands of images, so a tenth leaves them room to adapt in the few
+ * epochs a fine-tuning run lasts.
+ */
+export const UNFREEZE_LR_SCALE = 0.1;
 
 type Table = typeof TRAINING_OPTION_TABLE;
 export type TrainingOptionName = keyof Table;

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Db } from '../db/db';
 import { countRows } from '../db/table-stats';
+import { getDataset } from '../db/registry';
+import { SHARP_FIT, type ResizeMode } from '../image-shape';
 import { PIXEL_SCALE } from '../samples/pixel-matrix';
 import { MLDB_VERSION } from '../version';
 import { modelNameFor, storeModel, validateModelName, type StoredModel } from '../db/models';
@@ -9,15 +11,18 @@ import { evaluateClassifier, type EvaluationReport } from './evaluate';
 import { RunRecorder, type RecordLabels } from './run-recorder';
 import { UsageError } from '../errors';
 import {
-  trainModel,
+  fitModel,
+  prepareTraining,
+  watchingCallbacks,
   type EpochMetrics,
   type Hyperparameters,
-  type RunChoices,
+  type PreparedTraining,
   type StopReason,
   type TrainOptions,
   type TrainResult,
 } from './train';
 import { tf } from './tf';
+import { recordedStart, type StartSummary } from './start-from';
 import { onnxModelEngine, type ModelEngine } from './inference-engine';
 import { loadOnnxRuntime } from './onnxruntime';
 
@@ -67,6 +72,8 @@ export interface TrainReport {
   restoredEpoch: number | null;
   /** Metrics on the test split, when it has rows and training was not interrupted. */
   test: EvaluationReport | null;
+  /** What the model started from (--init-from) and kept fixed (--freeze); null: from scratch. */
+  start: StartSummary | null;
 }
 
 /** mldb_runs.name is VARCHAR(191). */
@@ -88,176 +95,228 @@ export function defaultModelDir(table: string, model: string, when = new Date())
   );
 }
 
+/** What the steps of one run share: the architecture's name, its record's labels and recorder. */
+interface RunContext {
+  model: string;
+  /** The run's name and experiment; undefined when it is not recorded. */
+  labels: RecordLabels | undefined;
+  recorder: RunRecorder | null;
+}
+
 /**
- * One training run, start to finish: train, evaluate on the test split, save the model with its
- * metadata. An interrupted run returns what it did and saves nothing.
+ * One training run, start to finish: check the request and plan the rows, create the run's
+ * record, train (the record and the caller's progress are callbacks of the loop), evaluate on the
+ * test split, save the model with its metadata, finish the record. An interrupted run returns
+ * what it did and saves nothing.
  */
 export async function trainAndSave(db: Db, opts: TrainRunOptions): Promise<TrainReport> {
   const model = opts.model.toLowerCase();
-  // What only this function uses is checked here, before anything runs; the training options,
-  // the architecture and the table are checked once, by trainModel, before its onData (which is
-  // where the run is recorded): a bad flag never leaves a run row behind.
+  const labels = checkRunOptions(opts);
+  // Every option, the architecture and the table are checked here, before the run is recorded:
+  // a bad flag never leaves a run row behind.
+  const prepared = await prepareTraining(db, opts);
+  const recorder = labels ? await startRun(db, opts, { model, labels }, prepared) : null;
+  try {
+    await opts.onData?.(prepared.data.info, prepared.choices);
+    opts.onBackend?.(prepared.backend.name, prepared.backend.reason, prepared.workers);
+    const result = await fitModel(prepared, {
+      callbacks: [...(recorder ? [recorder] : []), ...watchingCallbacks(opts), ...(opts.callbacks ?? [])],
+      shouldStop: opts.shouldStop,
+    });
+    return await concludeRun(db, opts, { model, labels, recorder }, result);
+  } catch (err) {
+    await recorder?.finish('failed', { error: err }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** What only a recorded, saved run uses, checked before anything runs; the run's labels. */
+function checkRunOptions(opts: TrainRunOptions): RecordLabels | undefined {
   if (opts.save) checkSaveTarget(opts.save);
   if (opts.store && opts.store.name !== undefined) validateModelName(opts.store.name);
   const labels = opts.record === false ? undefined : (opts.record ?? {});
   if (labels?.name && [...labels.name].length > MAX_RUN_NAME)
     throw new UsageError(`--name is longer than ${MAX_RUN_NAME} characters`, 'use a shorter name', { field: 'name' });
-  const run: { recorder: RunRecorder | null } = { recorder: null };
-  const startRecording = async (choices: RunChoices) => {
-    if (labels === undefined) return null;
-    return RunRecorder.start(db, {
-      ...labels,
-      onWait: opts.onRecordWait,
-      dataset: opts.table,
-      architecture: model,
-      hyperparameters: {
-        ...choices.hyperparameters,
-        backend: opts.backend ?? 'auto',
-        workers: choices.workers,
-        memoryBudget: opts.memoryBudget ?? null,
-      },
-    });
-  };
-  let result: TrainResult;
-  const recorder = () => run.recorder;
+  return labels;
+}
+
+/** The run's row in mldb_runs, `running`, with what it was resolved to and the rows it reads. */
+async function startRun(
+  db: Db,
+  opts: TrainRunOptions,
+  run: { model: string; labels: RecordLabels },
+  p: PreparedTraining,
+): Promise<RunRecorder> {
+  const recorder = await RunRecorder.start(db, {
+    ...run.labels,
+    onWait: opts.onRecordWait,
+    dataset: opts.table,
+    architecture: run.model,
+    hyperparameters: {
+      ...p.hyperparameters,
+      backend: opts.backend ?? 'auto',
+      workers: p.workers,
+      memoryBudget: opts.memoryBudget ?? null,
+      ...recordedStart(p.choices.start),
+    },
+  });
+  const d = p.data.info;
+  recorder.data({
+    backend: p.backend.name,
+    fingerprint: d.fingerprint,
+    rowsUntil: d.rowsUntil,
+    tableVersion: d.tableVersion,
+    split: { train: d.train, validation: d.validation },
+  });
+  return recorder;
+}
+
+/** After training: the test pass, the saved and stored model, the record's end. */
+async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, result: TrainResult): Promise<TrainReport> {
   try {
-    result = await trainModel(db, {
-      ...opts,
-      onData: async (d, choices) => {
-        run.recorder = await startRecording(choices);
-        run.recorder?.data({
-          backend: choices.backend,
-          fingerprint: d.fingerprint,
-          rowsUntil: d.rowsUntil,
-          tableVersion: d.tableVersion,
-          split: { train: d.train, validation: d.validation },
-        });
-        await opts.onData?.(d, choices);
-      },
-      onBackend: opts.onBackend,
-      onEpoch: (e) => {
-        recorder()?.epoch(e);
-        opts.onEpoch?.(e);
-      },
-    });
-  } catch (err) {
-    await recorder()
-      ?.finish('failed', { error: err })
-      .catch(() => undefined);
-    throw err;
-  }
-  try {
-    const rowSet = { maxId: result.rowsUntil, asOf: opts.tableVersion };
-    const testRows = await countRows(db, opts.table, { split: 'test', ...rowSet });
-    recorder()?.data({ split: { ...result.split, test: testRows } });
+    const testRows = await countRows(db, opts.table, { split: 'test', ...testRowSet(opts, result) });
+    run.recorder?.data({ split: { ...result.split, test: testRows } });
     // The result as it is, but for the network itself (saved below), with what this run adds.
     const { model: network, preciseBn, ...outcome } = result;
     const report: TrainReport = {
       ...outcome,
-      runId: recorder()?.id ?? null,
-      name: labels ? (labels.name ?? null) : null,
+      runId: run.recorder?.id ?? null,
+      name: run.labels ? (run.labels.name ?? null) : null,
       table: opts.table,
-      model,
+      model: run.model,
       savedTo: null,
       storedModel: null,
       split: { ...result.split, test: testRows },
       test: null,
     };
     if (result.stopReason === 'interrupted' || result.epochs.length === 0) {
-      await recorder()?.finish('interrupted');
+      await run.recorder?.finish('interrupted');
       return report;
     }
-    if (testRows > 0) {
-      opts.onTestStart?.(testRows);
-      // The test pass runs where training ran: onnxruntime's session over the exported model, or tfjs.
-      const engine = result.backend === 'onnxruntime' ? await testEngine(result.model) : undefined;
-      try {
-        report.test = await evaluateClassifier(
-          db,
-          { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape, engine },
-          opts.table,
-          'test',
-          { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
-          rowSet,
-        );
-      } finally {
-        await engine?.dispose();
-      }
-    }
-    // The saved weights' epoch: the best one with --restore-best, else the last.
-    const last = result.epochs.find((e) => e.epoch === result.restoredEpoch) ?? result.epochs[result.epochs.length - 1];
-    const metadata: ModelMetadata = {
-      format: 'mldb-model',
-      formatVersion: 1,
-      labels: result.labels,
-      inputShape: result.inputShape,
-      preprocessing: { resize: 'fill', channels: result.inputShape[2], scale: PIXEL_SCALE },
-      dataset: {
-        table: opts.table,
-        database: opts.database ?? '',
-        fingerprint: result.fingerprint,
-        rowsUntil: result.rowsUntil,
-        tableVersion: result.tableVersion,
-      },
-      architecture: model,
-      hyperparameters: { ...result.hyperparameters, workers: result.workers },
-      split: { train: report.split.train, validation: report.split.validation, test: testRows },
-      epochs: result.epochs,
-      ...(result.restoredEpoch !== null && { restoredEpoch: result.restoredEpoch }),
-      metrics: {
-        loss: last.loss,
-        accuracy: last.accuracy,
-        valLoss: last.valLoss,
-        valAccuracy: last.valAccuracy,
-        testLoss: report.test?.loss ?? null,
-        testAccuracy: report.test?.accuracy ?? null,
-      },
-      backend: result.backend,
-      versions: { mldb: MLDB_VERSION, tfjs: tf.version.tfjs },
-      createdAt: new Date().toISOString(),
-      ...(recorder() && { runId: recorder()!.id }),
-    };
-    const files = await serializeModel(result.model, metadata);
-    report.savedTo = await writeModelFolder(opts.save ?? defaultModelDir(opts.table, model), files);
-    if (opts.store !== false) {
-      const stored = await storeModel(
-        db,
-        {
-          name: opts.store?.name ?? modelNameFor(report.savedTo),
-          runId: recorder()?.id ?? null,
-          architecture: model,
-          dataset: opts.table,
-          labels: result.labels,
-          inputShape: result.inputShape,
-          testAccuracy: report.test?.accuracy ?? null,
-        },
-        files,
-      );
-      report.storedModel = { id: stored.id, name: stored.name, version: stored.version };
-    }
-    const t = report.test;
-    await recorder()?.finish('completed', {
-      test: t && {
-        loss: t.loss,
-        accuracy: t.accuracy,
-        details: {
-          count: t.count,
-          labels: t.labels,
-          classes: t.classes,
-          macro: t.macro,
-          confusion: t.confusion,
-          mistakes: t.mistakes,
-        },
-      },
-      modelDir: report.savedTo,
-    });
+    if (testRows > 0) report.test = await testModel(db, opts, run.model, result, testRows);
+    await saveModel(db, opts, run, result, report);
+    await run.recorder?.finish('completed', { test: testRecord(report.test), modelDir: report.savedTo });
     return report;
-  } catch (err) {
-    await recorder()
-      ?.finish('failed', { error: err })
-      .catch(() => undefined);
-    throw err;
   } finally {
     result.model.dispose();
   }
+}
+
+/** The test split's rows of the run's row set: ids up to its rowsUntil, in the version it read. */
+function testRowSet(opts: TrainRunOptions, result: TrainResult): { maxId: number; asOf?: number } {
+  return { maxId: result.rowsUntil, asOf: opts.tableVersion };
+}
+
+/** Metrics on the test split, on the engine training ran on: onnxruntime's session over the exported model, or tfjs. */
+async function testModel(
+  db: Db,
+  opts: TrainRunOptions,
+  model: string,
+  result: TrainResult,
+  testRows: number,
+): Promise<EvaluationReport> {
+  opts.onTestStart?.(testRows);
+  const engine = result.backend === 'onnxruntime' ? await testEngine(result.model) : undefined;
+  try {
+    return await evaluateClassifier(
+      db,
+      { name: model, model: result.model, labels: result.labels, inputShape: result.inputShape, engine },
+      opts.table,
+      'test',
+      { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
+      testRowSet(opts, result),
+    );
+  } finally {
+    await engine?.dispose();
+  }
+}
+
+/** Writes the model folder and, unless `store: false`, keeps it in mldb_models; fills both into the report. */
+async function saveModel(
+  db: Db,
+  opts: TrainRunOptions,
+  run: RunContext,
+  result: TrainResult,
+  report: TrainReport,
+): Promise<void> {
+  const runId = run.recorder?.id ?? null;
+  const resize = (await getDataset(db, opts.table)).resize;
+  const files = await serializeModel(result.model, modelMetadata(opts, run.model, result, report, runId, resize));
+  report.savedTo = await writeModelFolder(opts.save ?? defaultModelDir(opts.table, run.model), files);
+  if (opts.store === false) return;
+  const stored = await storeModel(
+    db,
+    {
+      name: opts.store?.name ?? modelNameFor(report.savedTo),
+      runId,
+      architecture: run.model,
+      dataset: opts.table,
+      labels: result.labels,
+      inputShape: result.inputShape,
+      testAccuracy: report.test?.accuracy ?? null,
+    },
+    files,
+  );
+  report.storedModel = { id: stored.id, name: stored.name, version: stored.version };
+}
+
+function modelMetadata(
+  opts: TrainRunOptions,
+  model: string,
+  result: TrainResult,
+  report: TrainReport,
+  runId: number | null,
+  resize: ResizeMode,
+): ModelMetadata {
+  // The saved weights' epoch: the best one with --restore-best, else the last.
+  const last = result.epochs.find((e) => e.epoch === result.restoredEpoch) ?? result.epochs[result.epochs.length - 1];
+  return {
+    format: 'mldb-model',
+    formatVersion: 1,
+    labels: result.labels,
+    inputShape: result.inputShape,
+    preprocessing: { resize: SHARP_FIT[resize], channels: result.inputShape[2], scale: PIXEL_SCALE },
+    dataset: {
+      table: opts.table,
+      database: opts.database ?? '',
+      fingerprint: result.fingerprint,
+      rowsUntil: result.rowsUntil,
+      tableVersion: result.tableVersion,
+    },
+    architecture: model,
+    hyperparameters: { ...result.hyperparameters, workers: result.workers, ...recordedStart(result.start) },
+    split: { train: report.split.train, validation: report.split.validation, test: report.split.test },
+    epochs: result.epochs,
+    ...(result.restoredEpoch !== null && { restoredEpoch: result.restoredEpoch }),
+    metrics: {
+      loss: last.loss,
+      accuracy: last.accuracy,
+      valLoss: last.valLoss,
+      valAccuracy: last.valAccuracy,
+      testLoss: report.test?.loss ?? null,
+      testAccuracy: report.test?.accuracy ?? null,
+    },
+    backend: result.backend,
+    versions: { mldb: MLDB_VERSION, tfjs: tf.version.tfjs },
+    createdAt: new Date().toISOString(),
+    ...(runId !== null && { runId }),
+  };
+}
+
+/** The test pass as mldb_runs keeps it. */
+function testRecord(t: EvaluationReport | null) {
+  return (
+    t && {
+      loss: t.loss,
+      accuracy: t.accuracy,
+      details: {
+        count: t.count,
+        labels: t.labels,
+        classes: t.classes,
+        macro: t.macro,
+        confusion: t.confusion,
+        mistakes: t.mistakes,
+      },
+    }
+  );
 }

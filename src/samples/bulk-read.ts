@@ -15,7 +15,6 @@ import type { Db, Queryable } from '../db/db';
 import { shardReader } from '../db/shard-reads';
 import { shardMap, type Shard } from '../db/sharding';
 import { InvalidDataError, UsageError } from '../errors';
-import { setting } from '../config';
 import { POOL_CONNECTIONS } from '../db/pool';
 import { SCALED } from './scaled';
 
@@ -47,10 +46,12 @@ export function defaultReadParallelism(): number {
   return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
-/** --read-parallelism, else MLDB_READ_PARALLELISM (env or .env), else defaultReadParallelism(). */
-export function resolveReadParallelism(flag?: string): number {
-  const [name, text] =
-    flag !== undefined ? ['--read-parallelism', flag] : ['MLDB_READ_PARALLELISM', setting('MLDB_READ_PARALLELISM')];
+/**
+ * --read-parallelism, else MLDB_READ_PARALLELISM (`configured`, read by config.ts), else
+ * defaultReadParallelism().
+ */
+export function resolveReadParallelism(flag?: string, configured?: string): number {
+  const [name, text] = flag !== undefined ? ['--read-parallelism', flag] : ['MLDB_READ_PARALLELISM', configured];
   if (text === undefined) return defaultReadParallelism();
   const k = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!(k >= 1 && k <= POOL_CONNECTIONS)) {

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { UsageError } from '../errors';
-import { setting } from '../config';
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -32,10 +31,9 @@ export function defaultMemoryBudget(): number {
   return Math.floor(os.totalmem() / 4);
 }
 
-/** --memory-budget, else MLDB_MEMORY_BUDGET (env or .env), else a quarter of RAM. */
-export function resolveMemoryBudget(flag?: string): number {
+/** --memory-budget, else MLDB_MEMORY_BUDGET (`configured`, read by config.ts), else a quarter of RAM. */
+export function resolveMemoryBudget(flag?: string, configured?: string): number {
   if (flag !== undefined) return parseBytes('--memory-budget', flag);
-  const configured = setting('MLDB_MEMORY_BUDGET');
   if (configured !== undefined) return parseBytes('MLDB_MEMORY_BUDGET', configured);
   return defaultMemoryBudget();
 }

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { PredictionLogRow } from '../db/predictions';
 import { sniffFormat } from '../images/formats';
 import { DecodeError, TooManyPixelsError } from '../images/decode';
-import type { SavedModel } from '../ml/artifacts';
+import { modelImageShape, type SavedModel } from '../ml/artifacts';
 import { tfjsEngine } from '../ml/inference-engine';
 import { classifyInputs, ranked } from '../ml/predict';
 import { ImageDecoder } from './image-decoder';
@@ -86,9 +86,8 @@ export class Predictor {
     /** What runs the model, as /healthz and the startup line say it. */
     readonly engineName = 'tfjs',
   ) {
-    const [height, width, channels] = saved.metadata.inputShape;
     this.decoder = new ImageDecoder(
-      { height, width, channels: channels as 1 | 3 },
+      modelImageShape(saved.metadata),
       (pixels) => metrics.decodePixelsWaiting.set(pixels),
       opts.maxPixels,
     );

@@ -3,11 +3,13 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
 import { insertPredictions } from '../../src/db/predictions';
+import { createRun, finishRun } from '../../src/db/run-writes';
 import { PACKAGES } from '../../src/doctor/check';
 import { findChromium } from '../../src/doctor/machine';
 import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
+import { runStart } from '../helpers/records';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
 
 /**
@@ -185,6 +187,33 @@ test('runs: the table sorts and filters; a run shows its curves, confusion matri
   await page.close();
 });
 
+test('a run started from a trained model: its page says from which, and what was frozen', async () => {
+  const conn = await db.mldb().connection();
+  const id = await createRun(
+    conn,
+    runStart({
+      hyperparameters: {
+        seed: 1,
+        initFrom: 'run:1',
+        freeze: 'up-to:block1_dropout',
+        unfreezeAt: 3,
+        initModel: 'digits_base@1',
+        layersCopied: 18,
+        headRebuilt: 'head_conv',
+        frozenLayers: ['block1_conv1', 'block1_bn1', 'block1_dropout'],
+      },
+    }),
+  );
+  await finishRun(conn, id, { status: 'completed' });
+  const { page, problems } = await open(`#/runs/${id}`);
+  expect(await page.locator('p.start-from').textContent()).toBe(
+    "Started from digits_base@1: 18 layers copied, head head_conv rebuilt for this table's labels · " +
+      'Frozen: 3 layers (block1_conv1 … block1_dropout), released at epoch 3',
+  );
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
 test('a run still training: its page shows new epochs as they are recorded, without a reload', async () => {
   const training = mldbRunning(['train', '--model', 'lenet5', '--epochs', '200', '--no-store'], env);
   try {
@@ -244,8 +273,15 @@ test('compare runs and an experiment as parallel coordinates', async () => {
   await page.waitForSelector('main[data-ready="#/experiments/lrs"]');
   expect(await page.locator('svg polyline.pc-line').count()).toBe(4);
   await expect(page.locator('svg[role=img]').getAttribute('aria-label')).resolves.toMatch(
-    /4 runs over 2 settings against test accuracy/,
+    /4 runs over 2 settings against val accuracy/,
   );
+  // The plan ran as a study: its trials by state, with the worker that ran each.
+  const study = page.locator('section[aria-label=study]');
+  await expect(study.locator('p').textContent()).resolves.toMatch(
+    /4 of 4 trials \(grid, chosen by val_accuracy\): 4 completed/,
+  );
+  expect(await study.locator('div.scroll > table > tbody > tr').count()).toBe(4);
+  expect(await study.locator('figure.chart canvas').count()).toBe(1);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-experiment.png') });
   expect(problems).toEqual([]);
   await page.close();

@@ -55,7 +55,14 @@ describe('experiments, run records and reports from the command line', () => {
     });
     expect(doc.leaderboard).toHaveLength(2);
     expect(doc.leaderboard.map((e: { learningRate: number }) => e.learningRate).sort()).toEqual([0.001, 0.01]);
-    expect(doc.leaderboard[0].testAccuracy).toBeGreaterThanOrEqual(doc.leaderboard[1].testAccuracy);
+    // Ranked and chosen on validation, never on test: the test score is reported, not used.
+    expect(doc.selectedBy).toBe('val_accuracy');
+    expect(doc.leaderboard[0].value).toBeGreaterThanOrEqual(doc.leaderboard[1].value);
+    expect(doc.best).toMatchObject({ trial: doc.leaderboard[0].trial, runId: doc.leaderboard[0].runId });
+    expect(doc.gatedOn).toBe('test');
+    expect(mldb(['experiment', plan], env(), work).stdout).toMatch(
+      /test accuracy is shown for every trial but not used/,
+    );
     runIds = doc.leaderboard.map((e: { runId: number }) => e.runId);
 
     const runs = JSON.parse(mldb(['runs', '--json', '--experiment', 'two-lrs'], env()).stdout);
@@ -87,7 +94,82 @@ describe('experiments, run records and reports from the command line', () => {
     expect(doc).toMatchObject({ trained: 0, skipped: 2 });
     expect(doc.leaderboard.map((e: { runId: number }) => e.runId).sort()).toEqual([...runIds].sort());
     expect(JSON.parse(mldb(['runs', '--json'], env()).stdout).runs).toHaveLength(2);
-    expect(mldb(['experiment', plan, '--dry-run'], env(), work).stderr).toMatch(/done before \(run \d+\), skipped/);
+    expect(mldb(['experiment', plan, '--dry-run'], env(), work).stderr).toMatch(/trial 1 .*: completed \(run \d+\)/);
+  });
+
+  test('the median pruner stops a plainly worse trial: recorded pruned with its epochs, never selected', () => {
+    const pruned = path.join(work, 'pruned.yaml');
+    fs.writeFileSync(
+      pruned,
+      [
+        'name: pruned',
+        'table: tiny',
+        'backend: wasm',
+        `save: ${path.join(work, 'pruned-models')}`,
+        'pruner: median',
+        'startupTrials: 2',
+        'objective: val_loss',
+        'grid:',
+        '  model: [lenet5]',
+        '  learningRate: [0.003, 0.000001]',
+        '  seed: [1, 2]',
+        '  epochs: 3',
+        '  batchSize: 16',
+        '',
+      ].join('\n'),
+    );
+    const r = mldb(['experiment', pruned, '--json'], env(), work);
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ selectedBy: 'val_loss', pruned: 2, failed: 0, study: { pruner: 'median' } });
+    const slow = doc.leaderboard.filter((e: { learningRate: number }) => e.learningRate === 0.000001);
+    for (const e of slow) expect(e).toMatchObject({ outcome: 'pruned', epochsDone: 1 });
+    expect(doc.best.learningRate).toBe(0.003);
+    expect(doc.leaderboard[0].value).toBeLessThanOrEqual(doc.leaderboard[1].value);
+  });
+
+  test('a random search over a log range: the seed draws the same trials; run again, it trains nothing', () => {
+    const searched = path.join(work, 'searched.yaml');
+    const lines = (name: string) =>
+      [
+        `name: ${name}`,
+        'table: tiny',
+        'backend: wasm',
+        `save: ${path.join(work, name)}`,
+        'sampler: random',
+        'trials: 2',
+        'seed: 5',
+        'grid:',
+        '  model: [lenet5]',
+        '  learningRate: {log: [0.0001, 0.01]}',
+        '  epochs: 1',
+        '  batchSize: {int: [8, 32]}',
+        '',
+      ].join('\n');
+    fs.writeFileSync(searched, lines('searched'));
+    const r = mldb(['experiment', searched, '--json'], env(), work);
+    expect(r.stderr).not.toMatch(/^mldb:/m);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ trained: 2, study: { sampler: 'random', trials: 2 } });
+    for (const e of doc.leaderboard) {
+      expect(e.learningRate).toBeGreaterThanOrEqual(0.0001);
+      expect(e.learningRate).toBeLessThanOrEqual(0.01);
+      expect(Number.isInteger(e.batchSize) && e.batchSize >= 8 && e.batchSize <= 32).toBe(true);
+    }
+    const drawn = (d: { leaderboard: Array<{ trial: number; learningRate: number; batchSize: number }> }) =>
+      d.leaderboard.map((e) => [e.trial, e.learningRate, e.batchSize]).sort((a, b) => a[0] - b[0]);
+    expect(JSON.parse(mldb(['experiment', searched, '--json'], env(), work).stdout)).toMatchObject({
+      trained: 0,
+      skipped: 2,
+    });
+    // The same plan under another name is another study: the seed draws the same parameters.
+    const twin = path.join(work, 'twin.yaml');
+    fs.writeFileSync(twin, lines('twin'));
+    expect(drawn(JSON.parse(mldb(['experiment', twin, '--dry-run', '--json'], env(), work).stdout))).toEqual([]);
+    const again = JSON.parse(mldb(['experiment', twin, '--json'], env(), work).stdout);
+    expect(drawn(again)).toEqual(drawn(doc));
   });
 
   test('--min-accuracy above what is reached exits 7, after recording the run', () => {

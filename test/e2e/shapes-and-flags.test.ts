@@ -39,6 +39,18 @@ describe('table shapes: partial flags merge with the first image', () => {
     expect(show.dataset.shape).toEqual({ height: 12, width: 12, channels: 3 });
   });
 
+  test('create-table --resize pad: created, shown and listed with its mode; an unknown mode is exit 2', () => {
+    const created = mldb(['create-table', 'letterboxed', '--size', '8', '--channels', '3', '--resize', 'pad'], env());
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch('resize pad (fill 0, black)');
+    expect(mldb(['show', 'letterboxed'], env()).stdout).toMatch('shape 8x8x3, resize pad (fill 0, black)');
+    expect(mldb(['tables'], env()).stdout).toMatch(/letterboxed .* pad \(fill 0, black\)/);
+    expect(JSON.parse(mldb(['show', 'letterboxed', '--json'], env()).stdout).dataset.resize).toBe('pad');
+    const odd = mldb(['create-table', 'squashed', '--resize', 'squash'], env());
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch("'squash' is invalid");
+  });
+
   test("--size alone keeps the first image's channels (RGB here), not 1", () => {
     const dir = folder(['a', 'b'], 2, (s) => rgbPng(16, 16, s));
     const r = mldb(['import', dir, '--table', 'only_size', '--create', '--size', '8', '--json'], env());

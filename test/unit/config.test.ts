@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { backendTimeoutSeconds, describeTarget, maskUrl, resolveConfig } from '../../src/config';
+import { backendTimeoutSeconds, describeTarget, maskUrl, readSettings, resolveConfig } from '../../src/config';
 import { translateDbError } from '../../src/db/pool';
 import { UsageError } from '../../src/errors';
 import { tempDir } from '../helpers/fixtures';
@@ -117,6 +117,31 @@ describe('database refusals say what was refused', () => {
     expect(e.message).toMatch(message);
     expect(`${e.message} ${e.hint}`).not.toMatch(/Secret-pw-1/);
   });
+});
+
+test('settings: one frozen value, the environment over .env; onnxruntime switches from the environment only', () => {
+  const cwd = tempDir();
+  fs.writeFileSync(
+    path.join(cwd, '.env'),
+    'MLDB_MEMORY_BUDGET=1G\nMLDB_READ_PARALLELISM=2\nMLDB_TABLE=dot\nMLDB_ONNX_SPINNING=0\nMLDB_ONNX_NCHWC=0\n',
+  );
+  const settings = readSettings({ MLDB_READ_PARALLELISM: '3', MLDB_UI_TOKEN: 'tok-sec' }, cwd);
+  const { tokens, ...rest } = settings;
+  expect(rest).toEqual({
+    table: 'dot',
+    memoryBudget: '1G',
+    readParallelism: '3',
+    onnx: { blocked: true, spinning: undefined },
+  });
+  expect(tokens.MLDB_UI_TOKEN?.reveal()).toBe('tok-sec');
+  expect(tokens.MLDB_SERVE_TOKEN).toBeUndefined();
+  expect(JSON.stringify(settings) + inspect(settings)).not.toMatch(/tok-sec/);
+  expect(Object.isFrozen(settings)).toBe(true);
+  expect(readSettings({ MLDB_ONNX_SPINNING: '0', MLDB_ONNX_NCHWC: '0' }, tempDir()).onnx).toEqual({
+    blocked: false,
+    spinning: false,
+  });
+  fs.rmSync(cwd, { recursive: true, force: true });
 });
 
 describe('MLDB_BACKEND_TIMEOUT', () => {

@@ -3,6 +3,7 @@ import { dropout, withDropoutHeld } from '../../src/ml/architectures/layers';
 import { Seeds } from '../../src/ml/architectures/types';
 import { selectBackend } from '../../src/ml/backend';
 import { nchwcBlockSize } from '../../src/ml/engines/nchwc-probe';
+import { setFrozen } from '../../src/ml/freeze';
 import { LAYER_OPS, type LayerOps } from '../../src/ml/onnx/layer-ops';
 import { computeGradients } from '../../src/ml/parallel/replica';
 import { tf } from '../../src/ml/tf';
@@ -31,6 +32,8 @@ interface Case {
   size: number;
   /** The layers under test, after a 3×3 convolution of `channels` filters. */
   build: (x: Sym) => Sym;
+  /** Layers frozen (ml/freeze.ts) once the model is built. */
+  frozen?: string[];
 }
 
 const CASES: Case[] = [
@@ -80,6 +83,21 @@ const CASES: Case[] = [
         .apply(x) as Sym,
   },
   { name: 'batch-norm', size: 6, build: (x) => tf.layers.batchNormalization().apply(x) as Sym },
+  {
+    // Something before it trains: its input gradient by the stored statistics, none for its weights.
+    name: 'batch-norm, frozen',
+    size: 6,
+    frozen: ['frozen_bn'],
+    build: (x) =>
+      tf.layers
+        .batchNormalization({
+          name: 'frozen_bn',
+          gammaInitializer: tf.initializers.constant({ value: 1.5 }),
+          movingMeanInitializer: tf.initializers.constant({ value: 0.3 }),
+          movingVarianceInitializer: tf.initializers.constant({ value: 2 }),
+        })
+        .apply(x) as Sym,
+  },
   { name: 'ReLU layer', size: 6, build: (x) => tf.layers.reLU().apply(x) as Sym },
   {
     name: 'average pool 2×2 same (odd size)',
@@ -127,7 +145,9 @@ function model(c: Case, channels: number): tf.LayersModel {
   let x = c.build(conv(channels, 3)(input));
   if (x.shape.length === 4) x = tf.layers.flatten().apply(x) as Sym;
   const out = tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: init() }).apply(x) as Sym;
-  return tf.model({ inputs: input, outputs: out });
+  const m = tf.model({ inputs: input, outputs: out });
+  if (c.frozen) setFrozen(m, { layers: c.frozen, unfreezeAt: null }, true);
+  return m;
 }
 
 function randomBatch(c: Case, n: number) {
@@ -203,6 +223,7 @@ describe('a gradient 1% off is caught', () => {
     ['SeparableConv2D', 'input', 'separable conv 3×3'],
     ['BatchNormalization', 'gamma', 'batch-norm'],
     ['BatchNormalization', 'input', 'batch-norm'],
+    ['BatchNormalization', 'input', 'batch-norm, frozen'],
     ['AveragePooling2D', 'input', 'average pool 2×2 same (odd size)'],
     ['MaxPooling2D', 'input', 'max pool 2×2'],
     ['GlobalAveragePooling2D', 'input', 'global average pool, dense ReLU'],

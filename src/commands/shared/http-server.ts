@@ -1,4 +1,4 @@
-import { setting } from '../../config';
+import type { Settings, TokenVariable } from '../../config';
 import { NotFoundError, UsageError } from '../../errors';
 import { FileTooLarge, NotRegularFile, readRegularFile } from '../../read-file';
 import type { Output } from '../../ui/output';
@@ -20,7 +20,9 @@ export const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export function httpToken(
   out: Output,
   flags: { token?: string; tokenFile?: string },
-  variable: 'MLDB_SERVE_TOKEN' | 'MLDB_UI_TOKEN',
+  variable: TokenVariable,
+  /** The variables' values (config.ts readSettings). */
+  tokens: Settings['tokens'],
 ): string | undefined {
   if (flags.tokenFile !== undefined) {
     if (flags.token !== undefined) throw new UsageError('--token and --token-file both name the token', 'keep one');
@@ -48,7 +50,7 @@ export function httpToken(
       'mldb: --token was readable by every user of this machine in the process list until mldb hid it; ' +
         `prefer ${variable} or --token-file`,
     );
-  return (flags.token ?? setting(variable)) || undefined;
+  return (flags.token ?? tokens[variable]?.reveal()) || undefined;
 }
 
 /** What `listen` failing means for a user of `serve` or `ui`: a usage error naming the flag to change. */

@@ -1,4 +1,5 @@
 import type { Dataset } from '../../db/registry';
+import { PAD_FILL, type ResizeMode } from '../../image-shape';
 
 /** How a table's shape is written everywhere the CLI prints one. */
 
@@ -15,4 +16,11 @@ export function describeShape(d: Pick<Dataset, 'shape' | 'shapeParts'>): string 
 
 export function shapeText(s: { height: number; width: number; channels: number } | null): string {
   return s ? `${s.height}x${s.width}x${s.channels}` : '-';
+}
+
+/** How a table resizes images of another aspect ratio: "stretch", "crop (centred)", "pad (fill 0, black)". */
+export function resizeText(mode: ResizeMode): string {
+  if (mode === 'crop') return 'crop (centred)';
+  if (mode === 'pad') return `pad (fill ${PAD_FILL}, black)`;
+  return mode;
 }

@@ -3,6 +3,7 @@ import { OPTIMIZERS } from '../../ml/optimizer-names';
 import {
   numeric,
   TRAINING_DEFAULTS,
+  UNFREEZE_LR_SCALE,
   workersOption,
   type TrainingOptionName,
   type TrainingOptions,
@@ -101,6 +102,23 @@ export const TRAINING_FLAGS = {
       'tfjs backends: split each batch over N threads, one core each (auto: one per core; 1 on onnxruntime)' +
       shown('workers'),
     parse: workersOption,
+  },
+  // Starting from a trained model (ml/start-from.ts).
+  initFrom: {
+    flag: '--init-from <REF>',
+    help:
+      'start from a trained model (name[@version], run:ID or a model folder): layers whose name and shape match ' +
+      "are copied; the head is rebuilt when the table's labels differ",
+    parse: String,
+  },
+  freeze: {
+    flag: '--freeze <N|up-to:LAYER>',
+    help: 'keep the first N layers (or every layer up to LAYER) fixed, their batch-norm statistics too',
+    parse: (text) => (/^\d+$/.test(text) ? Number(text) : text),
+  },
+  unfreezeAt: {
+    flag: '--unfreeze-at <EPOCH>',
+    help: `release the frozen layers from this epoch on, the learning rate × ${UNFREEZE_LR_SCALE}`,
   },
 } as const satisfies Record<TrainingOptionName, TrainingFlag>;
 

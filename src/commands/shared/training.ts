@@ -1,6 +1,6 @@
 import { InterruptedError } from '../../errors';
-import { openTensorBoard, type EpochLogger } from '../../ml/tensorboard';
-import type { BatchProgress, EpochMetrics } from '../../ml/train';
+import type { DataPlan } from '../../ml/train';
+import { recordedStart } from '../../ml/start-from';
 import { TRAINING_DEFAULTS } from '../../ml/training-options';
 import type { TrainReport } from '../../ml/training-run';
 import type { TrainMethodOptions } from '../../mldb';
@@ -9,26 +9,10 @@ import { createProgress } from '../../ui/progress';
 import { formatBytes, formatCount, formatDuration } from '../../ui/terminal';
 import type { CommandContext } from '../context';
 import { parseNumber } from '../options';
+import { startLines } from './start-lines';
+import { TrainingProgress } from './training-progress';
 
 /** What `train` and `experiment` share: a run with its progress lines, and the accuracy gate. */
-
-/** One line per epoch; `etaSeconds` (time left for the remaining epochs) when any remain. */
-export function epochLine(e: EpochMetrics, epochs: number, etaSeconds?: number): string {
-  return (
-    `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} accuracy ${e.accuracy.toFixed(4)}` +
-    (e.valLoss !== null ? ` val_loss ${e.valLoss.toFixed(4)} val_accuracy ${e.valAccuracy!.toFixed(4)}` : '') +
-    ` · ${formatCount(e.samplesPerSecond)} samples/s · ${formatDuration(e.seconds)}` +
-    (etaSeconds !== undefined && e.epoch < epochs ? ` · ETA ${formatDuration(etaSeconds)}` : '')
-  );
-}
-
-export function batchLine(p: BatchProgress): string {
-  return (
-    `epoch ${p.epoch}/${p.epochs} · ${formatCount(p.done)}/${formatCount(p.samples)} · loss ` +
-    `${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(4)}` +
-    ` · ${formatCount(p.samplesPerSecond)} samples/s · ETA ${formatDuration(p.etaSeconds)}`
-  );
-}
 
 /** The result of `mldb train`: the run, and the threshold it was held to. */
 export type TrainOutcome = TrainReport & { minAccuracy: number | null; belowThreshold: boolean };
@@ -54,44 +38,24 @@ export async function trainWithProgress(
   // With --json stdout is the document's and there is no spinner: notes go to stderr as lines.
   const say = (text: string) => (ctx.out.json ? ctx.out.note(text) : progress.log(text));
   const stop = watchInterrupts(() => say('stopping after this batch (Ctrl-C again to abort at once)'));
-  let epochs = options.epochs ?? TRAINING_DEFAULTS.epochs;
-  let spent = 0;
-  let previousRate: number | null = null;
-  let board: EpochLogger | undefined;
+  const lines = new TrainingProgress(progress, say, options.epochs ?? TRAINING_DEFAULTS.epochs);
   let report: TrainReport;
   try {
     report = await mldb.train({
       ...options,
+      // The lines first: an epoch is printed before a caller's callback acts on it.
+      callbacks: [lines, ...(options.callbacks ?? [])],
       shouldStop: () => stop.requested,
-      onData: (d) =>
-        say(
-          `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
-            `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
-            (d.streaming
-              ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
-              : ', in memory'),
-        ),
+      onData: (d, choices) => {
+        say(dataLine(d));
+        for (const line of startLines({ ...choices.hyperparameters, ...recordedStart(choices.start) })) say(line);
+        lines.releasedAt = choices.start?.freeze?.unfreezeAt ?? null;
+      },
       onRecordWait: (runId, seconds) =>
         say(`database unreachable: waiting up to ${seconds} s for it to record the end of run ${runId}`),
       onBackend: (name, reason, workers) => {
         say(`backend: ${name} (${reason})${workers > 1 ? `, batches split over ${workers} threads` : ''}`);
-        if (tensorboard) {
-          const tb = openTensorBoard(tensorboard, name);
-          if ('unavailable' in tb) say(`note: ${tb.unavailable}`);
-          else board = tb;
-        }
-      },
-      onBatch: (p) => {
-        epochs = p.epochs;
-        progress.update(batchLine(p));
-      },
-      onEpoch: (e) => {
-        spent += e.seconds;
-        if (e.learningRate !== null && previousRate !== null && e.learningRate !== previousRate)
-          say(`learning rate ${previousRate} → ${e.learningRate} (val_loss stopped improving)`);
-        previousRate = e.learningRate;
-        say(epochLine(e, epochs, (spent / e.epoch) * (epochs - e.epoch)));
-        board?.epoch(e);
+        if (tensorboard) lines.openTensorBoard(tensorboard, name);
       },
       onTestStart: (rows) => progress.update(`evaluating on ${formatCount(rows)} test rows`),
     });
@@ -100,7 +64,7 @@ export async function trainWithProgress(
     throw err;
   } finally {
     stop.dispose();
-    board?.close();
+    lines.dispose();
   }
   if (report.stopReason === 'interrupted') {
     progress.clear();
@@ -112,6 +76,16 @@ export async function trainWithProgress(
   }
   progress.succeed(`trained ${report.model} in ${formatDuration(report.epochs.reduce((a, e) => a + e.seconds, 0))}`);
   return report;
+}
+
+function dataLine(d: DataPlan): string {
+  return (
+    `data: ${formatCount(d.train)} train / ${formatCount(d.validation)} validation rows ` +
+    `(${d.validationFrom === 'split' ? 'the validation split' : 'held out by seed'})` +
+    (d.streaming
+      ? `, streamed ${formatCount(d.chunkRows)} rows per read (memory budget ${formatBytes(d.memoryBudget)})`
+      : ', in memory')
+  );
 }
 
 /** --min-accuracy: a fraction in [0, 1], or none. */

@@ -1,4 +1,3 @@
-import { onnxEngineSettings } from '../../config';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +11,14 @@ import type { Ort } from '../onnxruntime';
  * 0 where it has none), read from onnxruntime itself: it is asked to optimise a 1×1 convolution
  * whose kernel numbers its own entries, and the reordered kernel it writes out shows how many
  * output channels make a block. onnxruntime exposes the block size no other way, and guessing it
- * from CPU flags would break where its choice differs. MLDB_ONNX_NCHWC=0 turns the kernels off.
+ * from CPU flags would break where its choice differs. `blocked` false (MLDB_ONNX_NCHWC=0): none.
  */
 
 const CHANNELS = 64;
 let probed: Promise<number> | undefined;
 
-export function nchwcBlockSize(ort: Ort): Promise<number> {
-  if (!onnxEngineSettings().blocked) return Promise.resolve(0);
+export function nchwcBlockSize(ort: Ort, blocked = true): Promise<number> {
+  if (!blocked) return Promise.resolve(0);
   probed ??= probe(ort).catch(() => 0);
   return probed;
 }

@@ -29,6 +29,8 @@ export interface OnnxEngineOptions {
    * is still the faster, so it stays on; MLDB_ONNX_SPINNING=0 turns it off.
    */
   spinning?: boolean;
+  /** Channel-blocked (NCHWc) convolutions where the machine has them (default); MLDB_ONNX_NCHWC=0 turns them off. */
+  blocked?: boolean;
 }
 
 /** A tensor carried between steps: the current value, and the buffer the next step writes. */
@@ -55,7 +57,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     graphOptimizationLevel: 'all',
     extra: { session: { 'intra_op.allow_spinning': o.spinning === false ? '0' : '1' } },
   };
-  const block = await nchwcBlockSize(ort);
+  const block = await nchwcBlockSize(ort, o.blocked);
   const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });
   // Kernel gradients block over the batch only when it is a multiple of the block: a full batch of
   // 64 takes the aligned step, an epoch's last rows the other (built when first needed).
@@ -103,7 +105,10 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
 
   let learningRate = o.learningRate;
   let steps = 0;
-  const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.name);
+  // Frozen batch-norm layers keep their statistics (ml/freeze.ts): the statistics graph leaves them out.
+  const bnLayers = model.layers
+    .filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable)
+    .map((l) => l.name);
 
   return {
     backend: 'onnxruntime',

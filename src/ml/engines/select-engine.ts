@@ -1,4 +1,4 @@
-import { onnxEngineSettings } from '../../config';
+import type { OnnxEngineSettings } from '../../config';
 import os from 'node:os';
 import { UsageError } from '../../errors';
 import { selectBackend } from '../backend';
@@ -63,20 +63,18 @@ export function resolveWorkers(given: number | 'auto' | undefined, backend: Trai
   return given;
 }
 
-/** MLDB_ONNX_SPINNING=0 makes onnxruntime's threads sleep between ops (see OnnxEngineOptions.spinning). */
-function spinning(): boolean | undefined {
-  return onnxEngineSettings().spinning;
-}
-
 export interface EngineOptions {
   architecture: string;
   seed: number;
   optimizer: OptimizerName;
   learningRate: number;
   workers: number;
+  /** onnxruntime's switches (MLDB_ONNX_NCHWC, MLDB_ONNX_SPINNING, read by config.ts). */
+  onnx?: OnnxEngineSettings;
 }
 
 export function openStepEngine(model: tf.LayersModel, backend: TrainingBackend, o: EngineOptions): Promise<StepEngine> {
-  if (backend.name === 'onnxruntime') return onnxStepEngine(backend.ort!, model, { ...o, spinning: spinning() });
+  if (backend.name === 'onnxruntime')
+    return onnxStepEngine(backend.ort!, model, { ...o, spinning: o.onnx?.spinning, blocked: o.onnx?.blocked });
   return tfjsStepEngine(model, { ...o, backend: backend.name });
 }

@@ -4,9 +4,11 @@ import type { BackwardContext, ForwardContext, LayerOp } from '../layer-op';
 /**
  * Batch normalisation as tfjs computes it: by the moving statistics at inference; in training by
  * the batch's mean and biased variance per channel, with the moving statistics updated as
- * `moving − (moving − batch) × (1 − momentum)`. The per-channel affine maps of the forward and
- * backward passes are onnxruntime's BatchNormalization kernel (one pass over the values) fed with
- * the right per-channel vectors, so that each costs one pass, not four elementwise ops.
+ * `moving − (moving − batch) × (1 − momentum)`. A frozen layer (not trainable: ml/freeze.ts)
+ * normalises by its moving statistics in every mode and never updates them, as Keras' BN does when
+ * frozen. The per-channel affine maps of the forward and backward passes are onnxruntime's
+ * BatchNormalization kernel (one pass over the values) fed with the right per-channel vectors, so
+ * that each costs one pass, not four elementwise ops.
  *
  * With x̂ = (x − μ)·σ⁻¹, M values per channel, and sums over every axis but the channels:
  *   ∂β = Σ dy    ∂γ = σ⁻¹ · Σ dy·(x − μ)
@@ -50,7 +52,8 @@ export const batchNormalization: LayerOp = {
     const beta = affine(ctx, 'beta');
     const normalise = (mean: string, variance: string) =>
       g.node('BatchNormalization', [x.name, gamma, beta, mean, variance], [float('epsilon', epsilon)]);
-    if (ctx.mode === 'inference') return normalise(ctx.weight('moving_mean')!, ctx.weight('moving_variance')!);
+    if (ctx.mode === 'inference' || !ctx.layer.trainable)
+      return normalise(ctx.weight('moving_mean')!, ctx.weight('moving_variance')!);
     const axes = axesOf(x.dims.length + 1);
     const c = channels(ctx);
     const mean = g.node('ReduceMean', [x.name], [int('keepdims', 1), ints('axes', axes)]);
@@ -75,6 +78,7 @@ export const batchNormalization: LayerOp = {
   backward(ctx, dy) {
     const g = ctx.g;
     const [x] = ctx.inputs;
+    if (!ctx.layer.trainable) return [x.requiresGrad ? frozenInputGradient(ctx, dy) : null];
     const rank = x.dims.length + 1;
     const axes = g.int64s(axesOf(rank));
     const c = channels(ctx);
@@ -100,3 +104,19 @@ export const batchNormalization: LayerOp = {
     return [dx];
   },
 };
+
+/**
+ * A frozen layer is the fixed per-channel map γ·(x − moving mean)/√(moving variance + ε) + β: its
+ * input's gradient is dy scaled by γ/√(moving variance + ε), and its weights get none. (Only reached
+ * when something before it trains, which a frozen prefix never has.)
+ */
+function frozenInputGradient(ctx: BackwardContext, dy: string): string {
+  const g = ctx.g;
+  const c = channels(ctx);
+  const epsilon = Number(ctx.config.epsilon ?? 1e-3);
+  const invStd = g.node('Reciprocal', [
+    g.node('Sqrt', [g.node('Add', [ctx.weight('moving_variance')!, g.scalar(epsilon)])]),
+  ]);
+  const scale = g.node('Mul', [affine(ctx, 'gamma'), invStd]);
+  return scaleShift(g, dy, scale, g.constant([c], new Float32Array(c)), c);
+}

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors';
-import { processArguments } from '../process-command-line';
+import { UsageError } from './errors';
+import { processArguments } from './process-command-line';
+
+// The state file is read by config.ts (a command with no settings uses the local server) and
+// written by local-servers/: it sits below both, so the settings never depend on what starts servers.
 
 /** What `mldb db start` leaves behind so that every other command finds its server. */
 export interface ServerState {
