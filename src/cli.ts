@@ -8,6 +8,7 @@ import { createContext } from './commands/context';
 import { createOutput } from './ui/output';
 import type { CommandSpec, GlobalFlags, OptionSpec, Positional, StepOf } from './commands/specs/spec';
 import { DATASET_COMMANDS } from './commands/specs/datasets';
+import { CURATION_COMMANDS } from './commands/specs/curation';
 import { LOCAL_SERVER_COMMANDS } from './commands/specs/local-server';
 import { TRAINING_COMMANDS } from './commands/specs/training';
 import { SERVING_COMMANDS } from './commands/specs/serving';
@@ -42,6 +43,7 @@ async function execute<T>(cmd: Command, step: StepOf<T>): Promise<void> {
 /** Every command, in the order --help lists them, declared by group in commands/specs/. */
 export const COMMANDS: CommandSpec<unknown>[] = [
   ...DATASET_COMMANDS,
+  ...CURATION_COMMANDS,
   ...LOCAL_SERVER_COMMANDS,
   ...TRAINING_COMMANDS,
   ...SERVING_COMMANDS,

@@ -36,6 +36,8 @@ export type { Prediction, PredictionFailure } from './ml/predict';
 export type { ModelMetadata } from './ml/artifacts';
 export type { RunRecord, RunDetails } from './db/run-types';
 export type { RunStatus } from './db/enums';
+export type { Edit, EditOptions, EditResult, EditedRow, RowSelector } from './db/row-edits';
+export type { TableVersion, VersionKind } from './db/table-versions';
 export type { StudyOutcome } from './mldb';
 export type { StudySpec, Space, Dimension, Params, TrialState } from './study/types';
 export type { Trial } from './study/trial';

@@ -34,6 +34,12 @@ import {
   type StoredModel,
 } from './db/models';
 import { openDb } from './db/pool';
+import { resolveReadTarget } from './db/table-ref';
+import { purgeHistory, type PurgeResult } from './db/history-purge';
+import { diffVersions, type TableDiff } from './db/table-diff';
+import { UsageError } from './errors';
+import { editRows, type EditOptions, type EditResult, type RowSelector } from './db/row-edits';
+import { listVersions, tagVersion, type TableVersion } from './db/table-versions';
 import { studyLeaderboard, type RankedTrial } from './study/leaderboard';
 import { openStudy } from './study/study';
 import type { StudySpec } from './study/types';
@@ -183,16 +189,18 @@ export class MlDb {
     return listDatasets(await this.connection());
   }
 
-  /** Counts per label × split, shape and sizes of one dataset. */
+  /** Counts per label × split, shape and sizes of one dataset (`NAME@VERSION`: as that version held them). */
   async describe(name = this.config.table): Promise<DatasetDetails> {
-    return describeDataset(await this.connection(), name);
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return describeDataset(db, table, asOf);
   }
 
-  /** Rows without their BLOBs (the original's AcquireData), by keyset paging. */
+  /** Rows without their BLOBs (the original's AcquireData), by keyset paging; `NAME@VERSION` reads that version. */
   async rows(name = this.config.table, filter: RowFilter = {}): Promise<RowSummary[]> {
     const db = await this.connection();
-    await getDataset(db, name);
-    return listRows(db, name, filter);
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return listRows(db, table, { ...filter, ...(asOf !== undefined && { asOf }) });
   }
 
   /** Alias of `rows`, under the original's name. */
@@ -238,8 +246,10 @@ export class MlDb {
     dir: string,
     options: Omit<RowFilter, 'afterId' | 'limit'> & { table?: string } = {},
   ): Promise<ExportSummary> {
-    const { table = this.config.table, ...filter } = options;
-    return exportFolder(await this.connection(), table, dir, filter);
+    const { table: name = this.config.table, ...filter } = options;
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    return exportFolder(db, table, dir, { ...filter, ...(asOf !== undefined && { asOf }) });
   }
 
   /**
@@ -270,8 +280,11 @@ export class MlDb {
    * split and saves it with its metadata. The backend is chosen as `backend` says (default auto).
    */
   async train(options: TrainMethodOptions): Promise<TrainReport> {
-    const { table = this.config.table, onnx = this.settings.onnx, ...rest } = options;
-    return ml.run().trainAndSave(await this.connection(), { ...rest, table, onnx, database: this.config.database });
+    const { table: name = this.config.table, onnx = this.settings.onnx, ...rest } = options;
+    const db = await this.connection();
+    const { table, asOf } = await resolveReadTarget(db, name);
+    const tableVersion = asOf ?? rest.tableVersion;
+    return ml.run().trainAndSave(db, { ...rest, table, tableVersion, onnx, database: this.config.database });
   }
 
   /**
@@ -297,15 +310,18 @@ export class MlDb {
     } = {},
   ): Promise<EvaluationReport & { engineFallback?: string }> {
     return this.#withEngine(modelDir, options, async (saved, { engine, fallback }) => {
-      const table = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      const db = await this.connection();
+      const name = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      const { table, asOf } = await resolveReadTarget(db, name);
       const report = await ml
         .evaluate()
         .evaluateClassifier(
-          await this.connection(),
+          db,
           ml.evaluate().classifierOf(saved, engine),
           table,
           options.split ?? 'test',
           { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
+          { asOf },
         );
       return { ...report, ...(fallback && { engineFallback: fallback }) };
     });
@@ -441,7 +457,7 @@ export class MlDb {
         label: p.trueLabel,
         bytes: p.input,
       }));
-      const s = await importImages(db, items, this.#importOptions({ table, create }));
+      const s = await importImages(db, items, this.#importOptions({ table, create, versionKind: 'promote' }));
       const rejected = new Set(s.rejected.map((r) => r.path));
       await markPromoted(
         db,
@@ -455,6 +471,62 @@ export class MlDb {
       total.rejected.push(...s.rejected);
     }
     return total;
+  }
+
+  /**
+   * Gives the rows `ids` the label `to` (created, as an import would, if the table has none of it
+   * yet): one new version, all or nothing. An unknown id is an error naming it.
+   */
+  async relabel(name: string, ids: readonly number[], to: string, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, { ids }, { kind: 'relabel', to }, options);
+  }
+
+  /** Removes rows (by ids, source glob or label) as one new version; older versions still read them until a purge. */
+  async removeRows(name: string, selector: RowSelector, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, selector, { kind: 'remove' }, options);
+  }
+
+  /** Moves rows `ids` to `split` as one new version. */
+  async moveSplit(name: string, ids: readonly number[], split: Split, options: EditOptions = {}): Promise<EditResult> {
+    return editRows(await this.connection(), name, { ids }, { kind: 'move', to: split }, options);
+  }
+
+  /** Every version of a table, oldest first: what made it, when, by whom, how many rows. */
+  async versions(name = this.config.table): Promise<TableVersion[]> {
+    const db = await this.connection();
+    await getDataset(db, name);
+    return listVersions(db, name);
+  }
+
+  /** Names a version (default: the latest) of a table; `TABLE@NAME` then reads it. */
+  async tag(name: string, tag: string, version?: number): Promise<number> {
+    const db = await this.connection();
+    await getDataset(db, name);
+    return tagVersion(db, name, tag, version);
+  }
+
+  /**
+   * Forgets the versions of a table before `before` (a number or tag): the history they alone
+   * needed, removed rows' bytes included. Versions from `before` on read as they did.
+   */
+  async purge(
+    name: string,
+    before: string,
+    options: { dryRun?: boolean; confirm?: (plan: PurgeResult) => Promise<boolean> } = {},
+  ): Promise<PurgeResult> {
+    const db = await this.connection();
+    const { table } = await resolveReadTarget(db, name);
+    return purgeHistory(db, table, before, options);
+  }
+
+  /** What changed from `a` to `b` (`TABLE@N`, `TABLE@TAG` or `TABLE`: the current rows) of one table. */
+  async diff(a: string, b: string): Promise<TableDiff> {
+    const db = await this.connection();
+    const [from, to] = [await resolveReadTarget(db, a), await resolveReadTarget(db, b)];
+    if (from.table !== to.table) {
+      throw new UsageError(`a diff compares two versions of one table, not "${from.table}" and "${to.table}"`);
+    }
+    return diffVersions(db, from.table, from.asOf, to.asOf);
   }
 
   /** Recorded training runs, newest first (see `mldb runs`). */

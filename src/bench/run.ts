@@ -11,11 +11,12 @@ import { studyBench } from './study-bench';
 import { studyTrainingBench } from './study-training-bench';
 import { watchBench } from './watch-bench';
 import { uiBench } from './ui-bench';
+import { curationBench } from './curation-bench';
 import { benchServer, filedataDir } from './server';
 
 /**
- * `npm run bench [-- import|train|all|serve|decode|watch|ui|shards|infer|accuracy|mnist|init-from|study|
- * study-train]`: figures printed as ratios against a baseline measured in the same run, on the
+ * `npm run bench [-- import|train|all|serve|decode|watch|ui|curation|shards|infer|accuracy|mnist|init-from|
+ * study|study-train]`: figures printed as ratios against a baseline measured in the same run, on the
  * same server. Never part of the test suite: machines here are noisy.
  */
 async function main(): Promise<void> {
@@ -59,6 +60,10 @@ async function main(): Promise<void> {
     if (which === 'ui') {
       console.log('\n== dashboard endpoints at 1,000 runs, 100 experiments, 60,000 rows ==');
       await uiBench(server.url);
+    }
+    if (which === 'curation') {
+      console.log('\n== table versions: current and old reads, edits, 100 versions, on 60,000 rows ==');
+      await curationBench(server.url);
     }
     if (which === 'study') {
       // `npm run bench -- study [SIZES] [WORKERS]`, e.g. `… study 200,1000 1,2`.

@@ -34,6 +34,8 @@ const HINTS: Record<string, (subject: string) => string> = {
   'dataset-empty': (t) => `import some with \`mldb import DIR --table ${t}\``,
   'no-train-rows': (t) => `import images first: mldb import DIR --table ${t}`,
   'run-missing': () => 'list runs with `mldb runs`',
+  'row-missing': (t) => `list rows with \`mldb rows ${t}\``,
+  'version-missing': (t) => `list them with \`mldb versions ${t}\``,
   'model-missing': () => 'list stored models with `mldb models`, or pass a model folder',
   'prediction-missing': () => 'list logged predictions with `mldb predictions`',
   'access-denied': () => 'check the user and password in MLDB_URL or MLDB_USER/MLDB_PASSWORD',

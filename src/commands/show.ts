@@ -11,7 +11,8 @@ export async function run(ctx: CommandContext, name: string | undefined): Promis
 
 export function print(d: DatasetDetails, out: Output): void {
   out.line(
-    `table ${d.dataset.name}: ${formatCount(d.rows)} images, ${d.labels.length} labels, shape ` +
+    `table ${d.dataset.name}${d.version !== undefined ? `@${d.version}` : ''}: ` +
+      `${formatCount(d.rows)} images, ${d.labels.length} labels, shape ` +
       `${shapeText(d.dataset.shape)}, resize ${resizeText(d.dataset.resize)}`,
   );
   out.line(

@@ -5,6 +5,7 @@ import type { TrainReport } from '../ml/training-run';
 import type { Output } from '../ui/output';
 import { formatCount, quote, shortPath } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { likeRun } from './shared/like-run';
 import { trainingOptionsFromFlags, type TrainingFlagValues } from './shared/training-flags';
 import { gatedAccuracy, parseMinAccuracy, trainWithProgress, type TrainOutcome } from './shared/training';
 
@@ -20,17 +21,24 @@ export interface TrainFlags extends TrainingFlagValues {
   store?: boolean;
   storeAs?: string;
   rowsUntil?: string;
+  like?: string;
 }
 
-export async function run(ctx: CommandContext, flags: TrainFlags): Promise<TrainOutcome> {
-  if (!flags.model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
+export async function run(ctx: CommandContext, flags: TrainFlags, table?: string): Promise<TrainOutcome> {
+  if (flags.like !== undefined && (flags.rowsUntil !== undefined || table !== undefined)) {
+    throw new UsageError("--like takes the run's table version and row set", 'drop --rows-until and --table');
+  }
+  const like = flags.like !== undefined ? await likeRun(ctx, flags.like) : undefined;
+  const model = flags.model ?? like?.model;
+  if (!model) throw new UsageError('--model is required', 'list the choices with `mldb models`');
   const minAccuracy = parseMinAccuracy(flags.minAccuracy);
   // Flags are converted, not checked: MlDb.train checks every option once (trainModel), naming
-  // the field, and the CLI shows it as its flag. Until then the values are as given.
-  const given = trainingOptionsFromFlags(flags);
+  // the field, and the CLI shows it as its flag. Until then the values are as given; with --like,
+  // over the run's own settings.
+  const given = { ...like?.options, ...trainingOptionsFromFlags(flags) };
   const options = {
     ...given,
-    model: flags.model,
+    model,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget as string | undefined, ctx.settings().memoryBudget),
     readParallelism: resolveReadParallelism(flags.readParallelism, ctx.settings().readParallelism),
     save: flags.save,
@@ -39,8 +47,12 @@ export async function run(ctx: CommandContext, flags: TrainFlags): Promise<Train
   };
   if (flags.store === false && flags.storeAs !== undefined)
     throw new UsageError('--store-as names the stored model; it cannot go with --no-store', 'drop one of them');
-  const rowsUntil = await resolveRowsUntil(ctx, flags.rowsUntil);
-  const report = await trainWithProgress(ctx, { ...options, rowsUntil, table: ctx.config().table }, flags.tensorboard);
+  const rowsUntil = like?.rowsUntil ?? (await resolveRowsUntil(ctx, flags.rowsUntil));
+  const report = await trainWithProgress(
+    ctx,
+    { ...options, rowsUntil, table: like?.table ?? ctx.config().table },
+    flags.tensorboard,
+  );
   const gate = gatedAccuracy(report);
   const belowThreshold = minAccuracy !== null && (gate.value === null || gate.value < minAccuracy);
   if (belowThreshold) {
@@ -82,7 +94,7 @@ export function print(r: TrainReport, out: Output): void {
   const run = r.runId ? `run ${r.runId}${r.name ? ` (${r.name})` : ''}: ` : '';
   const early = r.stopReason === 'early-stopping' ? ' (stopped early: val_loss stopped improving)' : '';
   out.line(
-    `${run}trained ${r.model} on ${r.table}: ` +
+    `${run}trained ${r.model} on ${r.table}${r.tableVersion !== null ? `@${r.tableVersion}` : ''}: ` +
       `${formatCount(r.split.train)} train / ${formatCount(r.split.validation)} validation rows ` +
       `(ids ≤ ${r.rowsUntil}), ` +
       `${r.epochs.length} epoch(s)${early}, ${r.backend} backend`,

@@ -31,6 +31,14 @@ import {
   WIDEN_PREDICTION_TOP,
 } from './schema';
 import { escapeId } from './identifiers';
+import {
+  ADD_DATASETS_VERSION,
+  ADD_RUNS_TABLE_VERSION,
+  addRowVersionSql,
+  CREATE_ROW_HISTORY_V1,
+  CREATE_TABLE_VERSIONS_V1,
+  TABLE_VERSIONS_TABLE,
+} from './version-schema';
 
 /**
  * One forward step of the schema. `up` must be idempotent: DDL commits implicitly, so a process
@@ -153,6 +161,30 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'mldb_runs.status pruned: a study trial stopped by its pruner, with its epochs and no model',
     async up(conn) {
       await conn.run(ADD_RUNS_STATUS_PRUNED);
+    },
+  },
+  {
+    version: 13,
+    name: 'table versions: mldb_table_versions, mldb_row_history, a version per dataset row and per run',
+    async up(conn) {
+      await conn.run(CREATE_TABLE_VERSIONS_V1);
+      await conn.run(CREATE_ROW_HISTORY_V1);
+      if (!(await columnExists(conn, REGISTRY_TABLE, 'version'))) await conn.run(ADD_DATASETS_VERSION);
+      if (!(await columnExists(conn, RUNS_TABLE, 'table_version'))) await conn.run(ADD_RUNS_TABLE_VERSION);
+      // Sharded tables keep their layout: their rows live on the backends (docs/curation.md).
+      const tables = await conn.query<{ name: string }>(
+        `SELECT r.name FROM ${escapeId(REGISTRY_TABLE)} r JOIN information_schema.TABLES t
+           ON t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = r.name WHERE r.shards IS NULL`,
+      );
+      for (const { name } of tables) {
+        if (!(await columnExists(conn, name, 'version'))) await conn.run(addRowVersionSql(name));
+        // Version 0: the rows the table held when versions began.
+        await conn.run(
+          `INSERT IGNORE INTO ${escapeId(TABLE_VERSIONS_TABLE)} (dataset, version, kind, \`rows\`)
+           SELECT ?, 0, 'baseline', COUNT(*) FROM ${escapeId(name)}`,
+          [name],
+        );
+      }
     },
   },
 ];

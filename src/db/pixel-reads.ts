@@ -1,7 +1,8 @@
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import type { Split } from './schema';
-import { keysetPages, PAGE_ROWS, tableRef, whereClause, type PixelFilter } from './row-selection';
+import { keysetPages, PAGE_ROWS, pageQuery, tableRef, whereClause, type PixelFilter } from './row-selection';
+import { removedPixels, versionSource } from './version-reads';
 
 /** Reading stored images (pixels, originals, indexes) in id order, page by page or by id. */
 
@@ -21,13 +22,9 @@ export async function* pixelTuplePages(
   pageRows = PAGE_ROWS,
   partition?: string,
 ): AsyncGenerator<PixelTuple[]> {
-  const from = tableRef(table, partition);
   const page = (afterId: number) => {
-    const { sql, params } = whereClause({ ...filter, afterId });
-    return q.queryArrays(`SELECT id, label, sha256, pixels FROM ${from} ${sql} ORDER BY id LIMIT ?`, [
-      ...params,
-      pageRows,
-    ]) as Promise<PixelTuple[]>;
+    const { sql, params } = pageQuery(table, 'id, label, sha256, pixels', { ...filter, afterId }, pageRows, partition);
+    return q.queryArrays(sql, params) as Promise<PixelTuple[]>;
   };
   let next = page(filter.afterId ?? 0);
   for (;;) {
@@ -51,6 +48,7 @@ export interface RowKeys {
 
 /** Ids and labels of the (filtered) rows from an index alone: where each row goes in a bulk read. */
 export async function rowKeys(q: Queryable, table: string, filter: PixelFilter, partition?: string): Promise<RowKeys> {
+  if (filter.asOf !== undefined) return versionKeys(q, table, filter);
   const { sql, params } = whereClause(filter);
   // ix_split_label holds split, label and id: ids and labels come from it alone, never from the
   // rows (whose BLOBs make a primary-key scan read the whole table). Sorted here, not by the server.
@@ -60,6 +58,17 @@ export async function rowKeys(q: Queryable, table: string, filter: PixelFilter, 
   const id = rows.map((r) => Number(r[0]));
   order.sort((a, b) => id[a] - id[b]);
   return { ids: order.map((i) => id[i]), labels: order.map((i) => rows[i][1]) };
+}
+
+/** rowKeys of an old version: its rows' ids and labels as they were (no index holds them all). */
+async function versionKeys(q: Queryable, table: string, filter: PixelFilter): Promise<RowKeys> {
+  const source = versionSource(table, filter.asOf);
+  const { sql, params } = whereClause({ ...filter, asOf: undefined });
+  const rows = (await q.queryArrays(`SELECT id, label FROM ${source.sql} ${sql} ORDER BY id`, [
+    ...source.params,
+    ...params,
+  ])) as Array<[unknown, string]>;
+  return { ids: rows.map((r) => Number(r[0])), labels: rows.map((r) => r[1]) };
 }
 
 /** A span of rows concatenated by the server: ids, then every row's hash and pixels end to end. */
@@ -150,14 +159,30 @@ export function originalPages(db: Queryable, table: string, filter: PixelFilter 
   return keysetPages<OriginalRow>(db, table, 'id, label, source, sha256, original', filter, 500);
 }
 
-/** Pixels of the given rows by primary key; a row that is gone is absent from the map. */
-export async function pixelsByIds(q: Queryable, table: string, ids: readonly number[]): Promise<Map<number, Buffer>> {
+/**
+ * Pixels of the given rows by primary key; a row that is gone is absent from the map. Reading an
+ * old version (`asOf`), a row removed since is read from its history row.
+ */
+export async function pixelsByIds(
+  q: Queryable,
+  table: string,
+  ids: readonly number[],
+  asOf?: number,
+): Promise<Map<number, Buffer>> {
   if (ids.length === 0) return new Map();
   const rows = await q.query<{ id: number; pixels: Buffer }>(
     `SELECT id, pixels FROM ${escapeId(table)} WHERE id IN (?)`,
     [ids],
   );
-  return new Map(rows.map((r) => [Number(r.id), r.pixels]));
+  const found = new Map(rows.map((r) => [Number(r.id), r.pixels]));
+  if (asOf === undefined || found.size === ids.length) return found;
+  const removed = await removedPixels(
+    q,
+    table,
+    ids.filter((id) => !found.has(id)),
+  );
+  for (const [id, pixels] of removed) found.set(id, pixels);
+  return found;
 }
 
 /** One row's stored pixels and content hash, or undefined when there is no such row. */

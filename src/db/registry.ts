@@ -9,6 +9,7 @@ import { escapeId, validateTableName } from './identifiers';
 import { chooseShardServers, createShardedTable, dropShardedTable, rowsPerShard } from './sharding';
 import { forgetShardIds, startShardIds } from './shard-writes';
 import { REGISTRY_TABLE, type Split } from './schema';
+import { forgetVersions, startVersions } from './table-versions';
 
 /** A dataset as the registry (mldb_datasets) knows it. The shape is unset until given or the first import. */
 export interface Dataset {
@@ -163,6 +164,7 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, resize, testFraction, validationFraction, shards],
   );
+  if (shards === null) await startVersions(db, name);
   return getDataset(db, name);
 }
 
@@ -192,6 +194,7 @@ export async function dropDataset(db: Db, name: string): Promise<void> {
     await dropShardedTable(db, name);
     await forgetShardIds(db, name);
   } else await dropDatasetTable(db, name);
+  await forgetVersions(db, name);
   await db.run(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]);
 }
 
@@ -236,6 +239,8 @@ export interface DatasetDetails {
   originalBytes: number;
   pixelBytes: number;
   formats: Record<string, number>;
+  /** The version described, when one was named (`show TABLE@N`); absent: the current rows. */
+  version?: number;
   /** A sharded table: its rows on each server (absent on one server). */
   shards?: ShardRows[];
 }
@@ -259,9 +264,9 @@ async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> 
 }
 
 /** Rows per label and split, labels in their natural order: from the split-label index alone. */
-export async function labelCounts(db: Db, name: string): Promise<LabelCounts[]> {
+export async function labelCounts(db: Db, name: string, asOf?: number): Promise<LabelCounts[]> {
   const byLabel = new Map<string, LabelCounts>();
-  for (const c of await labelSplitCounts(db, name)) {
+  for (const c of await labelSplitCounts(db, name, asOf)) {
     const entry = byLabel.get(c.label) ?? { label: c.label, train: 0, validation: 0, test: 0, total: 0 };
     entry[c.split as Split] += c.rows;
     entry.total += c.rows;
@@ -270,12 +275,13 @@ export async function labelCounts(db: Db, name: string): Promise<LabelCounts[]> 
   return [...byLabel.values()].sort((a, b) => compareLabels(a.label, b.label));
 }
 
-export async function describeDataset(db: Db, name: string): Promise<DatasetDetails> {
+export async function describeDataset(db: Db, name: string, asOf?: number): Promise<DatasetDetails> {
   const dataset = await getDataset(db, name);
-  const labels = await labelCounts(db, name);
-  const stats = await tableStats(db, name);
+  const labels = await labelCounts(db, name, asOf);
+  const stats = await tableStats(db, name, asOf);
   return {
     dataset,
+    ...(asOf !== undefined && { version: asOf }),
     rows: stats.rows,
     labels,
     originalBytes: stats.originalBytes,

@@ -2,6 +2,7 @@ import { UsageError } from '../errors';
 import type { Queryable } from './db';
 import { escapeId } from './identifiers';
 import { SPLITS, type Split } from './schema';
+import { versionPage } from './version-reads';
 
 /**
  * Which rows of a dataset table a statement reads: the filter, its WHERE clause and the one
@@ -16,6 +17,11 @@ export interface RowFilter {
   afterId?: number;
   /** Only rows with id ≤ maxId: the rows a training run started with (the table may keep growing). */
   maxId?: number;
+  /**
+   * The rows as version `asOf` of the table held them, labels and splits as they were then
+   * (version-reads.ts; docs/curation.md). Unset: the current rows, read as they always were.
+   */
+  asOf?: number;
 }
 
 /** A filter over whole rows: which label and split, up to which id; never a page. */
@@ -44,6 +50,8 @@ export function whereClause(filter: RowFilter): { sql: string; params: unknown[]
   if (filter.maxId !== undefined) add('id <= ?', filter.maxId);
   if (filter.label !== undefined) add('label = ?', filter.label);
   if (filter.split !== undefined) add('split = ?', validateSplit(filter.split));
+  // Of an old version, this table holds the rows unchanged since; the rest come from history.
+  if (filter.asOf !== undefined) add('version <= ?', filter.asOf);
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
@@ -61,16 +69,31 @@ export async function* keysetPages<T extends { id: number }>(
 ): AsyncGenerator<T[]> {
   let afterId = filter.afterId ?? 0;
   for (;;) {
-    const { sql, params } = whereClause({ ...filter, afterId });
-    const rows = await db.query<T>(`SELECT ${select} FROM ${escapeId(table)} ${sql} ORDER BY id LIMIT ?`, [
-      ...params,
-      pageRows,
-    ]);
+    const { sql, params } = pageQuery(table, select, { ...filter, afterId }, pageRows);
+    const rows = await db.query<T>(sql, params);
     if (rows.length === 0) return;
     yield rows;
     if (rows.length < pageRows) return;
     afterId = Number(rows[rows.length - 1].id);
   }
+}
+
+/**
+ * One keyset page: `select` of the rows after `filter.afterId`, in id order. Of an old version
+ * (`asOf`), the rows unchanged since and the history rows valid then, each branch paged on its
+ * own and merged by id (versionPage).
+ */
+export function pageQuery(
+  table: string,
+  select: string,
+  filter: PixelFilter & { afterId: number },
+  pageRows: number,
+  partition?: string,
+): { sql: string; params: unknown[] } {
+  const { sql, params } = whereClause(filter);
+  const current = `SELECT ${select} FROM ${tableRef(table, partition)} ${sql} ORDER BY id LIMIT ?`;
+  if (filter.asOf === undefined) return { sql: current, params: [...params, pageRows] };
+  return versionPage(table, select, filter, pageRows, { sql: current, params: [...params, pageRows] });
 }
 
 /** A table, or one partition of a sharded table through its head (that shard's rows only). */

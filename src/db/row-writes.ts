@@ -36,13 +36,14 @@ export const ROW_SQL_OVERHEAD = 1200;
 /**
  * One multi-row INSERT: atomic, so a killed import leaves whole batches only. A row whose hash
  * is already stored (a concurrent import of the same file) is skipped, not an error. Returns
- * how many rows were new.
+ * how many rows were new. `version`: the table version the batch makes (unsharded tables).
  */
 export async function insertRows(
   q: Queryable,
   table: string,
   rows: readonly NewRow[],
   ids?: readonly number[],
+  version?: number,
 ): Promise<number> {
   if (rows.length === 0) return 0;
   // A sharded table's rows carry the ids reserved for them and their shard (db/shard-writes.ts).
@@ -57,10 +58,11 @@ export async function insertRows(
     r.height,
     r.original,
     Buffer.from(r.pixels.buffer, r.pixels.byteOffset, r.pixels.byteLength),
+    ...(version !== undefined ? [version] : []),
   ]);
   const res = await q.run(
     `INSERT INTO ${escapeId(table)} (${ids ? 'id, shard, ' : ''}label, split, sha256, source, format, orig_width,
-       orig_height, original, pixels)
+       orig_height, original, pixels${version !== undefined ? ', version' : ''})
      VALUES ? ON DUPLICATE KEY UPDATE id = id`,
     [values],
   );

@@ -19,6 +19,7 @@ export interface RunRow {
   fingerprint_rows: number | null;
   fingerprint_sha256: string | null;
   rows_until: number | null;
+  table_version?: number | null;
   split_train: number | null;
   split_validation: number | null;
   split_test: number | null;
@@ -51,6 +52,7 @@ export function toRecord(r: RunRow): RunRecord {
     host: r.host,
     fingerprint: r.fingerprint_sha256 ? { rows: Number(r.fingerprint_rows), sha256: r.fingerprint_sha256 } : null,
     rowsUntil: r.rows_until === null || r.rows_until === undefined ? null : Number(r.rows_until),
+    tableVersion: r.table_version === null || r.table_version === undefined ? null : Number(r.table_version),
     split:
       r.split_train !== null
         ? { train: Number(r.split_train), validation: Number(r.split_validation), test: Number(r.split_test ?? 0) }
@@ -76,6 +78,7 @@ export function toRecord(r: RunRow): RunRecord {
 
 export const SUMMARY_COLUMNS =
   'id, name, experiment, dataset, architecture, status, hyperparameters, seed, backend, mldb_version, ' +
-  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, rows_until, split_train, split_validation, split_test, ' +
+  'tfjs_version, host, fingerprint_rows, fingerprint_sha256, rows_until, table_version, split_train, ' +
+  'split_validation, split_test, ' +
   'epochs_done, final_loss, final_accuracy, final_val_loss, final_val_accuracy, test_loss, test_accuracy, ' +
   'model_dir, error, started_at, ended_at';

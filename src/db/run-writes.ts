@@ -40,6 +40,7 @@ export async function setRunData(
     backend?: string;
     fingerprint?: { rows: number; sha256: string };
     rowsUntil?: number;
+    tableVersion?: number | null;
     split?: { train: number; validation: number; test?: number };
   },
 ): Promise<void> {
@@ -49,6 +50,7 @@ export async function setRunData(
       fingerprint_rows: d.fingerprint?.rows,
       fingerprint_sha256: d.fingerprint?.sha256,
       rows_until: d.rowsUntil,
+      table_version: d.tableVersion ?? undefined,
       split_train: d.split?.train,
       split_validation: d.split?.validation,
       split_test: d.split?.test,

@@ -242,11 +242,13 @@ export const CREATE_PREDICTIONS_V1 = `CREATE TABLE IF NOT EXISTS ${escapeId(PRED
  * One table per dataset. `original` keeps the file's exact bytes (lossless export); `pixels`
  * keeps the decoded uint8 H×W×C image at the dataset's shape (training never decodes again).
  * Labels compare byte-wise (utf8mb4_bin) so that "A" and "a", or two Unicode forms, stay apart.
+ * `version` is the table version the row's current state began at (docs/curation.md).
  */
 export function createDatasetTableSql(table: string): string {
   return `CREATE TABLE ${escapeId(table)} (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   ${DATASET_COLUMNS},
+  version INT UNSIGNED NOT NULL DEFAULT 0,
   UNIQUE KEY uq_sha256 (sha256),
   KEY ix_label (label),
   KEY ix_split_label (split, label)

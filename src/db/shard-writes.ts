@@ -3,6 +3,8 @@ import { insertRows, knownHashes, type KnownHashes, type NewRow } from './row-wr
 import { escapeId } from './identifiers';
 import { SHARD_IDS_TABLE } from './schema';
 import { onShardOrHead, shardMap, shardOf, type Shard } from './sharding';
+import type { VersionKind } from './table-versions';
+import { insertVersioned } from './versioned-writes';
 
 /**
  * Writes to a sharded table, routed: each batch is split by shard and each part goes straight to
@@ -102,19 +104,20 @@ export interface TableWrites {
 
 /**
  * A table's writes, routed when it is sharded: each batch straight to the backends that hold its
- * rows (or all through the head with `direct: false`), else into the table itself.
+ * rows (or all through the head with `direct: false`), else into the table itself, each batch a
+ * new version of it (sharded tables have no versions: docs/curation.md).
  */
 export async function tableWrites(
   db: Db,
   table: string,
   sharded: boolean,
-  { direct }: { direct: boolean },
+  { direct, versionKind }: { direct: boolean; versionKind: VersionKind },
 ): Promise<TableWrites> {
   const shards = sharded ? await shardMap(db, table) : [];
   return {
     knownHashes: (hashes) =>
       shards.length > 0 ? knownHashesRouted(db, table, hashes, shards) : knownHashes(db, table, hashes),
     insertRows: (rows) =>
-      shards.length > 0 ? insertRowsRouted(db, table, rows, shards, { direct }) : insertRows(db, table, rows),
+      shards.length > 0 ? insertRowsRouted(db, table, rows, shards, { direct }) : insertVersioned(db, table, rows, versionKind),
   };
 }

@@ -3,6 +3,7 @@ import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import type { Split } from './schema';
 import { tableRef, whereClause, type PixelFilter } from './row-selection';
+import { historyRows, versionSource } from './version-reads';
 
 /** Counts over a dataset table: rows, labels, splits, id bounds — one statement each. */
 
@@ -10,6 +11,7 @@ import { tableRef, whereClause, type PixelFilter } from './row-selection';
 export async function tableStats(
   db: Db,
   table: string,
+  asOf?: number,
 ): Promise<{
   rows: number;
   labels: number;
@@ -17,13 +19,15 @@ export async function tableStats(
   pixelBytes: number;
   formats: Record<string, number>;
 }> {
-  const t = escapeId(table);
+  const { sql: t, params } = asOf === undefined ? { sql: escapeId(table), params: [] } : versionBytes(table, asOf);
   const [c] = await db.query<{ n: number; labels: number; o: string | null; p: string | null }>(
     `SELECT COUNT(*) AS n, COUNT(DISTINCT label) AS labels, SUM(LENGTH(original)) AS o, SUM(LENGTH(pixels)) AS p
      FROM ${t}`,
+    params,
   );
   const formats = await db.query<{ format: string; n: number }>(
     `SELECT format, COUNT(*) AS n FROM ${t} GROUP BY format`,
+    params,
   );
   return {
     rows: Number(c.n),
@@ -31,6 +35,17 @@ export async function tableStats(
     originalBytes: Number(c.o ?? 0),
     pixelBytes: Number(c.p ?? 0),
     formats: Object.fromEntries(formats.map((f) => [f.format, Number(f.n)])),
+  };
+}
+
+/** The rows of version `asOf` with the columns tableStats counts (its BLOBs as their lengths' source). */
+function versionBytes(table: string, asOf: number): { sql: string; params: unknown[] } {
+  const history = historyRows(table, { asOf });
+  return {
+    sql:
+      `(SELECT label, format, original, pixels FROM ${escapeId(table)} WHERE version <= ? UNION ALL ` +
+      `SELECT label, format, original, pixels FROM (${history.sql}) AS h) AS v`,
+    params: [asOf, ...history.params],
   };
 }
 
@@ -60,17 +75,21 @@ export async function idBounds(q: Queryable, table: string, partition?: string):
   return { min: Number(min ?? 0), max: Number(max ?? -1) };
 }
 
-export async function maxRowId(db: Db, table: string): Promise<number> {
-  const [row] = await db.query<{ m: number | null }>(`SELECT MAX(id) AS m FROM ${escapeId(table)}`);
+export async function maxRowId(db: Db, table: string, asOf?: number): Promise<number> {
+  const from = versionSource(table, asOf);
+  const [row] = await db.query<{ m: number | null }>(`SELECT MAX(id) AS m FROM ${from.sql}`, from.params);
   return Number(row?.m ?? 0);
 }
 
 export async function labelSplitCounts(
   db: Db,
   table: string,
+  asOf?: number,
 ): Promise<{ label: string; split: Split; rows: number }[]> {
+  const from = versionSource(table, asOf);
   const rows = await db.query<{ label: string; split: Split; n: number }>(
-    `SELECT label, split, COUNT(*) AS n FROM ${escapeId(table)} GROUP BY label, split`,
+    `SELECT label, split, COUNT(*) AS n FROM ${from.sql} GROUP BY label, split`,
+    from.params,
   );
   return rows.map((r) => ({ label: r.label, split: r.split, rows: Number(r.n) }));
 }
@@ -78,9 +97,9 @@ export async function labelSplitCounts(
 /** Rows per split, every split present (0 when empty). */
 export async function splitCounts(db: Db, table: string, filter: PixelFilter = {}): Promise<Record<Split, number>> {
   const counts: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  const { sql, params } = whereClause(filter);
+  const { from, sql, params } = selection(table, filter);
   const rows = await db.query<{ split: Split; n: number }>(
-    `SELECT split, COUNT(*) AS n FROM ${escapeId(table)} ${sql} GROUP BY split`,
+    `SELECT split, COUNT(*) AS n FROM ${from} ${sql} GROUP BY split`,
     params,
   );
   for (const r of rows) counts[r.split] = Number(r.n);
@@ -89,14 +108,21 @@ export async function splitCounts(db: Db, table: string, filter: PixelFilter = {
 
 /** Every label of the table in class-index order (numbers sorted as numbers). */
 export async function labels(db: Db, table: string, filter: PixelFilter = {}): Promise<string[]> {
-  const { sql, params } = whereClause(filter);
-  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${escapeId(table)} ${sql}`, params);
+  const { from, sql, params } = selection(table, filter);
+  const rows = await db.query<{ label: string }>(`SELECT DISTINCT label FROM ${from} ${sql}`, params);
   return rows.map((r) => r.label).sort(compareLabels);
 }
 
 /** How many (filtered) rows there are. */
 export async function countRows(db: Db, table: string, filter: PixelFilter = {}): Promise<number> {
-  const { sql, params } = whereClause(filter);
-  const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${escapeId(table)} ${sql}`, params);
+  const { from, sql, params } = selection(table, filter);
+  const [{ n }] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${from} ${sql}`, params);
   return Number(n);
+}
+
+/** FROM and WHERE of a filtered count: the table, or the rows of an old version. */
+function selection(table: string, filter: PixelFilter): { from: string; sql: string; params: unknown[] } {
+  const source = versionSource(table, filter.asOf);
+  const { sql, params } = whereClause({ ...filter, asOf: undefined });
+  return { from: source.sql, sql, params: [...source.params, ...params] };
 }

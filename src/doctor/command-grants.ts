@@ -19,7 +19,10 @@ export function commandGroups(table: string): CommandGroup[] {
       commands: 'first use of a database, and after an mldb upgrade',
       grants: [{ privileges: ['CREATE', 'ALTER', 'INDEX', 'SELECT', 'INSERT', 'UPDATE'] }],
     },
-    { commands: 'tables, show, rows, export, runs, models list/pull, evaluate, predict, report', grants: [READ] },
+    {
+      commands: 'tables, show, rows, export, runs, models list/pull, evaluate, predict, report, versions, diff',
+      grants: [READ],
+    },
     {
       commands: 'serve, predict --watch',
       grants: [READ, { privileges: ['INSERT', 'UPDATE'], table: 'mldb_predictions' }],
@@ -31,6 +34,7 @@ export function commandGroups(table: string): CommandGroup[] {
         { privileges: ['INSERT', 'UPDATE'], table },
         { privileges: ['UPDATE'], table: 'mldb_datasets' },
         { privileges: ['INSERT'], table: 'mldb_import_findings' },
+        { privileges: ['INSERT'], table: 'mldb_table_versions' },
       ],
     },
     {
@@ -40,6 +44,7 @@ export function commandGroups(table: string): CommandGroup[] {
         { privileges: ['CREATE', 'INSERT', 'UPDATE'], table },
         { privileges: ['INSERT', 'UPDATE'], table: 'mldb_datasets' },
         { privileges: ['INSERT'], table: 'mldb_import_findings' },
+        { privileges: ['INSERT'], table: 'mldb_table_versions' },
       ],
     },
     {
@@ -47,6 +52,26 @@ export function commandGroups(table: string): CommandGroup[] {
       grants: [
         { privileges: ['DROP'], table },
         { privileges: ['DELETE'], table: 'mldb_datasets' },
+        { privileges: ['DELETE'], table: 'mldb_table_versions' },
+        { privileges: ['DELETE'], table: 'mldb_row_history' },
+      ],
+    },
+    {
+      commands: `relabel, rm-rows, move-split on ${table}`,
+      grants: [
+        READ,
+        { privileges: ['UPDATE', 'DELETE'], table },
+        { privileges: ['UPDATE'], table: 'mldb_datasets' },
+        { privileges: ['INSERT'], table: 'mldb_table_versions' },
+        { privileges: ['INSERT'], table: 'mldb_row_history' },
+      ],
+    },
+    {
+      commands: 'tag, purge',
+      grants: [
+        READ,
+        { privileges: ['UPDATE', 'DELETE'], table: 'mldb_table_versions' },
+        { privileges: ['DELETE'], table: 'mldb_row_history' },
       ],
     },
     {
@@ -80,6 +105,7 @@ export function commandGroups(table: string): CommandGroup[] {
         { privileges: ['INSERT', 'UPDATE'], table },
         { privileges: ['UPDATE'], table: 'mldb_predictions' },
         { privileges: ['INSERT'], table: 'mldb_import_findings' },
+        { privileges: ['INSERT'], table: 'mldb_table_versions' },
       ],
     },
   ];

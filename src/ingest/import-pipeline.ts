@@ -84,7 +84,10 @@ export async function importFromSource(
 
 async function writeTarget(db: Db, dataset: Dataset, opts: ImportOptions): Promise<WriteTarget> {
   const packet = await db.maxAllowedPacket();
-  const rows = await tableWrites(db, opts.table, dataset.shards !== null, { direct: opts.routeShardWrites !== false });
+  const rows = await tableWrites(db, opts.table, dataset.shards !== null, {
+    direct: opts.routeShardWrites !== false,
+    versionKind: opts.versionKind ?? 'import',
+  });
   return { db, packet, lookup: rows.knownHashes, write: rows.insertRows };
 }
 

@@ -21,6 +21,8 @@ export interface ImportOptions {
    * the head (false; what `npm run bench -- shards` compares against).
    */
   routeShardWrites?: boolean;
+  /** What the versions each batch makes say it was (default `import`; `predictions promote` says `promote`). */
+  versionKind?: 'import' | 'promote';
   /** Images whose header declares more pixels are rejected before decoding (MAX_PIXELS by default). */
   maxPixels?: number;
   /** How a folder names labels (layout.ts); `auto` by default. */

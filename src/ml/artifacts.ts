@@ -28,6 +28,8 @@ export interface ModelMetadata {
     fingerprint: { rows: number; sha256: string };
     /** The largest row id trained on (absent in models saved before it was recorded). */
     rowsUntil?: number;
+    /** The table version trained on (absent before versions, or for a sharded table). */
+    tableVersion?: number | null;
   };
   architecture: string;
   hyperparameters: Record<string, unknown>;

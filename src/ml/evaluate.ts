@@ -124,8 +124,8 @@ export async function evaluateClassifier(
   table: string,
   split: Split,
   { memoryBudget = defaultMemoryBudget(), readParallelism }: { memoryBudget?: number; readParallelism?: number } = {},
-  /** Only rows with id ≤ this (a training run's row set); all rows when absent. */
-  maxId?: number,
+  /** Only rows with id ≤ maxId, of version asOf (a training run's row set); all current rows when absent. */
+  rowSet: { maxId?: number; asOf?: number } = {},
 ): Promise<EvaluationReport> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
@@ -143,7 +143,7 @@ export async function evaluateClassifier(
     db,
     table,
     shape,
-    { split, maxId },
+    { split, ...rowSet },
     { memoryBudget, batchSize: 256, readParallelism },
   );
   if (source.index.count === 0) {

@@ -32,6 +32,7 @@ export function modelMetadata(
       database: opts.database ?? '',
       fingerprint: result.fingerprint,
       rowsUntil: result.rowsUntil,
+      tableVersion: result.tableVersion,
     },
     architecture: model,
     hyperparameters: { ...result.hyperparameters, workers: result.workers, ...recordedStart(result.start) },

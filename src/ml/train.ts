@@ -43,6 +43,11 @@ export interface TrainOptions extends Partial<Hyperparameters> {
    * the largest id when training starts, so rows added meanwhile (a watch) do not shift the splits.
    */
   rowsUntil?: number;
+  /**
+   * Train on the rows, labels and splits of this version of the table (`TABLE@N`; a past run's
+   * `tableVersion` reproduces its rows after edits). Default: the current rows.
+   */
+  tableVersion?: number;
   /** After onData: the engine's name, why it was chosen, and the threads each batch is split over. */
   onBackend?: (name: string, reason: string, workers: number) => void;
   /** The rows are planned and the engine chosen; awaited before training starts. */
@@ -80,6 +85,7 @@ export interface TrainResult {
   backend: string;
   fingerprint: { rows: number; sha256: string };
   rowsUntil: number;
+  tableVersion: number | null;
   split: { train: number; validation: number; validationFrom: DataPlan['validationFrom'] };
   streaming: boolean;
   workers: number;
@@ -122,6 +128,7 @@ export async function prepareTraining(db: Db, opts: PrepareOptions): Promise<Pre
     budget: opts.memoryBudget ?? defaultMemoryBudget(),
     random,
     rowsUntil: opts.rowsUntil,
+    tableVersion: opts.tableVersion,
     readParallelism: opts.readParallelism,
   });
   const backend = await selectTrainingBackend(resolved.backend);
@@ -185,6 +192,7 @@ export async function fitModel(
       backend: p.backend.name,
       fingerprint: data.info.fingerprint,
       rowsUntil: data.info.rowsUntil,
+      tableVersion: data.info.tableVersion,
       split: { train: data.info.train, validation: data.info.validation, validationFrom: data.info.validationFrom },
       streaming: data.info.streaming,
       workers: p.workers,

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { labels as tableLabels, maxRowId, splitCounts } from '../db/table-stats';
+import { currentVersion } from '../db/table-versions';
 import type { Db } from '../db/db';
 import { getDataset, requireShape } from '../db/registry';
 import type { ImageShape } from '../image-shape';
@@ -26,6 +27,8 @@ export interface DataPlan {
   fingerprint: { rows: number; sha256: string };
   /** The largest row id read: the run's row set is the rows with id ≤ this. */
   rowsUntil: number;
+  /** The table version read (null: a sharded table, which has no versions). */
+  tableVersion: number | null;
 }
 
 /** The rows planned: where they are read from, in which positions, and what the caller is told. */
@@ -44,6 +47,8 @@ export interface DataChoices {
   /** The run's seeded sequence: the hold-out shuffle draws from it first, the epochs after. */
   random: () => number;
   rowsUntil?: number;
+  /** The version of the table to read (`TABLE@N`); default: the current rows. */
+  tableVersion?: number;
   readParallelism?: number;
 }
 
@@ -73,11 +78,15 @@ export async function planData(
   hp: Hyperparameters,
   choices: DataChoices,
 ): Promise<TrainingData> {
-  const shape = requireShape(await getDataset(db, table));
+  const dataset = await getDataset(db, table);
+  const shape = requireShape(dataset);
   requireFit(arch, shape);
-  const maxId = choices.rowsUntil ?? (await maxRowId(db, table));
-  const labels = await readLabels(db, table, maxId);
-  const counts = await splitCounts(db, table, { maxId });
+  const asOf = choices.tableVersion;
+  // The version read is recorded beside the row set: `train --like run:ID` reads it again.
+  const tableVersion = asOf ?? (dataset.shards === null ? await currentVersion(db, table) : null);
+  const maxId = choices.rowsUntil ?? (await maxRowId(db, table, asOf));
+  const labels = await readLabels(db, table, { maxId, asOf });
+  const counts = await splitCounts(db, table, { maxId, asOf });
   if (counts.train === 0)
     throw new InvalidDataError(`table "${table}" has no rows in the train split`, 'import images first');
   const total = counts.train + counts.validation;
@@ -86,7 +95,7 @@ export async function planData(
       db,
       table,
       shape,
-      { split, maxId },
+      { split, maxId, asOf },
       {
         memoryBudget: Math.floor((choices.budget * rows) / Math.max(total, 1)),
         batchSize: hp.batchSize,
@@ -116,6 +125,7 @@ export async function planData(
     fingerprint:
       valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
     rowsUntil: maxId,
+    tableVersion,
   };
   return { shape, labels, trainSource, trainPositions, valSource, valPositions, info };
 }
@@ -124,8 +134,8 @@ export async function planData(
  * The table's classes. Rows stored before labels had one spelling may hold `seven` and `seven `:
  * one class, as the server's collation and today's imports have it.
  */
-async function readLabels(db: Db, table: string, maxId: number): Promise<string[]> {
-  const labels = [...new Set((await tableLabels(db, table, { maxId })).map(canonicalLabel))];
+async function readLabels(db: Db, table: string, rows: { maxId: number; asOf?: number }): Promise<string[]> {
+  const labels = [...new Set((await tableLabels(db, table, rows)).map(canonicalLabel))];
   if (labels.length < 2)
     throw new InvalidDataError(
       `table "${table}" has ${labels.length} label(s); training needs at least 2`,

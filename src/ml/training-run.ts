@@ -62,6 +62,8 @@ export interface TrainReport {
   fingerprint: { rows: number; sha256: string };
   /** The run's row set: rows with id ≤ this (`mldb train --rows-until run:ID` reproduces it). */
   rowsUntil: number;
+  /** The table version read (`TABLE@N`; `mldb train --like run:ID` reads it again); null: sharded. */
+  tableVersion: number | null;
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];
   /** --restore-best: the epoch whose weights were saved (best val_loss), else null (the last). */
@@ -161,6 +163,7 @@ async function startRun(
     backend: p.backend.name,
     fingerprint: d.fingerprint,
     rowsUntil: d.rowsUntil,
+    tableVersion: d.tableVersion,
     split: { train: d.train, validation: d.validation },
   });
   return recorder;
@@ -169,7 +172,7 @@ async function startRun(
 /** After training: the test pass, the saved and stored model, the record's end. */
 async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, result: TrainResult): Promise<TrainReport> {
   try {
-    const testRows = await countRows(db, opts.table, { split: 'test', maxId: result.rowsUntil });
+    const testRows = await countRows(db, opts.table, { split: 'test', ...testRowSet(opts, result) });
     run.recorder?.data({ split: { ...result.split, test: testRows } });
     // The result as it is, but for the network itself (saved below), with what this run adds.
     const { model: network, preciseBn, pruneReason, ...outcome } = result;
@@ -203,6 +206,11 @@ async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, resul
   }
 }
 
+/** The test split's rows of the run's row set: ids up to its rowsUntil, in the version it read. */
+function testRowSet(opts: TrainRunOptions, result: TrainResult): { maxId: number; asOf?: number } {
+  return { maxId: result.rowsUntil, asOf: opts.tableVersion };
+}
+
 /** Metrics on the test split, on the engine training ran on: onnxruntime's session over the exported model, or tfjs. */
 async function testModel(
   db: Db,
@@ -220,7 +228,7 @@ async function testModel(
       opts.table,
       'test',
       { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
-      result.rowsUntil,
+      testRowSet(opts, result),
     );
   } finally {
     await engine?.dispose();

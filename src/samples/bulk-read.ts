@@ -10,6 +10,7 @@ import {
 } from '../db/pixel-reads';
 import { idBounds } from '../db/table-stats';
 import { type PixelFilter } from '../db/row-selection';
+import { historyPixelPages } from '../db/version-reads';
 import type { Db, Queryable } from '../db/db';
 import { shardReader } from '../db/shard-reads';
 import { shardMap, type Shard } from '../db/sharding';
@@ -166,6 +167,8 @@ async function readRows<P extends Uint8Array | Float32Array>(
     }));
     out.catch(() => undefined); // awaited below, or the reads' own error is the one reported
     await Promise.all(parts.map((p) => readPart(table, filter, per, p, { out, layout }, spanBytes)));
+    // An old version: the spans read the rows unchanged since; those changed since come from history.
+    if (filter.asOf !== undefined) await readHistoryRows(db, table, filter, per, parts[0], { out, layout });
     return trim(await out, per, options.limit);
   } finally {
     await Promise.all(opened.map((c) => c.close()));
@@ -345,6 +348,30 @@ async function readSpanByRows<P extends Uint8Array | Float32Array>(
     into.ids[at] = id;
     into.labels[at] = keys.labels[j];
     into.hashes[at] = sha256;
+  }
+}
+
+/** The rows of an old version that changed since (history rows valid then), each put at its place. */
+async function readHistoryRows<P extends Uint8Array | Float32Array>(
+  db: Db,
+  table: string,
+  filter: PixelFilter,
+  per: number,
+  part: Part,
+  { out, layout }: Sink<P>,
+): Promise<void> {
+  const [{ keys, positions }, into] = await Promise.all([part.places, out]);
+  for await (const rows of historyPixelPages(db, table, filter)) {
+    for (const [id, sha256, pixels] of rows) {
+      checkPixelLength(table, id, pixels, per);
+      const j = indexOf(keys.ids, id);
+      if (j < 0) continue;
+      const at = positions(j);
+      layout.put(into.pixels, pixels, at * per);
+      into.ids[at] = id;
+      into.labels[at] = keys.labels[j];
+      into.hashes[at] = sha256;
+    }
   }
 }
 

@@ -90,6 +90,8 @@ export class StreamingSource implements SampleSource {
     readonly shape: ImageShape,
     readonly chunkRows: number,
     private readonly shards: readonly Shard[] = [],
+    /** The table version read (rows removed since come from history), or unset: the current rows. */
+    private readonly asOf?: number,
   ) {}
 
   private async fetch(positions: number[]): Promise<Float32Array> {
@@ -104,7 +106,7 @@ export class StreamingSource implements SampleSource {
             positions.map((p) => this.index.hashes[p]),
             this.shards,
           )
-        : await pixelsByIds(this.db, this.table, ids);
+        : await pixelsByIds(this.db, this.table, ids, this.asOf);
     const xs = new Float32Array(positions.length * per);
     ids.forEach((id, i) => {
       const pixels = byId.get(id);
@@ -167,5 +169,6 @@ export async function openSampleSource(
   const index = await readRowIndex(db, table, filter);
   const chunkRows = Math.max(opts.batchSize, Math.floor(opts.memoryBudget / 2 / bytesPerSample(shape)));
   // Capped so that one IN (…) list stays a modest statement.
-  return new StreamingSource(db, table, index, shape, Math.min(chunkRows, 8192), await shardMap(db, table));
+  const shards = await shardMap(db, table);
+  return new StreamingSource(db, table, index, shape, Math.min(chunkRows, 8192), shards, filter.asOf);
 }

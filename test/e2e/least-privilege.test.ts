@@ -56,6 +56,7 @@ beforeAll(async () => {
     "GRANT SELECT ON grants.* TO importer@'127.0.0.1'",
     "GRANT INSERT, UPDATE ON grants.digits TO importer@'127.0.0.1'",
     "GRANT UPDATE ON grants.mldb_datasets TO importer@'127.0.0.1'",
+    "GRANT INSERT ON grants.mldb_table_versions TO importer@'127.0.0.1'",
   ]);
 });
 
@@ -78,6 +79,10 @@ describe('least privilege', () => {
       ['predict', '--model', 'run:1', sample],
       ['report', '1', '--out', path.join(work, 'report')],
       ['predictions'],
+      ['versions'],
+      ['rows', 'digits@1', '--limit', '3'],
+      ['show', 'digits@0'],
+      ['diff', 'digits@0', 'digits'],
     ];
     const failed = commands
       .map((args) => ({ args, r: mldb(args, as('reader')) }))
@@ -90,7 +95,8 @@ describe('least privilege', () => {
     const cases: Array<[string[], RegExp]> = [
       [
         ['import', path.join(work, 'new')],
-        /^mldb: reader lacks the INSERT, UPDATE privileges on table grants\.digits: /m,
+        // The first statement refused: the batch's version number (import makes one per batch).
+        /^mldb: reader lacks the UPDATE privilege on table grants\.mldb_datasets: /m,
       ],
       [['create-table', 'more'], /^mldb: reader lacks the CREATE privilege on table grants\.more: /],
       [['drop-table', 'digits', '--yes'], /^mldb: reader lacks the DROP privilege on table grants\.digits: /],
@@ -99,6 +105,9 @@ describe('least privilege', () => {
         /^mldb: reader lacks the INSERT privilege on table grants\.mldb_runs: /,
       ],
       [['tables'], /^mldb: database "empty_db" has no mldb tables yet and reader may not create them \(no CREATE/],
+      [['relabel', 'digits', '1', '2', '--to', '7'], /^mldb: reader lacks the \w+ privilege on table grants\.\w+: /],
+      [['rm-rows', 'digits', '1'], /^mldb: reader lacks the \w+ privilege on table grants\.\w+: /],
+      [['tag', 'digits', 'clean'], /^mldb: reader lacks the UPDATE privilege on table grants\.mldb_table_versions: /],
     ];
     for (const [args, message] of cases) {
       const r = mldb(args, args[0] === 'tables' ? as('reader', 'empty_db') : as('reader'));
@@ -113,6 +122,11 @@ describe('least privilege', () => {
       expect(r.stderr).not.toContain('Secret-pw1');
     }
     expect(await count("SELECT COUNT(*) AS n FROM mldb_runs WHERE status <> 'completed'")).toBe(0);
+    // The refused edits changed nothing and made no version.
+    expect(
+      await count("SELECT COUNT(*) AS n FROM mldb_table_versions WHERE kind <> 'import' AND kind <> 'create'"),
+    ).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM mldb_row_history')).toBe(0);
   });
 
   test('serve logs and corrects predictions with SELECT, and INSERT, UPDATE on mldb_predictions', async () => {
@@ -179,6 +193,7 @@ describe('least privilege', () => {
         'INSERT, UPDATE ON grants.digits',
         'UPDATE ON grants.mldb_datasets',
         'INSERT ON grants.mldb_import_findings',
+        'INSERT ON grants.mldb_table_versions',
       ],
     });
     expect(reader.get('train')!.missing).toContain('INSERT, UPDATE ON grants.mldb_runs');

@@ -60,7 +60,8 @@ describe('train → evaluate → predict from the command line', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /trained lenet5 on digits: \d+ train \/ \d+ validation rows \(ids ≤ \d+\), 1 epoch\(s\), wasm backend/,
+      // The table's version read: `train --table digits@N` trains on those rows again.
+      /trained lenet5 on digits@\d+: \d+ train \/ \d+ validation rows \(ids ≤ \d+\), 1 epoch\(s\), wasm backend/,
     );
     expect(r.stdout).toMatch(/test: loss [\d.]+ accuracy [\d.]+ on \d+ rows/);
     expect(r.stdout).toMatch(/saved to .*m2/);

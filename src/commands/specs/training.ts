@@ -62,9 +62,17 @@ const TRAIN = command({
       'train on rows with id ≤ this (run:ID: the rows that run used); default: every row present at the start',
     ],
     ['--no-store', 'do not keep the model in the database (mldb_models), only in the folder'],
+    [
+      '--like <run:ID>',
+      "train on exactly that run's rows, labels and splits (its table version), with its settings; flags override",
+    ],
   ],
   load: () => import('../train.js'),
-  step: (m, _args, opts) => ({ run: (ctx) => m.run(ctx, opts), print: m.print, exitCode: m.exitCode }),
+  step: (m, _args, opts, global) => ({
+    run: (ctx) => m.run(ctx, opts, global.table),
+    print: m.print,
+    exitCode: m.exitCode,
+  }),
 });
 
 const EVALUATE = command({
