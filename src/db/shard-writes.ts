@@ -118,6 +118,8 @@ export async function tableWrites(
     knownHashes: (hashes) =>
       shards.length > 0 ? knownHashesRouted(db, table, hashes, shards) : knownHashes(db, table, hashes),
     insertRows: (rows) =>
-      shards.length > 0 ? insertRowsRouted(db, table, rows, shards, { direct }) : insertVersioned(db, table, rows, versionKind),
+      shards.length > 0
+        ? insertRowsRouted(db, table, rows, shards, { direct })
+        : insertVersioned(db, table, rows, versionKind),
   };
 }
