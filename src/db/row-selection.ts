@@ -16,7 +16,29 @@ export interface RowFilter {
   afterId?: number;
   /** Only rows with id ≤ maxId: the rows a training run started with (the table may keep growing). */
   maxId?: number;
+  /** Only rows of these labels (a training run's subset). */
+  labels?: readonly string[];
+  /** No rows of these labels. */
+  excludeLabels?: readonly string[];
+  /** Only rows whose source matches this glob: `*` any characters, `?` one, the rest literally. */
+  sources?: string;
 }
+
+/** The part of a filter that chooses a subset of a table's rows by label and source. */
+export type RowSubset = Pick<RowFilter, 'labels' | 'excludeLabels' | 'sources'>;
+
+/**
+ * A glob as a LIKE pattern escaped by `!` (not a backslash, whose meaning in a string literal
+ * depends on the server's sql_mode): LIKE's own wildcards and `!` are taken literally.
+ */
+export function globToLike(glob: string): string {
+  return glob
+    .replace(/[!%_]/g, (c) => `!${c}`)
+    .replace(/\*/g, '%')
+    .replace(/\?/g, '_');
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /** A filter over whole rows: which label and split, up to which id; never a page. */
 export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
@@ -44,6 +66,15 @@ export function whereClause(filter: RowFilter): { sql: string; params: unknown[]
   if (filter.maxId !== undefined) add('id <= ?', filter.maxId);
   if (filter.label !== undefined) add('label = ?', filter.label);
   if (filter.split !== undefined) add('split = ?', validateSplit(filter.split));
+  if (filter.labels?.length) {
+    parts.push(`label IN (${placeholders(filter.labels.length)})`);
+    params.push(...filter.labels);
+  }
+  if (filter.excludeLabels?.length) {
+    parts.push(`label NOT IN (${placeholders(filter.excludeLabels.length)})`);
+    params.push(...filter.excludeLabels);
+  }
+  if (filter.sources !== undefined) add("source LIKE ? ESCAPE '!'", globToLike(filter.sources));
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 

@@ -11,6 +11,8 @@ import { requireFit } from './architectures/registry';
 import type { Architecture } from './architectures/types';
 import { seededPermutation } from './seeded';
 import type { Hyperparameters } from './training-options';
+import type { RowSubset } from '../db/row-selection';
+import { checkSubsetLabels, rowSubsetOf } from './row-subset';
 
 /** Which rows a run trains and validates on, as the caller is told before training starts. */
 export interface DataPlan {
@@ -26,6 +28,8 @@ export interface DataPlan {
   fingerprint: { rows: number; sha256: string };
   /** The largest row id read: the run's row set is the rows with id ≤ this. */
   rowsUntil: number;
+  /** Rows of each label among those trained on (validation rows held out excluded). */
+  classCounts: Record<string, number>;
 }
 
 /** The rows planned: where they are read from, in which positions, and what the caller is told. */
@@ -76,8 +80,9 @@ export async function planData(
   const shape = requireShape(await getDataset(db, table));
   requireFit(arch, shape);
   const maxId = choices.rowsUntil ?? (await maxRowId(db, table));
-  const labels = await readLabels(db, table, maxId);
-  const counts = await splitCounts(db, table, { maxId });
+  const subset = rowSubsetOf(hp);
+  const labels = await readLabels(db, table, maxId, subset);
+  const counts = await splitCounts(db, table, { maxId, ...subset });
   if (counts.train === 0)
     throw new InvalidDataError(`table "${table}" has no rows in the train split`, 'import images first');
   const total = counts.train + counts.validation;
@@ -86,7 +91,7 @@ export async function planData(
       db,
       table,
       shape,
-      { split, maxId },
+      { split, maxId, ...subset },
       {
         memoryBudget: Math.floor((choices.budget * rows) / Math.max(total, 1)),
         batchSize: hp.batchSize,
@@ -106,6 +111,8 @@ export async function planData(
       `use at most ${trainPositions.length}`,
     );
   }
+  const classCounts = Object.fromEntries(labels.map((l) => [l, 0]));
+  for (const p of trainPositions) classCounts[canonicalLabel(trainSource.index.labels[p])]++;
   const info: DataPlan = {
     train: trainPositions.length,
     validation: valPositions.length,
@@ -116,20 +123,27 @@ export async function planData(
     fingerprint:
       valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
     rowsUntil: maxId,
+    classCounts,
   };
   return { shape, labels, trainSource, trainPositions, valSource, valPositions, info };
 }
 
 /**
- * The table's classes. Rows stored before labels had one spelling may hold `seven` and `seven `:
- * one class, as the server's collation and today's imports have it.
+ * The classes of the table's rows (of the subset asked for). Rows stored before labels had one
+ * spelling may hold `seven` and `seven `: one class, as the server's collation and today's
+ * imports have it.
  */
-async function readLabels(db: Db, table: string, maxId: number): Promise<string[]> {
-  const labels = [...new Set((await tableLabels(db, table, { maxId })).map(canonicalLabel))];
+async function readLabels(db: Db, table: string, maxId: number, subset: RowSubset): Promise<string[]> {
+  const labels = [...new Set((await tableLabels(db, table, { maxId, ...subset })).map(canonicalLabel))];
+  checkSubsetLabels(table, subset, labels);
+  const subsetted = Object.keys(subset).length > 0;
   if (labels.length < 2)
     throw new InvalidDataError(
-      `table "${table}" has ${labels.length} label(s); training needs at least 2`,
-      'import images of at least two labels',
+      `${subsetted ? 'the rows chosen of table' : 'table'} "${table}" ${subsetted ? 'have' : 'has'} ` +
+        `${labels.length} label(s); training needs at least 2`,
+      subsetted
+        ? 'choose more rows with --labels, --exclude-labels or --sources'
+        : 'import images of at least two labels',
     );
   return labels;
 }

@@ -8,7 +8,9 @@ import {
   type TrainingOptionName,
   type TrainingOptions,
 } from '../../ml/training-options';
+import { LR_SCHEDULES, SAMPLERS } from '../../ml/recipe-options';
 import { resolveMemoryBudget } from '../../samples/memory-budget';
+import { classWeightArgument, labelList } from './recipe-flags';
 
 /**
  * How the CLI spells each training option: its flag(s), help and, for flags with a value, how the
@@ -84,6 +86,48 @@ export const TRAINING_FLAGS = {
   preciseBn: {
     flag: '--no-precise-bn',
     help: 'keep the moving averages of batch-norm statistics instead (Keras behaviour)',
+  },
+  lrSchedule: {
+    flag: '--lr-schedule <name>',
+    help: 'learning rate per batch: constant, cosine (annealed to 0) or onecycle, as PyTorch' + shown('lrSchedule'),
+    choices: LR_SCHEDULES,
+    parse: String,
+  },
+  warmupEpochs: {
+    flag: '--warmup-epochs <E>',
+    help:
+      'raise the learning rate linearly over the first E epochs (onecycle: its rising phase)' + shown('warmupEpochs'),
+  },
+  weightDecay: {
+    flag: '--weight-decay <D>',
+    help: "--optimizer adamw's decoupled weight decay (default: 0.01, torch's)",
+  },
+  labelSmoothing: {
+    flag: '--label-smoothing <E>',
+    help: 'train towards 1 − E on the true label and E/k spread over all k' + shown('labelSmoothing'),
+  },
+  classWeight: {
+    flag: '--class-weight <balanced|none|FILE>',
+    help: "weigh each label's loss: balanced (n/(k·count) of the train rows), none, or a JSON file {label: weight}",
+    parse: classWeightArgument,
+  },
+  sampler: {
+    flag: '--sampler <name>',
+    help:
+      'shuffle: each train row once per epoch; balanced: each batch drawn evenly over the labels' + shown('sampler'),
+    choices: SAMPLERS,
+    parse: String,
+  },
+  labels: {
+    flag: '--labels <a,b,…>',
+    help: 'train on rows of these labels only (the model knows only these)',
+    parse: labelList,
+  },
+  excludeLabels: { flag: '--exclude-labels <a,b,…>', help: 'leave out rows of these labels', parse: labelList },
+  sources: {
+    flag: '--sources <GLOB>',
+    help: 'train on rows whose source path matches GLOB (* any characters, ? one)',
+    parse: String,
   },
   backend: {
     flag: '--backend <name>',
