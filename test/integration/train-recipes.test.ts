@@ -29,7 +29,7 @@ async function train(o: Partial<TrainOptions>) {
 }
 
 describe.each(ENGINES)('on %s', (backend) => {
-  test('cosine with a warm-up epoch: each epoch records the rate of its last batch, and training takes it', async () => {
+  test('cosine with a warm-up epoch: each epoch records its last batch’s rate, and training takes it', async () => {
     const plain = await train({ backend, learningRate: 0.01 });
     const r = await train({ backend, learningRate: 0.01, lrSchedule: 'cosine', warmupEpochs: 1 });
     const perEpoch = Math.ceil(r.split.train / BASE.batchSize);

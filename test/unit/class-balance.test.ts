@@ -14,7 +14,7 @@ test("balanced weights are n/(k·count), as sklearn's; a file's weights by label
   expect(imbalanceRatio([60, 30, 6])).toBe(10);
 });
 
-test('the balanced sampler: every k rows hold each label once; the rare label recurs, the epoch keeps its length', () => {
+test('the balanced sampler: every k rows hold each label once; the rare label recurs; same epoch length', () => {
   // 90 rows of label 0, 10 of label 1: positions 0–89 and 90–99.
   const positions = Uint32Array.from({ length: 100 }, (_, i) => i);
   const classOf = (p: number) => (p < 90 ? 0 : 1);
