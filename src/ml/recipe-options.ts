@@ -41,7 +41,7 @@ export function checkRecipe(
     );
   if (hp.warmupEpochs >= hp.epochs && hp.warmupEpochs > 0)
     throw new UsageError(
-      `warmupEpochs must be below epochs (${hp.epochs}), got ${hp.warmupEpochs}`,
+      `warmupEpochs must be below the number of epochs (${hp.epochs}), got ${hp.warmupEpochs}`,
       'warm up for fewer epochs, or train for more',
       { field: 'warmupEpochs' },
     );

@@ -146,6 +146,10 @@ export const IDENTITY_OPTIONS = Object.entries(TRAINING_OPTION_TABLE)
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}`;
+  // Lists (of labels) and text (a glob) are checked for being there, not for their size.
+  if (issue.code === 'too_small' && issue.origin === 'array') return 'must list at least one value';
+  if (issue.code === 'too_small' && issue.origin === 'string') return 'must not be empty';
+  if (issue.code === 'invalid_type' && issue.expected === 'array') return 'must be a list';
   if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'must be a whole number' : 'must be a number';
   if (issue.code === 'too_small') {
     const inclusive = issue.inclusive ? 'at least' : 'above';

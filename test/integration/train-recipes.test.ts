@@ -114,7 +114,9 @@ describe('subsets', () => {
     await expect(train({ backend: 'wasm', labels: ['1', 'seven'] })).rejects.toThrow(
       /labels names "seven", but table "digits" has no rows of it/,
     );
-    await expect(train({ backend: 'wasm', sources: 'nowhere/*' })).rejects.toThrow(/has 0 label\(s\)/);
+    await expect(train({ backend: 'wasm', sources: 'nowhere/*' })).rejects.toThrow(
+      /the rows chosen of table "digits" have 0 label\(s\)/,
+    );
     await expect(train({ backend: 'wasm', classWeight: { seven: 2 } })).rejects.toThrow(
       /classWeight names label "seven"/,
     );

@@ -104,7 +104,9 @@ export const TRAINING_FLAGS = {
   },
   labelSmoothing: {
     flag: '--label-smoothing <E>',
-    help: 'train towards 1 − E on the true label and E/k spread over all k' + shown('labelSmoothing'),
+    help:
+      "soften the targets: 1 − E on the true label and E spread over all k (Keras' label_smoothing)" +
+      shown('labelSmoothing'),
   },
   classWeight: {
     flag: '--class-weight <balanced|none|FILE>',
