@@ -117,3 +117,20 @@ test('a run with the new flags records them, its class counts and imbalance rati
   expect(text).toMatch(/classWeight=\{"3":2\.5\}/);
   expect(text).toMatch(/labels=1,3,7/);
 });
+
+test('evaluate reads the same subsets: --labels, --exclude-labels, --sources; a bad one names its flag', () => {
+  const model = path.join(work, 'all');
+  expect(mldb([...TRAIN, '--save', model], env()).code).toBe(0);
+  const evaluate = (...flags: string[]) => mldb(['evaluate', '--model', model, '--json', ...flags], env());
+  const all = JSON.parse(evaluate().stdout);
+  const some = JSON.parse(evaluate('--labels', '1,3').stdout);
+  const without = JSON.parse(evaluate('--exclude-labels', '1,3').stdout);
+  expect(some.count + without.count).toBe(all.count);
+  expect(some.classes.filter((c: { support: number }) => c.support > 0).map((c: { label: string }) => c.label)).toEqual(
+    ['1', '3'],
+  );
+  const sourced = JSON.parse(evaluate('--sources', '*mnist-?-000?.png', '--split', 'train').stdout);
+  expect(sourced.count).toBeLessThan(100);
+  expect(sourced.count).toBeGreaterThan(0);
+  expect(evaluate('--sources', '').stderr).toMatch(/^mldb: --sources must not be empty/m);
+});
