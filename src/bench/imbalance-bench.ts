@@ -21,7 +21,7 @@ const EVAL_PER_CLASS = 200;
 const RECIPES: Array<{ name: string; options: Partial<TrainOptions> }> = [
   { name: 'none', options: {} },
   { name: '--class-weight balanced', options: { classWeight: 'balanced' } },
-  { name: '--sampler balanced', options: { sampler: 'balanced' } },
+  { name: '--sampler balanced', options: { batchSampler: 'balanced' } },
 ];
 
 function splitFolders(mnist: string): { train: string; evaluation: string } {

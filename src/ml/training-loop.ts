@@ -147,7 +147,7 @@ class EpochLoop {
     const { data, hp, steps, shouldStop, random } = this.#in;
     const started = performance.now();
     const order =
-      hp.sampler === 'balanced'
+      hp.batchSampler === 'balanced'
         ? balancedOrder(data.trainPositions, (p) => this.#classOf(p), random)
         : seededPermutation(data.trainPositions.length, random).map((p) => data.trainPositions[p]);
     this.#epochRate = this.#learningRate;

@@ -54,7 +54,7 @@ export const TRAINING_OPTION_TABLE = {
   weightDecay: { schema: z.number().min(0).lt(1), default: undefined, identity: true },
   labelSmoothing: { schema: z.number().min(0).lt(1), default: 0, identity: true },
   classWeight: { schema: CLASS_WEIGHT_SCHEMA, default: 'none', identity: true },
-  sampler: { schema: z.enum(SAMPLERS), default: 'shuffle', identity: true },
+  batchSampler: { schema: z.enum(SAMPLERS), default: 'shuffle', identity: true },
   labels: { schema: z.array(z.string().trim().min(1)).min(1), default: undefined, identity: true },
   excludeLabels: { schema: z.array(z.string().trim().min(1)).min(1), default: undefined, identity: true },
   sources: { schema: z.string().min(1).max(1024), default: undefined, identity: true },

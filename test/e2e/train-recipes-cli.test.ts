@@ -102,7 +102,7 @@ test('a run with the new flags records them, its class counts and imbalance rati
     warmupEpochs: 0.5,
     labelSmoothing: 0.1,
     classWeight: { '3': 2.5 },
-    sampler: 'balanced',
+    batchSampler: 'balanced',
     labels: ['1', '3', '7'],
     sources: '*.png',
   });

@@ -55,10 +55,16 @@ describe.each(ENGINES)('on %s', (backend) => {
 
   test('label smoothing and class weights train (a finite, different loss) and are recorded', async () => {
     const plain = await train({ backend, epochs: 1 });
-    const r = await train({ backend, epochs: 1, labelSmoothing: 0.1, classWeight: 'balanced', sampler: 'balanced' });
+    const r = await train({
+      backend,
+      epochs: 1,
+      labelSmoothing: 0.1,
+      classWeight: 'balanced',
+      batchSampler: 'balanced',
+    });
     expect(Number.isFinite(r.epochs[0].loss)).toBe(true);
     expect(r.epochs[0].loss).not.toBe(plain.epochs[0].loss);
-    expect(r.hyperparameters).toMatchObject({ labelSmoothing: 0.1, classWeight: 'balanced', sampler: 'balanced' });
+    expect(r.hyperparameters).toMatchObject({ labelSmoothing: 0.1, classWeight: 'balanced', batchSampler: 'balanced' });
   });
 });
 

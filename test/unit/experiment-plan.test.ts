@@ -73,7 +73,7 @@ describe('experiment plans', () => {
         weight_decay: '0.05',
         label_smoothing: 0.1,
         class_weight: { '3': 4 },
-        sampler: 'balanced',
+        batch_sampler: 'balanced',
         labels: ['1', '3'],
         sources: '*/train/*',
       },
@@ -85,7 +85,7 @@ describe('experiment plans', () => {
       weightDecay: 0.05,
       labelSmoothing: 0.1,
       classWeight: { '3': 4 },
-      sampler: 'balanced',
+      batchSampler: 'balanced',
       labels: ['1', '3'],
       sources: '*/train/*',
     });

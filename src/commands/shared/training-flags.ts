@@ -113,10 +113,11 @@ export const TRAINING_FLAGS = {
     help: "weigh each label's loss: balanced (n/(k·count) of the train rows), none, or a JSON file {label: weight}",
     parse: classWeightArgument,
   },
-  sampler: {
+  batchSampler: {
     flag: '--sampler <name>',
     help:
-      'shuffle: each train row once per epoch; balanced: each batch drawn evenly over the labels' + shown('sampler'),
+      'shuffle: each train row once per epoch; balanced: each batch drawn evenly over the labels' +
+      shown('batchSampler'),
     choices: SAMPLERS,
     parse: String,
   },
@@ -168,6 +169,14 @@ export const TRAINING_FLAGS = {
   },
 } as const satisfies Record<TrainingOptionName, TrainingFlag>;
 
+/** The key commander stores a flag's value under: `--exclude-labels <a,b>` → excludeLabels. */
+function attributeOf(flag: string): string {
+  return flag
+    .split(' ')[0]
+    .replace(/^--(no-)?/, '')
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** The flag an error about this option names. */
 export function trainingFlagName(name: TrainingOptionName): string {
   return TRAINING_FLAGS[name].flag.split(' ')[0];
@@ -180,7 +189,8 @@ export type TrainingFlagValues = Partial<Record<TrainingOptionName, string | boo
 export function trainingOptionsFromFlags(flags: TrainingFlagValues): Partial<TrainingOptions> {
   const options: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(TRAINING_FLAGS) as [TrainingOptionName, TrainingFlag][]) {
-    const value = flags[name];
+    // Commander keys a value by its flag (`--sampler` → sampler), which may differ from the option's name.
+    const value = flags[name] ?? (flags as Record<string, string | boolean | undefined>)[attributeOf(spec.flag)];
     if (value === undefined) continue;
     options[name] = typeof value === 'string' ? (spec.parse ?? numeric)(value) : value;
   }
