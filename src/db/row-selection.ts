@@ -2,6 +2,7 @@ import { UsageError } from '../errors';
 import type { Queryable } from './db';
 import { escapeId } from './identifiers';
 import { SPLITS, type Split } from './schema';
+import { globToLike } from './glob-like';
 import { versionPage } from './version-reads';
 
 /**
@@ -22,7 +23,18 @@ export interface RowFilter {
    * (version-reads.ts; docs/curation.md). Unset: the current rows, read as they always were.
    */
   asOf?: number;
+  /** Only rows of these labels (a training run's subset). */
+  labels?: readonly string[];
+  /** No rows of these labels. */
+  excludeLabels?: readonly string[];
+  /** Only rows whose source matches this glob: `*` any characters, `?` one, the rest literally. */
+  sources?: string;
 }
+
+/** The part of a filter that chooses a subset of a table's rows by label and source. */
+export type RowSubset = Pick<RowFilter, 'labels' | 'excludeLabels' | 'sources'>;
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /** A filter over whole rows: which label and split, up to which id; never a page. */
 export type PixelFilter = Omit<RowFilter, 'afterId' | 'limit'>;
@@ -52,6 +64,15 @@ export function whereClause(filter: RowFilter): { sql: string; params: unknown[]
   if (filter.split !== undefined) add('split = ?', validateSplit(filter.split));
   // Of an old version, this table holds the rows unchanged since; the rest come from history.
   if (filter.asOf !== undefined) add('version <= ?', filter.asOf);
+  if (filter.labels?.length) {
+    parts.push(`label IN (${placeholders(filter.labels.length)})`);
+    params.push(...filter.labels);
+  }
+  if (filter.excludeLabels?.length) {
+    parts.push(`label NOT IN (${placeholders(filter.excludeLabels.length)})`);
+    params.push(...filter.excludeLabels);
+  }
+  if (filter.sources !== undefined) add("source LIKE ? ESCAPE '!'", globToLike(filter.sources));
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from './db';
 import { escapeId } from './identifiers';
+import { globToLike } from './glob-like';
 import type { Split } from './schema';
 import { ROW_HISTORY_TABLE } from './version-schema';
 
@@ -12,12 +13,18 @@ import { ROW_HISTORY_TABLE } from './version-schema';
 
 const HISTORY = escapeId(ROW_HISTORY_TABLE);
 
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
 /** Which rows of a version: row-selection's PixelFilter, restated here so the two modules stay a layer apart. */
 export interface VersionFilter {
   label?: string;
   split?: Split;
   maxId?: number;
   asOf?: number;
+  labels?: readonly string[];
+  excludeLabels?: readonly string[];
+  /** Only rows whose source matches this glob (as row-selection reads it). */
+  sources?: string;
 }
 
 /**
@@ -33,12 +40,15 @@ export function historyRows(
   const params: unknown[] = [table, filter.asOf, filter.asOf];
   const add = (sql: string, value: unknown) => {
     conditions.push(sql);
-    params.push(value);
+    params.push(...(Array.isArray(value) ? value : [value]));
   };
   if (filter.afterId !== undefined) add('h.id > ?', filter.afterId);
   if (filter.maxId !== undefined) add('h.id <= ?', filter.maxId);
   if (filter.label !== undefined) add('h.label = ?', filter.label);
   if (filter.split !== undefined) add('h.split = ?', filter.split);
+  if (filter.labels?.length) add(`h.label IN (${marks(filter.labels.length)})`, filter.labels);
+  if (filter.excludeLabels?.length) add(`h.label NOT IN (${marks(filter.excludeLabels.length)})`, filter.excludeLabels);
+  if (filter.sources !== undefined) add("COALESCE(t.source, r.source) LIKE ? ESCAPE '!'", globToLike(filter.sources));
   const bytes = ['sha256', 'source', 'format', 'orig_width', 'orig_height', 'original', 'pixels', 'created_at']
     .map((c) => `COALESCE(t.${c}, r.${c}) AS ${c}`)
     .join(', ');
@@ -73,14 +83,17 @@ export function versionPage(
 /**
  * What an aggregate over a version reads from: `FROM` this, then the filter's WHERE without its
  * version (whereClause of `{ ...filter, asOf: undefined }`). The id, label and split of every
- * row of version `asOf`; the current table itself when `asOf` is unset.
+ * row of version `asOf` (and its source, which a subset may filter on); the current table itself when `asOf` is unset.
  */
 export function versionSource(table: string, asOf: number | undefined): { sql: string; params: unknown[] } {
   if (asOf === undefined) return { sql: escapeId(table), params: [] };
   return {
     sql:
-      `(SELECT id, label, split FROM ${escapeId(table)} WHERE version <= ? UNION ALL ` +
-      `SELECT id, label, split FROM ${HISTORY} WHERE dataset = ? AND valid_from <= ? AND valid_to > ?) AS v`,
+      `(SELECT id, label, split, source FROM ${escapeId(table)} WHERE version <= ? UNION ALL ` +
+      `SELECT h.id, h.label, h.split, COALESCE(t.source, r.source) FROM ${HISTORY} h ` +
+      `LEFT JOIN ${escapeId(table)} t ON t.id = h.id ` +
+      `LEFT JOIN ${HISTORY} r ON r.dataset = h.dataset AND r.id = h.id AND r.removed = 1 ` +
+      `WHERE h.dataset = ? AND h.valid_from <= ? AND h.valid_to > ?) AS v`,
     params: [asOf, table, asOf, asOf],
   };
 }

@@ -4,6 +4,7 @@ import { openSampleSource, type SampleSource } from '../samples/sample-source';
 import { getDataset, requireShape } from '../db/registry';
 import type { Db } from '../db/db';
 import type { Split } from '../db/schema';
+import type { RowSubset } from '../db/row-selection';
 import { InvalidDataError } from '../errors';
 import type { SavedModel } from './artifacts';
 import { classMetrics, emptyConfusion, macroAverage, type ClassMetrics } from './metrics';
@@ -126,6 +127,8 @@ export async function evaluateClassifier(
   { memoryBudget = defaultMemoryBudget(), readParallelism }: { memoryBudget?: number; readParallelism?: number } = {},
   /** Only rows with id ≤ maxId, of version asOf (a training run's row set); all current rows when absent. */
   rowSet: { maxId?: number; asOf?: number } = {},
+  /** Only these labels and sources (a run trained on a subset is tested on the same subset). */
+  subset: RowSubset = {},
 ): Promise<EvaluationReport> {
   const dataset = await getDataset(db, table);
   const shape = requireShape(dataset);
@@ -143,7 +146,7 @@ export async function evaluateClassifier(
     db,
     table,
     shape,
-    { split, ...rowSet },
+    { split, ...rowSet, ...subset },
     { memoryBudget, batchSize: 256, readParallelism },
   );
   if (source.index.count === 0) {

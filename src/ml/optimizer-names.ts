@@ -1,3 +1,9 @@
-/** The original's optimizer names; a module of its own so the CLI can list them without loading TensorFlow. */
-export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax'] as const;
+/**
+ * The original's optimizer names, and adamw (Adam with decoupled weight decay); a module of its own
+ * so the CLI can list them without loading TensorFlow.
+ */
+export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adagrad', 'adadelta', 'adam', 'adamax', 'adamw'] as const;
+
+/** AdamW's decay when none is given: torch.optim.AdamW's default. */
+export const ADAMW_WEIGHT_DECAY = 0.01;
 export type OptimizerName = (typeof OPTIMIZERS)[number];

@@ -1,6 +1,7 @@
 import { tf } from './tf';
 
-import type { OptimizerName } from './optimizer-names';
+import { AdamWOptimizer } from './adamw';
+import { ADAMW_WEIGHT_DECAY, type OptimizerName } from './optimizer-names';
 
 export { OPTIMIZERS, type OptimizerName } from './optimizer-names';
 
@@ -14,8 +15,11 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-/** The original's optimizer names; momentum is SGD with Keras' usual 0.9. */
-export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
+/**
+ * The original's optimizer names; momentum is SGD with Keras' usual 0.9. `weightDecay` is
+ * AdamW's (the others have none).
+ */
+export function makeOptimizer(name: OptimizerName, lr: number, weightDecay = ADAMW_WEIGHT_DECAY): tf.Optimizer {
   switch (name) {
     case 'sgd':
       return tf.train.sgd(lr);
@@ -31,5 +35,7 @@ export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
       return tf.train.adam(lr);
     case 'adamax':
       return tf.train.adamax(lr);
+    case 'adamw':
+      return new AdamWOptimizer(lr, weightDecay);
   }
 }

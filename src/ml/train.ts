@@ -166,6 +166,8 @@ export async function fitModel(
         seed: hp.seed,
         optimizer: hp.optimizer,
         learningRate,
+        weightDecay: hp.weightDecay,
+        softTargets: hp.labelSmoothing > 0 || hp.classWeight !== 'none',
         workers: p.workers,
         onnx: p.onnx,
       });

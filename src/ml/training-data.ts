@@ -12,6 +12,8 @@ import { requireFit } from './architectures/registry';
 import type { Architecture } from './architectures/types';
 import { seededPermutation } from './seeded';
 import type { Hyperparameters } from './training-options';
+import type { RowSubset } from '../db/row-selection';
+import { checkSubsetLabels, rowSubsetOf } from './row-subset';
 
 /** Which rows a run trains and validates on, as the caller is told before training starts. */
 export interface DataPlan {
@@ -29,6 +31,8 @@ export interface DataPlan {
   rowsUntil: number;
   /** The table version read (null: a sharded table, which has no versions). */
   tableVersion: number | null;
+  /** Rows of each label among those trained on (validation rows held out excluded). */
+  classCounts: Record<string, number>;
 }
 
 /** The rows planned: where they are read from, in which positions, and what the caller is told. */
@@ -85,8 +89,9 @@ export async function planData(
   // The version read is recorded beside the row set: `train --like run:ID` reads it again.
   const tableVersion = asOf ?? (dataset.shards === null ? await currentVersion(db, table) : null);
   const maxId = choices.rowsUntil ?? (await maxRowId(db, table, asOf));
-  const labels = await readLabels(db, table, { maxId, asOf });
-  const counts = await splitCounts(db, table, { maxId, asOf });
+  const subset = rowSubsetOf(hp);
+  const labels = await readLabels(db, table, { maxId, asOf }, subset);
+  const counts = await splitCounts(db, table, { maxId, asOf, ...subset });
   if (counts.train === 0)
     throw new InvalidDataError(`table "${table}" has no rows in the train split`, 'import images first');
   const total = counts.train + counts.validation;
@@ -95,7 +100,7 @@ export async function planData(
       db,
       table,
       shape,
-      { split, maxId, asOf },
+      { split, maxId, asOf, ...subset },
       {
         memoryBudget: Math.floor((choices.budget * rows) / Math.max(total, 1)),
         batchSize: hp.batchSize,
@@ -115,6 +120,8 @@ export async function planData(
       `use at most ${trainPositions.length}`,
     );
   }
+  const classCounts = Object.fromEntries(labels.map((l) => [l, 0]));
+  for (const p of trainPositions) classCounts[canonicalLabel(trainSource.index.labels[p])]++;
   const info: DataPlan = {
     train: trainPositions.length,
     validation: valPositions.length,
@@ -126,20 +133,32 @@ export async function planData(
       valSource === trainSource ? fingerprint(trainSource.index) : fingerprint(trainSource.index, valSource.index),
     rowsUntil: maxId,
     tableVersion,
+    classCounts,
   };
   return { shape, labels, trainSource, trainPositions, valSource, valPositions, info };
 }
 
 /**
- * The table's classes. Rows stored before labels had one spelling may hold `seven` and `seven `:
- * one class, as the server's collation and today's imports have it.
+ * The classes of the table's rows (of the subset asked for). Rows stored before labels had one
+ * spelling may hold `seven` and `seven `: one class, as the server's collation and today's
+ * imports have it.
  */
-async function readLabels(db: Db, table: string, rows: { maxId: number; asOf?: number }): Promise<string[]> {
-  const labels = [...new Set((await tableLabels(db, table, rows)).map(canonicalLabel))];
+async function readLabels(
+  db: Db,
+  table: string,
+  rows: { maxId: number; asOf?: number },
+  subset: RowSubset,
+): Promise<string[]> {
+  const labels = [...new Set((await tableLabels(db, table, { ...rows, ...subset })).map(canonicalLabel))];
+  checkSubsetLabels(table, subset, labels);
+  const subsetted = Object.keys(subset).length > 0;
   if (labels.length < 2)
     throw new InvalidDataError(
-      `table "${table}" has ${labels.length} label(s); training needs at least 2`,
-      'import images of at least two labels',
+      `${subsetted ? 'the rows chosen of table' : 'table'} "${table}" ${subsetted ? 'have' : 'has'} ` +
+        `${labels.length} label(s); training needs at least 2`,
+      subsetted
+        ? 'choose more rows with --labels, --exclude-labels or --sources'
+        : 'import images of at least two labels',
     );
   return labels;
 }

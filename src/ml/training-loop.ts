@@ -11,6 +11,9 @@ import { mulberry32, seededPermutation } from './seeded';
 import { tf } from './tf';
 import type { TrainingData } from './training-data';
 import type { Hyperparameters } from './training-options';
+import { balancedOrder } from './balanced-sampler';
+import { batchTargets, classWeights } from './class-weights';
+import { lrScheduleFor, scheduleFactor, type LrSchedule } from './lr-schedule';
 
 export type StopReason = 'completed' | 'early-stopping' | 'pruned' | 'interrupted';
 
@@ -60,6 +63,12 @@ class EpochLoop {
   readonly #augment: ((xs: Float32Array, n: number) => Float32Array) | null;
   readonly #bnPositions: Uint32Array;
   readonly #watchesBatches: boolean;
+  /** Each class's loss weight (--class-weight), or null. */
+  readonly #weights: Float64Array | null;
+  readonly #schedule: LrSchedule | null;
+  #step = 0;
+  /** The rate of the epoch's last batch so far (the schedule moves it batch by batch). */
+  #epochRate: number;
   #learningRate: number;
   #stopReason: StopReason = 'completed';
   #pruneReason: string | null = null;
@@ -72,7 +81,14 @@ class EpochLoop {
     this.#in = input;
     const { hp, data } = input;
     this.#learningRate = hp.learningRate;
+    this.#epochRate = hp.learningRate;
     this.#classIndex = new Map(data.labels.map((l, i) => [l, i]));
+    this.#weights = classWeights(
+      hp.classWeight,
+      data.labels,
+      data.labels.map((l) => data.info.classCounts[l]),
+    );
+    this.#schedule = lrScheduleFor(hp, Math.ceil(data.trainPositions.length / hp.batchSize));
     this.#augment = hp.augment ? augmenterFor(hp, data.shape) : null;
     // Precise BN's sample: the first bnSamples of a permutation of its own (the training shuffle's
     // random sequence is untouched, so the weights do not depend on it), in that random order (a
@@ -144,12 +160,20 @@ class EpochLoop {
   async #trainEpoch(epoch: number): Promise<EpochSums | null> {
     const { data, hp, steps, shouldStop, random } = this.#in;
     const started = performance.now();
-    const order = seededPermutation(data.trainPositions.length, random).map((p) => data.trainPositions[p]);
+    const order =
+      hp.batchSampler === 'balanced'
+        ? balancedOrder(data.trainPositions, (p) => this.#classOf(p), random)
+        : seededPermutation(data.trainPositions.length, random).map((p) => data.trainPositions[p]);
+    this.#epochRate = this.#learningRate;
     const sums = { loss: 0, accuracy: 0, done: 0 };
     for await (const batch of data.trainSource.batches(order, hp.batchSize)) {
       const n = batch.positions.length;
       const xs = this.#augment ? this.#augment(batch.xs, n) : batch.xs;
-      const { loss, accuracy } = await steps.step(xs, this.#oneHot(batch.positions), n);
+      if (this.#schedule) {
+        this.#epochRate = this.#learningRate * scheduleFactor(this.#schedule, this.#step++);
+        steps.setLearningRate(this.#epochRate);
+      }
+      const { loss, accuracy } = await steps.step(xs, this.#targets(batch.positions), n);
       this.#bnCurrent = false;
       if (!Number.isFinite(loss)) throw diverged(epoch, loss, this.#learningRate);
       sums.loss += loss * n;
@@ -168,13 +192,14 @@ class EpochLoop {
     return { loss: sums.loss, accuracy: sums.accuracy, trainSeconds: (performance.now() - started) / 1000 };
   }
 
-  #oneHot(positions: ArrayLike<number>): Float32Array {
-    const { labels, trainSource } = this.#in.data;
-    const ys = new Float32Array(positions.length * labels.length);
-    for (let i = 0; i < positions.length; i++) {
-      ys[i * labels.length + this.#classIndex.get(canonicalLabel(trainSource.index.labels[positions[i]]))!] = 1;
-    }
-    return ys;
+  #classOf(position: number): number {
+    return this.#classIndex.get(canonicalLabel(this.#in.data.trainSource.index.labels[position]))!;
+  }
+
+  /** One-hot rows, smoothed and weighted as the run asks (class-weights.ts). */
+  #targets(positions: ArrayLike<number>): Float32Array {
+    const classes = Array.from(positions, (p) => this.#classOf(p));
+    return batchTargets(classes, this.#in.data.labels.length, this.#in.hp.labelSmoothing, this.#weights);
   }
 
   #reportBatch(epoch: number, sums: { loss: number; accuracy: number; done: number }): void {
@@ -219,7 +244,7 @@ class EpochLoop {
       valAccuracy: val?.accuracy ?? null,
       seconds: (performance.now() - started) / 1000,
       samplesPerSecond: nTrain / sums.trainSeconds,
-      learningRate: this.#learningRate,
+      learningRate: this.#epochRate,
     };
   }
 

@@ -4,6 +4,7 @@ import { UsageError } from '../errors';
 import { TRAINING_BACKENDS } from './backend-names';
 import { OPTIMIZERS } from './optimizer-names';
 import { ORIGINAL_AUGMENTATION } from './augment-options';
+import { checkRecipe, CLASS_WEIGHT_SCHEMA, LR_SCHEDULES, SAMPLERS, weightDecayFor } from './recipe-options';
 
 /**
  * Every training option in one table: its schema (range and type), its default, and whether it
@@ -47,6 +48,16 @@ export const TRAINING_OPTION_TABLE = {
   augmentFlip: { schema: z.boolean(), default: ORIGINAL_AUGMENTATION.flip, identity: true },
   preciseBn: { schema: z.boolean(), default: true, identity: true },
   bnSamples: { schema: z.number().int().min(1).max(1_000_000), default: 2048, identity: true },
+  // The recipe (schedule, decoupled decay, smoothing), class balance and the row subset: see recipe-options.ts.
+  lrSchedule: { schema: z.enum(LR_SCHEDULES), default: 'constant', identity: true },
+  warmupEpochs: { schema: z.number().min(0).max(100_000), default: 0, identity: true },
+  weightDecay: { schema: z.number().min(0).lt(1), default: undefined, identity: true },
+  labelSmoothing: { schema: z.number().min(0).lt(1), default: 0, identity: true },
+  classWeight: { schema: CLASS_WEIGHT_SCHEMA, default: 'none', identity: true },
+  batchSampler: { schema: z.enum(SAMPLERS), default: 'shuffle', identity: true },
+  labels: { schema: z.array(z.string().trim().min(1)).min(1), default: undefined, identity: true },
+  excludeLabels: { schema: z.array(z.string().trim().min(1)).min(1), default: undefined, identity: true },
+  sources: { schema: z.string().min(1).max(1024), default: undefined, identity: true },
   workers: {
     schema: z.union([z.literal('auto'), z.number().int().min(1).max(64)]),
     default: 'auto',
@@ -135,6 +146,10 @@ export const IDENTITY_OPTIONS = Object.entries(TRAINING_OPTION_TABLE)
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.join(', ')}`;
+  // Lists (of labels) and text (a glob) are checked for being there, not for their size.
+  if (issue.code === 'too_small' && issue.origin === 'array') return 'must list at least one value';
+  if (issue.code === 'too_small' && issue.origin === 'string') return 'must not be empty';
+  if (issue.code === 'invalid_type' && issue.expected === 'array') return 'must be a list';
   if (issue.code === 'invalid_type') return issue.expected === 'int' ? 'must be a whole number' : 'must be a number';
   if (issue.code === 'too_small') {
     const inclusive = issue.inclusive ? 'at least' : 'above';
@@ -155,7 +170,7 @@ export function validateTrainingOptions(given: Record<string, unknown>, where = 
   const issue = parsed.error.issues[0];
   const field = String(issue.path[0]);
   const value = present[field];
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value);
   throw new UsageError(`${where}${field} ${describeIssue(issue)}, got ${shown}`, undefined, { field });
 }
 
@@ -169,8 +184,14 @@ export function resolveHyperparameters(given: Partial<Record<keyof Hyperparamete
   };
   // Setting one augmentation range asks for augmentation.
   const augment = AUGMENT_RANGES.some((k) => checked[k] !== undefined);
-  const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience, augment };
-  return Object.fromEntries(IDENTITY_OPTIONS.map((k) => [k, checked[k] ?? defaults[k]])) as unknown as Hyperparameters;
+  const optimizer = checked.optimizer ?? TRAINING_DEFAULTS.optimizer;
+  const weightDecay = weightDecayFor(optimizer);
+  const defaults: Record<string, unknown> = { ...TRAINING_DEFAULTS, ...followPatience, augment, weightDecay };
+  const hp = Object.fromEntries(
+    IDENTITY_OPTIONS.map((k) => [k, checked[k] ?? defaults[k]]),
+  ) as unknown as Hyperparameters;
+  checkRecipe(hp, checked);
+  return hp;
 }
 
 /** A run's options as the trainer uses them: every hyperparameter, and the engine's choices. */

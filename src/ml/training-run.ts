@@ -23,6 +23,7 @@ import { tf } from './tf';
 import { recordedStart, type StartSummary } from './start-from';
 import { onnxModelEngine, type ModelEngine } from './inference-engine';
 import { loadOnnxRuntime } from './onnxruntime';
+import { rowSubsetOf } from './row-subset';
 
 export interface TrainRunOptions extends TrainOptions {
   /** Where to save the model; default models/<table>-<model>-<time>. */
@@ -156,6 +157,8 @@ async function startRun(
       workers: p.workers,
       memoryBudget: opts.memoryBudget ?? null,
       ...recordedStart(p.choices.start),
+      // The rows trained on per label (what --class-weight balanced weighs by), kept with the run.
+      classCounts: p.data.info.classCounts,
     },
   });
   const d = p.data.info;
@@ -172,7 +175,8 @@ async function startRun(
 /** After training: the test pass, the saved and stored model, the record's end. */
 async function concludeRun(db: Db, opts: TrainRunOptions, run: RunContext, result: TrainResult): Promise<TrainReport> {
   try {
-    const testRows = await countRows(db, opts.table, { split: 'test', ...testRowSet(opts, result) });
+    const subset = rowSubsetOf(result.hyperparameters);
+    const testRows = await countRows(db, opts.table, { split: 'test', ...testRowSet(opts, result), ...subset });
     run.recorder?.data({ split: { ...result.split, test: testRows } });
     // The result as it is, but for the network itself (saved below), with what this run adds.
     const { model: network, preciseBn, pruneReason, ...outcome } = result;
@@ -229,6 +233,8 @@ async function testModel(
       'test',
       { memoryBudget: opts.memoryBudget, readParallelism: opts.readParallelism },
       testRowSet(opts, result),
+      // A run trained on a subset is tested on the same subset.
+      rowSubsetOf(result.hyperparameters),
     );
   } finally {
     await engine?.dispose();

@@ -179,8 +179,18 @@ test('runs: the table sorts and filters; a run shows its curves, confusion matri
     /^Loss over 3 epochs; last values: loss \d/,
   );
   expect(await page.locator('table.confusion tbody tr').count()).toBe(10);
+  // The rows trained on per label, and how uneven they are.
+  expect(await page.locator('table:has(caption:text-is("Train rows per label")) tbody tr').count()).toBe(10);
+  await expect(page.locator('main').textContent()).resolves.toMatch(
+    /Imbalance ratio \d+\.\d× \(largest \/ smallest count of train rows\)/,
+  );
   const mistakes = await page.locator('ul[aria-label=mistakes] img').count();
-  if (mistakes > 0) expect(await imagesLoaded(page, 'ul[aria-label=mistakes] img')).toBe(mistakes);
+  // The thumbnails load lazily: brought into view, then the page back to its top for the screenshot.
+  if (mistakes > 0) {
+    await page.locator('ul[aria-label=mistakes]').scrollIntoViewIfNeeded();
+    expect(await imagesLoaded(page, 'ul[aria-label=mistakes] img')).toBe(mistakes);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  }
   await expect(page.locator('main').textContent()).resolves.toContain(`mldb serve --model`);
   expect(await unnamed(page)).toEqual([]);
   await page.screenshot({ path: path.join(RESULTS, 'dashboard-run.png'), fullPage: false });

@@ -88,7 +88,7 @@ describe('training flags are checked by one schema and worded as flags', () => {
     [['--seed', '4294967296'], /^mldb: --seed must be at most 4294967295, got 4294967296$/m],
     [['--validation-split', '1'], /^mldb: --validation-split must be below 1, got 1$/m],
     [['--min-accuracy', '1.5'], /--min-accuracy/],
-    [['--optimizer', 'adamw'], /argument 'adamw' is invalid. Allowed choices are sgd, momentum/],
+    [['--optimizer', 'lamb'], /argument 'lamb' is invalid. Allowed choices are sgd, momentum/],
     [['--backend', 'bogus'], /Allowed choices are auto, onnxruntime, tensorflow, wasm, cpu/],
   ])('train %j is a usage error (exit 2) before anything runs', (flags, message) => {
     const r = mldb(['train', '--model', 'lenet5', '--table', 'nothing_here', ...flags], env());

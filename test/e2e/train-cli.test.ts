@@ -163,9 +163,9 @@ describe('train → evaluate → predict from the command line', () => {
       [['train', '--model', 'lenet5', '--batch-size', '0'], 2, /--batch-size must be at least 1, got 0/],
       [['train', '--model', 'lenet5', '--batch-size', '100000'], 2, /larger than the \d+ training rows/],
       [
-        ['train', '--model', 'lenet5', '--optimizer', 'adamw'],
+        ['train', '--model', 'lenet5', '--optimizer', 'lamb'],
         2,
-        /argument 'adamw' is invalid. Allowed choices are .*adam/,
+        /argument 'lamb' is invalid. Allowed choices are .*adam/,
       ],
       [['train', '--model', 'lenet5', '--memory-budget', 'lots'], 2, /invalid --memory-budget/],
       [['train', '--model', 'lenet5', '--workers', '0'], 2, /--workers must be at least 1, got 0/],

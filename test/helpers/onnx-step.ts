@@ -22,10 +22,18 @@ export async function onnxSteps(
   model: tf.LayersModel,
   batch: { xs: Float32Array; ys: Float32Array },
   n: number,
-  o: { optimizer?: OptimizerName; learningRate?: number; kernels?: KernelOptions; ops?: LayerOps; steps?: number },
+  o: {
+    optimizer?: OptimizerName;
+    learningRate?: number;
+    kernels?: KernelOptions;
+    ops?: LayerOps;
+    steps?: number;
+    softTargets?: boolean;
+  },
 ): Promise<StepResult> {
   const graph = trainingGraph(model, {
     optimizer: o.optimizer ?? 'sgd',
+    softTargets: o.softTargets,
     exposeGradients: true,
     kernels: o.kernels,
     ops: o.ops,

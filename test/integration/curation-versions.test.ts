@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pixelsByIds } from '../../src/db/pixel-reads';
+import { pixelPages, pixelsByIds } from '../../src/db/pixel-reads';
+import { countRows, labels, splitCounts } from '../../src/db/table-stats';
 import { readPixelRows } from '../../src/samples/bulk-read';
 import { freshDatabase } from '../helpers/db';
 import { makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
@@ -144,4 +145,31 @@ test("train --like run:ID reads that run's rows and labels after edits: the fing
 
   const both = mldb(['train', '--like', `run:${first.runId}`, '--rows-until', '5'], env);
   expect(both.code).toBe(2);
+});
+
+test('a subset of an old version (labels, excluded labels, sources) reads the rows that version held', async () => {
+  const m = db.mldb('subsets');
+  await m.insertFolder(makeLabeledFolder({ a: 12, b: 12, c: 12 }, 8), { create: true });
+  const conn = await m.connection();
+  const v1 = (await m.versions('subsets')).at(-1)!.version;
+  const before = await m.rows('subsets', { limit: 1000 });
+  const aIds = before.filter((r) => r.label === 'a').map((r) => r.id);
+  // Since v1: some a's became b, some a's were removed, every c was removed.
+  await m.relabel('subsets', aIds.slice(0, 4), 'b');
+  await m.removeRows('subsets', { ids: aIds.slice(4, 7) });
+  await m.removeRows('subsets', { label: 'c' });
+
+  const old = (filter: Parameters<typeof splitCounts>[2]) => ({ ...filter, asOf: v1 });
+  const total = (c: Record<string, number>) => Object.values(c).reduce((s, n) => s + n, 0);
+  expect(await labels(conn, 'subsets', old({ labels: ['a', 'c'] }))).toEqual(['a', 'c']);
+  expect(total(await splitCounts(conn, 'subsets', old({ labels: ['a'] })))).toBe(12);
+  expect(total(await splitCounts(conn, 'subsets', old({ excludeLabels: ['b'] })))).toBe(24);
+  expect(await countRows(conn, 'subsets', old({ labels: ['c'] }))).toBe(12);
+  const source = before.find((r) => r.id === aIds[5])!.source;
+  expect(await countRows(conn, 'subsets', old({ sources: source }))).toBe(1);
+  const pages = [];
+  for await (const page of pixelPages(conn, 'subsets', old({ labels: ['a'] }), 5)) pages.push(...page);
+  expect(pages.map((r) => [r.id, r.label])).toEqual(aIds.map((id) => [id, 'a']));
+  // The current version, for contrast: the relabelled and removed a's are gone from `a`.
+  expect(await countRows(conn, 'subsets', { labels: ['a'] })).toBe(12 - 7);
 });

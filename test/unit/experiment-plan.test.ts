@@ -63,7 +63,45 @@ describe('experiment plans', () => {
     expect(planKey(plain, c)).toBe(crypto.createHash('sha256').update(JSON.stringify(before)).digest('hex'));
   });
 
+  test('the recipe, imbalance and subset keys, in both spellings', () => {
+    const plan = parsePlan(
+      {
+        table: 'digits',
+        grid: { model: 'lenet5', optimizer: ['adamw'] },
+        lr_schedule: 'onecycle',
+        warmupEpochs: 1,
+        weight_decay: '0.05',
+        label_smoothing: 0.1,
+        class_weight: { '3': 4 },
+        batch_sampler: 'balanced',
+        labels: ['1', '3'],
+        sources: '*/train/*',
+      },
+      'p',
+    );
+    expect(plan.recipe).toEqual({
+      lrSchedule: 'onecycle',
+      warmupEpochs: 1,
+      weightDecay: 0.05,
+      labelSmoothing: 0.1,
+      classWeight: { '3': 4 },
+      batchSampler: 'balanced',
+      labels: ['1', '3'],
+      sources: '*/train/*',
+    });
+  });
+
   test.each([
+    [
+      { table: 'digits', grid: { model: ['lenet5'], optimizer: ['adam'] }, weight_decay: 0.1 },
+      /weightDecay is the decoupled decay of optimizer adamw; optimizer adam has none/,
+    ],
+    [{ table: 'digits', grid: { model: ['lenet5'], epochs: [2] }, warmup_epochs: 2 }, /warmupEpochs must be below/],
+    [{ table: 'digits', grid: { model: ['lenet5'] }, lr_schedule: 'step' }, /lrSchedule must be one of constant/],
+    [
+      { table: 'digits', grid: { model: ['lenet5'] }, class_weight: { a: -1 } },
+      /classWeight must be above 0, got \{"a":-1\}/,
+    ],
     [{ table: 'digits', grid: { model: ['lenet5'] }, reduceLrFactor: 2 }, /reduceLrFactor must be below 1, got 2/],
     [{ table: 'digits', grid: { model: ['lenet5'] }, bn_samples: 0 }, /bnSamples must be at least 1, got 0/],
     [{ grid: { model: ['lenet5'] } }, /names no table/],
@@ -75,8 +113,8 @@ describe('experiment plans', () => {
       /^plan "x": batchSize must be at least 1, got 0$/,
     ],
     [
-      { table: 'digits', grid: { model: ['lenet5'], optimizer: ['adamw'] } },
-      /optimizer must be one of sgd, .*, got "adamw"/,
+      { table: 'digits', grid: { model: ['lenet5'], optimizer: ['lamb'] } },
+      /optimizer must be one of sgd, .*, got "lamb"/,
     ],
     [{ table: 'digits', grid: { model: [] } }, /is empty/],
     [{ table: 'drop table x', grid: { model: ['lenet5'] } }, /invalid table name/],

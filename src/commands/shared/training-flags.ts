@@ -8,7 +8,9 @@ import {
   type TrainingOptionName,
   type TrainingOptions,
 } from '../../ml/training-options';
+import { LR_SCHEDULES, SAMPLERS } from '../../ml/recipe-options';
 import { resolveMemoryBudget } from '../../samples/memory-budget';
+import { classWeightArgument, labelList } from './recipe-flags';
 
 /**
  * How the CLI spells each training option: its flag(s), help and, for flags with a value, how the
@@ -85,6 +87,51 @@ export const TRAINING_FLAGS = {
     flag: '--no-precise-bn',
     help: 'keep the moving averages of batch-norm statistics instead (Keras behaviour)',
   },
+  lrSchedule: {
+    flag: '--lr-schedule <name>',
+    help: 'learning rate per batch: constant, cosine (annealed to 0) or onecycle, as PyTorch' + shown('lrSchedule'),
+    choices: LR_SCHEDULES,
+    parse: String,
+  },
+  warmupEpochs: {
+    flag: '--warmup-epochs <E>',
+    help:
+      'raise the learning rate linearly over the first E epochs (onecycle: its rising phase)' + shown('warmupEpochs'),
+  },
+  weightDecay: {
+    flag: '--weight-decay <D>',
+    help: "--optimizer adamw's decoupled weight decay (default: 0.01, torch's)",
+  },
+  labelSmoothing: {
+    flag: '--label-smoothing <E>',
+    help:
+      "soften the targets: 1 − E on the true label and E spread over all k (Keras' label_smoothing)" +
+      shown('labelSmoothing'),
+  },
+  classWeight: {
+    flag: '--class-weight <balanced|none|FILE>',
+    help: "weigh each label's loss: balanced (n/(k·count) of the train rows), none, or a JSON file {label: weight}",
+    parse: classWeightArgument,
+  },
+  batchSampler: {
+    flag: '--sampler <name>',
+    help:
+      'shuffle: each train row once per epoch; balanced: each batch drawn evenly over the labels' +
+      shown('batchSampler'),
+    choices: SAMPLERS,
+    parse: String,
+  },
+  labels: {
+    flag: '--labels <a,b,…>',
+    help: 'train on rows of these labels only (the model knows only these)',
+    parse: labelList,
+  },
+  excludeLabels: { flag: '--exclude-labels <a,b,…>', help: 'leave out rows of these labels', parse: labelList },
+  sources: {
+    flag: '--sources <GLOB>',
+    help: 'train on rows whose source path matches GLOB (* any characters, ? one)',
+    parse: String,
+  },
   backend: {
     flag: '--backend <name>',
     help: 'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu' + shown('backend'),
@@ -122,6 +169,14 @@ export const TRAINING_FLAGS = {
   },
 } as const satisfies Record<TrainingOptionName, TrainingFlag>;
 
+/** The key commander stores a flag's value under: `--exclude-labels <a,b>` → excludeLabels. */
+function attributeOf(flag: string): string {
+  return flag
+    .split(' ')[0]
+    .replace(/^--(no-)?/, '')
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** The flag an error about this option names. */
 export function trainingFlagName(name: TrainingOptionName): string {
   return TRAINING_FLAGS[name].flag.split(' ')[0];
@@ -134,7 +189,8 @@ export type TrainingFlagValues = Partial<Record<TrainingOptionName, string | boo
 export function trainingOptionsFromFlags(flags: TrainingFlagValues): Partial<TrainingOptions> {
   const options: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(TRAINING_FLAGS) as [TrainingOptionName, TrainingFlag][]) {
-    const value = flags[name];
+    // Commander keys a value by its flag (`--sampler` → sampler), which may differ from the option's name.
+    const value = flags[name] ?? (flags as Record<string, string | boolean | undefined>)[attributeOf(spec.flag)];
     if (value === undefined) continue;
     options[name] = typeof value === 'string' ? (spec.parse ?? numeric)(value) : value;
   }

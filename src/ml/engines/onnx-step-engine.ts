@@ -20,6 +20,10 @@ import { batchAccuracy, type StepEngine } from './step-engine';
 export interface OnnxEngineOptions {
   optimizer: OptimizerName;
   learningRate: number;
+  /** AdamW's decoupled decay (default: its own default). */
+  weightDecay?: number;
+  /** Targets other than one-hot rows (smoothed, weighted): the step's loss gradient takes them whole. */
+  softTargets?: boolean;
   /** Threads of onnxruntime's pool (default: every core). */
   threads?: number;
   /**
@@ -61,13 +65,14 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
   const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });
   // Kernel gradients block over the batch only when it is a multiple of the block: a full batch of
   // 64 takes the aligned step, an epoch's last rows the other (built when first needed).
-  const aligned = trainingGraph(model, { optimizer: o.optimizer, kernels: kernels(block > 0) });
+  const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets };
+  const aligned = trainingGraph(model, { ...graphOptions, kernels: kernels(block > 0) });
   const graphs = new Map<boolean, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
   const stepFor = (n: number) => {
     const isAligned = block === 0 || n % block === 0;
     let entry = graphs.get(isAligned);
     if (!entry) {
-      const graph = isAligned ? aligned : trainingGraph(model, { optimizer: o.optimizer, kernels: kernels(false) });
+      const graph = isAligned ? aligned : trainingGraph(model, { ...graphOptions, kernels: kernels(false) });
       entry = ort.InferenceSession.create(graph.bytes, sessionOptions).then((session) => ({ graph, session }));
       graphs.set(isAligned, entry);
     }
@@ -122,7 +127,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       };
       for (const m of masks)
         feeds[m.spec.name] = new ort.Tensor('float32', dropoutMask(m.spec, m.random, n), [n, ...m.spec.dims]);
-      const scalars = graph.rule.scalars(steps, learningRate);
+      const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay);
       for (const [key, name] of Object.entries(graph.scalars))
         feeds[name] = new ort.Tensor('float32', Float32Array.of(scalars[key]), []);
       const fetches: Record<string, OrtTensor | null> = { [LOSS_OUTPUT]: null, [PROBABILITIES_OUTPUT]: null };

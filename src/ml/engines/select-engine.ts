@@ -68,6 +68,10 @@ export interface EngineOptions {
   seed: number;
   optimizer: OptimizerName;
   learningRate: number;
+  /** AdamW's decoupled decay (the other optimizers have none). */
+  weightDecay?: number;
+  /** Targets other than one-hot rows (label smoothing, class weights): see OnnxEngineOptions. */
+  softTargets?: boolean;
   workers: number;
   /** onnxruntime's switches (MLDB_ONNX_NCHWC, MLDB_ONNX_SPINNING, read by config.ts). */
   onnx?: OnnxEngineSettings;

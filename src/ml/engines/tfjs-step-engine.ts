@@ -14,7 +14,7 @@ export type TfjsEngineOptions = ParallelOptions;
  * replicas on their own threads whose gradients are averaged (parallel/data-parallel.ts).
  */
 export async function tfjsStepEngine(model: tf.LayersModel, o: TfjsEngineOptions): Promise<StepEngine> {
-  const optimizer = makeOptimizer(o.optimizer, o.learningRate);
+  const optimizer = makeOptimizer(o.optimizer, o.learningRate, o.weightDecay);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   let stepper: Stepper;
   try {

@@ -1,4 +1,4 @@
-import type { OptimizerName } from '../optimizer-names';
+import { ADAMW_WEIGHT_DECAY, type OptimizerName } from '../optimizer-names';
 import type { GraphBuilder } from './graph';
 
 /**
@@ -15,8 +15,8 @@ const f32 = Math.fround;
 export interface OptimizerRule {
   /** The state each weight keeps (a tensor of the weight's shape each), with its initial value. */
   slots: Array<{ suffix: string; initial: number }>;
-  /** The scalars of step `step` (1, 2, …) at learning rate `lr`, by name. */
-  scalars(step: number, lr: number): Record<string, number>;
+  /** The scalars of step `step` (1, 2, …) at learning rate `lr` (and AdamW's decay), by name. */
+  scalars(step: number, lr: number, weightDecay?: number): Record<string, number>;
   /**
    * One weight's update: its new value and its new state (in `slots` order), given its value `w`,
    * its gradient, its state and the scalars' graph names.
@@ -135,6 +135,21 @@ const adam: OptimizerRule = {
   },
 };
 
+/**
+ * AdamW (decoupled weight decay, as adamw.ts on tfjs): w ← w·(1 − lr·decay), then Adam's update
+ * of the shrunk weight.
+ */
+const adamw: OptimizerRule = {
+  slots: adam.slots,
+  scalars: (step, lr, weightDecay = ADAMW_WEIGHT_DECAY) => ({
+    ...adam.scalars(step, lr),
+    keep: f32(1 - lr * weightDecay),
+  }),
+  update(g, w, grad, state, s) {
+    return adam.update(g, g.node('Mul', [w, s.keep]), grad, state, s);
+  },
+};
+
 /** β₁ 0.9, β₂ 0.999, decay 0: u ← max(β₂·u, |g|); w ← w − lr/(1 − β₁^step) · m/(u + ε). */
 const adamax: OptimizerRule = {
   slots: [
@@ -158,4 +173,5 @@ export const OPTIMIZER_RULES: Readonly<Record<OptimizerName, OptimizerRule>> = {
   adadelta,
   adam,
   adamax,
+  adamw,
 };

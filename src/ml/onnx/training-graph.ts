@@ -52,6 +52,8 @@ export interface TrainingGraphOptions {
   ops?: LayerOps;
   /** Which of onnxruntime's convolution kernels the graph may use (default: plain ones only). */
   kernels?: KernelOptions;
+  /** Labels other than one-hot rows (smoothed, class-weighted): the loss gradient for any targets. */
+  softTargets?: boolean;
 }
 
 /** The output layer must end in softmax: the loss fuses it with the cross-entropy. */
@@ -66,7 +68,13 @@ function checkSoftmaxOutput(record: LayerRecord): void {
  * [ε, 1 − ε]), and the gradient of its batch mean with respect to the logits: (p − y)/N where the
  * true class' probability is inside the clip, 0 where the clip holds it (as tfjs' clip gradient does).
  */
-function crossEntropy(g: GraphBuilder, p: string, y: string, batchSize: string): { loss: string; dLogits: string } {
+function crossEntropy(
+  g: GraphBuilder,
+  p: string,
+  y: string,
+  batchSize: string,
+  softTargets = false,
+): { loss: string; dLogits: string } {
   const q = g.node('Div', [p, g.node('ReduceSum', [p, g.int64s([1])], [int('keepdims', 1)])]);
   const low = g.scalar(EPSILON);
   const high = g.scalar(Math.fround(1 - EPSILON));
@@ -79,6 +87,13 @@ function crossEntropy(g: GraphBuilder, p: string, y: string, batchSize: string):
     [int('to', 1)],
   );
   const trueInside = g.node('ReduceSum', [g.node('Mul', [y, inside]), g.int64s([1])], [int('keepdims', 1)]);
+  if (softTargets) {
+    // Targets a (y where the clip lets the gradient through): −Σ a·log q has logit gradient
+    // p·Σa − a, which for a one-hot row inside the clip is the p − y below.
+    const a = g.node('Mul', [y, inside]);
+    const dSoft = g.node('Sub', [g.node('Mul', [p, trueInside]), a]);
+    return { loss, dLogits: g.node('Div', [dSoft, batchSize]) };
+  }
   const dLogits = g.node('Mul', [g.node('Sub', [p, y]), g.node('Div', [trueInside, batchSize])]);
   return { loss, dLogits };
 }
@@ -144,7 +159,7 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
   checkSoftmaxOutput(last);
   const classes = walk.output.dims[0];
   const labels = g.input(LABELS_INPUT, ['N', classes]);
-  const ce = crossEntropy(g, walk.output.name, labels, walk.batchSize());
+  const ce = crossEntropy(g, walk.output.name, labels, walk.batchSize(), options.softTargets);
   const declared = new Set(walk.weights.map((w) => w.name));
   const grads = backward(g, walk.records, declared, walk.output, ce.dLogits, walk.batchSize);
 

@@ -97,6 +97,8 @@ export interface ParallelOptions {
   seed: number;
   optimizer: OptimizerName;
   learningRate: number;
+  /** AdamW's decoupled decay. */
+  weightDecay?: number;
   backend: BackendName;
   /** Replicas in all, the main thread included: 2 uses two cores. */
   workers: number;
@@ -118,6 +120,7 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
     seed: o.seed,
     optimizer: o.optimizer,
     learningRate: o.learningRate,
+    weightDecay: o.weightDecay,
     backend: o.backend,
     salt,
   });

@@ -9,6 +9,7 @@ export interface ReplicaSpec {
   seed: number;
   optimizer: OptimizerName;
   learningRate: number;
+  weightDecay?: number;
   backend: BackendName;
   /** Distinct per replica: its dropout masks differ from the others'. */
   salt: number;

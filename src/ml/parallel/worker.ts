@@ -33,7 +33,7 @@ parentPort!.on('message', async (msg: ToWorker) => {
       const initial = model.weights.map((w, i) => tf.tensor(msg.weights[i], w.shape as number[]));
       model.setWeights(initial);
       tf.dispose(initial);
-      optimizer = makeOptimizer(msg.spec.optimizer, msg.spec.learningRate);
+      optimizer = makeOptimizer(msg.spec.optimizer, msg.spec.learningRate, msg.spec.weightDecay);
       send({ type: 'ready' });
     } else if (msg.type === 'step') {
       const r = computeGradients(model!, msg.xs, msg.ys, msg.n);

@@ -53,9 +53,38 @@
     );
   }
 
-  /** The run's settings beside its epochs, one row each. */
+  /** The train rows per label a run recorded, and how uneven they are (largest / smallest count). */
+  function classCounts(counts) {
+    if (!counts) return [];
+    var labels = Object.keys(counts);
+    var present = labels
+      .map(function (l) {
+        return counts[l];
+      })
+      .filter(function (n) {
+        return n > 0;
+      });
+    var ratio = present.length ? Math.max.apply(null, present) / Math.min.apply(null, present) : 1;
+    return [
+      el('h2', null, 'Classes'),
+      el('p', null, 'Imbalance ratio ' + ratio.toFixed(1) + '× (largest / smallest count of train rows)'),
+      table(
+        'Train rows per label',
+        ['label', 'train rows'],
+        labels.map(function (l) {
+          return [l, String(counts[l])];
+        }),
+        { class: 'numbers' },
+      ),
+    ];
+  }
+
+  /** The run's settings (and its rows per label) beside its epochs, one row each. */
   function settingsAndEpochs(run) {
     var settings = Object.keys(run.hyperparameters)
+      .filter(function (k) {
+        return k !== 'classCounts';
+      })
       .sort()
       .map(function (k) {
         return [k, JSON.stringify(run.hyperparameters[k])];
@@ -63,7 +92,12 @@
     return el(
       'div',
       { class: 'two' },
-      el('section', null, el('h2', null, 'Settings'), table('Hyperparameters', ['setting', 'value'], settings)),
+      el.apply(
+        null,
+        ['section', null, el('h2', null, 'Settings'), table('Hyperparameters', ['setting', 'value'], settings)].concat(
+          classCounts(run.hyperparameters.classCounts),
+        ),
+      ),
       el(
         'section',
         null,
