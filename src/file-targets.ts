@@ -27,17 +27,25 @@ export function checkWritableFolderPath(flag: string, given: string, target: str
     throw new UsageError(`${flag} has a name longer than ${MAX_NAME_BYTES} bytes`, 'choose shorter folder names');
   if (PSEUDO_ROOTS.some((r) => target === r || target.startsWith(r + path.sep)))
     throw new UsageError(`${flag} "${given}" is on a kernel pseudo-file-system`, 'choose a folder on a disk');
-  let existing = target;
-  while (!fs.existsSync(existing)) existing = path.dirname(existing);
-  if (!fs.statSync(existing).isDirectory())
-    throw new UsageError(`${flag} "${given}": ${existing} is a file, not a folder`, 'choose another path');
-  try {
-    fs.accessSync(existing, fs.constants.W_OK);
-  } catch (e) {
-    throw new UsageError(
-      `${flag} "${given}": cannot write in ${existing} (${(e as NodeJS.ErrnoException).code ?? 'denied'})`,
-      'choose a folder you can write to',
-    );
+  // The nearest folder that exists is looked for again when it vanishes between the look and the
+  // check: another process replacing a model folder renames it away for a moment.
+  for (let attempt = 1; ; attempt++) {
+    let existing = target;
+    while (!fs.existsSync(existing)) existing = path.dirname(existing);
+    try {
+      if (!fs.statSync(existing).isDirectory())
+        throw new UsageError(`${flag} "${given}": ${existing} is a file, not a folder`, 'choose another path');
+      fs.accessSync(existing, fs.constants.W_OK);
+      return;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && attempt < 10) continue;
+      throw new UsageError(
+        `${flag} "${given}": cannot write in ${existing} (${code ?? 'denied'})`,
+        'choose a folder you can write to',
+      );
+    }
   }
 }
 

@@ -34,7 +34,7 @@ import {
   type StoredModel,
 } from './db/models';
 import { openDb } from './db/pool';
-import { resolveReadTarget } from './db/table-ref';
+import { parseTableRef, resolveReadTarget } from './db/table-ref';
 import { purgeHistory, type PurgeResult } from './db/history-purge';
 import { diffVersions, type TableDiff } from './db/table-diff';
 import { UsageError } from './errors';
@@ -282,7 +282,11 @@ export class MlDb {
   async train(options: TrainMethodOptions): Promise<TrainReport> {
     const { table: name = this.config.table, onnx = this.settings.onnx, ...rest } = options;
     const db = await this.connection();
-    const { table, asOf } = await resolveReadTarget(db, name);
+    // Only a version is looked up here: a plain table is checked by trainAndSave after the options,
+    // so that a bad flag is named before a missing table.
+    const ref = parseTableRef(name);
+    const asOf = ref.at === undefined ? undefined : (await resolveReadTarget(db, name)).asOf;
+    const table = ref.table;
     const tableVersion = asOf ?? rest.tableVersion;
     return ml.run().trainAndSave(db, { ...rest, table, tableVersion, onnx, database: this.config.database });
   }

@@ -125,8 +125,8 @@ export async function serializeModel(
  * lock beside it: each folder is one model's, whole, never a mix of two.
  */
 export async function writeModelFolder(dir: string, files: ModelFiles): Promise<string> {
-  checkSaveTarget(dir);
   const target = path.resolve(dir);
+  checkWritableFolderPath('--save', dir, target);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const lock = {
     waitMs: SAVE_LOCK_WAIT_MS,
@@ -137,6 +137,8 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
       ),
   };
   return withFileLock(`${target}.lock`, lock, async () => {
+    // What the folder holds is checked under the lock: another saver may be replacing it until then.
+    checkSaveTarget(dir);
     const tmp = `${target}.partial-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });

@@ -5,17 +5,20 @@ import type { ModelMetadata } from './artifacts';
 import { recordedStart } from './start-from';
 import { tf } from './tf';
 import type { TrainResult } from './train';
-import type { TrainReport, TrainRunOptions } from './training-run';
 
 /**
  * What a saved model says about itself (model.json's mldb part): its labels and input, how its
  * pixels were prepared, the data and recipe it was trained on, and how it scored.
  */
 export function modelMetadata(
-  opts: TrainRunOptions,
+  opts: { table: string; database?: string },
   model: string,
   result: TrainResult,
-  report: TrainReport,
+  // What the run's report adds (training-run.ts' TrainReport, narrowed so the two files stay apart).
+  report: {
+    split: { train: number; validation: number; test: number };
+    test?: { loss: number; accuracy: number } | null;
+  },
   runId: number | null,
   resize: ResizeMode,
 ): ModelMetadata {
