@@ -93,13 +93,14 @@ const haveDigits = fs.existsSync(FILEDATA);
   test('an unknown table, or one of another shape, is a one-line error', async () => {
     const env = { MLDB_URL: db.url };
     const unknown = mldb(['suspects', 'nosuch', '--model', modelDir, '--backend', 'wasm'], env);
-    expect(unknown.code).not.toBe(0);
+    expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/nosuch/);
     expect(unknown.stderr.trim().split('\n')[0]).toMatch(/^mldb: /);
     await db.mldb('tiny').insertFolder(makeLabeledFolder({ a: 3, b: 3 }, 8), { create: true });
     const shape = mldb(['suspects', 'tiny', '--model', modelDir, '--backend', 'wasm'], env);
-    expect(shape.code).not.toBe(0);
+    expect(shape.code).toBe(5);
     expect(shape.stderr).toMatch(/table "tiny" holds 8×8×1 images but the model takes/);
     expect(shape.stdout).toBe('');
+    for (const r of [unknown, shape]) expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
