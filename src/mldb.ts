@@ -353,6 +353,7 @@ export class MlDb {
       const { table, asOf } = await resolveReadTarget(db, name);
       const report = await ml.suspects().findSuspects(db, saved, engine, table, {
         asOf,
+        database: this.config.database,
         limit: options.limit,
         memoryBudget: options.memoryBudget,
         readParallelism: options.readParallelism,

@@ -48,9 +48,11 @@ export interface SuspectsReport {
 }
 
 /** Whether the model trained on a row, from what its metadata says about its run. */
-function trainedOn(saved: SavedModel, table: string): (id: number, split: Split) => boolean | null {
+function trainedOn(saved: SavedModel, table: string, database?: string): (id: number, split: Split) => boolean | null {
   const d = saved.metadata.dataset;
-  if (!d || d.table !== table) return () => false;
+  // A model trained on another table (or the same name in another database) saw none of these rows.
+  if (!d || d.table !== table || (database !== undefined && d.database !== '' && d.database !== database))
+    return () => false;
   const until = d.rowsUntil;
   if (until === undefined) return (_id, split) => (split === 'train' ? null : false);
   // The validation share held out of the train split counts as trained on: a safe over-estimate.
@@ -79,10 +81,18 @@ export async function findSuspects(
   table: string,
   {
     asOf,
+    database,
     limit = 20,
     memoryBudget = defaultMemoryBudget(),
     readParallelism,
-  }: { asOf?: number; limit?: number; memoryBudget?: number; readParallelism?: number } = {},
+  }: {
+    asOf?: number;
+    /** The database the table is in: a model trained in another one did not train on its rows. */
+    database?: string;
+    limit?: number;
+    memoryBudget?: number;
+    readParallelism?: number;
+  } = {},
 ): Promise<SuspectsReport> {
   const shape = requireShape(await getDataset(db, table));
   const want = saved.metadata.inputShape;
@@ -119,7 +129,7 @@ export async function findSuspects(
   const t = classThresholds(probs, truth, numClasses);
   const thresholds = Object.fromEntries(labels.map((l, j) => [l, Number.isFinite(t[j]) ? t[j] : null]));
   const origins = await rowOrigins(db, table, asOf);
-  const trained = trainedOn(saved, table);
+  const trained = trainedOn(saved, table, database);
   const suspects = issues.slice(0, limit).map((issue): Suspect => {
     const p = positions[issue.position];
     const id = source.index.ids[p];

@@ -66,6 +66,8 @@ const haveDigits = fs.existsSync(FILEDATA);
       expect(s.margin).toBeCloseTo(s.confidence - s.labelProbability, 6);
       expect(s.trained).toBe(s.split === 'train');
     }
+    // Flips land in every split: some suspects were trained on, some are out of sample.
+    expect(new Set(r.suspects.map((s) => s.trained))).toEqual(new Set([true, false]));
     // Worst first.
     const margins = r.suspects.map((s) => s.margin);
     expect(margins).toEqual([...margins].sort((a, b) => b - a));
