@@ -71,6 +71,7 @@ import type { ReportResult } from './report/report';
 import type { tf } from './ml/tf';
 import type { TrainReport, TrainRunOptions } from './ml/training-run';
 import type { EvaluationReport } from './ml/evaluate';
+import type { SuspectsReport } from './ml/suspects';
 import type { Prediction, PredictionFailure } from './ml/predict';
 import type { SavedModel } from './ml/artifacts';
 import type { EngineChoice } from './ml/engine-names';
@@ -84,6 +85,7 @@ const ml = {
   run: () => require('./ml/training-run') as typeof import('./ml/training-run'),
   evaluate: () => require('./ml/evaluate') as typeof import('./ml/evaluate'),
   predict: () => require('./ml/predict') as typeof import('./ml/predict'),
+  suspects: () => require('./ml/suspects') as typeof import('./ml/suspects'),
   models: () => require('./ml/model-source') as typeof import('./ml/model-source'),
   backend: () => require('./ml/backend') as typeof import('./ml/backend'),
   engine: () => require('./ml/inference-engine') as typeof import('./ml/inference-engine'),
@@ -330,6 +332,36 @@ export class MlDb {
           { asOf },
           options.subset,
         );
+      return { ...report, ...(fallback && { engineFallback: fallback }) };
+    });
+  }
+
+  /**
+   * The rows of a table (every split; default the model's table) whose stored label the model
+   * most confidently contradicts, by confident learning (docs/curation.md), the first `limit`.
+   */
+  async suspects(
+    modelRef: string,
+    options: {
+      table?: string;
+      limit?: number;
+      memoryBudget?: number;
+      readParallelism?: number;
+      backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+      engine?: EngineChoice;
+    } = {},
+  ): Promise<SuspectsReport & { engineFallback?: string }> {
+    return this.#withEngine(modelRef, options, async (saved, { engine, fallback }) => {
+      const db = await this.connection();
+      const name = options.table ?? saved.metadata.dataset?.table ?? this.config.table;
+      const { table, asOf } = await resolveReadTarget(db, name);
+      const report = await ml.suspects().findSuspects(db, saved, engine, table, {
+        asOf,
+        database: this.config.database,
+        limit: options.limit,
+        memoryBudget: options.memoryBudget,
+        readParallelism: options.readParallelism,
+      });
       return { ...report, ...(fallback && { engineFallback: fallback }) };
     });
   }

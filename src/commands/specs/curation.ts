@@ -1,4 +1,6 @@
 import { SPLITS } from '../../db/enums';
+import { BACKENDS } from '../../ml/backend-names';
+import { ENGINES } from '../../ml/engine-names';
 import { command, str, type CommandSpec, type OptionSpec } from './spec';
 
 /** Curation: edits of a table's rows, and its versions (docs/curation.md). */
@@ -74,4 +76,35 @@ const DIFF = command({
   step: (m, [a, b], opts) => ({ run: (ctx) => m.run(ctx, str(a)!, str(b)!, opts), print: m.print }),
 });
 
-export const CURATION_COMMANDS: CommandSpec<unknown>[] = [RELABEL, RM_ROWS, MOVE_SPLIT, VERSIONS, TAG, PURGE, DIFF];
+const SUSPECTS = command({
+  name: 'suspects <table>',
+  description: 'rows whose label a model most confidently contradicts (confident learning), worst first',
+  options: [
+    ['--model <ref>', 'a model folder, run:ID, or a stored model (id, name, name@version)'],
+    ['--limit <N>', 'at most N rows', { default: '20' }],
+    ['--backend <name>', 'compute backend', { default: 'auto', choices: BACKENDS }],
+    [
+      '--engine <name>',
+      'what runs the model: onnxruntime when installed, else tfjs (auto)',
+      { default: 'auto', choices: ENGINES },
+    ],
+    ['--memory-budget <size>', 'stream the rows when their tensors exceed this (default: a quarter of RAM)'],
+    ['--read-parallelism <K>', 'connections reading the rows at once from one server (default: the cores, ≤ 4)'],
+  ],
+  helpAfter:
+    '\nEvery split is scored; TABLE@N or TABLE@TAG looks at that version. Each row says its split and ' +
+    'whether the model trained on it (then its confidence is optimistic).',
+  load: () => import('../suspects.js'),
+  step: (m, [table], opts) => ({ run: (ctx) => m.run(ctx, str(table)!, opts), print: m.print }),
+});
+
+export const CURATION_COMMANDS: CommandSpec<unknown>[] = [
+  RELABEL,
+  RM_ROWS,
+  MOVE_SPLIT,
+  VERSIONS,
+  TAG,
+  PURGE,
+  DIFF,
+  SUSPECTS,
+];
