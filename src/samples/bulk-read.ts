@@ -339,16 +339,27 @@ async function readSpanByRows<P extends Uint8Array | Float32Array>(
       tuples.push(tuple);
     }
   }
-  const [{ keys, positions }, into] = await Promise.all([part.places, out]);
-  for (const [id, , sha256, pixels] of tuples) {
-    const j = indexOf(keys.ids, id);
-    if (j < 0) continue;
-    const at = positions(j);
-    layout.put(into.pixels, pixels, at * per);
-    into.ids[at] = id;
-    into.labels[at] = keys.labels[j];
-    into.hashes[at] = sha256;
-  }
+  const [places, into] = await Promise.all([part.places, out]);
+  for (const [id, , sha256, pixels] of tuples) putRow(places, into, layout, per, id, sha256, pixels);
+}
+
+/** One checked row into its place (a row the part's keys do not name is not read). */
+function putRow<P extends Uint8Array | Float32Array>(
+  { keys, positions }: Places,
+  into: PixelRows<P>,
+  layout: Layout<P>,
+  per: number,
+  id: number,
+  sha256: Buffer,
+  pixels: Buffer,
+): void {
+  const j = indexOf(keys.ids, id);
+  if (j < 0) return;
+  const at = positions(j);
+  layout.put(into.pixels, pixels, at * per);
+  into.ids[at] = id;
+  into.labels[at] = keys.labels[j];
+  into.hashes[at] = sha256;
 }
 
 /** The rows of an old version that changed since (history rows valid then), each put at its place. */
@@ -360,17 +371,11 @@ async function readHistoryRows<P extends Uint8Array | Float32Array>(
   part: Part,
   { out, layout }: Sink<P>,
 ): Promise<void> {
-  const [{ keys, positions }, into] = await Promise.all([part.places, out]);
+  const [places, into] = await Promise.all([part.places, out]);
   for await (const rows of historyPixelPages(db, table, filter)) {
     for (const [id, sha256, pixels] of rows) {
       checkPixelLength(table, id, pixels, per);
-      const j = indexOf(keys.ids, id);
-      if (j < 0) continue;
-      const at = positions(j);
-      layout.put(into.pixels, pixels, at * per);
-      into.ids[at] = id;
-      into.labels[at] = keys.labels[j];
-      into.hashes[at] = sha256;
+      putRow(places, into, layout, per, id, sha256, pixels);
     }
   }
 }
