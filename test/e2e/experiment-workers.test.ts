@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freshDatabase } from '../helpers/db';
 import { mldb, mldbRunning, type RunningCli } from '../helpers/cli';
-import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+import { sampleDigitsFolder, tempDir } from '../helpers/fixtures';
 import { listTrials, studiesNamed } from '../../src/db/studies';
 
 const db = freshDatabase();
@@ -12,12 +12,7 @@ const work = tempDir();
 
 beforeAll(() => {
   // A tiny table: 100 of the sample digits.
-  const dir = path.join(work, 'tiny');
-  for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
-    fs.mkdirSync(path.join(dir, d), { recursive: true });
-    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 10))
-      fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
-  }
+  const dir = sampleDigitsFolder(10, path.join(work, 'tiny'));
   expect(mldb(['import', dir, '--create', '--table', 'tiny', '--test-fraction', '0.2'], env()).code).toBe(0);
 });
 

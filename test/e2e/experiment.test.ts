@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { freshDatabase } from '../helpers/db';
 import { mldb } from '../helpers/cli';
-import { SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+import { sampleDigitsFolder, tempDir } from '../helpers/fixtures';
 
 const db = freshDatabase();
 afterAll(() => db.cleanup());
@@ -12,12 +12,7 @@ const work = tempDir();
 
 beforeAll(() => {
   // A tiny table: 200 of the sample digits.
-  const dir = path.join(work, 'tiny');
-  for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
-    fs.mkdirSync(path.join(dir, d), { recursive: true });
-    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, 20))
-      fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
-  }
+  const dir = sampleDigitsFolder(20, path.join(work, 'tiny'));
   expect(mldb(['import', dir, '--create', '--table', 'tiny', '--test-fraction', '0.2'], env()).code).toBe(0);
 });
 

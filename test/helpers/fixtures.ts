@@ -51,3 +51,13 @@ export function digitsFolder(): string {
   if (fs.existsSync(FILEDATA)) return FILEDATA;
   return makeLabeledFolder(Object.fromEntries([...Array(10).keys()].map((d) => [String(d), 30])), 20);
 }
+
+/** The first `perLabel` sample digits of each label, copied as DIR/<digit>/<file>: a tiny table's folder. */
+export function sampleDigitsFolder(perLabel: number, dir = tempDir()): string {
+  for (const d of fs.readdirSync(SAMPLE_DIGITS)) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+    for (const f of fs.readdirSync(path.join(SAMPLE_DIGITS, d)).slice(0, perLabel))
+      fs.copyFileSync(path.join(SAMPLE_DIGITS, d, f), path.join(dir, d, f));
+  }
+  return dir;
+}
