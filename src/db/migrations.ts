@@ -31,6 +31,7 @@ import {
   WIDEN_PREDICTION_TOP,
 } from './schema';
 import { escapeId } from './identifiers';
+import { onEveryBackend } from './sharding';
 import {
   ADD_DATASETS_VERSION,
   ADD_RUNS_TABLE_VERSION,
@@ -47,7 +48,8 @@ import {
 export interface Migration {
   version: number;
   name: string;
-  up(conn: Queryable): Promise<void>;
+  /** `conn` holds the migration lock; `db` reaches further (a sharded table's backends). */
+  up(conn: Queryable, db: Db): Promise<void>;
 }
 
 async function columnExists(conn: Queryable, table: string, column: string): Promise<boolean> {
@@ -187,6 +189,28 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 14,
+    name: 'versions of sharded tables: a version column on every backend and on the head, and their baseline',
+    async up(conn, db) {
+      const tables = await conn.query<{ name: string }>(
+        `SELECT r.name FROM ${escapeId(REGISTRY_TABLE)} r JOIN information_schema.TABLES t
+           ON t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = r.name WHERE r.shards IS NOT NULL`,
+      );
+      for (const { name } of tables) {
+        // The backends first: the head's definition only names columns the backends must have.
+        await onEveryBackend(db, name, async (backend) => {
+          if (!(await columnExists(backend, name, 'version'))) await backend.run(addRowVersionSql(name));
+        });
+        if (!(await columnExists(conn, name, 'version'))) await conn.run(addRowVersionSql(name));
+        await conn.run(
+          `INSERT IGNORE INTO ${escapeId(TABLE_VERSIONS_TABLE)} (dataset, version, kind, \`rows\`)
+           SELECT ?, 0, 'baseline', COUNT(*) FROM ${escapeId(name)}`,
+          [name],
+        );
+      }
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -273,7 +297,7 @@ async function upgrade(db: Db): Promise<{ from: number; to: number; applied: str
       if (from > SCHEMA_VERSION) refuseNewer(db, from);
       const applied: string[] = [];
       for (const m of MIGRATIONS.filter((x) => x.version > from)) {
-        await m.up(conn);
+        await m.up(conn, db);
         await conn.run(`INSERT INTO ${escapeId(SCHEMA_TABLE)} (version, name, mldb_version) VALUES (?, ?, ?)`, [
           m.version,
           m.name,

@@ -164,7 +164,7 @@ export async function createDataset(db: Db, name: string, opts: CreateDatasetOpt
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [name, s?.height ?? null, s?.width ?? null, s?.channels ?? null, resize, testFraction, validationFraction, shards],
   );
-  if (shards === null) await startVersions(db, name);
+  await startVersions(db, name);
   return getDataset(db, name);
 }
 
@@ -253,9 +253,9 @@ export interface ShardRows {
   rows: number;
 }
 
-async function shardRows(db: Db, ds: Dataset): Promise<ShardRows[] | undefined> {
+async function shardRows(db: Db, ds: Dataset, asOf?: number): Promise<ShardRows[] | undefined> {
   if (!ds.shards) return undefined;
-  return (await rowsPerShard(db, ds.name)).map(({ shard, rows }) => ({
+  return (await rowsPerShard(db, ds.name, asOf)).map(({ shard, rows }) => ({
     server: shard.name,
     address: shard.direct ? `${shard.host}:${shard.port}` : 'address not readable',
     partition: shard.partition,
@@ -287,7 +287,7 @@ export async function describeDataset(db: Db, name: string, asOf?: number): Prom
     originalBytes: stats.originalBytes,
     pixelBytes: stats.pixelBytes,
     formats: stats.formats,
-    ...(dataset.shards ? { shards: await shardRows(db, dataset) } : {}),
+    ...(dataset.shards ? { shards: await shardRows(db, dataset, asOf) } : {}),
   };
 }
 

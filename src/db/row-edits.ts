@@ -62,10 +62,7 @@ export async function editRows(
   edit: Edit,
   opts: EditOptions = {},
 ): Promise<EditResult> {
-  const dataset = await getDataset(db, table);
-  if (dataset.shards !== null) {
-    throw new UsageError(`table "${table}" is sharded: editing its rows is not supported yet`);
-  }
+  await getDataset(db, table);
   const target = checkEdit(edit);
   const where = selection(selector);
   const preview = await selectRows(db, table, where, selector, false);

@@ -51,7 +51,7 @@ export interface RunRecord {
   fingerprint: { rows: number; sha256: string } | null;
   /** The largest row id the run read: its rows are those with id ≤ this (null before migration 5). */
   rowsUntil: number | null;
-  /** The table version the run read (null: before versions, or a sharded table). */
+  /** The table version the run read (null: a run from before tables had versions). */
   tableVersion: number | null;
   split: { train: number; validation: number; test: number } | null;
   epochsDone: number;

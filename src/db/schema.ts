@@ -271,12 +271,14 @@ const DATASET_COLUMNS = `label VARCHAR(191) NOT NULL,
  * first two bytes) that the head partitions by. Every unique key must hold the partitioning
  * column, and as `shard` is a function of `sha256`, UNIQUE(sha256, shard) is still one row per
  * image over all shards. `engine` is InnoDB on a backend; on the head, the Spider clause.
+ * `version` is the table version the row's current state began at, as on one server.
  */
 export function createShardedTableSql(table: string, engine: string): string {
   return `CREATE TABLE ${escapeId(table)} (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   shard SMALLINT UNSIGNED NOT NULL,
   ${DATASET_COLUMNS},
+  version INT UNSIGNED NOT NULL DEFAULT 0,
   PRIMARY KEY (id, shard),
   UNIQUE KEY uq_sha256 (sha256, shard),
   KEY ix_label (label),

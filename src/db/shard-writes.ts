@@ -3,7 +3,7 @@ import { insertRows, knownHashes, type KnownHashes, type NewRow } from './row-wr
 import { escapeId } from './identifiers';
 import { SHARD_IDS_TABLE } from './schema';
 import { onShardOrHead, shardMap, shardOf, type Shard } from './sharding';
-import type { VersionKind } from './table-versions';
+import { nextVersion, recordVersion, type VersionKind } from './table-versions';
 import { insertVersioned } from './versioned-writes';
 
 /**
@@ -51,15 +51,36 @@ export async function forgetShardIds(db: Db, table: string): Promise<void> {
   await db.run(`DELETE FROM ${escapeId(SHARD_IDS_TABLE)} WHERE table_name = ?`, [table]);
 }
 
-/** One batch into a sharded table, each shard's part on its backend at once. Returns rows new. */
+/**
+ * One batch into a sharded table, each shard's part on its backend at once, as one new version
+ * (`versionKind`). Returns rows new. The parts are separate transactions on separate servers: the
+ * version is recorded once they are all in (an INSERT, as on one server, so an importer needs no
+ * more grants), and a batch whose rows were all stored already makes none. A batch killed before
+ * its record leaves rows carrying a number no version lists yet: they read as current rows, not
+ * as part of any earlier version, and running the import again records a later version over them.
+ */
 export async function insertRowsRouted(
   db: Db,
   table: string,
   rows: readonly NewRow[],
   shards: readonly Shard[],
-  { direct = true }: { direct?: boolean } = {},
+  { direct = true, versionKind = 'import' }: { direct?: boolean; versionKind?: VersionKind } = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
+  const version = await nextVersion(db, table);
+  const added = await insertParts(db, table, rows, shards, version, direct);
+  if (added > 0) await recordVersion(db, table, version, versionKind, added);
+  return added;
+}
+
+async function insertParts(
+  db: Db,
+  table: string,
+  rows: readonly NewRow[],
+  shards: readonly Shard[],
+  version: number,
+  direct: boolean,
+): Promise<number> {
   const first = await reserveIds(db, table, rows.length);
   // HASH partitioning puts shard value s in partition s mod N (p1 … pN in order).
   const parts = shards.map(() => ({ rows: [] as NewRow[], ids: [] as number[] }));
@@ -70,7 +91,9 @@ export async function insertRowsRouted(
   });
   const counts = await Promise.all(
     parts.map((p, k) =>
-      p.rows.length === 0 ? 0 : onShardOrHead(db, shards[k], (q) => insertRows(q, table, p.rows, p.ids), { direct }),
+      p.rows.length === 0
+        ? 0
+        : onShardOrHead(db, shards[k], (q) => insertRows(q, table, p.rows, p.ids, version), { direct }),
     ),
   );
   return counts.reduce((a, b) => a + b, 0);
@@ -104,8 +127,8 @@ export interface TableWrites {
 
 /**
  * A table's writes, routed when it is sharded: each batch straight to the backends that hold its
- * rows (or all through the head with `direct: false`), else into the table itself, each batch a
- * new version of it (sharded tables have no versions: docs/curation.md).
+ * rows (or all through the head with `direct: false`), else into the table itself; each batch a
+ * new version of it (`versionKind`).
  */
 export async function tableWrites(
   db: Db,
@@ -119,7 +142,7 @@ export async function tableWrites(
       shards.length > 0 ? knownHashesRouted(db, table, hashes, shards) : knownHashes(db, table, hashes),
     insertRows: (rows) =>
       shards.length > 0
-        ? insertRowsRouted(db, table, rows, shards, { direct })
+        ? insertRowsRouted(db, table, rows, shards, { direct, versionKind })
         : insertVersioned(db, table, rows, versionKind),
   };
 }

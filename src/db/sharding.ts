@@ -5,6 +5,7 @@ import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import { createShardedTableSql } from './schema';
 import { UTC_SESSION } from './session-time';
+import { historyRows } from './version-reads';
 
 /**
  * Dataset tables sharded by MariaDB Spider: the head holds a Spider table partitioned by
@@ -199,6 +200,28 @@ export async function onShardOrHead<T>(
 }
 
 /**
+ * Runs `fn` on every backend of a sharded table, in turn, on a direct connection in the table's
+ * database: a schema change the head cannot make for them (DDL on a Spider table changes the
+ * head's definition only). A backend that cannot be reached directly is an error naming it.
+ */
+export async function onEveryBackend(db: Db, table: string, fn: (q: Queryable) => Promise<void>): Promise<void> {
+  for (const shard of await shardMap(db, table)) {
+    if (!shard.direct) {
+      throw new DatabaseError(
+        `table "${table}": shard ${shard.name} cannot be changed from here (${db.config.user} may not read ` +
+          "the backends' addresses in mysql.servers)",
+        'run this once as a user who may (the schema upgrade changes every backend of a sharded table)',
+        { reason: 'shard-failed', subject: shard.name },
+      );
+    }
+    await onBackend(db, shard, async (conn) => {
+      await conn.query(`USE ${escapeId(shard.database)}`);
+      await fn(conn);
+    });
+  }
+}
+
+/**
  * The backend tables, then the head's Spider table over them. A failure removes what this call
  * created, so a retry starts clean.
  */
@@ -273,15 +296,30 @@ export async function shardMap(db: Db, table: string): Promise<Shard[]> {
   });
 }
 
-/** Rows on each shard, counted through the head one partition at a time. */
-export async function rowsPerShard(db: Db, table: string): Promise<Array<{ shard: Shard; rows: number }>> {
+/**
+ * Rows on each shard, counted through the head one partition at a time; of version `asOf` when
+ * given: the rows unchanged since, and the rows changed since as they were then (from history on
+ * the head), each on the shard its content hash puts it on.
+ */
+export async function rowsPerShard(
+  db: Db,
+  table: string,
+  asOf?: number,
+): Promise<Array<{ shard: Shard; rows: number }>> {
   const shards = await shardMap(db, table);
   const out = [];
   for (const shard of shards) {
     const [row] = await db.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM ${escapeId(table)} PARTITION (${escapeId(shard.partition)})`,
+      `SELECT COUNT(*) AS n FROM ${escapeId(table)} PARTITION (${escapeId(shard.partition)})` +
+        (asOf !== undefined ? ' WHERE version <= ?' : ''),
+      asOf !== undefined ? [asOf] : [],
     );
     out.push({ shard, rows: Number(row.n) });
+  }
+  if (asOf !== undefined && out.length > 0) {
+    const history = historyRows(table, { asOf });
+    for (const r of await db.query<{ sha256: Buffer }>(`SELECT sha256 FROM (${history.sql}) AS v`, history.params))
+      out[shardOf(r.sha256) % out.length].rows++;
   }
   return out;
 }

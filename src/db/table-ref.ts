@@ -33,8 +33,5 @@ export async function resolveReadTarget(db: Db, text: string): Promise<ReadTarge
   const ref = parseTableRef(text);
   const dataset = await getDataset(db, ref.table);
   if (ref.at === undefined) return { table: ref.table, dataset };
-  if (dataset.shards !== null) {
-    throw new UsageError(`table "${ref.table}" is sharded: reading an earlier version of it is not supported yet`);
-  }
   return { table: ref.table, dataset, asOf: await resolveVersion(db, ref.table, ref.at) };
 }

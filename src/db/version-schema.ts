@@ -55,7 +55,7 @@ export const ADD_DATASETS_VERSION = `ALTER TABLE ${escapeId(REGISTRY_TABLE)}
 export const ADD_RUNS_TABLE_VERSION = `ALTER TABLE ${escapeId(RUNS_TABLE)}
   ADD COLUMN table_version INT UNSIGNED NULL AFTER rows_until`;
 
-/** The version each row's current state began at, on an (unsharded) dataset table. */
+/** The version each row's current state began at, on a dataset table (a sharded one's head and backends alike). */
 export function addRowVersionSql(table: string): string {
   return `ALTER TABLE ${escapeId(table)} ADD COLUMN version INT UNSIGNED NOT NULL DEFAULT 0`;
 }

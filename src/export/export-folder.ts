@@ -38,8 +38,9 @@ export async function exportFolder(
   checkWritableFolderPath('export folder', dir, root);
   fs.mkdirSync(root, { recursive: true });
   const summary: ExportSummary = { table, dir: root, written: 0, unchanged: 0, bytes: 0 };
-  // A sharded table is read from every backend at once, merged in id order (the head's order).
-  const shards = await shardMap(db, table);
+  // A sharded table is read from every backend at once, merged in id order (the head's order);
+  // an old version of it through the head, where the history of its rows is.
+  const shards = filter.asOf === undefined ? await shardMap(db, table) : [];
   const pages = shards.length > 0 ? shardedOriginalPages(db, table, filter, shards) : originalPages(db, table, filter);
   for await (const rows of pages) {
     for (const row of rows) {

@@ -28,7 +28,7 @@ export interface ModelMetadata {
     fingerprint: { rows: number; sha256: string };
     /** The largest row id trained on (absent in models saved before it was recorded). */
     rowsUntil?: number;
-    /** The table version trained on (absent before versions, or for a sharded table). */
+    /** The table version trained on (absent for a model trained before tables had versions). */
     tableVersion?: number | null;
   };
   architecture: string;

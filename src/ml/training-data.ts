@@ -29,8 +29,8 @@ export interface DataPlan {
   fingerprint: { rows: number; sha256: string };
   /** The largest row id read: the run's row set is the rows with id ≤ this. */
   rowsUntil: number;
-  /** The table version read (null: a sharded table, which has no versions). */
-  tableVersion: number | null;
+  /** The table version read (`TABLE@N`, or the latest). */
+  tableVersion: number;
   /** Rows of each label among those trained on (validation rows held out excluded). */
   classCounts: Record<string, number>;
 }
@@ -87,7 +87,7 @@ export async function planData(
   requireFit(arch, shape);
   const asOf = choices.tableVersion;
   // The version read is recorded beside the row set: `train --like run:ID` reads it again.
-  const tableVersion = asOf ?? (dataset.shards === null ? await currentVersion(db, table) : null);
+  const tableVersion = asOf ?? (await currentVersion(db, table));
   const maxId = choices.rowsUntil ?? (await maxRowId(db, table, asOf));
   const subset = rowSubsetOf(hp);
   const labels = await readLabels(db, table, { maxId, asOf }, subset);

@@ -63,7 +63,7 @@ export interface TrainReport {
   fingerprint: { rows: number; sha256: string };
   /** The run's row set: rows with id ≤ this (`mldb train --rows-until run:ID` reproduces it). */
   rowsUntil: number;
-  /** The table version read (`TABLE@N`; `mldb train --like run:ID` reads it again); null: sharded. */
+  /** The table version read (`TABLE@N`; `mldb train --like run:ID` reads it again). */
   tableVersion: number | null;
   hyperparameters: Hyperparameters;
   epochs: EpochMetrics[];

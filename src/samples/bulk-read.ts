@@ -27,7 +27,8 @@ import { SCALED } from './scaled';
  * - a sharded table: every backend directly (the head is not in the path); the shards' ids merged
  *   give each row its place, so the order — and every batch built from it — is exactly what one
  *   server gives. A backend that cannot be reached directly (no route or credentials from here)
- *   is read through the head, its partition only, and a note says so once.
+ *   is read through the head, its partition only, and a note says so once. An old version
+ *   (`asOf`) is read through the head as one server's table is (docs/curation.md).
  * A span comes back as one result row (the server concatenates its rows: concatenatedRows), so
  * there is no packet, parse or object per row, and each row's bytes are copied once, straight
  * into their place. Converting to floats here was the cost of a load (47 million values for
@@ -153,8 +154,9 @@ async function readRows<P extends Uint8Array | Float32Array>(
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const spanBytes = Math.min(options.spanBytes ?? MAX_SPAN_BYTES, Math.floor((await db.maxAllowedPacket()) / 2));
+    // An old version of a sharded table is read through the head: its history is there, beside the registry.
     const { parts, count } =
-      shards.length > 0
+      shards.length > 0 && filter.asOf === undefined
         ? await shardParts(db, table, filter, shards, opened)
         : serverPart(db, table, filter, options.parallelism ?? defaultReadParallelism());
     // Rows are read while the places are found; a span waits for its part's places to copy.

@@ -169,6 +169,7 @@ export async function openSampleSource(
   const index = await readRowIndex(db, table, filter);
   const chunkRows = Math.max(opts.batchSize, Math.floor(opts.memoryBudget / 2 / bytesPerSample(shape)));
   // Capped so that one IN (…) list stays a modest statement.
-  const shards = await shardMap(db, table);
+  // An old version's rows removed since are in history on the head: its chunks are read through the head.
+  const shards = filter.asOf === undefined ? await shardMap(db, table) : [];
   return new StreamingSource(db, table, index, shape, Math.min(chunkRows, 8192), shards, filter.asOf);
 }

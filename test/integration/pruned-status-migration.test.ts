@@ -28,6 +28,6 @@ test('runs may end pruned once the previous version is upgraded, its runs kept; 
   expect(await getRun(conn, before)).toMatchObject({ status: 'pruned', error: 'pruned after epoch 1' });
   expect(await getRun(conn, kept)).toMatchObject({ experiment: 'kept', status: 'interrupted', error: 'killed' });
   // A process killed between the step and its record runs it again: the same ENUM again.
-  await STEP.up(conn);
+  await STEP.up(conn, conn);
   expect(await getRun(conn, before)).toMatchObject({ status: 'pruned' });
 });

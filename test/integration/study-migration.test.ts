@@ -24,5 +24,5 @@ test('the study tables upgrade the previous version, its runs kept; a re-run ste
   expect(await conn.query(`SELECT COUNT(*) AS n FROM ${TRIALS_TABLE}`)).toEqual([{ n: 0 }]);
   expect(await getRun(conn, runId)).toMatchObject({ id: runId, experiment: 'kept' });
   // A process killed between the step and its record runs it again: CREATE … IF NOT EXISTS.
-  await STEP.up(conn);
+  await STEP.up(conn, conn);
 });

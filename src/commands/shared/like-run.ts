@@ -18,8 +18,7 @@ export async function likeRun(ctx: CommandContext, text: string): Promise<LikeRu
   const record = await ctx.mldb().run(Number(m[1]));
   if (record.tableVersion === null || record.rowsUntil === null) {
     throw new UsageError(
-      `run ${record.id} did not record its table version (it was trained before tables had versions, or on a ` +
-        'sharded table)',
+      `run ${record.id} did not record its table version (it was trained before tables had versions)`,
       `use --rows-until run:${record.id} for its row set as the table holds it now`,
     );
   }
