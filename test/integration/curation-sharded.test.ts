@@ -218,7 +218,7 @@ test("train --like run:ID on a sharded table reads that run's rows after edits: 
   expect(report.split).toEqual(first.split);
 });
 
-test('a sharded table from before versions upgrades in place: a version column on the backends and the head', async () => {
+test('a sharded table from before versions upgrades in place: a version column on backends and head', async () => {
   const m = open('legacy');
   await m.createTable('old', { shards: 'all' });
   await m.insertFolder(makeLabeledFolder({ a: 6, b: 6 }, 8), { table: 'old' });
@@ -240,7 +240,8 @@ test('a sharded table from before versions upgrades in place: a version column o
   for (const i of [0, 1]) expect(Number((await cluster.onShard<{ n: number }>(i, 'legacy', columns))[0].n)).toBe(1);
   expect(Number((await conn.query<{ n: number }>(`${columns} AND TABLE_SCHEMA = 'legacy'`))[0].n)).toBe(1);
   const partitions = await conn.query<{ comment: string }>(
-    "SELECT PARTITION_COMMENT AS comment FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = 'legacy' AND TABLE_NAME = 'old'",
+    'SELECT PARTITION_COMMENT AS comment FROM information_schema.PARTITIONS ' +
+      "WHERE TABLE_SCHEMA = 'legacy' AND TABLE_NAME = 'old' ORDER BY PARTITION_ORDINAL_POSITION",
   );
   expect(partitions.map((p) => p.comment)).toEqual(['srv "mldb_shard_1"', 'srv "mldb_shard_2"']);
   expect((await m.versions('old')).map((v) => [v.version, v.kind, v.rows])).toEqual([[0, 'baseline', 12]]);
