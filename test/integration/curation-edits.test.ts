@@ -4,6 +4,7 @@ import { freshDatabase } from '../helpers/db';
 import { makeLabeledFolder, rgbPng } from '../helpers/fixtures';
 import { loggedPrediction } from '../helpers/records';
 import { mldb } from '../helpers/cli';
+import { mldbOnTerminal } from '../helpers/terminal';
 
 /** Row edits: each one version, all or nothing, every earlier state kept in history. */
 const db = freshDatabase();
@@ -179,4 +180,33 @@ test('predictions promote makes a version of its own kind', async () => {
     ['import', 12],
     ['promote', 1],
   ]);
+});
+
+test('on a terminal, an edit of more than a handful of rows asks first: no changes nothing, yes edits', async () => {
+  const { m, rows } = await table('asked');
+  const before = await state(m, 'asked');
+  const ids = rows.slice(0, 6).map((r) => String(r.id));
+  const env = { MLDB_URL: db.url };
+  const question = /Relabel 6 rows\? \[y\/N\]/;
+
+  const no = await mldbOnTerminal(['relabel', 'asked', ...ids, '--to', 'q'], env, question, 'n');
+  expect(no.output).toMatch(question);
+  expect(no.code).toBe(2);
+  expect(no.output).toMatch(/nothing changed in "asked": the edit was not confirmed/);
+  expect(await state(m, 'asked')).toEqual(before);
+  expect((await m.versions('asked')).map((v) => v.kind)).toEqual(['create', 'import']);
+
+  const yes = await mldbOnTerminal(['relabel', 'asked', ...ids, '--to', 'q'], env, question, 'y');
+  expect(yes.code).toBe(0);
+  expect(yes.output).toMatch(/relabelled 6 row\(s\) of "asked" to "q": version 2/);
+  const after = await m.rows('asked', { limit: 1000 });
+  expect(after.filter((r) => r.label === 'q').map((r) => String(r.id))).toEqual(ids);
+
+  // A handful (5) is not asked about, on a terminal too; --yes skips the question.
+  const few = await mldbOnTerminal(['move-split', 'asked', ...ids.slice(0, 5), '--to', 'test'], env, /\[y\/N\]/, 'n');
+  expect(few.code).toBe(0);
+  expect(few.output).not.toMatch(/\[y\/N\]/);
+  const skipped = await mldbOnTerminal(['rm-rows', 'asked', ...ids, '--yes'], env, /\[y\/N\]/, 'n');
+  expect(skipped.code).toBe(0);
+  expect(skipped.output).toMatch(/removed 6 row\(s\)/);
 });
