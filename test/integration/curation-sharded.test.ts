@@ -4,6 +4,7 @@ import { resolveConfig } from '../../src/config';
 import { migrate, MIGRATIONS } from '../../src/db/migrations';
 import { MlDb } from '../../src/mldb';
 import { readPixelRows } from '../../src/samples/bulk-read';
+import { openSampleSource } from '../../src/samples/sample-source';
 import { mldb } from '../helpers/cli';
 import { makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
@@ -81,11 +82,11 @@ test('imports make versions; edits go through the head; @N reads rows, show, exp
   const per = 8 * 8; // the folder's images are stored as 8×8 grayscale
   const bulk = await readPixelRows(conn, 'history', { split: 'train' }, per);
 
-  // Ids from both backends in every edit (the ones moved to test not there already).
-  const notTest = (id: number) => before.find((r) => r.id === id)!.split !== 'test';
-  const [one, two] = backends.map((rows) =>
-    rows.map((r) => r[0]).sort((x, y) => Number(notTest(y)) - Number(notTest(x)) || x - y),
-  );
+  // Ids from both backends in every edit, train rows first: the streamed read below then needs
+  // the bytes of rows removed since from history.
+  const rank = (id: number) => ['train', 'validation', 'test'].indexOf(before.find((r) => r.id === id)!.split);
+  const [one, two] = backends.map((rows) => rows.map((r) => r[0]).sort((x, y) => rank(x) - rank(y) || x - y));
+  expect([one[3], two[2], two[3]].map(rank)).toEqual([0, 0, 0]);
   const relabelled = await m.relabel('history', [one[0], two[0], one[1]], 'z');
   expect(relabelled).toMatchObject({ changed: 3, version: v1 + 1 });
   const moved = await m.moveSplit('history', [one[2], two[1]], 'test');
@@ -113,6 +114,26 @@ test('imports make versions; edits go through the head; @N reads rows, show, exp
   expect(old.ids).toEqual(bulk.ids);
   expect(old.labels).toEqual(bulk.labels);
   expect(Buffer.from(old.pixels).equals(Buffer.from(bulk.pixels))).toBe(true);
+  // Streamed (rows above the memory budget): the same rows, those removed since from history.
+  const shape = { height: 8, width: 8, channels: 1 };
+  const streamed = await openSampleSource(
+    conn,
+    'history',
+    shape,
+    { split: 'train', asOf: v1 },
+    {
+      memoryBudget: 1,
+      batchSize: 4,
+    },
+  );
+  expect(streamed.streaming).toBe(true);
+  const bytes: number[] = [];
+  for await (const b of streamed.batches(
+    Array.from({ length: old.count }, (_, i) => i),
+    4,
+  ))
+    for (const x of b.xs) bytes.push(Math.round(x * 255));
+  expect(Buffer.from(bytes).equals(Buffer.from(bulk.pixels))).toBe(true);
 
   const diff = await m.diff(`history@${v1}`, 'history');
   expect([diff.added.length, diff.removed.length, diff.relabelled.length, diff.moved.length]).toEqual([5, 3, 3, 2]);
