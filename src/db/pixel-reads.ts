@@ -62,7 +62,7 @@ export async function rowKeys(q: Queryable, table: string, filter: PixelFilter, 
 
 /** rowKeys of an old version: its rows' ids and labels as they were (no index holds them all). */
 async function versionKeys(q: Queryable, table: string, filter: PixelFilter): Promise<RowKeys> {
-  const source = versionSource(table, filter.asOf);
+  const source = versionSource(table, filter.asOf, { withSource: filter.sources !== undefined });
   const { sql, params } = whereClause({ ...filter, asOf: undefined });
   const rows = (await q.queryArrays(`SELECT id, label FROM ${source.sql} ${sql} ORDER BY id`, [
     ...source.params,

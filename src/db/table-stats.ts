@@ -122,7 +122,7 @@ export async function countRows(db: Db, table: string, filter: PixelFilter = {})
 
 /** FROM and WHERE of a filtered count: the table, or the rows of an old version. */
 function selection(table: string, filter: PixelFilter): { from: string; sql: string; params: unknown[] } {
-  const source = versionSource(table, filter.asOf);
+  const source = versionSource(table, filter.asOf, { withSource: filter.sources !== undefined });
   const { sql, params } = whereClause({ ...filter, asOf: undefined });
   return { from: source.sql, sql, params: [...source.params, ...params] };
 }
