@@ -164,7 +164,7 @@ async function statesPage(
   return rows;
 }
 
-/** History states valid at `filter.asOf` (no subset by source): [id, sha256, pixels], the bytes a removed row's only. */
+/** History states valid at `filter.asOf` (no subset by source): [id, sha256, pixels], bytes for removed rows only. */
 function historyStates(
   table: string,
   filter: VersionFilter & { afterId: number },
