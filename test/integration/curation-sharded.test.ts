@@ -185,6 +185,13 @@ test('an edit is all or nothing over every backend: one refusing its part, an un
     /has no row 999999; nothing was changed/,
   );
   expect(await state(m, 'atomic')).toEqual(before);
+  const cli = mldb(['relabel', 'atomic', String(ids[1][0]), '424242', '--to', 'z'], {
+    MLDB_URL: cluster.url('atomic'),
+  });
+  expect(cli.code).toBe(4);
+  expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+  expect(cli.stderr).toMatch(/no row 424242/);
+  expect(await state(m, 'atomic')).toEqual(before);
 
   // A backend that stops answering: the edit fails naming it once the bound passes; nothing changed.
   const quick = open('atomic', { MLDB_BACKEND_TIMEOUT: '3' });
