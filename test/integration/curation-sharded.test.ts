@@ -214,6 +214,30 @@ test('an edit is all or nothing over every backend: one refusing its part, an un
   expect((await onBackends('atomic', 'atomic')).flat()).toHaveLength(16);
 });
 
+test('edits through the head while a routed import writes to the backends: each change its own version', async () => {
+  const m = open('busy');
+  await m.createTable('busy', { shards: 'all' });
+  await m.insertFolder(makeLabeledFolder({ a: 20, b: 20 }, 8), { table: 'busy' });
+  const rows = await m.rows('busy', { limit: 1000 });
+  const importing = m.insertFolder(makeLabeledFolder({ c: 400, d: 400 }, 8, undefined, 5000), { table: 'busy' });
+  for (let i = 0; i < 10; i++) {
+    await m.relabel('busy', [rows[i].id, rows[20 + i].id], `e${i}`);
+    if (i % 3 === 0) await m.removeRows('busy', { ids: [rows[30 + i].id] });
+  }
+  expect((await importing).imported).toBe(800);
+
+  const versions = await m.versions('busy');
+  const numbers = versions.map((v) => v.version);
+  expect(new Set(numbers).size).toBe(numbers.length);
+  const sum = (kind: string) => versions.filter((v) => v.kind === kind).reduce((n, v) => n + v.rows, 0);
+  expect([sum('import'), sum('relabel'), sum('remove')]).toEqual([40 + 800, 20, 4]);
+  const now = await m.rows('busy', { limit: 5000 });
+  expect(now).toHaveLength(40 + 800 - 4);
+  for (let i = 0; i < 10; i++) expect(now.find((r) => r.id === rows[i].id)?.label).toBe(`e${i}`);
+  expect(await m.rows(`busy@${numbers.at(-1)}`, { limit: 5000 })).toEqual(now);
+  expect(await m.rows(`busy@${numbers[1]}`, { limit: 5000 })).toEqual(rows);
+});
+
 test("train --like run:ID on a sharded table reads that run's rows after edits: the fingerprint is equal", async () => {
   const m = open('runs');
   await m.createTable('digits', { shards: 'all' });
