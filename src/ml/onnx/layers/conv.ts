@@ -103,12 +103,9 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
         (win.kernel[a] - 1) * win.dilations[a],
     );
     const [top, left, bottom, right] = win.pads;
-    const attrs = [
-      ints('kernel_shape', win.output),
-      ints('strides', win.dilations),
-      ints('dilations', win.strides),
-      ints('pads', [top, left, Math.max(bottom - excess[0], 0), Math.max(right - excess[1], 0)]),
-    ];
+    const pads = [top, left, Math.max(bottom - excess[0], 0), Math.max(right - excess[1], 0)];
+    const window = [ints('kernel_shape', win.output), ints('strides', win.dilations), ints('dilations', win.strides)];
+    const attrs = [...window, ints('pads', pads)];
     const swap = (v: string) => g.node('Transpose', [v], [ints('perm', [1, 0, 2, 3])]);
     let dw: string;
     if (depthwise) {
@@ -117,7 +114,7 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
       dw = g.node('Conv', [xt, swap(dy)], [...attrs, int('group', ci)]);
     } else {
       dw =
-        batchBlockedConvolution(g, x.name, dy, [outChannels, ...win.output], attrs) ??
+        batchBlockedConvolution(g, x, dy, [outChannels, ...win.output], pads, window) ??
         g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
     }
     if (excess[0] > bottom || excess[1] > right) {
