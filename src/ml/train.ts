@@ -169,6 +169,7 @@ export async function fitModel(
         weightDecay: hp.weightDecay,
         softTargets: hp.labelSmoothing > 0 || hp.classWeight !== 'none',
         workers: p.workers,
+        batchSize: hp.batchSize,
         onnx: p.onnx,
       });
     const freeze = p.start?.summary.freeze;

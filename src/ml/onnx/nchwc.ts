@@ -189,6 +189,43 @@ export function batchBlockedConvolution(
 }
 
 /**
+ * A depthwise kernel's gradient (conv.ts: each channel's input planes convolved with the same
+ * channel's dy planes, summed over the batch) on the NCHWc depthwise kernel: the N·Ci planes of x,
+ * padded, each convolved with its own plane of dy as a depthwise convolution of N·Ci channels, then
+ * summed over the batch. Its groups are the batch's planes, so the graph's batch must be fixed
+ * (KernelOptions.batch). The grouped convolution it replaces (one group per channel over all its
+ * planes) runs on onnxruntime's plain kernel, which unfolds every group's input first: three to
+ * four times as long in isolation at mini_xception's first separable layer. Output [1, Ci, kh, kw],
+ * as that convolution's; null where the shapes do not fit the blocks or the batch is not fixed.
+ */
+export function depthwisePlanesConvolution(
+  g: GraphBuilder,
+  x: { name: string; dims: number[] },
+  dy: string,
+  [oh, ow]: number[],
+  [kh, kw]: number[],
+  pads: number[],
+  attrs: Attribute[],
+): string | null {
+  const { nchwcBlock: block, batch } = g.kernels;
+  const [ci, h, w] = x.dims;
+  if (block === 0 || !batch || (batch * ci) % block !== 0) return null;
+  const planes = batch * ci;
+  const asPlanes = (v: string, [ph, pw]: number[]) => g.node('Reshape', [v, g.int64s([1, planes, ph, pw])]);
+  const input = padBlocked(g, reorderInput(g, asPlanes(x.name, [h, w])), [1, h, w], pads);
+  // Reordered, dy's planes [1][planes/B][oh][ow][B] are already a depthwise kernel blocked OIHWBo.
+  const kernel = g.node('Reshape', [reorderInput(g, asPlanes(dy, [oh, ow])), g.int64s([planes, 1, oh, ow])]);
+  const [y] = g.nodeN('Conv', [input, kernel], 1, [...attrs, int('group', planes)], NCHWC_DOMAIN);
+  const out = g.nodeN('ReorderOutput', [y], 1, [int('channels', planes)], NCHWC_DOMAIN)[0];
+  // [1, N·Ci, kh, kw] → summed over the batch → [1, Ci, kh, kw]
+  return g.node(
+    'ReduceSum',
+    [g.node('Reshape', [out, g.int64s([batch, 1, ci, kh, kw])]), g.int64s([0])],
+    [int('keepdims', 0)],
+  );
+}
+
+/**
  * The kernel gradient's input view [Ci, N, H, W] (its data laid out [Ci][N/B][H][W][B]) with zeros
  * around H and W by `pads` (top, left, bottom, right). dy, the "kernel", is as large as the input,
  * so with the forward pass's padding left to the convolution every one of its few output columns
