@@ -139,7 +139,7 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
   });
 }
 
-/** A 1×1 kernel's gradient as one matrix product: dy [Co, N·P] × x [N·P, Ci] (x subsampled by the stride). */
+/** A 1×1 kernel's gradient as one matrix product: dy [Co, N·P] × x [Ci, N·P]ᵀ (x subsampled by the stride). */
 function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChannels: number, win: Window): string {
   const [ci] = x.dims;
   let input = x.name;
@@ -147,12 +147,14 @@ function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChann
     const ends = [0, 1].map((a) => (win.output[a] - 1) * win.strides[a] + 1);
     input = g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
   }
-  const rows = g.node('Reshape', [g.node('Transpose', [input], [ints('perm', [0, 2, 3, 1])]), g.int64s([-1, ci])]);
   const cols = g.node('Reshape', [
     g.node('Transpose', [dy], [ints('perm', [1, 0, 2, 3])]),
     g.int64s([outChannels, -1]),
   ]);
-  return g.node('Reshape', [g.node('MatMul', [cols, rows]), g.int64s([outChannels, ci, 1, 1])]);
+  // x as [Ci, N·P] too, the product taking it transposed: both views move whole planes, where
+  // x as [N·P, Ci] moved every value on its own (a step of mini_xception 2–3% faster).
+  const planes = g.node('Reshape', [g.node('Transpose', [input], [ints('perm', [1, 0, 2, 3])]), g.int64s([ci, -1])]);
+  return g.node('Reshape', [g.node('Gemm', [cols, planes], [int('transB', 1)]), g.int64s([outChannels, ci, 1, 1])]);
 }
 
 function biasGradient(ctx: BackwardContext, dy: string): void {
