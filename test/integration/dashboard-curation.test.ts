@@ -61,7 +61,7 @@ afterAll(async () => {
   await db.cleanup();
 });
 
-test('a relabel and a removal are versions: listed newest first, paged, and diffed per label with their rows', async () => {
+test('a relabel and a removal are versions: listed newest first, paged, diffed per label with their rows', async () => {
   const [r1, r2, r3] = (await db.mldb().rows('digits', { limit: 3 })).map((r) => ({ id: r.id, label: r.label }));
   const to = r1.label === '9' ? '8' : '9';
   const relabel = await post('/api/tables/digits/relabel', { ids: [r1.id, r2.id], label: ` ${to}` });
@@ -106,6 +106,21 @@ test('a relabel and a removal are versions: listed newest first, paged, and diff
   expect(tagged.body.totals).toEqual(d.body.totals);
   const lib = await db.mldb().diff(`digits@${before}`, 'digits');
   expect(rows.relabelled).toEqual(lib.relabelled);
+
+  // The images of a version: the removed row is among them, with its label then, and its pixels.
+  const then = await get(`/api/tables/digits/images?at=before-edits&limit=500`);
+  const images = then.body.images as Array<{ id: number; label: string }>;
+  expect(images.map((i) => [i.id, i.label]).slice(0, 3)).toEqual([r1, r2, r3].map((r) => [r.id, r.label]));
+  expect(images.map((i) => i.id)).toEqual((await db.mldb().rows(`digits@${before}`, { limit: 500 })).map((r) => r.id));
+  const gone = await get(`/api/tables/digits/images/${r3.id}.png`);
+  expect(refused(gone)).toEqual([404, 'not_found']);
+  const png = await fetch(`http://127.0.0.1:${port}/api/tables/digits/images/${r3.id}.png?at=${before}`, {
+    headers: auth,
+  });
+  expect([png.status, png.headers.get('content-type')]).toEqual([200, 'image/png']);
+  expect((await png.arrayBuffer()).byteLength).toBeGreaterThan(0);
+  expect(refused(await get(`/api/tables/digits/images?at=99999`))).toEqual([404, 'not_found']);
+  expect(refused(await get(`/api/tables/digits/images/1.png?at=nope`))).toEqual([404, 'not_found']);
 });
 
 test('without the token, or on a dashboard without one, an edit is refused and nothing changes', async () => {

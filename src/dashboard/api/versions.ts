@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { diffVersions, summarizeDiff } from '../../db/table-diff';
-import { resolveReadTarget } from '../../db/table-ref';
 import { currentVersion, recentVersions } from '../../db/table-versions';
-import type { Db } from '../../db/db';
 import { knownDataset } from '../known-dataset';
 import type { DashboardOptions } from '../options';
 import { int, onePage, pageSize, text, type Query } from '../query';
+import { versionParam } from '../version-param';
 
 /**
  * A table's versions and what changed between two of them: the same functions of db/ as `mldb
@@ -30,7 +29,7 @@ export function versionRoutes(app: FastifyInstance, o: DashboardOptions): void {
     const q = request.query as Query;
     await knownDataset(db, name);
     const limit = pageSize(q, 100);
-    const [from, to] = [await side(db, name, text(q, 'from')), await side(db, name, text(q, 'to'))];
+    const [from, to] = [await versionParam(db, name, text(q, 'from')), await versionParam(db, name, text(q, 'to'))];
     const d = await diffVersions(db, name, from, to);
     const first = <T>(rows: T[]) => rows.slice(0, limit);
     return {
@@ -44,10 +43,4 @@ export function versionRoutes(app: FastifyInstance, o: DashboardOptions): void {
       rowLimit: limit,
     };
   });
-}
-
-/** A side of a diff: a version number or tag, resolved as `TABLE@…` is everywhere; none is the current rows. */
-async function side(db: Db, table: string, at: string | undefined): Promise<number | undefined> {
-  if (at === undefined) return undefined;
-  return (await resolveReadTarget(db, `${table}@${at}`)).asOf;
 }
