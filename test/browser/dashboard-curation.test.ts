@@ -36,6 +36,7 @@ beforeAll(async () => {
     seed: 1,
     backend: 'wasm',
     save: tempDir(),
+    store: { name: 'digits-lenet5' },
   });
   model = `${trained.storedModel!.name}@${trained.storedModel!.version}`;
   await m.tag('digits', 'imported');
