@@ -17,15 +17,23 @@ let port: number; // with a token, and suspects
 let readOnlyPort: number;
 let model: string;
 
-async function dashboard(token?: string): Promise<number> {
+/** A dashboard over the test database; `suspects: 'none'` leaves the model runner out, a function runs first. */
+async function dashboard(token?: string, o: { suspects?: 'none' | (() => Promise<void>) } = {}): Promise<number> {
   const m = db.mldb('digits');
   await m.connection();
+  const before = o.suspects;
   const { app } = await startDashboard({
     host: '127.0.0.1',
     port: 0,
     token,
     connect: () => m.connection(),
-    suspects: (table, ref, limit) => m.suspects(ref, { table, limit, backend: 'wasm' }),
+    suspects:
+      before === 'none'
+        ? undefined
+        : async (table, ref, limit) => {
+            await before?.();
+            return m.suspects(ref, { table, limit, backend: 'wasm' });
+          },
   });
   servers.push(app);
   return (app.server.address() as { port: number }).port;
@@ -252,4 +260,26 @@ test('suspects: a stored model, at most `limit` rows; a relabel from the list is
   // The row as it was is still read at the version before.
   const then = await db.mldb().rows(`digits@${latest.version - 1}`, { limit: 10_000 });
   expect(then.find((x) => x.id === s.id)?.label).toBe(s.label);
+}, 300_000);
+
+test('suspects run one at a time, and not where the server was given no model runner', async () => {
+  const path = `/api/tables/digits/suspects?model=${encodeURIComponent(model)}&limit=2`;
+  let entered = () => {};
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = await dashboard(TOKEN, {
+    suspects: () => {
+      entered();
+      return gate;
+    },
+  });
+  const first = get(path, held);
+  await inside; // the first request is running (held before its model runs) when the second arrives
+  expect(refused(await get(path, held))).toEqual([429, 'busy']);
+  release();
+  expect((await first).status).toBe(200);
+  expect((await get(path, held)).status).toBe(200); // free again
+  const modelless = await dashboard(TOKEN, { suspects: 'none' });
+  expect(refused(await get(path, modelless))).toEqual([404, 'not_available']);
 }, 300_000);
