@@ -98,6 +98,21 @@ describe('the study engine against the real server', () => {
     expect(board.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'pruned']);
   });
 
+  test('the asha pruner stops a plainly worse trial at its first rung: pruned, never selected', async () => {
+    const conn = await pool();
+    const study = await openStudy(conn, grid('asha', [5, 6, 7, 0.1], { pruner: 'asha', startupTrials: 2 }));
+    const calls: number[] = [];
+    const summary = await runWorker(conn, study, curve(calls, 4));
+    expect(summary).toMatchObject({ completed: 3, pruned: 1 });
+    const board = await studyLeaderboard(conn, study);
+    // Trial 2 (x = 7) is the best at every rung and goes on; trial 3 (x = 0.1) is not among the
+    // best third at rung 1, so it stops after its first report.
+    expect(board.trials.find((t) => t.number === 2)).toMatchObject({ state: 'completed', value: 28 });
+    expect(board.trials.find((t) => t.number === 3)).toMatchObject({ state: 'pruned', steps: [[1, 0.1]] });
+    expect(board.selected).toMatchObject({ number: 2, state: 'completed' });
+    expect(board.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'pruned']);
+  });
+
   test('random and tpe with a seed draw the same trials again; another seed draws others', async () => {
     const space: StudySpec['space'] = {
       lr: { kind: 'log', low: 1e-4, high: 1e-1 },
