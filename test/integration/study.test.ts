@@ -1,5 +1,5 @@
 import type { Db } from '../../src/db/db';
-import { listTrials } from '../../src/db/studies';
+import { addFinishedTrials, listTrials } from '../../src/db/studies';
 import { claimTrial } from '../../src/db/trial-claims';
 import { studyLeaderboard } from '../../src/study/leaderboard';
 import { openStudy } from '../../src/study/study';
@@ -111,6 +111,35 @@ describe('the study engine against the real server', () => {
     expect(board.trials.find((t) => t.number === 3)).toMatchObject({ state: 'pruned', steps: [[1, 0.1]] });
     expect(board.selected).toMatchObject({ number: 2, state: 'completed' });
     expect(board.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'pruned']);
+  });
+
+  test('finished trials recorded at once take the first numbers; workers run only the rest', async () => {
+    const conn = await pool();
+    const spec = { ...grid('filled', []), space: { x: { kind: 'uniform', low: 0, high: 1 } }, sampler: 'tpe' as const };
+    const study = await openStudy(conn, { ...spec, trials: 5 });
+    const done = [0.1, 0.2, 0.3].map((x) => ({
+      state: 'completed' as const,
+      params: JSON.stringify({ x }),
+      value: x,
+      steps: JSON.stringify([[1, x]]),
+    }));
+    await addFinishedTrials(conn, study.id, done);
+    const calls: number[] = [];
+    expect(await runWorker(conn, study, curve(calls, 1))).toMatchObject({ completed: 2, failed: 0 });
+    expect(calls).toEqual([3, 4]);
+    const trials = await listTrials(conn, study.id);
+    expect(trials.map((t) => [t.number, t.state, t.value === null ? null : t.value <= 1])).toEqual([
+      [0, 'completed', true],
+      [1, 'completed', true],
+      [2, 'completed', true],
+      [3, 'completed', true],
+      [4, 'completed', true],
+    ]);
+    expect(trials.slice(0, 3).map((t) => [t.value, t.steps])).toEqual([
+      [0.1, '[[1,0.1]]'],
+      [0.2, '[[1,0.2]]'],
+      [0.3, '[[1,0.3]]'],
+    ]);
   });
 
   test('random and tpe with a seed draw the same trials again; another seed draws others', async () => {
