@@ -172,10 +172,11 @@ export async function epochBench(mldb: MlDb, table: string, shape: Shape): Promi
   const memory = await memoryOverEpochs(mldb, table, MEMORY_EPOCHS);
   const mb = (x: number) => `${x.toFixed(0)} MB`;
   const largest = Math.max(...memory.rss);
-  const at = (epoch: number) => memory.rss[Math.min(epoch, MEMORY_EPOCHS) - 1];
+  const after = [1, 5, MEMORY_EPOCHS].filter((e, i, all) => all.indexOf(e) === i);
   console.log(
-    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime: resident ${mb(at(1))} after epoch 1, ` +
-      `${mb(at(5))} after 5, ${mb(at(MEMORY_EPOCHS))} after ${MEMORY_EPOCHS} (largest ${mb(largest)}); ` +
+    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime: resident ` +
+      `${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')} ` +
+      `(largest ${mb(largest)}); ` +
       `tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
   );
   if (peakRssMb !== null) {
