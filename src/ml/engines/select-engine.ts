@@ -72,6 +72,8 @@ export interface EngineOptions {
   weightDecay?: number;
   /** Targets other than one-hot rows (label smoothing, class weights): see OnnxEngineOptions. */
   softTargets?: boolean;
+  /** Momentum set each step (onecycle): see OnnxEngineOptions. */
+  cycleMomentum?: boolean;
   workers: number;
   /** onnxruntime's switches (MLDB_ONNX_NCHWC, MLDB_ONNX_SPINNING, read by config.ts). */
   onnx?: OnnxEngineSettings;
