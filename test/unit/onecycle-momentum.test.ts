@@ -21,6 +21,7 @@ import { MemorySource } from '../../src/samples/sample-source';
  * 1 − β₁^step of the step's β₁: with tfjs' product of the β₁s so far instead, the same six steps
  * end up to 3e-2 (PyTorch with that correction, by hand) away from torch's weights, far outside the tolerance below.
  */
+/** SGD's group['momentum'] step by step; Adam's betas[0] under the same schedule was the same list. */
 const TORCH_MOMENTUM: Record<string, number[]> = {
   onecycle: [
     0.95, 0.9404508497187474, 0.9154508497187474, 0.8845491502812526, 0.8595491502812526, 0.85, 0.8512536043909088,
