@@ -170,6 +170,7 @@ export async function fitModel(
         softTargets: hp.labelSmoothing > 0 || hp.classWeight !== 'none',
         cycleMomentum: hp.lrSchedule === 'onecycle',
         workers: p.workers,
+        batchSize: hp.batchSize,
         onnx: p.onnx,
       });
     const freeze = p.start?.summary.freeze;

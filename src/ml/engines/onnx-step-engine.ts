@@ -37,7 +37,11 @@ export interface OnnxEngineOptions {
   spinning?: boolean;
   /** Channel-blocked (NCHWc) convolutions where the machine has them (default); MLDB_ONNX_NCHWC=0 turns them off. */
   blocked?: boolean;
+  /** The batch size most steps take (a run's --batch-size): their step is built for exactly that size. */
+  batchSize?: number;
 }
+
+type StepKind = 'fixed' | 'aligned' | 'unaligned';
 
 /** A tensor carried between steps: the current value, and the buffer the next step writes. */
 interface Carried {
@@ -64,26 +68,35 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     extra: { session: { 'intra_op.allow_spinning': o.spinning === false ? '0' : '1' } },
   };
   const block = await nchwcBlockSize(ort, o.blocked);
-  const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });
-  // Kernel gradients block over the batch only when it is a multiple of the block: a full batch of
-  // 64 takes the aligned step, an epoch's last rows the other (built when first needed).
+  // Kernel gradients block over the batch only when it is a multiple of the block, and depthwise
+  // ones fold the batch into their groups only when the graph's batch is fixed: a full batch takes
+  // the step built for its size, other aligned batches the aligned one, an epoch's last rows of
+  // any other count the unaligned one (each built when first needed).
+  const fixedBatch = block > 0 && o.batchSize && o.batchSize % block === 0 ? o.batchSize : undefined;
+  const kindOf = (n: number): StepKind =>
+    n === fixedBatch ? 'fixed' : block === 0 || n % block === 0 ? 'aligned' : 'unaligned';
+  const kernels: Record<StepKind, KernelOptions> = {
+    fixed: { nchwcBlock: block, batchAligned: true, batch: fixedBatch },
+    aligned: { nchwcBlock: block, batchAligned: block > 0 },
+    unaligned: { nchwcBlock: block, batchAligned: false },
+  };
   const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets, cycleMomentum: o.cycleMomentum };
-  const aligned = trainingGraph(model, { ...graphOptions, kernels: kernels(block > 0) });
-  const graphs = new Map<boolean, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
+  const graphs = new Map<StepKind, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
   const stepFor = (n: number) => {
-    const isAligned = block === 0 || n % block === 0;
-    let entry = graphs.get(isAligned);
+    const kind = kindOf(n);
+    let entry = graphs.get(kind);
     if (!entry) {
-      const graph = isAligned ? aligned : trainingGraph(model, { ...graphOptions, kernels: kernels(false) });
+      const graph = trainingGraph(model, { ...graphOptions, kernels: kernels[kind] });
       entry = ort.InferenceSession.create(graph.bytes, sessionOptions).then((session) => ({ graph, session }));
-      graphs.set(isAligned, entry);
+      graphs.set(kind, entry);
     }
     return entry;
   };
-  await stepFor(block || 1);
+  // The state and masks are the same in every kind of step.
+  const { graph: first } = await stepFor(fixedBatch ?? (block || 1));
 
   const carried = new Map<string, Carried>();
-  for (const spec of aligned.state) {
+  for (const spec of first.state) {
     const values = spec.weight
       ? spec.weight.layout.toOnnx(spec.weight.variable.read().dataSync() as Float32Array, spec.weight.tfShape)
       : new Float32Array(size(spec.dims)).fill(spec.initial ?? 0);
@@ -93,7 +106,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       next: spec.output ? new ort.Tensor('float32', new Float32Array(values.length), spec.dims) : null,
     });
   }
-  const masks = aligned.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
+  const masks = first.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
   const inputShape = model.inputs[0].shape.slice(1) as number[];
   const classes = model.outputs[0].shape[1] as number;
   const forward = new Map<string, Promise<{ graph: ForwardGraph | StatisticsGraph; session: OrtSession }>>();
@@ -150,14 +163,14 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       momentum = m;
     },
     async predict(xs, n) {
-      const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels(false)));
+      const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels.unaligned));
       const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
       return out[PROBABILITIES_OUTPUT].data as Float32Array;
     },
     batchNorm: {
       layers: bnLayers.length,
       async moments(xs, n) {
-        const { graph, session } = await forwardSession('statistics', () => statisticsGraph(model, kernels(false)));
+        const { graph, session } = await forwardSession('statistics', () => statisticsGraph(model, kernels.unaligned));
         const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
         return graph.layers.map((l) => ({
           mean: out[l.mean].data as Float32Array,
