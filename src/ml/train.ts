@@ -168,6 +168,7 @@ export async function fitModel(
         learningRate,
         weightDecay: hp.weightDecay,
         softTargets: hp.labelSmoothing > 0 || hp.classWeight !== 'none',
+        cycleMomentum: hp.lrSchedule === 'onecycle',
         workers: p.workers,
         batchSize: hp.batchSize,
         onnx: p.onnx,

@@ -13,7 +13,7 @@ import type { TrainingData } from './training-data';
 import type { Hyperparameters } from './training-options';
 import { balancedOrder } from './balanced-sampler';
 import { batchTargets, classWeights } from './class-weights';
-import { lrScheduleFor, scheduleFactor, type LrSchedule } from './lr-schedule';
+import { lrScheduleFor, scheduleFactor, scheduleMomentum, type LrSchedule } from './lr-schedule';
 
 export type StopReason = 'completed' | 'early-stopping' | 'pruned' | 'interrupted';
 
@@ -173,6 +173,8 @@ class EpochLoop {
       const n = batch.positions.length;
       const xs = this.#augment ? this.#augment(batch.xs, n) : batch.xs;
       if (this.#schedule) {
+        const momentum = scheduleMomentum(this.#schedule, this.#step);
+        if (momentum !== undefined) steps.setMomentum(momentum);
         this.#epochRate = this.#learningRate * scheduleFactor(this.#schedule, this.#step++);
         steps.setLearningRate(this.#epochRate);
       }

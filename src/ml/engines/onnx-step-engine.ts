@@ -24,6 +24,8 @@ export interface OnnxEngineOptions {
   weightDecay?: number;
   /** Targets other than one-hot rows (smoothed, weighted): the step's loss gradient takes them whole. */
   softTargets?: boolean;
+  /** Momentum (β₁) set each step by setMomentum (onecycle): the step graph takes it as an input. */
+  cycleMomentum?: boolean;
   /** Threads of onnxruntime's pool (default: every core). */
   threads?: number;
   /**
@@ -78,7 +80,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     aligned: { nchwcBlock: block, batchAligned: block > 0 },
     unaligned: { nchwcBlock: block, batchAligned: false },
   };
-  const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets };
+  const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets, cycleMomentum: o.cycleMomentum };
   const graphs = new Map<StepKind, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
   const stepFor = (n: number) => {
     const kind = kindOf(n);
@@ -122,6 +124,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
   const image = (xs: Float32Array, n: number) => new ort.Tensor('float32', xs, [n, ...inputShape]);
 
   let learningRate = o.learningRate;
+  let momentum: number | undefined;
   let steps = 0;
   // Frozen batch-norm layers keep their statistics (ml/freeze.ts): the statistics graph leaves them out.
   const bnLayers = model.layers
@@ -140,7 +143,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       };
       for (const m of masks)
         feeds[m.spec.name] = new ort.Tensor('float32', dropoutMask(m.spec, m.random, n), [n, ...m.spec.dims]);
-      const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay);
+      const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay, momentum);
       for (const [key, name] of Object.entries(graph.scalars))
         feeds[name] = new ort.Tensor('float32', Float32Array.of(scalars[key]), []);
       const fetches: Record<string, OrtTensor | null> = { [LOSS_OUTPUT]: null, [PROBABILITIES_OUTPUT]: null };
@@ -155,6 +158,9 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     },
     setLearningRate(lr) {
       learningRate = lr;
+    },
+    setMomentum(m) {
+      momentum = m;
     },
     async predict(xs, n) {
       const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels.unaligned));

@@ -72,6 +72,8 @@ export interface EngineOptions {
   weightDecay?: number;
   /** Targets other than one-hot rows (label smoothing, class weights): see OnnxEngineOptions. */
   softTargets?: boolean;
+  /** Momentum set each step (onecycle): see OnnxEngineOptions. */
+  cycleMomentum?: boolean;
   workers: number;
   /** The batch size most steps take (onnxruntime builds its step for it). */
   batchSize?: number;
