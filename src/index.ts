@@ -22,6 +22,7 @@ export type { DrawnTensors, TrainMethodOptions } from './mldb';
 export type { TrainReport } from './ml/training-run';
 export type {
   EpochMetrics,
+  EpochPhases,
   BatchProgress,
   DataPlan,
   Hyperparameters,

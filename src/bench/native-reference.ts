@@ -18,6 +18,8 @@ export interface NativeReference {
   threads: number;
   stepMs: number;
   samplesPerSecond: number;
+  /** The replica's peak resident memory after its steps (MiB): interpreter, torch, network, batch. */
+  peakRssMb: number;
 }
 
 function python(): string | null {

@@ -8,12 +8,14 @@ convolutions (depthwise then 1x1), batch-norm with Keras' epsilon 1e-3 and momen
 (PyTorch's 0.01), pooling ("same" as ceil_mode, averages over the values inside), dropout,
 dense layers, residual adds, L2 penalties as loss terms. Adam with tfjs' epsilon 1e-7 and
 cross-entropy on the logits (the final softmax is the loss's). Initialisation is PyTorch's: it
-does not change the speed. Prints one JSON line: the median step time and samples per second.
+does not change the speed. Prints one JSON line: the median step time, samples per second, and
+the process's peak resident memory once it has trained (Linux's ru_maxrss, in KiB).
 
 usage: pytorch-replica.py SPEC.json THREADS BATCH MIN_STEPS MIN_SECONDS
 """
 import json
 import math
+import resource
 import sys
 import time
 
@@ -191,8 +193,9 @@ def main():
         times.append(time.perf_counter() - t)
     times.sort()
     median = times[len(times) // 2]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"torch": torch.__version__, "threads": threads, "stepMs": median * 1000,
-                      "samplesPerSecond": batch / median}))
+                      "samplesPerSecond": batch / median, "peakRssMb": peak}))
 
 
 main()

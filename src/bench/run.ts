@@ -9,6 +9,7 @@ import { trainSpeedBench } from './train-bench';
 import { decodeBudgetBench, serveBench } from './serve-bench';
 import { shardsBench } from './shards-bench';
 import { studyBench } from './study-bench';
+import { studyWindowBench } from './study-window-bench';
 import { studyTrainingBench } from './study-training-bench';
 import { watchBench } from './watch-bench';
 import { uiBench } from './ui-bench';
@@ -67,10 +68,20 @@ async function main(): Promise<void> {
       await curationBench(server.url);
     }
     if (which === 'study') {
-      // `npm run bench -- study [SIZES] [WORKERS]`, e.g. `… study 200,1000 1,2`.
-      console.log('\n== study engine: workers sharing the database, against Optuna RDBStorage (TPE, median pruner) ==');
+      // `npm run bench -- study [SIZES] [WORKERS] [--window W] [--mldb-only]`, e.g. `… study 200,1000 1,2`;
+      // with --window, W trials timed in studies already filled to each size (`… study 1000,10000 1,2,4 --window 100`).
+      const args = process.argv.slice(3);
+      const at = args.indexOf('--window');
+      const window = at >= 0 ? Number(args[at + 1]) : undefined;
+      if (window !== undefined && !(Number.isInteger(window) && window > 1))
+        throw new Error(`--window takes a number of trials above 1, not "${args[at + 1]}"`);
+      const positional = args.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
       const list = (arg: string | undefined) => arg?.split(',').map(Number);
-      await studyBench(server.url, list(process.argv[3]), list(process.argv[4]));
+      const [sizes, workers] = [list(positional[0]), list(positional[1])];
+      const optuna = !args.includes('--mldb-only');
+      console.log('\n== study engine: workers sharing the database, against Optuna RDBStorage (TPE, median pruner) ==');
+      if (window === undefined) await studyBench(server.url, sizes, workers, optuna);
+      else await studyWindowBench(server.url, sizes ?? [1000, 10_000], workers ?? [1, 2, 4], window, optuna);
     }
     if (which === 'study-train') {
       // `npm run bench -- study-train [EPOCHS] [LEARNING_RATES]`, e.g. `… study-train 4 0.003,0.00001`.

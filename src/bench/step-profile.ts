@@ -22,7 +22,7 @@ export async function profileStep(
   const block = await nchwcBlockSize(ort, onnxEngineSettings().blocked);
   const graph = trainingGraph(model, {
     optimizer: 'adam',
-    kernels: { nchwcBlock: block, batchAligned: block > 0 && batch % block === 0 },
+    kernels: { nchwcBlock: block, batchAligned: block > 0 && batch % block === 0, batch },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mldb-profile-'));
   try {

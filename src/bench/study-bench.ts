@@ -15,9 +15,9 @@ import type { StudySpec } from '../study/types';
  * and the trials run twice or left stranded (both must be 0).
  */
 
-const WORKER = path.resolve(__dirname, 'study-worker.js');
-const OPTUNA = path.resolve(__dirname, '..', '..', 'src', 'bench', 'optuna-study.py');
-const PYTHON = '/usr/bin/python3';
+export const WORKER = path.resolve(__dirname, 'study-worker.js');
+export const OPTUNA = path.resolve(__dirname, '..', '..', 'src', 'bench', 'optuna-study.py');
+export const PYTHON = '/usr/bin/python3';
 
 interface Timing {
   start: number;
@@ -31,7 +31,7 @@ interface Figures {
   stranded: number;
 }
 
-function runProcess(cmd: string, args: string[]): Promise<string> {
+export function runProcess(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -50,25 +50,34 @@ function figures(timings: Timing[], trials: number, duplicates: number, stranded
   return { trialsPerSecond: (trials * 1000) / wall, msPerTrial: busy / trials, duplicates, stranded };
 }
 
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
 }
 
+/** The bench's study: two parameters, TPE and the median pruner, as Optuna's side has them. */
+export const benchSpec = (name: string, trials: number): StudySpec => ({
+  name,
+  space: { x: { kind: 'uniform', low: 0, high: 1 }, y: { kind: 'log', low: 1e-4, high: 1e-1 } },
+  sampler: 'tpe',
+  trials,
+  seed: 1,
+  pruner: 'median',
+  startupTrials: 5,
+  objective: 'value',
+  direction: 'maximize',
+});
+
+/** A URL Optuna's SQLAlchemy takes for the same server and database. */
+export function optunaUrl(serverUrl: string, database: string): string {
+  const u = new URL(withDatabase(serverUrl, database));
+  return `mysql+pymysql://${u.username}${u.password ? `:${u.password}` : ''}@${u.host}${u.pathname}`;
+}
+
 async function mldbRun(serverUrl: string, trials: number, workers: number): Promise<Figures> {
   const url = withDatabase(serverUrl, `bench_study_mldb_${trials}_${workers}`);
-  const spec: StudySpec = {
-    name: `bench-${trials}-${workers}`,
-    space: { x: { kind: 'uniform', low: 0, high: 1 }, y: { kind: 'log', low: 1e-4, high: 1e-1 } },
-    sampler: 'tpe',
-    trials,
-    seed: 1,
-    pruner: 'median',
-    startupTrials: 5,
-    objective: 'value',
-    direction: 'maximize',
-  };
+  const spec = benchSpec(`bench-${trials}-${workers}`, trials);
   const mldb = new MlDb({ config: resolveConfig({ url }, {}, process.cwd()) });
   try {
     // The schema and the study row first, outside the timing (as Optuna's create_study).
@@ -87,8 +96,7 @@ async function mldbRun(serverUrl: string, trials: number, workers: number): Prom
 }
 
 async function optunaRun(serverUrl: string, trials: number, workers: number): Promise<Figures> {
-  const u = new URL(withDatabase(serverUrl, `bench_study_optuna_${trials}_${workers}`));
-  const url = `mysql+pymysql://${u.username}${u.password ? `:${u.password}` : ''}@${u.host}${u.pathname}`;
+  const url = optunaUrl(serverUrl, `bench_study_optuna_${trials}_${workers}`);
   const name = `bench-${trials}-${workers}`;
   await runProcess(PYTHON, [OPTUNA, 'create', url, name]);
   const outs = await Promise.all(
@@ -109,7 +117,7 @@ async function optunaRun(serverUrl: string, trials: number, workers: number): Pr
   );
 }
 
-function optunaAvailable(): boolean {
+export function optunaAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import optuna, pymysql'], { stdio: 'ignore' }).status === 0;
 }
 
@@ -117,9 +125,14 @@ const fmt = (f: Figures) =>
   `${f.trialsPerSecond.toFixed(1).padStart(7)} trials/s ${f.msPerTrial.toFixed(2).padStart(8)} ms/trial ` +
   `dup ${f.duplicates} stranded ${f.stranded}`;
 
-export async function studyBench(serverUrl: string, sizes = [1000, 10_000], workerCounts = [1, 2, 4]): Promise<void> {
-  const optuna = optunaAvailable();
-  if (!optuna)
+export async function studyBench(
+  serverUrl: string,
+  sizes = [1000, 10_000],
+  workerCounts = [1, 2, 4],
+  withOptuna = true,
+): Promise<void> {
+  const optuna = withOptuna && optunaAvailable();
+  if (withOptuna && !optuna)
     console.log(`Optuna is not importable by ${PYTHON} (apt install python3-optuna python3-pymysql): mldb only`);
   const perTrial: Record<string, number> = {};
   for (const trials of sizes) {

@@ -7,7 +7,8 @@ import { runWorker, type Objective } from '../study/worker';
 /**
  * One worker process of `npm run bench -- study`: node study-worker.js URL SPEC_JSON. Runs the
  * trivial objective (two parameters, ten reported values, no training) until the study has
- * nothing left, then prints one JSON line: when it started and ended, and which trials it ran.
+ * nothing left, then prints one JSON line: when it started and ended, when each of its trials
+ * ended, and which trials it ran.
  */
 export const trivialObjective =
   (calls: number[]): Objective =>
@@ -31,9 +32,12 @@ async function main(): Promise<void> {
     const db = await mldb.connection();
     const study = await openStudy(db, JSON.parse(specJson) as StudySpec);
     const calls: number[] = [];
+    const ends: number[] = [];
     const start = Date.now();
-    const summary = await runWorker(db, study, trivialObjective(calls));
-    console.log(JSON.stringify({ start, end: Date.now(), calls, summary }));
+    const summary = await runWorker(db, study, trivialObjective(calls), {
+      onTrial: (e) => void (e.kind === 'end' && ends.push(Date.now())),
+    });
+    console.log(JSON.stringify({ start, end: Date.now(), ends, calls, summary }));
   } finally {
     await mldb.close();
   }

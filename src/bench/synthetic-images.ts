@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import type { ItemSource } from '../ingest/import-types';
 
 /** The Fashion-MNIST class names: the layout the archive benchmark synthesises. */
 export const FASHION_LABELS = [
@@ -16,10 +17,9 @@ export const FASHION_LABELS = [
   'Ankle_boot',
 ];
 
-/** A distinct gray PNG per seed (xorshift noise): every file hashes differently, like real data. */
-export function noisePng(width: number, height: number, seed: number): Buffer {
-  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
-  const data = Buffer.alloc(width * height);
+/** xorshift bytes from `seed`: noise that differs from seed to seed. */
+function noise(length: number, seed: number): Buffer {
+  const data = Buffer.alloc(length);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < data.length; i++) {
     x ^= x << 13;
@@ -27,8 +27,36 @@ export function noisePng(width: number, height: number, seed: number): Buffer {
     x ^= x << 5;
     data[i] = x & 0xff;
   }
-  png.data = data;
+  return data;
+}
+
+/** A distinct gray PNG per seed (xorshift noise): every file hashes differently, like real data. */
+export function noisePng(width: number, height: number, seed: number): Buffer {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  png.data = noise(width * height, seed);
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+}
+
+/** A distinct colour (RGB) PNG per seed, every channel its own noise: stored with 3 channels. */
+export function noiseColourPng(width: number, height: number, seed: number): Buffer {
+  const png = new PNG({ width, height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  png.data = noise(width * height * 3, seed);
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+}
+
+/**
+ * `count` colour noise images of `size`×`size` under labels c0…c9 in turn, made in memory as the
+ * import reads them: a table of CIFAR's shape (or larger) without a dataset on disk.
+ */
+export function colourNoiseSource(size: number, count: number): ItemSource {
+  function* items() {
+    for (let i = 0; i < count; i++) {
+      const label = `c${i % 10}`;
+      const relative = `${label}/${i}.png`;
+      yield { path: `synthetic/${relative}`, relative, label, bytes: noiseColourPng(size, size, i + 1) };
+    }
+  }
+  return { items: items(), rejected: [], total: count };
 }
 
 /**

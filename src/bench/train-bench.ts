@@ -5,58 +5,12 @@ import { resolveWorkers } from '../ml/engines/select-engine';
 import { tf } from '../ml/tf';
 import { augmenter, ORIGINAL_AUGMENTATION } from '../ml/augment';
 import { forwardFlops } from '../ml/flops';
-import { trainModel } from '../ml/train';
 import { renderTable } from '../ui/table';
 import { median } from './server';
-import { pytorchReplica } from './native-reference';
+import { epochBench } from './epoch-bench';
 import { compareWithPytorch, comparisonTable } from './pytorch-comparison';
 import { profileStep } from './step-profile';
 import { BATCH, randomRows, samplesPerSecond, type Rows } from './train-throughput';
-
-/**
- * Epoch seconds of simple_cnn on the table, with onnxruntime's threads spinning or not (alternated),
- * and the rows an epoch trains on.
- */
-async function spinningEpochs(mldb: MlDb, table: string) {
-  const seconds: Record<'spinning' | 'sleeping', number[]> = { spinning: [], sleeping: [] };
-  let rows = 0;
-  for (let round = 0; round < 2; round++) {
-    for (const mode of ['sleeping', 'spinning'] as const) {
-      const r = await trainModel(await mldb.connection(), {
-        table,
-        model: 'simple_cnn',
-        epochs: 2,
-        backend: 'onnxruntime',
-        onnx: { ...mldb.settings.onnx, spinning: mode === 'spinning' },
-      });
-      // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
-      // The first also opens the sessions: the second is the one an epoch costs.
-      seconds[mode].push(r.epochs[1].seconds);
-      rows = r.split.train;
-      r.model.dispose();
-    }
-  }
-  return { spinning: median(seconds.spinning), sleeping: median(seconds.sleeping), rows };
-}
-
-/** Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime: flat, or leaking. */
-async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
-  const rss: number[] = [];
-  const tensors: number[] = [];
-  const r = await trainModel(await mldb.connection(), {
-    table,
-    model: 'simple_cnn',
-    epochs,
-    backend: 'onnxruntime',
-    onnx: mldb.settings.onnx,
-    onEpoch: () => {
-      rss.push(process.memoryUsage().rss / 2 ** 20);
-      tensors.push(tf.memory().numTensors);
-    },
-  });
-  r.model.dispose();
-  return { rss, tensors };
-}
 
 /** Training samples/s per architecture on wasm (cpu, tensorflow) against onnxruntime, on filedata's rows. */
 async function jsBackends(rows: Rows, archs: string[]): Promise<void> {
@@ -113,9 +67,10 @@ async function jsBackends(rows: Rows, archs: string[]): Promise<void> {
  * `npm run bench -- train [archs]`: every architecture (or those named) on onnxruntime against a
  * PyTorch replica of it, measured in the same run (alternated, medians) at 20×20×1, 32×32×3 and
  * 64×64×3, batch 64; where onnxruntime's step spends its time (simple_cnn, and the architecture
- * furthest below PyTorch); simple_cnn's FLOP rate; --augment's cost; whole epochs of simple_cnn on
- * filedata (threads spinning or sleeping) against PyTorch's bare loop; memory over 20 epochs. The
- * tfjs backends (wasm; cpu with MLDB_BENCH_CPU=1) with MLDB_BENCH_WASM=1: minutes more.
+ * furthest below PyTorch); simple_cnn's FLOP rate; --augment's cost; whole epochs of simple_cnn at
+ * the three sizes, split by phase, against PyTorch's bare loop, and memory over 20 epochs against
+ * PyTorch's peak (epoch-bench.ts; MLDB_BENCH_SHORT=1 shortens them). The tfjs backends (wasm; cpu
+ * with MLDB_BENCH_CPU=1) with MLDB_BENCH_WASM=1: minutes more.
  */
 export async function trainSpeedBench(url: string, dataDir: string, archs = [...ARCHITECTURES.keys()]): Promise<void> {
   const table = 'bench_train';
@@ -174,33 +129,7 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
           `an epoch takes ${(without / withAugment).toFixed(2)}× as long`,
       );
     }
-    if (archs.includes('simple_cnn')) {
-      const epochs = await spinningEpochs(mldb, table);
-      console.log(
-        `simple_cnn, a whole epoch on filedata (${epochs.rows} training rows; reader and server on the same ` +
-          `cores; the second epoch of a run, median of 4): ${epochs.spinning.toFixed(2)} s with onnxruntime's ` +
-          `threads spinning between ops (the default), ${epochs.sleeping.toFixed(2)} s sleeping (MLDB_ONNX_SPINNING=0)`,
-      );
-      const model = ARCHITECTURES.get('simple_cnn')!.build(tf, { inputShape: rows.shape, numClasses: 10, seed: 1 });
-      const reference = pytorchReplica(model, BATCH, 6);
-      model.dispose();
-      if (!('unavailable' in reference)) {
-        // PyTorch's bare loop: the same rows in batches of 64 at its median step, nothing else.
-        const bare = Math.ceil(epochs.rows / BATCH) * (reference.stepMs / 1000);
-        console.log(
-          `  against PyTorch's bare loop over the same rows ` +
-            `(${reference.stepMs.toFixed(1)} ms a step, measured now): ` +
-            `${bare.toFixed(2)} s, so mldb's whole epoch runs at ${(bare / epochs.spinning).toFixed(2)}× PyTorch's`,
-        );
-      }
-      const memory = await memoryOverEpochs(mldb, table, 20);
-      const mb = (x: number) => `${x.toFixed(0)} MB`;
-      console.log(
-        `memory over 20 epochs of simple_cnn on onnxruntime: resident ${mb(memory.rss[0])} after epoch 1, ` +
-          `${mb(memory.rss[4])} after 5, ${mb(memory.rss[19])} after 20 (largest ${mb(Math.max(...memory.rss))}); ` +
-          `tfjs tensors ${memory.tensors[0]} → ${memory.tensors[19]}`,
-      );
-    }
+    if (archs.includes('simple_cnn')) await epochBench(mldb, table, rows.shape);
   } finally {
     await mldb.close();
   }

@@ -45,6 +45,7 @@ export async function samplesPerSecond(
     optimizer: 'adam',
     learningRate: 0.001,
     workers: o.workers ?? resolveWorkers('auto', backend.name),
+    batchSize: BATCH,
   });
   const per = rows.shape[0] * rows.shape[1] * rows.shape[2];
   const available = Math.floor(rows.xs.length / per / BATCH);

@@ -1,43 +1,17 @@
-import { countBy, type TableDiff } from '../db/table-diff';
+import { summarizeDiff, type DiffSummary, type TableDiff } from '../db/table-diff';
 import type { Output } from '../ui/output';
 import { renderTable } from '../ui/table';
 import type { CommandContext } from './context';
 
 /** `mldb diff A B`: counts per label (and per change), and with --rows the rows themselves. */
-export interface DiffReport {
-  table: string;
-  from: number | null;
-  to: number | null;
-  totals: { added: number; removed: number; relabelled: number; moved: number };
-  /** Per label (added, removed: the row's label; relabelled, moved: "from → to"). */
-  counts: {
-    added: Record<string, number>;
-    removed: Record<string, number>;
-    relabelled: Record<string, number>;
-    moved: Record<string, number>;
-  };
+export interface DiffReport extends DiffSummary {
   rows?: Omit<TableDiff, 'table' | 'from' | 'to'>;
 }
 
 export async function run(ctx: CommandContext, a: string, b: string, flags: { rows?: boolean }): Promise<DiffReport> {
   const d = await ctx.mldb().diff(a, b);
-  const arrow = (r: { from: string; to: string }) => `${r.from} → ${r.to}`;
   return {
-    table: d.table,
-    from: d.from,
-    to: d.to,
-    totals: {
-      added: d.added.length,
-      removed: d.removed.length,
-      relabelled: d.relabelled.length,
-      moved: d.moved.length,
-    },
-    counts: {
-      added: countBy(d.added, (r) => r.label),
-      removed: countBy(d.removed, (r) => r.label),
-      relabelled: countBy(d.relabelled, arrow),
-      moved: countBy(d.moved, arrow),
-    },
+    ...summarizeDiff(d),
     ...(flags.rows && { rows: { added: d.added, removed: d.removed, relabelled: d.relabelled, moved: d.moved } }),
   };
 }

@@ -1,3 +1,5 @@
+import { resolveReadParallelism } from '../samples/bulk-read';
+import { resolveMemoryBudget } from '../samples/memory-budget';
 import { watchInterrupts } from '../ui/interrupt';
 import type { Output } from '../ui/output';
 import type { CommandContext } from './context';
@@ -26,13 +28,27 @@ export async function run(ctx: CommandContext, flags: UiFlags): Promise<UiResult
   const { startDashboard } = await import('../dashboard/server.js');
   let server;
   try {
-    server = await startDashboard({ host, port, token, connect: () => mldb.connection() });
+    server = await startDashboard({
+      host,
+      port,
+      token,
+      connect: () => mldb.connection(),
+      // The model runs in this process, within the memory budget `mldb suspects` would take.
+      suspects: (table, model, limit) =>
+        mldb.suspects(model, {
+          table,
+          limit,
+          memoryBudget: resolveMemoryBudget(undefined, ctx.settings().memoryBudget),
+          readParallelism: resolveReadParallelism(undefined, ctx.settings().readParallelism),
+        }),
+    });
   } catch (e) {
     throw listenError(e, host, port);
   }
   ctx.out.note(
     `mldb ui: the dashboard of ${mldb.config.database} listening on ${server.url}/ · ` +
-      `${token ? 'token required (Authorization: Bearer); corrections allowed' : 'read-only, no token'} · Ctrl-C stops`,
+      `${token ? 'token required (Authorization: Bearer); corrections and row edits allowed' : 'read-only, no token'}` +
+      ' · Ctrl-C stops',
   );
   if (!LOOPBACK.has(host) && !token)
     ctx.out.note(

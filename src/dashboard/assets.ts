@@ -16,7 +16,9 @@ const SCRIPTS = [
   'charts.js',
   'ui.js',
   'run-curves.js',
-  ...['datasets', 'runs', 'run', 'compare', 'experiments', 'models', 'predictions'].map((p) => `pages/${p}.js`),
+  ...['datasets', 'versions', 'suspects', 'runs', 'run', 'compare', 'experiments', 'models', 'predictions'].map(
+    (p) => `pages/${p}.js`,
+  ),
   'dashboard.js',
 ];
 

@@ -3,6 +3,7 @@ import type { Db } from '../db/db';
 import { createHttpApp } from '../http/http-app';
 import { bearerGuard, originGuard, servedHostNames } from '../http/http-security';
 import { DASHBOARD_ASSET_PATHS } from './assets';
+import type { FindSuspects } from './options';
 import { dashboard } from './routes';
 
 export interface DashboardServerOptions {
@@ -10,6 +11,7 @@ export interface DashboardServerOptions {
   port: number;
   token?: string;
   connect: () => Promise<Db>;
+  suspects?: FindSuspects;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function startDashboard(o: DashboardServerOptions): Promise<{ url: 
     'onRequest',
     bearerGuard(o.token, (path) => open.has(path)),
   );
-  await app.register(dashboard, { connect: o.connect, token: o.token });
+  await app.register(dashboard, { connect: o.connect, token: o.token, suspects: o.suspects });
   const url = await app.listen({ host: o.host, port: o.port });
   return { url, app };
 }

@@ -143,6 +143,49 @@ export async function ensureStudy(
   return row;
 }
 
+/** A trial finished elsewhere, recorded as it ended (Optuna's add_trials). */
+export interface FinishedTrial {
+  state: 'completed' | 'pruned';
+  /** JSON, as a sampler's draw. */
+  params: string;
+  value: number;
+  /** JSON array of [step, value]. */
+  steps: string;
+}
+
+/**
+ * Finished trials recorded at once, numbered after the study's last: each batch one transaction
+ * that takes the next numbers under the study row's lock, as a claim of a new trial does. The
+ * study bench fills a study to the size it times trials at with it.
+ */
+export async function addFinishedTrials(db: Db, studyId: number, trials: FinishedTrial[]): Promise<void> {
+  for (let from = 0; from < trials.length; from += GRID_BATCH) {
+    const batch = trials.slice(from, from + GRID_BATCH);
+    await retryOnLockConflict(() =>
+      db.session(async (conn) => {
+        await conn.run('START TRANSACTION');
+        try {
+          const [s] = await conn.query<{ next_number: number }>(
+            `SELECT next_number FROM ${S} WHERE id = ? FOR UPDATE`,
+            [studyId],
+          );
+          const first = Number(s.next_number);
+          await conn.run(
+            `INSERT INTO ${T} (study_id, number, state, params, attempts, started_at, finished_at, value, steps)
+             VALUES ${batch.map(() => '(?, ?, ?, ?, 1, NOW(3), NOW(3), ?, ?)').join(', ')}`,
+            batch.flatMap((t, i) => [studyId, first + i, t.state, t.params, t.value, t.steps]),
+          );
+          await conn.run(`UPDATE ${S} SET next_number = ? WHERE id = ?`, [first + batch.length, studyId]);
+          await conn.run('COMMIT');
+        } catch (e) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      }),
+    );
+  }
+}
+
 /**
  * The latest `limit` trials of each state given, by number: what samplers and pruners learn from.
  * One index range per state (study, state, number), so the cost does not grow with the study.

@@ -65,6 +65,42 @@ export async function diffVersions(
   return diff;
 }
 
+/** A diff's totals and its counts per label: what `mldb diff` prints and the dashboard shows. */
+export interface DiffSummary {
+  table: string;
+  from: number | null;
+  to: number | null;
+  totals: { added: number; removed: number; relabelled: number; moved: number };
+  /** Per label (added, removed: the row's label; relabelled, moved: "from → to"). */
+  counts: {
+    added: Record<string, number>;
+    removed: Record<string, number>;
+    relabelled: Record<string, number>;
+    moved: Record<string, number>;
+  };
+}
+
+export function summarizeDiff(d: TableDiff): DiffSummary {
+  const arrow = (r: ChangedRow) => `${r.from} → ${r.to}`;
+  return {
+    table: d.table,
+    from: d.from,
+    to: d.to,
+    totals: {
+      added: d.added.length,
+      removed: d.removed.length,
+      relabelled: d.relabelled.length,
+      moved: d.moved.length,
+    },
+    counts: {
+      added: countBy(d.added, (r) => r.label),
+      removed: countBy(d.removed, (r) => r.label),
+      relabelled: countBy(d.relabelled, arrow),
+      moved: countBy(d.moved, arrow),
+    },
+  };
+}
+
 /** How many of `rows` fall under each key, keys in first-seen order. */
 export function countBy<T>(rows: readonly T[], key: (row: T) => string): Record<string, number> {
   const out: Record<string, number> = {};

@@ -76,14 +76,36 @@ export async function listVersions(db: Queryable, table: string): Promise<TableV
     `SELECT version, kind, at, by_user, \`rows\`, tag FROM ${VERSIONS} WHERE dataset = ? ORDER BY version`,
     [table],
   );
-  return rows.map((r) => ({
+  return rows.map(toVersion);
+}
+
+/**
+ * A page of `table`'s versions, newest first, before version `before` (keyset on the primary key:
+ * a table with thousands of import batches lists as fast as one with three).
+ */
+export async function recentVersions(
+  db: Queryable,
+  table: string,
+  page: { before?: number; limit: number },
+): Promise<TableVersion[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `SELECT version, kind, at, by_user, \`rows\`, tag FROM ${VERSIONS} WHERE dataset = ?` +
+      (page.before !== undefined ? ' AND version < ?' : '') +
+      ' ORDER BY version DESC LIMIT ?',
+    page.before !== undefined ? [table, page.before, page.limit] : [table, page.limit],
+  );
+  return rows.map(toVersion);
+}
+
+function toVersion(r: Record<string, unknown>): TableVersion {
+  return {
     version: Number(r.version),
     kind: r.kind as VersionKind,
     at: r.at as Date,
     by: (r.by_user as string | null) ?? null,
     rows: Number(r.rows),
     tag: (r.tag as string | null) ?? null,
-  }));
+  };
 }
 
 /** The table's latest version: what a read without `@` sees, and what a run records. */

@@ -1,5 +1,5 @@
 import type { Split } from '../db/enums';
-import type { ImageShape } from '../image-shape';
+import type { ImageShape, ResizeMode } from '../image-shape';
 import type { Layout } from './layout';
 import type { Preparer } from './prepare-pool';
 import type { LabeledFile, Rejection } from './walk-labeled-folder';
@@ -14,6 +14,11 @@ export interface ImportOptions {
   shape?: Partial<ImageShape>;
   testFraction?: number;
   validationFraction?: number;
+  /**
+   * How the table this import creates resizes images of another aspect ratio (default stretch);
+   * for an existing table it must be the table's own, as the split fractions must.
+   */
+  resize?: ResizeMode;
   /** Every image goes to this split (e.g. an official test set), whatever the layout or hash says. */
   split?: Split;
   /**

@@ -44,6 +44,7 @@ export async function openDataset(db: Db, opts: ImportOptions): Promise<Dataset>
         shape: definedParts(opts.shape),
         testFraction: opts.testFraction,
         validationFraction: opts.validationFraction,
+        resize: opts.resize,
       });
     } catch (e) {
       if (attempt >= CREATE_ATTEMPTS || !lostCreateRace(e)) throw e;
@@ -73,6 +74,13 @@ function checkExisting(existing: Dataset, opts: ImportOptions): Dataset {
         `${existing.validationFraction}`,
       'split fractions are fixed when a table is created: leave them out, or import into a new table',
       { field: 'testFraction', subject: opts.table },
+    );
+  }
+  if (opts.resize !== undefined && opts.resize !== existing.resize) {
+    throw new UsageError(
+      `table "${opts.table}" already resizes by ${existing.resize}, not ${String(opts.resize)}`,
+      'the resize mode is fixed when a table is created: leave --resize out, or import into a new table',
+      { field: 'resize', subject: opts.table },
     );
   }
   return existing;

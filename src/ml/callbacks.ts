@@ -45,12 +45,27 @@ export interface BatchProgress {
 }
 
 /**
+ * Where a complete epoch's `seconds` went: the engine's training steps, precise batch-norm's pass
+ * and validation, each with the reading it waits for; the rest (seconds − the three) is assembling
+ * batches, their targets and the loop's own turns. Run records keep only the total.
+ */
+export interface EpochPhases {
+  epoch: number;
+  seconds: number;
+  steps: number;
+  preciseBn: number;
+  validation: number;
+}
+
+/**
  * Called by the loop, in the order given, for every complete epoch (a partial epoch, cut by an
  * interruption, is not one). A run's own observers come first, then the caller's, then the
  * recipe's rules.
  */
 export interface TrainingCallback {
   onEpochEnd?(epoch: EpochRow, control: TrainingControl): void | Promise<void>;
+  /** Before onEpochEnd, with the same epoch: its seconds split by phase (what a benchmark reports). */
+  onEpochPhases?(phases: EpochPhases): void;
   /** After each batch: for progress shown within an epoch. */
   onBatchEnd?(progress: BatchProgress): void;
   /** Once after the last epoch (not after an interrupted run): the weights may still change here. */

@@ -151,6 +151,9 @@ export class ReleasableEngine implements StepEngine {
   setLearningRate(lr: number) {
     this.current.setLearningRate(lr);
   }
+  setMomentum(momentum: number) {
+    this.current.setMomentum(momentum);
+  }
   predict(xs: Float32Array, n: number) {
     return this.current.predict(xs, n);
   }

@@ -16,6 +16,30 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
 }
 
 /**
+ * Sets the momentum of an optimizer's next step, as torch's OneCycleLR sets group['momentum'] or
+ * betas[0]: momentum's coefficient, or Adam's, AdamW's and Adamax' β₁ — with the bias correction
+ * torch takes then, 1 − β₁^step of the step's β₁ (adam.py), where tfjs would multiply the β₁s so
+ * far. The others have no momentum: unchanged. The onnxruntime rules' `cycled` twins
+ * (onnx/optimizer-rules.ts) compute the same float32 numbers.
+ */
+export function setMomentum(optimizer: tf.Optimizer, momentum: number): void {
+  // By class name: tfjs' optimizers answer instanceof by their methods, so any is a MomentumOptimizer.
+  const kind = optimizer.getClassName();
+  if (kind === 'Momentum') {
+    // tfjs' own setMomentum changes the field, not the scalar tensor its step multiplies by.
+    const o = optimizer as unknown as { momentum: number; m: tf.Scalar };
+    o.m.dispose();
+    o.momentum = momentum;
+    o.m = tf.keep(tf.scalar(momentum));
+  } else if (kind === 'Adam' || kind === 'AdamW' || kind === 'Adamax') {
+    const o = optimizer as unknown as { beta1: number; accBeta1: tf.Variable };
+    o.beta1 = momentum;
+    const step = optimizer.iterations + 1;
+    tf.tidy(() => o.accBeta1.assign(tf.scalar(momentum ** step)));
+  }
+}
+
+/**
  * The original's optimizer names; momentum is SGD with Keras' usual 0.9. `weightDecay` is
  * AdamW's (the others have none).
  */

@@ -8,7 +8,10 @@ import { ADAMW_WEIGHT_DECAY, type OptimizerName } from './optimizer-names';
  * training-options.ts's table like every other option.
  */
 
-/** constant: the rate as given; cosine: annealed to 0 (torch's CosineAnnealingLR); onecycle: torch's OneCycleLR. */
+/**
+ * constant: the rate as given; cosine: annealed to 0 (torch's CosineAnnealingLR); onecycle:
+ * torch's OneCycleLR, its momentum cycled too.
+ */
 export const LR_SCHEDULES = ['constant', 'cosine', 'onecycle'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 

@@ -18,7 +18,7 @@ import { checkStart, unfreezeRule, type PreparedStart, type StartSummary } from 
 import { ReleasableEngine, workersForFreeze } from './freeze';
 
 export type { Hyperparameters } from './training-options';
-export type { BatchProgress, TrainingCallback, TrainingControl, WeightsSnapshot } from './callbacks';
+export type { BatchProgress, EpochPhases, TrainingCallback, TrainingControl, WeightsSnapshot } from './callbacks';
 export type { DataPlan } from './training-data';
 export { fingerprint } from './training-data';
 export type { StopReason } from './training-loop';
@@ -168,7 +168,9 @@ export async function fitModel(
         learningRate,
         weightDecay: hp.weightDecay,
         softTargets: hp.labelSmoothing > 0 || hp.classWeight !== 'none',
+        cycleMomentum: hp.lrSchedule === 'onecycle',
         workers: p.workers,
+        batchSize: hp.batchSize,
         onnx: p.onnx,
       });
     const freeze = p.start?.summary.freeze;

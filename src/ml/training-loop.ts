@@ -3,7 +3,7 @@ import type { ImageShape } from '../image-shape';
 import { InvalidDataError } from '../errors';
 import { canonicalLabel } from '../labels';
 import { augmenter } from './augment';
-import type { BatchProgress, TrainingCallback, TrainingControl } from './callbacks';
+import type { BatchProgress, EpochPhases, TrainingCallback, TrainingControl } from './callbacks';
 import type { StepEngine } from './engines/step-engine';
 import { evaluateSource } from './evaluate';
 import { recomputeBatchNormStatistics, type PreciseBnResult } from './precise-bn';
@@ -13,7 +13,7 @@ import type { TrainingData } from './training-data';
 import type { Hyperparameters } from './training-options';
 import { balancedOrder } from './balanced-sampler';
 import { batchTargets, classWeights } from './class-weights';
-import { lrScheduleFor, scheduleFactor, type LrSchedule } from './lr-schedule';
+import { lrScheduleFor, scheduleFactor, scheduleMomentum, type LrSchedule } from './lr-schedule';
 
 export type StopReason = 'completed' | 'early-stopping' | 'pruned' | 'interrupted';
 
@@ -44,6 +44,8 @@ interface EpochSums {
   loss: number;
   accuracy: number;
   trainSeconds: number;
+  /** Of trainSeconds, the time spent in the engine's steps. */
+  stepSeconds: number;
 }
 
 /**
@@ -106,8 +108,9 @@ class EpochLoop {
       const started = performance.now();
       const sums = await this.#trainEpoch(epoch);
       if (!sums) break; // a partial epoch is not an epoch: nobody hears of it
-      const metrics = await this.#finishEpoch(epoch, started, sums);
+      const { metrics, phases } = await this.#finishEpoch(epoch, started, sums);
       this.#epochs.push(metrics);
+      for (const c of callbacks) c.onEpochPhases?.(phases);
       for (const c of callbacks) await c.onEpochEnd?.(metrics, this.#control);
       // After the callbacks, so that a stop asked for during them ends the run here.
       if (shouldStop?.()) this.#stopReason = 'interrupted';
@@ -165,15 +168,20 @@ class EpochLoop {
         ? balancedOrder(data.trainPositions, (p) => this.#classOf(p), random)
         : seededPermutation(data.trainPositions.length, random).map((p) => data.trainPositions[p]);
     this.#epochRate = this.#learningRate;
-    const sums = { loss: 0, accuracy: 0, done: 0 };
+    const sums = { loss: 0, accuracy: 0, done: 0, stepSeconds: 0 };
     for await (const batch of data.trainSource.batches(order, hp.batchSize)) {
       const n = batch.positions.length;
       const xs = this.#augment ? this.#augment(batch.xs, n) : batch.xs;
       if (this.#schedule) {
+        const momentum = scheduleMomentum(this.#schedule, this.#step);
+        if (momentum !== undefined) steps.setMomentum(momentum);
         this.#epochRate = this.#learningRate * scheduleFactor(this.#schedule, this.#step++);
         steps.setLearningRate(this.#epochRate);
       }
-      const { loss, accuracy } = await steps.step(xs, this.#targets(batch.positions), n);
+      const targets = this.#targets(batch.positions);
+      const stepStart = performance.now();
+      const { loss, accuracy } = await steps.step(xs, targets, n);
+      sums.stepSeconds += (performance.now() - stepStart) / 1000;
       this.#bnCurrent = false;
       if (!Number.isFinite(loss)) throw diverged(epoch, loss, this.#learningRate);
       sums.loss += loss * n;
@@ -189,7 +197,8 @@ class EpochLoop {
         return null;
       }
     }
-    return { loss: sums.loss, accuracy: sums.accuracy, trainSeconds: (performance.now() - started) / 1000 };
+    const trainSeconds = (performance.now() - started) / 1000;
+    return { loss: sums.loss, accuracy: sums.accuracy, trainSeconds, stepSeconds: sums.stepSeconds };
   }
 
   #classOf(position: number): number {
@@ -220,10 +229,16 @@ class EpochLoop {
   }
 
   /** Validation and the epoch's figures, with the batch-norm statistics it validates with. */
-  async #finishEpoch(epoch: number, started: number, sums: EpochSums): Promise<EpochRow> {
+  async #finishEpoch(
+    epoch: number,
+    started: number,
+    sums: EpochSums,
+  ): Promise<{ metrics: EpochRow; phases: EpochPhases }> {
     const { data, steps } = this.#in;
     const nTrain = data.trainPositions.length;
+    const bnStart = performance.now();
     await this.#refreshBatchNorm();
+    const valStart = performance.now();
     const valClass = (p: number) => this.#classIndex.get(canonicalLabel(data.valSource.index.labels[p]))!;
     const val =
       data.valPositions.length > 0
@@ -236,16 +251,26 @@ class EpochLoop {
           )
         : null;
     if (val && !Number.isFinite(val.loss)) throw diverged(epoch, val.loss, this.#learningRate);
-    return {
+    const end = performance.now();
+    const seconds = (end - started) / 1000;
+    const metrics = {
       epoch,
       loss: sums.loss / nTrain,
       accuracy: sums.accuracy / nTrain,
       valLoss: val?.loss ?? null,
       valAccuracy: val?.accuracy ?? null,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
       samplesPerSecond: nTrain / sums.trainSeconds,
       learningRate: this.#epochRate,
     };
+    const phases = {
+      epoch,
+      seconds,
+      steps: sums.stepSeconds,
+      preciseBn: (valStart - bnStart) / 1000,
+      validation: (end - valStart) / 1000,
+    };
+    return { metrics, phases };
   }
 
   async #refreshBatchNorm(): Promise<void> {

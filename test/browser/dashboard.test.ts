@@ -225,6 +225,50 @@ test('a run started from a trained model: its page says from which, and what was
   await page.close();
 });
 
+test('a run trained with the recipe flags: its page lists each, and its classes with their imbalance', async () => {
+  const conn = await db.mldb().connection();
+  const id = await createRun(
+    conn,
+    runStart({
+      hyperparameters: {
+        seed: 1,
+        optimizer: 'adamw',
+        weightDecay: 0.05,
+        lrSchedule: 'onecycle',
+        warmupEpochs: 0.5,
+        labelSmoothing: 0.1,
+        classWeight: { '3': 2.5 },
+        batchSampler: 'balanced',
+        labels: ['1', '3', '7'],
+        sources: '*.png',
+        classCounts: { '1': 40, '3': 4, '7': 20 },
+      },
+    }),
+  );
+  await finishRun(conn, id, { status: 'completed' });
+  const { page, problems } = await open(`#/runs/${id}`);
+  const rows = await page
+    .locator('table:has(caption:text-is("Hyperparameters")) tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+  expect(Object.fromEntries(rows)).toEqual({
+    seed: '1',
+    optimizer: '"adamw"',
+    weightDecay: '0.05',
+    lrSchedule: '"onecycle"',
+    warmupEpochs: '0.5',
+    labelSmoothing: '0.1',
+    classWeight: '{"3":2.5}',
+    batchSampler: '"balanced"',
+    labels: '["1","3","7"]',
+    sources: '"*.png"',
+  });
+  await expect(page.locator('main').textContent()).resolves.toContain(
+    'Imbalance ratio 10.0× (largest / smallest count of train rows)',
+  );
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
 test('a run still training: its page shows new epochs as they are recorded, without a reload', async () => {
   const training = mldbRunning(['train', '--model', 'lenet5', '--epochs', '200', '--no-store'], env);
   try {

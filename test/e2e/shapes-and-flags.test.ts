@@ -51,6 +51,21 @@ describe('table shapes: partial flags merge with the first image', () => {
     expect(odd.stderr).toMatch("'squash' is invalid");
   });
 
+  test('import --create --resize crop: the new table crops as create-table --resize would; a bad mode: exit 2', () => {
+    const dir = folder(['a', 'b'], 2, (s) => rgbPng(16, 16, s));
+    const r = mldb(['import', dir, '--table', 'cropped', '--create', '--size', '8', '--resize', 'crop'], env());
+    expect(r.code).toBe(0);
+    expect(mldb(['show', 'cropped'], env()).stdout).toMatch('shape 8x8x3, resize crop (centred)');
+    expect(JSON.parse(mldb(['show', 'cropped', '--json'], env()).stdout).dataset.resize).toBe('crop');
+    const other = mldb(['import', dir, '--table', 'cropped', '--resize', 'pad'], env());
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch('table "cropped" already resizes by crop, not pad');
+    const odd = mldb(['import', dir, '--table', 'squashed', '--create', '--resize', 'squash'], env());
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch("'squash' is invalid");
+    expect(mldb(['tables'], env()).stdout).not.toMatch('squashed');
+  });
+
   test("--size alone keeps the first image's channels (RGB here), not 1", () => {
     const dir = folder(['a', 'b'], 2, (s) => rgbPng(16, 16, s));
     const r = mldb(['import', dir, '--table', 'only_size', '--create', '--size', '8', '--json'], env());

@@ -116,6 +116,16 @@ test('a run with the new flags records them, its class counts and imbalance rati
   );
   expect(text).toMatch(/classWeight=\{"3":2\.5\}/);
   expect(text).toMatch(/labels=1,3,7/);
+  for (const setting of [
+    'optimizer=adamw',
+    'weightDecay=0.05',
+    'lrSchedule=onecycle',
+    'warmupEpochs=0.5',
+    'labelSmoothing=0.1',
+    'batchSampler=balanced',
+    'sources=*.png',
+  ])
+    expect(text.split(/\s/)).toContain(setting);
 });
 
 test('evaluate reads the same subsets: --labels, --exclude-labels, --sources; a bad one names its flag', () => {

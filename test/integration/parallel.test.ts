@@ -63,6 +63,49 @@ test.each([2, 3])('%i replicas take exactly the step one model takes on the whol
   }
 });
 
+test('a momentum set step by step (onecycle) reaches every replica: 2 replicas step as one model does', async () => {
+  await selectBackend('wasm');
+  const make = () => {
+    const m = ARCHITECTURES.get('lenet5')!.build(tf, { inputShape: [28, 28, 1], numClasses: 10, seed: 4 });
+    // Momentum's update is linear in the gradient too.
+    m.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    return m;
+  };
+  const [single, parallel, uncycled] = [make(), make(), make()];
+  const a = localStepper(single);
+  const c = localStepper(uncycled);
+  const b = await dataParallelStepper(parallel, {
+    architecture: 'lenet5',
+    seed: 4,
+    optimizer: 'momentum',
+    learningRate: 0.1,
+    backend: 'wasm',
+    workers: 2,
+  });
+  try {
+    for (const [step, momentum] of [0.95, 0.85, 0.5, 0.93].entries()) {
+      const { xs, ys } = batch(37, step);
+      a.setMomentum(momentum);
+      b.setMomentum(momentum);
+      await a.step(xs, ys, 37);
+      await b.step(xs, ys, 37);
+      await c.step(xs, ys, 37);
+    }
+    const [wa, wb, wc] = [single, parallel, uncycled].map((m) => m.getWeights().map((w) => Array.from(w.dataSync())));
+    wa.forEach((w, k) =>
+      w.forEach((v, i) => expect(Math.abs(wb[k][i] - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)))),
+    );
+    // The momentum took effect: the model left at 0.9 ends elsewhere.
+    expect(wc.some((w, k) => w.some((v, i) => Math.abs(wa[k][i] - v) > 1e-4))).toBe(true);
+  } finally {
+    await b.close();
+    for (const m of [single, parallel, uncycled]) {
+      m.optimizer.dispose();
+      m.dispose();
+    }
+  }
+});
+
 test('trainModel with --workers 2 learns, deterministically, records its workers; a bad count is refused', async () => {
   const m = db.mldb('digits');
   await m.insertFolder(SAMPLE_DIGITS, { create: true });

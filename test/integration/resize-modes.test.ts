@@ -57,6 +57,32 @@ describe('a table resize mode', () => {
     expect((await m.listTables()).find((t) => t.name === `wide_${mode}`)?.resize).toBe(mode);
   });
 
+  test('an import that creates the table takes its mode: recorded, applied, and held to on later imports', async () => {
+    const m = db.mldb('wide_import_crop');
+    const dir = await wideFolder(2);
+    await m.insertFolder(dir, { create: true, shape: { height: 8, width: 8, channels: 3 }, resize: 'crop' });
+    expect((await m.describe()).dataset.resize).toBe('crop');
+    const rows = await (
+      await m.connection()
+    ).query<{ original: Buffer; pixels: Buffer }>('SELECT original, pixels FROM wide_import_crop ORDER BY id');
+    expect(rows).toHaveLength(4);
+    for (const r of rows) expect(r.pixels).toEqual(await sharpFit(r.original, 'cover'));
+    // The same mode again is no change; another is refused before anything is read.
+    expect((await m.insertFolder(dir, { create: true, resize: 'crop' })).alreadyPresent).toBe(4);
+    await expect(m.insertFolder(await wideFolder(1), { resize: 'pad' })).rejects.toMatchObject({
+      field: 'resize',
+      message: 'table "wide_import_crop" already resizes by crop, not pad',
+    });
+    expect(await (await m.connection()).query('SELECT id FROM wide_import_crop')).toHaveLength(4);
+    await expect(
+      db.mldb('odd_import').insertFolder(dir, { create: true, resize: 'squash' as never }),
+    ).rejects.toMatchObject({
+      field: 'resize',
+      message: expect.stringMatching(/^resize must be one of stretch, crop, pad, got squash/),
+    });
+    expect((await m.listTables()).map((t) => t.name)).not.toContain('odd_import');
+  });
+
   test('a table created without a mode stretches; an unknown mode is refused by name', async () => {
     const m = db.mldb('plain');
     expect((await m.createTable()).resize).toBe('stretch');

@@ -1,5 +1,5 @@
 import type { Db } from '../../src/db/db';
-import { listTrials } from '../../src/db/studies';
+import { addFinishedTrials, listTrials } from '../../src/db/studies';
 import { claimTrial } from '../../src/db/trial-claims';
 import { studyLeaderboard } from '../../src/study/leaderboard';
 import { openStudy } from '../../src/study/study';
@@ -96,6 +96,50 @@ describe('the study engine against the real server', () => {
     expect(bad).toMatchObject({ state: 'pruned', steps: [[1, 0.1]] });
     expect(board.selected).toMatchObject({ number: 3, state: 'completed' });
     expect(board.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'pruned']);
+  });
+
+  test('the asha pruner stops a plainly worse trial at its first rung: pruned, never selected', async () => {
+    const conn = await pool();
+    const study = await openStudy(conn, grid('asha', [5, 6, 7, 0.1], { pruner: 'asha', startupTrials: 2 }));
+    const calls: number[] = [];
+    const summary = await runWorker(conn, study, curve(calls, 4));
+    expect(summary).toMatchObject({ completed: 3, pruned: 1 });
+    const board = await studyLeaderboard(conn, study);
+    // Trial 2 (x = 7) is the best at every rung and goes on; trial 3 (x = 0.1) is not among the
+    // best third at rung 1, so it stops after its first report.
+    expect(board.trials.find((t) => t.number === 2)).toMatchObject({ state: 'completed', value: 28 });
+    expect(board.trials.find((t) => t.number === 3)).toMatchObject({ state: 'pruned', steps: [[1, 0.1]] });
+    expect(board.selected).toMatchObject({ number: 2, state: 'completed' });
+    expect(board.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed', 'pruned']);
+  });
+
+  test('finished trials recorded at once take the first numbers; workers run only the rest', async () => {
+    const conn = await pool();
+    const spec = { ...grid('filled', []), space: { x: { kind: 'uniform', low: 0, high: 1 } }, sampler: 'tpe' as const };
+    const study = await openStudy(conn, { ...spec, trials: 5 });
+    const done = [0.1, 0.2, 0.3].map((x) => ({
+      state: 'completed' as const,
+      params: JSON.stringify({ x }),
+      value: x,
+      steps: JSON.stringify([[1, x]]),
+    }));
+    await addFinishedTrials(conn, study.id, done);
+    const calls: number[] = [];
+    expect(await runWorker(conn, study, curve(calls, 1))).toMatchObject({ completed: 2, failed: 0 });
+    expect(calls).toEqual([3, 4]);
+    const trials = await listTrials(conn, study.id);
+    expect(trials.map((t) => [t.number, t.state, t.value === null ? null : t.value <= 1])).toEqual([
+      [0, 'completed', true],
+      [1, 'completed', true],
+      [2, 'completed', true],
+      [3, 'completed', true],
+      [4, 'completed', true],
+    ]);
+    expect(trials.slice(0, 3).map((t) => [t.value, t.steps])).toEqual([
+      [0.1, '[[1,0.1]]'],
+      [0.2, '[[1,0.2]]'],
+      [0.3, '[[1,0.3]]'],
+    ]);
   });
 
   test('random and tpe with a seed draw the same trials again; another seed draws others', async () => {

@@ -15,7 +15,7 @@ async function stepAt(name: string, size: number, nchwcBlock: number): Promise<n
     const n = Math.max(nchwcBlock, 2);
     const xs = Float32Array.from({ length: n * size * size }, (_, i) => (i % 7) / 7);
     const ys = new Float32Array(n * 3).map((_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
-    return (await onnxSteps(model, { xs, ys }, n, { kernels: { nchwcBlock, batchAligned: true } })).loss;
+    return (await onnxSteps(model, { xs, ys }, n, { kernels: { nchwcBlock, batchAligned: true, batch: n } })).loss;
   } finally {
     model.dispose();
   }

@@ -129,3 +129,27 @@ test('a learning rate of 0 from the next step on leaves the weights where they a
     model.dispose();
   }
 });
+
+test('a step built for the run’s batch size (depthwise gradients by image plane) trains as the others do', async () => {
+  // tiny_xception's separable layers take the fixed-batch path; batches of 32 (fixed), 16 (aligned,
+  // another size) and 5 (unaligned) run the three kinds of session, against an engine that has no
+  // fixed batch. A wrong gradient on one path moves the weights apart: later losses and the
+  // predictions differ.
+  const models = [build('tiny_xception'), build('tiny_xception')];
+  const fixed = await onnxStepEngine(ort, models[0], { optimizer: 'adam', learningRate: 0.01, batchSize: 32 });
+  const general = await onnxStepEngine(ort, models[1], { optimizer: 'adam', learningRate: 0.01 });
+  try {
+    for (const n of [32, 16, 5, 32, 32]) {
+      const { xs, ys } = batch(n);
+      const [a, b] = [await fixed.step(xs, ys, n), await general.step(xs, ys, n)];
+      expect(Math.abs(a.loss - b.loss)).toBeLessThanOrEqual(1e-4 * b.loss);
+    }
+    const { xs } = batch(16);
+    const [pa, pb] = [await fixed.predict(xs, 16), await general.predict(xs, 16)];
+    expect(Math.max(...pa.map((v, i) => Math.abs(v - pb[i])))).toBeLessThanOrEqual(1e-4);
+  } finally {
+    await fixed.close();
+    await general.close();
+    models.forEach((m) => m.dispose());
+  }
+});

@@ -164,7 +164,8 @@ async function gap(c: Case, blocked: boolean, ops?: LayerOps) {
   const m = model(c, blocked ? 16 : 3);
   try {
     const batch = randomBatch(c, n);
-    const kernels = { nchwcBlock: blocked ? block : 0, batchAligned: blocked };
+    // Blocked, the graph's batch is fixed too, as a run's full batches are (depthwise kernel gradients by plane).
+    const kernels = { nchwcBlock: blocked ? block : 0, batchAligned: blocked, batch: blocked ? n : undefined };
     const got = await onnxSteps(m, batch, n, { kernels, ops });
     const expected = await withDropoutHeld(async () => computeGradients(m, batch.xs, batch.ys, n));
     const gradients = new Map(m.trainableWeights.map((w, i) => [w.name, expected.grads[i]]));

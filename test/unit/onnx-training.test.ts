@@ -79,7 +79,8 @@ async function gradientGap(name: string, inputShape: [number, number, number], n
   const model = build(name, inputShape);
   try {
     const batch = randomBatch(inputShape, n);
-    const kernels = { nchwcBlock: block, batchAligned: block > 0 && n % block === 0 };
+    const aligned = block > 0 && n % block === 0;
+    const kernels = { nchwcBlock: block, batchAligned: aligned, batch: aligned ? n : undefined };
     const got = await onnxSteps(model, batch, n, { kernels, ops });
     const r = await withDropoutHeld(async () => computeGradients(model, batch.xs, batch.ys, n));
     const expected = new Map(model.trainableWeights.map((w, i) => [w.name, r.grads[i]]));

@@ -21,6 +21,8 @@
     });
     var views = {
       datasets: function () {
+        if (path[1] && path[2] === 'versions') return v.versions(path[1], params);
+        if (path[1] && path[2] === 'suspects') return v.suspects(path[1], params);
         return path[1] ? v.dataset(path[1], params) : v.datasets();
       },
       runs: function () {

@@ -114,11 +114,48 @@
     show(el('p', { class: 'error', role: 'alert' }, e.message));
   }
 
-  function thumb(table, row, label) {
-    return el('img', {
-      src: 'api/tables/' + enc(table) + '/images/' + row + '.png',
+  /**
+   * Images of the API behind a token: an <img> cannot send the Authorization header, so the bytes
+   * are fetched with it when the image comes near the screen, and shown from a blob: URL.
+   */
+  var nearScreen = new IntersectionObserver(
+    function (entries) {
+      entries.forEach(function (e) {
+        if (!e.isIntersecting) return;
+        nearScreen.unobserve(e.target);
+        var img = e.target;
+        fetch(img.getAttribute('data-src'), { headers: { Authorization: 'Bearer ' + state.token } })
+          .then(function (r) {
+            if (!r.ok) throw new Error('HTTP ' + r.status);
+            return r.blob();
+          })
+          .then(function (b) {
+            var url = URL.createObjectURL(b);
+            img.addEventListener('load', function () {
+              URL.revokeObjectURL(url);
+            });
+            img.src = url;
+          })
+          .catch(function () {
+            img.alt += ' (not loaded)';
+          });
+      });
+    },
+    { rootMargin: '200px' },
+  );
+
+  /** An image of the API (`attrs` without its src): loaded lazily, with the token when there is one. */
+  function apiImage(src, attrs) {
+    var img = el('img', Object.assign({ loading: 'lazy' }, attrs, state.token ? { 'data-src': src } : { src: src }));
+    if (state.token) nearScreen.observe(img);
+    return img;
+  }
+
+  /** A row's stored pixels; `at` (a version) also reaches a row removed since. */
+  function thumb(table, row, label, at) {
+    var versioned = at !== undefined && at !== null ? '?at=' + enc(at) : '';
+    return apiImage('api/tables/' + enc(table) + '/images/' + row + '.png' + versioned, {
       alt: label,
-      loading: 'lazy',
       width: 64,
       height: 64,
       class: 'thumb',
@@ -144,5 +181,6 @@
     show: show,
     showError: showError,
     thumb: thumb,
+    apiImage: apiImage,
   };
 })();

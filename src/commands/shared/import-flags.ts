@@ -2,6 +2,7 @@ import type { Split } from '../../db/enums';
 import { validateSplit } from '../../db/row-selection';
 import type { ImportOptions } from '../../ingest/import-pipeline';
 import type { Layout } from '../../ingest/layout';
+import type { ResizeMode } from '../../image-shape';
 import type { CommandContext } from '../context';
 import { COMMAND_DEFAULTS } from './defaults';
 import { parseFraction, parseNumber, parsePositiveInt, parseShape } from '../options';
@@ -16,6 +17,8 @@ export interface ImportFlags {
   channels?: string;
   testFraction?: string;
   validationFraction?: string;
+  /** One of RESIZE_MODES (commander checks the choice). */
+  resize?: ResizeMode;
   split?: string;
   layout?: string;
   manifest?: string;
@@ -42,6 +45,7 @@ export function commonOptions(ctx: CommandContext, flags: ImportFlags): CommonIm
     shape: parseShape(flags.size, flags.channels),
     testFraction: parseFraction('--test-fraction', flags.testFraction),
     validationFraction: parseFraction('--validation-fraction', flags.validationFraction),
+    resize: flags.resize,
     split,
     layout,
     threads: parsePositiveInt('--threads', flags.threads, { max: MAX_IMPORT_THREADS }),

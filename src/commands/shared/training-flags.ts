@@ -89,7 +89,9 @@ export const TRAINING_FLAGS = {
   },
   lrSchedule: {
     flag: '--lr-schedule <name>',
-    help: 'learning rate per batch: constant, cosine (annealed to 0) or onecycle, as PyTorch' + shown('lrSchedule'),
+    help:
+      'learning rate per batch: constant, cosine (annealed to 0) or onecycle (its momentum cycled too), as PyTorch' +
+      shown('lrSchedule'),
     choices: LR_SCHEDULES,
     parse: String,
   },

@@ -11,16 +11,15 @@ const SHAPE_OPTIONS: OptionSpec[] = [
   ['--channels <1|3>', "grayscale (1) or RGB (3) (default: the first image's)", { choices: ['1', '3'] }],
 ];
 
+const RESIZE_HELP =
+  'images of another aspect ratio: stretch, crop (largest centred region) or pad (black bars) (default: stretch)';
+
 const CREATE_TABLE = command({
   name: 'create-table [name]',
   description: 'create a dataset table (name defaults to --table / MLDB_TABLE / "images")',
   options: [
     ...SHAPE_OPTIONS,
-    [
-      '--resize <mode>',
-      'images of another aspect ratio: stretch, crop (largest centred region) or pad (black bars) (default: stretch)',
-      { choices: RESIZE_MODES },
-    ],
+    ['--resize <mode>', RESIZE_HELP, { choices: RESIZE_MODES }],
     [
       '--test-fraction <F>',
       'fraction of images assigned to the test split',
@@ -85,6 +84,7 @@ const IMPORT = command({
       '--validation-fraction <F>',
       `with --create: fraction for the validation split (default ${DEFAULT_SPLIT_FRACTIONS.validation})`,
     ],
+    ['--resize <mode>', `with --create: ${RESIZE_HELP}`, { choices: RESIZE_MODES }],
     [
       '--split <split>',
       'put every image in this split (default: the folder layout, else the content hash)',

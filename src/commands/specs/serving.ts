@@ -99,8 +99,8 @@ const SERVE = command({
 const UI = command({
   name: 'ui',
   description:
-    'a web dashboard of the database: datasets and their images, runs and their curves, experiments, models, ' +
-    'the prediction log',
+    'a web dashboard of the database: datasets with their images, versions, diffs and suspects, runs and their ' +
+    'curves, experiments, models, the prediction log',
   options: [
     [
       '--host <address>',
@@ -110,8 +110,8 @@ const UI = command({
     ['--port <N>', 'port (0: any free one)', { default: '8090' }],
     [
       '--token <secret>',
-      'require Authorization: Bearer <secret> and allow label corrections (default: MLDB_UI_TOKEN); other users ' +
-        'see it in the process list, so prefer the variable or --token-file',
+      'require Authorization: Bearer <secret> and allow label corrections and row edits (default: MLDB_UI_TOKEN); ' +
+        'other users see it in the process list, so prefer the variable or --token-file',
     ],
     ['--token-file <file>', 'the token, from the first line of this file'],
   ],

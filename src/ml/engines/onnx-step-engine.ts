@@ -24,6 +24,8 @@ export interface OnnxEngineOptions {
   weightDecay?: number;
   /** Targets other than one-hot rows (smoothed, weighted): the step's loss gradient takes them whole. */
   softTargets?: boolean;
+  /** Momentum (β₁) set each step by setMomentum (onecycle): the step graph takes it as an input. */
+  cycleMomentum?: boolean;
   /** Threads of onnxruntime's pool (default: every core). */
   threads?: number;
   /**
@@ -35,7 +37,11 @@ export interface OnnxEngineOptions {
   spinning?: boolean;
   /** Channel-blocked (NCHWc) convolutions where the machine has them (default); MLDB_ONNX_NCHWC=0 turns them off. */
   blocked?: boolean;
+  /** The batch size most steps take (a run's --batch-size): their step is built for exactly that size. */
+  batchSize?: number;
 }
+
+type StepKind = 'fixed' | 'aligned' | 'unaligned';
 
 /** A tensor carried between steps: the current value, and the buffer the next step writes. */
 interface Carried {
@@ -62,26 +68,35 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     extra: { session: { 'intra_op.allow_spinning': o.spinning === false ? '0' : '1' } },
   };
   const block = await nchwcBlockSize(ort, o.blocked);
-  const kernels = (batchAligned: boolean): KernelOptions => ({ nchwcBlock: block, batchAligned });
-  // Kernel gradients block over the batch only when it is a multiple of the block: a full batch of
-  // 64 takes the aligned step, an epoch's last rows the other (built when first needed).
-  const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets };
-  const aligned = trainingGraph(model, { ...graphOptions, kernels: kernels(block > 0) });
-  const graphs = new Map<boolean, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
+  // Kernel gradients block over the batch only when it is a multiple of the block, and depthwise
+  // ones fold the batch into their groups only when the graph's batch is fixed: a full batch takes
+  // the step built for its size, other aligned batches the aligned one, an epoch's last rows of
+  // any other count the unaligned one (each built when first needed).
+  const fixedBatch = block > 0 && o.batchSize && o.batchSize % block === 0 ? o.batchSize : undefined;
+  const kindOf = (n: number): StepKind =>
+    n === fixedBatch ? 'fixed' : block === 0 || n % block === 0 ? 'aligned' : 'unaligned';
+  const kernels: Record<StepKind, KernelOptions> = {
+    fixed: { nchwcBlock: block, batchAligned: true, batch: fixedBatch },
+    aligned: { nchwcBlock: block, batchAligned: block > 0 },
+    unaligned: { nchwcBlock: block, batchAligned: false },
+  };
+  const graphOptions = { optimizer: o.optimizer, softTargets: o.softTargets, cycleMomentum: o.cycleMomentum };
+  const graphs = new Map<StepKind, Promise<{ graph: TrainingGraph; session: OrtSession }>>();
   const stepFor = (n: number) => {
-    const isAligned = block === 0 || n % block === 0;
-    let entry = graphs.get(isAligned);
+    const kind = kindOf(n);
+    let entry = graphs.get(kind);
     if (!entry) {
-      const graph = isAligned ? aligned : trainingGraph(model, { ...graphOptions, kernels: kernels(false) });
+      const graph = trainingGraph(model, { ...graphOptions, kernels: kernels[kind] });
       entry = ort.InferenceSession.create(graph.bytes, sessionOptions).then((session) => ({ graph, session }));
-      graphs.set(isAligned, entry);
+      graphs.set(kind, entry);
     }
     return entry;
   };
-  await stepFor(block || 1);
+  // The state and masks are the same in every kind of step.
+  const { graph: first } = await stepFor(fixedBatch ?? (block || 1));
 
   const carried = new Map<string, Carried>();
-  for (const spec of aligned.state) {
+  for (const spec of first.state) {
     const values = spec.weight
       ? spec.weight.layout.toOnnx(spec.weight.variable.read().dataSync() as Float32Array, spec.weight.tfShape)
       : new Float32Array(size(spec.dims)).fill(spec.initial ?? 0);
@@ -91,7 +106,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       next: spec.output ? new ort.Tensor('float32', new Float32Array(values.length), spec.dims) : null,
     });
   }
-  const masks = aligned.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
+  const masks = first.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
   const inputShape = model.inputs[0].shape.slice(1) as number[];
   const classes = model.outputs[0].shape[1] as number;
   const forward = new Map<string, Promise<{ graph: ForwardGraph | StatisticsGraph; session: OrtSession }>>();
@@ -109,6 +124,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
   const image = (xs: Float32Array, n: number) => new ort.Tensor('float32', xs, [n, ...inputShape]);
 
   let learningRate = o.learningRate;
+  let momentum: number | undefined;
   let steps = 0;
   // Frozen batch-norm layers keep their statistics (ml/freeze.ts): the statistics graph leaves them out.
   const bnLayers = model.layers
@@ -127,7 +143,7 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       };
       for (const m of masks)
         feeds[m.spec.name] = new ort.Tensor('float32', dropoutMask(m.spec, m.random, n), [n, ...m.spec.dims]);
-      const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay);
+      const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay, momentum);
       for (const [key, name] of Object.entries(graph.scalars))
         feeds[name] = new ort.Tensor('float32', Float32Array.of(scalars[key]), []);
       const fetches: Record<string, OrtTensor | null> = { [LOSS_OUTPUT]: null, [PROBABILITIES_OUTPUT]: null };
@@ -143,15 +159,18 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     setLearningRate(lr) {
       learningRate = lr;
     },
+    setMomentum(m) {
+      momentum = m;
+    },
     async predict(xs, n) {
-      const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels(false)));
+      const { graph, session } = await forwardSession('evaluate', () => evaluationGraph(model, kernels.unaligned));
       const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
       return out[PROBABILITIES_OUTPUT].data as Float32Array;
     },
     batchNorm: {
       layers: bnLayers.length,
       async moments(xs, n) {
-        const { graph, session } = await forwardSession('statistics', () => statisticsGraph(model, kernels(false)));
+        const { graph, session } = await forwardSession('statistics', () => statisticsGraph(model, kernels.unaligned));
         const out = await session.run({ [IMAGE_INPUT]: image(xs, n), ...weightFeeds(graph) });
         return graph.layers.map((l) => ({
           mean: out[l.mean].data as Float32Array,

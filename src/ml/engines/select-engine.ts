@@ -72,7 +72,11 @@ export interface EngineOptions {
   weightDecay?: number;
   /** Targets other than one-hot rows (label smoothing, class weights): see OnnxEngineOptions. */
   softTargets?: boolean;
+  /** Momentum set each step (onecycle): see OnnxEngineOptions. */
+  cycleMomentum?: boolean;
   workers: number;
+  /** The batch size most steps take (onnxruntime builds its step for it). */
+  batchSize?: number;
   /** onnxruntime's switches (MLDB_ONNX_NCHWC, MLDB_ONNX_SPINNING, read by config.ts). */
   onnx?: OnnxEngineSettings;
 }

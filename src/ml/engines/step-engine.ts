@@ -14,6 +14,11 @@ export interface StepEngine {
   step(xs: Float32Array, ys: Float32Array, n: number): Promise<{ loss: number; accuracy: number }>;
   /** From the next step on (reduce-on-plateau), without rebuilding anything. */
   setLearningRate(lr: number): void;
+  /**
+   * The momentum (momentum's coefficient, the Adams' β₁) from the next step on, for a schedule
+   * that cycles it (onecycle); optimizers without one ignore it. Each step, before it, once begun.
+   */
+  setMomentum(momentum: number): void;
   /** Probabilities (n × classes) at inference: batch-norm by its moving statistics, dropout off. */
   predict(xs: Float32Array, n: number): Promise<Float32Array>;
   readonly batchNorm: BatchNormTarget;

@@ -29,6 +29,7 @@ export async function tfjsStepEngine(model: tf.LayersModel, o: TfjsEngineOptions
     workers: o.workers,
     step: (xs, ys, n) => stepper.step(xs, ys, n),
     setLearningRate: (lr) => stepper.setLearningRate(lr),
+    setMomentum: (m) => stepper.setMomentum(m),
     predict: (xs, n) => inference.run(xs, n),
     batchNorm: tfjsBatchNorm(model),
     syncModel: () => undefined,

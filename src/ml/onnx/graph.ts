@@ -45,6 +45,8 @@ export interface KernelOptions {
   nchwcBlock: number;
   /** Every batch this graph runs has a multiple of nchwcBlock rows (kernel gradients may block over the batch). */
   batchAligned: boolean;
+  /** The one batch size this graph runs, where fixed (depthwise kernel gradients then group by image plane). */
+  batch?: number;
 }
 
 export class GraphBuilder {

@@ -153,14 +153,16 @@ export function flippedConvolution(
  * The kernel gradient's convolution (conv.ts) on the NCHWc kernels: the input x [N, Ci, H, W]
  * seen as [Ci, N, H, W] blocked over N, and dy [N, Co, oh, ow] as a kernel [Co, N, oh, ow] blocked
  * OIHWBiBo. Both views are built with onnxruntime's ReorderInput and transposes of whole blocks
- * (element-by-element transposes of the same took three to eight times as long). The output is
- * [Ci, Co, ·, ·]. Null when the graph's batches or Co do not fit the blocks.
+ * (element-by-element transposes of the same took three to eight times as long); the forward
+ * pass's `pads` are written into the input (padBlocked), and `attrs` are the window without them.
+ * The output is [Ci, Co, ·, ·]. Null when the graph's batches or Co do not fit the blocks.
  */
 export function batchBlockedConvolution(
   g: GraphBuilder,
-  x: string,
+  x: { name: string; dims: number[] },
   dy: string,
   [co, oh, ow]: number[],
+  pads: number[],
   attrs: Attribute[],
 ): string | null {
   const block = g.kernels.nchwcBlock;
@@ -170,7 +172,9 @@ export function batchBlockedConvolution(
   const grad = extra > 0 ? g.node('Pad', [dy, g.int64s([0, 0, 0, 0, 0, extra, 0, 0])]) : dy;
   const blocks = wholeBlocks(co, block) / block;
   // x: [Ci, N, H, W] (whole H×W planes move), then blocked over N.
-  const input = reorderInput(g, g.node('Transpose', [x], [ints('perm', [1, 0, 2, 3])]));
+  const [ci, h, w] = x.dims;
+  const swapped = g.node('Transpose', [x.name], [ints('perm', [1, 0, 2, 3])]);
+  const input = padBlocked(g, reorderInput(g, swapped), [ci, h, w], pads);
   // dy: blocked over Co ([N][Co/B][oh][ow][Bo]), then [Co/B][N/B][oh][ow][Bn][Bo]: Bo blocks move whole.
   const kernel = g.node('Reshape', [
     g.node(
@@ -182,4 +186,59 @@ export function batchBlockedConvolution(
   ]);
   const [y] = g.nodeN('Conv', [input, kernel], 1, [...attrs, int('group', 1)], NCHWC_DOMAIN);
   return g.nodeN('ReorderOutput', [y], 1, [int('channels', co)], NCHWC_DOMAIN)[0];
+}
+
+/**
+ * A depthwise kernel's gradient (conv.ts: each channel's input planes convolved with the same
+ * channel's dy planes, summed over the batch) on the NCHWc depthwise kernel: the N·Ci planes of x,
+ * padded, each convolved with its own plane of dy as a depthwise convolution of N·Ci channels, then
+ * summed over the batch. Its groups are the batch's planes, so the graph's batch must be fixed
+ * (KernelOptions.batch). The grouped convolution it replaces (one group per channel over all its
+ * planes) runs on onnxruntime's plain kernel, which unfolds every group's input first: three to
+ * four times as long in isolation at mini_xception's first separable layer. Output [1, Ci, kh, kw],
+ * as that convolution's; null where the shapes do not fit the blocks or the batch is not fixed.
+ */
+export function depthwisePlanesConvolution(
+  g: GraphBuilder,
+  x: { name: string; dims: number[] },
+  dy: string,
+  [oh, ow]: number[],
+  [kh, kw]: number[],
+  pads: number[],
+  attrs: Attribute[],
+): string | null {
+  const { nchwcBlock: block, batch } = g.kernels;
+  const [ci, h, w] = x.dims;
+  if (block === 0 || !batch || (batch * ci) % block !== 0) return null;
+  const planes = batch * ci;
+  const asPlanes = (v: string, [ph, pw]: number[]) => g.node('Reshape', [v, g.int64s([1, planes, ph, pw])]);
+  const input = padBlocked(g, reorderInput(g, asPlanes(x.name, [h, w])), [1, h, w], pads);
+  // Reordered, dy's planes [1][planes/B][oh][ow][B] are already a depthwise kernel blocked OIHWBo.
+  const kernel = g.node('Reshape', [reorderInput(g, asPlanes(dy, [oh, ow])), g.int64s([planes, 1, oh, ow])]);
+  const [y] = g.nodeN('Conv', [input, kernel], 1, [...attrs, int('group', planes)], NCHWC_DOMAIN);
+  const out = g.nodeN('ReorderOutput', [y], 1, [int('channels', planes)], NCHWC_DOMAIN)[0];
+  // [1, N·Ci, kh, kw] → summed over the batch → [1, Ci, kh, kw]
+  return g.node(
+    'ReduceSum',
+    [g.node('Reshape', [out, g.int64s([batch, 1, ci, kh, kw])]), g.int64s([0])],
+    [int('keepdims', 0)],
+  );
+}
+
+/**
+ * The kernel gradient's input view [Ci, N, H, W] (its data laid out [Ci][N/B][H][W][B]) with zeros
+ * around H and W by `pads` (top, left, bottom, right). dy, the "kernel", is as large as the input,
+ * so with the forward pass's padding left to the convolution every one of its few output columns
+ * reaches into the padding, and onnxruntime's NCHWc kernel then computes each column on its own,
+ * checking bounds at every kernel column; with the zeros written into the input it computes up to
+ * six columns at a time (block1_conv2 of simple_cnn: 2.3 times its forward pass's time before, about
+ * one after), for a copy of the input. Forward passes and input gradients were measured the same
+ * way and gained nothing: most of their columns are clear of the padding.
+ */
+function padBlocked(g: GraphBuilder, x: string, [ci, h, w]: number[], [top, left, bottom, right]: number[]): string {
+  if (top === 0 && left === 0 && bottom === 0 && right === 0) return x;
+  const block = g.kernels.nchwcBlock;
+  const blocked = g.node('Reshape', [x, g.int64s([ci, -1, h, w, block])]);
+  const padded = g.node('Pad', [blocked, g.int64s([0, 0, top, left, 0, 0, 0, bottom, right, 0])]);
+  return g.node('Reshape', [padded, g.int64s([ci, -1, h + top + bottom, w + left + right])]);
 }

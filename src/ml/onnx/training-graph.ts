@@ -54,6 +54,8 @@ export interface TrainingGraphOptions {
   kernels?: KernelOptions;
   /** Labels other than one-hot rows (smoothed, class-weighted): the loss gradient for any targets. */
   softTargets?: boolean;
+  /** Momentum (β₁) set step by step (onecycle): its graph input, where the optimizer has one. */
+  cycleMomentum?: boolean;
 }
 
 /** The output layer must end in softmax: the loss fuses it with the cross-entropy. */
@@ -163,7 +165,8 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
   const declared = new Set(walk.weights.map((w) => w.name));
   const grads = backward(g, walk.records, declared, walk.output, ce.dLogits, walk.batchSize);
 
-  const rule = OPTIMIZER_RULES[options.optimizer];
+  const base = OPTIMIZER_RULES[options.optimizer];
+  const rule = (options.cycleMomentum && base.cycled) || base;
   const scalars = Object.fromEntries(
     Object.keys(rule.scalars(1, 1)).map((key) => [key, g.input(`optimizer/${key}`, [])]),
   );

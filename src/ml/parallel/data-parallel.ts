@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { MldbError, EXIT } from '../../errors';
 import { workerFile } from '../../worker-file';
 import type { BackendName } from '../backend';
-import { setLearningRate, type OptimizerName } from '../optimizers';
+import { setLearningRate, setMomentum, type OptimizerName } from '../optimizers';
 import { tf } from '../tf';
 import type { FromWorker, ReplicaSpec, ToWorker } from './messages';
 import { applyGradients, averageGradients, computeGradients } from './replica';
@@ -12,6 +12,8 @@ export interface Stepper {
   step(xs: Float32Array, ys: Float32Array, n: number): Promise<{ loss: number; accuracy: number }>;
   /** From the next step on (reduce-on-plateau): every replica's optimizer alike. */
   setLearningRate(lr: number): void;
+  /** Likewise the momentum (onecycle's cycling). */
+  setMomentum(momentum: number): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export function localStepper(model: tf.LayersModel): Stepper {
       }
     },
     setLearningRate: (lr) => setLearningRate(model.optimizer, lr),
+    setMomentum: (m) => setMomentum(model.optimizer, m),
     async close() {},
   };
 }
@@ -188,6 +191,10 @@ export async function dataParallelStepper(model: tf.LayersModel, o: ParallelOpti
       // Posted, so ordered before the next step's messages.
       replicas.forEach((r) => r.post({ type: 'learning-rate', learningRate: lr }));
       setLearningRate(optimizer, lr);
+    },
+    setMomentum(m) {
+      replicas.forEach((r) => r.post({ type: 'momentum', momentum: m }));
+      setMomentum(optimizer, m);
     },
     async close() {
       await Promise.all(replicas.map((r) => r.close()));

@@ -20,6 +20,7 @@ export type ToWorker =
   | { type: 'step'; xs: Float32Array; ys: Float32Array; n: number }
   | { type: 'apply'; grads: Float32Array[] }
   | { type: 'learning-rate'; learningRate: number }
+  | { type: 'momentum'; momentum: number }
   | { type: 'close' };
 
 export type FromWorker =

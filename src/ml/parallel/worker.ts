@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { getArchitecture } from '../architectures/registry';
 import { setDropoutSalt } from '../architectures/layers';
 import { selectBackend } from '../backend';
-import { makeOptimizer, setLearningRate } from '../optimizers';
+import { makeOptimizer, setLearningRate, setMomentum } from '../optimizers';
 import { tf } from '../tf';
 import type { FromWorker, ToWorker } from './messages';
 import { applyGradients, computeGradients } from './replica';
@@ -45,6 +45,8 @@ parentPort!.on('message', async (msg: ToWorker) => {
       applyGradients(model!, optimizer!, msg.grads);
     } else if (msg.type === 'learning-rate') {
       setLearningRate(optimizer!, msg.learningRate);
+    } else if (msg.type === 'momentum') {
+      setMomentum(optimizer!, msg.momentum);
     } else if (msg.type === 'close') {
       optimizer?.dispose();
       model?.dispose();

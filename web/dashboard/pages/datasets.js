@@ -45,7 +45,7 @@
   }
 
   /** The label and split filter: it changes the hash, which shows the page again. */
-  function imageFilter(name, labels, label, split) {
+  function imageFilter(name, labels, label, split, at) {
     var filter = el(
       'form',
       { class: 'filters', role: 'search', 'aria-label': 'filter images' },
@@ -82,13 +82,14 @@
       var q = new URLSearchParams();
       if (filter.label.value) q.set('label', filter.label.value);
       if (filter.split.value) q.set('split', filter.split.value);
+      if (at) q.set('at', at);
       location.hash = '#/datasets/' + enc(name) + (q.toString() ? '?' + q : '');
     });
     return filter;
   }
 
   /** The image grid: page() adds the next page of thumbnails, as the button under it does. */
-  function imageGrid(name, label, split) {
+  function imageGrid(name, label, split, at) {
     var grid = el('ul', { class: 'grid', 'aria-label': 'images' });
     var more = el('button', { type: 'button', class: 'more' }, 'More images');
     var next = 0;
@@ -96,13 +97,14 @@
       var q = new URLSearchParams({ limit: '60', after: String(next) });
       if (label) q.set('label', label);
       if (split) q.set('split', split);
+      if (at) q.set('at', at);
       return api('api/tables/' + enc(name) + '/images?' + q).then(function (p) {
         p.images.forEach(function (im) {
           grid.appendChild(
             el(
               'li',
               { class: 'cell' },
-              thumb(name, im.id, 'row ' + im.id + ', label ' + im.label),
+              thumb(name, im.id, 'row ' + im.id + ', label ' + im.label, at || undefined),
               el('span', { class: 'cell-label' }, im.label),
               el('span', { class: 'muted small', title: im.source }, im.split + ' · #' + im.id),
               el('span', { class: 'muted small hash' }, im.sha256.slice(0, 12)),
@@ -180,12 +182,14 @@
   function datasetView(name, params) {
     var label = params.get('label') || '';
     var split = params.get('split') || '';
+    var at = params.get('at') || '';
     return api('api/tables/' + enc(name)).then(function (d) {
       var labels = d.labels.map(function (l) {
         return l.label;
       });
-      var filter = imageFilter(name, labels, label, split);
-      var images = imageGrid(name, label, split);
+      var filter = imageFilter(name, labels, label, split, at);
+      var images = imageGrid(name, label, split, at);
+      if (at) return versionImages(name, at, filter, images, label, split);
       var shape = d.dataset.shape;
       var counts = labelCounts(name, d.labels);
       var findings = findingsSection(name, d.findings);
@@ -201,6 +205,15 @@
             (shape ? shape.height + '×' + shape.width + '×' + shape.channels : 'not fixed') +
             (d.shards ? ' · sharded over ' + d.shards.length + ' servers' : ''),
         ),
+        d.shards
+          ? null
+          : el(
+              'p',
+              null,
+              el('a', { href: '#/datasets/' + enc(name) + '/versions' }, 'Versions and diffs'),
+              ' · ',
+              el('a', { href: '#/datasets/' + enc(name) + '/suspects' }, 'Suspects (labels a model doubts)'),
+            ),
         el('div', { class: 'two' }, el('section', null, el('h2', null, 'Counts'), counts), findings),
         el('h2', null, 'Images' + (label ? ' labelled ' + label : '') + (split ? ' in ' + split : '')),
         filter,
@@ -209,6 +222,28 @@
       );
       return images.page();
     });
+  }
+
+  /** The images of an old version (`at`: a number or tag): the counts above them are the current rows', so left out. */
+  function versionImages(name, at, filter, images, label, split) {
+    show(
+      setTitle('Dataset ' + name + '@' + at),
+      el(
+        'p',
+        null,
+        'The rows, labels and splits of version ' + at + ', as ',
+        el('code', null, 'mldb rows ' + name + '@' + at),
+        ' reads them · ',
+        el('a', { href: '#/datasets/' + enc(name) }, 'the current rows'),
+        ' · ',
+        el('a', { href: '#/datasets/' + enc(name) + '/versions' }, 'versions'),
+      ),
+      el('h2', null, 'Images' + (label ? ' labelled ' + label : '') + (split ? ' in ' + split : '')),
+      filter,
+      images.grid,
+      images.more,
+    );
+    return images.page();
   }
 
   ui.views.datasets = datasetsView;

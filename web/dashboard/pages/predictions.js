@@ -57,10 +57,8 @@
 
   function predictionRow(p) {
     var shown = p.inputLogged
-      ? el('img', {
-          src: 'api/predictions/' + p.id + '/input',
+      ? ui.apiImage('api/predictions/' + p.id + '/input', {
           alt: 'input ' + (p.fileName || p.id),
-          loading: 'lazy',
           width: 48,
           height: 48,
           class: 'thumb',

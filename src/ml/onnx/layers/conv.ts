@@ -1,7 +1,7 @@
 import { int, ints, type GraphBuilder } from '../graph';
 import type { tf } from '../../tf';
 import type { BackwardContext, ForwardContext, LayerOp, Value } from '../layer-op';
-import { batchBlockedConvolution, convolve, flippedConvolution } from '../nchwc';
+import { batchBlockedConvolution, convolve, depthwisePlanesConvolution, flippedConvolution } from '../nchwc';
 import { activate, activationGradient } from './activation';
 import { flipSpatial, outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
 
@@ -103,21 +103,30 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
         (win.kernel[a] - 1) * win.dilations[a],
     );
     const [top, left, bottom, right] = win.pads;
-    const attrs = [
-      ints('kernel_shape', win.output),
-      ints('strides', win.dilations),
-      ints('dilations', win.strides),
-      ints('pads', [top, left, Math.max(bottom - excess[0], 0), Math.max(right - excess[1], 0)]),
-    ];
+    const pads = [top, left, Math.max(bottom - excess[0], 0), Math.max(right - excess[1], 0)];
+    // Rows and columns of the result beyond the kernel's, sliced away below.
+    const extra = [Math.max(excess[0] - bottom, 0), Math.max(excess[1] - right, 0)];
+    const window = [ints('kernel_shape', win.output), ints('strides', win.dilations), ints('dilations', win.strides)];
+    const attrs = [...window, ints('pads', pads)];
     const swap = (v: string) => g.node('Transpose', [v], [ints('perm', [1, 0, 2, 3])]);
     let dw: string;
     if (depthwise) {
-      // [1, Ci·N, H, W]: group c holds channel c's batch (not a shape the NCHWc kernels take).
-      const xt = g.node('Reshape', [swap(x.name), g.int64s([1, -1, h, w])]);
-      dw = g.node('Conv', [xt, swap(dy)], [...attrs, int('group', ci)]);
+      // Without a depth multiplier, on the NCHWc kernels by image plane (nchwc.ts) where it can; else
+      // [1, Ci·N, H, W] by dy: group c holds channel c's batch.
+      const byPlane =
+        c.out === ci
+          ? depthwisePlanesConvolution(g, x, dy, win.output, [kh + extra[0], kw + extra[1]], pads, window)
+          : null;
+      dw =
+        byPlane ??
+        g.node(
+          'Conv',
+          [g.node('Reshape', [swap(x.name), g.int64s([1, -1, h, w])]), swap(dy)],
+          [...attrs, int('group', ci)],
+        );
     } else {
       dw =
-        batchBlockedConvolution(g, x.name, dy, [outChannels, ...win.output], attrs) ??
+        batchBlockedConvolution(g, x, dy, [outChannels, ...win.output], pads, window) ??
         g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
     }
     if (excess[0] > bottom || excess[1] > right) {
@@ -130,7 +139,7 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
   });
 }
 
-/** A 1×1 kernel's gradient as one matrix product: dy [Co, N·P] × x [N·P, Ci] (x subsampled by the stride). */
+/** A 1×1 kernel's gradient as one matrix product: dy [Co, N·P] × x [Ci, N·P]ᵀ (x subsampled by the stride). */
 function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChannels: number, win: Window): string {
   const [ci] = x.dims;
   let input = x.name;
@@ -138,12 +147,14 @@ function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChann
     const ends = [0, 1].map((a) => (win.output[a] - 1) * win.strides[a] + 1);
     input = g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
   }
-  const rows = g.node('Reshape', [g.node('Transpose', [input], [ints('perm', [0, 2, 3, 1])]), g.int64s([-1, ci])]);
   const cols = g.node('Reshape', [
     g.node('Transpose', [dy], [ints('perm', [1, 0, 2, 3])]),
     g.int64s([outChannels, -1]),
   ]);
-  return g.node('Reshape', [g.node('MatMul', [cols, rows]), g.int64s([outChannels, ci, 1, 1])]);
+  // x as [Ci, N·P] too, the product taking it transposed: both views move whole planes, where
+  // x as [N·P, Ci] moved every value on its own (a step of mini_xception 2–3% faster).
+  const planes = g.node('Reshape', [g.node('Transpose', [input], [ints('perm', [1, 0, 2, 3])]), g.int64s([ci, -1])]);
+  return g.node('Reshape', [g.node('Gemm', [cols, planes], [int('transB', 1)]), g.int64s([outChannels, ci, 1, 1])]);
 }
 
 function biasGradient(ctx: BackwardContext, dy: string): void {

@@ -1,0 +1,190 @@
+import type { MlDb } from '../mldb';
+import { ARCHITECTURES } from '../ml/architectures/registry';
+import type { EpochPhases } from '../ml/callbacks';
+import { tf } from '../ml/tf';
+import { trainModel } from '../ml/train';
+import { renderTable } from '../ui/table';
+import { pytorchReplica } from './native-reference';
+import { median } from './server';
+import { colourNoiseSource } from './synthetic-images';
+import { BATCH } from './train-throughput';
+
+type Shape = [number, number, number];
+
+/** The second epoch of a 2-epoch run of simple_cnn (the first also opens the sessions): its split. */
+interface EpochRun {
+  seconds: number;
+  phases: EpochPhases;
+  rows: number;
+}
+
+/**
+ * `MLDB_BENCH_SHORT=1`: one run per measurement instead of two, smaller colour tables and 5
+ * epochs of the memory watch instead of 20: the same lines, for a quick check on a busy machine.
+ */
+const SHORT = process.env.MLDB_BENCH_SHORT === '1';
+const MEMORY_EPOCHS = SHORT ? 5 : 20;
+const ROUNDS = SHORT ? 1 : 2;
+/** Colour tables of random images: a few thousand rows at CIFAR's size, fewer at 64×64. */
+const COLOUR_ROWS: Record<number, number> = SHORT ? { 32: 1000, 64: 400 } : { 32: 3000, 64: 1200 };
+
+/** `mldb train` as a user runs it (default flags but the engine named), the second epoch of two. */
+async function secondEpoch(mldb: MlDb, table: string, spinning?: boolean): Promise<EpochRun> {
+  const phases: EpochPhases[] = [];
+  const r = await trainModel(await mldb.connection(), {
+    table,
+    model: 'simple_cnn',
+    epochs: 2,
+    backend: 'onnxruntime',
+    onnx: spinning === undefined ? mldb.settings.onnx : { ...mldb.settings.onnx, spinning },
+    callbacks: [{ onEpochPhases: (p) => void phases.push(p) }],
+  });
+  r.model.dispose();
+  // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
+  return { seconds: r.epochs[1].seconds, phases: phases[1], rows: r.split.train };
+}
+
+/** The run of median seconds: its phases add up to the seconds shown beside them. */
+function medianRun(runs: EpochRun[]): EpochRun {
+  const m = median(runs.map((r) => r.seconds));
+  return runs.find((r) => r.seconds === m)!;
+}
+
+/** Epoch seconds of simple_cnn on the table, with onnxruntime's threads spinning or not (alternated). */
+async function spinningEpochs(mldb: MlDb, table: string) {
+  const runs: Record<'spinning' | 'sleeping', EpochRun[]> = { spinning: [], sleeping: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of ['sleeping', 'spinning'] as const)
+      runs[mode].push(await secondEpoch(mldb, table, mode === 'spinning'));
+  }
+  return { spinning: medianRun(runs.spinning), sleeping: medianRun(runs.sleeping) };
+}
+
+/** Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime: flat, or leaking. */
+async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
+  const rss: number[] = [];
+  const tensors: number[] = [];
+  const r = await trainModel(await mldb.connection(), {
+    table,
+    model: 'simple_cnn',
+    epochs,
+    backend: 'onnxruntime',
+    onnx: mldb.settings.onnx,
+    onEpoch: () => {
+      rss.push(process.memoryUsage().rss / 2 ** 20);
+      tensors.push(tf.memory().numTensors);
+    },
+  });
+  r.model.dispose();
+  return { rss, tensors };
+}
+
+/** PyTorch's replica of simple_cnn at `shape`, measured now: its median step and peak memory. */
+function pytorchAt(shape: Shape, seconds: number) {
+  const model = ARCHITECTURES.get('simple_cnn')!.build(tf, { inputShape: shape, numClasses: 10, seed: 1 });
+  const reference = pytorchReplica(model, BATCH, seconds);
+  model.dispose();
+  return reference;
+}
+
+/** A table of `rows` random colour images of `size`×`size`, made once (an import of what exists adds nothing). */
+async function colourTable(mldb: MlDb, size: number): Promise<string> {
+  const table = `bench_train_rgb${size}`;
+  await mldb.insertFrom(colourNoiseSource(size, COLOUR_ROWS[size]), { table, create: true });
+  return table;
+}
+
+const s = (x: number) => `${x.toFixed(2)} s`;
+
+/**
+ * Whole epochs of `mldb train` (simple_cnn, defaults: validation and precise batch-norm included)
+ * at 20×20×1 (filedata, already imported as `table`), 32×32×3 and 64×64×3 (random colour images),
+ * split into steps, precise batch-norm's pass, validation and the rest, against PyTorch's bare loop
+ * over as many rows (its median step × the batches, measured now); then resident memory over 20
+ * epochs on filedata against PyTorch's peak for the same network and batch.
+ */
+export async function epochBench(mldb: MlDb, table: string, shape: Shape): Promise<void> {
+  const filedata = await spinningEpochs(mldb, table);
+  console.log(
+    `simple_cnn, a whole epoch on filedata (${filedata.spinning.rows} training rows; reader and server on the same ` +
+      `cores; the second epoch of a run, median of ${ROUNDS}): ${s(filedata.spinning.seconds)} with onnxruntime's ` +
+      `threads spinning between ops (the default), ${s(filedata.sleeping.seconds)} sleeping (MLDB_ONNX_SPINNING=0)`,
+  );
+  const sizes: Array<{ shape: Shape; table: string; run: EpochRun }> = [
+    { shape, table: `${table} (filedata)`, run: filedata.spinning },
+  ];
+  for (const size of [32, 64]) {
+    const colour = await colourTable(mldb, size);
+    const runs: EpochRun[] = [];
+    for (let round = 0; round < ROUNDS; round++) runs.push(await secondEpoch(mldb, colour));
+    sizes.push({ shape: [size, size, 3], table: `${colour} (random colour)`, run: medianRun(runs) });
+  }
+  const rows: string[][] = [];
+  let peakRssMb: number | null = null;
+  for (const size of sizes) {
+    const reference = pytorchAt(size.shape, SHORT ? 2 : 4);
+    if ('unavailable' in reference) {
+      console.log(`(${reference.unavailable})`);
+      break;
+    }
+    if (size === sizes[0]) peakRssMb = reference.peakRssMb;
+    // PyTorch's bare loop: the same rows in batches of 64 at its median step, nothing else.
+    const bare = Math.ceil(size.run.rows / BATCH) * (reference.stepMs / 1000);
+    const { seconds, steps, preciseBn, validation } = size.run.phases;
+    rows.push([
+      size.shape.join('×'),
+      size.table,
+      String(size.run.rows),
+      s(seconds),
+      s(steps),
+      s(preciseBn),
+      s(validation),
+      s(seconds - steps - preciseBn - validation),
+      `${s(bare)} (${reference.stepMs.toFixed(1)} ms a step)`,
+      `${(bare / seconds).toFixed(2)}×${bare / seconds >= 0.8 ? '' : ' *'}`,
+    ]);
+  }
+  if (rows.length === sizes.length) {
+    console.log(
+      `\nwhole epochs of \`mldb train\` (simple_cnn, batch ${BATCH}, default flags: precise batch-norm and ` +
+        `validation included; the second epoch of a 2-epoch run, the median of ${ROUNDS}), against PyTorch's bare ` +
+        `loop over the same training rows (its median step × the batches, measured now; * below the 0.8× target):`,
+    );
+    console.log(
+      renderTable(
+        [
+          'size',
+          'table',
+          'training rows',
+          'epoch',
+          'steps',
+          'precise BN',
+          'validation',
+          'the rest',
+          "PyTorch's bare loop",
+          'mldb / PyTorch speed',
+        ],
+        rows,
+        ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ),
+    );
+  }
+  const memory = await memoryOverEpochs(mldb, table, MEMORY_EPOCHS);
+  const mb = (x: number) => `${x.toFixed(0)} MB`;
+  const largest = Math.max(...memory.rss);
+  const after = [1, 5, MEMORY_EPOCHS].filter((e, i, all) => all.indexOf(e) === i);
+  console.log(
+    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime: resident ` +
+      `${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')} ` +
+      `(largest ${mb(largest)}); ` +
+      `tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
+  );
+  if (peakRssMb !== null) {
+    console.log(
+      `  against PyTorch's peak resident memory for the same network and batch at ${shape.join('×')} ` +
+        `(its whole process after its steps, ru_maxrss): ${mb(peakRssMb)}, so mldb's largest is ` +
+        `${(largest / peakRssMb).toFixed(2)}× it (target ≤ 1.5×; mldb's is the bench process, which has run ` +
+        `everything above)`,
+    );
+  }
+}
