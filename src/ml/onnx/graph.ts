@@ -134,6 +134,14 @@ export class GraphBuilder {
     });
   }
 
+  /**
+   * A value made once per key: asked for again (the same tensor reordered for two convolutions),
+   * the first node's output. Only for nodes whose output depends on their inputs alone.
+   */
+  once(key: string, make: () => string): string {
+    return this.#shared(`n:${key}`, make);
+  }
+
   #shared(key: string, make: () => string): string {
     let name = this.#constants.get(key);
     if (!name) {

@@ -99,7 +99,9 @@ function blockedConvolution(
   return g.nodeN('ReorderOutput', [y], 1, [int('channels', shape.out)], NCHWC_DOMAIN)[0];
 }
 
-const reorderInput = (g: GraphBuilder, x: string) => g.nodeN('ReorderInput', [x], 1, [], NCHWC_DOMAIN)[0];
+/** x blocked over its channels; once per value (a layer's dy feeds both of its gradients' convolutions). */
+const reorderInput = (g: GraphBuilder, x: string) =>
+  g.once(`ReorderInput ${x}`, () => g.nodeN('ReorderInput', [x], 1, [], NCHWC_DOMAIN)[0]);
 
 /**
  * A convolution of `x` by `w` (ONNX layout, any value: a weight or an activation), with `attrs`
