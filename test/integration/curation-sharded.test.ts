@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveConfig } from '../../src/config';
 import { migrate, MIGRATIONS } from '../../src/db/migrations';
+import { startDashboard } from '../../src/dashboard/server';
 import { MlDb } from '../../src/mldb';
 import { readPixelRows } from '../../src/samples/bulk-read';
 import { openSampleSource } from '../../src/samples/sample-source';
 import { mldb } from '../helpers/cli';
 import { makeLabeledFolder, SAMPLE_DIGITS, tempDir } from '../helpers/fixtures';
+import { request } from '../helpers/http';
 import { startTestCluster, type TestCluster } from '../helpers/spider';
 
 /**
@@ -305,4 +307,36 @@ test('a sharded table from before versions upgrades in place: a version column o
   await m.insertFolder(makeLabeledFolder({ d: 2 }, 12), { table: 'old' });
   expect((await m.versions('old')).map((v) => v.kind)).toEqual(['baseline', 'relabel', 'import']);
   expect(await m.rows('old@0', { limit: 100 })).toEqual(before);
+});
+
+test("the dashboard lists a sharded table's versions, diffs them and relabels through the head", async () => {
+  const m = open('curdash');
+  await m.createTable('dash', { shards: 'all' });
+  await m.insertFolder(makeLabeledFolder({ a: 6, b: 6 }, 8), { table: 'dash' });
+  const token = 'sharded-dashboard-token-0123';
+  const { app } = await startDashboard({ host: '127.0.0.1', port: 0, token, connect: () => m.connection() });
+  try {
+    const port = (app.server.address() as { port: number }).port;
+    const auth = { Authorization: `Bearer ${token}` };
+    const ids = (await onBackends('curdash', 'dash')).map((rows) => rows[0][0]); // one id on each backend
+    const before = (await m.versions('dash')).at(-1)!.version;
+    const edit = await request(port, '/api/tables/dash/relabel', auth, { method: 'POST', body: { ids, label: 'z' } });
+    expect(edit.status).toBe(200);
+    expect(edit.body).toMatchObject({ changed: 2, version: before + 1 });
+    expect((await onBackends('curdash', 'dash')).map((rows) => rows[0][1])).toEqual(['z', 'z']);
+    const listed = await request(port, '/api/tables/dash/versions', auth);
+    expect((listed.body.versions as Array<{ version: number; kind: string }>)[0]).toMatchObject({
+      version: before + 1,
+      kind: 'relabel',
+    });
+    const diff = await request(port, `/api/tables/dash/diff?from=${before}&to=${before + 1}`, auth);
+    expect(diff.status).toBe(200);
+    expect(JSON.stringify(diff.body)).toContain('"z"');
+    // Without the token: refused, nothing changed.
+    const refused = await request(port, '/api/tables/dash/remove', {}, { method: 'POST', body: { ids } });
+    expect(refused.status).toBe(401);
+    expect((await m.rows('dash', { limit: 100 })).length).toBe(12);
+  } finally {
+    await app.close();
+  }
 });

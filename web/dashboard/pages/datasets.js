@@ -205,15 +205,13 @@
             (shape ? shape.height + '×' + shape.width + '×' + shape.channels : 'not fixed') +
             (d.shards ? ' · sharded over ' + d.shards.length + ' servers' : ''),
         ),
-        d.shards
-          ? null
-          : el(
-              'p',
-              null,
-              el('a', { href: '#/datasets/' + enc(name) + '/versions' }, 'Versions and diffs'),
-              ' · ',
-              el('a', { href: '#/datasets/' + enc(name) + '/suspects' }, 'Suspects (labels a model doubts)'),
-            ),
+        el(
+          'p',
+          null,
+          el('a', { href: '#/datasets/' + enc(name) + '/versions' }, 'Versions and diffs'),
+          ' · ',
+          el('a', { href: '#/datasets/' + enc(name) + '/suspects' }, 'Suspects (labels a model doubts)'),
+        ),
         el('div', { class: 'two' }, el('section', null, el('h2', null, 'Counts'), counts), findings),
         el('h2', null, 'Images' + (label ? ' labelled ' + label : '') + (split ? ' in ' + split : '')),
         filter,
