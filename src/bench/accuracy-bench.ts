@@ -47,9 +47,15 @@ export const MODERN_RECIPE: Recipe = {
   options: { optimizer: 'adamw', lrSchedule: 'cosine', warmupEpochs: 1, labelSmoothing: 0.1, learningRate: 0.003 },
 };
 
+/** The modern pieces with the original's augmentation (random warps of every batch). */
+export const MODERN_AUGMENTED_RECIPE: Recipe = {
+  name: `${MODERN_RECIPE.name} --augment`,
+  options: { ...MODERN_RECIPE.options, augment: true },
+};
+
 /**
- * `default`, `plateau`, `recipe`, `modern`: the recipes a comma-separated list names (the first
- * three when empty).
+ * `default`, `plateau`, `recipe`, `modern`, `modern-augment`: the recipes a comma-separated list
+ * names (the first three when empty).
  */
 export function recipesNamed(list: string | undefined): Recipe[] {
   const named: Record<string, Recipe> = {
@@ -57,6 +63,7 @@ export function recipesNamed(list: string | undefined): Recipe[] {
     plateau: PLATEAU,
     recipe: ORIGINAL_RECIPE,
     modern: MODERN_RECIPE,
+    'modern-augment': MODERN_AUGMENTED_RECIPE,
   };
   if (!list) return [DEFAULT_FLAGS, PLATEAU, ORIGINAL_RECIPE];
   return list.split(',').map((name) => {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { PACKAGES } from '../../src/doctor/check';
 import { findChromium } from '../../src/doctor/machine';
 import { mldbRunning, type RunningCli } from '../helpers/cli';
 import { freshDatabase } from '../helpers/db';
 import { sampleDigitsFolder, tempDir } from '../helpers/fixtures';
 import { waitFor } from '../helpers/serve';
+import { imagesLoaded, unnamed } from '../helpers/page-checks';
 
 /**
  * A table's versions, a diff and its suspects in a real headless Chromium, as a token holder:
@@ -57,31 +58,6 @@ afterAll(async () => {
   ui?.child.kill('SIGKILL');
   await db.cleanup();
 });
-
-/** Controls a screen reader could not name. */
-async function unnamed(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    document.querySelectorAll('img').forEach((i) => {
-      if (!i.getAttribute('alt')) out.push(`img ${i.src}`);
-    });
-    document.querySelectorAll('input, select, button').forEach((c) => {
-      const labelled = c.closest('label') || c.getAttribute('aria-label') || (c.textContent ?? '').trim();
-      if (!labelled && (c as HTMLInputElement).type !== 'hidden') out.push(`${c.tagName} ${c.outerHTML.slice(0, 80)}`);
-    });
-    return out;
-  });
-}
-
-/** Every image the selector finds has loaded with a nonzero size (lazy ones scrolled into view). */
-async function imagesLoaded(page: Page, selector: string): Promise<void> {
-  for (const img of await page.locator(selector).all()) await img.scrollIntoViewIfNeeded();
-  await page.waitForFunction(
-    (sel) => [...document.querySelectorAll<HTMLImageElement>(sel)].every((i) => i.complete && i.naturalWidth > 0),
-    selector,
-  );
-  await page.evaluate(() => window.scrollTo(0, 0));
-}
 
 test('a token holder sees the versions and a diff, finds suspects and relabels one: a new version', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });

@@ -12,6 +12,7 @@ import { freshDatabase } from '../helpers/db';
 import { digitsFolder, tempDir } from '../helpers/fixtures';
 import { runStart } from '../helpers/records';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve';
+import { imagesLoaded, unnamed } from '../helpers/page-checks';
 
 /**
  * `mldb ui` in a real headless Chromium (Debian's package; nothing is downloaded) over a database
@@ -101,30 +102,6 @@ async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
   await page.goto(`${uiUrl}/${hash}`);
   await page.waitForSelector(`main[data-ready="${hash}"]`);
   return { page, problems };
-}
-
-/** What a screen reader would miss: images without alt text, controls without a name. */
-async function unnamed(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    document.querySelectorAll('img').forEach((i) => {
-      if (!i.getAttribute('alt')) out.push(`img ${i.src}`);
-    });
-    document.querySelectorAll('input, select, button').forEach((c) => {
-      const labelled = c.closest('label') || c.getAttribute('aria-label') || (c.textContent ?? '').trim();
-      if (!labelled && (c as HTMLInputElement).type !== 'hidden') out.push(`${c.tagName} ${c.outerHTML.slice(0, 80)}`);
-    });
-    return out;
-  });
-}
-
-/** Every image on the page has loaded with a nonzero size. */
-async function imagesLoaded(page: Page, selector: string): Promise<number> {
-  await page.waitForFunction(
-    (sel) => [...document.querySelectorAll<HTMLImageElement>(sel)].every((i) => i.complete && i.naturalWidth > 0),
-    selector,
-  );
-  return page.locator(selector).count();
 }
 
 test('datasets: the table, its counts per label and split, a grid of its images, what import found', async () => {
