@@ -104,7 +104,8 @@ test('every file lands once: copied, slow, renamed, duplicated, across a server 
   await waitFor(async () => w.stderr().includes('ingestion paused'), 'the pause message');
   server = await startServer({ binary: findServerBinary()!, dataDir, port: server.port });
   await waitFor(async () => (await rowCount('w')) === expected.size, `${expected.size} rows after the restart`);
-  expect(w.stderr()).toMatch(/ingestion resumed/);
+  // The watch says so once the retried batch has committed: the rows can be seen before the line.
+  await waitFor(async () => /ingestion resumed/.test(w.stderr()), 'the resume message');
 
   // Nothing was refused: a half-written file was never taken (it would have failed to decode).
   expect(w.stderr()).not.toMatch(/rejected/);
