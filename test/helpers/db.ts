@@ -50,6 +50,25 @@ export function freshDatabase(): {
 }
 
 /**
+ * A plain connection to the database of `url`, outside mldb (which would migrate it), the database
+ * created first if absent; several statements a query (a fixture's SQL file).
+ */
+export async function rawConnection(url: string): Promise<mysql.Connection> {
+  const p = parseUrl(url);
+  const admin = await mysql.createConnection({ host: p.host, port: p.port, user: p.user, password: p.password ?? '' });
+  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${p.database}\``);
+  await admin.end();
+  return mysql.createConnection({
+    host: p.host,
+    port: p.port,
+    user: p.user,
+    password: p.password ?? '',
+    database: p.database,
+    multipleStatements: true,
+  });
+}
+
+/**
  * Runs statements as root on a server a test started itself (loopback, no password), in
  * `database` when given; the last statement's rows. What a test checks the server with, bypassing mldb.
  */

@@ -1,5 +1,5 @@
-import mysql from 'mysql2/promise';
-import { parseUrl } from '../../src/config';
+import type mysql from 'mysql2/promise';
+import { rawConnection } from './db';
 
 /**
  * Turns a database mldb has migrated back into one of an earlier schema version: `undo` reverts
@@ -11,14 +11,7 @@ export async function resetToVersion(
   version: number,
   undo: (conn: mysql.Connection) => Promise<void>,
 ): Promise<void> {
-  const p = parseUrl(url);
-  const conn = await mysql.createConnection({
-    host: p.host,
-    port: p.port,
-    user: p.user,
-    password: p.password ?? '',
-    database: p.database,
-  });
+  const conn = await rawConnection(url);
   try {
     await undo(conn);
     await conn.query('DELETE FROM mldb_schema WHERE version > ?', [version]);

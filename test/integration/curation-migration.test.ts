@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { parseUrl } from '../../src/config';
-import { freshDatabase } from '../helpers/db';
+import { freshDatabase, rawConnection } from '../helpers/db';
 import { mldb } from '../helpers/cli';
 
 /** A database from before versions upgrades in place: its rows become version 0, and edit from there. */
@@ -11,23 +9,7 @@ const FIXTURE = path.join(__dirname, '..', 'fixtures', 'first-released-layout.sq
 test('an existing table upgrades: its rows are version 0, edits make 1, 2…, @0 reads them as they were', async () => {
   const db = freshDatabase();
   try {
-    const p = parseUrl(db.url);
-    const admin = await mysql.createConnection({
-      host: p.host,
-      port: p.port,
-      user: p.user,
-      password: p.password ?? '',
-    });
-    await admin.query(`CREATE DATABASE \`${p.database}\``);
-    await admin.end();
-    const conn = await mysql.createConnection({
-      host: p.host,
-      port: p.port,
-      user: p.user,
-      password: p.password ?? '',
-      database: p.database,
-      multipleStatements: true,
-    });
+    const conn = await rawConnection(db.url);
     await conn.query(fs.readFileSync(FIXTURE, 'utf8'));
     await conn.end();
 

@@ -1,33 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { parseUrl } from '../../src/config';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/db/migrations';
 import { listRuns } from '../../src/db/run-queries';
 import { mldb, mldbAsync } from '../helpers/cli';
-import { freshDatabase } from '../helpers/db';
+import { freshDatabase, rawConnection } from '../helpers/db';
 import { makeLabeledFolder, tempDir } from '../helpers/fixtures';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'first-released-layout.sql');
 
-/** A raw connection to the test database, outside mldb (it must not migrate anything). */
-async function raw(url: string): Promise<mysql.Connection> {
-  const p = parseUrl(url);
-  const admin = await mysql.createConnection({ host: p.host, port: p.port, user: p.user, password: p.password ?? '' });
-  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${p.database}\``);
-  await admin.end();
-  return mysql.createConnection({
-    host: p.host,
-    port: p.port,
-    user: p.user,
-    password: p.password ?? '',
-    database: p.database,
-    multipleStatements: true,
-  });
-}
-
 async function schemaRows(url: string): Promise<{ version: number; name: string }[]> {
-  const conn = await raw(url);
+  const conn = await rawConnection(url);
   try {
     const [rows] = await conn.query('SELECT version, name FROM mldb_schema ORDER BY version');
     return rows as { version: number; name: string }[];
@@ -40,7 +22,7 @@ describe('schema migrations', () => {
   test('the first released layout upgrades in place, keeps every row, run and epoch, and works', async () => {
     const db = freshDatabase();
     try {
-      const conn = await raw(db.url);
+      const conn = await rawConnection(db.url);
       await conn.query(fs.readFileSync(FIXTURE, 'utf8'));
       await conn.end();
 
@@ -74,7 +56,7 @@ describe('schema migrations', () => {
     const db = freshDatabase();
     try {
       expect(mldb(['tables'], { MLDB_URL: db.url }).code).toBe(0);
-      const conn = await raw(db.url);
+      const conn = await rawConnection(db.url);
       await conn.query(
         "INSERT INTO mldb_schema (version, name, mldb_version) VALUES (?, 'from the future', '99.0.0')",
         [SCHEMA_VERSION + 1],
@@ -88,7 +70,7 @@ describe('schema migrations', () => {
       expect(r.stderr).toMatch(`has schema version ${SCHEMA_VERSION + 1}, newer than this mldb`);
       expect(r.stderr).toMatch(/nothing was changed/);
 
-      const after = await raw(db.url);
+      const after = await rawConnection(db.url);
       const [tables] = await after.query('SHOW TABLES');
       await after.end();
       expect(tables).toEqual(before);
