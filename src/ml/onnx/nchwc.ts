@@ -1,4 +1,5 @@
 import { int, ints, type Attribute, type GraphBuilder, type KernelOptions } from './graph';
+import { TRAINING_OPTION_TABLE } from '../training-options';
 import { flipSpatial } from './layers/window';
 
 /**
@@ -228,7 +229,9 @@ const BAND_BYTES = 2 ** 20;
  */
 function bandRows(g: GraphBuilder, [oh, ow]: number[], attrs: Attribute[]): number {
   const unit = (name: string) => (attrs.find((a) => a.name === name)?.ints ?? []).every((v) => Number(v) === 1);
-  const rowBytes = g.kernels.nchwcBlock * (g.kernels.batch ?? 64) * ow * 4;
+  // A graph without a fixed batch (other batch sizes than the run's) takes the default batch.
+  const batch = g.kernels.batch ?? TRAINING_OPTION_TABLE.batchSize.default;
+  const rowBytes = g.kernels.nchwcBlock * batch * ow * 4;
   if (!unit('strides') || !unit('dilations') || rowBytes * oh <= BAND_ABOVE) return oh;
   return Math.max(1, Math.floor(BAND_BYTES / rowBytes));
 }
