@@ -42,6 +42,13 @@ const CASES: Case[] = [
   { name: 'conv 3×3 stride 2 same (odd size)', size: 7, build: conv(16, 3, { strides: 2 }) },
   { name: 'conv 3×3 stride 2 valid', size: 8, build: conv(16, 3, { strides: 2, padding: 'valid' }) },
   { name: 'conv 1×1 stride 2', size: 7, build: conv(32, 1, { strides: 2 }) },
+  // Blocked, a strided input gradient is dy spread out by zeros, convolved at stride 1 (conv.ts).
+  { name: 'conv 5×5 stride 2 same', size: 9, build: conv(16, 5, { strides: 2 }) },
+  {
+    name: 'conv 2×2 stride 3 valid (rows the forward pass never reads)',
+    size: 8,
+    build: conv(16, 2, { strides: 3, padding: 'valid' }),
+  },
   { name: 'conv with ReLU', size: 6, build: conv(16, 3, { activation: 'relu' }) },
   // Blocked, its kernel, bias and dy are padded with zero channels up to a block.
   { name: 'conv 3×3, filters short of a block', size: 6, build: conv(10, 3) },
@@ -237,6 +244,7 @@ describe('a gradient 1% off is caught', () => {
   test.each([
     ['Conv2D', 'kernel', 'conv 3×3 stride 2 same (odd size)'],
     ['Conv2D', 'input', 'conv 3×3 same'],
+    ['Conv2D', 'input', 'conv 5×5 stride 2 same'],
     ['SeparableConv2D', 'depthwise_kernel', 'separable conv 3×3'],
     ['SeparableConv2D', 'input', 'separable conv 3×3'],
     ['BatchNormalization', 'gamma', 'batch-norm'],

@@ -88,8 +88,9 @@ function blockedConvolution(
   shape: ConvShape,
   layout: Layout,
   attrs: Attribute[],
+  inputBlocked = false,
 ): string {
-  const input = layout === 'OIHWBo' && shape.group === 1 ? x : reorderInput(g, x);
+  const input = inputBlocked || (layout === 'OIHWBo' && shape.group === 1) ? x : reorderInput(g, x);
   const [y] = g.nodeN(
     'Conv',
     bias ? [input, kernel, bias] : [input, kernel],
@@ -126,18 +127,20 @@ export function convolve(
 }
 
 /**
- * The convolution of dy by the kernel `w` [O, I, kh, kw] with in and out swapped and flipped (a
- * stride-1 input gradient, conv.ts), when it can run blocked with group 1: the swapped, blocked
- * kernel comes straight from reordering w's input channels (ReorderInput, onnxruntime's own fast
- * reorder) and one transpose that moves whole blocks, and the flip then reverses whole blocks —
- * where swapping, flipping and blocking element by element took six times as long. Null otherwise.
+ * The convolution of dy by the kernel `w` [O, I, kh, kw] with in and out swapped and flipped (an
+ * input gradient, conv.ts), when it can run blocked with group 1: the swapped, blocked kernel
+ * comes straight from reordering w's input channels (ReorderInput, onnxruntime's own fast reorder)
+ * and one transpose that moves whole blocks, and the flip then reverses whole blocks — where
+ * swapping, flipping and blocking element by element took six times as long. `pads` may end
+ * below zero (rows and columns the forward pass never read). For a strided forward pass dy is
+ * first spread out by `strides` (zeroInserted). Null where the shapes do not fit the blocks.
  */
 export function flippedConvolution(
   g: GraphBuilder,
-  dy: string,
+  dy: { name: string; dims: number[] },
   w: string,
   [o, i, kh, kw]: number[],
-  attrs: Attribute[],
+  window: { dilations: number[]; pads: number[]; strides: number[] },
 ): string | null {
   const block = g.kernels.nchwcBlock;
   const shape: ConvShape = { out: i, in: o, kernel: [kh, kw], group: 1 };
@@ -149,7 +152,38 @@ export function flippedConvolution(
     [ints('perm', [2, 0, 3, 4, 1, 5])],
   );
   const kernel = g.node('Reshape', [flipSpatial(g, blocked, [kh, kw]), g.int64s([i, o, kh, kw])]);
-  return blockedConvolution(g, dy, kernel, undefined, shape, 'OIHWBiBo', attrs);
+  const [top, left, bottom, right] = window.pads;
+  const cut = [Math.max(-bottom, 0), Math.max(-right, 0)];
+  const strided = window.strides.some((s) => s > 1);
+  const input = strided || cut[0] > 0 || cut[1] > 0 ? zeroInserted(g, dy, window.strides, cut) : dy.name;
+  const attrs = [
+    ints('kernel_shape', [kh, kw]),
+    ints('dilations', window.dilations),
+    ints('pads', [top, left, Math.max(bottom, 0), Math.max(right, 0)]),
+  ];
+  return blockedConvolution(g, input, kernel, undefined, shape, 'OIHWBiBo', attrs, input !== dy.name);
+}
+
+/**
+ * dy [N, C, h, w] reordered to blocks, with (stride − 1) zeros after each of its rows and columns
+ * (written by one Pad of the blocked view, so the reorder is dy's own, shared with the kernel
+ * gradient) and `cut` rows and columns taken off the end: the input gradient of a strided
+ * convolution is the stride-1 convolution of that by the flipped kernel (conv.ts, spreadPays).
+ */
+function zeroInserted(
+  g: GraphBuilder,
+  dy: { name: string; dims: number[] },
+  [sh, sw]: number[],
+  cut: number[],
+): string {
+  const block = g.kernels.nchwcBlock;
+  const [c, h, w] = dy.dims;
+  const view = g.node('Reshape', [reorderInput(g, dy.name), g.int64s([-1, c / block, h, 1, w, 1, block])]);
+  const spread = g.node('Pad', [view, g.int64s([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1, 0])]);
+  const [H, W] = [h * sh - cut[0], w * sw - cut[1]];
+  let out = g.node('Reshape', [spread, g.int64s([-1, c / block, h * sh, w * sw, block])]);
+  if (cut[0] > 0 || cut[1] > 0) out = g.node('Slice', [out, g.int64s([0, 0]), g.int64s([H, W]), g.int64s([2, 3])]);
+  return g.node('Reshape', [out, g.int64s([-1, c, H, W])]);
 }
 
 /**

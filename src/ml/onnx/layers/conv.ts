@@ -46,31 +46,34 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
   return g.within('input', () => {
     const { win, group, in: inChannels, out: outChannels } = c;
     const [kh, kw] = win.kernel;
-    if (win.strides[0] !== 1 || win.strides[1] !== 1) {
+    const strided = win.strides[0] !== 1 || win.strides[1] !== 1;
+    // dx is the convolution of dy (spread out by the strides) by the kernel flipped, with in and
+    // out channels swapped, padded by what the forward pass did not pad.
+    const extent = win.kernel.map((k, a) => (k - 1) * win.dilations[a]);
+    const spare = outputPadding(win);
+    const pads = [
+      extent[0] - win.pads[0],
+      extent[1] - win.pads[1],
+      extent[0] - win.pads[2] + spare[0] - (win.strides[0] - 1),
+      extent[1] - win.pads[3] + spare[1] - (win.strides[1] - 1),
+    ];
+    if (group === 1 && (!strided || spreadPays(win, outChannels))) {
+      const grad = { name: dy, dims: [outChannels, ...win.output] };
+      const blocked = flippedConvolution(g, grad, w, [outChannels, inChannels, kh, kw], {
+        dilations: win.dilations,
+        pads,
+        strides: win.strides,
+      });
+      if (blocked) return blocked;
+    }
+    if (strided) {
       return g.node(
         'ConvTranspose',
         [dy, w],
         [...windowAttributes(win), ints('output_padding', outputPadding(win)), int('group', group)],
       );
     }
-    // Stride 1: a plain convolution (faster on onnxruntime) by the kernel with, per group, its
-    // in and out channels swapped ([Co, Ci/g, kh, kw] → [Ci, Co/g, kh, kw]) and flipped, padded by
-    // what the forward pass did not pad.
-    const extent = win.kernel.map((k, a) => (k - 1) * win.dilations[a]);
-    const attrs = [
-      ints('kernel_shape', win.kernel),
-      ints('dilations', win.dilations),
-      ints('pads', [
-        extent[0] - win.pads[0],
-        extent[1] - win.pads[1],
-        extent[0] - win.pads[2],
-        extent[1] - win.pads[3],
-      ]),
-    ];
-    if (group === 1) {
-      const blocked = flippedConvolution(g, dy, w, [outChannels, inChannels, kh, kw], attrs);
-      if (blocked) return blocked;
-    }
+    const attrs = [ints('kernel_shape', win.kernel), ints('dilations', win.dilations), ints('pads', pads)];
     const perGroup = g.node('Reshape', [w, g.int64s([group, outChannels / group, inChannels / group, kh, kw])]);
     const swapped = g.node('Reshape', [
       g.node('Transpose', [perGroup], [ints('perm', [0, 2, 1, 3, 4])]),
@@ -79,6 +82,27 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
     const flipped = flipSpatial(g, swapped, win.kernel);
     return convolve(g, dy, flipped, undefined, { out: inChannels, in: outChannels, kernel: win.kernel, group }, attrs);
   });
+}
+
+/** dy values per image up to which a strided input gradient is spread out (spreadPays). */
+const SPREAD_MAX_VALUES = 3600;
+
+/**
+ * Whether a strided convolution's input gradient runs faster as the stride-1 blocked convolution
+ * of dy spread out by zeros (nchwc.ts, zeroInserted) than as onnxruntime's ConvTranspose (an
+ * unfold, matrix products, and a fold back that does not use the second core). The spread one
+ * multiplies by zeros (four times the products at stride 2), so it pays where the transposed
+ * convolution's products are small: few channels and a small map in dy. Per layer (the
+ * profiler, simpler_cnn and resnet_small at 20×20, 32×32 and 64×64) it was faster at up to 3,200
+ * values of dy per image and slower at 4,096 and above but for one layer; with a 1×1 kernel
+ * (ConvTranspose is a plain matrix product then) slower at every size. Whole steps, alternated
+ * against ConvTranspose everywhere: simpler_cnn −16% and resnet_small −6% at 20×20, both within
+ * ±2% at the larger sizes. Dilated windows keep ConvTranspose.
+ */
+function spreadPays(win: Window, dyChannels: number): boolean {
+  const unit = win.dilations[0] === 1 && win.dilations[1] === 1;
+  const values = dyChannels * win.output[0] * win.output[1];
+  return unit && win.kernel[0] * win.kernel[1] > 1 && values <= SPREAD_MAX_VALUES;
 }
 
 /**
