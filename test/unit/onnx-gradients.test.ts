@@ -191,22 +191,30 @@ beforeAll(async () => {
   block = await nchwcBlockSize(ort);
 });
 
-test('a kernel gradient over a large map, in bands of rows, equals the plain convolution’s', async () => {
-  if (block === 0) return; // no NCHWc kernels on this CPU: no bands either
-  // dy of 16 images at 104×104 is over 4 MB per block of channels, so the blocked kernel gradient is
-  // cut into bands (nchwc.ts); the plain convolutions, held to tfjs above, are the reference.
-  const c: Case = { name: 'large map', size: 104, build: conv(16, 3) };
-  const n = 16;
-  const m = model(c, 16);
-  try {
-    const batch = randomBatch(c, n);
-    const banded = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: block, batchAligned: true, batch: n } });
-    const plain = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: 0, batchAligned: false } });
-    expect(relativeDifference(banded.gradients, plain.gradients).worst).toBeLessThanOrEqual(TOLERANCE);
-  } finally {
-    m.dispose();
-  }
-});
+test.each([
+  // dy of 16 images at 104×104 is over 4 MB in its one block of channels;
+  ['one block of channels', 16, 104],
+  // at 64×64 it is 4 MB a block, and the two blocks are read together.
+  ['two blocks of channels', 32, 64],
+])(
+  'a kernel gradient over a large map, in bands of rows, equals the plain convolution’s (%s)',
+  async (_, filters, size) => {
+    if (block === 0) return; // no NCHWc kernels on this CPU: no bands either
+    // So the blocked kernel gradient is cut into bands (nchwc.ts); the plain convolutions, held to tfjs
+    // above, are the reference.
+    const c: Case = { name: 'large map', size, build: conv(filters, 3) };
+    const n = 16;
+    const m = model(c, 16);
+    try {
+      const batch = randomBatch(c, n);
+      const banded = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: block, batchAligned: true, batch: n } });
+      const plain = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: 0, batchAligned: false } });
+      expect(relativeDifference(banded.gradients, plain.gradients).worst).toBeLessThanOrEqual(TOLERANCE);
+    } finally {
+      m.dispose();
+    }
+  },
+);
 
 describe('each layer type’s gradient against tfjs', () => {
   test.each(CASES.flatMap((c) => [[c.name, 'plain', c] as const, [c.name, 'channel-blocked', c] as const]))(
