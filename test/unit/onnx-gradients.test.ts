@@ -44,6 +44,8 @@ const CASES: Case[] = [
   { name: 'conv 1×1 stride 2', size: 7, build: conv(32, 1, { strides: 2 }) },
   // Blocked, a strided input gradient is dy spread out by zeros, convolved at stride 1 (conv.ts).
   { name: 'conv 5×5 stride 2 same', size: 9, build: conv(16, 5, { strides: 2 }) },
+  // dy of 16 channels is spread out at any size (4,096 values per image here).
+  { name: 'conv 3×3 stride 2 same, a larger map', size: 32, build: conv(16, 3, { strides: 2 }) },
   {
     name: 'conv 2×2 stride 3 valid (rows the forward pass never reads)',
     size: 8,

@@ -84,25 +84,29 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
   });
 }
 
-/** dy values per image up to which a strided input gradient is spread out (spreadPays). */
+/** dy values per image up to which a strided input gradient is spread out (spreadPays), */
 const SPREAD_MAX_VALUES = 3600;
+/** and dy's channels up to which it is spread out at any size. */
+const SPREAD_ANY_SIZE_CHANNELS = 16;
 
 /**
  * Whether a strided convolution's input gradient runs faster as the stride-1 blocked convolution
  * of dy spread out by zeros (nchwc.ts, zeroInserted) than as onnxruntime's ConvTranspose (an
- * unfold, matrix products, and a fold back that does not use the second core). The spread one
- * multiplies by zeros (four times the products at stride 2), so it pays where the transposed
- * convolution's products are small: few channels and a small map in dy. Per layer (the
- * profiler, simpler_cnn and resnet_small at 20×20, 32×32 and 64×64) it was faster at up to 3,200
- * values of dy per image and slower at 4,096 and above but for one layer; with a 1×1 kernel
- * (ConvTranspose is a plain matrix product then) slower at every size. Whole steps, alternated
- * against ConvTranspose everywhere: simpler_cnn −16% and resnet_small −6% at 20×20, both within
- * ±2% at the larger sizes. Dilated windows keep ConvTranspose.
+ * unfold, matrix products and a fold back). The spread one multiplies by zeros (four times the
+ * products at stride 2), so it pays where the transposed convolution's products are small. Per
+ * layer (the profiler, simpler_cnn and resnet_small at 20×20, 32×32 and 64×64): faster with up to
+ * 3,200 values of dy per image, slower with 4,096 and more, except where dy has 16 channels, whose
+ * products are the thinnest (simpler_cnn's block1_conv2 at 32×32: 5.4 → 4.4 ms, at 64×64: 18.8 →
+ * 15.6 ms); with a 1×1 kernel (a plain matrix product for ConvTranspose) slower at every size.
+ * Whole steps with the value rule, alternated against ConvTranspose everywhere: simpler_cnn −16%
+ * and resnet_small −6% at 20×20. Dilated windows keep ConvTranspose.
  */
 function spreadPays(win: Window, dyChannels: number): boolean {
   const unit = win.dilations[0] === 1 && win.dilations[1] === 1;
   const values = dyChannels * win.output[0] * win.output[1];
-  return unit && win.kernel[0] * win.kernel[1] > 1 && values <= SPREAD_MAX_VALUES;
+  return (
+    unit && win.kernel[0] * win.kernel[1] > 1 && (values <= SPREAD_MAX_VALUES || dyChannels <= SPREAD_ANY_SIZE_CHANNELS)
+  );
 }
 
 /**
