@@ -7,12 +7,12 @@ import type { OptimizerRule } from './optimizer-rules';
  * elementwise, so one set of nodes over the concatenated weights gives what a set per weight
  * gives, bit for bit — where one set per weight was some 500 small nodes a step (simple_cnn's 38
  * weights under Adam), each paying onnxruntime's per-node dispatch. The optimizer state lives
- * flat (one tensor per slot of the rule, never split); the weights stay one (flat) tensor each, as
- * the forward pass and the tfjs model read them, so they are concatenated in and sliced out.
+ * flat (one tensor per slot of the rule, never split); the weights stay one tensor each, as the
+ * forward pass and the tfjs model read them, so they are concatenated in and split out.
  */
 
 export interface FlatUpdate {
-  /** Each weight's next value, flat, in the order given. */
+  /** Each weight's next value, in the order given. */
   weights: string[];
   /** The flat state: per rule slot, its input and its next value. */
   state: Array<{ input: string; next: string; initial: number }>;
@@ -50,7 +50,7 @@ export function flatUpdate(
     return g.node('Slice', [update.weight, g.int64s([offset - n]), g.int64s([offset])]);
   });
   return {
-    weights: parts,
+    weights: parts.map((p, i) => g.node('Reshape', [p, g.int64s(weights[i].slot.onnxDims)])),
     state: rule.slots.map((s, i) => ({ input: inputs[i], next: update.state[i], initial: s.initial })),
     size,
   };

@@ -15,13 +15,8 @@ export const IMAGE_INPUT = 'image';
 
 /** One of the model's weights as the graph holds it. */
 export interface WeightSlot {
-  /**
-   * Its name in the graph: an initializer of `onnxDims`, or an input holding its values flat
-   * ([size], see `value`).
-   */
+  /** Its name in the graph (an initializer or an input). */
   name: string;
-  /** The weight as the layers read it ([...onnxDims]): the initializer, or a view of the flat input. */
-  value: string;
   variable: tf.LayerVariable;
   layout: WeightLayout;
   tfShape: number[];
@@ -141,10 +136,8 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       const key = weightKey(variable);
       const tfShape = variable.shape.map(Number);
       const layout = layoutOf(cls, key);
-      const name = weightName(layer, key);
       slots.set(key, {
-        name,
-        value: name,
+        name: weightName(layer, key),
         variable,
         layout,
         tfShape,
@@ -160,21 +153,15 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       if (!declared.has(key)) {
         declared.add(key);
         walk.weights.push(slot);
-        // As inputs, weights come flat: the training step writes a weight's next value straight
-        // from its slice of the optimizer's flat update into the buffer the next step reads, where
-        // a shaped output cost a copy per weight (a Reshape: simpler_cnn's optimizer at 32×32
-        // 3.35 → 2.92 ms under the profiler, about 1% of the step); the view here costs nothing.
-        if (options.weights === 'inputs') {
-          g.input(slot.name, [slot.onnxDims.reduce((a, b) => a * b, 1)]);
-          if (slot.onnxDims.length > 1) slot.value = g.node('Reshape', [slot.name, g.int64s(slot.onnxDims)]);
-        } else
+        if (options.weights === 'inputs') g.input(slot.name, slot.onnxDims);
+        else
           g.floats(
             slot.name,
             slot.onnxDims,
             slot.layout.toOnnx(slot.variable.read().dataSync() as Float32Array, slot.tfShape),
           );
       }
-      return slot.value;
+      return slot.name;
     };
     const record: LayerRecord = {
       layer,

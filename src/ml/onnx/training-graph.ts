@@ -126,7 +126,7 @@ function backward(
         batchSize,
         weight: (key) => {
           const slot = record.weights.get(key);
-          return slot && declared.has(slot.name) ? slot.value : undefined;
+          return slot && declared.has(slot.name) ? slot.name : undefined;
         },
         saved: (key) => {
           const v = record.saved.get(key);
@@ -152,9 +152,6 @@ function backward(
   g.scope = '';
   return weightGrads;
 }
-
-/** Values in a weight: its input and its next value are flat vectors of this size (layer-walk.ts). */
-const size = (slot: WeightSlot) => slot.onnxDims.reduce((a, b) => a * b, 1);
 
 export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptions): TrainingGraph {
   const g = new GraphBuilder(options.kernels);
@@ -182,8 +179,8 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
       const updated = walk.updates.get(slot.name);
       state.push({
         input: slot.name,
-        output: updated && g.emit(updated, `${slot.name}:next`, [size(slot)]),
-        dims: [size(slot)],
+        output: updated && g.emit(updated, `${slot.name}:next`, slot.onnxDims),
+        dims: slot.onnxDims,
         weight: slot,
       });
       continue;
@@ -194,7 +191,7 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
       // Keras' L2 penalty l2·Σw²: a loss term, and 2·l2·w in the gradient.
       const penalty = g.node('Mul', [g.node('ReduceSumSquare', [slot.name], [int('keepdims', 0)]), g.scalar(slot.l2)]);
       loss = g.node('Add', [loss, penalty]);
-      grad = g.node('Add', [grad, g.node('Mul', [slot.value, g.scalar(2 * slot.l2)])]);
+      grad = g.node('Add', [grad, g.node('Mul', [slot.name, g.scalar(2 * slot.l2)])]);
     }
     if (options.exposeGradients) {
       // A copy: the update below still reads the gradient under its own name.
@@ -209,8 +206,8 @@ export function trainingGraph(model: tf.LayersModel, options: TrainingGraphOptio
     trained.forEach(({ slot }, i) =>
       state.push({
         input: slot.name,
-        output: g.emit(update.weights[i], `${slot.name}:next`, [size(slot)]),
-        dims: [size(slot)],
+        output: g.emit(update.weights[i], `${slot.name}:next`, slot.onnxDims),
+        dims: slot.onnxDims,
         weight: slot,
       }),
     );
