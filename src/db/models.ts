@@ -4,6 +4,7 @@ import { InvalidDataError, NotFoundError, UsageError } from '../errors';
 import type { Db, Queryable } from './db';
 import { escapeId } from './identifiers';
 import { inTransaction } from './transaction';
+import { isDuplicateKey, retryOnLockConflict } from './transient';
 import { MODEL_CHUNKS_TABLE, MODELS_TABLE, RUNS_TABLE } from './schema';
 
 /**
@@ -119,14 +120,15 @@ export async function storeModel(db: Db, info: StoreModelInfo, files: ModelFiles
   const sha = crypto.createHash('sha256').update(files.weights).digest('hex');
   const chunks = Math.max(1, Math.ceil(files.weights.length / size));
   // Two processes storing the same name at once may pick the same version: the unique key
-  // refuses the second, which then takes the next one.
+  // refuses the second, which then takes the next one. Lock races are retried with backoff.
   for (let attempt = 0; ; attempt++) {
     try {
-      const id = await inTransaction(db, (conn) => insertModel(conn, info, files, sha, chunks, size));
+      const id = await retryOnLockConflict(() =>
+        inTransaction(db, (conn) => insertModel(conn, info, files, sha, chunks, size)),
+      );
       return (await findModelById(db, id))!;
     } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      if (attempt < 5 && (code === 'ER_DUP_ENTRY' || code === 'ER_LOCK_DEADLOCK')) continue;
+      if (attempt < 5 && isDuplicateKey(e)) continue;
       throw e;
     }
   }
@@ -141,9 +143,11 @@ async function insertModel(
   size: number,
 ): Promise<number> {
   // Not one INSERT … SELECT MAX(version) FROM the same table: under concurrent stores MariaDB fails
-  // that with ER_AUTOINC_READ_FAILED. A locking read, then a plain INSERT; a clash is retried.
+  // that with ER_AUTOINC_READ_FAILED. A plain read, then a plain INSERT: the unique key on (name,
+  // version) refuses a clash, which is retried. Not a locking read: two stores of a new name then
+  // both held gap locks and deadlocked at their INSERTs, again on every immediate retry under load.
   const [next] = await conn.query<{ v: number }>(
-    `SELECT COALESCE(MAX(version), 0) + 1 AS v FROM ${escapeId(MODELS_TABLE)} WHERE name = ? FOR UPDATE`,
+    `SELECT COALESCE(MAX(version), 0) + 1 AS v FROM ${escapeId(MODELS_TABLE)} WHERE name = ?`,
     [info.name],
   );
   const res = await conn.run(

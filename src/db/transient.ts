@@ -33,6 +33,11 @@ export function isLockConflict(e: unknown): boolean {
   return someInChain(e, (err) => err.code !== undefined && LOCK_CODES.has(err.code));
 }
 
+/** A unique key refused the row: another writer took the same key first. */
+export function isDuplicateKey(e: unknown): boolean {
+  return someInChain(e, (err) => err.code === 'ER_DUP_ENTRY');
+}
+
 /**
  * A lock race or the server being away: long-running writers (a watch) pause and retry on these;
  * anything else is a real error (a dropped table, a bad statement) and stops them.

@@ -70,13 +70,15 @@ test('a name gets versions; NAME is the newest, NAME@N and the id name one exact
   const conn = await db.mldb().connection();
   const a = await modelFiles(2);
   const b = await modelFiles(3);
-  // Two stores of one name at once: each gets its own version.
-  const [v1, v2] = await Promise.all([
+  // Three stores of one new name at once: each gets its own version (no deadlock, no duplicate).
+  const stored = await Promise.all([
     storeModel(conn, { ...info, name: 'twice' }, a.files),
     storeModel(conn, { ...info, name: 'twice' }, b.files),
+    storeModel(conn, { ...info, name: 'twice' }, a.files),
   ]);
-  expect([v1.version, v2.version].sort()).toEqual([1, 2]);
-  const newest = v1.version === 2 ? v1 : v2;
+  expect(stored.map((s) => s.version).sort()).toEqual([1, 2, 3]);
+  const [v1] = stored;
+  const newest = stored.find((s) => s.version === 3)!;
   expect((await findModel(conn, 'twice'))!.id).toBe(newest.id);
   expect((await findModel(conn, 'twice@1'))!.version).toBe(1);
   expect((await findModel(conn, String(v1.id)))!.id).toBe(v1.id);
