@@ -154,14 +154,14 @@ export function flippedConvolution(
   const kernel = g.node('Reshape', [flipSpatial(g, blocked, [kh, kw]), g.int64s([i, o, kh, kw])]);
   const [top, left, bottom, right] = window.pads;
   const cut = [Math.max(-bottom, 0), Math.max(-right, 0)];
-  const strided = window.strides.some((s) => s > 1);
-  const input = strided || cut[0] > 0 || cut[1] > 0 ? zeroInserted(g, dy, window.strides, cut) : dy.name;
+  const spread = window.strides.some((s) => s > 1) || cut[0] > 0 || cut[1] > 0;
+  const input = spread ? zeroInserted(g, dy, window.strides, cut) : dy.name;
   const attrs = [
     ints('kernel_shape', [kh, kw]),
     ints('dilations', window.dilations),
     ints('pads', [top, left, Math.max(bottom, 0), Math.max(right, 0)]),
   ];
-  return blockedConvolution(g, input, kernel, undefined, shape, 'OIHWBiBo', attrs, input !== dy.name);
+  return blockedConvolution(g, input, kernel, undefined, shape, 'OIHWBiBo', attrs, spread);
 }
 
 /**

@@ -70,7 +70,7 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
       return g.node(
         'ConvTranspose',
         [dy, w],
-        [...windowAttributes(win), ints('output_padding', outputPadding(win)), int('group', group)],
+        [...windowAttributes(win), ints('output_padding', spare), int('group', group)],
       );
     }
     const attrs = [ints('kernel_shape', win.kernel), ints('dilations', win.dilations), ints('pads', pads)];
