@@ -36,7 +36,7 @@ function forward(g: GraphBuilder, x: string, w: string, bias: string | undefined
     x,
     w,
     bias,
-    { out: c.out, in: c.in, kernel: c.win.kernel, group: c.group },
+    { out: c.out, in: c.in, kernel: c.win.kernel, group: c.group, size: c.win.input },
     windowAttributes(c.win),
   );
 }
