@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onnxEngineSettings } from '../config';
+import { alignedFloat32Arrays } from '../ml/engines/aligned-buffers';
 import { nchwcBlockSize } from '../ml/engines/nchwc-probe';
 import { trainingGraph } from '../ml/onnx/training-graph';
 import { loadOnnxRuntime, type OrtTensor } from '../ml/onnxruntime';
@@ -36,12 +37,14 @@ export async function profileStep(
       image: new ort.Tensor('float32', rows.xs.slice(0, batch * per), [batch, ...rows.shape]),
       labels: new ort.Tensor('float32', rows.ys.slice(0, batch * rows.classes), [batch, rows.classes]),
     };
-    for (const s of graph.state) {
-      const values = s.weight
-        ? s.weight.layout.toOnnx(s.weight.variable.read().dataSync() as Float32Array, s.weight.tfShape)
-        : new Float32Array(s.dims.reduce((a, b) => a * b, 1)).fill(s.initial ?? 0);
-      feeds[s.input] = new ort.Tensor('float32', values, s.dims);
-    }
+    // Aligned as the engine's (aligned-buffers.ts).
+    const buffers = alignedFloat32Arrays(graph.state.map((s) => s.dims.reduce((a, b) => a * b, 1)));
+    graph.state.forEach((s, i) => {
+      if (s.weight) {
+        buffers[i].set(s.weight.layout.toOnnx(s.weight.variable.read().dataSync() as Float32Array, s.weight.tfShape));
+      } else buffers[i].fill(s.initial ?? 0);
+      feeds[s.input] = new ort.Tensor('float32', buffers[i], s.dims);
+    });
     for (const m of graph.masks) {
       const size = batch * m.dims.reduce((a, b) => a * b, 1);
       feeds[m.name] = new ort.Tensor('float32', new Float32Array(size).fill(2), [batch, ...m.dims]);

@@ -14,6 +14,7 @@ import type { Ort, OrtSession, OrtSessionOptions, OrtTensor } from '../onnxrunti
 import type { OptimizerName } from '../optimizer-names';
 import { Mulberry32Stream } from '../seeded';
 import { tf } from '../tf';
+import { alignedFloat32Arrays } from './aligned-buffers';
 import { nchwcBlockSize } from './nchwc-probe';
 import { batchAccuracy, type StepEngine } from './step-engine';
 
@@ -96,14 +97,22 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
   const { graph: first } = await stepFor(fixedBatch ?? (block || 1));
 
   const carried = new Map<string, Carried>();
+  // Both buffers of every state tensor, aligned for onnxruntime's vector loads (aligned-buffers.ts).
+  const buffers = alignedFloat32Arrays(
+    first.state.flatMap((spec) => Array<number>(spec.output ? 2 : 1).fill(size(spec.dims))),
+  );
+  let nextBuffer = 0;
   for (const spec of first.state) {
-    const values = spec.weight
-      ? spec.weight.layout.toOnnx(spec.weight.variable.read().dataSync() as Float32Array, spec.weight.tfShape)
-      : new Float32Array(size(spec.dims)).fill(spec.initial ?? 0);
+    const current = buffers[nextBuffer++];
+    if (spec.weight) {
+      current.set(
+        spec.weight.layout.toOnnx(spec.weight.variable.read().dataSync() as Float32Array, spec.weight.tfShape),
+      );
+    } else current.fill(spec.initial ?? 0);
     carried.set(spec.input, {
       spec,
-      current: new ort.Tensor('float32', values, spec.dims),
-      next: spec.output ? new ort.Tensor('float32', new Float32Array(values.length), spec.dims) : null,
+      current: new ort.Tensor('float32', current, spec.dims),
+      next: spec.output ? new ort.Tensor('float32', buffers[nextBuffer++], spec.dims) : null,
     });
   }
   const masks = first.masks.map((m) => ({ spec: m, random: new Mulberry32Stream(m.seed) }));
