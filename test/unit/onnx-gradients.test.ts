@@ -238,29 +238,33 @@ test.each([
   },
 );
 
+/**
+ * The blocked graph's gradients against the plain graph's (`aligned`: batches a multiple of the
+ * block, as a run's full batches), the plain convolutions being held to tfjs below: for blocked
+ * paths whose sizes would take tfjs' reference kernels half a minute a batch of 16.
+ */
+async function blockedAgainstPlain(c: Case, { ops, aligned = true }: { ops?: LayerOps; aligned?: boolean } = {}) {
+  const n = 16;
+  const m = model(c, 16);
+  try {
+    const batch = randomBatch(c, n);
+    const kernels = aligned
+      ? { nchwcBlock: block, batchAligned: true, batch: n }
+      : { nchwcBlock: block, batchAligned: false };
+    const blocked = await onnxSteps(m, batch, n, { kernels, ops });
+    const plain = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: 0, batchAligned: false } });
+    return relativeDifference(blocked.gradients, plain.gradients).worst;
+  } finally {
+    m.dispose();
+  }
+}
+
 describe('a convolution with its padding written into its input (5×5 and larger, 20 columns and more)', () => {
-  // The blocked graph writes the padding into the input (nchwc.ts, padPays) of the forward pass and
-  // the input gradient; the plain convolutions, held to tfjs above, are the reference. A batch of
-  // 16 at these sizes would take tfjs' reference kernels half a minute.
+  // The blocked graph writes the padding into the input (nchwc.ts, padPays) of the forward pass and the input gradient.
   const padded: Array<[string, Case]> = [
     ['5×5 same', { name: '5×5 same', size: 20, build: conv(16, 5) }],
     ['5×5 stride 2 same, dy spread out', { name: '5×5 stride 2', size: 41, build: conv(16, 5, { strides: 2 }) }],
   ];
-  async function blockedAgainstPlain(c: Case, ops?: LayerOps) {
-    const n = 16;
-    const m = model(c, 16);
-    try {
-      const batch = randomBatch(c, n);
-      const blocked = await onnxSteps(m, batch, n, {
-        kernels: { nchwcBlock: block, batchAligned: true, batch: n },
-        ops,
-      });
-      const plain = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: 0, batchAligned: false } });
-      return relativeDifference(blocked.gradients, plain.gradients).worst;
-    } finally {
-      m.dispose();
-    }
-  }
 
   test.each(padded)('equals the plain convolution’s gradients (%s)', async (_, c) => {
     if (block === 0) return; // no NCHWc kernels on this CPU
@@ -269,7 +273,23 @@ describe('a convolution with its padding written into its input (5×5 and larger
 
   test.each(padded)('an input gradient 1%% off is caught (%s)', async (_, c) => {
     if (block === 0) return;
-    expect(await blockedAgainstPlain(c, plantedError('Conv2D', 'input'))).toBeGreaterThan(TOLERANCE * 10);
+    expect(await blockedAgainstPlain(c, { ops: plantedError('Conv2D', 'input') })).toBeGreaterThan(TOLERANCE * 10);
+  });
+});
+
+describe('a kernel held in the NCHWc layout, on the paths that convert it', () => {
+  // Every case above with 16 channels in and out holds its kernel blocked (weight-layout.ts); these
+  // take the paths that read or write it as [O, I, kh, kw].
+  test('batches not a multiple of the block: the kernel gradient from a plain convolution', async () => {
+    if (block === 0) return;
+    const c: Case = { name: '3×3, unaligned', size: 8, build: conv(16, 3) };
+    expect(await blockedAgainstPlain(c, { aligned: false })).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  test('a strided input gradient by the transposed convolution (32 channels of dy, 20×20)', async () => {
+    if (block === 0) return;
+    const c: Case = { name: '3×3 stride 2, 32 filters', size: 40, build: conv(32, 3, { strides: 2 }) };
+    expect(await blockedAgainstPlain(c)).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 

@@ -34,6 +34,8 @@ interface LayerContext {
   outDims: number[];
   /** One of this layer's weights in ONNX layout (kernel, bias, gamma, moving_mean, …), if it has it. */
   weight(key: string): string | undefined;
+  /** Whether that weight is a kernel held in the NCHWc layout (weight-layout.ts), not [O, I, kh, kw]. */
+  blocked(key: string): boolean;
   /** The batch size as a float scalar, computed from the input. */
   batchSize(): string;
 }

@@ -135,7 +135,7 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
     for (const variable of layer.weights) {
       const key = weightKey(variable);
       const tfShape = variable.shape.map(Number);
-      const layout = layoutOf(cls, key);
+      const layout = layoutOf(cls, key, tfShape, options.weights === 'inputs' ? g.kernels.nchwcBlock : 0);
       slots.set(key, {
         name: weightName(layer, key),
         variable,
@@ -163,6 +163,7 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       }
       return slot.name;
     };
+    const blocked = (key: string) => slots.get(key)?.layout.block !== undefined;
     const record: LayerRecord = {
       layer,
       op,
@@ -181,6 +182,7 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       inputs,
       outDims,
       weight,
+      blocked,
       batchSize: walk.batchSize,
       mode: options.mode,
       save: (key, value) => record.saved.set(key, value),

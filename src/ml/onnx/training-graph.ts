@@ -128,6 +128,7 @@ function backward(
           const slot = record.weights.get(key);
           return slot && declared.has(slot.name) ? slot.name : undefined;
         },
+        blocked: (key) => record.weights.get(key)?.layout.block !== undefined,
         saved: (key) => {
           const v = record.saved.get(key);
           if (!v) throw new Error(`layer ${record.layer.name}: the forward pass kept no "${key}"`);

@@ -8,6 +8,8 @@ import type { tf } from '../tf';
  * Each conversion returns a new array.
  */
 export interface WeightLayout {
+  /** The channel block of a kernel held blocked for onnxruntime's NCHWc kernels (nchwc.ts); absent: plain. */
+  block?: number;
   onnxDims(tfShape: number[]): number[];
   toOnnx(values: Float32Array, tfShape: number[]): Float32Array;
   fromOnnx(values: Float32Array, tfShape: number[]): Float32Array;
@@ -34,6 +36,36 @@ const CONV_KERNEL: WeightLayout = {
   fromOnnx: (v, s) => transposeKernel(v, s, true),
 };
 
+/**
+ * A convolution kernel held as onnxruntime's NCHWc convolution reads it, OIHWBiBo
+ * ([O/B][I/B][kh][kw][Bi][Bo], dims still [O, I, kh, kw]): the forward passes then take it as it is,
+ * where a kernel held [O, I, kh, kw] was reordered by every forward pass (a tenth of a forward
+ * pass's kernel time for simple_cnn at 20×20, paid by each step, precise batch-norm's batches and
+ * validation's). Only kernels of whole blocks of input and output channels.
+ */
+function blockedConvKernel(block: number): WeightLayout {
+  const move = (values: Float32Array, [kh, kw, cin, cout]: number[], fromOnnx: boolean) => {
+    const out = new Float32Array(values.length);
+    for (let y = 0; y < kh; y++)
+      for (let x = 0; x < kw; x++)
+        for (let i = 0; i < cin; i++)
+          for (let o = 0; o < cout; o++) {
+            const tfIndex = ((y * kw + x) * cin + i) * cout + o;
+            const tile = ((Math.floor(o / block) * (cin / block) + Math.floor(i / block)) * kh + y) * kw + x;
+            const blockedIndex = (tile * block + (i % block)) * block + (o % block);
+            if (fromOnnx) out[tfIndex] = values[blockedIndex];
+            else out[blockedIndex] = values[tfIndex];
+          }
+    return out;
+  };
+  return {
+    block,
+    onnxDims: CONV_KERNEL.onnxDims,
+    toOnnx: (v, s) => move(v, s, false),
+    fromOnnx: (v, s) => move(v, s, true),
+  };
+}
+
 const DEPTHWISE_KERNEL: WeightLayout = {
   onnxDims: ([kh, kw, cin, mult]) => [cin * mult, 1, kh, kw],
   toOnnx: (v, [kh, kw, cin, mult]) => transposeKernel(v, [kh, kw, 1, cin * mult], false),
@@ -55,8 +87,17 @@ export function weightKey(w: tf.LayerVariable): string {
   return w.originalName.split('/').pop()!;
 }
 
-export function layoutOf(layerClass: string, key: string): WeightLayout {
+/**
+ * How a graph holds a weight of shape `tfShape`. `block`: the NCHWc block of a graph that takes its
+ * weights as inputs and runs blocked convolutions (0: every kernel plain). A Conv2D kernel of whole
+ * blocks of channels, larger than 1×1, is then held blocked.
+ */
+export function layoutOf(layerClass: string, key: string, tfShape: number[], block: number): WeightLayout {
   if (key === 'depthwise_kernel') return DEPTHWISE_KERNEL;
+  if (layerClass === 'Conv2D' && key === 'kernel' && block > 0) {
+    const [kh, kw, cin, cout] = tfShape;
+    if (kh * kw > 1 && cin % block === 0 && cout % block === 0) return blockedConvKernel(block);
+  }
   if (key === 'pointwise_kernel' || (layerClass === 'Conv2D' && key === 'kernel')) return CONV_KERNEL;
   return SAME;
 }

@@ -1,7 +1,14 @@
 import { int, ints, type GraphBuilder } from '../graph';
 import type { tf } from '../../tf';
 import type { BackwardContext, ForwardContext, LayerOp, Value } from '../layer-op';
-import { batchBlockedConvolution, convolve, depthwisePlanesConvolution, flippedConvolution } from '../nchwc';
+import {
+  batchBlockedConvolution,
+  blockedFromSwapped,
+  convolve,
+  depthwisePlanesConvolution,
+  flippedConvolution,
+  plainFromBlocked,
+} from '../nchwc';
 import { activate, activationGradient } from './activation';
 import { flipSpatial, outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
 
@@ -30,7 +37,7 @@ function convOf(ctx: { config: Record<string, unknown> }, x: Value, out: number,
   return { win, out, in: x.dims[0], group };
 }
 
-function forward(g: GraphBuilder, x: string, w: string, bias: string | undefined, c: Conv): string {
+function forward(g: GraphBuilder, x: string, w: string, bias: string | undefined, c: Conv, blocked = false): string {
   return convolve(
     g,
     x,
@@ -38,12 +45,17 @@ function forward(g: GraphBuilder, x: string, w: string, bias: string | undefined
     bias,
     { out: c.out, in: c.in, kernel: c.win.kernel, group: c.group, size: c.win.input },
     windowAttributes(c.win),
+    blocked,
   );
 }
 
-/** dx of the convolution `c` with kernel `w` whose output gradient is `dy`. */
-function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string {
+/** dx of the convolution `c` with kernel `w` (held blocked or not) whose output gradient is `dy`. */
+function inputGradient(g: GraphBuilder, dy: string, kernel: string, c: Conv, blocked = false): string {
   return g.within('input', () => {
+    const dims = [c.out, c.in / c.group, ...c.win.kernel];
+    // The paths below that run plain convolutions read the kernel [O, I, kh, kw].
+    let plain: string | undefined;
+    const w = () => (plain ??= blocked ? plainFromBlocked(g, kernel, dims) : kernel);
     const { win, group, in: inChannels, out: outChannels } = c;
     const [kh, kw] = win.kernel;
     const strided = win.strides[0] !== 1 || win.strides[1] !== 1;
@@ -59,22 +71,25 @@ function inputGradient(g: GraphBuilder, dy: string, w: string, c: Conv): string 
     ];
     if (group === 1 && (!strided || spreadPays(win, outChannels))) {
       const grad = { name: dy, dims: [outChannels, ...win.output] };
-      const blocked = flippedConvolution(g, grad, w, [outChannels, inChannels, kh, kw], {
-        dilations: win.dilations,
-        pads,
-        strides: win.strides,
-      });
-      if (blocked) return blocked;
+      const flipped = flippedConvolution(
+        g,
+        grad,
+        kernel,
+        [outChannels, inChannels, kh, kw],
+        { dilations: win.dilations, pads, strides: win.strides },
+        blocked,
+      );
+      if (flipped) return flipped;
     }
     if (strided) {
       return g.node(
         'ConvTranspose',
-        [dy, w],
+        [dy, w()],
         [...windowAttributes(win), ints('output_padding', spare), int('group', group)],
       );
     }
     const attrs = [ints('kernel_shape', win.kernel), ints('dilations', win.dilations), ints('pads', pads)];
-    const perGroup = g.node('Reshape', [w, g.int64s([group, outChannels / group, inChannels / group, kh, kw])]);
+    const perGroup = g.node('Reshape', [w(), g.int64s([group, outChannels / group, inChannels / group, kh, kw])]);
     const swapped = g.node('Reshape', [
       g.node('Transpose', [perGroup], [ints('perm', [0, 2, 1, 3, 4])]),
       g.int64s([inChannels, outChannels / group, kh, kw]),
@@ -113,7 +128,7 @@ function spreadPays(win: Window, dyChannels: number): boolean {
  * The kernel gradient in ONNX layout: [Co, Ci, kh, kw], or [Ci × m, 1, kh, kw] for a depthwise
  * convolution (each input channel convolved on its own, m outputs each).
  */
-function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string {
+function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv, blocked = false): string {
   return g.within('kernel', () => {
     const { win, out: outChannels } = c;
     const [kh, kw] = win.kernel;
@@ -153,17 +168,26 @@ function kernelGradient(g: GraphBuilder, x: Value, dy: string, c: Conv): string 
           [...attrs, int('group', ci)],
         );
     } else {
-      dw =
-        batchBlockedConvolution(g, x, dy, [outChannels, ...win.output], pads, window) ??
-        g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
+      const rows = { kernel: win.kernel, rows: kh + extra[0], columns: kw + extra[1] };
+      const byBatch = batchBlockedConvolution(
+        g,
+        x,
+        dy,
+        [outChannels, ...win.output],
+        pads,
+        window,
+        blocked ? rows : undefined,
+      );
+      if (byBatch && blocked) return byBatch;
+      dw = byBatch ?? g.node('Conv', [swap(x.name), swap(dy)], [...attrs, int('group', 1)]);
     }
     if (excess[0] > bottom || excess[1] > right) {
       dw = g.node('Slice', [dw, g.int64s([0, 0]), g.int64s([kh, kw]), g.int64s([2, 3])]);
     }
-    // [Ci, Co, kh, kw] → [Co, Ci, kh, kw]; depthwise [1, Ci·m, kh, kw] → [Ci·m, 1, kh, kw]
-    return depthwise
-      ? g.node('Reshape', [dw, g.int64s([outChannels, 1, kh, kw])])
-      : g.node('Transpose', [dw], [ints('perm', [1, 0, 2, 3])]);
+    // [Ci, Co, kh, kw] → [Co, Ci, kh, kw] (or held blocked); depthwise [1, Ci·m, kh, kw] → [Ci·m, 1, kh, kw]
+    if (depthwise) return g.node('Reshape', [dw, g.int64s([outChannels, 1, kh, kw])]);
+    if (blocked) return blockedFromSwapped(g, dw, [outChannels, ci, kh, kw]);
+    return g.node('Transpose', [dw], [ints('perm', [1, 0, 2, 3])]);
   });
 }
 
@@ -194,15 +218,17 @@ export const conv2d: LayerOp = {
   forward(ctx: ForwardContext) {
     const [x] = ctx.inputs;
     const c = convOf(ctx, x, ctx.outDims[0], 1);
-    return activate(ctx, forward(ctx.g, x.name, ctx.weight('kernel')!, ctx.weight('bias'), c));
+    const blocked = ctx.blocked('kernel');
+    return activate(ctx, forward(ctx.g, x.name, ctx.weight('kernel')!, ctx.weight('bias'), c, blocked));
   },
   backward(ctx, dy) {
     const [x] = ctx.inputs;
     const c = convOf(ctx, x, ctx.outDims[0], 1);
+    const blocked = ctx.blocked('kernel');
     const dz = activationGradient(ctx, dy);
-    ctx.gradient('kernel', kernelGradient(ctx.g, x, dz, c));
+    ctx.gradient('kernel', kernelGradient(ctx.g, x, dz, c, blocked));
     biasGradient(ctx, dz);
-    return [x.requiresGrad ? inputGradient(ctx.g, dz, ctx.weight('kernel')!, c) : null];
+    return [x.requiresGrad ? inputGradient(ctx.g, dz, ctx.weight('kernel')!, c, blocked) : null];
   },
 };
 
