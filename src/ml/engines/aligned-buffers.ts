@@ -29,7 +29,16 @@ export function alignedFloat32Arrays(lengths: number[]): Float32Array[] {
     total += Math.ceil(n / LINE_FLOATS) * LINE_FLOATS;
   }
   const bytes = total * 4;
-  if (bytes > MAX_BYTES) return lengths.map((n) => new Float32Array(n));
-  const memory = new Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  const plain = () => lengths.map((n) => new Float32Array(n));
+  if (bytes > MAX_BYTES) return plain();
+  let memory: { buffer: ArrayBuffer };
+  try {
+    memory = new Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  } catch (e) {
+    // Each memory reserves address space of its own; where the process has run out of it, the
+    // arrays are plain (slower, not wrong).
+    if (e instanceof RangeError) return plain();
+    throw e;
+  }
   return lengths.map((n, i) => new Float32Array(memory.buffer, offsets[i] * 4, n));
 }
