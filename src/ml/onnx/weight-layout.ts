@@ -15,19 +15,27 @@ export interface WeightLayout {
   fromOnnx(values: Float32Array, tfShape: number[]): Float32Array;
 }
 
-/** [kh, kw, in, out] ⇄ [out, in, kh, kw]; `from` true reads the ONNX order. */
-function transposeKernel(values: Float32Array, [kh, kw, cin, cout]: number[], fromOnnx: boolean): Float32Array {
+/** Where the kernel value of output o, input i, row y, column x lies in an ONNX-side layout. */
+type KernelIndex = (o: number, i: number, y: number, x: number) => number;
+
+/** [kh, kw, in, out] ⇄ an ONNX-side layout given by `at`; `fromOnnx` true reads the ONNX side. */
+function moveKernel(values: Float32Array, [kh, kw, cin, cout]: number[], at: KernelIndex, fromOnnx: boolean) {
   const out = new Float32Array(values.length);
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < cin; i++)
         for (let o = 0; o < cout; o++) {
           const tfIndex = ((y * kw + x) * cin + i) * cout + o;
-          const onnxIndex = ((o * cin + i) * kh + y) * kw + x;
-          if (fromOnnx) out[tfIndex] = values[onnxIndex];
-          else out[onnxIndex] = values[tfIndex];
+          if (fromOnnx) out[tfIndex] = values[at(o, i, y, x)];
+          else out[at(o, i, y, x)] = values[tfIndex];
         }
   return out;
+}
+
+/** [kh, kw, in, out] ⇄ [out, in, kh, kw]. */
+function transposeKernel(values: Float32Array, shape: number[], fromOnnx: boolean): Float32Array {
+  const [kh, kw, cin] = shape;
+  return moveKernel(values, shape, (o, i, y, x) => ((o * cin + i) * kh + y) * kw + x, fromOnnx);
 }
 
 const CONV_KERNEL: WeightLayout = {
@@ -44,25 +52,17 @@ const CONV_KERNEL: WeightLayout = {
  * validation's). Only kernels of whole blocks of input and output channels.
  */
 function blockedConvKernel(block: number): WeightLayout {
-  const move = (values: Float32Array, [kh, kw, cin, cout]: number[], fromOnnx: boolean) => {
-    const out = new Float32Array(values.length);
-    for (let y = 0; y < kh; y++)
-      for (let x = 0; x < kw; x++)
-        for (let i = 0; i < cin; i++)
-          for (let o = 0; o < cout; o++) {
-            const tfIndex = ((y * kw + x) * cin + i) * cout + o;
-            const tile = ((Math.floor(o / block) * (cin / block) + Math.floor(i / block)) * kh + y) * kw + x;
-            const blockedIndex = (tile * block + (i % block)) * block + (o % block);
-            if (fromOnnx) out[tfIndex] = values[blockedIndex];
-            else out[blockedIndex] = values[tfIndex];
-          }
-    return out;
+  const blockedIndex = ([kh, kw, cin]: number[]): KernelIndex => {
+    return (o, i, y, x) => {
+      const tile = ((Math.floor(o / block) * (cin / block) + Math.floor(i / block)) * kh + y) * kw + x;
+      return (tile * block + (i % block)) * block + (o % block);
+    };
   };
   return {
     block,
     onnxDims: CONV_KERNEL.onnxDims,
-    toOnnx: (v, s) => move(v, s, false),
-    fromOnnx: (v, s) => move(v, s, true),
+    toOnnx: (v, s) => moveKernel(v, s, blockedIndex(s), false),
+    fromOnnx: (v, s) => moveKernel(v, s, blockedIndex(s), true),
   };
 }
 
