@@ -132,6 +132,21 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
     Object.fromEntries(graph.weights.map((w) => [w.name, carried.get(w.name)!.current]));
   const image = (xs: Float32Array, n: number) => new ort.Tensor('float32', xs, [n, ...inputShape]);
 
+  // Every mask is drawn whole each step, into buffers kept per batch size (onnxruntime has read the
+  // last step's before the next is drawn), aligned like the state: no allocation a step.
+  const maskBuffers = new Map<number, Map<string, Float32Array>>();
+  const maskBuffer = (mask: DropoutMask, n: number): Float32Array => {
+    let forSize = maskBuffers.get(n);
+    if (!forSize) {
+      // A run has its batch size and an epoch's last, smaller batch; more sizes than a few are not kept.
+      if (maskBuffers.size >= 4) maskBuffers.clear();
+      const arrays = alignedFloat32Arrays(masks.map((m) => n * size(m.spec.dims)));
+      forSize = new Map(masks.map((m, k) => [m.spec.name, arrays[k]]));
+      maskBuffers.set(n, forSize);
+    }
+    return forSize.get(mask.name)!;
+  };
+
   let learningRate = o.learningRate;
   let momentum: number | undefined;
   let steps = 0;
@@ -150,8 +165,12 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
         [IMAGE_INPUT]: image(xs, n),
         [LABELS_INPUT]: new ort.Tensor('float32', ys, [n, classes]),
       };
-      for (const m of masks)
-        feeds[m.spec.name] = new ort.Tensor('float32', dropoutMask(m.spec, m.random, n), [n, ...m.spec.dims]);
+      for (const m of masks) {
+        // Inverted dropout's multipliers: 0 with probability `rate`, else 1/(1 − rate), as tfjs draws them.
+        const values = maskBuffer(m.spec, n);
+        m.random.fillThreshold(values, m.spec.rate, 0, 1 / (1 - m.spec.rate));
+        feeds[m.spec.name] = new ort.Tensor('float32', values, [n, ...m.spec.dims]);
+      }
       const scalars = graph.rule.scalars(steps, learningRate, o.weightDecay, momentum);
       for (const [key, name] of Object.entries(graph.scalars))
         feeds[name] = new ort.Tensor('float32', Float32Array.of(scalars[key]), []);
@@ -209,11 +228,4 @@ export async function onnxStepEngine(ort: Ort, model: tf.LayersModel, o: OnnxEng
       await Promise.all(sessions.map((s) => (s.status === 'fulfilled' ? s.value.session.release() : undefined)));
     },
   };
-}
-
-/** Inverted dropout's multipliers for n rows: 0 with probability `rate`, else 1/(1 − rate), as tfjs draws them. */
-function dropoutMask(mask: DropoutMask, random: Mulberry32Stream, n: number): Float32Array {
-  const values = new Float32Array(n * size(mask.dims));
-  random.fillThreshold(values, mask.rate, 0, 1 / (1 - mask.rate));
-  return values;
 }
