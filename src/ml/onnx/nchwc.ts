@@ -91,6 +91,7 @@ function blockedConvolution(
   layout: Layout,
   attrs: Attribute[],
   inputBlocked = false,
+  outputBlocked = false,
 ): string {
   const staysPlain = layout === 'OIHWBo' && shape.group === 1;
   const reordered = inputBlocked || staysPlain ? x : reorderInput(g, x);
@@ -102,6 +103,7 @@ function blockedConvolution(
     [...window, int('group', shape.group)],
     NCHWC_DOMAIN,
   );
+  if (outputBlocked) return y;
   return g.nodeN('ReorderOutput', [y], 1, [int('channels', shape.out)], NCHWC_DOMAIN)[0];
 }
 
@@ -185,6 +187,7 @@ export function flippedConvolution(
   [o, i, kh, kw]: number[],
   window: { dilations: number[]; pads: number[]; strides: number[] },
   kernelBlocked = false,
+  outputBlocked = false,
 ): string | null {
   const block = g.kernels.nchwcBlock;
   const shape: ConvShape = { out: i, in: o, kernel: [kh, kw], group: 1 };
@@ -215,7 +218,73 @@ export function flippedConvolution(
     ints('dilations', window.dilations),
     ints('pads', [top, left, Math.max(bottom, 0), Math.max(right, 0)]),
   ];
-  return blockedConvolution(g, input, kernel, undefined, { ...shape, size }, 'OIHWBiBo', attrs, spread);
+  return blockedConvolution(g, input, kernel, undefined, { ...shape, size }, 'OIHWBiBo', attrs, spread, outputBlocked);
+}
+
+/**
+ * The input gradient of a strided convolution as one stride-1 convolution per phase of dx (its
+ * rows a, a + s, a + 2s, … and likewise its columns): phase a of a row reads only the kernel rows
+ * r, r + s, … with r = (a + top padding) mod s, so it is dy convolved by that sub-kernel, flipped
+ * and swapped as flippedConvolution does, with the products of the forward pass and no zeros
+ * multiplied; the phases' blocked outputs are then interleaved into dx by two concatenations and
+ * one output reorder. Null where the map is not a whole number of strides, a phase would read no
+ * kernel row, or the shapes do not fit the blocks.
+ */
+export function phasedConvolution(
+  g: GraphBuilder,
+  dy: { name: string; dims: number[] },
+  w: string,
+  [o, i, kh, kw]: number[],
+  win: { strides: number[]; pads: number[]; input: number[]; output: number[] },
+  kernelBlocked = false,
+): string | null {
+  const block = g.kernels.nchwcBlock;
+  const [sh, sw] = win.strides;
+  const [h, wd] = win.input;
+  if (block === 0 || h % sh !== 0 || wd % sw !== 0 || kh < sh || kw < sw || i % block !== 0) return null;
+  /** Per phase a of one axis: its first kernel tap, its taps, and the padding of dy it reads. */
+  const phases = (k: number, s: number, before: number, inSize: number, outSize: number) =>
+    Array.from({ length: s }, (_, a) => {
+      const r = (a + before) % s;
+      const taps = Math.ceil((k - r) / s);
+      const first = Math.floor((a + before) / s);
+      const padBefore = taps - 1 - first;
+      return { r, taps, padBefore, padAfter: inSize / s + taps - 1 - padBefore - outSize };
+    });
+  const rows = phases(kh, sh, win.pads[0], h, win.output[0]);
+  const cols = phases(kw, sw, win.pads[1], wd, win.output[1]);
+  if ([...rows, ...cols].some((p) => p.padBefore < 0)) return null;
+  const [n, m] = [h / sh, wd / sw];
+  const view = kernelBlocked ? g.node('Reshape', [w, g.int64s([o / block, i / block, kh, kw, block, block])]) : w;
+  const rowParts: string[] = [];
+  for (const row of rows) {
+    const parts: string[] = [];
+    for (const col of cols) {
+      const taps = g.node('Slice', [
+        view,
+        g.int64s([row.r, col.r]),
+        g.int64s([kh, kw]),
+        g.int64s([2, 3]),
+        g.int64s([sh, sw]),
+      ]);
+      const sub = kernelBlocked ? g.node('Reshape', [taps, g.int64s([o, i, row.taps, col.taps])]) : taps;
+      const phase = flippedConvolution(
+        g,
+        dy,
+        sub,
+        [o, i, row.taps, col.taps],
+        { dilations: [1, 1], pads: [row.padBefore, col.padBefore, row.padAfter, col.padAfter], strides: [1, 1] },
+        kernelBlocked,
+        true,
+      );
+      if (!phase) return null;
+      parts.push(g.node('Reshape', [phase, g.int64s([-1, i / block, n, m, 1, block])]));
+    }
+    const interleaved = g.node('Concat', parts, [int('axis', 4)]);
+    rowParts.push(g.node('Reshape', [interleaved, g.int64s([-1, i / block, n, 1, m * sw * block])]));
+  }
+  const blocked = g.node('Reshape', [g.node('Concat', rowParts, [int('axis', 3)]), g.int64s([-1, i, h, wd])]);
+  return g.nodeN('ReorderOutput', [blocked], 1, [int('channels', i)], NCHWC_DOMAIN)[0];
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   convolve,
   depthwisePlanesConvolution,
   flippedConvolution,
+  phasedConvolution,
   plainFromBlocked,
 } from '../nchwc';
 import { activate, activationGradient } from './activation';
@@ -69,6 +70,11 @@ function inputGradient(g: GraphBuilder, dy: string, kernel: string, c: Conv, blo
       extent[0] - win.pads[2] + spare[0] - (win.strides[0] - 1),
       extent[1] - win.pads[3] + spare[1] - (win.strides[1] - 1),
     ];
+    if (group === 1 && strided && phasesPay(win)) {
+      const grad = { name: dy, dims: [outChannels, ...win.output] };
+      const phased = phasedConvolution(g, grad, kernel, [outChannels, inChannels, kh, kw], win, blocked);
+      if (phased) return phased;
+    }
     if (group === 1 && (!strided || spreadPays(win, outChannels))) {
       const grad = { name: dy, dims: [outChannels, ...win.output] };
       const flipped = flippedConvolution(
@@ -99,15 +105,34 @@ function inputGradient(g: GraphBuilder, dy: string, kernel: string, c: Conv, blo
   });
 }
 
+/** Input columns from which a strided input gradient runs by phases (phasesPay). */
+const PHASES_FROM_WIDTH = 4;
+
+/**
+ * Whether a strided convolution's input gradient runs as one stride-1 blocked convolution per
+ * phase of dx (nchwc.ts, phasedConvolution): the forward pass's products and no zeros, where the
+ * spread-out dy multiplies by zeros (four times the products at stride 2) and ConvTranspose
+ * unfolds and folds back. Per layer (the profiler): simpler_cnn's block1_conv2 (5×5, 16 channels)
+ * at 64×64 19.56 → 9.09 ms, block2_conv2 (5×5, 32) 13.41 → 6.02; at 20×20 1.92 → 0.79 and
+ * 1.32 → 0.74; resnet_small's stage2_conv1 (3×3) 1.56 → 0.81 at 20×20, 9.41 → 8.38 at 64×64. Whole
+ * steps, alternated: simpler_cnn −6% (20×20), −12% (32×32), −14% (64×64); resnet_small −5% and −1%.
+ * Slower on a 2×2 input (simpler_cnn's block5_conv2 at 20×20: 0.62 → 0.79 ms), whose phases are
+ * single values. Dilated windows keep the other paths; so do maps that are not a whole number of
+ * strides and kernels narrower than the stride (phasedConvolution says so by returning null).
+ */
+function phasesPay(win: Window): boolean {
+  return win.dilations[0] === 1 && win.dilations[1] === 1 && win.input[1] >= PHASES_FROM_WIDTH;
+}
+
 /** dy values per image up to which a strided input gradient is spread out (spreadPays), */
 const SPREAD_MAX_VALUES = 3600;
 /** and dy's channels up to which it is spread out at any size. */
 const SPREAD_ANY_SIZE_CHANNELS = 16;
 
 /**
- * Whether a strided convolution's input gradient runs faster as the stride-1 blocked convolution
- * of dy spread out by zeros (nchwc.ts, zeroInserted) than as onnxruntime's ConvTranspose (an
- * unfold, matrix products and a fold back). The spread one multiplies by zeros (four times the
+ * Where it does not run by phases (phasesPay), whether a strided convolution's input gradient runs
+ * faster as the stride-1 blocked convolution of dy spread out by zeros (nchwc.ts, zeroInserted) than
+ * as onnxruntime's ConvTranspose (an unfold, matrix products and a fold back). The spread one multiplies by zeros (four times the
  * products at stride 2), so it pays where the transposed convolution's products are small. Per
  * layer (the profiler, simpler_cnn and resnet_small at 20×20, 32×32 and 64×64): faster with up to
  * 3,200 values of dy per image, slower with 4,096 and more, except where dy has 16 channels, whose
