@@ -132,8 +132,9 @@ const SPREAD_ANY_SIZE_CHANNELS = 16;
 /**
  * Where it does not run by phases (phasesPay), whether a strided convolution's input gradient runs
  * faster as the stride-1 blocked convolution of dy spread out by zeros (nchwc.ts, zeroInserted) than
- * as onnxruntime's ConvTranspose (an unfold, matrix products and a fold back). The spread one multiplies by zeros (four times the
- * products at stride 2), so it pays where the transposed convolution's products are small. Per
+ * as onnxruntime's ConvTranspose (an unfold, matrix products and a fold back). The spread one
+ * multiplies by zeros (four times the products at stride 2), so it pays where the transposed
+ * convolution's products are small. Per
  * layer (the profiler, simpler_cnn and resnet_small at 20×20, 32×32 and 64×64): faster with up to
  * 3,200 values of dy per image, slower with 4,096 and more, except where dy has 16 channels, whose
  * products are the thinnest (simpler_cnn's block1_conv2 at 32×32: 5.4 → 4.4 ms, at 64×64: 18.8 →
