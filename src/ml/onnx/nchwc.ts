@@ -241,7 +241,8 @@ export function phasedConvolution(
   const block = g.kernels.nchwcBlock;
   const [sh, sw] = win.strides;
   const [h, wd] = win.input;
-  if (block === 0 || h % sh !== 0 || wd % sw !== 0 || kh < sh || kw < sw || i % block !== 0) return null;
+  const blocks = block > 0 && i % block === 0 && o % block === 0;
+  if (!blocks || h % sh !== 0 || wd % sw !== 0 || kh < sh || kw < sw) return null;
   /** Per phase a of one axis: its first kernel tap, its taps, and the padding of dy it reads. */
   const phases = (k: number, s: number, before: number, inSize: number, outSize: number) =>
     Array.from({ length: s }, (_, a) => {
@@ -253,6 +254,7 @@ export function phasedConvolution(
     });
   const rows = phases(kh, sh, win.pads[0], h, win.output[0]);
   const cols = phases(kw, sw, win.pads[1], wd, win.output[1]);
+  // Every return of null is before the first node, so that none is left unused in the graph.
   if ([...rows, ...cols].some((p) => p.padBefore < 0)) return null;
   const [n, m] = [h / sh, wd / sw];
   const view = kernelBlocked ? g.node('Reshape', [w, g.int64s([o / block, i / block, kh, kw, block, block])]) : w;
@@ -277,7 +279,8 @@ export function phasedConvolution(
         kernelBlocked,
         true,
       );
-      if (!phase) return null;
+      // The blocks were checked above, which is all flippedConvolution checks.
+      if (!phase) throw new Error('a phase of a strided input gradient the NCHWc kernels do not take');
       parts.push(g.node('Reshape', [phase, g.int64s([-1, i / block, n, m, 1, block])]));
     }
     const interleaved = g.node('Concat', parts, [int('axis', 4)]);
