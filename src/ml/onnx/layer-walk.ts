@@ -67,6 +67,10 @@ export interface WalkOptions {
   ops?: LayerOps;
 }
 
+/** Whether a layer's weight `key` is a kernel held in the NCHWc layout (LayerContext.blocked). */
+export const heldBlocked = (slots: Map<string, WeightSlot>) => (key: string) =>
+  slots.get(key)?.layout.block !== undefined;
+
 /** [null, h, w, c] → [c, h, w]; [null, f] → [f]. */
 function onnxDims(shape: Array<number | null>): number[] {
   const dims = shape.slice(1) as number[];
@@ -163,7 +167,6 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       }
       return slot.name;
     };
-    const blocked = (key: string) => slots.get(key)?.layout.block !== undefined;
     const record: LayerRecord = {
       layer,
       op,
@@ -182,7 +185,7 @@ export function walkModel(model: tf.LayersModel, g: GraphBuilder, options: WalkO
       inputs,
       outDims,
       weight,
-      blocked,
+      blocked: heldBlocked(slots),
       batchSize: walk.batchSize,
       mode: options.mode,
       save: (key, value) => record.saved.set(key, value),

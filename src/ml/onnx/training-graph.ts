@@ -3,7 +3,7 @@ import type { tf } from '../tf';
 import { int, ints, GraphBuilder, type KernelOptions } from './graph';
 import { UnsupportedLayerError, type Value } from './layer-op';
 import type { LayerOps } from './layer-ops';
-import { walkModel, type DropoutMask, type LayerRecord, type WeightSlot } from './layer-walk';
+import { heldBlocked, walkModel, type DropoutMask, type LayerRecord, type WeightSlot } from './layer-walk';
 import { flatUpdate } from './flat-update';
 import { OPTIMIZER_RULES, type OptimizerRule } from './optimizer-rules';
 
@@ -128,7 +128,7 @@ function backward(
           const slot = record.weights.get(key);
           return slot && declared.has(slot.name) ? slot.name : undefined;
         },
-        blocked: (key) => record.weights.get(key)?.layout.block !== undefined,
+        blocked: heldBlocked(record.weights),
         saved: (key) => {
           const v = record.saved.get(key);
           if (!v) throw new Error(`layer ${record.layer.name}: the forward pass kept no "${key}"`);
