@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import type { MlDb } from '../mldb';
 import { ARCHITECTURES } from '../ml/architectures/registry';
 import type { EpochPhases } from '../ml/callbacks';
@@ -60,23 +62,15 @@ async function spinningEpochs(mldb: MlDb, table: string) {
   return { spinning: medianRun(runs.spinning), sleeping: medianRun(runs.sleeping) };
 }
 
-/** Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime: flat, or leaking. */
-async function memoryOverEpochs(mldb: MlDb, table: string, epochs: number) {
-  const rss: number[] = [];
-  const tensors: number[] = [];
-  const r = await trainModel(await mldb.connection(), {
-    table,
-    model: 'simple_cnn',
-    epochs,
-    backend: 'onnxruntime',
-    onnx: mldb.settings.onnx,
-    onEpoch: () => {
-      rss.push(process.memoryUsage().rss / 2 ** 20);
-      tensors.push(tf.memory().numTensors);
-    },
-  });
-  r.model.dispose();
-  return { rss, tensors };
+/**
+ * Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime (flat, or leaking),
+ * and the peak: `mldb train` in a process of its own (train-memory.ts), as a user runs it.
+ */
+function memoryOverEpochs(url: string, table: string, epochs: number) {
+  const script = path.join(__dirname, 'train-memory.js');
+  const r = spawnSync(process.execPath, [script, url, table, String(epochs)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the memory watch's training failed: ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { rss: number[]; tensors: number[]; peakMb: number };
 }
 
 /** PyTorch's replica of simple_cnn at `shape`, measured now: its median step and peak memory. */
@@ -103,7 +97,7 @@ const s = (x: number) => `${x.toFixed(2)} s`;
  * over as many rows (its median step × the batches, measured now); then resident memory over 20
  * epochs on filedata against PyTorch's peak for the same network and batch.
  */
-export async function epochBench(mldb: MlDb, table: string, shape: Shape): Promise<void> {
+export async function epochBench(mldb: MlDb, url: string, table: string, shape: Shape): Promise<void> {
   const filedata = await spinningEpochs(mldb, table);
   console.log(
     `simple_cnn, a whole epoch on filedata (${filedata.spinning.rows} training rows; reader and server on the same ` +
@@ -169,22 +163,18 @@ export async function epochBench(mldb: MlDb, table: string, shape: Shape): Promi
       ),
     );
   }
-  const memory = await memoryOverEpochs(mldb, table, MEMORY_EPOCHS);
+  const memory = memoryOverEpochs(url, table, MEMORY_EPOCHS);
   const mb = (x: number) => `${x.toFixed(0)} MB`;
-  const largest = Math.max(...memory.rss);
   const after = [1, 5, MEMORY_EPOCHS].filter((e, i, all) => all.indexOf(e) === i);
   console.log(
-    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime: resident ` +
-      `${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')} ` +
-      `(largest ${mb(largest)}); ` +
-      `tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
+    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime (\`mldb train\` in a process of its own): ` +
+      `resident ${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')}, ` +
+      `peak ${mb(memory.peakMb)}; tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
   );
   if (peakRssMb !== null) {
     console.log(
-      `  against PyTorch's peak resident memory for the same network and batch at ${shape.join('×')} ` +
-        `(its whole process after its steps, ru_maxrss): ${mb(peakRssMb)}, so mldb's largest is ` +
-        `${(largest / peakRssMb).toFixed(2)}× it (target ≤ 1.5×; mldb's is the bench process, which has run ` +
-        `everything above)`,
+      `  against PyTorch's peak for the same network and batch at ${shape.join('×')} (its process's VmHWM after ` +
+        `its steps): ${mb(peakRssMb)}, so mldb's peak is ${(memory.peakMb / peakRssMb).toFixed(2)}× it (target ≤ 1.5×)`,
     );
   }
 }

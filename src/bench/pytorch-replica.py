@@ -9,7 +9,8 @@ convolutions (depthwise then 1x1), batch-norm with Keras' epsilon 1e-3 and momen
 dense layers, residual adds, L2 penalties as loss terms. Adam with tfjs' epsilon 1e-7 and
 cross-entropy on the logits (the final softmax is the loss's). Initialisation is PyTorch's: it
 does not change the speed. Prints one JSON line: the median step time, samples per second, and
-the process's peak resident memory once it has trained (Linux's ru_maxrss, in KiB).
+the process's peak resident memory once it has trained (Linux's VmHWM: getrusage's ru_maxrss
+would report the bench's own resident size, which a spawned child inherits until it execs).
 
 usage: pytorch-replica.py SPEC.json THREADS BATCH MIN_STEPS MIN_SECONDS
 """
@@ -22,6 +23,18 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def peak_resident_mb():
+    """This process's own peak resident memory in MiB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def same_pads(size, kernel, stride):
@@ -193,7 +206,7 @@ def main():
         times.append(time.perf_counter() - t)
     times.sort()
     median = times[len(times) // 2]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_resident_mb()
     print(json.dumps({"torch": torch.__version__, "threads": threads, "stepMs": median * 1000,
                       "samplesPerSecond": batch / median, "peakRssMb": peak}))
 

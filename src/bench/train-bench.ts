@@ -129,7 +129,7 @@ export async function trainSpeedBench(url: string, dataDir: string, archs = [...
           `an epoch takes ${(without / withAugment).toFixed(2)}× as long`,
       );
     }
-    if (archs.includes('simple_cnn')) await epochBench(mldb, table, rows.shape);
+    if (archs.includes('simple_cnn')) await epochBench(mldb, url, table, rows.shape);
   } finally {
     await mldb.close();
   }
