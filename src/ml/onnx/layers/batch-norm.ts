@@ -1,4 +1,4 @@
-import { float, int, ints, type GraphBuilder } from '../graph';
+import { float, int, type GraphBuilder } from '../graph';
 import type { BackwardContext, ForwardContext, LayerOp } from '../layer-op';
 
 /**
@@ -54,26 +54,38 @@ export const batchNormalization: LayerOp = {
       g.node('BatchNormalization', [x.name, gamma, beta, mean, variance], [float('epsilon', epsilon)]);
     if (ctx.mode === 'inference' || !ctx.layer.trainable)
       return normalise(ctx.weight('moving_mean')!, ctx.weight('moving_variance')!);
-    const axes = axesOf(x.dims.length + 1);
+    // onnxruntime's batch-norm kernel in training mode normalises by the batch and returns its
+    // mean and biased variance (as its "running" statistics, momentum 0) from loops of its own:
+    // closer to float64 than a sum of squares of the centred values (1e-7 against 6e-7 relative),
+    // and one node where a mean, a centring, a sum of squares and the normalisation were four
+    // (simple_cnn's first layer at 64×64: 4.5 against 7.6 ms; precise batch-norm's pass 6–10%
+    // shorter). Its running outputs share the buffers of its running inputs — it wrote into a fed
+    // tensor, and into a zero constant the optimiser had merged with another node's — so those
+    // inputs are values of their own, read by nothing else (the momentum, 0, multiplies them).
     const c = channels(ctx);
-    const mean = g.node('ReduceMean', [x.name], [int('keepdims', 1), ints('axes', axes)]);
-    const centred = g.node('Sub', [x.name, mean]);
-    const variance = g.node('Div', [
-      g.node('ReduceSumSquare', [centred], [int('keepdims', 0), ints('axes', axes)]),
-      perChannel(ctx),
-    ]);
-    const flatMean = g.node('Reshape', [mean, g.int64s([c])]);
-    if (ctx.mode === 'statistics') ctx.statistics(flatMean, variance);
+    const own = (moving: string) => g.node('Mul', [moving, g.scalar(0)]);
+    const [normalised, mean, variance] = g.nodeN(
+      'BatchNormalization',
+      [x.name, gamma, beta, own(ctx.weight('moving_mean')!), own(ctx.weight('moving_variance')!)],
+      3,
+      [float('epsilon', epsilon), float('momentum', 0), int('training_mode', 1)],
+    );
+    if (ctx.mode === 'statistics') ctx.statistics(mean, variance);
     if (ctx.mode === 'train') {
-      ctx.save('centred', centred);
+      // The backward pass reads x − μ twice; one subtraction here, kept.
+      const rank = x.dims.length + 1;
+      ctx.save(
+        'centred',
+        g.node('Sub', [x.name, g.node('Reshape', [mean, g.int64s(rank === 4 ? [1, c, 1, 1] : [1, c])])]),
+      );
       ctx.save('invStd', g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [variance, g.scalar(epsilon)])])]));
       const decay = g.scalar(1 - Number(ctx.config.momentum ?? 0.99));
       const movingAverage = (moving: string, batch: string) =>
         g.node('Sub', [moving, g.node('Mul', [g.node('Sub', [moving, batch]), decay])]);
-      ctx.updated('moving_mean', movingAverage(ctx.weight('moving_mean')!, flatMean));
+      ctx.updated('moving_mean', movingAverage(ctx.weight('moving_mean')!, mean));
       ctx.updated('moving_variance', movingAverage(ctx.weight('moving_variance')!, variance));
     }
-    return normalise(flatMean, variance);
+    return normalised;
   },
   backward(ctx, dy) {
     const g = ctx.g;
