@@ -9,6 +9,7 @@ import {
   flippedConvolution,
   phasedConvolution,
   plainFromBlocked,
+  subsampled,
 } from '../nchwc';
 import { activate, activationGradient } from './activation';
 import { flipSpatial, outputPadding, pair, windowAttributes, windowOf, type Window } from './window';
@@ -222,8 +223,12 @@ function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChann
   const [ci] = x.dims;
   let input = x.name;
   if (win.strides[0] > 1 || win.strides[1] > 1) {
+    // A pool over one value keeps ⌈size / stride⌉ rows and columns: the output's, unless padded.
+    const whole = [0, 1].every((a) => Math.ceil(win.input[a] / win.strides[a]) === win.output[a]);
     const ends = [0, 1].map((a) => (win.output[a] - 1) * win.strides[a] + 1);
-    input = g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
+    input =
+      (whole && win.pads.every((p) => p === 0) ? subsampled(g, x, win.strides) : null) ??
+      g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
   }
   const cols = g.node('Reshape', [
     g.node('Transpose', [dy], [ints('perm', [1, 0, 2, 3])]),
