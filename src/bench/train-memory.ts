@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { MlDb } from '../mldb';
 import { tf } from '../ml/tf';
 import { trainModel } from '../ml/train';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   } finally {
     await mldb.close();
   }
-  const hwm = /VmHWM:\s+(\d+)/.exec(await import('node:fs').then((fs) => fs.readFileSync('/proc/self/status', 'utf8')));
+  const hwm = /VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   const peakMb = hwm ? Number(hwm[1]) / 1024 : Math.max(...rss);
   console.log(JSON.stringify({ rss, tensors, peakMb }));
 }

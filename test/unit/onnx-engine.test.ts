@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { ARCHITECTURES } from '../../src/ml/architectures/registry';
 import { selectBackend } from '../../src/ml/backend';
 import { onnxStepEngine } from '../../src/ml/engines/onnx-step-engine';
+import { statisticsGraph } from '../../src/ml/onnx/forward-graphs';
 import { recomputeBatchNormStatistics, tfjsBatchNorm } from '../../src/ml/precise-bn';
 import { tf } from '../../src/ml/tf';
 import { MemorySource } from '../../src/samples/sample-source';
@@ -151,5 +152,51 @@ test('a step built for the run’s batch size (depthwise gradients by image plan
     await fixed.close();
     await general.close();
     models.forEach((m) => m.dispose());
+  }
+});
+
+test('a statistics pass leaves the moving statistics as they were until they are written', async () => {
+  const model = build();
+  const engine = await onnxStepEngine(ort, model, { optimizer: 'adam', learningRate: 0.001 });
+  try {
+    const { xs, ys } = batch(16);
+    await engine.step(xs, ys, 16);
+    engine.syncModel();
+    const moving = () =>
+      model.weights.filter((w) => w.originalName.includes('moving')).flatMap((w) => Array.from(w.read().dataSync()));
+    const before = moving();
+    const moments = await engine.batchNorm.moments(xs, 16);
+    expect(moments).toHaveLength(9);
+    engine.syncModel();
+    expect(moving()).toEqual(before);
+  } finally {
+    await engine.close();
+    model.dispose();
+  }
+});
+
+test('the statistics graph leaves every tensor fed to it as it was, at any optimisation level', async () => {
+  // onnxruntime's batch-norm kernel in training mode writes its running outputs into the buffers of
+  // its running inputs (with the optimiser off, into the very tensors fed to it).
+  const model = build();
+  try {
+    const graph = statisticsGraph(model);
+    const feeds: Record<string, ort.Tensor> = {
+      image: new ort.Tensor('float32', batch(8).xs, [8, 20, 20, 1]),
+    };
+    for (const w of graph.weights) {
+      const values = w.layout.toOnnx(w.variable.read().dataSync() as Float32Array, w.tfShape);
+      feeds[w.name] = new ort.Tensor('float32', values, w.onnxDims);
+    }
+    const before = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+    for (const level of ['disabled', 'all'] as const) {
+      const session = await ort.InferenceSession.create(graph.bytes, { graphOptimizationLevel: level });
+      await session.run(feeds);
+      await session.release();
+      for (const [name, t] of Object.entries(feeds))
+        expect([level, name, Array.from(t.data as Float32Array)]).toEqual([level, name, before[name]]);
+    }
+  } finally {
+    model.dispose();
   }
 });
