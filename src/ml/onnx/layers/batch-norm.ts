@@ -48,7 +48,7 @@ function scaleShift(g: GraphBuilder, x: string, scale: string, bias: string, c: 
  * variance out (ctx.statistics), by onnxruntime's batch-norm kernel in training mode (its
  * "running" outputs, momentum 0): one node where a mean, a centring, a sum of squares and the
  * normalisation were four, and a variance closer to float64 (1e-7 against 6e-7 relative). The
- * pass took 6–10% less time a batch (simple_cnn at the bench's three sizes). The training step
+ * pass took 4–10% less time a batch (simple_cnn at the bench’s three sizes). The training step
  * keeps its four nodes: its backward pass needs x − μ anyway, and there the kernel gained nothing
  * measurable. The kernel writes its running outputs into the buffers of its running inputs (a fed
  * tensor; a constant the optimiser had merged with another node's), so those inputs are values of
