@@ -21,22 +21,21 @@ const ROUNDS = 3;
 function mldbImport(url: string, dir: string, table: string, threads: number): { perSecond: number; peakMb: number } {
   const mldb = path.resolve(__dirname, '..', 'mldb.js');
   const config = path.resolve(__dirname, '..', 'config.js');
+  const peak = path.resolve(__dirname, 'peak-memory.js');
   const script =
     `const { MlDb } = require(${JSON.stringify(mldb)}); const { resolveConfig } = require(${JSON.stringify(config)});` +
+    `const { peakResidentMb } = require(${JSON.stringify(peak)});` +
     `(async () => { const m = new MlDb({ config: resolveConfig({ url: ${JSON.stringify(url)} }, {}, '/') });` +
     `await m.connection(); const t0 = performance.now();` +
     `const s = await m.insertFolder(${JSON.stringify(dir)}, { table: ${JSON.stringify(table)}, create: true, ` +
     `shape: { channels: 1 }, threads: ${threads} });` +
     `const seconds = (performance.now() - t0) / 1000; await m.close();` +
-    // VmHWM, the new process's own peak: getrusage's maxrss starts from the parent's at fork.
-    `const hwm = /VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));` +
-    `const maxRss = hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;` +
-    `console.log(JSON.stringify({ files: s.files, seconds, maxRss }));` +
+    `console.log(JSON.stringify({ files: s.files, seconds, peakMb: peakResidentMb() }));` +
     `})().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the import child failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { files: number; seconds: number; maxRss: number };
-  return { perSecond: out.files / out.seconds, peakMb: out.maxRss / 1024 };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { files: number; seconds: number; peakMb: number };
+  return { perSecond: out.files / out.seconds, peakMb: out.peakMb };
 }
 
 /**

@@ -7,6 +7,7 @@ import { walkLabeledFolder } from '../ingest/walk-labeled-folder';
 import { MlDb } from '../mldb';
 import { renderTable } from '../ui/table';
 import { median } from './server';
+import { peakResidentMb } from './peak-memory';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'mldb.js');
 
@@ -128,11 +129,6 @@ export async function serveBench(dbUrl: string, dir: string, amount = Number(pro
   fs.rmSync(report.savedTo ?? '', { recursive: true, force: true });
 }
 
-/** Peak resident memory of a process so far (Linux's VmHWM), in MB. */
-function peakMegabytes(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-}
-
 async function timeTiny(url: string, tiny: Buffer): Promise<number> {
   const t = performance.now();
   const r = await fetch(`${url}/v1/predict`, {
@@ -171,7 +167,7 @@ export async function decodeBudgetBench(dbUrl: string, dir: string): Promise<voi
   );
   const idle: number[] = [];
   for (let i = 0; i < 200; i++) idle.push(await timeTiny(server.url, tiny));
-  const resting = peakMegabytes(server.pid);
+  const resting = peakResidentMb(server.pid);
   const form = new FormData();
   for (let i = 0; i < 24; i++) form.append('file', new Blob([huge]), `huge-${i}.png`);
   let done = false;
@@ -185,7 +181,7 @@ export async function decodeBudgetBench(dbUrl: string, dir: string): Promise<voi
   while (!done && during.length < 2000) during.push(await timeTiny(server.url, tiny));
   const status = await big;
   const seconds = (performance.now() - started) / 1000;
-  const peak = peakMegabytes(server.pid);
+  const peak = peakResidentMb(server.pid);
   await server.stop();
   const p = (xs: number[], q: number) =>
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];

@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import { MlDb } from '../mldb';
 import { tf } from '../ml/tf';
 import { trainModel } from '../ml/train';
+import { peakResidentMb } from './peak-memory';
 
 /**
  * `node train-memory.js URL TABLE EPOCHS`: `mldb train`'s resident memory as a user's process of
@@ -31,9 +31,7 @@ async function main(): Promise<void> {
   } finally {
     await mldb.close();
   }
-  const hwm = /VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  const peakMb = hwm ? Number(hwm[1]) / 1024 : Math.max(...rss);
-  console.log(JSON.stringify({ rss, tensors, peakMb }));
+  console.log(JSON.stringify({ rss, tensors, peakMb: peakResidentMb() }));
 }
 
 if (require.main === module) {
