@@ -83,7 +83,7 @@ export async function serveBench(dbUrl: string, dir: string, amount = Number(pro
   await mldb.dropTable('bench_serve').catch(() => undefined);
   await mldb.insertFolder(dir, { create: true });
   console.log('training simple_cnn for one epoch (the model served; its accuracy does not matter here)…');
-  const report = await mldb.train({ model: 'simple_cnn', epochs: 1, workers: 2, save: undefined });
+  const report = await mldb.train({ model: 'simple_cnn', epochs: 1, save: undefined });
   await mldb.close();
   const ref = `run:${report.runId}`;
   const file = walkLabeledFolder(dir).files[0].path;
