@@ -71,13 +71,12 @@ function inputGradient(g: GraphBuilder, dy: string, kernel: string, c: Conv, blo
       extent[0] - win.pads[2] + spare[0] - (win.strides[0] - 1),
       extent[1] - win.pads[3] + spare[1] - (win.strides[1] - 1),
     ];
+    const grad = { name: dy, dims: [outChannels, ...win.output] };
     if (group === 1 && strided && phasesPay(win)) {
-      const grad = { name: dy, dims: [outChannels, ...win.output] };
       const phased = phasedConvolution(g, grad, kernel, [outChannels, inChannels, kh, kw], win, blocked);
       if (phased) return phased;
     }
     if (group === 1 && (!strided || spreadPays(win, outChannels))) {
-      const grad = { name: dy, dims: [outChannels, ...win.output] };
       const flipped = flippedConvolution(
         g,
         grad,
@@ -223,11 +222,11 @@ function pointwiseKernelGradient(g: GraphBuilder, x: Value, dy: string, outChann
   const [ci] = x.dims;
   let input = x.name;
   if (win.strides[0] > 1 || win.strides[1] > 1) {
-    // A pool over one value keeps ⌈size / stride⌉ rows and columns: the output's, unless padded.
-    const whole = [0, 1].every((a) => Math.ceil(win.input[a] / win.strides[a]) === win.output[a]);
+    // Unpadded (as "same" and "valid" leave a 1×1 kernel), the output keeps ⌈size / stride⌉ rows
+    // and columns, as a pool over one value does.
     const ends = [0, 1].map((a) => (win.output[a] - 1) * win.strides[a] + 1);
     input =
-      (whole && win.pads.every((p) => p === 0) ? subsampled(g, x, win.strides) : null) ??
+      (win.pads.every((p) => p === 0) ? subsampled(g, x, win.strides) : null) ??
       g.node('Slice', [input, g.int64s([0, 0]), g.int64s(ends), g.int64s([2, 3]), g.int64s(win.strides)]);
   }
   const cols = g.node('Reshape', [
