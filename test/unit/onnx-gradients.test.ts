@@ -216,16 +216,18 @@ beforeAll(async () => {
 
 test.each([
   // dy of 16 images at 104×104 is over 4 MB in its one block of channels;
-  ['one block of channels', 16, 104],
-  // at 64×64 it is 4 MB a block, and the two blocks are read together.
-  ['two blocks of channels', 32, 64],
+  ['one block of channels', 16, 3, 104],
+  // at 64×64 it is 4 MB a block, and the two blocks are read together;
+  ['two blocks of channels', 32, 3, 64],
+  // seven columns of kernel gradient: the last one by a convolution of its own (nchwc.ts, lastColumnApart).
+  ['a 7×7 kernel', 16, 7, 72],
 ])(
   'a kernel gradient over a large map, in bands of rows, equals the plain convolution’s (%s)',
-  async (_, filters, size) => {
+  async (_, filters, kernel, size) => {
     if (block === 0) return; // no NCHWc kernels on this CPU: no bands either
     // So the blocked kernel gradient is cut into bands (nchwc.ts); the plain convolutions, held to tfjs
     // above, are the reference.
-    const c: Case = { name: 'large map', size, build: conv(filters, 3) };
+    const c: Case = { name: 'large map', size, build: conv(filters, kernel) };
     const n = 16;
     const m = model(c, 16);
     try {
