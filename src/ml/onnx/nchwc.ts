@@ -437,7 +437,7 @@ function onePassColumns(g: GraphBuilder, columns: number, attrs: Attribute[]): n
  * exactly dy's width computes it for about a third of that, and the other six take one pass over
  * a band one column narrower; the two slices of the band cost a copy more. Measured at 64×64
  * (the profiler): block1_conv2's kernel-gradient convolutions 35.7 → 25.5 ms, slices 5.2 → 9.0;
- * whole steps, alternated, 318 → 308 ms (−3%). Unbanded kernel gradients (every layer at 32×32 and
+ * whole steps, alternated, 312.5 → 305.2 ms (−2.3%). Unbanded kernel gradients (every layer at 32×32 and
  * 20×20) would need both copies of the whole input, and gained nothing measurable so.
  */
 function lastColumnApart(g: GraphBuilder, columns: number): boolean {
