@@ -289,6 +289,44 @@ describe('a kernel held in the NCHWc layout, on the paths that convert it', () =
     expect(await blockedAgainstPlain(c, { aligned: false })).toBeLessThanOrEqual(TOLERANCE);
   });
 
+  test('a dilated convolution (3×3, dilation 2): blocked as plain, plain as central differences', async () => {
+    if (block === 0) return;
+    const c: Case = { name: '3×3 dilation 2', size: 12, build: conv(16, 3, { dilationRate: 2 }) };
+    expect(await blockedAgainstPlain(c)).toBeLessThanOrEqual(TOLERANCE);
+    // tfjs has no gradient for dilated convolutions: its loss's central differences hold the plain
+    // graph's kernel gradient instead, on the dozen entries with the largest gradient.
+    const n = 16;
+    const m = model(c, 16);
+    try {
+      const batch = randomBatch(c, n);
+      const plain = await onnxSteps(m, batch, n, { kernels: { nchwcBlock: 0, batchAligned: false } });
+      const kernel = m.layers[2].weights[0];
+      const grad = plain.gradients.get(kernel.name)!;
+      const loss = () =>
+        tf.tidy(() => {
+          const p = m.apply(tf.tensor(batch.xs, [n, c.size, c.size, 2])) as tf.Tensor;
+          return tf.mean(tf.metrics.categoricalCrossentropy(tf.tensor2d(batch.ys, [n, 4]), p)).dataSync()[0];
+        });
+      const values = kernel.read().dataSync() as Float32Array;
+      const largest = [...grad.keys()].sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a])).slice(0, 12);
+      const h = 1e-2;
+      for (const i of largest) {
+        const at = (delta: number) => {
+          const changed = Float32Array.from(values);
+          changed[i] += delta;
+          tf.tidy(() => kernel.write(tf.tensor(changed, kernel.shape)));
+          return loss();
+        };
+        const difference = (at(h) - at(-h)) / (2 * h);
+        tf.tidy(() => kernel.write(tf.tensor(values, kernel.shape)));
+        // Float32 differences over 2h agree to about 6e-5 of the largest entry; 1% off on one would not.
+        expect(Math.abs(difference - grad[i])).toBeLessThanOrEqual(1e-3 * Math.abs(grad[largest[0]]));
+      }
+    } finally {
+      m.dispose();
+    }
+  });
+
   test('a strided input gradient by the transposed convolution (32 channels of dy, 21×21)', async () => {
     if (block === 0) return;
     // An odd map is not a whole number of strides (no phases), and 32 channels of dy over 3,600

@@ -349,8 +349,10 @@ export function batchBlockedConvolution(
   const blocks = wholeBlocks(co, block) / block;
   // x: [Ci, N, H, W] (whole H×W planes move), then blocked over N.
   const [ci, h, w] = x.dims;
-  // The output's columns (with stride 1; else none are added).
-  const columns = w + pads[1] + pads[3] - (ow - 1) * attribute(attrs, 'dilations', 1);
+  // The output's columns: dy's columns are spread by the forward stride (this window's dilation),
+  // and the forward dilation is this window's stride.
+  const [stride, dilation] = [attribute(attrs, 'strides', 1), attribute(attrs, 'dilations', 1)];
+  const columns = Math.floor((w + pads[1] + pads[3] - (ow - 1) * dilation - 1) / stride) + 1;
   const widen = onePassColumns(g, columns, attrs) - columns;
   const padded = [pads[0], pads[1], pads[2], pads[3] + widen];
   const swapped = g.node('Transpose', [x.name], [ints('perm', [1, 0, 2, 3])]);
