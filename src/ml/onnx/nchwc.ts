@@ -353,7 +353,7 @@ export function batchBlockedConvolution(
   // and the forward dilation is this window's stride.
   const [stride, dilation] = [attribute(attrs, 'strides', 1), attribute(attrs, 'dilations', 1)];
   const columns = Math.floor((w + pads[1] + pads[3] - (ow - 1) * dilation - 1) / stride) + 1;
-  const widen = onePassColumns(g, columns, attrs) - columns;
+  const widen = onePassColumns(g, columns, stride) - columns;
   const padded = [pads[0], pads[1], pads[2], pads[3] + widen];
   const swapped = g.node('Transpose', [x.name], [ints('perm', [1, 0, 2, 3])]);
   const input = padBlocked(g, reorderInput(g, swapped), [ci, h, w], padded);
@@ -386,11 +386,12 @@ export function batchBlockedConvolution(
         g.node('Slice', [input5, g.int64s([r0, c0]), g.int64s([r1, c1]), g.int64s([2, 3])]),
         g.int64s([ci, -1, r1 - r0, c1 - c0]),
       ]);
+    const apart = lastColumnApart(g, columns);
     const parts: string[] = [];
     for (let r0 = 0; r0 < oh; r0 += rows) {
       const r1 = Math.min(r0 + rows, oh);
       const dyBand = band(blockedGrad, r0, r1);
-      if (lastColumnApart(g, columns)) {
+      if (apart) {
         // The others from the band one column narrower, the last from the band exactly dy's width,
         // side by side in the blocked layout.
         const rest = convolve(region(r0, r1 + out - 1, 0, wp - 1), dyBand, r1 - r0);
@@ -425,9 +426,9 @@ const COLUMNS_AT_ONCE = 6;
  * simpler_cnn −4% at 64×64, simple_cnn −1%. Seven columns (6 + 1) gain nothing by nine or twelve.
  * The AVX2 kernel (blocks of 8) goes by three, where widening saves no pass.
  */
-function onePassColumns(g: GraphBuilder, columns: number, attrs: Attribute[]): number {
+function onePassColumns(g: GraphBuilder, columns: number, stride: number): number {
   const rest = columns % COLUMNS_AT_ONCE;
-  if (g.kernels.nchwcBlock !== 16 || attribute(attrs, 'strides', 1) !== 1 || rest < 4) return columns;
+  if (g.kernels.nchwcBlock !== 16 || stride !== 1 || rest < 4) return columns;
   return columns - rest + COLUMNS_AT_ONCE;
 }
 
