@@ -171,4 +171,10 @@ export default tseslint.config(
   prettier,
   // After prettier's config, which turns max-len off: prettier wraps code at 120, strings are wrapped by hand.
   { files: ['**/*.ts'], rules: { 'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }] } },
+  // Build scripts run by npm before anything is compiled: CommonJS on Node.
+  {
+    files: ['scripts/**/*.js'],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

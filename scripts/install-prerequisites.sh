@@ -3,13 +3,13 @@
 # with sudo. Elsewhere it prints what to install. `.ci/run` runs this same script.
 #
 #   scripts/install-prerequisites.sh          everything `npm test` needs (the default)
-#   scripts/install-prerequisites.sh demo     only what `npm run demo` needs (a server binary)
+#   scripts/install-prerequisites.sh demo     only what `npm run demo` needs (a server binary, oneDNN)
 set -euo pipefail
 
 purpose="${1:-tests}"
 case "$purpose" in
-  demo) packages=(mariadb-server-core mariadb-client) ;;
-  tests) packages=(mariadb-server-core mariadb-client mariadb-plugin-spider chromium fontconfig fonts-dejavu-core) ;;
+  demo) packages=(mariadb-server-core mariadb-client libdnnl-dev) ;;
+  tests) packages=(mariadb-server-core mariadb-client mariadb-plugin-spider chromium fontconfig fonts-dejavu-core libdnnl-dev) ;;
   *) echo "usage: $0 [demo|tests]" >&2; exit 2 ;;
 esac
 

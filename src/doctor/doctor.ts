@@ -18,14 +18,15 @@ export interface DoctorReport {
 /**
  * What each purpose cannot do without. The main job is the configured database; the demo starts a
  * server of its own when none answers; the tests start their own servers (plain and Spider), drive
- * Chromium and render reports. MLDB_TEST_URL points the tests at a server instead of a binary.
+ * Chromium, render reports and hold mldb's oneDNN addon to tfjs. MLDB_TEST_URL points the tests at
+ * a server instead of a binary.
  */
 function blockingChecks(purpose: Purpose, byId: Map<string, Check>, env: NodeJS.ProcessEnv): string[] {
   const absent = (id: string) => byId.get(id)?.status === 'missing';
   const needs: Record<Purpose, string[]> = {
     main: ['node', 'database', 'schema'],
     demo: ['node', ...(absent('database') ? ['server-binary'] : ['schema'])],
-    tests: ['node', ...(env.MLDB_TEST_URL ? [] : ['server-binary']), 'spider', 'chromium', 'fonts'],
+    tests: ['node', ...(env.MLDB_TEST_URL ? [] : ['server-binary']), 'spider', 'chromium', 'fonts', 'onednn'],
   };
   return needs[purpose].filter(absent);
 }

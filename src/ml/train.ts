@@ -6,7 +6,13 @@ import { getArchitecture } from './architectures/registry';
 import type { Architecture } from './architectures/types';
 import type { TrainingBackendChoice } from './backend-names';
 import { recipeRules, type BatchProgress, type TrainingCallback } from './callbacks';
-import { openStepEngine, resolveWorkers, selectTrainingBackend, type TrainingBackend } from './engines/select-engine';
+import {
+  openStepEngine,
+  preferOneDnn,
+  resolveWorkers,
+  selectTrainingBackend,
+  type TrainingBackend,
+} from './engines/select-engine';
 import type { StepEngine } from './engines/step-engine';
 import { mulberry32 } from './seeded';
 import { tf } from './tf';
@@ -131,7 +137,12 @@ export async function prepareTraining(db: Db, opts: PrepareOptions): Promise<Pre
     tableVersion: opts.tableVersion,
     readParallelism: opts.readParallelism,
   });
-  const backend = await selectTrainingBackend(resolved.backend);
+  const network = buildNetwork(architecture, data, hp);
+  const backend = preferOneDnn(await selectTrainingBackend(resolved.backend), resolved.backend, network, {
+    optimizer: hp.optimizer,
+    freezes: hp.freeze !== undefined,
+  });
+  network.dispose();
   const workers = resolveWorkers(workersForFreeze(resolved.workers, hp.freeze !== undefined), backend.name);
   const start = await checkStart(db, () => buildNetwork(architecture, data, hp), data.labels, hp);
   const choices = { backend: backend.name, workers, hyperparameters: hp, start: start?.summary ?? null };

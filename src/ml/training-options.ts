@@ -122,10 +122,10 @@ const AUGMENT_RANGES = [
 
 /**
  * `--workers auto` once the backend is chosen: one tfjs replica per core (at most 64) on wasm and
- * cpu; one on native TensorFlow and on onnxruntime, which use every core within one step already.
+ * cpu; one on native TensorFlow, onnxruntime and oneDNN, which use every core within one step already.
  */
 export function autoWorkers(backend: string): number {
-  return backend === 'tensorflow' || backend === 'onnxruntime' ? 1 : Math.min(64, os.availableParallelism());
+  return ['tensorflow', 'onnxruntime', 'onednn'].includes(backend) ? 1 : Math.min(64, os.availableParallelism());
 }
 
 /** A --workers value: "auto" (resolved when the backend is chosen), or a number for the schema to check. */

@@ -78,10 +78,10 @@ export interface TrainReport {
 /** mldb_runs.name is VARCHAR(191). */
 const MAX_RUN_NAME = 191;
 
-async function testEngine(model: tf.LayersModel): Promise<ModelEngine> {
+/** onnxruntime's session over the exported model, where onnxruntime loads (either native engine's model). */
+async function testEngine(model: tf.LayersModel): Promise<ModelEngine | undefined> {
   const loaded = loadOnnxRuntime();
-  if (!('ort' in loaded)) throw new Error(loaded.unavailable); // it trained on it a moment ago
-  return onnxModelEngine(loaded.ort, model);
+  return 'ort' in loaded ? onnxModelEngine(loaded.ort, model) : undefined;
 }
 
 export function defaultModelDir(table: string, model: string, when = new Date()): string {
@@ -215,7 +215,7 @@ function testRowSet(opts: TrainRunOptions, result: TrainResult): { maxId: number
   return { maxId: result.rowsUntil, asOf: opts.tableVersion };
 }
 
-/** Metrics on the test split, on the engine training ran on: onnxruntime's session over the exported model, or tfjs. */
+/** Metrics on the test split: on onnxruntime's session over the exported model after a native engine, else tfjs. */
 async function testModel(
   db: Db,
   opts: TrainRunOptions,
@@ -224,7 +224,7 @@ async function testModel(
   testRows: number,
 ): Promise<EvaluationReport> {
   opts.onTestStart?.(testRows);
-  const engine = result.backend === 'onnxruntime' ? await testEngine(result.model) : undefined;
+  const engine = ['onnxruntime', 'onednn'].includes(result.backend) ? await testEngine(result.model) : undefined;
   try {
     return await evaluateClassifier(
       db,

@@ -104,7 +104,7 @@ describe('training flags are checked by one schema and worded as flags', () => {
     [['--validation-split', '1'], /^mldb: --validation-split must be below 1, got 1$/m],
     [['--min-accuracy', '1.5'], /--min-accuracy/],
     [['--optimizer', 'lamb'], /argument 'lamb' is invalid. Allowed choices are sgd, momentum/],
-    [['--backend', 'bogus'], /Allowed choices are auto, onnxruntime, tensorflow, wasm, cpu/],
+    [['--backend', 'bogus'], /Allowed choices are auto, onnxruntime, onednn, tensorflow, wasm, cpu/],
   ])('train %j is a usage error (exit 2) before anything runs', (flags, message) => {
     const r = mldb(['train', '--model', 'lenet5', '--table', 'nothing_here', ...flags], env());
     expect(r.code).toBe(2);

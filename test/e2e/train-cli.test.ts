@@ -134,6 +134,41 @@ describe('train → evaluate → predict from the command line', () => {
     expect(mldb(['models', 'export', path.join(work, 'missing'), '--format', 'onnx'], {}).code).toBe(4);
   });
 
+  test('--backend onednn trains what it runs, the same run twice alike; it names what it cannot run', () => {
+    const train = (args: string[]) =>
+      mldb(['train', '--model', 'simple_cnn', '--epochs', '2', '--backend', 'onednn', '--seed', '3', ...args], env());
+    const runs = [1, 2].map((k) => {
+      const r = train(['--save', path.join(work, `onednn${k}`), '--json']);
+      expect(r.stderr).not.toMatch(/^mldb:/m);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/backend: onednn \(oneDNN \d+\.\d+\.\d+ through mldb’s addon, native kernels/);
+      return JSON.parse(r.stdout);
+    });
+    expect(runs[0]).toMatchObject({ backend: 'onednn', stopReason: 'completed' });
+    expect(runs[0].epochs).toHaveLength(2);
+    expect(runs[1].epochs.map((e: { loss: number }) => e.loss)).toEqual(
+      runs[0].epochs.map((e: { loss: number }) => e.loss),
+    );
+    expect(runs[1].test).toEqual(runs[0].test);
+    // The saved model is a tfjs model like any other: evaluated on either inference engine alike.
+    const evaluate = (engine: string) =>
+      JSON.parse(
+        mldb(['evaluate', '--model', path.join(work, 'onednn1'), '--engine', engine, '--json'], { MLDB_URL: db.url })
+          .stdout,
+      );
+    expect(evaluate('onnxruntime').confusion).toEqual(evaluate('tfjs').confusion);
+
+    const residual = mldb(['train', '--model', 'resnet_small', '--epochs', '1', '--backend', 'onednn'], env());
+    expect([residual.code, residual.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /^mldb: --backend onednn cannot train this model: stage1_add: not a sequential model: train it with --backend onnxruntime/m,
+      ),
+    ]);
+    const sgd = train(['--optimizer', 'sgd']);
+    expect([sgd.code, sgd.stderr]).toEqual([2, expect.stringMatching(/--backend onednn trains with adam, not sgd/)]);
+  });
+
   test('predict: a table of predictions; unreadable files are named and exit 6; none readable exits 5', () => {
     const seven = path.join(SAMPLE_DIGITS, '7', fs.readdirSync(path.join(SAMPLE_DIGITS, '7'))[0]);
     const ok = mldb(['predict', '--model', modelDir, seven, '--json'], {});

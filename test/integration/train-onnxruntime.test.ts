@@ -8,9 +8,9 @@ import { freshDatabase } from '../helpers/db';
 import { SAMPLE_DIGITS } from '../helpers/fixtures';
 
 /**
- * Training on onnxruntime through the whole loop, on the shipped digits (600 MNIST images,
- * 28×28): every architecture, the model it hands back, the recipe's callbacks, determinism, and
- * accuracy against the same run on tfjs.
+ * Training on onnxruntime (and on mldb's oneDNN addon, for the networks it runs) through the whole
+ * loop, on the shipped digits (600 MNIST images, 28×28): every architecture, the model it hands
+ * back, the recipe's callbacks, determinism, and accuracy against the same run on tfjs.
  */
 const db = freshDatabase();
 afterAll(() => db.cleanup());
@@ -24,9 +24,15 @@ beforeAll(async () => {
 /** Every weight of the model, flattened: one array to compare (jest diffs thousands of small ones slowly). */
 const weights = (m: tf.LayersModel) => Float32Array.from(m.getWeights().flatMap((w) => Array.from(w.dataSync())));
 
-test.each([...ARCHITECTURES.keys()])(
-  '%s trains an epoch on onnxruntime; the tfjs model it returns scores the validation rows as recorded',
-  async (name) => {
+/** The registry architectures mldb's oneDNN addon runs (sequential; onednn/plan.ts). */
+const ONEDNN = ['simple_cnn', 'simpler_cnn', 'lenet5', 'keras_mnist_cnn'];
+
+test.each([
+  ...[...ARCHITECTURES.keys()].map((name) => [name, 'onnxruntime'] as const),
+  ...ONEDNN.map((name) => [name, 'onednn'] as const),
+])(
+  '%s trains an epoch on %s; the tfjs model it returns scores the validation rows as recorded',
+  async (name, backend) => {
     const conn = await db.mldb().connection();
     const before = tf.memory().numTensors;
     const r = await trainModel(conn, {
@@ -35,13 +41,13 @@ test.each([...ARCHITECTURES.keys()])(
       epochs: 1,
       batchSize: 32,
       seed: 2,
-      backend: 'onnxruntime',
+      backend,
     });
-    expect(r).toMatchObject({ backend: 'onnxruntime', workers: 1 });
+    expect(r).toMatchObject({ backend, workers: 1 });
     expect(r.split.validationFrom).toBe('split');
     const [epoch] = r.epochs;
     expect(Number.isFinite(epoch.loss)).toBe(true);
-    // Validation ran on onnxruntime; the same rows through tfjs, on the returned model (weights and
+    // Validation ran on the engine; the same rows through tfjs, on the returned model (weights and
     // batch-norm statistics written back), give the same loss and accuracy.
     await selectBackend('wasm');
     const again = await evaluateClassifier(

@@ -136,7 +136,10 @@ export const TRAINING_FLAGS = {
   },
   backend: {
     flag: '--backend <name>',
-    help: 'what trains: onnxruntime (auto, when it loads), else native TensorFlow, wasm, cpu' + shown('backend'),
+    help:
+      'what trains (auto: mldb’s oneDNN addon for the networks it runs, else onnxruntime, ' +
+      'native TensorFlow, wasm, cpu)' +
+      shown('backend'),
     choices: TRAINING_BACKENDS,
     parse: String,
   },

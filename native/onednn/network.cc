@@ -1,0 +1,144 @@
+#include "network.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "layers.h"
+
+namespace mldb {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+/** Every op of one batch size in one mode, over activations allocated once. */
+struct Network::Compiled {
+  int n;
+  Mode mode;
+  Ops forward, backward;
+  memory image, logits, dLogits;
+  std::vector<memory> masks;
+  std::vector<std::pair<memory, memory>> statistics;
+  std::vector<std::unique_ptr<Pass>> passes;
+};
+
+Network::Network(Shape input, const std::vector<LayerSpec>& specs)
+    : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), input_(input) {
+  Shape s = input;
+  for (const LayerSpec& spec : specs) {
+    shapes_.push_back(s);
+    layers_.push_back(makeLayer(spec, s, engine_, stream_));
+    s = layers_.back()->outShape(s);
+    if (spec.kind == Kind::Dropout) dropouts_++;
+    if (spec.kind == Kind::BatchNorm) batchNorms_++;
+  }
+  if (s.h != 1 || s.w != 1) throw std::invalid_argument("the network's output is not a vector of class scores");
+  classes_ = s.c;
+}
+
+Network::~Network() = default;
+
+void Network::setWeight(int layer, const std::string& key, const float* data, size_t n) {
+  if (layer < 0 || size_t(layer) >= layers_.size() || !layers_[layer]->setWeight(key, data, n))
+    throw std::invalid_argument("no weight " + key + " in layer " + std::to_string(layer));
+}
+
+void Network::getWeight(int layer, const std::string& key, float* out, size_t n) {
+  if (layer < 0 || size_t(layer) >= layers_.size() || !layers_[layer]->getWeight(key, out, n))
+    throw std::invalid_argument("no weight " + key + " in layer " + std::to_string(layer));
+}
+
+Network::Compiled& Network::compiled(int n, Mode mode) {
+  auto key = std::make_pair(n, mode);
+  auto found = compiled_.find(key);
+  if (found != compiled_.end()) return *found->second;
+  // A run has its batch size and an epoch's last, smaller batch, in three modes; no more are kept.
+  if (compiled_.size() >= 8) {
+    compiled_.clear();
+    lastTrain_ = nullptr;
+  }
+  auto c = std::make_unique<Compiled>();
+  c->n = n;
+  c->mode = mode;
+  Builder b{engine_, stream_, c->forward, c->backward, n, mode, c->masks, c->statistics};
+  c->image = memory({{n, input_.c, input_.h, input_.w}, dt::f32, tag::nhwc}, engine_, nullptr);
+  memory v = c->image;
+  for (size_t i = 0; i < layers_.size(); i++) {
+    c->passes.push_back(layers_[i]->forward(b, v, shapes_[i]));
+    v = c->passes.back()->out;
+  }
+  const memory::dims outDims = v.get_desc().dims();
+  const memory::desc plain(outDims, dt::f32, outDims.size() == 2 ? tag::nc : tag::nchw);
+  c->logits = b.into(v, plain, c->forward);
+  if (mode == Mode::Train) {
+    c->dLogits = memory(plain, engine_, nullptr);
+    // Backward as far as the first layer with weights: what lies before it needs no gradient.
+    size_t first = 0;
+    while (first < layers_.size() && layers_[first]->params().empty()) first++;
+    memory dy = c->dLogits;
+    for (size_t i = layers_.size(); i-- > first;) dy = c->passes[i]->backward(b, dy, i > first);
+  }
+  Compiled& ref = *c;
+  compiled_[key] = std::move(c);
+  return ref;
+}
+
+const float* Network::runForward(Compiled& c, const float* images, const std::vector<const float*>& masks) {
+  c.image.set_data_handle(const_cast<float*>(images));
+  if (masks.size() != c.masks.size()) throw std::invalid_argument("wrong number of dropout masks");
+  for (size_t k = 0; k < masks.size(); k++) c.masks[k].set_data_handle(const_cast<float*>(masks[k]));
+  for (auto& op : c.forward) op();
+  stream_.wait();
+  return static_cast<const float*>(c.logits.get_data_handle());
+}
+
+const float* Network::forwardTrain(const float* images, int n, const std::vector<const float*>& masks) {
+  Compiled& c = compiled(n, Mode::Train);
+  lastTrain_ = &c;
+  return runForward(c, images, masks);
+}
+
+void Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
+  if (!lastTrain_) throw std::logic_error("backward without a training forward pass");
+  Compiled& c = *lastTrain_;
+  c.dLogits.set_data_handle(const_cast<float*>(dLogits));
+  for (auto& op : c.backward) op();
+  stream_.wait();
+  // Adam as tfjs computes it, in float32 and in its order of operations (no fused multiply-add:
+  // the build turns contraction off), so that both engines move the weights alike.
+  const float b2 = 0.999f, oneMinusB2 = float(1.0 - 0.999), epsilon = 1e-7f;
+  for (auto& layer : layers_) {
+    for (Param* p : layer->params()) {
+      float* w = static_cast<float*>(p->value.get_data_handle());
+      const float* g = static_cast<const float*>(p->grad.get_data_handle());
+      float* m = p->m.data();
+      float* v = p->v.data();
+      const long count = long(p->m.size());
+#pragma omp parallel for if (count > 32768)
+      for (long i = 0; i < count; i++) {
+        const float nextM = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
+        const float nextV = v[i] * b2 + (g[i] * g[i]) * oneMinusB2;
+        const float ratio = (nextM / s.oneMinusAccBeta1) / (std::sqrt(nextV / s.oneMinusAccBeta2) + epsilon);
+        w[i] = ratio * s.negLr + w[i];
+        m[i] = nextM;
+        v[i] = nextV;
+      }
+    }
+  }
+}
+
+const float* Network::predict(const float* images, int n) { return runForward(compiled(n, Mode::Inference), images, {}); }
+
+std::vector<std::pair<std::vector<float>, std::vector<float>>> Network::moments(const float* images, int n) {
+  Compiled& c = compiled(n, Mode::Statistics);
+  runForward(c, images, {});
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> out;
+  auto values = [](const memory& m) {
+    const float* p = static_cast<const float*>(m.get_data_handle());
+    return std::vector<float>(p, p + m.get_desc().get_size() / sizeof(float));
+  };
+  for (auto& [mean, variance] : c.statistics) out.emplace_back(values(mean), values(variance));
+  return out;
+}
+
+}  // namespace mldb

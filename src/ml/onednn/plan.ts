@@ -1,0 +1,185 @@
+import { pair, windowOf } from '../onnx/layers/window';
+import type { tf } from '../tf';
+import type { NativeLayer } from './binding';
+
+/**
+ * A tfjs layers model as the oneDNN addon's sequential network: which native layer each tfjs layer
+ * becomes (an activation folded into a layer of its own), where its weights go, each dropout's
+ * mask (drawn as onnxruntime's step draws it: NCHW, or the flattened NHWC vector after a Flatten)
+ * and each batch-norm's values per channel. A model the addon cannot run is named with the first
+ * reason, so that `--backend auto` can pass it to onnxruntime.
+ */
+
+export interface PlannedWeight {
+  /** The native layer holding it. */
+  layer: number;
+  /** Its key there: kernel, bias, gamma, beta, moving_mean, moving_variance. */
+  key: string;
+  variable: tf.LayerVariable;
+  shape: number[];
+}
+
+export interface PlannedMask {
+  /** Values per row (without the batch). */
+  size: number;
+  rate: number;
+  seed: number;
+}
+
+export interface NetworkPlan {
+  input: { channels: number; height: number; width: number };
+  layers: NativeLayer[];
+  weights: PlannedWeight[];
+  masks: PlannedMask[];
+  /** Per batch-norm layer (in order): its native layer and its input's values per channel per row. */
+  batchNorms: Array<{ layer: number; valuesPerRow: number }>;
+}
+
+interface Shape {
+  c: number;
+  h: number;
+  w: number;
+  /** A vector: a Dense's output, or a Flatten's (flattened: still 4-D underneath, in NHWC order). */
+  flat: boolean;
+  flattened: boolean;
+}
+
+const WEIGHT_KEYS = ['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'];
+
+/** The plan, or why the addon cannot run this model. */
+export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported: string } {
+  const [, height, width, channels] = model.inputs[0].shape as number[];
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || [height, width, channels].some((d) => !d))
+    return { unsupported: 'a model without one image input and one output' };
+  const plan: NetworkPlan = { input: { channels, height, width }, layers: [], weights: [], masks: [], batchNorms: [] };
+  let shape: Shape = { c: channels, h: height, w: width, flat: false, flattened: false };
+  let previous: tf.SymbolicTensor = model.inputs[0];
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  for (const [index, layer] of layers.entries()) {
+    const cls = layer.getClassName();
+    const config = layer.getConfig() as Record<string, unknown>;
+    const input = layer.input;
+    if (Array.isArray(input) || input !== previous) return { unsupported: `${layer.name}: not a sequential model` };
+    previous = layer.output as tf.SymbolicTensor;
+    if (!layer.trainable && layer.weights.length > 0) return { unsupported: `${layer.name}: a frozen layer` };
+    if (config.kernelRegularizer || config.biasRegularizer) return { unsupported: `${layer.name}: a regularizer` };
+    const last = index === layers.length - 1;
+    const activation = (config.activation as string | undefined) ?? 'linear';
+    if (activation === 'softmax' && !last) return { unsupported: `${layer.name}: softmax before the output` };
+    if (last && activation !== 'softmax') return { unsupported: `${layer.name}: an output without softmax` };
+    if (!['linear', 'relu', 'softmax'].includes(activation))
+      return { unsupported: `${layer.name}: activation ${activation}` };
+    const native = plan.layers.length;
+    const hold = (keys: string[]) => {
+      for (const w of layer.weights) {
+        const key = w.originalName.split('/').pop()!;
+        if (!keys.includes(key) || !WEIGHT_KEYS.includes(key)) throw new Error(`${layer.name}: weight ${key}`);
+        plan.weights.push({
+          layer: native,
+          key,
+          variable: w as unknown as tf.LayerVariable,
+          shape: w.shape as number[],
+        });
+      }
+    };
+    switch (cls) {
+      case 'Conv2D': {
+        const dilations = pair(config.dilationRate);
+        if (dilations[0] !== 1 || dilations[1] !== 1) return { unsupported: `${layer.name}: a dilated convolution` };
+        if (config.dataFormat !== 'channelsLast') return { unsupported: `${layer.name}: channels first` };
+        if (shape.flat) return { unsupported: `${layer.name}: a convolution of a vector` };
+        const kernel = pair(config.kernelSize);
+        const win = windowOf(config, [shape.h, shape.w], kernel, pair(config.strides));
+        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        const units = Number(config.filters);
+        plan.layers.push({
+          kind: 'conv',
+          units,
+          kh: kernel[0],
+          kw: kernel[1],
+          sh: win.strides[0],
+          sw: win.strides[1],
+          padTop,
+          padLeft,
+          padBottom,
+          padRight,
+          bias: Boolean(config.useBias),
+        });
+        hold(['kernel', 'bias']);
+        shape = { c: units, h: win.output[0], w: win.output[1], flat: false, flattened: false };
+        break;
+      }
+      case 'Dense': {
+        const units = Number(config.units);
+        plan.layers.push({ kind: 'dense', units, bias: Boolean(config.useBias) });
+        hold(['kernel', 'bias']);
+        shape = { c: units, h: 1, w: 1, flat: true, flattened: false };
+        break;
+      }
+      case 'BatchNormalization': {
+        const axis = Number(config.axis ?? -1);
+        if (axis !== -1 && axis !== (shape.flat ? 1 : 3))
+          return { unsupported: `${layer.name}: batch-norm over axis ${axis}` };
+        if (config.center === false || config.scale === false)
+          return { unsupported: `${layer.name}: batch-norm without its scale or offset` };
+        if (shape.flattened) return { unsupported: `${layer.name}: batch-norm of a flattened image` };
+        plan.layers.push({
+          kind: 'batchNorm',
+          epsilon: Number(config.epsilon ?? 1e-3),
+          momentum: Number(config.momentum ?? 0.99),
+        });
+        plan.batchNorms.push({ layer: native, valuesPerRow: shape.flat ? 1 : shape.h * shape.w });
+        hold(['gamma', 'beta', 'moving_mean', 'moving_variance']);
+        break;
+      }
+      case 'Activation':
+        break;
+      case 'AveragePooling2D':
+      case 'MaxPooling2D': {
+        if (shape.flat) return { unsupported: `${layer.name}: pooling a vector` };
+        const kernel = pair(config.poolSize);
+        const win = windowOf(
+          { padding: config.padding },
+          [shape.h, shape.w],
+          kernel,
+          pair(config.strides ?? config.poolSize),
+        );
+        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        plan.layers.push({
+          kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+          kh: kernel[0],
+          kw: kernel[1],
+          sh: win.strides[0],
+          sw: win.strides[1],
+          padTop,
+          padLeft,
+          padBottom,
+          padRight,
+        });
+        shape = { ...shape, h: win.output[0], w: win.output[1] };
+        break;
+      }
+      case 'GlobalAveragePooling2D':
+        if (shape.flat) return { unsupported: `${layer.name}: pooling a vector` };
+        plan.layers.push({ kind: 'globalAvgPool' });
+        shape = { c: shape.c, h: 1, w: 1, flat: true, flattened: false };
+        break;
+      case 'Flatten':
+        if (!shape.flat) shape = { ...shape, flat: true, flattened: true };
+        break;
+      case 'Dropout': {
+        const rate = Number(config.rate);
+        if (config.noiseShape) return { unsupported: `${layer.name}: dropout with a noise shape` };
+        if (rate > 0) {
+          plan.layers.push({ kind: 'dropout', flatMask: shape.flattened });
+          plan.masks.push({ size: shape.c * shape.h * shape.w, rate, seed: Number(config.seed ?? 0) });
+        }
+        break;
+      }
+      default:
+        return { unsupported: `${layer.name}: layer type ${cls}` };
+    }
+    if (activation === 'relu') plan.layers.push({ kind: 'relu' });
+  }
+  return plan;
+}
