@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { MlDb } from '../mldb';
 import { ARCHITECTURES } from '../ml/architectures/registry';
+import type { TrainingBackendChoice } from '../ml/backend-names';
 import type { EpochPhases } from '../ml/callbacks';
 import { tf } from '../ml/tf';
 import { trainModel } from '../ml/train';
@@ -18,7 +19,12 @@ interface EpochRun {
   seconds: number;
   phases: EpochPhases;
   rows: number;
+  /** The engine it ran on. */
+  backend: string;
 }
+
+/** The engines whole epochs are timed on: onnxruntime named, and what `auto` takes (the oneDNN addon here). */
+const ENGINES: TrainingBackendChoice[] = ['onnxruntime', 'auto'];
 
 /**
  * `MLDB_BENCH_SHORT=1`: one run per measurement instead of two, smaller colour tables and 5
@@ -31,19 +37,24 @@ const ROUNDS = SHORT ? 1 : 2;
 const COLOUR_ROWS: Record<number, number> = SHORT ? { 32: 1000, 64: 400 } : { 32: 3000, 64: 1200 };
 
 /** `mldb train` as a user runs it (default flags but the engine named), the second epoch of two. */
-async function secondEpoch(mldb: MlDb, table: string, spinning?: boolean): Promise<EpochRun> {
+async function secondEpoch(
+  mldb: MlDb,
+  table: string,
+  o: { spinning?: boolean; backend?: TrainingBackendChoice } = {},
+): Promise<EpochRun> {
+  const { spinning, backend = 'onnxruntime' } = o;
   const phases: EpochPhases[] = [];
   const r = await trainModel(await mldb.connection(), {
     table,
     model: 'simple_cnn',
     epochs: 2,
-    backend: 'onnxruntime',
+    backend,
     onnx: spinning === undefined ? mldb.settings.onnx : { ...mldb.settings.onnx, spinning },
     callbacks: [{ onEpochPhases: (p) => void phases.push(p) }],
   });
   r.model.dispose();
   // Whole epochs as a user sees them: reading, stepping, batch-norm statistics, validation.
-  return { seconds: r.epochs[1].seconds, phases: phases[1], rows: r.split.train };
+  return { seconds: r.epochs[1].seconds, phases: phases[1], rows: r.split.train, backend: r.backend };
 }
 
 /** The run of median seconds: its phases add up to the seconds shown beside them. */
@@ -57,18 +68,18 @@ async function spinningEpochs(mldb: MlDb, table: string) {
   const runs: Record<'spinning' | 'sleeping', EpochRun[]> = { spinning: [], sleeping: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of ['sleeping', 'spinning'] as const)
-      runs[mode].push(await secondEpoch(mldb, table, mode === 'spinning'));
+      runs[mode].push(await secondEpoch(mldb, table, { spinning: mode === 'spinning' }));
   }
   return { spinning: medianRun(runs.spinning), sleeping: medianRun(runs.sleeping) };
 }
 
 /**
- * Resident memory and tfjs tensors after each of `epochs` epochs on onnxruntime (flat, or leaking),
+ * Resident memory and tfjs tensors after each of `epochs` epochs on `backend` (flat, or leaking),
  * and the peak: `mldb train` in a process of its own (train-memory.ts), as a user runs it.
  */
-function memoryOverEpochs(url: string, table: string, epochs: number) {
+function memoryOverEpochs(url: string, table: string, epochs: number, backend: TrainingBackendChoice) {
   const script = path.join(__dirname, 'train-memory.js');
-  const r = spawnSync(process.execPath, [script, url, table, String(epochs)], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [script, url, table, String(epochs), backend], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the memory watch's training failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { rss: number[]; tensors: number[]; peakMb: number };
 }
@@ -104,14 +115,19 @@ export async function epochBench(mldb: MlDb, url: string, table: string, shape: 
       `cores; the second epoch of a run, median of ${ROUNDS}): ${s(filedata.spinning.seconds)} with onnxruntime's ` +
       `threads spinning between ops (the default), ${s(filedata.sleeping.seconds)} sleeping (MLDB_ONNX_SPINNING=0)`,
   );
-  const sizes: Array<{ shape: Shape; table: string; run: EpochRun }> = [
-    { shape, table: `${table} (filedata)`, run: filedata.spinning },
-  ];
+  // Per size, the median run on each engine (the engines alternated within a round).
+  const sizes: Array<{ shape: Shape; table: string; runs: EpochRun[] }> = [];
+  const onEngines = async (t: string, first?: EpochRun) => {
+    const runs = new Map<TrainingBackendChoice, EpochRun[]>(ENGINES.map((e) => [e, []]));
+    for (let round = 0; round < ROUNDS; round++)
+      for (const backend of ENGINES)
+        if (!(first && backend === 'onnxruntime')) runs.get(backend)!.push(await secondEpoch(mldb, t, { backend }));
+    return ENGINES.map((e) => (first && e === 'onnxruntime' ? first : medianRun(runs.get(e)!)));
+  };
+  sizes.push({ shape, table: `${table} (filedata)`, runs: await onEngines(table, filedata.spinning) });
   for (const size of [32, 64]) {
     const colour = await colourTable(mldb, size);
-    const runs: EpochRun[] = [];
-    for (let round = 0; round < ROUNDS; round++) runs.push(await secondEpoch(mldb, colour));
-    sizes.push({ shape: [size, size, 3], table: `${colour} (random colour)`, run: medianRun(runs) });
+    sizes.push({ shape: [size, size, 3], table: `${colour} (random colour)`, runs: await onEngines(colour) });
   }
   const rows: string[][] = [];
   let peakRssMb: number | null = null;
@@ -122,23 +138,26 @@ export async function epochBench(mldb: MlDb, url: string, table: string, shape: 
       break;
     }
     if (size === sizes[0]) peakRssMb = reference.peakRssMb;
-    // PyTorch's bare loop: the same rows in batches of 64 at its median step, nothing else.
-    const bare = Math.ceil(size.run.rows / BATCH) * (reference.stepMs / 1000);
-    const { seconds, steps, preciseBn, validation } = size.run.phases;
-    rows.push([
-      size.shape.join('×'),
-      size.table,
-      String(size.run.rows),
-      s(seconds),
-      s(steps),
-      s(preciseBn),
-      s(validation),
-      s(seconds - steps - preciseBn - validation),
-      `${s(bare)} (${reference.stepMs.toFixed(1)} ms a step)`,
-      `${(bare / seconds).toFixed(2)}×${bare / seconds >= 0.8 ? '' : ' *'}`,
-    ]);
+    for (const run of size.runs) {
+      // PyTorch's bare loop: the same rows in batches of 64 at its median step, nothing else.
+      const bare = Math.ceil(run.rows / BATCH) * (reference.stepMs / 1000);
+      const { seconds, steps, preciseBn, validation } = run.phases;
+      rows.push([
+        size.shape.join('×'),
+        size.table,
+        run.backend,
+        String(run.rows),
+        s(seconds),
+        s(steps),
+        s(preciseBn),
+        s(validation),
+        s(seconds - steps - preciseBn - validation),
+        `${s(bare)} (${reference.stepMs.toFixed(1)} ms a step)`,
+        `${(bare / seconds).toFixed(2)}×${bare / seconds >= 0.8 ? '' : ' *'}`,
+      ]);
+    }
   }
-  if (rows.length === sizes.length) {
+  if (rows.length === sizes.length * ENGINES.length) {
     console.log(
       `\nwhole epochs of \`mldb train\` (simple_cnn, batch ${BATCH}, default flags: precise batch-norm and ` +
         `validation included; the second epoch of a 2-epoch run, the median of ${ROUNDS}), against PyTorch's bare ` +
@@ -149,6 +168,7 @@ export async function epochBench(mldb: MlDb, url: string, table: string, shape: 
         [
           'size',
           'table',
+          'engine',
           'training rows',
           'epoch',
           'steps',
@@ -159,22 +179,26 @@ export async function epochBench(mldb: MlDb, url: string, table: string, shape: 
           'mldb / PyTorch speed',
         ],
         rows,
-        ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+        ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
       ),
     );
   }
-  const memory = memoryOverEpochs(url, table, MEMORY_EPOCHS);
   const mb = (x: number) => `${x.toFixed(0)} MB`;
   const after = [1, 5, MEMORY_EPOCHS].filter((e, i, all) => all.indexOf(e) === i);
-  console.log(
-    `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on onnxruntime (\`mldb train\` in a process of its own): ` +
-      `resident ${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')}, ` +
-      `peak ${mb(memory.peakMb)}; tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
-  );
-  if (peakRssMb !== null) {
+  for (const backend of ENGINES) {
+    const memory = memoryOverEpochs(url, table, MEMORY_EPOCHS, backend);
+    const engine = backend === 'auto' ? 'auto (oneDNN where it loads)' : backend;
     console.log(
-      `  against PyTorch's peak for the same network and batch at ${shape.join('×')} (its process's VmHWM after ` +
-        `its steps): ${mb(peakRssMb)}, so mldb's peak is ${(memory.peakMb / peakRssMb).toFixed(2)}× it (target ≤ 1.5×)`,
+      `memory over ${MEMORY_EPOCHS} epochs of simple_cnn on ${engine} (\`mldb train\` in a process of its own): ` +
+        `resident ${after.map((e) => `${mb(memory.rss[e - 1])} after ${e === 1 ? 'epoch 1' : e}`).join(', ')}, ` +
+        `peak ${mb(memory.peakMb)}; tfjs tensors ${memory.tensors[0]} → ${memory.tensors[MEMORY_EPOCHS - 1]}`,
     );
+    if (peakRssMb !== null) {
+      console.log(
+        `  against PyTorch's peak for the same network and batch at ${shape.join('×')} (its process's VmHWM ` +
+          `after its steps): ${mb(peakRssMb)}, so mldb's peak is ${(memory.peakMb / peakRssMb).toFixed(2)}× it ` +
+          `(target ≤ 1.5×)`,
+      );
+    }
   }
 }

@@ -1,17 +1,18 @@
 import { MlDb } from '../mldb';
+import type { TrainingBackendChoice } from '../ml/backend-names';
 import { tf } from '../ml/tf';
 import { trainModel } from '../ml/train';
 import { peakResidentMb } from './peak-memory';
 
 /**
- * `node train-memory.js URL TABLE EPOCHS`: `mldb train`'s resident memory as a user's process of
- * its own sees it — simple_cnn on onnxruntime for EPOCHS epochs of TABLE, the process's resident
- * size and tfjs' tensors after each epoch, and its peak (VmHWM), as one line of JSON. A child of
- * the bench (epoch-bench.ts), so that what the bench ran before does not count, as PyTorch's
- * replica is measured in a process of its own.
+ * `node train-memory.js URL TABLE EPOCHS [BACKEND]`: `mldb train`'s resident memory as a user's
+ * process of its own sees it — simple_cnn on BACKEND (default onnxruntime) for EPOCHS epochs of
+ * TABLE, the process's resident size and tfjs' tensors after each epoch, and its peak (VmHWM), as
+ * one line of JSON. A child of the bench (epoch-bench.ts), so that what the bench ran before does
+ * not count, as PyTorch's replica is measured in a process of its own.
  */
 async function main(): Promise<void> {
-  const [url, table, epochs] = process.argv.slice(2);
+  const [url, table, epochs, backend = 'onnxruntime'] = process.argv.slice(2);
   const mldb = new MlDb({ url, table });
   const rss: number[] = [];
   const tensors: number[] = [];
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
       table,
       model: 'simple_cnn',
       epochs: Number(epochs),
-      backend: 'onnxruntime',
+      backend: backend as TrainingBackendChoice,
       onnx: mldb.settings.onnx,
       onEpoch: () => {
         rss.push(process.memoryUsage().rss / 2 ** 20);
