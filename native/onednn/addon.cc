@@ -34,6 +34,7 @@ Kind kindOf(const std::string& name) {
   if (name == "maxPool") return Kind::MaxPool;
   if (name == "globalAvgPool") return Kind::GlobalAvgPool;
   if (name == "dropout") return Kind::Dropout;
+  if (name == "add") return Kind::Add;
   throw std::invalid_argument("unknown layer kind " + name);
 }
 
@@ -56,6 +57,10 @@ LayerSpec specOf(const Napi::Object& o) {
   s.flatMask = o.Has("flatMask") && o.Get("flatMask").As<Napi::Boolean>().Value();
   if (o.Has("epsilon")) s.epsilon = o.Get("epsilon").As<Napi::Number>().FloatValue();
   if (o.Has("momentum")) s.momentum = o.Get("momentum").As<Napi::Number>().DoubleValue();
+  if (o.Has("inputs")) {
+    auto list = o.Get("inputs").As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) s.inputs.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  }
   return s;
 }
 

@@ -30,6 +30,15 @@ memory Builder::into(const memory& m, const memory::desc& want, Ops& ops) {
   return out;
 }
 
+memory addInto(Builder& b, const memory& a, const memory& c, Ops& ops) {
+  const memory::desc md = a.get_desc();
+  memory second = b.into(c, md, ops);
+  memory sum(md, b.engine);
+  dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, md, md, md}, b.engine);
+  add(ops, b.stream, dnnl::binary(pd), Args{{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, second}, {DNNL_ARG_DST, sum}});
+  return sum;
+}
+
 namespace {
 
 const std::string GRADIENT = "gradient:";
@@ -496,6 +505,29 @@ class Dropout : public Layer {
   bool flatMask_;
 };
 
+/** The sum of two tensors of one shape (a residual block's join); each input's gradient is dy. */
+class Add : public Layer {
+ public:
+  Shape outShape(Shape in) const override { return in; }
+  std::unique_ptr<Pass> forward(Builder&, const memory&, Shape) override {
+    throw std::invalid_argument("an addition reads two layers");
+  }
+  std::unique_ptr<Pass> forwardMany(Builder& b, const std::vector<memory>& in, const std::vector<Shape>&) override {
+    if (in.size() != 2) throw std::invalid_argument("an addition reads two layers");
+    auto pass = std::make_unique<AddPass>();
+    pass->out = addInto(b, in[0], in[1], b.forward);
+    return pass;
+  }
+
+ private:
+  struct AddPass : Pass {
+    memory backward(Builder&, const memory& dy, bool) override { return dy; }
+    std::vector<memory> backwardMany(Builder&, const memory& dy, const std::vector<bool>& needDx) override {
+      return std::vector<memory>(needDx.size(), dy);
+    }
+  };
+};
+
 }  // namespace
 
 std::unique_ptr<Layer> makeLayer(const LayerSpec& spec, Shape in, dnnl::engine& engine, dnnl::stream& stream) {
@@ -515,6 +547,8 @@ std::unique_ptr<Layer> makeLayer(const LayerSpec& spec, Shape in, dnnl::engine& 
       return std::make_unique<Pool>(spec, in, true);
     case Kind::Dropout:
       return std::make_unique<Dropout>(spec);
+    case Kind::Add:
+      return std::make_unique<Add>();
   }
   throw std::invalid_argument("unknown layer kind");
 }

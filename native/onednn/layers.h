@@ -22,6 +22,9 @@ struct Builder {
   dnnl::memory into(const dnnl::memory& m, const dnnl::memory::desc& want, Ops& ops);
 };
 
+/** a + c, c reordered into a's layout where it differs, into a new memory; the ops added to `ops`. */
+dnnl::memory addInto(Builder& b, const dnnl::memory& a, const dnnl::memory& c, Ops& ops);
+
 std::unique_ptr<Layer> makeLayer(const LayerSpec& spec, Shape in, dnnl::engine& engine, dnnl::stream& stream);
 
 }  // namespace mldb

@@ -11,6 +11,13 @@ using dnnl::memory;
 using dt = memory::data_type;
 using tag = memory::format_tag;
 
+/** The sum of a value's gradients from its readers (a residual block's input has two), in the first's layout. */
+static memory sumOf(Builder& b, const std::vector<memory>& parts) {
+  memory total = parts[0];
+  for (size_t k = 1; k < parts.size(); k++) total = addInto(b, total, parts[k], b.backward);
+  return total;
+}
+
 /** Every op of one batch size in one mode, over activations allocated once. */
 struct Network::Compiled {
   int n;
@@ -24,16 +31,28 @@ struct Network::Compiled {
 
 Network::Network(Shape input, const std::vector<LayerSpec>& specs)
     : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), input_(input) {
-  Shape s = input;
-  for (const LayerSpec& spec : specs) {
-    shapes_.push_back(s);
-    layers_.push_back(makeLayer(spec, s, engine_, stream_));
-    s = layers_.back()->outShape(s);
+  std::vector<Shape> outs;
+  for (size_t i = 0; i < specs.size(); i++) {
+    const LayerSpec& spec = specs[i];
+    std::vector<int> inputs = spec.inputs.empty() ? std::vector<int>{int(i) - 1} : spec.inputs;
+    std::vector<Shape> shapes;
+    bool upstream = false;
+    for (int k : inputs) {
+      if (k < -1 || k >= int(i)) throw std::invalid_argument("layer " + std::to_string(i) + " reads a later layer");
+      shapes.push_back(k < 0 ? input : outs[k]);
+      upstream = upstream || (k >= 0 && needsGradient_[k]);
+    }
+    layers_.push_back(makeLayer(spec, shapes[0], engine_, stream_));
+    outs.push_back(layers_.back()->outShape(shapes[0]));
+    inputs_.push_back(inputs);
+    shapes_.push_back(shapes);
+    needsGradient_.push_back(upstream || !layers_.back()->params().empty());
     if (spec.kind == Kind::Dropout) dropouts_++;
     if (spec.kind == Kind::BatchNorm) batchNorms_++;
   }
-  if (s.h != 1 || s.w != 1) throw std::invalid_argument("the network's output is not a vector of class scores");
-  classes_ = s.c;
+  if (outs.empty() || outs.back().h != 1 || outs.back().w != 1)
+    throw std::invalid_argument("the network's output is not a vector of class scores");
+  classes_ = outs.back().c;
 }
 
 Network::~Network() = default;
@@ -62,21 +81,29 @@ Network::Compiled& Network::compiled(int n, Mode mode) {
   c->mode = mode;
   Builder b{engine_, stream_, c->forward, c->backward, n, mode, c->masks, c->statistics};
   c->image = memory({{n, input_.c, input_.h, input_.w}, dt::f32, tag::nhwc}, engine_, nullptr);
-  memory v = c->image;
   for (size_t i = 0; i < layers_.size(); i++) {
-    c->passes.push_back(layers_[i]->forward(b, v, shapes_[i]));
-    v = c->passes.back()->out;
+    std::vector<memory> ins;
+    for (int k : inputs_[i]) ins.push_back(k < 0 ? c->image : c->passes[k]->out);
+    c->passes.push_back(layers_[i]->forwardMany(b, ins, shapes_[i]));
   }
+  const memory v = c->passes.back()->out;
   const memory::dims outDims = v.get_desc().dims();
   const memory::desc plain(outDims, dt::f32, outDims.size() == 2 ? tag::nc : tag::nchw);
   c->logits = b.into(v, plain, c->forward);
   if (mode == Mode::Train) {
     c->dLogits = memory(plain, engine_, nullptr);
-    // Backward as far as the first layer with weights: what lies before it needs no gradient.
-    size_t first = 0;
-    while (first < layers_.size() && layers_[first]->params().empty()) first++;
-    memory dy = c->dLogits;
-    for (size_t i = layers_.size(); i-- > first;) dy = c->passes[i]->backward(b, dy, i > first);
+    // In reverse order, each layer's gradient the sum of what its readers sent back; nothing for
+    // a layer with no weights at or before it.
+    std::vector<std::vector<memory>> received(layers_.size());
+    received.back().push_back(c->dLogits);
+    for (size_t i = layers_.size(); i-- > 0;) {
+      if (!needsGradient_[i] || received[i].empty()) continue;
+      std::vector<bool> need;
+      for (int k : inputs_[i]) need.push_back(k >= 0 && needsGradient_[k]);
+      const std::vector<memory> dx = c->passes[i]->backwardMany(b, sumOf(b, received[i]), need);
+      for (size_t j = 0; j < need.size(); j++)
+        if (need[j]) received[inputs_[i][j]].push_back(dx[j]);
+    }
   }
   Compiled& ref = *c;
   compiled_[key] = std::move(c);

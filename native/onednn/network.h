@@ -1,4 +1,4 @@
-// A sequential network trained on oneDNN's primitives (the library PyTorch's CPU convolutions use),
+// A network of layers (each reading earlier layers' outputs) trained on oneDNN's primitives (the library PyTorch's CPU convolutions use),
 // its activations held in the layouts oneDNN picks from the first convolution to the head. The
 // TypeScript side (src/ml/onednn/) plans the layers from a tfjs model, computes the loss and owns
 // the training loop; this file owns the tensors and the primitives.
@@ -14,7 +14,7 @@
 
 namespace mldb {
 
-enum class Kind { Conv, BatchNorm, Relu, AvgPool, MaxPool, GlobalAvgPool, Dropout, Dense };
+enum class Kind { Conv, BatchNorm, Relu, AvgPool, MaxPool, GlobalAvgPool, Dropout, Dense, Add };
 
 struct LayerSpec {
   Kind kind;
@@ -26,6 +26,8 @@ struct LayerSpec {
   double momentum = 0.99;
   // Dropout: whether its mask is laid out as the flattened NHWC vector (after a Flatten) or NCHW.
   bool flatMask = false;
+  // The layers whose outputs it reads (-1: the image); empty: the layer before it.
+  std::vector<int> inputs;
 };
 
 struct Shape {
@@ -56,6 +58,10 @@ struct Pass {
   dnnl::memory out;
   /** Adds this layer's backward ops reading dy; returns dx (an empty memory where !needDx). */
   virtual dnnl::memory backward(Builder& b, const dnnl::memory& dy, bool needDx) = 0;
+  /** The same for a layer of several inputs: one dx per input. */
+  virtual std::vector<dnnl::memory> backwardMany(Builder& b, const dnnl::memory& dy, const std::vector<bool>& needDx) {
+    return {backward(b, dy, needDx[0])};
+  }
 };
 
 class Layer {
@@ -64,6 +70,10 @@ class Layer {
   virtual Shape outShape(Shape in) const = 0;
   /** Adds this layer's forward ops reading `in` (of shape `s`); returns its pass. */
   virtual std::unique_ptr<Pass> forward(Builder& b, const dnnl::memory& in, Shape s) = 0;
+  /** The same for a layer of several inputs (an addition). */
+  virtual std::unique_ptr<Pass> forwardMany(Builder& b, const std::vector<dnnl::memory>& in, const std::vector<Shape>& s) {
+    return forward(b, in[0], s[0]);
+  }
   /** Its trained tensors, in the order of its keys. */
   virtual std::vector<Param*> params() { return {}; }
   /** Writes or reads a weight in tfjs' layout; false where the layer has no such key. */
@@ -103,7 +113,9 @@ class Network {
   dnnl::stream stream_;
   Shape input_;
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Shape> shapes_;  // each layer's input shape
+  std::vector<std::vector<int>> inputs_;       // each layer's inputs (-1: the image)
+  std::vector<std::vector<Shape>> shapes_;     // their shapes
+  std::vector<bool> needsGradient_;            // whether a layer or one before it has weights
   int classes_ = 0;
   size_t dropouts_ = 0, batchNorms_ = 0;
   std::map<std::pair<int, Mode>, std::unique_ptr<Compiled>> compiled_;

@@ -24,8 +24,8 @@ beforeAll(async () => {
 /** Every weight of the model, flattened: one array to compare (jest diffs thousands of small ones slowly). */
 const weights = (m: tf.LayersModel) => Float32Array.from(m.getWeights().flatMap((w) => Array.from(w.dataSync())));
 
-/** The registry architectures mldb's oneDNN addon runs (sequential; onednn/plan.ts). */
-const ONEDNN = ['simple_cnn', 'simpler_cnn', 'lenet5', 'keras_mnist_cnn'];
+/** The registry architectures mldb's oneDNN addon runs (onednn/plan.ts). */
+const ONEDNN = ['simple_cnn', 'simpler_cnn', 'lenet5', 'resnet_small', 'keras_mnist_cnn'];
 
 test.each([
   ...[...ARCHITECTURES.keys()].map((name) => [name, 'onnxruntime'] as const),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 /**
- * mldb's own native addon (native/onednn): a sequential network trained on oneDNN's primitives,
+ * mldb's own native addon (native/onednn): a network trained on oneDNN's primitives,
  * built from source at `npm run build` where oneDNN's headers are installed (Debian: libdnnl-dev).
  * Nothing imports it at compile time: where it is not built, `--backend onednn` says why and the
  * other engines train.
@@ -9,7 +9,9 @@ import path from 'node:path';
 
 /** One layer as the addon takes it (native/onednn/addon.cc, specOf). */
 export interface NativeLayer {
-  kind: 'conv' | 'dense' | 'batchNorm' | 'relu' | 'avgPool' | 'maxPool' | 'globalAvgPool' | 'dropout';
+  kind: 'conv' | 'dense' | 'batchNorm' | 'relu' | 'avgPool' | 'maxPool' | 'globalAvgPool' | 'dropout' | 'add';
+  /** The native layers whose outputs it reads (-1: the image); omitted: the layer before it. */
+  inputs?: number[];
   units?: number;
   kh?: number;
   kw?: number;

@@ -3,8 +3,9 @@ import type { tf } from '../tf';
 import type { NativeLayer } from './binding';
 
 /**
- * A tfjs layers model as the oneDNN addon's sequential network: which native layer each tfjs layer
- * becomes (an activation folded into a layer of its own), where its weights go, each dropout's
+ * A tfjs layers model as the oneDNN addon's network: which native layer each tfjs layer becomes
+ * (an activation folded into a layer of its own; each native layer reading the native layers its
+ * tfjs layer's inputs came from: a residual block's addition reads two), where its weights go, each dropout's
  * mask (drawn as onnxruntime's step draws it: NCHW, or the flattened NHWC vector after a Flatten)
  * and each batch-norm's values per channel. A model the addon cannot run is named with the first
  * reason, so that `--backend auto` can pass it to onnxruntime.
@@ -44,6 +45,12 @@ interface Shape {
   flattened: boolean;
 }
 
+/** A tfjs tensor as the network has it: the native layer that computes it (-1: the image) and its shape. */
+interface Value {
+  layer: number;
+  shape: Shape;
+}
+
 const WEIGHT_KEYS = ['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'];
 
 /** The plan, or why the addon cannot run this model. */
@@ -52,15 +59,23 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || [height, width, channels].some((d) => !d))
     return { unsupported: 'a model without one image input and one output' };
   const plan: NetworkPlan = { input: { channels, height, width }, layers: [], weights: [], masks: [], batchNorms: [] };
-  let shape: Shape = { c: channels, h: height, w: width, flat: false, flattened: false };
-  let previous: tf.SymbolicTensor = model.inputs[0];
+  const values = new Map<string, Value>([
+    [model.inputs[0].name, { layer: -1, shape: { c: channels, h: height, w: width, flat: false, flattened: false } }],
+  ]);
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   for (const [index, layer] of layers.entries()) {
     const cls = layer.getClassName();
     const config = layer.getConfig() as Record<string, unknown>;
-    const input = layer.input;
-    if (Array.isArray(input) || input !== previous) return { unsupported: `${layer.name}: not a sequential model` };
-    previous = layer.output as tf.SymbolicTensor;
+    const inputs = (Array.isArray(layer.input) ? layer.input : [layer.input]).map((t) => values.get(t.name));
+    if (inputs.some((v) => !v) || layer.inboundNodes.length !== 1)
+      return { unsupported: `${layer.name}: a layer applied more than once` };
+    const from = inputs as Value[];
+    if (cls !== 'Add' && from.length !== 1) return { unsupported: `${layer.name}: ${from.length} inputs` };
+    let shape = from[0].shape;
+    /** The native layer it adds reads these (omitted: the one added just before). */
+    const reading = (natives: number[]) =>
+      natives.length === 1 && natives[0] === plan.layers.length - 1 ? {} : { inputs: natives };
+    let source = from[0].layer;
     if (!layer.trainable && layer.weights.length > 0) return { unsupported: `${layer.name}: a frozen layer` };
     if (config.kernelRegularizer || config.biasRegularizer) return { unsupported: `${layer.name}: a regularizer` };
     const last = index === layers.length - 1;
@@ -94,6 +109,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
         const units = Number(config.filters);
         plan.layers.push({
           kind: 'conv',
+          ...reading([source]),
           units,
           kh: kernel[0],
           kw: kernel[1],
@@ -111,7 +127,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
       }
       case 'Dense': {
         const units = Number(config.units);
-        plan.layers.push({ kind: 'dense', units, bias: Boolean(config.useBias) });
+        plan.layers.push({ kind: 'dense', ...reading([source]), units, bias: Boolean(config.useBias) });
         hold(['kernel', 'bias']);
         shape = { c: units, h: 1, w: 1, flat: true, flattened: false };
         break;
@@ -125,6 +141,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
         if (shape.flattened) return { unsupported: `${layer.name}: batch-norm of a flattened image` };
         plan.layers.push({
           kind: 'batchNorm',
+          ...reading([source]),
           epsilon: Number(config.epsilon ?? 1e-3),
           momentum: Number(config.momentum ?? 0.99),
         });
@@ -147,6 +164,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
         const [padTop, padLeft, padBottom, padRight] = win.pads;
         plan.layers.push({
           kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+          ...reading([source]),
           kh: kernel[0],
           kw: kernel[1],
           sh: win.strides[0],
@@ -161,7 +179,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
       }
       case 'GlobalAveragePooling2D':
         if (shape.flat) return { unsupported: `${layer.name}: pooling a vector` };
-        plan.layers.push({ kind: 'globalAvgPool' });
+        plan.layers.push({ kind: 'globalAvgPool', ...reading([source]) });
         shape = { c: shape.c, h: 1, w: 1, flat: true, flattened: false };
         break;
       case 'Flatten':
@@ -171,15 +189,30 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
         const rate = Number(config.rate);
         if (config.noiseShape) return { unsupported: `${layer.name}: dropout with a noise shape` };
         if (rate > 0) {
-          plan.layers.push({ kind: 'dropout', flatMask: shape.flattened });
+          plan.layers.push({ kind: 'dropout', ...reading([source]), flatMask: shape.flattened });
           plan.masks.push({ size: shape.c * shape.h * shape.w, rate, seed: Number(config.seed ?? 0) });
         }
+        break;
+      }
+      case 'Add': {
+        const same = (a: Shape) => a.c === shape.c && a.h === shape.h && a.w === shape.w && a.flat === shape.flat;
+        if (from.length !== 2 || !from.every((v) => same(v.shape)))
+          return { unsupported: `${layer.name}: an addition of other than two tensors of one shape` };
+        plan.layers.push({ kind: 'add', inputs: from.map((v) => v.layer) });
         break;
       }
       default:
         return { unsupported: `${layer.name}: layer type ${cls}` };
     }
-    if (activation === 'relu') plan.layers.push({ kind: 'relu' });
+    if (plan.layers.length > native) source = plan.layers.length - 1;
+    if (activation === 'relu') {
+      plan.layers.push({ kind: 'relu', ...reading([source]) });
+      source = plan.layers.length - 1;
+    }
+    values.set((layer.output as tf.SymbolicTensor).name, { layer: source, shape });
   }
+  const output = values.get(model.outputs[0].name);
+  if (!output || output.layer !== plan.layers.length - 1)
+    return { unsupported: 'an output that is not the last layer computed' };
   return plan;
 }
