@@ -53,6 +53,8 @@ LayerSpec specOf(const Napi::Object& o) {
   s.padLeft = intOf(o, "padLeft", 0);
   s.padBottom = intOf(o, "padBottom", 0);
   s.padRight = intOf(o, "padRight", 0);
+  s.groups = intOf(o, "groups", 1);
+  if (o.Has("l2")) s.l2 = o.Get("l2").As<Napi::Number>().FloatValue();
   s.bias = o.Has("bias") && o.Get("bias").As<Napi::Boolean>().Value();
   s.flatMask = o.Has("flatMask") && o.Get("flatMask").As<Napi::Boolean>().Value();
   if (o.Has("epsilon")) s.epsilon = o.Get("epsilon").As<Napi::Number>().FloatValue();
@@ -245,7 +247,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
         [net, x, y, n, masks, scalars, soft, result] {
           const float* logits = net->forwardTrain(x, n, masks);
           *result = mldb::softmaxCrossEntropy(logits, y, n, net->classes(), soft);
-          net->backwardAndUpdate(result->dLogits.data(), scalars);
+          result->loss += net->backwardAndUpdate(result->dLogits.data(), scalars);
         },
         [result](Napi::Env env) -> Napi::Value {
           auto out = Napi::Object::New(env);

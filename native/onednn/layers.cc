@@ -104,8 +104,9 @@ class Weighted : public Layer {
  protected:
   Weighted(dnnl::engine& engine, dnnl::stream& stream, int units, bool bias)
       : engine_(engine), stream_(stream), units_(units), hasBias_(bias) {}
-  void hold(const memory::desc& kernel) {
+  void hold(const memory::desc& kernel, float l2) {
     kernel_ = makeParam(kernel, engine_);
+    kernel_.l2 = l2;
     if (hasBias_) bias_ = makeParam(vectorOf(units_), engine_);
   }
   memory::desc biasDesc() const { return hasBias_ ? vectorOf(units_) : memory::desc(); }
@@ -140,9 +141,18 @@ class Conv : public Weighted {
  public:
   Conv(const LayerSpec& s, Shape in, dnnl::engine& engine, dnnl::stream& stream)
       : Weighted(engine, stream, s.units, s.bias), s_(s), in_(in) {
-    // tfjs' kernel is [kh, kw, in, out]: oneDNN's hwio over dims {out, in, kh, kw}.
-    userKernel_ = memory::desc(kernelDims(), dt::f32, tag::hwio);
-    hold(forwardPd(64, Mode::Train).weights_desc());
+    if (s.groups == 1) {
+      // tfjs' kernel is [kh, kw, in, out]: oneDNN's hwio over dims {out, in, kh, kw}.
+      userKernel_ = memory::desc(kernelDims(), dt::f32, tag::hwio);
+    } else {
+      // A depthwise kernel, tfjs' [kh, kw, channels, multiplier], over dims {channels,
+      // multiplier, 1, kh, kw}: (g, o, 0, h, w) sits at ((h·kw + w)·channels + g)·multiplier + o.
+      if (s.groups != in.c || s.units % s.groups != 0)
+        throw std::invalid_argument("a grouped convolution other than a depthwise one");
+      const memory::dim dm = s.units / s.groups, c = in.c;
+      userKernel_ = memory::desc(kernelDims(), dt::f32, memory::dims{dm, 1, 1, s.kw * c * dm, c * dm});
+    }
+    hold(forwardPd(64, Mode::Train).weights_desc(), s.l2);
   }
   Shape outShape(Shape in) const override {
     return {s_.units, (in.h + s_.padTop + s_.padBottom - s_.kh) / s_.sh + 1,
@@ -171,7 +181,10 @@ class Conv : public Weighted {
     memory backward(Builder& b, const memory& dy, bool needDx) override { return layer->backward(b, *this, dy, needDx); }
   };
 
-  memory::dims kernelDims() const { return {s_.units, in_.c, s_.kh, s_.kw}; }
+  memory::dims kernelDims() const {
+    if (s_.groups == 1) return {s_.units, in_.c, s_.kh, s_.kw};
+    return {s_.groups, s_.units / s_.groups, in_.c / s_.groups, s_.kh, s_.kw};
+  }
   memory::dims strides() const { return {s_.sh, s_.sw}; }
   memory::dims padL() const { return {s_.padTop, s_.padLeft}; }
   memory::dims padR() const { return {s_.padBottom, s_.padRight}; }
@@ -217,7 +230,7 @@ class Dense : public Weighted {
     const memory::dim u = s.units, c = in.c, w = in.w;
     userKernel_ = in.flat ? memory::desc({u, c}, dt::f32, memory::dims{1, u})
                           : memory::desc(kernelDims(), dt::f32, memory::dims{1, u, w * c * u, c * u});
-    hold(forwardPd(64, Mode::Train).weights_desc());
+    hold(forwardPd(64, Mode::Train).weights_desc(), s.l2);
   }
   Shape outShape(Shape) const override { return {units_, 1, 1, true}; }
 

@@ -125,7 +125,7 @@ const float* Network::forwardTrain(const float* images, int n, const std::vector
   return runForward(c, images, masks);
 }
 
-void Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
+float Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
   if (!lastTrain_) throw std::logic_error("backward without a training forward pass");
   Compiled& c = *lastTrain_;
   c.dLogits.set_data_handle(const_cast<float*>(dLogits));
@@ -134,13 +134,25 @@ void Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
   // Adam as tfjs computes it, in float32 and in its order of operations (no fused multiply-add:
   // the build turns contraction off), so that both engines move the weights alike.
   const float b2 = 0.999f, oneMinusB2 = float(1.0 - 0.999), epsilon = 1e-7f;
+  float penalty = 0.f;
   for (auto& layer : layers_) {
     for (Param* p : layer->params()) {
       float* w = static_cast<float*>(p->value.get_data_handle());
-      const float* g = static_cast<const float*>(p->grad.get_data_handle());
+      float* g = static_cast<float*>(p->grad.get_data_handle());
       float* m = p->m.data();
       float* v = p->v.data();
       const long count = long(p->m.size());
+      if (p->l2 > 0.f) {
+        // Keras' L2 as the ONNX step adds it: l2·Σw² to the loss, w·(2·l2) to the gradient.
+        // (A blocked layout's padding holds zeros: it adds nothing to either.)
+        float squares = 0.f;
+        const float twice = float(2.0 * double(p->l2));
+        for (long i = 0; i < count; i++) {
+          squares += w[i] * w[i];
+          g[i] = g[i] + w[i] * twice;
+        }
+        penalty += squares * p->l2;
+      }
 #pragma omp parallel for if (count > 32768)
       for (long i = 0; i < count; i++) {
         const float nextM = m[i] * s.beta1 + g[i] * s.oneMinusBeta1;
@@ -152,6 +164,7 @@ void Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
       }
     }
   }
+  return penalty;
 }
 
 const float* Network::predict(const float* images, int n) { return runForward(compiled(n, Mode::Inference), images, {}); }

@@ -20,6 +20,10 @@ struct LayerSpec {
   Kind kind;
   int units = 0;  // Conv: filters; Dense: units
   int kh = 1, kw = 1, sh = 1, sw = 1;
+  // Conv: groups of input channels, each convolved apart (a depthwise convolution: one per channel).
+  int groups = 1;
+  // Conv, Dense: Keras' L2 penalty on the kernel (l2·Σw² in the loss, 2·l2·w in the gradient).
+  float l2 = 0.f;
   int padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
   bool bias = false;
   float epsilon = 1e-3f;
@@ -39,6 +43,7 @@ struct Shape {
 struct Param {
   dnnl::memory value, grad;
   std::vector<float> m, v;
+  float l2 = 0.f;
 };
 
 /** The per-step scalars of Adam as tfjs computes them (float32), from the TypeScript side. */
@@ -97,8 +102,11 @@ class Network {
    * n rows): the logits (n × classes), and the batch-norm moving statistics updated.
    */
   const float* forwardTrain(const float* images, int n, const std::vector<const float*>& masks);
-  /** The backward pass of the last forwardTrain from the logits' gradient, then Adam's update. */
-  void backwardAndUpdate(const float* dLogits, const AdamScalars& s);
+  /**
+   * The backward pass of the last forwardTrain from the logits' gradient, then Adam's update;
+   * returns the L2 penalties' part of the loss (of the weights before the update).
+   */
+  float backwardAndUpdate(const float* dLogits, const AdamScalars& s);
   /** Inference (batch-norm by its moving statistics, dropout off): the logits. */
   const float* predict(const float* images, int n);
   /** Batch-norm statistics pass: each BN layer's input mean and biased variance over this batch. */

@@ -24,13 +24,7 @@ beforeAll(async () => {
 /** Every weight of the model, flattened: one array to compare (jest diffs thousands of small ones slowly). */
 const weights = (m: tf.LayersModel) => Float32Array.from(m.getWeights().flatMap((w) => Array.from(w.dataSync())));
 
-/** The registry architectures mldb's oneDNN addon runs (onednn/plan.ts). */
-const ONEDNN = ['simple_cnn', 'simpler_cnn', 'lenet5', 'resnet_small', 'keras_mnist_cnn'];
-
-test.each([
-  ...[...ARCHITECTURES.keys()].map((name) => [name, 'onnxruntime'] as const),
-  ...ONEDNN.map((name) => [name, 'onednn'] as const),
-])(
+test.each([...ARCHITECTURES.keys()].flatMap((name) => [[name, 'onnxruntime'] as const, [name, 'onednn'] as const]))(
   '%s trains an epoch on %s; the tfjs model it returns scores the validation rows as recorded',
   async (name, backend) => {
     const conn = await db.mldb().connection();

@@ -21,7 +21,7 @@ import { tfjsStepEngine } from './tfjs-step-engine';
  * choice that cannot load is an error, not a silent downgrade. On onnxruntime, tfjs (its cpu
  * backend) only holds the model: it is built, saved and exported as a tfjs layers model.
  * `onednn` is mldb's own addon (native/onednn, built where oneDNN's headers are installed): the
- * sequential networks it runs with Adam, asked for by name or taken by `auto` (preferOneDnn).
+ * networks it runs with Adam, asked for by name or taken by `auto` (preferOneDnn).
  */
 export interface TrainingBackend {
   name: TrainingBackendName;
@@ -76,7 +76,7 @@ export async function selectTrainingBackend(choice: TrainingBackendChoice = 'aut
 
 /**
  * What `auto` trains a network on once the network is known: mldb's oneDNN addon where it loads
- * and runs this network with this optimizer (1.3–1.9× onnxruntime's steps; docs/training-engines.md),
+ * and runs this network with this optimizer (1.5–2.9× onnxruntime's steps; docs/training-engines.md),
  * else the choice already made. A run that freezes layers stays where it was: the addon trains
  * every layer it holds.
  */

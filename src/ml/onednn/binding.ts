@@ -22,6 +22,10 @@ export interface NativeLayer {
   padBottom?: number;
   padRight?: number;
   bias?: boolean;
+  /** A convolution's groups: its input channels for a depthwise one. */
+  groups?: number;
+  /** Keras' L2 factor on the kernel. */
+  l2?: number;
   epsilon?: number;
   momentum?: number;
   /** A dropout's mask laid out as the flattened NHWC vector (after a Flatten) rather than NCHW. */

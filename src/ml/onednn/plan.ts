@@ -51,7 +51,19 @@ interface Value {
   shape: Shape;
 }
 
-const WEIGHT_KEYS = ['kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'];
+/**
+ * The L2 factor of a kernel's regularizer (Keras' l2·Σw²); a reason where the layer has another
+ * regularizer (L1, on a bias or a batch-norm, on its activity), which the addon does not add.
+ */
+function kernelL2(config: Record<string, unknown>, key: string): number | string {
+  for (const other of ['activityRegularizer', 'biasRegularizer', 'gammaRegularizer', 'betaRegularizer'])
+    if (config[other]) return `a ${other.replace('Regularizer', '')} regularizer`;
+  const r = config[key] as { className?: string; config?: { l1?: number; l2?: number } } | null | undefined;
+  if (!r) return 0;
+  if (r.className !== 'L1L2') return `a ${r.className ?? 'custom'} regularizer`;
+  if ((r.config?.l1 ?? 0) !== 0) return 'an L1 penalty';
+  return Number(r.config?.l2 ?? 0);
+}
 
 /** The plan, or why the addon cannot run this model. */
 export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported: string } {
@@ -77,7 +89,6 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
       natives.length === 1 && natives[0] === plan.layers.length - 1 ? {} : { inputs: natives };
     let source = from[0].layer;
     if (!layer.trainable && layer.weights.length > 0) return { unsupported: `${layer.name}: a frozen layer` };
-    if (config.kernelRegularizer || config.biasRegularizer) return { unsupported: `${layer.name}: a regularizer` };
     const last = index === layers.length - 1;
     const activation = (config.activation as string | undefined) ?? 'linear';
     if (activation === 'softmax' && !last) return { unsupported: `${layer.name}: softmax before the output` };
@@ -85,17 +96,27 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
     if (!['linear', 'relu', 'softmax'].includes(activation))
       return { unsupported: `${layer.name}: activation ${activation}` };
     const native = plan.layers.length;
-    const hold = (keys: string[]) => {
+    /** The layer's weights: tfjs' key → the native layer (an offset from the first it adds) and its key there. */
+    const hold = (places: Record<string, [number, string]>) => {
       for (const w of layer.weights) {
         const key = w.originalName.split('/').pop()!;
-        if (!keys.includes(key) || !WEIGHT_KEYS.includes(key)) throw new Error(`${layer.name}: weight ${key}`);
+        const place = places[key];
+        if (!place) throw new Error(`${layer.name}: weight ${key}`);
         plan.weights.push({
-          layer: native,
-          key,
+          layer: native + place[0],
+          key: place[1],
           variable: w as unknown as tf.LayerVariable,
           shape: w.shape as number[],
         });
       }
+    };
+    const same: Record<string, [number, string]> = {
+      kernel: [0, 'kernel'],
+      bias: [0, 'bias'],
+      gamma: [0, 'gamma'],
+      beta: [0, 'beta'],
+      moving_mean: [0, 'moving_mean'],
+      moving_variance: [0, 'moving_variance'],
     };
     switch (cls) {
       case 'Conv2D': {
@@ -107,9 +128,12 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
         const win = windowOf(config, [shape.h, shape.w], kernel, pair(config.strides));
         const [padTop, padLeft, padBottom, padRight] = win.pads;
         const units = Number(config.filters);
+        const l2 = kernelL2(config, 'kernelRegularizer');
+        if (typeof l2 === 'string') return { unsupported: `${layer.name}: ${l2}` };
         plan.layers.push({
           kind: 'conv',
           ...reading([source]),
+          ...(l2 > 0 ? { l2 } : {}),
           units,
           kh: kernel[0],
           kw: kernel[1],
@@ -121,18 +145,65 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
           padRight,
           bias: Boolean(config.useBias),
         });
-        hold(['kernel', 'bias']);
+        hold(same);
+        shape = { c: units, h: win.output[0], w: win.output[1], flat: false, flattened: false };
+        break;
+      }
+      case 'SeparableConv2D': {
+        // A depthwise convolution (one group per channel) and a pointwise 1×1 one, as Keras' layer is.
+        const dilations = pair(config.dilationRate);
+        if (dilations[0] !== 1 || dilations[1] !== 1) return { unsupported: `${layer.name}: a dilated convolution` };
+        if (config.dataFormat !== 'channelsLast') return { unsupported: `${layer.name}: channels first` };
+        if (shape.flat) return { unsupported: `${layer.name}: a convolution of a vector` };
+        const depthwiseL2 = kernelL2(config, 'depthwiseRegularizer');
+        const pointwiseL2 = kernelL2(config, 'pointwiseRegularizer');
+        if (typeof depthwiseL2 === 'string') return { unsupported: `${layer.name}: ${depthwiseL2}` };
+        if (typeof pointwiseL2 === 'string') return { unsupported: `${layer.name}: ${pointwiseL2}` };
+        const kernel = pair(config.kernelSize);
+        const win = windowOf(config, [shape.h, shape.w], kernel, pair(config.strides));
+        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        const multiplier = Number(config.depthMultiplier ?? 1);
+        const units = Number(config.filters);
+        plan.layers.push(
+          {
+            kind: 'conv',
+            ...reading([source]),
+            ...(depthwiseL2 > 0 ? { l2: depthwiseL2 } : {}),
+            groups: shape.c,
+            units: shape.c * multiplier,
+            kh: kernel[0],
+            kw: kernel[1],
+            sh: win.strides[0],
+            sw: win.strides[1],
+            padTop,
+            padLeft,
+            padBottom,
+            padRight,
+          },
+          { kind: 'conv', ...(pointwiseL2 > 0 ? { l2: pointwiseL2 } : {}), units, bias: Boolean(config.useBias) },
+        );
+        hold({ depthwise_kernel: [0, 'kernel'], pointwise_kernel: [1, 'kernel'], bias: [1, 'bias'] });
         shape = { c: units, h: win.output[0], w: win.output[1], flat: false, flattened: false };
         break;
       }
       case 'Dense': {
         const units = Number(config.units);
-        plan.layers.push({ kind: 'dense', ...reading([source]), units, bias: Boolean(config.useBias) });
-        hold(['kernel', 'bias']);
+        const l2 = kernelL2(config, 'kernelRegularizer');
+        if (typeof l2 === 'string') return { unsupported: `${layer.name}: ${l2}` };
+        plan.layers.push({
+          kind: 'dense',
+          ...reading([source]),
+          ...(l2 > 0 ? { l2 } : {}),
+          units,
+          bias: Boolean(config.useBias),
+        });
+        hold(same);
         shape = { c: units, h: 1, w: 1, flat: true, flattened: false };
         break;
       }
       case 'BatchNormalization': {
+        const other = kernelL2(config, 'none');
+        if (typeof other === 'string') return { unsupported: `${layer.name}: ${other}` };
         const axis = Number(config.axis ?? -1);
         if (axis !== -1 && axis !== (shape.flat ? 1 : 3))
           return { unsupported: `${layer.name}: batch-norm over axis ${axis}` };
@@ -146,7 +217,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
           momentum: Number(config.momentum ?? 0.99),
         });
         plan.batchNorms.push({ layer: native, valuesPerRow: shape.flat ? 1 : shape.h * shape.w });
-        hold(['gamma', 'beta', 'moving_mean', 'moving_variance']);
+        hold(same);
         break;
       }
       case 'Activation':
