@@ -169,6 +169,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                         InstanceMethod("step", &NetworkWrap::Step),
                         InstanceMethod("predict", &NetworkWrap::Predict),
                         InstanceMethod("moments", &NetworkWrap::Moments),
+                        InstanceMethod("release", &NetworkWrap::Release),
                         InstanceAccessor("classes", &NetworkWrap::Classes, nullptr)});
   }
 
@@ -196,14 +197,29 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     }
   }
 
-  Napi::Value Classes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), net_->classes()); }
+  Napi::Value Classes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), live(info)->classes()); }
+
+  /** The network, or a JavaScript error once released. */
+  Network* live(const Napi::CallbackInfo& info) {
+    if (!net_) throw Napi::Error::New(info.Env(), "the network was released");
+    return net_.get();
+  }
+
+  // release(): frees the network's tensors now rather than when the garbage collector gets to the
+  // wrapper (an experiment trains many networks in one process); a step still running keeps its own.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    std::shared_ptr<Network> last = std::move(net_);
+    if (last) onOneThread([&] { last.reset(); });
+    return info.Env().Undefined();
+  }
 
   // setWeight(layer, key, values)
   Napi::Value SetWeight(const Napi::CallbackInfo& info) {
     auto values = info[2].As<Napi::Float32Array>();
     const int layer = info[0].As<Napi::Number>().Int32Value();
     const std::string key = info[1].As<Napi::String>().Utf8Value();
-    guard(info.Env(), [&] { onOneThread([&] { net_->setWeight(layer, key, values.Data(), values.ElementLength()); }); });
+    Network* net = live(info);
+    guard(info.Env(), [&] { onOneThread([&] { net->setWeight(layer, key, values.Data(), values.ElementLength()); }); });
     return info.Env().Undefined();
   }
 
@@ -212,7 +228,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     auto out = info[2].As<Napi::Float32Array>();
     const int layer = info[0].As<Napi::Number>().Int32Value();
     const std::string key = info[1].As<Napi::String>().Utf8Value();
-    guard(info.Env(), [&] { onOneThread([&] { net_->getWeight(layer, key, out.Data(), out.ElementLength()); }); });
+    Network* net = live(info);
+    guard(info.Env(), [&] { onOneThread([&] { net->getWeight(layer, key, out.Data(), out.ElementLength()); }); });
     return info.Env().Undefined();
   }
 
@@ -238,6 +255,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       masks.push_back(m.Data());
       keep.push_back(m);
     }
+    live(info);
     auto net = net_;
     const float* x = images.Data();
     const float* y = targets.Data();
@@ -263,6 +281,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     auto images = info[0].As<Napi::Float32Array>();
     const int n = info[1].As<Napi::Number>().Int32Value();
+    live(info);
     auto net = net_;
     const float* x = images.Data();
     auto probabilities = std::make_shared<std::vector<float>>();
@@ -292,6 +311,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value Moments(const Napi::CallbackInfo& info) {
     auto images = info[0].As<Napi::Float32Array>();
     const int n = info[1].As<Napi::Number>().Int32Value();
+    live(info);
     auto net = net_;
     const float* x = images.Data();
     auto stats = std::make_shared<std::vector<std::pair<std::vector<float>, std::vector<float>>>>();

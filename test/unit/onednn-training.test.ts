@@ -267,6 +267,20 @@ describe('the oneDNN engine', () => {
     const [onnx, onednn] = await engineLosses(make);
     onednn.forEach((loss, k) => expect(Math.abs(loss - onnx[k]) / onnx[k]).toBeLessThanOrEqual(1e-5));
   });
+
+  test('close frees the network at once: a step after it is refused, not run on freed tensors', async () => {
+    const model = build('lenet5', [20, 20, 1]);
+    try {
+      const engine = oneDnnStepEngine(binding, planOf(model), { learningRate: 1e-3 });
+      const batch = randomBatch([20, 20, 1], 4);
+      expect(Number.isFinite((await engine.step(batch.xs, batch.ys, 4)).loss)).toBe(true);
+      await engine.close();
+      await expect(engine.step(batch.xs, batch.ys, 4)).rejects.toThrow(/the network was released/);
+      expect(() => engine.syncModel()).toThrow(/the network was released/);
+    } finally {
+      model.dispose();
+    }
+  });
 });
 
 describe('a wrong network is caught', () => {

@@ -96,7 +96,8 @@ export function oneDnnStepEngine(binding: OneDnnBinding, plan: NetworkPlan, o: O
       }
     },
     async close() {
-      // The addon's memory goes with the network object, when nothing holds it any more.
+      // Now, not when the garbage collector finds the wrapper: an experiment trains many networks.
+      net.release();
     },
   };
 }

@@ -55,6 +55,8 @@ export interface NativeNetwork {
   ): Promise<{ loss: number; probabilities: Float32Array }>;
   predict(images: Float32Array, n: number): Promise<Float32Array>;
   moments(images: Float32Array, n: number): Promise<Array<{ mean: Float32Array; variance: Float32Array }>>;
+  /** Frees the network's tensors now; any later call is an error. */
+  release(): void;
 }
 
 export interface OneDnnBinding {
