@@ -9,7 +9,7 @@ set -euo pipefail
 purpose="${1:-tests}"
 case "$purpose" in
   demo) packages=(mariadb-server-core mariadb-client libdnnl-dev) ;;
-  tests) packages=(mariadb-server-core mariadb-client mariadb-plugin-spider chromium fontconfig fonts-dejavu-core libdnnl-dev) ;;
+  tests) packages=(mariadb-server-core mariadb-client mariadb-plugin-spider chromium fontconfig fonts-dejavu-core libdnnl-dev clang-format) ;;
   *) echo "usage: $0 [demo|tests]" >&2; exit 2 ;;
 esac
 

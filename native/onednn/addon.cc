@@ -3,11 +3,11 @@
 // while a batch trains; weights move in and out in tfjs' layouts.
 #include <napi.h>
 
-#include <dnnl.hpp>
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <dnnl.hpp>
 #include <functional>
 #include <future>
 #include <memory>
@@ -136,7 +136,9 @@ class Job : public Napi::AsyncWorker {
  public:
   Job(Napi::Env env, std::vector<Napi::Value> keep, std::function<void()> work,
       std::function<Napi::Value(Napi::Env)> result)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
         result_(std::move(result)) {
     for (auto& v : keep) kept_.push_back(Napi::Persistent(v));
   }
@@ -163,14 +165,12 @@ class Job : public Napi::AsyncWorker {
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Network",
-                       {InstanceMethod("setWeight", &NetworkWrap::SetWeight),
-                        InstanceMethod("getWeight", &NetworkWrap::GetWeight),
-                        InstanceMethod("step", &NetworkWrap::Step),
-                        InstanceMethod("predict", &NetworkWrap::Predict),
-                        InstanceMethod("moments", &NetworkWrap::Moments),
-                        InstanceMethod("release", &NetworkWrap::Release),
-                        InstanceAccessor("classes", &NetworkWrap::Classes, nullptr)});
+    return DefineClass(
+        env, "Network",
+        {InstanceMethod("setWeight", &NetworkWrap::SetWeight), InstanceMethod("getWeight", &NetworkWrap::GetWeight),
+         InstanceMethod("step", &NetworkWrap::Step), InstanceMethod("predict", &NetworkWrap::Predict),
+         InstanceMethod("moments", &NetworkWrap::Moments), InstanceMethod("release", &NetworkWrap::Release),
+         InstanceAccessor("classes", &NetworkWrap::Classes, nullptr)});
   }
 
   // new Network({ channels, height, width }, layers)
@@ -316,8 +316,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     const float* x = images.Data();
     auto stats = std::make_shared<std::vector<std::pair<std::vector<float>, std::vector<float>>>>();
     auto job = new Job(
-        info.Env(), {images},
-        [net, x, n, stats] { *stats = net->moments(x, n); },
+        info.Env(), {images}, [net, x, n, stats] { *stats = net->moments(x, n); },
         [stats](Napi::Env env) -> Napi::Value {
           auto out = Napi::Array::New(env, stats->size());
           for (size_t k = 0; k < stats->size(); k++) {
@@ -339,7 +338,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Network", NetworkWrap::Define(env));
   const dnnl_version_t* v = dnnl_version();
   exports.Set("version", Napi::String::New(env, std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-                                                   std::to_string(v->patch)));
+                                                    std::to_string(v->patch)));
   return exports;
 }
 

@@ -48,7 +48,9 @@ memory::desc vectorOf(int n) { return memory::desc({n}, dt::f32, tag::a); }
 memory::dims dataDims(int n, Shape s) { return s.flat ? memory::dims{n, s.c} : memory::dims{n, s.c, s.h, s.w}; }
 // Only a training pass keeps what a backward pass reads (a max pool's workspace); batch-norm
 // normalises by the batch in the statistics pass too, and says so itself.
-prop_kind forwardKind(Mode mode) { return mode == Mode::Train ? prop_kind::forward_training : prop_kind::forward_inference; }
+prop_kind forwardKind(Mode mode) {
+  return mode == Mode::Train ? prop_kind::forward_training : prop_kind::forward_inference;
+}
 
 Param makeParam(const memory::desc& md, dnnl::engine& engine) {
   Param p{memory(md, engine), memory(md, engine), {}, {}};
@@ -178,7 +180,9 @@ class Conv : public Weighted {
     Conv* layer;
     dnnl::convolution_forward::primitive_desc fpd;
     memory x;
-    memory backward(Builder& b, const memory& dy, bool needDx) override { return layer->backward(b, *this, dy, needDx); }
+    memory backward(Builder& b, const memory& dy, bool needDx) override {
+      return layer->backward(b, *this, dy, needDx);
+    }
   };
 
   memory::dims kernelDims() const {
@@ -200,14 +204,14 @@ class Conv : public Weighted {
 
   memory backward(Builder& b, ConvPass& p, const memory& dy, bool needDx) {
     dnnl::convolution_backward_weights::primitive_desc wpd(
-        {dnnl::algorithm::convolution_direct, any(dataDims(b.n, in_)), any(kernelDims()), biasDesc(),
-         any(dstDims(b.n)), strides(), padL(), padR()},
+        {dnnl::algorithm::convolution_direct, any(dataDims(b.n, in_)), any(kernelDims()), biasDesc(), any(dstDims(b.n)),
+         strides(), padL(), padR()},
         b.engine, p.fpd);
     addWeightsBackward<dnnl::convolution_backward_weights>(b, wpd, kernel_, hasBias_ ? &bias_ : nullptr, p.x, dy);
     if (!needDx) return memory();
     dnnl::convolution_backward_data::primitive_desc dpd(
-        {dnnl::algorithm::convolution_direct, any(dataDims(b.n, in_)), any(kernelDims()), any(dstDims(b.n)),
-         strides(), padL(), padR()},
+        {dnnl::algorithm::convolution_direct, any(dataDims(b.n, in_)), any(kernelDims()), any(dstDims(b.n)), strides(),
+         padL(), padR()},
         b.engine, p.fpd);
     memory dyD = b.into(dy, dpd.diff_dst_desc(), b.backward);
     memory w = b.into(kernel_.value, dpd.weights_desc(), b.backward);
@@ -252,7 +256,9 @@ class Dense : public Weighted {
     Dense* layer;
     dnnl::inner_product_forward::primitive_desc fpd;
     memory x;
-    memory backward(Builder& b, const memory& dy, bool needDx) override { return layer->backward(b, *this, dy, needDx); }
+    memory backward(Builder& b, const memory& dy, bool needDx) override {
+      return layer->backward(b, *this, dy, needDx);
+    }
   };
   memory::dims kernelDims() const {
     return in_.flat ? memory::dims{units_, in_.c} : memory::dims{units_, in_.c, in_.h, in_.w};
@@ -309,19 +315,28 @@ class BatchNorm : public Layer {
     pass->out = memory(md, b.engine);
     if (b.mode == Mode::Inference) {
       flags = flags | dnnl::normalization_flags::use_global_stats;
-      dnnl::batch_normalization_forward::primitive_desc pd({prop_kind::forward_inference, md, s_.epsilon, flags}, b.engine);
+      dnnl::batch_normalization_forward::primitive_desc pd({prop_kind::forward_inference, md, s_.epsilon, flags},
+                                                           b.engine);
       memory mean(vectorOf(c_), b.engine, movingMean_.data()), variance(vectorOf(c_), b.engine, movingVariance_.data());
       add(b.forward, b.stream, dnnl::batch_normalization_forward(pd),
-          Args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, pass->out}, {DNNL_ARG_SCALE, gamma_.value}, {DNNL_ARG_SHIFT, beta_.value},
-               {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, variance}});
+          Args{{DNNL_ARG_SRC, in},
+               {DNNL_ARG_DST, pass->out},
+               {DNNL_ARG_SCALE, gamma_.value},
+               {DNNL_ARG_SHIFT, beta_.value},
+               {DNNL_ARG_MEAN, mean},
+               {DNNL_ARG_VARIANCE, variance}});
       return pass;
     }
     pass->fpd = {{prop_kind::forward_training, md, s_.epsilon, flags}, b.engine};
     pass->mean = memory(pass->fpd.mean_desc(), b.engine);
     pass->variance = memory(pass->fpd.variance_desc(), b.engine);
     add(b.forward, b.stream, dnnl::batch_normalization_forward(pass->fpd),
-        Args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, pass->out}, {DNNL_ARG_SCALE, gamma_.value}, {DNNL_ARG_SHIFT, beta_.value},
-             {DNNL_ARG_MEAN, pass->mean}, {DNNL_ARG_VARIANCE, pass->variance}});
+        Args{{DNNL_ARG_SRC, in},
+             {DNNL_ARG_DST, pass->out},
+             {DNNL_ARG_SCALE, gamma_.value},
+             {DNNL_ARG_SHIFT, beta_.value},
+             {DNNL_ARG_MEAN, pass->mean},
+             {DNNL_ARG_VARIANCE, pass->variance}});
     if (b.mode == Mode::Statistics) {
       b.statistics.emplace_back(pass->mean, pass->variance);
       return pass;
@@ -351,26 +366,33 @@ class BatchNorm : public Layer {
   memory backward(Builder& b, BnPass& p, const memory& dy) {
     const memory::desc md = p.x.get_desc();
     auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
-    dnnl::batch_normalization_backward::primitive_desc pd({prop_kind::backward, md, md, s_.epsilon, flags}, b.engine, p.fpd);
+    dnnl::batch_normalization_backward::primitive_desc pd({prop_kind::backward, md, md, s_.epsilon, flags}, b.engine,
+                                                          p.fpd);
     memory dyB = b.into(dy, md, b.backward);
     memory dx(md, b.engine);
     // oneDNN 2.6 asks for the shift among a backward pass' arguments, although it does not read it.
     add(b.backward, b.stream, dnnl::batch_normalization_backward(pd),
-        Args{{DNNL_ARG_SRC, p.x}, {DNNL_ARG_DIFF_DST, dyB}, {DNNL_ARG_SCALE, gamma_.value}, {DNNL_ARG_SHIFT, beta_.value},
-             {DNNL_ARG_MEAN, p.mean}, {DNNL_ARG_VARIANCE, p.variance}, {DNNL_ARG_DIFF_SRC, dx},
-             {DNNL_ARG_DIFF_SCALE, gamma_.grad}, {DNNL_ARG_DIFF_SHIFT, beta_.grad}});
+        Args{{DNNL_ARG_SRC, p.x},
+             {DNNL_ARG_DIFF_DST, dyB},
+             {DNNL_ARG_SCALE, gamma_.value},
+             {DNNL_ARG_SHIFT, beta_.value},
+             {DNNL_ARG_MEAN, p.mean},
+             {DNNL_ARG_VARIANCE, p.variance},
+             {DNNL_ARG_DIFF_SRC, dx},
+             {DNNL_ARG_DIFF_SCALE, gamma_.grad},
+             {DNNL_ARG_DIFF_SHIFT, beta_.grad}});
     return dx;
   }
   bool io(const std::string& key, float* data, size_t n, bool toHeld) {
     if (n != size_t(c_)) throw std::invalid_argument(key + ": wrong number of values");
     auto handle = [](memory& m) { return static_cast<float*>(m.get_data_handle()); };
-    float* held = key == "gamma"                        ? handle(gamma_.value)
-                  : key == "beta"                       ? handle(beta_.value)
-                  : key == "moving_mean"                ? movingMean_.data()
-                  : key == "moving_variance"            ? movingVariance_.data()
+    float* held = key == "gamma"                         ? handle(gamma_.value)
+                  : key == "beta"                        ? handle(beta_.value)
+                  : key == "moving_mean"                 ? movingMean_.data()
+                  : key == "moving_variance"             ? movingVariance_.data()
                   : key == GRADIENT + "gamma" && !toHeld ? handle(gamma_.grad)
                   : key == GRADIENT + "beta" && !toHeld  ? handle(beta_.grad)
-                                                        : nullptr;
+                                                         : nullptr;
     if (!held) return false;
     if (toHeld)
       std::memcpy(held, data, n * sizeof(float));
@@ -433,8 +455,14 @@ class Pool : public Layer {
     auto pass = std::make_unique<PoolPass>();
     pass->layer = this;
     const Shape o = outShape(s);
-    pass->fpd = {{forwardKind(b.mode), algorithm(), in.get_desc(), any({b.n, o.c, o.h, o.w}), {s_.sh, s_.sw},
-                  {s_.kh, s_.kw}, {s_.padTop, s_.padLeft}, {s_.padBottom, s_.padRight}},
+    pass->fpd = {{forwardKind(b.mode),
+                  algorithm(),
+                  in.get_desc(),
+                  any({b.n, o.c, o.h, o.w}),
+                  {s_.sh, s_.sw},
+                  {s_.kh, s_.kw},
+                  {s_.padTop, s_.padLeft},
+                  {s_.padBottom, s_.padRight}},
                  b.engine};
     pass->out = memory(pass->fpd.dst_desc(), b.engine);
     Args args{{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, pass->out}};
@@ -455,8 +483,13 @@ class Pool : public Layer {
     memory workspace;
     memory backward(Builder& b, const memory& dy, bool) override {
       const LayerSpec& s = layer->s_;
-      dnnl::pooling_backward::primitive_desc pd({layer->algorithm(), any(src.dims()), fpd.dst_desc(), {s.sh, s.sw},
-                                                 {s.kh, s.kw}, {s.padTop, s.padLeft}, {s.padBottom, s.padRight}},
+      dnnl::pooling_backward::primitive_desc pd({layer->algorithm(),
+                                                 any(src.dims()),
+                                                 fpd.dst_desc(),
+                                                 {s.sh, s.sw},
+                                                 {s.kh, s.kw},
+                                                 {s.padTop, s.padLeft},
+                                                 {s.padBottom, s.padRight}},
                                                 b.engine, fpd);
       memory dyP = b.into(dy, pd.diff_dst_desc(), b.backward);
       memory dx(pd.diff_src_desc(), b.engine);
@@ -511,7 +544,8 @@ class Dropout : public Layer {
       const memory::desc md = mask.get_desc();
       memory dyD = b.into(dy, md, b.backward);
       memory dx(md, b.engine);
-      add(b.backward, b.stream, dnnl::binary(pd), Args{{DNNL_ARG_SRC_0, dyD}, {DNNL_ARG_SRC_1, mask}, {DNNL_ARG_DST, dx}});
+      add(b.backward, b.stream, dnnl::binary(pd),
+          Args{{DNNL_ARG_SRC_0, dyD}, {DNNL_ARG_SRC_1, mask}, {DNNL_ARG_DST, dx}});
       return dx;
     }
   };

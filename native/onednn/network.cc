@@ -167,7 +167,9 @@ float Network::backwardAndUpdate(const float* dLogits, const AdamScalars& s) {
   return penalty;
 }
 
-const float* Network::predict(const float* images, int n) { return runForward(compiled(n, Mode::Inference), images, {}); }
+const float* Network::predict(const float* images, int n) {
+  return runForward(compiled(n, Mode::Inference), images, {});
+}
 
 std::vector<std::pair<std::vector<float>, std::vector<float>>> Network::moments(const float* images, int n) {
   Compiled& c = compiled(n, Mode::Statistics);

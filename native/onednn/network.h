@@ -1,11 +1,10 @@
-// A network of layers (each reading earlier layers' outputs) trained on oneDNN's primitives (the library PyTorch's CPU convolutions use),
-// its activations held in the layouts oneDNN picks from the first convolution to the head. The
+// A network of layers (each reading earlier layers' outputs) trained on oneDNN's primitives (the library PyTorch's CPU
+// convolutions use), its activations held in the layouts oneDNN picks from the first convolution to the head. The
 // TypeScript side (src/ml/onednn/) plans the layers from a tfjs model, computes the loss and owns
 // the training loop; this file owns the tensors and the primitives.
 #pragma once
 
 #include <dnnl.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -76,7 +75,8 @@ class Layer {
   /** Adds this layer's forward ops reading `in` (of shape `s`); returns its pass. */
   virtual std::unique_ptr<Pass> forward(Builder& b, const dnnl::memory& in, Shape s) = 0;
   /** The same for a layer of several inputs (an addition). */
-  virtual std::unique_ptr<Pass> forwardMany(Builder& b, const std::vector<dnnl::memory>& in, const std::vector<Shape>& s) {
+  virtual std::unique_ptr<Pass> forwardMany(Builder& b, const std::vector<dnnl::memory>& in,
+                                            const std::vector<Shape>& s) {
     return forward(b, in[0], s[0]);
   }
   /** Its trained tensors, in the order of its keys. */
@@ -121,9 +121,9 @@ class Network {
   dnnl::stream stream_;
   Shape input_;
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<std::vector<int>> inputs_;       // each layer's inputs (-1: the image)
-  std::vector<std::vector<Shape>> shapes_;     // their shapes
-  std::vector<bool> needsGradient_;            // whether a layer or one before it has weights
+  std::vector<std::vector<int>> inputs_;    // each layer's inputs (-1: the image)
+  std::vector<std::vector<Shape>> shapes_;  // their shapes
+  std::vector<bool> needsGradient_;         // whether a layer or one before it has weights
   int classes_ = 0;
   size_t dropouts_ = 0, batchNorms_ = 0;
   std::map<std::pair<int, Mode>, std::unique_ptr<Compiled>> compiled_;

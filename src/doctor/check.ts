@@ -24,6 +24,7 @@ export const PACKAGES = {
   spider: "apt-get install mariadb-plugin-spider (Homebrew's mariadb has it)",
   chromium: 'apt-get install chromium (macOS: brew install --cask chromium)',
   fonts: 'apt-get install fontconfig fonts-dejavu-core',
+  clangFormat: 'apt-get install clang-format (macOS: brew install clang-format)',
   onednn: 'apt-get install libdnnl-dev, then build mldb’s addon: node scripts/build-native.js in mldb’s folder',
 } as const;
 

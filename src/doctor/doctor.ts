@@ -3,7 +3,15 @@ import type { MldbError } from '../errors';
 import { INSTALL_COMMAND, type Check, type Purpose } from './check';
 import { databaseChecks, type DatabaseReport } from './database';
 import { engineChecks } from './engines';
-import { chromiumCheck, diskCheck, fontsCheck, nodeCheck, serverBinaryCheck, spiderCheck } from './machine';
+import {
+  chromiumCheck,
+  clangFormatCheck,
+  diskCheck,
+  fontsCheck,
+  nodeCheck,
+  serverBinaryCheck,
+  spiderCheck,
+} from './machine';
 
 export interface DoctorReport {
   purpose: Purpose;
@@ -18,15 +26,23 @@ export interface DoctorReport {
 /**
  * What each purpose cannot do without. The main job is the configured database; the demo starts a
  * server of its own when none answers; the tests start their own servers (plain and Spider), drive
- * Chromium, render reports and hold mldb's oneDNN addon to tfjs. MLDB_TEST_URL points the tests at
- * a server instead of a binary.
+ * Chromium, render reports, hold mldb's oneDNN addon to tfjs and check its C++ with clang-format.
+ * MLDB_TEST_URL points the tests at a server instead of a binary.
  */
 function blockingChecks(purpose: Purpose, byId: Map<string, Check>, env: NodeJS.ProcessEnv): string[] {
   const absent = (id: string) => byId.get(id)?.status === 'missing';
   const needs: Record<Purpose, string[]> = {
     main: ['node', 'database', 'schema'],
     demo: ['node', ...(absent('database') ? ['server-binary'] : ['schema'])],
-    tests: ['node', ...(env.MLDB_TEST_URL ? [] : ['server-binary']), 'spider', 'chromium', 'fonts', 'onednn'],
+    tests: [
+      'node',
+      ...(env.MLDB_TEST_URL ? [] : ['server-binary']),
+      'spider',
+      'chromium',
+      'fonts',
+      'onednn',
+      'clang-format',
+    ],
   };
   return needs[purpose].filter(absent);
 }
@@ -52,6 +68,7 @@ export async function diagnose({ config, purpose, env = process.env, describe }:
     ...(await engineChecks()),
     chromiumCheck(env),
     fontsCheck(env),
+    clangFormatCheck(env),
     diskCheck(config.projectDir),
   ];
   const byId = new Map(checks.map((c) => [c.id, c]));

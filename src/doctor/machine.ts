@@ -92,6 +92,20 @@ export function fontsCheck(env: NodeJS.ProcessEnv = process.env): Check {
   );
 }
 
+/** npm test's lint checks the oneDNN addon's C++ with clang-format (.clang-format), as prettier checks the rest. */
+export function clangFormatCheck(env: NodeJS.ProcessEnv = process.env): Check {
+  const name = 'clang-format';
+  const run = spawnSync('clang-format', ['--version'], { encoding: 'utf8', env, timeout: 10_000 });
+  if (run.error || run.status !== 0)
+    return missing(
+      'clang-format',
+      name,
+      'not on PATH (the lint of npm test checks the addon’s C++ with it)',
+      PACKAGES.clangFormat,
+    );
+  return ok('clang-format', name, run.stdout.trim().replace(/^.*version /, ''));
+}
+
 /** Below this, saving a model or a report may fail half-way. */
 const LOW_DISK_BYTES = 512 * 1024 ** 2;
 

@@ -89,7 +89,7 @@ describe('mldb doctor', () => {
   });
 
   test('--for tests with Chromium hidden: exit 4 at once, one line naming it and the install command', () => {
-    const r = mldb(['doctor', '--for', 'tests'], { PATH: pathWith(['fc-list']) });
+    const r = mldb(['doctor', '--for', 'tests'], { PATH: pathWith(['fc-list', 'clang-format']) });
     expect(r.code).toBe(4);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
@@ -97,14 +97,15 @@ describe('mldb doctor', () => {
     expect(lines[0]).toContain('sudo scripts/install-prerequisites.sh');
   });
 
-  test('--for tests with fonts hidden too: one line for each', () => {
+  test('--for tests with fonts and clang-format hidden too: one line for each', () => {
     const json = mldb(['doctor', '--for', 'tests', '--json'], { PATH: pathWith([]) });
     expect(json.code).toBe(4);
-    expect((JSON.parse(json.stdout) as Report).blocking).toEqual(['chromium', 'fonts']);
+    expect((JSON.parse(json.stdout) as Report).blocking).toEqual(['chromium', 'fonts', 'clang-format']);
     const r = mldb(['doctor', '--for', 'tests'], { PATH: pathWith([]) });
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^mldb doctor: Chromium: /),
       expect.stringMatching(/^mldb doctor: fonts: .*fonts-dejavu-core/),
+      expect.stringMatching(/^mldb doctor: clang-format: not on PATH .*apt-get install clang-format/),
     ]);
   });
 

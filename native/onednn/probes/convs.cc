@@ -1,18 +1,19 @@
 // oneDNN's convolutions of a network's layers, outside Node: forward training, backward data,
 // backward weights, each in the layout oneDNN picks (held blocked), median ms of RUNS.
-#include <dnnl.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
+#include <dnnl.hpp>
 #include <functional>
+#include <vector>
 using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
 static double median_ms(int runs, const std::function<void()>& f) {
-  f(); f();
+  f();
+  f();
   std::vector<double> t;
   for (int i = 0; i < runs; i++) {
     auto a = std::chrono::steady_clock::now();
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
     int C, O, K, H;
     sscanf(argv[a], "%d,%d,%d,%d", &C, &O, &K, &H);
     int p = (K - 1) / 2;
-    memory::dims src{N, C, H, H}, wei{O, C, K, K}, bia{O}, dst{N, O, H, H}, st{1, 1}, pl{p, p}, pr{K - 1 - p, K - 1 - p};
+    memory::dims src{N, C, H, H}, wei{O, C, K, K}, bia{O}, dst{N, O, H, H}, st{1, 1}, pl{p, p},
+        pr{K - 1 - p, K - 1 - p};
     auto any = [](memory::dims d) { return memory::desc(d, dt::f32, tag::any); };
     auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any(src), any(wei),
                                         memory::desc(bia, dt::f32, tag::a), any(dst), st, pl, pr);
@@ -61,12 +63,24 @@ int main(int argc, char** argv) {
     convolution_forward f(fpd);
     convolution_backward_data bd(bdpd);
     convolution_backward_weights bw(bwpd);
-    double t1 = median_ms(runs, [&] { f.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}}); s.wait(); });
-    double t2 = C == 1 || C == 3 ? 0 : median_ms(runs, [&] { bd.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}}); s.wait(); });
-    double t3 = median_ms(runs, [&] { bw.execute(s, {{DNNL_ARG_SRC, xw}, {DNNL_ARG_DIFF_DST, dyw}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_DIFF_BIAS, db}}); s.wait(); });
+    double t1 = median_ms(runs, [&] {
+      f.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}});
+      s.wait();
+    });
+    double t2 = C == 1 || C == 3 ? 0 : median_ms(runs, [&] {
+      bd.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}});
+      s.wait();
+    });
+    double t3 = median_ms(runs, [&] {
+      bw.execute(s,
+                 {{DNNL_ARG_SRC, xw}, {DNNL_ARG_DIFF_DST, dyw}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_DIFF_BIAS, db}});
+      s.wait();
+    });
     printf("%3d->%3d %dx%d @%3d  fwd %6.2f  bwd_data %6.2f  bwd_w %6.2f   [%s | %s]\n", C, O, K, K, H, t1, t2, t3,
            fpd.impl_info_str(), bwpd.impl_info_str());
-    tf += t1; tbd += t2; tbw += t3;
+    tf += t1;
+    tbd += t2;
+    tbw += t3;
   }
   printf("total fwd %.2f bwd_data %.2f bwd_w %.2f all %.2f ms\n", tf, tbd, tbw, tf + tbd + tbw);
 }
