@@ -7,11 +7,22 @@ import { onnxStepEngine } from '../../src/ml/engines/onnx-step-engine';
 import { planNetwork, type NetworkPlan } from '../../src/ml/onednn/plan';
 import { loadOnnxRuntime } from '../../src/ml/onnxruntime';
 import { OPTIMIZER_RULES } from '../../src/ml/onnx/optimizer-rules';
-import { makeOptimizer } from '../../src/ml/optimizers';
 import { computeGradients } from '../../src/ml/parallel/replica';
 import { tfjsBatchNorm } from '../../src/ml/precise-bn';
 import { tf } from '../../src/ml/tf';
 import { relativeDifference } from '../helpers/onnx-step';
+import {
+  build,
+  overall,
+  OVERALL_TOLERANCE,
+  randomBatch,
+  TIGHT,
+  tfjsUpdates,
+  UPDATE_TOLERANCE,
+  updates,
+  weightsOf,
+  WEIGHT_TOLERANCE,
+} from '../helpers/step-reference';
 
 /**
  * mldb's oneDNN network (native/onednn) held to tfjs as the onnxruntime step is
@@ -22,13 +33,8 @@ import { relativeDifference } from '../helpers/onnx-step';
  * addon is built by `npm run build` (oneDNN's headers: scripts/install-prerequisites.sh installs
  * them): where it is missing these tests fail, they are not skipped.
  */
-const OVERALL_TOLERANCE = 2e-2;
-const WEIGHT_TOLERANCE = 1e-1;
-const UPDATE_TOLERANCE = 1e-3;
 /** Every registry architecture (the Xception models: separable convolutions and L2 penalties). */
 const RUNS = [...ARCHITECTURES.keys()];
-/** Those whose gradients agree to 1e-5, where an update rule 1% off would show (onnx-training.test.ts). */
-const TIGHT = ['lenet5', 'keras_mnist_cnn', 'tiny_xception', 'big_xception'];
 const SHAPES: Array<[number, number, number]> = [
   [20, 20, 1],
   [28, 28, 1],
@@ -43,19 +49,6 @@ beforeAll(async () => {
   if ('unavailable' in loaded) throw new Error(loaded.unavailable);
   binding = loaded.binding;
 });
-
-function build(name: string, inputShape: [number, number, number]): tf.LayersModel {
-  return ARCHITECTURES.get(name)!.build(tf, { inputShape, numClasses: 10, seed: 4 });
-}
-
-function randomBatch([h, w, c]: [number, number, number], n: number) {
-  let s = 7;
-  const random = () => (s = (s * 16807) % 2147483647) / 2147483647;
-  const xs = Float32Array.from({ length: n * h * w * c }, random);
-  const ys = new Float32Array(n * 10);
-  for (let i = 0; i < n; i++) ys[i * 10 + (i % 10)] = 1;
-  return { xs, ys };
-}
 
 function planOf(model: tf.LayersModel): NetworkPlan {
   const plan = planNetwork(model);
@@ -86,19 +79,6 @@ function adam(step: number, lr: number) {
 
 /** Dropout held: every mask 1. */
 const heldMasks = (plan: NetworkPlan, n: number) => plan.masks.map((m) => new Float32Array(n * m.size).fill(1));
-
-function overall(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  let d = 0;
-  let r = 0;
-  for (const [k, v] of b) {
-    const got = a.get(k)!;
-    v.forEach((x, i) => {
-      d += (got[i] - x) ** 2;
-      r += x * x;
-    });
-  }
-  return Math.sqrt(d / r);
-}
 
 async function gradientGap(
   name: string,
@@ -154,7 +134,7 @@ describe('the oneDNN network against tfjs', () => {
     try {
       const n = 10;
       const batch = randomBatch([20, 20, 1], n);
-      const before = new Map(model.weights.map((w) => [w.name, w.read().dataSync() as Float32Array]));
+      const before = weightsOf(model);
       const plan = planOf(model);
       const net = networkOf(plan);
       for (const step of [1, 2]) await net.step(batch.xs, batch.ys, n, heldMasks(plan, n), adam(step, 0.01), false);
@@ -164,20 +144,8 @@ describe('the oneDNN network against tfjs', () => {
         net.getWeight(w.layer, w.key, values);
         got.set(w.variable.name, values);
       }
-      const optimizer = makeOptimizer('adam', 0.01);
-      model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-      const x = tf.tensor4d(batch.xs, [n, 20, 20, 1]);
-      const y = tf.tensor2d(batch.ys, [n, 10]);
-      await withDropoutHeld(async () => {
-        await model.trainOnBatch(x, y);
-        await model.trainOnBatch(x, y);
-      });
-      tf.dispose([x, y]);
-      optimizer.dispose();
-      const delta = (weights: Map<string, Float32Array>) =>
-        new Map([...weights].map(([k, v]) => [k, v.map((x, i) => x - before.get(k)![i])]));
-      const expected = new Map(model.weights.map((w) => [w.name, w.read().dataSync() as Float32Array]));
-      expect(relativeDifference(delta(got), delta(expected)).worst).toBeLessThanOrEqual(UPDATE_TOLERANCE);
+      const expected = await tfjsUpdates(model, batch, n, 'adam');
+      expect(relativeDifference(updates(got, before), expected).worst).toBeLessThanOrEqual(UPDATE_TOLERANCE);
     } finally {
       model.dispose();
     }

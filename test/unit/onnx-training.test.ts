@@ -5,10 +5,20 @@ import { selectBackend } from '../../src/ml/backend';
 import { nchwcBlockSize } from '../../src/ml/engines/nchwc-probe';
 import { LAYER_OPS, type LayerOps } from '../../src/ml/onnx/layer-ops';
 import { OPTIMIZERS, type OptimizerName } from '../../src/ml/optimizer-names';
-import { makeOptimizer } from '../../src/ml/optimizers';
 import { computeGradients } from '../../src/ml/parallel/replica';
-import { tf } from '../../src/ml/tf';
 import { onnxSteps, relativeDifference } from '../helpers/onnx-step';
+import {
+  build,
+  overall,
+  OVERALL_TOLERANCE,
+  randomBatch,
+  TIGHT,
+  tfjsUpdates,
+  UPDATE_TOLERANCE,
+  updates,
+  weightsOf,
+  WEIGHT_TOLERANCE,
+} from '../helpers/step-reference';
 
 /**
  * The onnxruntime training step held to tfjs, which mldb trained on before, for whole
@@ -28,9 +38,6 @@ import { onnxSteps, relativeDifference } from '../helpers/onnx-step';
  * ReLUs and the gradient, or too few units near 0), where gradients agree to 1e-5: there an update
  * rule 1% off would show.
  */
-const OVERALL_TOLERANCE = 2e-2;
-const WEIGHT_TOLERANCE = 1e-1;
-const UPDATE_TOLERANCE = 1e-3;
 /**
  * AdamW on big_xception: its second step's update of one batch-norm β (module1_shortcut_bn),
  * whose gradient is near 0 and which Adam's normalisation scales to a whole step, differs by
@@ -38,7 +45,6 @@ const UPDATE_TOLERANCE = 1e-3;
  * the same rule is within 1e-3 (it is then Adam). The bound is the gradients' overall one.
  */
 const SENSITIVE_UPDATE_TOLERANCE = 2e-2;
-const TIGHT = ['lenet5', 'keras_mnist_cnn', 'tiny_xception', 'big_xception'];
 
 let block = 0;
 
@@ -46,34 +52,6 @@ beforeAll(async () => {
   expect((await selectBackend('wasm')).name).toBe('wasm');
   block = await nchwcBlockSize(ort);
 });
-
-function build(name: string, inputShape: [number, number, number]): tf.LayersModel {
-  return ARCHITECTURES.get(name)!.build(tf, { inputShape, numClasses: 10, seed: 4 });
-}
-
-/** n random images in [0, 1) (real digits' exact zeros put many ReLU inputs at 0 exactly) and cycling labels. */
-function randomBatch([h, w, c]: [number, number, number], n: number) {
-  let s = 7;
-  const random = () => (s = (s * 16807) % 2147483647) / 2147483647;
-  const xs = Float32Array.from({ length: n * h * w * c }, random);
-  const ys = new Float32Array(n * 10);
-  for (let i = 0; i < n; i++) ys[i * 10 + (i % 10)] = 1;
-  return { xs, ys };
-}
-
-/** ‖a − b‖ / ‖b‖ over every weight together. */
-function overall(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  let d = 0;
-  let r = 0;
-  for (const [k, v] of b) {
-    const got = a.get(k)!;
-    v.forEach((x, i) => {
-      d += (got[i] - x) ** 2;
-      r += x * x;
-    });
-  }
-  return Math.sqrt(d / r);
-}
 
 async function gradientGap(name: string, inputShape: [number, number, number], n: number, ops?: LayerOps) {
   const model = build(name, inputShape);
@@ -128,25 +106,12 @@ describe('the training step on onnxruntime against tfjs', () => {
       try {
         const n = 10;
         const batch = randomBatch([20, 20, 1], n);
-        const before = new Map(model.weights.map((w) => [w.name, w.read().dataSync() as Float32Array]));
+        const before = weightsOf(model);
         const got = await onnxSteps(model, batch, n, { optimizer, learningRate: 0.01, steps: 2 });
-        const tfOptimizer = makeOptimizer(optimizer, 0.01);
-        model.compile({ optimizer: tfOptimizer, loss: 'categoricalCrossentropy' });
-        const x = tf.tensor4d(batch.xs, [n, 20, 20, 1]);
-        const y = tf.tensor2d(batch.ys, [n, 10]);
-        await withDropoutHeld(async () => {
-          await model.trainOnBatch(x, y);
-          await model.trainOnBatch(x, y);
-        });
-        tf.dispose([x, y]);
-        tfOptimizer.dispose();
-        // The updates (after − before): a weight that barely moved is not compared by its value.
-        const delta = (weights: Map<string, Float32Array>) =>
-          new Map([...weights].map(([k, v]) => [k, v.map((x, i) => x - before.get(k)![i])]));
-        const expected = new Map(model.weights.map((w) => [w.name, w.read().dataSync() as Float32Array]));
+        const expected = await tfjsUpdates(model, batch, n, optimizer);
         const tolerance =
           optimizer === 'adamw' && name === 'big_xception' ? SENSITIVE_UPDATE_TOLERANCE : UPDATE_TOLERANCE;
-        expect(relativeDifference(delta(got.weights), delta(expected)).worst).toBeLessThanOrEqual(tolerance);
+        expect(relativeDifference(updates(got.weights, before), expected).worst).toBeLessThanOrEqual(tolerance);
       } finally {
         model.dispose();
       }

@@ -1,4 +1,4 @@
-import { pair, windowOf } from '../onnx/layers/window';
+import { pair, windowOf, type Window } from '../onnx/layers/window';
 import type { tf } from '../tf';
 import type { NativeLayer } from './binding';
 
@@ -65,6 +65,32 @@ function kernelL2(config: Record<string, unknown>, key: string): number | string
   return Number(r.config?.l2 ?? 0);
 }
 
+/** Why a convolution (plain or separable) of `shape` is not one the addon runs; null where it is. */
+function convolutionProblem(config: Record<string, unknown>, shape: Shape): string | null {
+  const dilations = pair(config.dilationRate);
+  if (dilations[0] !== 1 || dilations[1] !== 1) return 'a dilated convolution';
+  if (config.dataFormat !== 'channelsLast') return 'channels first';
+  if (shape.flat) return 'a convolution of a vector';
+  return null;
+}
+
+/** A window's kernel, strides and explicit pads as a native layer takes them. */
+function windowFields(
+  win: Window,
+): Pick<NativeLayer, 'kh' | 'kw' | 'sh' | 'sw' | 'padTop' | 'padLeft' | 'padBottom' | 'padRight'> {
+  const [padTop, padLeft, padBottom, padRight] = win.pads;
+  return {
+    kh: win.kernel[0],
+    kw: win.kernel[1],
+    sh: win.strides[0],
+    sw: win.strides[1],
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+  };
+}
+
 /** The plan, or why the addon cannot run this model. */
 export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported: string } {
   const [, height, width, channels] = model.inputs[0].shape as number[];
@@ -120,13 +146,9 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
     };
     switch (cls) {
       case 'Conv2D': {
-        const dilations = pair(config.dilationRate);
-        if (dilations[0] !== 1 || dilations[1] !== 1) return { unsupported: `${layer.name}: a dilated convolution` };
-        if (config.dataFormat !== 'channelsLast') return { unsupported: `${layer.name}: channels first` };
-        if (shape.flat) return { unsupported: `${layer.name}: a convolution of a vector` };
-        const kernel = pair(config.kernelSize);
-        const win = windowOf(config, [shape.h, shape.w], kernel, pair(config.strides));
-        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        const problem = convolutionProblem(config, shape);
+        if (problem) return { unsupported: `${layer.name}: ${problem}` };
+        const win = windowOf(config, [shape.h, shape.w], pair(config.kernelSize), pair(config.strides));
         const units = Number(config.filters);
         const l2 = kernelL2(config, 'kernelRegularizer');
         if (typeof l2 === 'string') return { unsupported: `${layer.name}: ${l2}` };
@@ -135,14 +157,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
           ...reading([source]),
           ...(l2 > 0 ? { l2 } : {}),
           units,
-          kh: kernel[0],
-          kw: kernel[1],
-          sh: win.strides[0],
-          sw: win.strides[1],
-          padTop,
-          padLeft,
-          padBottom,
-          padRight,
+          ...windowFields(win),
           bias: Boolean(config.useBias),
         });
         hold(same);
@@ -151,17 +166,13 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
       }
       case 'SeparableConv2D': {
         // A depthwise convolution (one group per channel) and a pointwise 1×1 one, as Keras' layer is.
-        const dilations = pair(config.dilationRate);
-        if (dilations[0] !== 1 || dilations[1] !== 1) return { unsupported: `${layer.name}: a dilated convolution` };
-        if (config.dataFormat !== 'channelsLast') return { unsupported: `${layer.name}: channels first` };
-        if (shape.flat) return { unsupported: `${layer.name}: a convolution of a vector` };
+        const problem = convolutionProblem(config, shape);
+        if (problem) return { unsupported: `${layer.name}: ${problem}` };
         const depthwiseL2 = kernelL2(config, 'depthwiseRegularizer');
         const pointwiseL2 = kernelL2(config, 'pointwiseRegularizer');
         if (typeof depthwiseL2 === 'string') return { unsupported: `${layer.name}: ${depthwiseL2}` };
         if (typeof pointwiseL2 === 'string') return { unsupported: `${layer.name}: ${pointwiseL2}` };
-        const kernel = pair(config.kernelSize);
-        const win = windowOf(config, [shape.h, shape.w], kernel, pair(config.strides));
-        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        const win = windowOf(config, [shape.h, shape.w], pair(config.kernelSize), pair(config.strides));
         const multiplier = Number(config.depthMultiplier ?? 1);
         const units = Number(config.filters);
         plan.layers.push(
@@ -171,14 +182,7 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
             ...(depthwiseL2 > 0 ? { l2: depthwiseL2 } : {}),
             groups: shape.c,
             units: shape.c * multiplier,
-            kh: kernel[0],
-            kw: kernel[1],
-            sh: win.strides[0],
-            sw: win.strides[1],
-            padTop,
-            padLeft,
-            padBottom,
-            padRight,
+            ...windowFields(win),
           },
           { kind: 'conv', ...(pointwiseL2 > 0 ? { l2: pointwiseL2 } : {}), units, bias: Boolean(config.useBias) },
         );
@@ -226,24 +230,12 @@ export function planNetwork(model: tf.LayersModel): NetworkPlan | { unsupported:
       case 'MaxPooling2D': {
         if (shape.flat) return { unsupported: `${layer.name}: pooling a vector` };
         const kernel = pair(config.poolSize);
-        const win = windowOf(
-          { padding: config.padding },
-          [shape.h, shape.w],
-          kernel,
-          pair(config.strides ?? config.poolSize),
-        );
-        const [padTop, padLeft, padBottom, padRight] = win.pads;
+        const strides = pair(config.strides ?? config.poolSize);
+        const win = windowOf({ padding: config.padding }, [shape.h, shape.w], kernel, strides);
         plan.layers.push({
           kind: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
           ...reading([source]),
-          kh: kernel[0],
-          kw: kernel[1],
-          sh: win.strides[0],
-          sw: win.strides[1],
-          padTop,
-          padLeft,
-          padBottom,
-          padRight,
+          ...windowFields(win),
         });
         shape = { ...shape, h: win.output[0], w: win.output[1] };
         break;
